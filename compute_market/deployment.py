@@ -1,0 +1,170 @@
+"""Deploys and wires the protocol, and keeps a record of it per chain.
+
+The record, ``deployments/<chain-id>.json``, holds each contract's address, deploy block and
+transaction, the deployer, and the parameters. Deploying again reuses every recorded contract
+whose code is still on the chain (a fresh local anvil has none, so it redeploys), and the wiring
+steps (roles, allow-lists) only send the transactions that are still missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ape import chain
+from ape.api import AccountAPI
+from ape.contracts import ContractInstance
+
+from compute_market.params import DeployParams
+
+DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
+MINTER_ROLE = "MINTER_ROLE"
+
+
+@dataclass
+class ContractEntry:
+    """One deployed contract in the record."""
+
+    address: str
+    block: int
+    tx: str
+
+
+@dataclass
+class DeploymentRecord:
+    """What ``deployments/<chain-id>.json`` holds."""
+
+    chain_id: int
+    deployer: str
+    contracts: dict[str, ContractEntry] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def path_for(chain_id: int, folder: Path = DEPLOYMENTS_DIR) -> Path:
+        return folder / f"{chain_id}.json"
+
+    @classmethod
+    def load(cls, path: Path) -> DeploymentRecord | None:
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        contracts = {name: ContractEntry(**entry) for name, entry in raw.get("contracts", {}).items()}
+        return cls(raw["chain_id"], raw["deployer"], contracts, raw.get("parameters", {}))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {
+            "chain_id": self.chain_id,
+            "deployer": self.deployer,
+            "deploy_block": min((c.block for c in self.contracts.values()), default=None),
+            "contracts": {name: vars(entry) for name, entry in self.contracts.items()},
+            "parameters": self.parameters,
+        }
+        path.write_text(json.dumps(body, indent=2) + "\n")
+
+
+@dataclass
+class Protocol:
+    """The deployed contracts, as Ape contract instances."""
+
+    token: ContractInstance
+    price_feed: ContractInstance
+    credits: ContractInstance
+    record: DeploymentRecord
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {name: entry.address for name, entry in self.record.contracts.items()}
+
+
+Log = Callable[[str], None]
+
+
+class Deployer:
+    """Deploys what the record lacks, then wires what is not wired yet."""
+
+    def __init__(
+        self,
+        project: Any,
+        account: AccountAPI,
+        params: DeployParams | None = None,
+        *,
+        record_path: Path | None = None,
+        fresh: bool = False,
+        price_feed: str | None = None,
+        log: Log = print,
+    ) -> None:
+        self.project = project
+        self.account = account
+        self.params = params or DeployParams()
+        self.path = record_path or DeploymentRecord.path_for(chain.chain_id)
+        self.external_feed = price_feed
+        self.log = log
+        existing = None if fresh else DeploymentRecord.load(self.path)
+        if existing is not None and existing.chain_id != chain.chain_id:
+            raise ValueError(f"{self.path} is for chain {existing.chain_id}, not {chain.chain_id}")
+        self.record = existing or DeploymentRecord(chain.chain_id, account.address)
+        self.record.parameters = self.params.as_dict()
+        self.deployed: list[str] = []
+        self.reused: list[str] = []
+
+    # ------------------------------------------------------------------ steps
+
+    def contract(self, name: str, container: str, *args: Any) -> ContractInstance:
+        """The recorded ``name`` if its code is on chain, else a new deployment of ``container``."""
+        kind = getattr(self.project, container)
+        entry = self.record.contracts.get(name)
+        if entry is not None and chain.provider.get_code(entry.address):
+            self.reused.append(name)
+            return kind.at(entry.address)
+        instance = kind.deploy(*args, sender=self.account)
+        receipt = chain.get_receipt(instance.txn_hash)
+        self.record.contracts[name] = ContractEntry(instance.address, receipt.block_number, receipt.txn_hash)
+        self.record.save(self.path)
+        self.deployed.append(name)
+        self.log(f"deployed {name} at {instance.address} (gas {receipt.gas_used:,})")
+        return instance
+
+    def grant(self, target: ContractInstance, role_name: str, account: str) -> None:
+        role = getattr(target, role_name)()
+        if not target.hasRole(role, account):
+            target.grantRole(role, account, sender=self.account)
+            self.log(f"granted {role_name} on {target.address} to {account}")
+
+    def allow_protocol_contract(self, credits: ContractInstance, account: str) -> None:
+        if not credits.isProtocolContract(account):
+            credits.setProtocolContract(account, True, sender=self.account)
+            self.log(f"allow-listed {account} for credits")
+
+    # ------------------------------------------------------------------ the protocol
+
+    def run(self) -> Protocol:
+        p, me = self.params, self.account.address
+        token = self.contract(
+            "ComputeToken", "ComputeToken", me, me, p.token.initial_supply, p.token.supply_cap
+        )
+        if self.external_feed:
+            feed = self._feed_at()
+        else:
+            feed = self.contract("PriceFeed", "MockPriceFeed", me, p.credits.mock_initial_price)
+        credits = self.contract(
+            "ComputeCredits",
+            "ComputeCredits",
+            me,
+            token.address,
+            feed.address,
+            p.credits.redeem_cap_per_epoch,
+        )
+        self.grant(token, MINTER_ROLE, credits.address)
+        self.record.save(self.path)
+        return Protocol(token=token, price_feed=feed, credits=credits, record=self.record)
+
+    def _feed_at(self) -> ContractInstance:
+        """An external Chainlink-shaped feed, typed with the IPriceFeed interface."""
+        assert self.external_feed is not None
+        feed = self.project.IPriceFeed.at(self.external_feed)
+        self.record.contracts["PriceFeed"] = ContractEntry(self.external_feed, 0, "")
+        return feed

@@ -1,0 +1,35 @@
+"""The deploy code: wiring, the record, and reuse on a second run."""
+
+from __future__ import annotations
+
+import json
+
+from compute_market.deployment import Deployer
+
+
+def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chain):
+    path = tmp_path / "record.json"
+    protocol = Deployer(project, admin, record_path=path, log=lambda _m: None).run()
+    token, credits = protocol.token, protocol.credits
+    assert token.hasRole(token.MINTER_ROLE(), credits)
+    assert credits.token() == token.address
+    assert credits.priceFeed() == protocol.price_feed.address
+    record = json.loads(path.read_text())
+    assert record["chain_id"] == chain.chain_id
+    assert set(record["contracts"]) >= {"ComputeToken", "PriceFeed", "ComputeCredits"}
+    assert record["deploy_block"] <= chain.blocks.head.number
+    assert record["parameters"]["token"]["supply_cap"] == str(token.cap())
+
+
+def test_second_run_reuses_everything_and_fresh_redeploys(project, admin, tmp_path):
+    path = tmp_path / "record.json"
+    first = Deployer(project, admin, record_path=path, log=lambda _m: None)
+    first.run()
+    second = Deployer(project, admin, record_path=path, log=lambda _m: None)
+    again = second.run()
+    assert second.deployed == []
+    assert set(second.reused) == {"ComputeToken", "PriceFeed", "ComputeCredits"}
+    assert again.addresses == {n: e.address for n, e in first.record.contracts.items()}
+    fresh = Deployer(project, admin, record_path=path, fresh=True, log=lambda _m: None)
+    fresh.run()
+    assert set(fresh.deployed) == {"ComputeToken", "PriceFeed", "ComputeCredits"}
