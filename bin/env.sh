@@ -4,4 +4,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$root/.venv/bin:$PATH"
 export SOLCX_BINARY_PATH="$root/.venv/solcx"
 export VIRTUAL_ENV="$root/.venv"
+# Ape compiles in an isolated copy under the temp dir, unless the project itself lies under
+# the temp dir (a clone in /tmp): then it unpacks all of OpenZeppelin into contracts/.cache and
+# its 500-file source scan misses our contracts. A temp dir of our own avoids both.
+export TMPDIR="$root/.venv/tmp"
+mkdir -p "$TMPDIR"
+rm -rf "$root/contracts/.cache"
 cd "$root"
