@@ -73,6 +73,7 @@ class Protocol:
     token: ContractInstance
     price_feed: ContractInstance
     credits: ContractInstance
+    registry: ContractInstance
     record: DeploymentRecord
 
     @property
@@ -159,8 +160,9 @@ class Deployer:
             p.credits.redeem_cap_per_epoch,
         )
         self.grant(token, MINTER_ROLE, credits.address)
+        registry = self.contract("ProviderRegistry", "ProviderRegistry", me, token.address)
         self.record.save(self.path)
-        return Protocol(token=token, price_feed=feed, credits=credits, record=self.record)
+        return Protocol(token=token, price_feed=feed, credits=credits, registry=registry, record=self.record)
 
     def _feed_at(self) -> ContractInstance:
         """An external Chainlink-shaped feed, typed with the IPriceFeed interface."""

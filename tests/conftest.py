@@ -64,3 +64,8 @@ def fund(token, admin):
         token.transfer(account, amount, sender=admin)
 
     return _fund
+
+
+@pytest.fixture(scope="module")
+def registry(protocol):
+    return protocol.registry

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IProviderRegistry
+/// @notice What the market and the dispute resolver use of the provider registry.
+interface IProviderRegistry {
+    /// @notice A settled outcome that moves a provider's reputation.
+    enum Outcome {
+        Completed,
+        Failed,
+        DisputeLost
+    }
+
+    /// @notice What a job needs to know of a provider to match it.
+    struct Profile {
+        bool registered;
+        bytes32 region;
+        uint32 gpuCount;
+        uint32 vramGb;
+        uint16 reputationBps;
+    }
+
+    /// @notice Locks `collateral + minStakePerGpu * gpus` of the provider's free stake and
+    ///         reserves `gpus` GPUs of `gpuModel` for job `jobId`. Market only.
+    function lockCollateral(address provider, uint256 jobId, bytes32 gpuModel, uint32 gpus, uint256 collateral)
+        external
+        returns (uint256 lockedAmount);
+
+    /// @notice Releases the lock and the capacity reserved for job `jobId`. Market only.
+    function releaseCollateral(address provider, uint256 jobId) external;
+
+    /// @notice Takes up to `amount` of the provider's stake that no other job has locked, free
+    ///         stake first and unbonding stake next, pays `recipients[i]` up to `amounts[i]` in
+    ///         order, and burns the rest. Market and resolver only.
+    function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
+        external
+        returns (uint256 slashed);
+
+    /// @notice Records a settled outcome in the provider's reputation. Market and resolver only.
+    function recordOutcome(address provider, Outcome outcome) external;
+
+    /// @notice Matching data of `provider` for `gpuModel`.
+    function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory);
+
+    /// @notice Reputation in basis points (see `ProviderRegistry`).
+    function reputationOf(address provider) external view returns (uint16);
+
+    /// @notice Stake neither locked nor unbonding.
+    function freeStakeOf(address provider) external view returns (uint256);
+
+    /// @notice Stake held for `provider`, including locked and unbonding stake.
+    function stakeOf(address provider) external view returns (uint256);
+}

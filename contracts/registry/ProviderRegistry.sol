@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Governed} from "../common/Governed.sol";
+import {IComputeToken} from "../interfaces/IComputeToken.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+
+/// @title ProviderRegistry
+/// @notice Compute providers: registration, hardware capacity per GPU model, CMP stake with
+///         unbonding, collateral locks for the jobs they win, slashing, and reputation.
+/// @dev Stake accounting per provider, all in CMP:
+///        staked    = everything held for the provider (free + locked + unbonding)
+///        locked    = sum of the job locks (collateral + minStakePerGpu * gpus per job)
+///        unbonding = stake requested out, withdrawable after `unbondingPeriod`
+///        free      = staked - locked - unbonding
+///      Unbonding stake stays slashable: a slash takes free stake first, then unbonding stake,
+///      so requesting an unstake never escapes a pending slash (The Graph's audit H02).
+///      Reputation is the Bayesian estimate (c + 1) * 10000 / (c + 3f + 3d + 2) basis points,
+///      with c completed leases, f failed leases and d disputes lost: a newcomer starts at 50%,
+///      each failure or lost dispute weighs three completions.
+///      `pause()` stops registration and new stake; unstaking, withdrawals, capacity changes,
+///      deregistration and the market's locks, releases and slashes go on.
+contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @notice May lock and release collateral and record outcomes (the JobMarket).
+    bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
+    /// @notice May slash and record outcomes (the JobMarket and the DisputeResolver).
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+
+    uint256 private constant MAX_SLASH_RECIPIENTS = 4;
+
+    struct Provider {
+        // slot 0
+        uint128 staked;
+        uint128 locked;
+        // slot 1
+        uint128 unbonding;
+        uint64 unbondingEnd;
+        uint32 activeLocks;
+        bool registered;
+        // slot 2
+        uint32 completed;
+        uint32 failed;
+        uint32 disputesLost;
+        // slot 3
+        bytes32 region;
+    }
+
+    struct Capacity {
+        uint32 gpuCount;
+        uint32 vramGb;
+        uint32 reserved;
+    }
+
+    struct Lock {
+        uint128 amount;
+        uint32 gpus;
+        bytes32 gpuModel;
+    }
+
+    /// @notice The staked token (CMP).
+    IComputeToken public immutable token;
+    /// @notice Seconds between `requestUnstake` and `withdrawUnstaked` (default 7 days, 1 to 60 days).
+    uint64 public unbondingPeriod = 7 days;
+    /// @notice Stake a provider must hold free per GPU it commits to a job (default 100 CMP).
+    uint128 public minStakePerGpu = 100 ether;
+
+    mapping(address => Provider) private _providers;
+    mapping(address => mapping(bytes32 => Capacity)) private _capacity;
+    mapping(address => mapping(uint256 => Lock)) private _locks;
+    mapping(address => string) public metadataURIOf;
+
+    /// @notice A provider registered (or registered again after deregistering).
+    event ProviderRegistered(address indexed provider, string metadataURI, bytes32 region);
+    /// @notice A provider left; its free stake started unbonding.
+    event ProviderDeregistered(address indexed provider);
+    /// @notice A provider set what it offers of one GPU model.
+    event CapacitySet(address indexed provider, bytes32 indexed gpuModel, uint32 gpuCount, uint32 vramGb);
+    /// @notice Stake added.
+    event Staked(address indexed provider, uint256 amount, uint256 totalStaked);
+    /// @notice Stake started unbonding; `unbondingEnd` applies to the whole unbonding amount.
+    event UnstakeRequested(address indexed provider, uint256 amount, uint256 totalUnbonding, uint256 unbondingEnd);
+    /// @notice Unbonded stake withdrawn.
+    event Unstaked(address indexed provider, uint256 amount);
+    /// @notice Collateral locked and capacity reserved for a job.
+    event CollateralLocked(
+        address indexed provider, uint256 indexed jobId, bytes32 gpuModel, uint32 gpus, uint256 amount
+    );
+    /// @notice A job's lock released.
+    event CollateralReleased(address indexed provider, uint256 indexed jobId, uint256 amount);
+    /// @notice Stake slashed: `slashed` taken (of `requested`), `burned` of it destroyed, the rest paid out.
+    event Slashed(address indexed provider, uint256 requested, uint256 slashed, uint256 burned);
+    /// @notice Part of a slash paid to a harmed party, a challenger or a keeper.
+    event SlashPaid(address indexed provider, address indexed recipient, uint256 amount);
+    /// @notice Reputation changed.
+    event ReputationUpdated(
+        address indexed provider, Outcome outcome, uint32 completed, uint32 failed, uint32 disputesLost, uint16 score
+    );
+
+    error AlreadyRegistered(address provider);
+    error NotRegistered(address provider);
+    error InvalidGpuModel();
+    error CapacityInUse(uint32 reserved, uint32 requested);
+    error InsufficientCapacity(uint32 available, uint32 requested);
+    error NotEnoughFreeStake(uint256 have, uint256 need);
+    error UnbondingNotOver(uint256 unbondingEnd);
+    error NothingToWithdraw();
+    error CollateralStillLocked(uint256 locked, uint32 activeLocks);
+    error CollateralAlreadyLocked(address provider, uint256 jobId);
+    error NoCollateralLocked(address provider, uint256 jobId);
+    error TooManySlashRecipients(uint256 count);
+    error LengthMismatch();
+    error ZeroAmount();
+    error NotMarketOrSlasher(address account);
+
+    /// @param admin Governance.
+    /// @param token_ CMP.
+    constructor(address admin, IComputeToken token_) Governed(admin) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        token = token_;
+    }
+
+    // ------------------------------------------------------------------ providers
+
+    /// @notice Registers the caller as a provider.
+    /// @param metadataURI Where the provider describes itself (endpoint, hardware, contact).
+    /// @param region Region code, e.g. "eu-west" as bytes32.
+    function register(string calldata metadataURI, bytes32 region) external whenNotPaused {
+        Provider storage p = _providers[msg.sender];
+        if (p.registered) revert AlreadyRegistered(msg.sender);
+        p.registered = true;
+        p.region = region;
+        metadataURIOf[msg.sender] = metadataURI;
+        emit ProviderRegistered(msg.sender, metadataURI, region);
+    }
+
+    /// @notice Sets how many GPUs of `gpuModel` the caller offers and their memory. A count of
+    ///         zero withdraws the model; a count below what jobs hold reverts `CapacityInUse`.
+    function setCapacity(bytes32 gpuModel, uint32 gpuCount, uint32 vramGb) external {
+        if (!_providers[msg.sender].registered) revert NotRegistered(msg.sender);
+        if (gpuModel == bytes32(0)) revert InvalidGpuModel();
+        Capacity storage c = _capacity[msg.sender][gpuModel];
+        if (gpuCount < c.reserved) revert CapacityInUse(c.reserved, gpuCount);
+        (c.gpuCount, c.vramGb) = (gpuCount, vramGb);
+        emit CapacitySet(msg.sender, gpuModel, gpuCount, vramGb);
+    }
+
+    /// @notice Adds `amount` CMP (approved to this contract) to the caller's stake.
+    function stake(uint256 amount) external whenNotPaused nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Provider storage p = _providers[msg.sender];
+        if (!p.registered) revert NotRegistered(msg.sender);
+        uint128 total = p.staked + amount.toUint128();
+        p.staked = total;
+        IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
+        emit Staked(msg.sender, amount, total);
+    }
+
+    /// @notice Starts unbonding `amount` of the caller's free stake. The whole unbonding amount
+    ///         becomes withdrawable `unbondingPeriod` after the latest request, and stays
+    ///         slashable until withdrawn.
+    function requestUnstake(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        Provider storage p = _providers[msg.sender];
+        uint256 free = _free(p);
+        if (amount > free) revert NotEnoughFreeStake(free, amount);
+        _startUnbonding(p, msg.sender, amount);
+    }
+
+    /// @notice Withdraws the caller's unbonded stake once the unbonding period is over.
+    function withdrawUnstaked() external nonReentrant {
+        Provider storage p = _providers[msg.sender];
+        uint128 amount = p.unbonding;
+        if (amount == 0) revert NothingToWithdraw();
+        if (block.timestamp < p.unbondingEnd) revert UnbondingNotOver(p.unbondingEnd);
+        p.unbonding = 0;
+        p.staked -= amount;
+        IERC20(address(token)).safeTransfer(msg.sender, amount);
+        emit Unstaked(msg.sender, amount);
+    }
+
+    /// @notice Leaves the registry once no job holds the caller's collateral; all free stake
+    ///         starts unbonding. The reputation record is kept for a later registration.
+    function deregister() external {
+        Provider storage p = _providers[msg.sender];
+        if (!p.registered) revert NotRegistered(msg.sender);
+        if (p.locked != 0 || p.activeLocks != 0) revert CollateralStillLocked(p.locked, p.activeLocks);
+        p.registered = false;
+        emit ProviderDeregistered(msg.sender);
+        uint256 free = _free(p);
+        if (free != 0) _startUnbonding(p, msg.sender, free);
+    }
+
+    // ------------------------------------------------------------------ market and resolver
+
+    /// @inheritdoc IProviderRegistry
+    function lockCollateral(address provider, uint256 jobId, bytes32 gpuModel, uint32 gpus, uint256 collateral)
+        external
+        onlyRole(MARKET_ROLE)
+        returns (uint256 amount)
+    {
+        Lock storage l = _locks[provider][jobId];
+        if (l.gpus != 0) revert CollateralAlreadyLocked(provider, jobId);
+        Provider storage p = _providers[provider];
+        if (!p.registered) revert NotRegistered(provider);
+        Capacity storage c = _capacity[provider][gpuModel];
+        uint32 available = c.gpuCount > c.reserved ? c.gpuCount - c.reserved : 0;
+        if (gpus == 0 || gpus > available) revert InsufficientCapacity(available, gpus);
+        amount = collateral + uint256(minStakePerGpu) * gpus;
+        uint256 free = _free(p);
+        if (amount > free) revert NotEnoughFreeStake(free, amount);
+
+        c.reserved += gpus;
+        p.locked += amount.toUint128();
+        p.activeLocks += 1;
+        (l.amount, l.gpus, l.gpuModel) = (uint128(amount), gpus, gpuModel);
+        emit CollateralLocked(provider, jobId, gpuModel, gpus, amount);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function releaseCollateral(address provider, uint256 jobId) external onlyRole(MARKET_ROLE) {
+        Lock memory l = _locks[provider][jobId];
+        if (l.gpus == 0) revert NoCollateralLocked(provider, jobId);
+        delete _locks[provider][jobId];
+        Provider storage p = _providers[provider];
+        p.locked -= l.amount;
+        p.activeLocks -= 1;
+        _capacity[provider][l.gpuModel].reserved -= l.gpus;
+        emit CollateralReleased(provider, jobId, l.amount);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
+        external
+        onlyRole(SLASHER_ROLE)
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        if (recipients.length != amounts.length) revert LengthMismatch();
+        if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
+        slashed = _take(_providers[provider], amount);
+        uint256 burned = _payOut(provider, slashed, recipients, amounts);
+        emit Slashed(provider, amount, slashed, burned);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function recordOutcome(address provider, Outcome outcome) external {
+        if (!hasRole(MARKET_ROLE, msg.sender) && !hasRole(SLASHER_ROLE, msg.sender)) {
+            revert NotMarketOrSlasher(msg.sender);
+        }
+        Provider storage p = _providers[provider];
+        (uint32 c, uint32 f, uint32 d) = (p.completed, p.failed, p.disputesLost);
+        if (outcome == Outcome.Completed) c += 1;
+        else if (outcome == Outcome.Failed) f += 1;
+        else d += 1;
+        (p.completed, p.failed, p.disputesLost) = (c, f, d);
+        emit ReputationUpdated(provider, outcome, c, f, d, _score(c, f, d));
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IProviderRegistry
+    function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory profile) {
+        Provider storage p = _providers[provider];
+        Capacity memory c = _capacity[provider][gpuModel];
+        profile = Profile({
+            registered: p.registered,
+            region: p.region,
+            gpuCount: c.gpuCount,
+            vramGb: c.vramGb,
+            reputationBps: _score(p.completed, p.failed, p.disputesLost)
+        });
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function reputationOf(address provider) external view returns (uint16) {
+        Provider storage p = _providers[provider];
+        return _score(p.completed, p.failed, p.disputesLost);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function freeStakeOf(address provider) external view returns (uint256) {
+        return _free(_providers[provider]);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function stakeOf(address provider) external view returns (uint256) {
+        return _providers[provider].staked;
+    }
+
+    /// @notice The whole record of `provider`.
+    function providerOf(address provider) external view returns (Provider memory) {
+        return _providers[provider];
+    }
+
+    /// @notice What `provider` offers of `gpuModel`, and how much of it jobs hold.
+    function capacityOf(address provider, bytes32 gpuModel) external view returns (Capacity memory) {
+        return _capacity[provider][gpuModel];
+    }
+
+    /// @notice The lock `provider` holds for job `jobId` (zero when none).
+    function lockOf(address provider, uint256 jobId) external view returns (Lock memory) {
+        return _locks[provider][jobId];
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Sets `unbondingPeriod` in seconds, within [1 day, 60 days]; applies to new requests.
+    function setUnbondingPeriod(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        unbondingPeriod = uint64(_checked("unbondingPeriod", unbondingPeriod, value, 1 days, 60 days));
+    }
+
+    /// @notice Sets `minStakePerGpu` in CMP wei, within [0, 1,000,000 CMP]; applies to new locks.
+    function setMinStakePerGpu(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        minStakePerGpu = uint128(_checked("minStakePerGpu", minStakePerGpu, value, 0, 1_000_000 ether));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _free(Provider storage p) private view returns (uint256) {
+        return uint256(p.staked) - p.locked - p.unbonding;
+    }
+
+    /// @dev Takes up to `amount` of the stake no job has locked: free stake, then unbonding stake.
+    function _take(Provider storage p, uint256 amount) private returns (uint256 taken) {
+        (uint256 staked, uint256 locked, uint256 unbonding) = (p.staked, p.locked, p.unbonding);
+        uint256 slashable = staked - locked;
+        taken = amount < slashable ? amount : slashable;
+        uint256 free = slashable - unbonding;
+        if (taken > free) p.unbonding = uint128(unbonding - (taken - free));
+        p.staked = uint128(staked - taken);
+    }
+
+    /// @dev Pays the recipients in order, each up to its amount, and burns what is left.
+    function _payOut(address provider, uint256 total, address[] calldata recipients, uint256[] calldata amounts)
+        private
+        returns (uint256 burned)
+    {
+        burned = total;
+        IERC20 cmp = IERC20(address(token));
+        for (uint256 i; i < recipients.length && burned != 0; ++i) {
+            uint256 pay = amounts[i] < burned ? amounts[i] : burned;
+            if (pay == 0 || recipients[i] == address(0)) continue;
+            burned -= pay;
+            cmp.safeTransfer(recipients[i], pay);
+            emit SlashPaid(provider, recipients[i], pay);
+        }
+        if (burned != 0) token.burn(burned);
+    }
+
+    function _startUnbonding(Provider storage p, address provider, uint256 amount) private {
+        uint128 total = p.unbonding + uint128(amount);
+        uint64 end = uint64(block.timestamp) + unbondingPeriod;
+        (p.unbonding, p.unbondingEnd) = (total, end);
+        emit UnstakeRequested(provider, amount, total, end);
+    }
+
+    function _score(uint32 c, uint32 f, uint32 d) private pure returns (uint16) {
+        return uint16((uint256(c) + 1) * 10_000 / (uint256(c) + 3 * (uint256(f) + d) + 2));
+    }
+}

@@ -1,0 +1,263 @@
+"""ProviderRegistry: registration, capacity, stake, unbonding, locks, slashing, reputation."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from compute_market.units import DAY, bytes32, to_wei
+
+H100 = bytes32("H100-80GB")
+A100 = bytes32("A100-40GB")
+EU = bytes32("eu-west")
+MIN_STAKE_PER_GPU = to_wei(100)
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@pytest.fixture
+def market(accounts, registry, admin):
+    """An account holding the market's and the resolver's roles, as the JobMarket will."""
+    market = accounts[7]
+    registry.grantRole(registry.MARKET_ROLE(), market, sender=admin)
+    registry.grantRole(registry.SLASHER_ROLE(), market, sender=admin)
+    return market
+
+
+@pytest.fixture
+def provider(alice, registry, token, fund):
+    fund(alice, to_wei(10_000))
+    token.approve(registry, 2**256 - 1, sender=alice)
+    registry.register("ipfs://alice", EU, sender=alice)
+    registry.setCapacity(H100, 8, 80, sender=alice)
+    return alice
+
+
+def test_register_records_profile_and_emits(registry, bob):
+    tx = registry.register("https://bob.example", EU, sender=bob)
+    event = tx.events.filter(registry.ProviderRegistered)[0]
+    assert (event["provider"], event.metadataURI, event.region) == (bob.address, "https://bob.example", EU)
+    assert registry.metadataURIOf(bob) == "https://bob.example"
+    assert registry.profileOf(bob, H100).registered
+    with ape.reverts(registry.AlreadyRegistered, provider=bob.address):
+        registry.register("again", EU, sender=bob)
+
+
+def test_several_gpu_models_per_provider(registry, provider):
+    tx = registry.setCapacity(A100, 4, 40, sender=provider)
+    assert tx.events.filter(registry.CapacitySet)[0].gpuCount == 4
+    assert registry.capacityOf(provider, H100).gpuCount == 8
+    assert registry.capacityOf(provider, A100).vramGb == 40
+    profile = registry.profileOf(provider, A100)
+    assert (profile.gpuCount, profile.vramGb, profile.region) == (4, 40, EU)
+
+
+def test_capacity_needs_registration_and_a_model(registry, stranger, provider):
+    with ape.reverts(registry.NotRegistered, provider=stranger.address):
+        registry.setCapacity(H100, 1, 80, sender=stranger)
+    with ape.reverts(registry.InvalidGpuModel):
+        registry.setCapacity(bytes32(""), 1, 80, sender=provider)
+
+
+def test_stake_moves_tokens_and_needs_registration(registry, token, provider, stranger):
+    tx = registry.stake(to_wei(1_000), sender=provider)
+    assert tx.events.filter(registry.Staked)[0].totalStaked == to_wei(1_000)
+    assert token.balanceOf(registry) == to_wei(1_000)
+    assert registry.freeStakeOf(provider) == to_wei(1_000)
+    with ape.reverts(registry.NotRegistered):
+        registry.stake(1, sender=stranger)
+    with ape.reverts(registry.ZeroAmount):
+        registry.stake(0, sender=provider)
+
+
+def test_unbonding_waits_the_period_then_withdraws(registry, token, provider, chain):
+    registry.stake(to_wei(1_000), sender=provider)
+    tx = registry.requestUnstake(to_wei(400), sender=provider)
+    end = tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd
+    assert end == chain.blocks.head.timestamp + 7 * DAY
+    assert registry.freeStakeOf(provider) == to_wei(600)
+    with ape.reverts(registry.UnbondingNotOver, unbondingEnd=end):
+        registry.withdrawUnstaked(sender=provider)
+    chain.pending_timestamp = end
+    before = token.balanceOf(provider)
+    registry.withdrawUnstaked(sender=provider)
+    assert token.balanceOf(provider) == before + to_wei(400)
+    assert registry.stakeOf(provider) == to_wei(600)
+    with ape.reverts(registry.NothingToWithdraw):
+        registry.withdrawUnstaked(sender=provider)
+
+
+def test_locked_collateral_cannot_be_unstaked(registry, provider, market):
+    registry.stake(to_wei(1_000), sender=provider)
+    # 2 GPUs: 2 * 100 CMP per GPU + 300 CMP collateral = 500 CMP locked.
+    tx = registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)
+    assert tx.events.filter(registry.CollateralLocked)[0].amount == to_wei(500)
+    assert registry.freeStakeOf(provider) == to_wei(500)
+    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(500), need=to_wei(501)):
+        registry.requestUnstake(to_wei(501), sender=provider)
+    registry.requestUnstake(to_wei(500), sender=provider)
+
+
+def test_lock_needs_free_stake_for_collateral_plus_min_stake_per_gpu(registry, provider, market):
+    registry.stake(to_wei(499), sender=provider)
+    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(499), need=to_wei(500)):
+        registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)
+
+
+def test_capacity_cannot_be_reserved_twice(registry, provider, market):
+    registry.stake(to_wei(5_000), sender=provider)
+    registry.lockCollateral(provider, 1, H100, 6, 0, sender=market)
+    with ape.reverts(registry.CollateralAlreadyLocked, provider=provider.address, jobId=1):
+        registry.lockCollateral(provider, 1, H100, 1, 0, sender=market)
+    with ape.reverts(registry.InsufficientCapacity, available=2, requested=3):
+        registry.lockCollateral(provider, 2, H100, 3, 0, sender=market)
+    with ape.reverts(registry.InsufficientCapacity, available=0, requested=1):
+        registry.lockCollateral(provider, 3, A100, 1, 0, sender=market)
+    with ape.reverts(registry.CapacityInUse, reserved=6, requested=5):
+        registry.setCapacity(H100, 5, 80, sender=provider)
+    registry.releaseCollateral(provider, 1, sender=market)
+    assert registry.capacityOf(provider, H100).reserved == 0
+    registry.lockCollateral(provider, 2, H100, 8, 0, sender=market)
+
+
+def test_release_returns_stake_and_capacity(registry, provider, market):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.lockCollateral(provider, 9, H100, 2, to_wei(300), sender=market)
+    tx = registry.releaseCollateral(provider, 9, sender=market)
+    assert tx.events.filter(registry.CollateralReleased)[0].amount == to_wei(500)
+    assert registry.freeStakeOf(provider) == to_wei(1_000)
+    assert registry.lockOf(provider, 9).gpus == 0
+    with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=9):
+        registry.releaseCollateral(provider, 9, sender=market)
+
+
+def test_only_market_and_resolver_roles_lock_slash_or_record(registry, provider, stranger):
+    registry.stake(to_wei(1_000), sender=provider)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.lockCollateral(provider, 1, H100, 1, 0, sender=stranger)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.releaseCollateral(provider, 1, sender=stranger)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.slash(provider, 1, [], [], sender=stranger)
+    with ape.reverts(registry.NotMarketOrSlasher, account=stranger.address):
+        registry.recordOutcome(provider, 0, sender=stranger)
+
+
+def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token, provider, market, bob):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.requestUnstake(to_wei(1_000), sender=provider)  # tries to escape a coming slash
+    supply = token.totalSupply()
+    tx = registry.slash(provider, to_wei(300), [bob], [to_wei(200)], sender=market)
+    event = tx.events.filter(registry.Slashed)[0]
+    assert (event.slashed, event.burned) == (to_wei(300), to_wei(100))
+    assert registry.providerOf(provider).unbonding == to_wei(700)
+    assert registry.stakeOf(provider) == to_wei(700)
+    assert token.balanceOf(bob) == to_wei(200)
+    assert token.totalSupply() == supply - to_wei(100)
+
+
+def test_slash_takes_free_stake_before_unbonding_stake(registry, provider, market):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.requestUnstake(to_wei(600), sender=provider)
+    registry.slash(provider, to_wei(300), [], [], sender=market)
+    record = registry.providerOf(provider)
+    assert (record.staked, record.unbonding) == (to_wei(700), to_wei(600))
+    registry.slash(provider, to_wei(300), [], [], sender=market)
+    record = registry.providerOf(provider)
+    assert (record.staked, record.unbonding) == (to_wei(400), to_wei(400))
+
+
+def test_slash_pays_harmed_party_then_challenger_then_burns(registry, token, provider, market, bob, carol):
+    registry.stake(to_wei(1_000), sender=provider)
+    supply = token.totalSupply()
+    registry.slash(provider, to_wei(500), [bob, carol], [to_wei(300), to_wei(300)], sender=market)
+    assert token.balanceOf(bob) == to_wei(300)  # harmed party paid in full first
+    assert token.balanceOf(carol) == to_wei(200)  # challenger gets what is left
+    assert token.totalSupply() == supply  # nothing left to burn
+
+
+def test_slash_never_touches_stake_locked_for_other_jobs(registry, provider, market):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)  # 500 locked
+    tx = registry.slash(provider, to_wei(2_000), [], [], sender=market)
+    assert tx.events.filter(registry.Slashed)[0].slashed == to_wei(500)
+    record = registry.providerOf(provider)
+    assert (record.staked, record.locked) == (to_wei(500), to_wei(500))
+
+
+def test_slash_checks_its_recipient_lists(registry, provider, market, bob):
+    with ape.reverts(registry.LengthMismatch):
+        registry.slash(provider, 1, [bob], [], sender=market)
+    with ape.reverts(registry.TooManySlashRecipients, count=5):
+        registry.slash(provider, 1, [bob] * 5, [1] * 5, sender=market)
+
+
+def test_reputation_is_the_bayesian_estimate(registry, provider, market):
+    assert registry.reputationOf(provider) == 5_000  # (0+1)*10000/(0+2)
+    tx = registry.recordOutcome(provider, 0, sender=market)  # completed
+    event = tx.events.filter(registry.ReputationUpdated)[0]
+    assert (event.completed, event.score) == (1, 6_666)  # 2*10000/3
+    for _ in range(3):
+        registry.recordOutcome(provider, 0, sender=market)
+    assert registry.reputationOf(provider) == 8_333  # 5*10000/6
+    registry.recordOutcome(provider, 1, sender=market)  # failed: weighs three completions
+    assert registry.reputationOf(provider) == 5_555  # 5*10000/9
+    registry.recordOutcome(provider, 2, sender=market)  # dispute lost
+    assert registry.reputationOf(provider) == 4_166  # 5*10000/12
+    assert registry.profileOf(provider, H100).reputationBps == 4_166
+
+
+def test_deregistration_waits_for_locks_and_leaves_nothing_stuck(registry, token, provider, market, chain):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.lockCollateral(provider, 1, H100, 1, 0, sender=market)
+    with ape.reverts(registry.CollateralStillLocked):
+        registry.deregister(sender=provider)
+    registry.releaseCollateral(provider, 1, sender=market)
+    tx = registry.deregister(sender=provider)
+    assert tx.events.filter(registry.ProviderDeregistered)
+    assert tx.events.filter(registry.UnstakeRequested)[0].amount == to_wei(1_000)
+    assert not registry.profileOf(provider, H100).registered
+    with ape.reverts(registry.NotRegistered):
+        registry.lockCollateral(provider, 2, H100, 1, 0, sender=market)
+    chain.pending_timestamp += 7 * DAY
+    before = token.balanceOf(provider)
+    registry.withdrawUnstaked(sender=provider)
+    assert token.balanceOf(provider) == before + to_wei(1_000)
+    assert token.balanceOf(registry) == 0
+    registry.register("ipfs://alice-again", EU, sender=provider)  # may come back, reputation kept
+
+
+def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, provider, admin, bob, chain):
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.pause(sender=admin)
+    with ape.reverts(registry.EnforcedPause):
+        registry.register("x", EU, sender=bob)
+    with ape.reverts(registry.EnforcedPause):
+        registry.stake(1, sender=provider)
+    registry.requestUnstake(to_wei(1_000), sender=provider)
+    chain.pending_timestamp += 7 * DAY
+    registry.withdrawUnstaked(sender=provider)
+    registry.setCapacity(H100, 1, 80, sender=provider)
+    registry.deregister(sender=provider)
+
+
+@pytest.mark.parametrize(
+    ("setter", "bad", "lo", "hi"),
+    [
+        ("setUnbondingPeriod", DAY - 1, DAY, 60 * DAY),
+        ("setMinStakePerGpu", to_wei(1_000_001), 0, to_wei(1_000_000)),
+    ],
+)
+def test_setters_check_bounds_and_roles(registry, admin, stranger, setter, bad, lo, hi):
+    with ape.reverts(registry.ParameterOutOfBounds, value=bad, min=lo, max=hi):
+        getattr(registry, setter)(bad, sender=admin)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        getattr(registry, setter)(lo, sender=stranger)
+    tx = getattr(registry, setter)(hi, sender=admin)
+    assert tx.events.filter(registry.ParameterUpdated)[0].newValue == hi
+
+
+def test_new_unbonding_period_applies_to_new_requests(registry, provider, admin, chain):
+    registry.setUnbondingPeriod(DAY, sender=admin)
+    registry.stake(to_wei(10), sender=provider)
+    tx = registry.requestUnstake(to_wei(10), sender=provider)
+    assert tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd == chain.blocks.head.timestamp + DAY
