@@ -74,6 +74,7 @@ class Protocol:
     price_feed: ContractInstance
     credits: ContractInstance
     registry: ContractInstance
+    market: ContractInstance
     record: DeploymentRecord
 
     @property
@@ -96,6 +97,7 @@ class Deployer:
         record_path: Path | None = None,
         fresh: bool = False,
         price_feed: str | None = None,
+        treasury: str | None = None,
         log: Log = print,
     ) -> None:
         self.project = project
@@ -103,6 +105,7 @@ class Deployer:
         self.params = params or DeployParams()
         self.path = record_path or DeploymentRecord.path_for(chain.chain_id)
         self.external_feed = price_feed
+        self.treasury = treasury
         self.log = log
         existing = None if fresh else DeploymentRecord.load(self.path)
         if existing is not None and existing.chain_id != chain.chain_id:
@@ -144,9 +147,7 @@ class Deployer:
 
     def run(self) -> Protocol:
         p, me = self.params, self.account.address
-        token = self.contract(
-            "ComputeToken", "ComputeToken", me, me, p.token.initial_supply, p.token.supply_cap
-        )
+        token = self.contract("ComputeToken", "ComputeToken", me, me, p.token.initial_supply, p.token.supply_cap)
         if self.external_feed:
             feed = self._feed_at()
         else:
@@ -161,8 +162,20 @@ class Deployer:
         )
         self.grant(token, MINTER_ROLE, credits.address)
         registry = self.contract("ProviderRegistry", "ProviderRegistry", me, token.address)
+        treasury = self.treasury or me
+        market = self.contract("JobMarket", "JobMarket", me, credits.address, registry.address, treasury)
+        self.grant(registry, "MARKET_ROLE", market.address)
+        self.grant(registry, "SLASHER_ROLE", market.address)
+        self.allow_protocol_contract(credits, market.address)
         self.record.save(self.path)
-        return Protocol(token=token, price_feed=feed, credits=credits, registry=registry, record=self.record)
+        return Protocol(
+            token=token,
+            price_feed=feed,
+            credits=credits,
+            registry=registry,
+            market=market,
+            record=self.record,
+        )
 
     def _feed_at(self) -> ContractInstance:
         """An external Chainlink-shaped feed, typed with the IPriceFeed interface."""

@@ -33,9 +33,7 @@ def registry_scenario(protocol, gas: GasReport, admin, users) -> None:  # noqa: 
             "ProviderRegistry.register",
             registry.register(f"ipfs://provider-{i}", bytes32("eu-west"), sender=user),
         )
-        gas.record(
-            "ProviderRegistry.setCapacity", registry.setCapacity(bytes32("H100-80GB"), 8, 80, sender=user)
-        )
+        gas.record("ProviderRegistry.setCapacity", registry.setCapacity(bytes32("H100-80GB"), 8, 80, sender=user))
         gas.record("ProviderRegistry.stake", registry.stake(to_wei(5_000), sender=user))
         gas.record("ProviderRegistry.requestUnstake", registry.requestUnstake(to_wei(1_000), sender=user))
     chain.pending_timestamp += 7 * DAY
@@ -49,9 +47,7 @@ def registry_scenario(protocol, gas: GasReport, admin, users) -> None:  # noqa: 
 def cli(out: Path) -> None:
     """Gas per operation from receipts."""
     admin, *users = accounts.test_accounts[:6]
-    protocol = Deployer(
-        project, admin, fresh=True, record_path=Path("/tmp/gas-deploy.json"), log=lambda _m: None
-    ).run()
+    protocol = Deployer(project, admin, fresh=True, record_path=Path("/tmp/gas-deploy.json"), log=lambda _m: None).run()
     gas = GasReport()
     credits_scenario(protocol, gas, admin, users)
     registry_scenario(protocol, gas, admin, users)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import EU, H100, PRICE_USD
 
 from compute_market.deployment import Deployer
-from compute_market.units import to_wei
+from compute_market.units import to_wei, usd_to_feed
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +71,59 @@ def fund(token, admin):
 @pytest.fixture(scope="module")
 def registry(protocol):
     return protocol.registry
+
+
+@pytest.fixture(scope="module")
+def market(protocol):
+    return protocol.market
+
+
+# ---------------------------------------------------------------------- market helpers
+
+
+@pytest.fixture
+def fresh_price(feed, admin):
+    """Writes a fresh oracle answer (tests that move time must refresh the oracle)."""
+
+    def _fresh(usd: str = PRICE_USD) -> None:
+        feed.setAnswer(usd_to_feed(Decimal(usd)), sender=admin)
+
+    return _fresh
+
+
+@pytest.fixture
+def make_provider(registry, token, admin):
+    """Registers, offers capacity and stakes for an account."""
+
+    def _make(
+        account,
+        stake: int = to_wei(10_000),
+        model: bytes = H100,
+        gpus: int = 8,
+        vram: int = 80,
+        region: bytes = EU,
+    ):
+        token.transfer(account, stake, sender=admin)
+        token.approve(registry, 2**256 - 1, sender=account)
+        registry.register(f"ipfs://{account.address}", region, sender=account)
+        registry.setCapacity(model, gpus, vram, sender=account)
+        if stake:
+            registry.stake(stake, sender=account)
+        return account
+
+    return _make
+
+
+@pytest.fixture
+def make_customer(token, credits, market, admin, fresh_price):
+    """Gives an account credits (minted from CMP) and approves the market."""
+
+    def _make(account, cmp_amount: int = to_wei(4_000)):
+        fresh_price()
+        token.transfer(account, cmp_amount, sender=admin)
+        token.approve(credits, cmp_amount, sender=account)
+        credits.mintWithTokens(cmp_amount, 0, account, sender=account)
+        credits.approve(market, 2**256 - 1, sender=account)
+        return account
+
+    return _make

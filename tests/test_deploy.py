@@ -6,6 +6,8 @@ import json
 
 from compute_market.deployment import Deployer
 
+CONTRACTS = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket")
+
 
 def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chain):
     path = tmp_path / "record.json"
@@ -16,7 +18,12 @@ def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chai
     assert credits.priceFeed() == protocol.price_feed.address
     record = json.loads(path.read_text())
     assert record["chain_id"] == chain.chain_id
-    assert set(record["contracts"]) >= {"ComputeToken", "PriceFeed", "ComputeCredits"}
+    assert set(record["contracts"]) == set(CONTRACTS)
+    registry, market = protocol.registry, protocol.market
+    assert registry.hasRole(registry.MARKET_ROLE(), market)
+    assert registry.hasRole(registry.SLASHER_ROLE(), market)
+    assert credits.isProtocolContract(market)
+    assert market.credits() == credits.address and market.registry() == registry.address
     assert record["deploy_block"] <= chain.blocks.head.number
     assert record["parameters"]["token"]["supply_cap"] == str(token.cap())
 
@@ -28,8 +35,8 @@ def test_second_run_reuses_everything_and_fresh_redeploys(project, admin, tmp_pa
     second = Deployer(project, admin, record_path=path, log=lambda _m: None)
     again = second.run()
     assert second.deployed == []
-    assert set(second.reused) == {"ComputeToken", "PriceFeed", "ComputeCredits"}
+    assert set(second.reused) == set(CONTRACTS)
     assert again.addresses == {n: e.address for n, e in first.record.contracts.items()}
     fresh = Deployer(project, admin, record_path=path, fresh=True, log=lambda _m: None)
     fresh.run()
-    assert set(fresh.deployed) == {"ComputeToken", "PriceFeed", "ComputeCredits"}
+    assert set(fresh.deployed) == set(CONTRACTS)

@@ -15,12 +15,12 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @pytest.fixture
-def market(accounts, registry, admin):
+def operator(accounts, registry, admin):
     """An account holding the market's and the resolver's roles, as the JobMarket will."""
-    market = accounts[7]
-    registry.grantRole(registry.MARKET_ROLE(), market, sender=admin)
-    registry.grantRole(registry.SLASHER_ROLE(), market, sender=admin)
-    return market
+    operator = accounts[7]
+    registry.grantRole(registry.MARKET_ROLE(), operator, sender=admin)
+    registry.grantRole(registry.SLASHER_ROLE(), operator, sender=admin)
+    return operator
 
 
 @pytest.fixture
@@ -86,10 +86,10 @@ def test_unbonding_waits_the_period_then_withdraws(registry, token, provider, ch
         registry.withdrawUnstaked(sender=provider)
 
 
-def test_locked_collateral_cannot_be_unstaked(registry, provider, market):
+def test_locked_collateral_cannot_be_unstaked(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
     # 2 GPUs: 2 * 100 CMP per GPU + 300 CMP collateral = 500 CMP locked.
-    tx = registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)
+    tx = registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
     assert tx.events.filter(registry.CollateralLocked)[0].amount == to_wei(500)
     assert registry.freeStakeOf(provider) == to_wei(500)
     with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(500), need=to_wei(501)):
@@ -97,37 +97,37 @@ def test_locked_collateral_cannot_be_unstaked(registry, provider, market):
     registry.requestUnstake(to_wei(500), sender=provider)
 
 
-def test_lock_needs_free_stake_for_collateral_plus_min_stake_per_gpu(registry, provider, market):
+def test_lock_needs_free_stake_for_collateral_plus_min_stake_per_gpu(registry, provider, operator):
     registry.stake(to_wei(499), sender=provider)
     with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(499), need=to_wei(500)):
-        registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)
+        registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
 
 
-def test_capacity_cannot_be_reserved_twice(registry, provider, market):
+def test_capacity_cannot_be_reserved_twice(registry, provider, operator):
     registry.stake(to_wei(5_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 6, 0, sender=market)
+    registry.lockCollateral(provider, 1, H100, 6, 0, sender=operator)
     with ape.reverts(registry.CollateralAlreadyLocked, provider=provider.address, jobId=1):
-        registry.lockCollateral(provider, 1, H100, 1, 0, sender=market)
+        registry.lockCollateral(provider, 1, H100, 1, 0, sender=operator)
     with ape.reverts(registry.InsufficientCapacity, available=2, requested=3):
-        registry.lockCollateral(provider, 2, H100, 3, 0, sender=market)
+        registry.lockCollateral(provider, 2, H100, 3, 0, sender=operator)
     with ape.reverts(registry.InsufficientCapacity, available=0, requested=1):
-        registry.lockCollateral(provider, 3, A100, 1, 0, sender=market)
+        registry.lockCollateral(provider, 3, A100, 1, 0, sender=operator)
     with ape.reverts(registry.CapacityInUse, reserved=6, requested=5):
         registry.setCapacity(H100, 5, 80, sender=provider)
-    registry.releaseCollateral(provider, 1, sender=market)
+    registry.releaseCollateral(provider, 1, sender=operator)
     assert registry.capacityOf(provider, H100).reserved == 0
-    registry.lockCollateral(provider, 2, H100, 8, 0, sender=market)
+    registry.lockCollateral(provider, 2, H100, 8, 0, sender=operator)
 
 
-def test_release_returns_stake_and_capacity(registry, provider, market):
+def test_release_returns_stake_and_capacity(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 9, H100, 2, to_wei(300), sender=market)
-    tx = registry.releaseCollateral(provider, 9, sender=market)
+    registry.lockCollateral(provider, 9, H100, 2, to_wei(300), sender=operator)
+    tx = registry.releaseCollateral(provider, 9, sender=operator)
     assert tx.events.filter(registry.CollateralReleased)[0].amount == to_wei(500)
     assert registry.freeStakeOf(provider) == to_wei(1_000)
     assert registry.lockOf(provider, 9).gpus == 0
     with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=9):
-        registry.releaseCollateral(provider, 9, sender=market)
+        registry.releaseCollateral(provider, 9, sender=operator)
 
 
 def test_only_market_and_resolver_roles_lock_slash_or_record(registry, provider, stranger):
@@ -142,11 +142,11 @@ def test_only_market_and_resolver_roles_lock_slash_or_record(registry, provider,
         registry.recordOutcome(provider, 0, sender=stranger)
 
 
-def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token, provider, market, bob):
+def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token, provider, operator, bob):
     registry.stake(to_wei(1_000), sender=provider)
     registry.requestUnstake(to_wei(1_000), sender=provider)  # tries to escape a coming slash
     supply = token.totalSupply()
-    tx = registry.slash(provider, to_wei(300), [bob], [to_wei(200)], sender=market)
+    tx = registry.slash(provider, to_wei(300), [bob], [to_wei(200)], sender=operator)
     event = tx.events.filter(registry.Slashed)[0]
     assert (event.slashed, event.burned) == (to_wei(300), to_wei(100))
     assert registry.providerOf(provider).unbonding == to_wei(700)
@@ -155,69 +155,69 @@ def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token,
     assert token.totalSupply() == supply - to_wei(100)
 
 
-def test_slash_takes_free_stake_before_unbonding_stake(registry, provider, market):
+def test_slash_takes_free_stake_before_unbonding_stake(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
     registry.requestUnstake(to_wei(600), sender=provider)
-    registry.slash(provider, to_wei(300), [], [], sender=market)
+    registry.slash(provider, to_wei(300), [], [], sender=operator)
     record = registry.providerOf(provider)
     assert (record.staked, record.unbonding) == (to_wei(700), to_wei(600))
-    registry.slash(provider, to_wei(300), [], [], sender=market)
+    registry.slash(provider, to_wei(300), [], [], sender=operator)
     record = registry.providerOf(provider)
     assert (record.staked, record.unbonding) == (to_wei(400), to_wei(400))
 
 
-def test_slash_pays_harmed_party_then_challenger_then_burns(registry, token, provider, market, bob, carol):
+def test_slash_pays_harmed_party_then_challenger_then_burns(registry, token, provider, operator, bob, carol):
     registry.stake(to_wei(1_000), sender=provider)
     supply = token.totalSupply()
-    registry.slash(provider, to_wei(500), [bob, carol], [to_wei(300), to_wei(300)], sender=market)
+    registry.slash(provider, to_wei(500), [bob, carol], [to_wei(300), to_wei(300)], sender=operator)
     assert token.balanceOf(bob) == to_wei(300)  # harmed party paid in full first
     assert token.balanceOf(carol) == to_wei(200)  # challenger gets what is left
     assert token.totalSupply() == supply  # nothing left to burn
 
 
-def test_slash_never_touches_stake_locked_for_other_jobs(registry, provider, market):
+def test_slash_never_touches_stake_locked_for_other_jobs(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=market)  # 500 locked
-    tx = registry.slash(provider, to_wei(2_000), [], [], sender=market)
+    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)  # 500 locked
+    tx = registry.slash(provider, to_wei(2_000), [], [], sender=operator)
     assert tx.events.filter(registry.Slashed)[0].slashed == to_wei(500)
     record = registry.providerOf(provider)
     assert (record.staked, record.locked) == (to_wei(500), to_wei(500))
 
 
-def test_slash_checks_its_recipient_lists(registry, provider, market, bob):
+def test_slash_checks_its_recipient_lists(registry, provider, operator, bob):
     with ape.reverts(registry.LengthMismatch):
-        registry.slash(provider, 1, [bob], [], sender=market)
+        registry.slash(provider, 1, [bob], [], sender=operator)
     with ape.reverts(registry.TooManySlashRecipients, count=5):
-        registry.slash(provider, 1, [bob] * 5, [1] * 5, sender=market)
+        registry.slash(provider, 1, [bob] * 5, [1] * 5, sender=operator)
 
 
-def test_reputation_is_the_bayesian_estimate(registry, provider, market):
+def test_reputation_is_the_bayesian_estimate(registry, provider, operator):
     assert registry.reputationOf(provider) == 5_000  # (0+1)*10000/(0+2)
-    tx = registry.recordOutcome(provider, 0, sender=market)  # completed
+    tx = registry.recordOutcome(provider, 0, sender=operator)  # completed
     event = tx.events.filter(registry.ReputationUpdated)[0]
     assert (event.completed, event.score) == (1, 6_666)  # 2*10000/3
     for _ in range(3):
-        registry.recordOutcome(provider, 0, sender=market)
+        registry.recordOutcome(provider, 0, sender=operator)
     assert registry.reputationOf(provider) == 8_333  # 5*10000/6
-    registry.recordOutcome(provider, 1, sender=market)  # failed: weighs three completions
+    registry.recordOutcome(provider, 1, sender=operator)  # failed: weighs three completions
     assert registry.reputationOf(provider) == 5_555  # 5*10000/9
-    registry.recordOutcome(provider, 2, sender=market)  # dispute lost
+    registry.recordOutcome(provider, 2, sender=operator)  # dispute lost
     assert registry.reputationOf(provider) == 4_166  # 5*10000/12
     assert registry.profileOf(provider, H100).reputationBps == 4_166
 
 
-def test_deregistration_waits_for_locks_and_leaves_nothing_stuck(registry, token, provider, market, chain):
+def test_deregistration_waits_for_locks_and_leaves_nothing_stuck(registry, token, provider, operator, chain):
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 1, 0, sender=market)
+    registry.lockCollateral(provider, 1, H100, 1, 0, sender=operator)
     with ape.reverts(registry.CollateralStillLocked):
         registry.deregister(sender=provider)
-    registry.releaseCollateral(provider, 1, sender=market)
+    registry.releaseCollateral(provider, 1, sender=operator)
     tx = registry.deregister(sender=provider)
     assert tx.events.filter(registry.ProviderDeregistered)
     assert tx.events.filter(registry.UnstakeRequested)[0].amount == to_wei(1_000)
     assert not registry.profileOf(provider, H100).registered
     with ape.reverts(registry.NotRegistered):
-        registry.lockCollateral(provider, 2, H100, 1, 0, sender=market)
+        registry.lockCollateral(provider, 2, H100, 1, 0, sender=operator)
     chain.pending_timestamp += 7 * DAY
     before = token.balanceOf(provider)
     registry.withdrawUnstaked(sender=provider)

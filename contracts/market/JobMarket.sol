@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Governed} from "../common/Governed.sol";
+import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+
+/// @title JobMarket
+/// @notice Customers post compute jobs and escrow credits; staked providers bid the price down
+///         in a reverse auction (open, or sealed with second-price settlement); the winner
+///         serves the job as a lease paid by the second, submits a result, and is paid once the
+///         challenge window closes. Providers that fail are slashed for the customer.
+/// @dev Money: credits (CRD) only. A job's `escrow` is every credit the market holds for it;
+///      every transition moves credits out of `escrow` and no credit is held outside a job, so
+///      the market's CRD balance equals the sum of its jobs' escrows. A terminal job holds none.
+///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
+///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
+///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
+///      value at the bid price, converted at the oracle price, plus `minStakePerGpu` per GPU.
+///      Every bid, reveal and settlement is O(1): the auction keeps only its best (and, sealed,
+///      second) price; outbid and revealed-but-losing bidders are released on the spot.
+///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
+///      cancellations, results, settlements, slashes and disputes always go on.
+contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    uint256 private constant BPS = 10_000;
+    uint256 private constant HOUR = 3600;
+
+    /// @notice Applies dispute outcomes (the DisputeResolver).
+    bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
+
+    struct Job {
+        // slot 0
+        address customer;
+        uint64 biddingEnd;
+        uint32 gpuCount;
+        // slot 1
+        bytes32 gpuModel;
+        // slot 2
+        bytes32 region;
+        // slot 3
+        uint128 maxPricePerGpuHour;
+        uint64 duration;
+        uint32 minVramGb;
+        uint16 minReputationBps;
+        uint16 holdbackBps;
+        // slot 4
+        address provider; // best bidder while bidding, then the winner
+        uint64 leaseStart;
+        AuctionKind kind;
+        JobStatus status;
+        bool verification;
+        // slot 5
+        uint128 price; // best bid while bidding, then the clearing price paid
+        uint128 secondPrice; // sealed: second-lowest revealed price (0 = none)
+        // slot 6
+        uint128 escrow; // credits held for this job
+        uint128 paidGross; // credits released to the provider so far, fee included
+        // slot 7
+        uint128 collateral; // CMP slashable on failure (the registry lock also holds minStakePerGpu)
+        uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
+        uint32 bidCount; // bids placed (open) or revealed (sealed)
+        uint16 feeBps; // protocol fee, fixed at posting
+        // slot 8
+        uint64 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
+        uint64 revealEnd; // sealed: reveals close
+        uint64 challengeEnd; // result challenge window closes
+        // slot 9
+        bytes32 resultHash;
+    }
+
+    struct Commitment {
+        bytes32 hash;
+        uint64 committedAtBlock;
+        bool revealed; // revealed, released or forfeited
+    }
+
+    struct ReferencePrice {
+        uint128 price;
+        uint64 updatedAt;
+    }
+
+    /// @notice Credits (CRD), escrowed and paid here; also the oracle for CMP collateral.
+    IComputeCredits public immutable credits;
+    /// @notice Provider stake, capacity and reputation.
+    IProviderRegistry public immutable registry;
+    /// @notice Receives protocol fees.
+    address public treasury;
+
+    /// @notice Protocol fee on provider pay (default 1%, at most 10%).
+    uint16 public protocolFeeBps = 100;
+    /// @notice Collateral as a share of the lease value (default 30%, iExec's ratio; at most 100%).
+    uint16 public collateralBps = 3_000;
+    /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
+    uint16 public minDecrementBps = 100;
+    /// @notice Keeper's share of a failure slash (default 5%, at most 50%).
+    uint16 public keeperBountyBps = 500;
+    /// @notice Bids per job above which the reference price is nudged down (default 3, 1 to 100).
+    uint16 public targetBidsPerJob = 3;
+    /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
+    uint32 public resultGrace = 1 hours;
+    /// @notice Time to challenge a result (default 1 day, 1 h to 14 days).
+    uint32 public challengeWindow = 1 days;
+    /// @notice Sealed auctions: time to reveal after bidding ends (default 1 h, 10 min to 7 days).
+    uint32 public revealPeriod = 1 hours;
+    /// @notice Longest bidding period a job may ask for (default 30 days).
+    uint32 public maxBiddingPeriod = 30 days;
+    /// @notice Longest lease (default 365 days); the shortest is one minute.
+    uint64 public maxDuration = 365 days;
+    /// @notice Sealed auctions: CMP stake locked per commitment, forfeited if not revealed (default 10 CMP).
+    uint128 public bidBond = 10 ether;
+
+    /// @notice Number of jobs posted; job ids run from 1.
+    uint256 public jobCount;
+
+    mapping(uint256 => Job) private _jobs;
+    mapping(uint256 => mapping(address => Commitment)) private _commitments;
+    mapping(bytes32 => ReferencePrice) private _referencePrices;
+
+    event JobPosted(
+        uint256 indexed jobId,
+        address indexed customer,
+        bytes32 indexed gpuModel,
+        uint32 gpuCount,
+        uint128 maxPricePerGpuHour,
+        uint64 duration,
+        uint64 biddingEnd,
+        AuctionKind kind,
+        uint256 escrow
+    );
+    event BidPlaced(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, uint256 collateral);
+    event BidCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
+    event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
+    event BondReleased(uint256 indexed jobId, address indexed provider);
+    event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
+    event AuctionFinalized(
+        uint256 indexed jobId, address indexed provider, uint256 clearingPrice, uint256 bids, uint256 refund
+    );
+    event JobExpired(uint256 indexed jobId, uint256 refund);
+    event EarningsClaimed(uint256 indexed jobId, address indexed provider, uint256 net, uint256 fee);
+    event JobCancelled(uint256 indexed jobId, uint256 providerGross, uint256 refund);
+    event ResultSubmitted(
+        uint256 indexed jobId, address indexed provider, bytes32 resultHash, string uri, uint256 challengeEnd
+    );
+    event JobSettled(uint256 indexed jobId, address indexed provider, uint256 providerGross, uint256 refund);
+    event JobFailed(uint256 indexed jobId, address indexed provider, uint256 slashed, uint256 bounty, uint256 refund);
+    event JobDisputed(uint256 indexed jobId);
+    event DisputeResolved(uint256 indexed jobId, bool providerFault);
+    event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
+    event TreasurySet(address indexed treasury);
+
+    error InvalidJobSpec(string field);
+    error UnknownJob(uint256 jobId);
+    error WrongStatus(uint256 jobId, JobStatus status);
+    error WrongAuctionKind(uint256 jobId, AuctionKind kind);
+    error BiddingClosed(uint256 biddingEnd);
+    error BiddingNotOver(uint256 until);
+    error RevealNotOpen(uint256 opensAt, uint256 closesAt);
+    error RevealStillOpen(uint256 revealEnd);
+    error BidAboveMaxPrice(uint256 price, uint256 maxPrice);
+    error BidNotLowEnough(uint256 price, uint256 maxAllowed);
+    error ZeroPrice();
+    error SelfBid();
+    error ProviderNotRegistered(address provider);
+    error GpuModelNotOffered(bytes32 gpuModel);
+    error InsufficientVram(uint32 have, uint32 need);
+    error WrongRegion(bytes32 have, bytes32 need);
+    error ReputationTooLow(uint16 have, uint16 need);
+    error AlreadyCommitted(uint256 jobId, address provider);
+    error NoCommitment(uint256 jobId, address provider);
+    error InvalidReveal();
+    error NotCustomer(address caller);
+    error NotProvider(address caller);
+    error LeaseOver(uint256 leaseEnd);
+    error ResultDeadlinePassed(uint256 deadline);
+    error ResultDeadlineNotPassed(uint256 deadline);
+    error ChallengeWindowOpen(uint256 challengeEnd);
+    error ChallengeWindowClosed(uint256 challengeEnd);
+
+    /// @param admin Governance.
+    /// @param credits_ CRD.
+    /// @param registry_ Provider registry.
+    /// @param treasury_ Receives protocol fees.
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, address treasury_)
+        Governed(admin)
+    {
+        if (address(credits_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
+        credits = credits_;
+        registry = registry_;
+        treasury = treasury_;
+    }
+
+    // ================================================================== customers
+
+    /// @notice Posts a job and escrows `maxPricePerGpuHour * gpuCount * duration / 3600`
+    ///         credits from the caller (approve the market first).
+    /// @return jobId The new job's id.
+    function postJob(JobSpec calldata spec) external whenNotPaused nonReentrant returns (uint256 jobId) {
+        _validate(spec);
+        uint256 escrow = _leaseValue(spec.maxPricePerGpuHour, spec.gpuCount, spec.duration);
+        if (escrow == 0) revert InvalidJobSpec("escrow");
+        jobId = ++jobCount;
+        Job storage job = _jobs[jobId];
+        (job.customer, job.biddingEnd, job.gpuCount) = (msg.sender, spec.biddingEnd, spec.gpuCount);
+        job.gpuModel = spec.gpuModel;
+        job.region = spec.region;
+        (job.maxPricePerGpuHour, job.duration, job.minVramGb, job.minReputationBps, job.holdbackBps) =
+            (spec.maxPricePerGpuHour, spec.duration, spec.minVramGb, spec.minReputationBps, spec.holdbackBps);
+        (job.kind, job.status, job.verification) = (spec.kind, JobStatus.Bidding, spec.verification);
+        job.escrow = escrow.toUint128();
+        job.feeBps = protocolFeeBps;
+        if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
+
+        IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
+        emit JobPosted(
+            jobId,
+            msg.sender,
+            spec.gpuModel,
+            spec.gpuCount,
+            spec.maxPricePerGpuHour,
+            spec.duration,
+            spec.biddingEnd,
+            spec.kind,
+            escrow
+        );
+    }
+
+    /// @notice Cancels a job. While bidding: everything is refunded and the best bidder released.
+    ///         During the lease: the lease ends now, the provider keeps what accrued and the
+    ///         customer gets the rest. Customer only.
+    function cancelJob(uint256 jobId) external nonReentrant {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.customer) revert NotCustomer(msg.sender);
+        JobStatus status = job.status;
+        uint256 providerGross;
+        if (status == JobStatus.Leased) {
+            uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
+            if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
+            job.leaseEnd = uint64(block.timestamp);
+            providerGross = _accrued(job) - job.paidGross;
+            registry.releaseCollateral(job.provider, jobId);
+        } else if (status == JobStatus.Bidding) {
+            if (job.provider != address(0)) registry.releaseCollateral(job.provider, jobId);
+        } else {
+            revert WrongStatus(jobId, status);
+        }
+        job.status = JobStatus.Cancelled;
+        uint256 refund = job.escrow - providerGross;
+        job.escrow = 0;
+        if (providerGross != 0) _payProvider(job, jobId, providerGross);
+        _transfer(job.customer, refund);
+        emit JobCancelled(jobId, providerGross, refund);
+    }
+
+    // ================================================================== open auctions
+
+    /// @notice Bids `pricePerGpuHour` on an open auction. The bid must be at most the job's max
+    ///         price and beat the best bid by `minDecrementBps`; it locks the bidder's collateral
+    ///         and capacity and releases the bidder it outbids. O(1) whatever the number of bids.
+    function placeBid(uint256 jobId, uint256 pricePerGpuHour) external whenNotPaused nonReentrant {
+        Job storage job = _biddingJob(jobId, AuctionKind.Open);
+        if (block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
+        if (pricePerGpuHour == 0) revert ZeroPrice();
+        if (pricePerGpuHour > job.maxPricePerGpuHour) revert BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
+        address previous = job.provider;
+        if (previous != address(0)) {
+            uint256 maxAllowed = uint256(job.price) * (BPS - minDecrementBps) / BPS;
+            if (pricePerGpuHour > maxAllowed) revert BidNotLowEnough(pricePerGpuHour, maxAllowed);
+            registry.releaseCollateral(previous, jobId);
+        }
+        _checkEligible(job, msg.sender);
+        uint256 collateral = _lockCollateral(job, jobId, msg.sender, pricePerGpuHour);
+        (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), uint64(block.number));
+        job.bidCount += 1;
+        emit BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
+    }
+
+    // ================================================================== sealed auctions
+
+    /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
+    ///         Locks `bidBond` (plus `minStakePerGpu` per GPU) and reserves capacity until the
+    ///         reveal; an unrevealed commitment forfeits the bond to the customer.
+    function commitBid(uint256 jobId, bytes32 commitment) external whenNotPaused nonReentrant {
+        Job storage job = _biddingJob(jobId, AuctionKind.Sealed);
+        if (block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
+        Commitment storage c = _commitments[jobId][msg.sender];
+        if (c.committedAtBlock != 0) revert AlreadyCommitted(jobId, msg.sender);
+        _checkEligible(job, msg.sender);
+        registry.lockCollateral(msg.sender, jobId, job.gpuModel, job.gpuCount, bidBond);
+        (c.hash, c.committedAtBlock) = (commitment, uint64(block.number));
+        emit BidCommitted(jobId, msg.sender, commitment);
+    }
+
+    /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. The bond is released;
+    ///         a new lowest price locks collateral and demotes the previous best to second price.
+    ///         Ties go to the higher reputation, then the earlier commitment, then the lower
+    ///         `keccak256(jobId, provider)`.
+    function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external nonReentrant {
+        Job storage job = _biddingJob(jobId, AuctionKind.Sealed);
+        if (block.timestamp < job.biddingEnd || block.timestamp >= job.revealEnd) {
+            revert RevealNotOpen(job.biddingEnd, job.revealEnd);
+        }
+        Commitment storage c = _commitments[jobId][msg.sender];
+        if (c.committedAtBlock == 0 || c.revealed) revert NoCommitment(jobId, msg.sender);
+        if (keccak256(abi.encode(jobId, msg.sender, pricePerGpuHour, salt)) != c.hash) revert InvalidReveal();
+        if (pricePerGpuHour == 0) revert ZeroPrice();
+        if (pricePerGpuHour > job.maxPricePerGpuHour) revert BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
+        c.revealed = true;
+        registry.releaseCollateral(msg.sender, jobId);
+        job.bidCount += 1;
+
+        address best = job.provider;
+        bool isBest = best == address(0) || _beats(jobId, job, msg.sender, pricePerGpuHour, c.committedAtBlock);
+        if (isBest) {
+            if (best != address(0)) {
+                registry.releaseCollateral(best, jobId);
+                job.secondPrice = job.price;
+            }
+            _lockCollateral(job, jobId, msg.sender, pricePerGpuHour);
+            (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), c.committedAtBlock);
+        } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
+            job.secondPrice = uint128(pricePerGpuHour);
+        }
+        emit BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
+    }
+
+    /// @notice Ends a commitment that was not revealed: released without penalty when the job
+    ///         was cancelled, forfeited to the customer once the reveal period is over. Anyone.
+    function settleCommitment(uint256 jobId, address provider) external nonReentrant {
+        Job storage job = _job(jobId);
+        Commitment storage c = _commitments[jobId][provider];
+        if (c.committedAtBlock == 0 || c.revealed) revert NoCommitment(jobId, provider);
+        c.revealed = true;
+        registry.releaseCollateral(provider, jobId);
+        if (job.status == JobStatus.Cancelled) {
+            emit BondReleased(jobId, provider);
+            return;
+        }
+        if (block.timestamp < job.revealEnd) revert RevealStillOpen(job.revealEnd);
+        uint256 bond = bidBond;
+        address[] memory to = new address[](1);
+        uint256[] memory amounts = new uint256[](1);
+        (to[0], amounts[0]) = (job.customer, bond);
+        uint256 slashed = registry.slash(provider, bond, to, amounts);
+        emit BondForfeited(jobId, provider, slashed);
+    }
+
+    // ================================================================== both auctions
+
+    /// @notice Closes the auction (anyone, after bidding, or for sealed auctions revealing,
+    ///         ends). With a winner the lease starts at the clearing price (open: the best bid;
+    ///         sealed: the second-lowest revealed price, or the max price when alone) and the
+    ///         escrow above the lease value is refunded. Without one the job expires, refunded in full.
+    function finalizeAuction(uint256 jobId) external nonReentrant {
+        Job storage job = _job(jobId);
+        if (job.status != JobStatus.Bidding) revert WrongStatus(jobId, job.status);
+        bool sealed_ = job.kind == AuctionKind.Sealed;
+        uint256 closesAt = sealed_ ? job.revealEnd : job.biddingEnd;
+        if (block.timestamp < closesAt) revert BiddingNotOver(closesAt);
+        address winner = job.provider;
+        uint256 escrow = job.escrow;
+
+        if (winner == address(0)) {
+            job.status = JobStatus.Expired;
+            job.escrow = 0;
+            _nudgeUp(job.gpuModel, job.maxPricePerGpuHour);
+            _transfer(job.customer, escrow);
+            emit JobExpired(jobId, escrow);
+            return;
+        }
+        uint256 clearing = job.price;
+        if (sealed_) clearing = job.secondPrice != 0 ? job.secondPrice : job.maxPricePerGpuHour;
+        uint256 value = _leaseValue(clearing, job.gpuCount, job.duration);
+        uint256 refund = escrow - value;
+        (job.price, job.escrow) = (uint128(clearing), uint128(value));
+        (job.status, job.leaseStart) = (JobStatus.Leased, uint64(block.timestamp));
+        _updateReference(job.gpuModel, clearing, job.bidCount);
+        if (refund != 0) _transfer(job.customer, refund);
+        emit AuctionFinalized(jobId, winner, clearing, job.bidCount, refund);
+    }
+
+    // ================================================================== providers
+
+    /// @notice Pays the provider the pay accrued so far, less the holdback and the protocol fee.
+    function claimEarnings(uint256 jobId) external nonReentrant returns (uint256 gross) {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.provider) revert NotProvider(msg.sender);
+        JobStatus status = job.status;
+        if (status != JobStatus.Leased && status != JobStatus.ResultSubmitted && status != JobStatus.Disputed) {
+            revert WrongStatus(jobId, status);
+        }
+        uint256 releasable = _accrued(job) * (BPS - job.holdbackBps) / BPS;
+        uint256 paid = job.paidGross;
+        gross = releasable > paid ? releasable - paid : 0;
+        if (gross != 0) {
+            job.escrow -= uint128(gross);
+            _payProvider(job, jobId, gross);
+        }
+    }
+
+    /// @notice Submits the result, before `leaseEnd + resultGrace`. A result before the
+    ///         scheduled end ends the lease now (pay stops accruing). The challenge window opens.
+    function submitResult(uint256 jobId, bytes32 resultHash, string calldata uri) external {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.provider) revert NotProvider(msg.sender);
+        if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
+        uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
+        uint256 deadline = scheduledEnd + resultGrace;
+        if (block.timestamp > deadline) revert ResultDeadlinePassed(deadline);
+        if (block.timestamp < scheduledEnd) job.leaseEnd = uint64(block.timestamp);
+        uint256 challengeEnd = block.timestamp + challengeWindow;
+        (job.status, job.challengeEnd, job.resultHash) = (JobStatus.ResultSubmitted, uint64(challengeEnd), resultHash);
+        emit ResultSubmitted(jobId, msg.sender, resultHash, uri, challengeEnd);
+    }
+
+    /// @notice The provider quits a lease: it keeps what it already claimed, the customer gets
+    ///         the rest of the escrow and the whole collateral slash.
+    function abandonJob(uint256 jobId) external nonReentrant {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.provider) revert NotProvider(msg.sender);
+        if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
+        _fail(job, jobId, address(0));
+    }
+
+    // ================================================================== anyone
+
+    /// @notice Settles a job whose challenge window closed: pays the provider the rest of the
+    ///         accrued pay (holdback included, less the fee), refunds the unspent escrow, releases
+    ///         the collateral and records a completed lease.
+    function settleJob(uint256 jobId) external nonReentrant {
+        Job storage job = _job(jobId);
+        if (job.status != JobStatus.ResultSubmitted) revert WrongStatus(jobId, job.status);
+        if (block.timestamp < job.challengeEnd) revert ChallengeWindowOpen(job.challengeEnd);
+        _settle(job, jobId);
+    }
+
+    /// @notice Slashes a provider who delivered no result by `leaseEnd + resultGrace`. The caller
+    ///         earns `keeperBountyBps` of the slash; the customer gets the rest and the unspent escrow.
+    function slashForFailure(uint256 jobId) external nonReentrant {
+        Job storage job = _job(jobId);
+        if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
+        uint256 deadline = uint256(job.leaseStart) + job.duration + resultGrace;
+        if (block.timestamp <= deadline) revert ResultDeadlineNotPassed(deadline);
+        _fail(job, jobId, msg.sender);
+    }
+
+    // ================================================================== disputes
+
+    /// @inheritdoc IJobMarket
+    function openDispute(uint256 jobId) external onlyRole(RESOLVER_ROLE) {
+        Job storage job = _job(jobId);
+        if (job.status != JobStatus.ResultSubmitted) revert WrongStatus(jobId, job.status);
+        if (block.timestamp >= job.challengeEnd) revert ChallengeWindowClosed(job.challengeEnd);
+        job.status = JobStatus.Disputed;
+        emit JobDisputed(jobId);
+    }
+
+    /// @inheritdoc IJobMarket
+    function resolveDispute(uint256 jobId, bool providerFault, address[] calldata recipients, uint256[] calldata amounts)
+        external
+        onlyRole(RESOLVER_ROLE)
+        nonReentrant
+    {
+        Job storage job = _job(jobId);
+        if (job.status != JobStatus.Disputed) revert WrongStatus(jobId, job.status);
+        emit DisputeResolved(jobId, providerFault);
+        if (!providerFault) {
+            _settle(job, jobId);
+            return;
+        }
+        address provider = job.provider;
+        job.status = JobStatus.Failed;
+        uint256 refund = job.escrow;
+        job.escrow = 0;
+        registry.releaseCollateral(provider, jobId);
+        uint256 slashed = registry.slash(provider, job.collateral, recipients, amounts);
+        registry.recordOutcome(provider, IProviderRegistry.Outcome.DisputeLost);
+        _transfer(job.customer, refund);
+        emit JobFailed(jobId, provider, slashed, 0, refund);
+    }
+
+    // ================================================================== views
+
+    /// @notice The whole record of job `jobId`.
+    function getJob(uint256 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    /// @notice Status of job `jobId` (`None` for an unknown id).
+    function statusOf(uint256 jobId) external view returns (JobStatus) {
+        return _jobs[jobId].status;
+    }
+
+    /// @notice `provider`'s sealed-bid commitment on job `jobId`.
+    function commitmentOf(uint256 jobId, address provider) external view returns (Commitment memory) {
+        return _commitments[jobId][provider];
+    }
+
+    /// @notice Pay accrued to the provider so far, fee included, and what it may claim now.
+    function earningsOf(uint256 jobId) external view returns (uint256 accrued, uint256 claimable) {
+        Job storage job = _jobs[jobId];
+        JobStatus s = job.status;
+        if (s != JobStatus.Leased && s != JobStatus.ResultSubmitted && s != JobStatus.Disputed) return (0, 0);
+        accrued = _accrued(job);
+        uint256 releasable = accrued * (BPS - job.holdbackBps) / BPS;
+        claimable = releasable > job.paidGross ? releasable - job.paidGross : 0;
+    }
+
+    /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
+    ///         clearing prices, nudged up 1/8 when a job expires unbid and down by up to 1/8 when
+    ///         a job draws more than `targetBidsPerJob` bids (EIP-1559 style). Zero: no history.
+    function referencePrice(bytes32 gpuModel) external view returns (uint256) {
+        return _referencePrices[gpuModel].price;
+    }
+
+    /// @notice The commitment a sealed bidder must post for `price` and `salt`.
+    function commitmentFor(uint256 jobId, address provider, uint256 price, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(jobId, provider, price, salt));
+    }
+
+    // ================================================================== governance
+
+    /// @notice Sets the fee recipient.
+    function setTreasury(address value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (value == address(0)) revert ZeroAddress();
+        treasury = value;
+        emit TreasurySet(value);
+    }
+
+    /// @notice Sets `protocolFeeBps` within [0, 1000]; applies to jobs posted afterwards.
+    function setProtocolFeeBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        protocolFeeBps = uint16(_checked("protocolFeeBps", protocolFeeBps, v, 0, 1_000));
+    }
+
+    /// @notice Sets `collateralBps` within [0, 10000]; applies to bids placed afterwards.
+    function setCollateralBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        collateralBps = uint16(_checked("collateralBps", collateralBps, v, 0, BPS));
+    }
+
+    /// @notice Sets `minDecrementBps` within [1, 5000].
+    function setMinDecrementBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        minDecrementBps = uint16(_checked("minDecrementBps", minDecrementBps, v, 1, 5_000));
+    }
+
+    /// @notice Sets `keeperBountyBps` within [0, 5000].
+    function setKeeperBountyBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        keeperBountyBps = uint16(_checked("keeperBountyBps", keeperBountyBps, v, 0, 5_000));
+    }
+
+    /// @notice Sets `targetBidsPerJob` within [1, 100].
+    function setTargetBidsPerJob(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        targetBidsPerJob = uint16(_checked("targetBidsPerJob", targetBidsPerJob, v, 1, 100));
+    }
+
+    /// @notice Sets `resultGrace` in seconds within [10 min, 7 days].
+    function setResultGrace(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        resultGrace = uint32(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
+    }
+
+    /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days].
+    function setChallengeWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, 1 hours, 14 days));
+    }
+
+    /// @notice Sets `revealPeriod` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.
+    function setRevealPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        revealPeriod = uint32(_checked("revealPeriod", revealPeriod, v, 10 minutes, 7 days));
+    }
+
+    /// @notice Sets `maxBiddingPeriod` in seconds within [1 h, 90 days].
+    function setMaxBiddingPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        maxBiddingPeriod = uint32(_checked("maxBiddingPeriod", maxBiddingPeriod, v, 1 hours, 90 days));
+    }
+
+    /// @notice Sets `maxDuration` in seconds within [1 h, 730 days].
+    function setMaxDuration(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        maxDuration = uint64(_checked("maxDuration", maxDuration, v, 1 hours, 730 days));
+    }
+
+    /// @notice Sets `bidBond` in CMP wei within [0, 100,000 CMP]; applies to commitments made afterwards.
+    function setBidBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bidBond = uint128(_checked("bidBond", bidBond, v, 0, 100_000 ether));
+    }
+
+    // ================================================================== internals
+
+    function _job(uint256 jobId) private view returns (Job storage job) {
+        job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert UnknownJob(jobId);
+    }
+
+    function _biddingJob(uint256 jobId, AuctionKind kind) private view returns (Job storage job) {
+        job = _job(jobId);
+        if (job.status != JobStatus.Bidding) revert WrongStatus(jobId, job.status);
+        if (job.kind != kind) revert WrongAuctionKind(jobId, job.kind);
+    }
+
+    function _validate(JobSpec calldata spec) private view {
+        if (spec.gpuModel == bytes32(0)) revert InvalidJobSpec("gpuModel");
+        if (spec.gpuCount == 0) revert InvalidJobSpec("gpuCount");
+        if (spec.duration < 1 minutes || spec.duration > maxDuration) revert InvalidJobSpec("duration");
+        if (spec.maxPricePerGpuHour == 0) revert InvalidJobSpec("maxPricePerGpuHour");
+        if (spec.biddingEnd <= block.timestamp || spec.biddingEnd > block.timestamp + maxBiddingPeriod) {
+            revert InvalidJobSpec("biddingEnd");
+        }
+        if (spec.holdbackBps > BPS) revert InvalidJobSpec("holdbackBps");
+        if (spec.minReputationBps > BPS) revert InvalidJobSpec("minReputationBps");
+    }
+
+    /// @dev Registration, model, memory, region and reputation; capacity and free stake are
+    ///      checked by the registry when it locks.
+    function _checkEligible(Job storage job, address provider) private view {
+        if (provider == job.customer) revert SelfBid();
+        IProviderRegistry.Profile memory p = registry.profileOf(provider, job.gpuModel);
+        if (!p.registered) revert ProviderNotRegistered(provider);
+        if (p.gpuCount == 0) revert GpuModelNotOffered(job.gpuModel);
+        if (p.vramGb < job.minVramGb) revert InsufficientVram(p.vramGb, job.minVramGb);
+        bytes32 region = job.region;
+        if (region != bytes32(0) && p.region != region) revert WrongRegion(p.region, region);
+        if (p.reputationBps < job.minReputationBps) revert ReputationTooLow(p.reputationBps, job.minReputationBps);
+    }
+
+    /// @dev Locks `collateralBps` of the lease value at `price`, in CMP at the oracle price.
+    function _lockCollateral(Job storage job, uint256 jobId, address provider, uint256 price)
+        private
+        returns (uint256 collateral)
+    {
+        uint256 valueInCredits = _leaseValue(price, job.gpuCount, job.duration) * collateralBps / BPS;
+        collateral = valueInCredits == 0 ? 0 : credits.creditsToTokens(valueInCredits);
+        registry.lockCollateral(provider, jobId, job.gpuModel, job.gpuCount, collateral);
+        job.collateral = collateral.toUint128();
+    }
+
+    /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.
+    function _beats(uint256 jobId, Job storage job, address challenger, uint256 price, uint64 committedAtBlock)
+        private
+        view
+        returns (bool)
+    {
+        uint256 best = job.price;
+        if (price != best) return price < best;
+        address incumbent = job.provider;
+        uint16 repA = registry.reputationOf(challenger);
+        uint16 repB = registry.reputationOf(incumbent);
+        if (repA != repB) return repA > repB;
+        uint64 incumbentBlock = job.bestBidBlock;
+        if (committedAtBlock != incumbentBlock) return committedAtBlock < incumbentBlock;
+        return keccak256(abi.encode(jobId, challenger)) < keccak256(abi.encode(jobId, incumbent));
+    }
+
+    function _leaseValue(uint256 price, uint256 gpus, uint256 duration) private pure returns (uint256) {
+        return Math.mulDiv(price * gpus, duration, HOUR);
+    }
+
+    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
+    function _accrued(Job storage job) private view returns (uint256) {
+        uint256 start = job.leaseStart;
+        uint256 duration = job.duration;
+        uint256 end = job.leaseEnd;
+        if (end == 0) end = Math.min(block.timestamp, start + duration);
+        uint256 value = uint256(job.escrow) + job.paidGross;
+        return Math.mulDiv(value, end - start, duration);
+    }
+
+    function _settle(Job storage job, uint256 jobId) private {
+        address provider = job.provider;
+        uint256 providerGross = _accrued(job) - job.paidGross;
+        uint256 refund = job.escrow - providerGross;
+        job.status = JobStatus.Settled;
+        job.escrow = 0;
+        registry.releaseCollateral(provider, jobId);
+        registry.recordOutcome(provider, IProviderRegistry.Outcome.Completed);
+        if (providerGross != 0) _payProvider(job, jobId, providerGross);
+        _transfer(job.customer, refund);
+        emit JobSettled(jobId, provider, providerGross, refund);
+    }
+
+    /// @dev Failure: the customer gets the unspent escrow back (the provider keeps only what it
+    ///      already claimed) and the collateral slash, less the keeper's bounty when a keeper called.
+    function _fail(Job storage job, uint256 jobId, address keeper) private {
+        address provider = job.provider;
+        address customer = job.customer;
+        job.status = JobStatus.Failed;
+        if (job.leaseEnd == 0) {
+            job.leaseEnd = uint64(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
+        }
+        uint256 refund = job.escrow;
+        job.escrow = 0;
+        uint256 collateral = job.collateral;
+        uint256 bounty = keeper == address(0) ? 0 : collateral * keeperBountyBps / BPS;
+        address[] memory to = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (to[0], amounts[0]) = (customer, collateral - bounty);
+        (to[1], amounts[1]) = (keeper, bounty);
+        registry.releaseCollateral(provider, jobId);
+        uint256 slashed = registry.slash(provider, collateral, to, amounts);
+        registry.recordOutcome(provider, IProviderRegistry.Outcome.Failed);
+        _transfer(customer, refund);
+        emit JobFailed(jobId, provider, slashed, bounty, refund);
+    }
+
+    function _payProvider(Job storage job, uint256 jobId, uint256 gross) private {
+        job.paidGross += uint128(gross);
+        uint256 fee = gross * job.feeBps / BPS;
+        uint256 net = gross - fee;
+        address provider = job.provider;
+        if (fee != 0) _transfer(treasury, fee);
+        _transfer(provider, net);
+        emit EarningsClaimed(jobId, provider, net, fee);
+    }
+
+    function _transfer(address to, uint256 amount) private {
+        if (amount != 0) IERC20(address(credits)).safeTransfer(to, amount);
+    }
+
+    function _updateReference(bytes32 gpuModel, uint256 clearing, uint256 bids) private {
+        ReferencePrice storage r = _referencePrices[gpuModel];
+        uint256 ref = r.price;
+        ref = ref == 0 ? clearing : (ref * 7 + clearing) / 8;
+        uint256 target = targetBidsPerJob;
+        if (bids > target) {
+            uint256 excess = Math.min(bids - target, target);
+            ref -= ref * excess / (8 * target);
+        }
+        (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
+        emit ReferencePriceUpdated(gpuModel, ref);
+    }
+
+    function _nudgeUp(bytes32 gpuModel, uint256 maxPrice) private {
+        ReferencePrice storage r = _referencePrices[gpuModel];
+        uint256 ref = r.price;
+        ref = ref == 0 ? maxPrice : ref + ref / 8;
+        (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
+        emit ReferencePriceUpdated(gpuModel, ref);
+    }
+}

@@ -1,0 +1,43 @@
+"""Constants and builders shared by the test modules."""
+
+from __future__ import annotations
+
+from compute_market.units import bytes32, to_wei
+
+H100 = bytes32("H100-80GB")
+A100 = bytes32("A100-40GB")
+EU = bytes32("eu-west")
+US = bytes32("us-east")
+ANY_REGION = bytes32("")
+PRICE_USD = "2.50"  # CMP/USD used by the market tests
+
+
+def job_spec(
+    chain,
+    *,
+    model: bytes = H100,
+    gpus: int = 2,
+    vram: int = 40,
+    region: bytes = ANY_REGION,
+    hours: int = 10,
+    max_price: int = to_wei(2),
+    bidding: int = 3_600,
+    sealed: bool = False,
+    min_rep: int = 0,
+    holdback: int = 2_000,
+    verification: bool = False,
+) -> tuple:
+    """A JobSpec tuple in the contract's field order."""
+    return (
+        model,
+        gpus,
+        vram,
+        region,
+        hours * 3_600,
+        max_price,
+        chain.pending_timestamp + bidding,
+        1 if sealed else 0,
+        min_rep,
+        holdback,
+        verification,
+    )

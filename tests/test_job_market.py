@@ -1,0 +1,661 @@
+"""JobMarket: auctions, escrow, leases, failure slashing and reference prices, with exact amounts.
+
+Numbers used throughout: CMP at 2.50 USD; a job of 2 GPUs for 10 hours with a max price of
+2 CRD per GPU-hour escrows 40 CRD; the lease value at price p is 20p CRD; collateral is 30% of it
+in CMP, 6p CRD / 2.5 = 2.4p CMP, and the registry lock adds 100 CMP per GPU.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ape
+import pytest
+from helpers import A100, EU, H100, US, job_spec
+
+from compute_market.units import HOUR, bytes32, to_wei
+
+OPEN, SEALED = 0, 1
+BIDDING, LEASED, RESULT, SETTLED, CANCELLED, EXPIRED, FAILED, DISPUTED = range(1, 9)
+
+
+def crd(x: str | int) -> int:
+    return to_wei(Decimal(str(x)))
+
+
+@pytest.fixture
+def customer(accounts, make_customer):
+    return make_customer(accounts[10])
+
+
+@pytest.fixture
+def providers(accounts, make_provider):
+    return [make_provider(accounts[i]) for i in (11, 12, 13)]
+
+
+@pytest.fixture
+def treasury(market):
+    return market.treasury()
+
+
+def post(market, chain, customer, **kw) -> int:
+    tx = market.postJob(job_spec(chain, **kw), sender=customer)
+    return tx.events.filter(market.JobPosted)[0].jobId
+
+
+def leased_job(market, chain, customer, provider, price: str = "1.10", **kw) -> int:
+    job_id = post(market, chain, customer, **kw)
+    market.placeBid(job_id, crd(price), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=provider)
+    return job_id
+
+
+def commit(market, job_id, provider, price: int, salt: bytes) -> None:
+    market.commitBid(job_id, market.commitmentFor(job_id, provider, price, salt), sender=provider)
+
+
+# ---------------------------------------------------------------------------- posting
+
+
+def test_post_job_escrows_max_price_times_gpus_times_hours(market, credits, chain, customer):
+    before = credits.balanceOf(customer)
+    tx = market.postJob(job_spec(chain), sender=customer)
+    event = tx.events.filter(market.JobPosted)[0]
+    assert event.escrow == crd(40)
+    assert credits.balanceOf(customer) == before - crd(40)
+    assert credits.balanceOf(market) == crd(40)
+    job = market.getJob(event.jobId)
+    assert (job.status, job.gpuCount, job.duration, job.feeBps) == (BIDDING, 2, 10 * HOUR, 100)
+
+
+@pytest.mark.parametrize(
+    ("field", "kw"),
+    [
+        ("gpuModel", {"model": bytes32("")}),
+        ("gpuCount", {"gpus": 0}),
+        ("maxPricePerGpuHour", {"max_price": 0}),
+        ("biddingEnd", {"bidding": 0}),
+        ("biddingEnd", {"bidding": 31 * 86_400}),
+        ("holdbackBps", {"holdback": 10_001}),
+        ("minReputationBps", {"min_rep": 10_001}),
+        ("duration", {"hours": 0}),
+    ],
+)
+def test_invalid_job_specs_revert_naming_the_field(market, chain, customer, field, kw):
+    with ape.reverts(market.InvalidJobSpec, field=field):
+        market.postJob(job_spec(chain, **kw), sender=customer)
+
+
+# ---------------------------------------------------------------------------- open auctions
+
+
+def test_open_auction_with_three_bidders(market, registry, credits, chain, customer, providers):
+    p1, p2, p3 = providers
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd("1.80"), sender=p1)
+    assert registry.lockOf(p1, job_id).amount == crd("4.32") + to_wei(200)  # 2.4 * 1.80 CMP + 2 * 100
+    market.placeBid(job_id, crd("1.50"), sender=p2)
+    assert registry.lockOf(p1, job_id).gpus == 0  # outbid: released
+    market.placeBid(job_id, crd("1.20"), sender=p3)
+    with ape.reverts(market.BidNotLowEnough, price=crd("1.19"), maxAllowed=crd("1.188")):
+        market.placeBid(job_id, crd("1.19"), sender=p1)
+    tx = market.placeBid(job_id, crd("1.10"), sender=p1)
+    assert tx.events.filter(market.BidPlaced)[0].collateral == crd("2.64")
+    assert registry.lockOf(p3, job_id).gpus == 0
+    assert registry.freeStakeOf(p2) == registry.freeStakeOf(p3) == to_wei(10_000)
+
+    with ape.reverts(market.BiddingNotOver):
+        market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += HOUR
+    before = credits.balanceOf(customer)
+    tx = market.finalizeAuction(job_id, sender=p2)
+    event = tx.events.filter(market.AuctionFinalized)[0]
+    assert (event["provider"], event.clearingPrice, event.bids) == (p1.address, crd("1.10"), 4)
+    assert event.refund == crd(18)  # 40 escrowed, lease value 1.10 * 2 * 10 = 22
+    assert credits.balanceOf(customer) == before + crd(18)
+    job = market.getJob(job_id)
+    assert (job.status, job.escrow, job.price) == (LEASED, crd(22), crd("1.10"))
+    assert credits.balanceOf(market) == crd(22)
+
+
+def test_bids_close_at_bidding_end(market, chain, customer, providers):
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    with ape.reverts(market.BiddingClosed):
+        market.placeBid(job_id, crd(1), sender=providers[0])
+
+
+def test_best_bidder_may_lower_its_own_bid(market, registry, chain, customer, providers):
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd("1.50"), sender=providers[0])
+    market.placeBid(job_id, crd("1.00"), sender=providers[0])
+    assert registry.lockOf(providers[0], job_id).amount == crd("2.4") + to_wei(200)
+    assert market.getJob(job_id).price == crd(1)
+
+
+# ---------------------------------------------------------------------------- eligibility
+
+
+def test_bid_above_max_price_reverts(market, chain, customer, providers):
+    job_id = post(market, chain, customer)
+    with ape.reverts(market.BidAboveMaxPrice, price=crd("2.01"), maxPrice=crd(2)):
+        market.placeBid(job_id, crd("2.01"), sender=providers[0])
+    with ape.reverts(market.ZeroPrice):
+        market.placeBid(job_id, 0, sender=providers[0])
+
+
+def test_unregistered_bidder_reverts(market, chain, customer, stranger):
+    job_id = post(market, chain, customer)
+    with ape.reverts(market.ProviderNotRegistered, provider=stranger.address):
+        market.placeBid(job_id, crd(1), sender=stranger)
+
+
+def test_under_staked_bidder_reverts(market, registry, chain, customer, accounts, make_provider):
+    poor = make_provider(accounts[14], stake=to_wei(200))
+    job_id = post(market, chain, customer)
+    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(200), need=to_wei(200) + crd("2.4")):
+        market.placeBid(job_id, crd(1), sender=poor)
+
+
+def test_wrong_gpu_model_reverts(market, chain, customer, accounts, make_provider):
+    a100_only = make_provider(accounts[14], model=A100)
+    job_id = post(market, chain, customer)
+    with ape.reverts(market.GpuModelNotOffered, gpuModel=H100):
+        market.placeBid(job_id, crd(1), sender=a100_only)
+
+
+def test_too_little_vram_reverts(market, chain, customer, providers):
+    job_id = post(market, chain, customer, vram=96)
+    with ape.reverts(market.InsufficientVram, have=80, need=96):
+        market.placeBid(job_id, crd(1), sender=providers[0])
+
+
+def test_wrong_region_reverts(market, chain, customer, providers):
+    job_id = post(market, chain, customer, region=US)
+    with ape.reverts(market.WrongRegion, have=EU, need=US):
+        market.placeBid(job_id, crd(1), sender=providers[0])
+    job_id = post(market, chain, customer, region=EU)
+    market.placeBid(job_id, crd(1), sender=providers[0])
+
+
+def test_low_reputation_reverts(market, chain, customer, providers):
+    job_id = post(market, chain, customer, min_rep=6_000)  # newcomers score 5,000
+    with ape.reverts(market.ReputationTooLow, have=5_000, need=6_000):
+        market.placeBid(job_id, crd(1), sender=providers[0])
+
+
+def test_too_few_free_gpus_reverts(market, registry, chain, customer, providers):
+    job_id = post(market, chain, customer, gpus=9)
+    with ape.reverts(registry.InsufficientCapacity, available=8, requested=9):
+        market.placeBid(job_id, crd(1), sender=providers[0])
+
+
+def test_customer_cannot_bid_on_its_own_job(market, chain, accounts, make_provider, make_customer):
+    both = make_customer(make_provider(accounts[15]))
+    job_id = post(market, chain, both)
+    with ape.reverts(market.SelfBid):
+        market.placeBid(job_id, crd(1), sender=both)
+
+
+# ---------------------------------------------------------------------------- sealed auctions
+
+
+def test_sealed_auction_winner_is_paid_the_second_price(
+    market, registry, credits, chain, customer, providers, fresh_price
+):
+    p1, p2, p3 = providers
+    job_id = post(market, chain, customer, sealed=True)
+    bids = {p1: crd("1.50"), p2: crd("1.20"), p3: crd("1.70")}
+    for p, price in bids.items():
+        commit(market, job_id, p, price, b"salt-" + bytes(p.address[-4:], "ascii"))
+    assert registry.lockOf(p1, job_id).amount == to_wei(10) + to_wei(200)  # bid bond + per-GPU stake
+    with ape.reverts(market.RevealNotOpen):
+        market.revealBid(job_id, bids[p1], b"salt-" + bytes(p1.address[-4:], "ascii"), sender=p1)
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    for p, price in bids.items():
+        market.revealBid(job_id, price, b"salt-" + bytes(p.address[-4:], "ascii"), sender=p)
+    assert registry.lockOf(p1, job_id).gpus == registry.lockOf(p3, job_id).gpus == 0
+    assert registry.lockOf(p2, job_id).amount == crd("2.88") + to_wei(200)  # collateral at its own bid
+    with ape.reverts(market.BiddingNotOver):
+        market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    event = tx.events.filter(market.AuctionFinalized)[0]
+    assert (event["provider"], event.clearingPrice, event.refund) == (p2.address, crd("1.50"), crd(10))
+    assert market.getJob(job_id).escrow == crd(30)
+
+
+def test_sealed_auction_alone_is_paid_the_max_price(market, chain, customer, providers, fresh_price):
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd("0.90"), b"s")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    market.revealBid(job_id, crd("0.90"), b"s", sender=providers[0])
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    assert tx.events.filter(market.AuctionFinalized)[0].clearingPrice == crd(2)
+
+
+def test_sealed_tie_is_broken_by_reputation(market, registry, chain, admin, customer, providers, fresh_price):
+    low, high = providers[0], providers[1]
+    registry.grantRole(registry.SLASHER_ROLE(), admin, sender=admin)
+    registry.recordOutcome(high, 0, sender=admin)  # one completed lease: 6,666 > 5,000
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, low, crd(1), b"a")  # earlier commitment, lower reputation
+    commit(market, job_id, high, crd(1), b"b")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    market.revealBid(job_id, crd(1), b"a", sender=low)
+    tx = market.revealBid(job_id, crd(1), b"b", sender=high)
+    assert tx.events.filter(market.BidRevealed)[0].isBest
+    chain.pending_timestamp += HOUR
+    event = market.finalizeAuction(job_id, sender=customer).events.filter(market.AuctionFinalized)[0]
+    assert (event["provider"], event.clearingPrice) == (high.address, crd(1))
+
+
+def test_sealed_tie_with_equal_reputation_goes_to_the_earlier_commitment(
+    market, chain, customer, providers, fresh_price
+):
+    first, second = providers[0], providers[1]
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, first, crd(1), b"a")
+    commit(market, job_id, second, crd(1), b"b")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    market.revealBid(job_id, crd(1), b"b", sender=second)  # reveals first, committed later
+    tx = market.revealBid(job_id, crd(1), b"a", sender=first)
+    assert tx.events.filter(market.BidRevealed)[0].isBest
+    assert market.getJob(job_id).provider == first.address
+
+
+def test_reveal_with_the_wrong_salt_or_price_reverts(market, chain, customer, providers):
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd(1), b"right")
+    chain.pending_timestamp += HOUR
+    with ape.reverts(market.InvalidReveal):
+        market.revealBid(job_id, crd(1), b"wrong", sender=providers[0])
+    with ape.reverts(market.InvalidReveal):
+        market.revealBid(job_id, crd("0.9"), b"right", sender=providers[0])
+    with ape.reverts(market.NoCommitment):
+        market.revealBid(job_id, crd(1), b"right", sender=providers[1])
+
+
+def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
+    job_id = post(market, chain, customer, sealed=True)
+    digest = market.commitmentFor(job_id, providers[0], crd(1), b"s")
+    market.commitBid(job_id, digest, sender=providers[0])
+    market.commitBid(job_id, digest, sender=providers[1])  # front-runner copies the digest
+    chain.pending_timestamp += HOUR
+    with ape.reverts(market.InvalidReveal):
+        market.revealBid(job_id, crd(1), b"s", sender=providers[1])
+
+
+def test_unrevealed_commitment_forfeits_the_bond_to_the_customer(market, registry, token, chain, customer, providers):
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd(1), b"s")
+    with ape.reverts(market.AlreadyCommitted):
+        commit(market, job_id, providers[0], crd(1), b"s")
+    chain.pending_timestamp += HOUR
+    with ape.reverts(market.RevealStillOpen):
+        market.settleCommitment(job_id, providers[0], sender=customer)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.statusOf(job_id) == EXPIRED
+    before = token.balanceOf(customer)
+    tx = market.settleCommitment(job_id, providers[0], sender=customer)
+    assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
+    assert token.balanceOf(customer) == before + to_wei(10)
+    assert registry.stakeOf(providers[0]) == to_wei(9_990)
+    assert registry.providerOf(providers[0]).locked == 0
+    with ape.reverts(market.NoCommitment):
+        market.settleCommitment(job_id, providers[0], sender=customer)
+
+
+def test_cancelled_sealed_job_releases_bonds_without_penalty(market, registry, chain, customer, providers):
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd(1), b"s")
+    market.cancelJob(job_id, sender=customer)
+    tx = market.settleCommitment(job_id, providers[0], sender=providers[0])
+    assert tx.events.filter(market.BondReleased)
+    assert registry.stakeOf(providers[0]) == to_wei(10_000)
+    assert registry.freeStakeOf(providers[0]) == to_wei(10_000)
+
+
+def test_auction_kinds_are_not_mixed(market, chain, customer, providers):
+    open_id = post(market, chain, customer)
+    sealed_id = post(market, chain, customer, sealed=True)
+    with ape.reverts(market.WrongAuctionKind):
+        market.commitBid(open_id, b"\x01" * 32, sender=providers[0])
+    with ape.reverts(market.WrongAuctionKind):
+        market.placeBid(sealed_id, crd(1), sender=providers[0])
+
+
+# ---------------------------------------------------------------------------- no bids
+
+
+def test_job_with_no_bids_expires_and_refunds_in_full(market, credits, chain, customer):
+    before = credits.balanceOf(customer)
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    assert tx.events.filter(market.JobExpired)[0].refund == crd(40)
+    assert credits.balanceOf(customer) == before
+    assert market.statusOf(job_id) == EXPIRED
+    assert market.getJob(job_id).escrow == 0
+    with ape.reverts(market.WrongStatus):
+        market.finalizeAuction(job_id, sender=customer)
+
+
+# ---------------------------------------------------------------------------- leases
+
+
+def test_claim_earnings_pays_accrued_less_holdback_and_fee(market, credits, chain, customer, providers, treasury):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)  # 22 CRD over 10 hours, 20% holdback
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    before, fees = credits.balanceOf(p1), credits.balanceOf(treasury)
+    tx = market.claimEarnings(job_id, sender=p1)
+    event = tx.events.filter(market.EarningsClaimed)[0]
+    # accrued 11, releasable 80% = 8.8, fee 1% = 0.088
+    assert (event.net, event.fee) == (crd("8.712"), crd("0.088"))
+    assert credits.balanceOf(p1) == before + crd("8.712")
+    assert credits.balanceOf(treasury) == fees + crd("0.088")
+    assert market.getJob(job_id).escrow == crd("13.2")
+    with ape.reverts(market.NotProvider):
+        market.claimEarnings(job_id, sender=customer)
+
+
+def test_result_then_settlement_pays_the_rest_and_records_a_completion(
+    market, registry, credits, chain, customer, providers, treasury
+):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    market.claimEarnings(job_id, sender=p1)  # 8.8 gross
+    chain.pending_timestamp = start + 10 * HOUR + 60
+    tx = market.submitResult(job_id, b"\x11" * 32, "ipfs://result", sender=p1)
+    challenge_end = tx.events.filter(market.ResultSubmitted)[0].challengeEnd
+    with ape.reverts(market.ChallengeWindowOpen, challengeEnd=challenge_end):
+        market.settleJob(job_id, sender=customer)
+    chain.pending_timestamp = challenge_end
+    before = credits.balanceOf(p1)
+    tx = market.settleJob(job_id, sender=customer)
+    settled = tx.events.filter(market.JobSettled)[0]
+    assert (settled.providerGross, settled.refund) == (crd("13.2"), 0)
+    assert credits.balanceOf(p1) == before + crd("13.068")  # 13.2 less 1%
+    assert credits.balanceOf(market) == 0
+    assert registry.providerOf(p1).completed == 1
+    assert registry.providerOf(p1).locked == 0
+    assert market.statusOf(job_id) == SETTLED
+
+
+def test_early_result_stops_the_lease_and_refunds_the_unused_time(market, credits, chain, customer, providers):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 4 * HOUR
+    market.submitResult(job_id, b"\x11" * 32, "ipfs://r", sender=p1)
+    chain.pending_timestamp += 86_400
+    before = credits.balanceOf(customer)
+    event = market.settleJob(job_id, sender=p1).events.filter(market.JobSettled)[0]
+    assert (event.providerGross, event.refund) == (crd("8.8"), crd("13.2"))
+    assert credits.balanceOf(customer) == before + crd("13.2")
+
+
+def test_cancellation_halfway_splits_accrued_and_unspent_to_the_wei(
+    market, registry, credits, chain, customer, providers, treasury
+):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1, price="1.37")  # value 27.4 CRD
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    customer_before, provider_before = credits.balanceOf(customer), credits.balanceOf(p1)
+    tx = market.cancelJob(job_id, sender=customer)
+    event = tx.events.filter(market.JobCancelled)[0]
+    assert (event.providerGross, event.refund) == (crd("13.7"), crd("13.7"))
+    assert credits.balanceOf(customer) == customer_before + crd("13.7")
+    assert credits.balanceOf(p1) == provider_before + crd("13.563")  # 13.7 less 1%
+    assert credits.balanceOf(market) == 0
+    assert registry.providerOf(p1).locked == 0
+    assert market.statusOf(job_id) == CANCELLED
+
+
+def test_cancellation_at_an_odd_second_splits_exactly(market, credits, chain, customer, providers):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1, price="1.37")
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 12_345
+    event = market.cancelJob(job_id, sender=customer).events.filter(market.JobCancelled)[0]
+    value = crd("27.4")
+    accrued = value * 12_345 // (10 * HOUR)
+    assert (event.providerGross, event.refund) == (accrued, value - accrued)
+    assert credits.balanceOf(market) == 0
+
+
+def test_cancel_while_bidding_refunds_everything_and_releases_the_best_bidder(
+    market, registry, credits, chain, customer, providers
+):
+    before = credits.balanceOf(customer)
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd(1), sender=providers[0])
+    market.cancelJob(job_id, sender=customer)
+    assert credits.balanceOf(customer) == before
+    assert registry.providerOf(providers[0]).locked == 0
+    with ape.reverts(market.NotCustomer):
+        market.cancelJob(job_id, sender=providers[0])
+
+
+def test_cancel_after_the_lease_ran_out_reverts(market, chain, customer, providers):
+    job_id = leased_job(market, chain, customer, providers[0])
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    with ape.reverts(market.LeaseOver):
+        market.cancelJob(job_id, sender=customer)
+
+
+def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
+    market, registry, token, credits, chain, customer, providers, stranger
+):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)  # collateral 2.64 CMP
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    market.claimEarnings(job_id, sender=p1)  # keeps 8.8 gross it was paid
+    deadline = start + 10 * HOUR + HOUR
+    chain.pending_timestamp = deadline
+    with ape.reverts(market.ResultDeadlineNotPassed, deadline=deadline):
+        market.slashForFailure(job_id, sender=stranger)
+    chain.pending_timestamp = deadline + 1
+    with ape.reverts(market.ResultDeadlinePassed):
+        market.submitResult(job_id, b"\x01" * 32, "late", sender=p1)
+    crd_before, cmp_before, keeper_before = (
+        credits.balanceOf(customer),
+        token.balanceOf(customer),
+        token.balanceOf(stranger),
+    )
+    tx = market.slashForFailure(job_id, sender=stranger)
+    event = tx.events.filter(market.JobFailed)[0]
+    assert (event.slashed, event.bounty, event.refund) == (crd("2.64"), crd("0.132"), crd("13.2"))
+    assert credits.balanceOf(customer) == crd_before + crd("13.2")
+    assert token.balanceOf(customer) == cmp_before + crd("2.508")
+    assert token.balanceOf(stranger) == keeper_before + crd("0.132")
+    assert registry.stakeOf(p1) == to_wei(10_000) - crd("2.64")
+    assert registry.providerOf(p1).failed == 1
+    assert registry.providerOf(p1).locked == 0
+    assert credits.balanceOf(market) == 0
+    assert market.statusOf(job_id) == FAILED
+
+
+def test_abandoned_lease_gives_the_customer_the_whole_slash(
+    market, registry, token, credits, chain, customer, providers
+):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    cmp_before, crd_before = token.balanceOf(customer), credits.balanceOf(customer)
+    tx = market.abandonJob(job_id, sender=p1)
+    event = tx.events.filter(market.JobFailed)[0]
+    assert (event.slashed, event.bounty) == (crd("2.64"), 0)
+    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    assert credits.balanceOf(customer) == crd_before + crd(22)
+    assert registry.providerOf(p1).failed == 1
+    with ape.reverts(market.NotProvider):
+        market.abandonJob(job_id, sender=customer)
+
+
+# ---------------------------------------------------------------------------- disputes hooks
+
+
+@pytest.fixture
+def resolver(accounts, market, admin):
+    account = accounts[16]
+    market.grantRole(market.RESOLVER_ROLE(), account, sender=admin)
+    return account
+
+
+def test_dispute_with_provider_fault_slashes_and_refunds(
+    market, registry, token, credits, chain, customer, providers, resolver
+):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    with ape.reverts(market.AccessControlUnauthorizedAccount):
+        market.openDispute(job_id, sender=customer)
+    market.openDispute(job_id, sender=resolver)
+    assert market.statusOf(job_id) == DISPUTED
+    with ape.reverts(market.WrongStatus):
+        market.settleJob(job_id, sender=customer)
+    cmp_before, crd_before = token.balanceOf(customer), credits.balanceOf(customer)
+    market.resolveDispute(job_id, True, [customer], [crd("2.64")], sender=resolver)
+    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    assert credits.balanceOf(customer) == crd_before + crd(22)
+    assert registry.providerOf(p1).disputesLost == 1
+    assert market.statusOf(job_id) == FAILED
+    assert credits.balanceOf(market) == 0
+
+
+def test_dispute_without_fault_settles_the_job(market, registry, credits, chain, customer, providers, resolver):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    market.openDispute(job_id, sender=resolver)
+    market.resolveDispute(job_id, False, [], [], sender=resolver)
+    assert market.statusOf(job_id) == SETTLED
+    assert registry.providerOf(p1).completed == 1
+    assert credits.balanceOf(market) == 0
+
+
+def test_dispute_cannot_open_after_the_window(market, chain, customer, providers, resolver):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    chain.pending_timestamp += 86_400
+    with ape.reverts(market.ChallengeWindowClosed):
+        market.openDispute(job_id, sender=resolver)
+
+
+# ---------------------------------------------------------------------------- reference price
+
+
+def test_reference_price_is_an_ema_with_nudges(market, chain, customer, providers, fresh_price):
+    p1, p2 = providers[0], providers[1]
+    # An unbid job with no history sets the reference at its max price.
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(2)
+    # A second unbid job nudges it up by 1/8.
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("2.25")
+    # A clearing price of 1.00 with one bid: EMA (7 * 2.25 + 1) / 8 = 2.09375.
+    fresh_price()
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd(1), sender=p1)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("2.09375")
+    # Five bids, two above the target of three: the EMA is nudged down by 2/24.
+    fresh_price()
+    job_id = post(market, chain, customer)
+    price = crd("1.9")
+    for i in range(5):
+        market.placeBid(job_id, price, sender=(p1, p2)[i % 2])
+        price = price * 98 // 100
+    chain.pending_timestamp += HOUR
+    clearing = market.finalizeAuction(job_id, sender=customer).events.filter(market.AuctionFinalized)[0]
+    ema = (crd("2.09375") * 7 + clearing.clearingPrice) // 8
+    assert market.referencePrice(H100) == ema - ema * 2 // 24
+    assert market.referencePrice(A100) == 0
+
+
+# ---------------------------------------------------------------------------- pause and roles
+
+
+def test_pause_stops_new_business_but_never_the_ways_out(market, credits, chain, admin, customer, providers):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    bidding_id = post(market, chain, customer)
+    market.pause(sender=admin)
+    with ape.reverts(market.EnforcedPause):
+        market.postJob(job_spec(chain), sender=customer)
+    with ape.reverts(market.EnforcedPause):
+        market.placeBid(bidding_id, crd(1), sender=p1)
+    market.cancelJob(bidding_id, sender=customer)
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    market.claimEarnings(job_id, sender=p1)
+    chain.pending_timestamp = start + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    chain.pending_timestamp += 86_400
+    market.settleJob(job_id, sender=customer)
+    assert credits.balanceOf(market) == 0
+
+
+@pytest.mark.parametrize(
+    ("setter", "bad", "lo", "hi"),
+    [
+        ("setProtocolFeeBps", 1_001, 0, 1_000),
+        ("setCollateralBps", 10_001, 0, 10_000),
+        ("setMinDecrementBps", 0, 1, 5_000),
+        ("setKeeperBountyBps", 5_001, 0, 5_000),
+        ("setTargetBidsPerJob", 0, 1, 100),
+        ("setResultGrace", 599, 600, 7 * 86_400),
+        ("setChallengeWindow", 3_599, 3_600, 14 * 86_400),
+        ("setRevealPeriod", 599, 600, 7 * 86_400),
+        ("setMaxBiddingPeriod", 3_599, 3_600, 90 * 86_400),
+        ("setMaxDuration", 3_599, 3_600, 730 * 86_400),
+        ("setBidBond", to_wei(100_001), 0, to_wei(100_000)),
+    ],
+)
+def test_setters_check_bounds_and_roles(market, admin, stranger, setter, bad, lo, hi):
+    with ape.reverts(market.ParameterOutOfBounds, value=bad, min=lo, max=hi):
+        getattr(market, setter)(bad, sender=admin)
+    with ape.reverts(market.AccessControlUnauthorizedAccount):
+        getattr(market, setter)(lo, sender=stranger)
+    assert getattr(market, setter)(hi, sender=admin).events.filter(market.ParameterUpdated)[0].newValue == hi
+
+
+def test_fee_changes_apply_to_jobs_posted_afterwards(market, chain, admin, customer):
+    job_id = post(market, chain, customer)
+    market.setProtocolFeeBps(500, sender=admin)
+    assert market.getJob(job_id).feeBps == 100
+    assert market.getJob(post(market, chain, customer)).feeBps == 500
+
+
+def test_treasury_is_set_by_governance_only(market, admin, stranger):
+    with ape.reverts(market.AccessControlUnauthorizedAccount):
+        market.setTreasury(stranger, sender=stranger)
+    market.setTreasury(stranger, sender=admin)
+    assert market.treasury() == stranger.address
+
+
+def test_unknown_jobs_revert(market, stranger):
+    with ape.reverts(market.UnknownJob, jobId=999):
+        market.finalizeAuction(999, sender=stranger)
