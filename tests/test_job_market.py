@@ -659,3 +659,21 @@ def test_treasury_is_set_by_governance_only(market, admin, stranger):
 def test_unknown_jobs_revert(market, stranger):
     with ape.reverts(market.UnknownJob, jobId=999):
         market.finalizeAuction(999, sender=stranger)
+
+
+# ---------------------------------------------------------------------------- gas
+
+
+def test_place_bid_gas_is_the_same_after_1_and_after_200_prior_bids(market, chain, customer, providers):
+    """O(1) bidding: the 2nd bid (1 prior) and the 201st (200 prior) cost the same within 5%."""
+    p1, p2 = providers[0], providers[1]
+    job_id = post(market, chain, customer, bidding=86_400)
+    price = crd(2)
+    gas = []
+    for i in range(201):
+        tx = market.placeBid(job_id, price, sender=(p1, p2)[i % 2])
+        gas.append(tx.gas_used)
+        price = price * 99 // 100
+    after_one, after_two_hundred = gas[1], gas[200]
+    assert abs(after_two_hundred - after_one) <= after_one * 5 // 100, (after_one, after_two_hundred)
+    assert market.getJob(job_id).bidCount == 201

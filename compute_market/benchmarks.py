@@ -1,0 +1,110 @@
+"""Fixed gas scenarios: each plays one part of the protocol and records receipts' gas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ape import chain
+
+from compute_market.deployment import Protocol
+from compute_market.gasreport import GasReport
+from compute_market.units import DAY, HOUR, bytes32, to_wei, usd_to_feed
+
+H100 = bytes32("H100-80GB")
+EU = bytes32("eu-west")
+
+
+def refresh_price(protocol: Protocol, admin: Any, usd: str = "2.50") -> None:
+    protocol.price_feed.setAnswer(usd_to_feed(usd), sender=admin)
+
+
+def credits_scenario(protocol: Protocol, gas: GasReport, admin: Any, users: list[Any]) -> None:
+    token, credits = protocol.token, protocol.credits
+    for user in users:
+        token.transfer(user, to_wei(1_000), sender=admin)
+        token.approve(credits, 2**256 - 1, sender=user)
+        gas.record("ComputeCredits.mintWithTokens", credits.mintWithTokens(to_wei(100), 0, user, sender=user))
+        gas.record("ComputeCredits.redeem", credits.redeem(to_wei(10), 0, user, sender=user))
+
+
+def registry_scenario(protocol: Protocol, gas: GasReport, admin: Any, users: list[Any]) -> None:
+    token, registry = protocol.token, protocol.registry
+    for i, user in enumerate(users):
+        token.transfer(user, to_wei(20_000), sender=admin)
+        token.approve(registry, 2**256 - 1, sender=user)
+        gas.record("ProviderRegistry.register", registry.register(f"ipfs://provider-{i}", EU, sender=user))
+        gas.record("ProviderRegistry.setCapacity", registry.setCapacity(H100, 8, 80, sender=user))
+        gas.record("ProviderRegistry.stake", registry.stake(to_wei(15_000), sender=user))
+        gas.record("ProviderRegistry.requestUnstake", registry.requestUnstake(to_wei(1_000), sender=user))
+    chain.pending_timestamp += 7 * DAY
+    for user in users:
+        gas.record("ProviderRegistry.withdrawUnstaked", registry.withdrawUnstaked(sender=user))
+
+
+def spec(*, sealed: bool = False, hours: int = 10) -> tuple:
+    return (
+        H100,
+        2,
+        40,
+        bytes32(""),
+        hours * HOUR,
+        to_wei(2),
+        chain.pending_timestamp + HOUR,
+        1 if sealed else 0,
+        0,
+        2_000,
+        False,
+    )
+
+
+def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: Any, providers: list[Any]) -> None:
+    """Providers must be registered with H100 capacity and stake (see `registry_scenario`)."""
+    token, credits, market = protocol.token, protocol.credits, protocol.market
+    refresh_price(protocol, admin)
+    token.transfer(customer, to_wei(10_000), sender=admin)
+    token.approve(credits, 2**256 - 1, sender=customer)
+    credits.mintWithTokens(to_wei(10_000), 0, customer, sender=customer)
+    credits.approve(market, 2**256 - 1, sender=customer)
+    for _round in range(3):
+        refresh_price(protocol, admin)
+        # Open auction, a whole lease.
+        job_id = gas.record("JobMarket.postJob", market.postJob(spec(), sender=customer)).events[-1].jobId
+        price = to_wei("1.8")
+        for provider in providers:
+            gas.record("JobMarket.placeBid", market.placeBid(job_id, price, sender=provider))
+            price = price * 95 // 100
+        winner = providers[-1]
+        chain.pending_timestamp += HOUR
+        gas.record("JobMarket.finalizeAuction", market.finalizeAuction(job_id, sender=customer))
+        chain.pending_timestamp += 5 * HOUR
+        gas.record("JobMarket.claimEarnings", market.claimEarnings(job_id, sender=winner))
+        chain.pending_timestamp += 5 * HOUR
+        gas.record("JobMarket.submitResult", market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=winner))
+        chain.pending_timestamp += DAY
+        gas.record("JobMarket.settleJob", market.settleJob(job_id, sender=customer))
+
+        # Sealed auction up to the lease, then a cancellation.
+        refresh_price(protocol, admin)
+        job_id = market.postJob(spec(sealed=True), sender=customer).events[-1].jobId
+        prices = [to_wei("1.5") - i * to_wei("0.1") for i in range(len(providers))]
+        for provider, p in zip(providers, prices, strict=True):
+            digest = market.commitmentFor(job_id, provider, p, b"salt")
+            gas.record("JobMarket.commitBid", market.commitBid(job_id, digest, sender=provider))
+        chain.pending_timestamp += HOUR
+        refresh_price(protocol, admin)
+        for provider, p in zip(providers, prices, strict=True):
+            gas.record("JobMarket.revealBid", market.revealBid(job_id, p, b"salt", sender=provider))
+        chain.pending_timestamp += HOUR
+        gas.record("JobMarket.finalizeAuction (sealed)", market.finalizeAuction(job_id, sender=customer))
+        chain.pending_timestamp += 2 * HOUR
+        gas.record("JobMarket.cancelJob (lease)", market.cancelJob(job_id, sender=customer))
+
+        # A failed lease.
+        refresh_price(protocol, admin)
+        job_id = market.postJob(spec(hours=1), sender=customer).events[-1].jobId
+        market.placeBid(job_id, to_wei(1), sender=providers[0])
+        chain.pending_timestamp += HOUR
+        market.finalizeAuction(job_id, sender=customer)
+        chain.pending_timestamp += 3 * HOUR
+        gas.record("JobMarket.slashForFailure", market.slashForFailure(job_id, sender=admin))
+        chain.pending_timestamp += HOUR

@@ -1,0 +1,123 @@
+"""Conservation: after a random mix of jobs, the market's CRD balance equals what it still owes
+(the sum of its jobs' escrows) to the wei, and every ended job holds nothing.
+
+Jobs run side by side in phases (post, bid, close, serve) with random sizes, prices, auction
+kinds, holdbacks, timings and fates (settled, cancelled, failed, abandoned, expired), in a random
+interleaving; the balance is checked after every phase step."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from helpers import job_spec
+
+from compute_market.units import HOUR, to_wei
+
+SETTLED, CANCELLED, EXPIRED, FAILED = 4, 5, 6, 7
+FATES = ["settle", "settle", "cancel", "fail", "abandon", "expire", "cancel-bidding"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_market_balance_equals_escrow_owed_after_random_jobs(
+    seed, accounts, market, credits, chain, make_provider, make_customer, fresh_price
+):
+    rng = random.Random(seed)
+    customers = [make_customer(accounts[i], to_wei(2_000)) for i in (10, 11)]
+    providers = [make_provider(accounts[i], gpus=32) for i in (12, 13, 14)]
+    jobs: list[dict] = []
+
+    def check() -> None:
+        owed = sum(market.getJob(j["id"]).escrow for j in jobs)
+        assert credits.balanceOf(market) == owed
+
+    # Post: 10 jobs, one per fate plus random ones.
+    fates = FATES + [rng.choice(FATES) for _ in range(3)]
+    rng.shuffle(fates)
+    for fate in fates:
+        sealed = rng.random() < 0.5
+        who = rng.choice(customers)
+        spec = job_spec(
+            chain,
+            gpus=rng.randint(1, 2),
+            hours=rng.randint(1, 12),
+            max_price=to_wei(rng.randint(1, 4)),
+            sealed=sealed,
+            holdback=rng.choice([0, 2_000, 10_000]),
+            bidding=2 * HOUR,
+        )
+        job_id = market.postJob(spec, sender=who).events.filter(market.JobPosted)[0].jobId
+        jobs.append({"id": job_id, "customer": who, "sealed": sealed, "fate": fate, "bids": []})
+    check()
+
+    # Bid: each job but the expiring ones gets 1 to 3 bids, in random order across jobs.
+    bids = [(j, p) for j in jobs if j["fate"] != "expire" for p in rng.sample(providers, rng.randint(1, 3))]
+    rng.shuffle(bids)
+    for job, provider in bids:
+        spec = market.getJob(job["id"])
+        if job["sealed"]:
+            price, salt = spec.maxPricePerGpuHour * rng.randint(40, 100) // 100, rng.randbytes(32)
+            market.commitBid(job["id"], market.commitmentFor(job["id"], provider, price, salt), sender=provider)
+            job["bids"].append((provider, price, salt))
+        else:
+            ceiling = spec.price or spec.maxPricePerGpuHour
+            market.placeBid(job["id"], ceiling * rng.randint(50, 98) // 100, sender=provider)
+        check()
+    for job in (j for j in jobs if j["fate"] == "cancel-bidding"):
+        market.cancelJob(job["id"], sender=job["customer"])
+        check()
+
+    # Close: reveal sealed bids (one bidder in five never reveals), then finalize everything.
+    chain.pending_timestamp += 2 * HOUR
+    fresh_price()
+    for job in jobs:
+        for provider, price, salt in job["bids"]:
+            if rng.random() < 0.8 and job["fate"] != "cancel-bidding":
+                market.revealBid(job["id"], price, salt, sender=provider)
+    chain.pending_timestamp += HOUR
+    for job in jobs:
+        if job["fate"] != "cancel-bidding":
+            market.finalizeAuction(job["id"], sender=job["customer"])
+            check()
+        for provider, *_ in job["bids"]:
+            if market.commitmentOf(job["id"], provider).revealed is False:
+                market.settleCommitment(job["id"], provider, sender=job["customer"])
+    check()
+
+    # Serve: claims at random times, then each fate, in a random interleaving.
+    live = [j for j in jobs if market.statusOf(j["id"]) == 2]
+    for _ in range(3):
+        chain.pending_timestamp += rng.randint(600, 3 * HOUR)
+        for job in rng.sample(live, len(live)):
+            winner = accounts[market.getJob(job["id"]).provider]
+            if job["fate"] == "cancel" and rng.random() < 0.5 and market.statusOf(job["id"]) == 2:
+                market.cancelJob(job["id"], sender=job["customer"])
+            elif market.statusOf(job["id"]) == 2:
+                market.claimEarnings(job["id"], sender=winner)
+            check()
+    for job in rng.sample(live, len(live)):
+        state = market.statusOf(job["id"])
+        winner = accounts[market.getJob(job["id"]).provider]
+        if state != 2:
+            continue
+        if job["fate"] in ("settle", "expire", "cancel-bidding"):
+            market.submitResult(job["id"], rng.randbytes(32), "ipfs://r", sender=winner)
+        elif job["fate"] == "cancel":
+            market.cancelJob(job["id"], sender=job["customer"])
+        elif job["fate"] == "abandon":
+            market.abandonJob(job["id"], sender=winner)
+        check()
+    chain.pending_timestamp += 2 * 86_400
+    fresh_price()
+    for job in live:
+        state = market.statusOf(job["id"])
+        if state == 3:
+            market.settleJob(job["id"], sender=providers[0])
+        elif state == 2:
+            market.slashForFailure(job["id"], sender=providers[0])
+        check()
+
+    statuses = {market.statusOf(j["id"]) for j in jobs}
+    assert statuses == {SETTLED, CANCELLED, EXPIRED, FAILED}, statuses
+    assert credits.balanceOf(market) == 0
+    assert all(market.getJob(j["id"]).escrow == 0 for j in jobs)
