@@ -75,6 +75,7 @@ class Protocol:
     credits: ContractInstance
     registry: ContractInstance
     market: ContractInstance
+    resolver: ContractInstance
     record: DeploymentRecord
 
     @property
@@ -167,6 +168,17 @@ class Deployer:
         self.grant(registry, "MARKET_ROLE", market.address)
         self.grant(registry, "SLASHER_ROLE", market.address)
         self.allow_protocol_contract(credits, market.address)
+        resolver = self.contract(
+            "DisputeResolver",
+            "DisputeResolver",
+            me,
+            token.address,
+            credits.address,
+            market.address,
+            registry.address,
+        )
+        self.grant(market, "RESOLVER_ROLE", resolver.address)
+        self.allow_protocol_contract(credits, resolver.address)
         self.record.save(self.path)
         return Protocol(
             token=token,
@@ -174,6 +186,7 @@ class Deployer:
             credits=credits,
             registry=registry,
             market=market,
+            resolver=resolver,
             record=self.record,
         )
 

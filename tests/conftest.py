@@ -127,3 +127,23 @@ def make_customer(token, credits, market, admin, fresh_price):
         return account
 
     return _make
+
+
+@pytest.fixture(scope="module")
+def resolver(protocol):
+    return protocol.resolver
+
+
+@pytest.fixture
+def make_verifier(resolver, token, admin):
+    """Registers an account as a verifier with `stake` CMP."""
+
+    def _make(account, stake: int = to_wei(1_000)):
+        token.transfer(account, stake, sender=admin)
+        token.approve(resolver, 2**256 - 1, sender=account)
+        resolver.registerVerifier(sender=account)
+        if stake:
+            resolver.stakeAsVerifier(stake, sender=account)
+        return account
+
+    return _make

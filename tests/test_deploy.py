@@ -6,7 +6,7 @@ import json
 
 from compute_market.deployment import Deployer
 
-CONTRACTS = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket")
+CONTRACTS = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket", "DisputeResolver")
 
 
 def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chain):
@@ -24,6 +24,10 @@ def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chai
     assert registry.hasRole(registry.SLASHER_ROLE(), market)
     assert credits.isProtocolContract(market)
     assert market.credits() == credits.address and market.registry() == registry.address
+    resolver = protocol.resolver
+    assert market.hasRole(market.RESOLVER_ROLE(), resolver)
+    assert credits.isProtocolContract(resolver)
+    assert resolver.market() == market.address
     assert record["deploy_block"] <= chain.blocks.head.number
     assert record["parameters"]["token"]["supply_cap"] == str(token.cap())
 

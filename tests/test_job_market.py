@@ -509,14 +509,14 @@ def test_abandoned_lease_gives_the_customer_the_whole_slash(
 
 
 @pytest.fixture
-def resolver(accounts, market, admin):
+def resolver_role(accounts, market, admin):
     account = accounts[16]
     market.grantRole(market.RESOLVER_ROLE(), account, sender=admin)
     return account
 
 
 def test_dispute_with_provider_fault_slashes_and_refunds(
-    market, registry, token, credits, chain, customer, providers, resolver
+    market, registry, token, credits, chain, customer, providers, resolver_role
 ):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
@@ -524,12 +524,12 @@ def test_dispute_with_provider_fault_slashes_and_refunds(
     market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
     with ape.reverts(market.AccessControlUnauthorizedAccount):
         market.openDispute(job_id, sender=customer)
-    market.openDispute(job_id, sender=resolver)
+    market.openDispute(job_id, sender=resolver_role)
     assert market.statusOf(job_id) == DISPUTED
     with ape.reverts(market.WrongStatus):
         market.settleJob(job_id, sender=customer)
     cmp_before, crd_before = token.balanceOf(customer), credits.balanceOf(customer)
-    market.resolveDispute(job_id, True, [customer], [crd("2.64")], sender=resolver)
+    market.resolveDispute(job_id, True, [customer], [crd("2.64")], sender=resolver_role)
     assert token.balanceOf(customer) == cmp_before + crd("2.64")
     assert credits.balanceOf(customer) == crd_before + crd(22)
     assert registry.providerOf(p1).disputesLost == 1
@@ -537,26 +537,26 @@ def test_dispute_with_provider_fault_slashes_and_refunds(
     assert credits.balanceOf(market) == 0
 
 
-def test_dispute_without_fault_settles_the_job(market, registry, credits, chain, customer, providers, resolver):
+def test_dispute_without_fault_settles_the_job(market, registry, credits, chain, customer, providers, resolver_role):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
     chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
     market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
-    market.openDispute(job_id, sender=resolver)
-    market.resolveDispute(job_id, False, [], [], sender=resolver)
+    market.openDispute(job_id, sender=resolver_role)
+    market.resolveDispute(job_id, False, [], [], sender=resolver_role)
     assert market.statusOf(job_id) == SETTLED
     assert registry.providerOf(p1).completed == 1
     assert credits.balanceOf(market) == 0
 
 
-def test_dispute_cannot_open_after_the_window(market, chain, customer, providers, resolver):
+def test_dispute_cannot_open_after_the_window(market, chain, customer, providers, resolver_role):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
     chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
     market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
     chain.pending_timestamp += 86_400
     with ape.reverts(market.ChallengeWindowClosed):
-        market.openDispute(job_id, sender=resolver)
+        market.openDispute(job_id, sender=resolver_role)
 
 
 # ---------------------------------------------------------------------------- reference price

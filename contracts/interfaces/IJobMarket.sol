@@ -49,6 +49,19 @@ interface IJobMarket {
         bool verification;
     }
 
+    /// @notice What the dispute resolver needs to know of a job.
+    struct JobParties {
+        address customer;
+        address provider;
+        JobStatus status;
+        bool verification;
+        uint64 challengeEnd;
+        uint128 collateral;
+    }
+
+    /// @notice Parties, status and stakes of job `jobId`.
+    function jobParties(uint256 jobId) external view returns (JobParties memory);
+
     /// @notice Marks a job whose result was challenged in time as disputed. Resolver only.
     function openDispute(uint256 jobId) external;
 

@@ -496,6 +496,12 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         return _jobs[jobId];
     }
 
+    /// @inheritdoc IJobMarket
+    function jobParties(uint256 jobId) external view returns (JobParties memory) {
+        Job storage job = _jobs[jobId];
+        return JobParties(job.customer, job.provider, job.status, job.verification, job.challengeEnd, job.collateral);
+    }
+
     /// @notice Status of job `jobId` (`None` for an unknown id).
     function statusOf(uint256 jobId) external view returns (JobStatus) {
         return _jobs[jobId].status;

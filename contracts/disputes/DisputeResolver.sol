@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Governed} from "../common/Governed.sol";
+import {IComputeToken} from "../interfaces/IComputeToken.sol";
+import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {VerifierStaking} from "./VerifierStaking.sol";
+
+/// @title DisputeResolver
+/// @notice Verification and disputes with Gensyn's roles: the customer submits, the provider
+///         solves, a stake-drawn verifier checks, anyone staked may blow the whistle, and a
+///         jury of drawn verifiers decides by commit-reveal vote.
+/// @dev Money held here: verifiers' CMP stake (see `VerifierStaking`), challenge bonds in CRD
+///      while a dispute runs, and nothing else: juror rewards are paid out when a dispute
+///      resolves. Every dispute ends: after the reveal period anyone may `resolve`; without a
+///      quorum or with a tie the arbiter decides until `appealEnd`, after which anyone may
+///      `resolveByDefault` (no decision: the bond goes back to the challenger and the job settles).
+///      Payouts on provider fault: the provider's collateral is slashed; `jackpotBps` of it goes
+///      to a challenger other than the customer, `juryRewardBps` to the majority jurors, the rest
+///      to the customer; the challenger's bond comes back; a verifier that approved the result
+///      (whistleblower case) loses `verifierSlashBps` of its stake to the challenger.
+///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
+///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
+///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
+///      (burned when there is no majority).
+contract DisputeResolver is VerifierStaking, IDisputeResolver {
+    using SafeERC20 for IERC20;
+
+    uint256 private constant BPS = 10_000;
+    uint256 private constant MAX_JURY = 9;
+
+    /// @notice Decides disputes the jury could not.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+
+    struct Verification {
+        address verifier;
+        uint64 deadline;
+        Attestation attestation;
+    }
+
+    struct Dispute {
+        // slot 0
+        address challenger;
+        uint64 commitEnd;
+        DisputeStatus status;
+        bool whistleblower;
+        bool providerFault;
+        uint8 jurorCount;
+        // slot 1
+        uint64 revealEnd;
+        uint64 appealEnd;
+        uint128 bond;
+        // slot 2
+        uint8 votesFault;
+        uint8 votesNoFault;
+    }
+
+    struct Vote {
+        bytes32 commitment;
+        bool revealed;
+        bool providerFault;
+    }
+
+    /// @notice The market whose jobs are disputed.
+    IJobMarket public immutable market;
+    /// @notice Credits, in which challenge bonds are paid.
+    IERC20 public immutable credits;
+    /// @notice Providers (to tell whether a challenger is staked).
+    IProviderRegistry public immutable registry;
+
+    /// @notice Bond a challenger posts, in CRD (default 10).
+    uint128 public challengeBond = 10 ether;
+    /// @notice Verifiers on a jury (default 5, 1 to 9).
+    uint8 public jurySize = 5;
+    /// @notice Time the drawn verifier has to attest (default 6 h, 10 min to 1 day; keep it
+    ///         shorter than the market's challenge window).
+    uint32 public attestWindow = 6 hours;
+    /// @notice Jurors' commit period (default 1 day) and reveal period (default 1 day).
+    uint32 public voteCommitPeriod = 1 days;
+    uint32 public voteRevealPeriod = 1 days;
+    /// @notice Time the arbiter has once a jury fails (default 2 days).
+    uint32 public appealWindow = 2 days;
+    /// @notice Stake share an absent or minority juror loses (default 5%).
+    uint16 public jurorPenaltyBps = 500;
+    /// @notice Stake share a verifier loses when absent (default 5%).
+    uint16 public absencePenaltyBps = 500;
+    /// @notice Stake share a verifier loses when the dispute proves its attestation wrong (default 10%).
+    uint16 public verifierSlashBps = 1_000;
+    /// @notice Share of a slashed collateral for a challenger that is not the customer (default 20%).
+    uint16 public jackpotBps = 2_000;
+    /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
+    uint16 public juryRewardBps = 1_000;
+
+    mapping(uint256 => Verification) private _verifications;
+    mapping(uint256 => Dispute) private _disputes;
+    mapping(uint256 => address[]) private _jurors;
+    mapping(uint256 => mapping(address => Vote)) private _votes;
+
+    event VerifierAssigned(uint256 indexed jobId, address indexed verifier, uint256 deadline);
+    event Attested(uint256 indexed jobId, address indexed verifier, bool resultOk);
+    event VerifierAbsent(uint256 indexed jobId, address indexed verifier, uint256 penalty);
+    event Challenged(
+        uint256 indexed jobId, address indexed challenger, string reason, uint256 bond, bool whistleblower
+    );
+    event JuryDrawn(uint256 indexed jobId, address[] jurors, uint256 commitEnd, uint256 revealEnd);
+    event VoteCommitted(uint256 indexed jobId, address indexed juror);
+    event VoteRevealed(uint256 indexed jobId, address indexed juror, bool providerFault);
+    event AwaitingArbiter(uint256 indexed jobId, uint256 appealEnd);
+    event DisputeResolved(uint256 indexed jobId, bool providerFault, bool byJury, bool byDefault);
+    event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
+    event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
+
+    error VerificationNotRequested(uint256 jobId);
+    error VerifierAlreadyAssigned(uint256 jobId);
+    error NoVerifierAvailable(uint256 jobId);
+    error NotAssignedVerifier(address caller);
+    error AttestationClosed(uint256 deadline);
+    error AttestationStillOpen(uint256 deadline);
+    error AlreadyAttested(uint256 jobId);
+    error NotEntitledToChallenge(address caller);
+    error AlreadyDisputed(uint256 jobId);
+    error WrongDisputeStatus(uint256 jobId, DisputeStatus status);
+    error NotJuror(address caller);
+    error CommitClosed(uint256 commitEnd);
+    error RevealNotOpen(uint256 opensAt, uint256 closesAt);
+    error VoteAlreadyCommitted(address juror);
+    error NoVoteCommitted(address juror);
+    error InvalidVoteReveal();
+    error VotingNotOver(uint256 revealEnd);
+    error AppealWindowOver(uint256 appealEnd);
+    error AppealWindowOpen(uint256 appealEnd);
+    error SharesTooLarge(uint256 jackpotBps, uint256 juryRewardBps);
+
+    /// @param admin Governance (also the first arbiter).
+    constructor(address admin, IComputeToken token_, IERC20 credits_, IJobMarket market_, IProviderRegistry registry_)
+        Governed(admin)
+        VerifierStaking(token_)
+    {
+        if (address(credits_) == address(0) || address(market_) == address(0) || address(registry_) == address(0)) {
+            revert ZeroAddress();
+        }
+        credits = credits_;
+        market = market_;
+        registry = registry_;
+        _grantRole(ARBITER_ROLE, admin);
+    }
+
+    // ================================================================== verification
+
+    /// @notice Draws the verifier of a job that asked for verification, once its result is in.
+    ///         Anyone may call; the draw is stake-weighted and skips the job's own parties.
+    function requestVerifier(uint256 jobId) external returns (address verifier) {
+        IJobMarket.JobParties memory job = market.jobParties(jobId);
+        if (!job.verification || job.status != IJobMarket.JobStatus.ResultSubmitted) {
+            revert VerificationNotRequested(jobId);
+        }
+        Verification storage v = _verifications[jobId];
+        if (v.verifier != address(0)) revert VerifierAlreadyAssigned(jobId);
+        verifier = _draw(jobId, job.customer, job.provider);
+        if (verifier == address(0)) revert NoVerifierAvailable(jobId);
+        uint64 deadline = uint64(block.timestamp) + attestWindow;
+        (v.verifier, v.deadline) = (verifier, deadline);
+        emit VerifierAssigned(jobId, verifier, deadline);
+    }
+
+    /// @notice The assigned verifier's verdict on the result, before its deadline. A rejection
+    ///         opens a dispute with the verifier as challenger, its stake standing as the bond.
+    function attest(uint256 jobId, bool resultOk) external nonReentrant {
+        Verification storage v = _verifications[jobId];
+        if (msg.sender != v.verifier) revert NotAssignedVerifier(msg.sender);
+        if (v.attestation != Attestation.None) revert AlreadyAttested(jobId);
+        if (block.timestamp > v.deadline) revert AttestationClosed(v.deadline);
+        v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
+        emit Attested(jobId, msg.sender, resultOk);
+        if (!resultOk) _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
+    }
+
+    /// @notice Slashes a verifier that did not attest in time (`absencePenaltyBps` of its stake,
+    ///         to the customer). Anyone.
+    function slashAbsentVerifier(uint256 jobId) external nonReentrant {
+        Verification storage v = _verifications[jobId];
+        address verifier = v.verifier;
+        if (verifier == address(0)) revert VerificationNotRequested(jobId);
+        if (v.attestation != Attestation.None) revert AlreadyAttested(jobId);
+        if (block.timestamp <= v.deadline) revert AttestationStillOpen(v.deadline);
+        v.attestation = Attestation.Absent;
+        uint256 penalty = _slashVerifier(verifier, absencePenaltyBps, market.jobParties(jobId).customer);
+        emit VerifierAbsent(jobId, verifier, penalty);
+    }
+
+    // ================================================================== disputes
+
+    /// @notice Challenges a submitted result within the market's challenge window, posting
+    ///         `challengeBond` credits (approve this contract first). The customer or any staked
+    ///         party (verifier or provider with stake) may challenge. Against a result the
+    ///         verifier approved, this is a whistleblower challenge.
+    function challenge(uint256 jobId, string calldata reason) external nonReentrant {
+        IJobMarket.JobParties memory job = market.jobParties(jobId);
+        if (msg.sender != job.customer && activeStakeOf(msg.sender) == 0 && registry.stakeOf(msg.sender) == 0) {
+            revert NotEntitledToChallenge(msg.sender);
+        }
+        if (msg.sender == job.provider) revert NotEntitledToChallenge(msg.sender);
+        uint128 bond = challengeBond;
+        if (bond != 0) credits.safeTransferFrom(msg.sender, address(this), bond);
+        _openDispute(jobId, msg.sender, reason, bond);
+    }
+
+    /// @notice A juror's sealed vote: `keccak256(abi.encode(jobId, juror, providerFault, salt))`.
+    function commitVote(uint256 jobId, bytes32 commitment) external {
+        Dispute storage d = _votingDispute(jobId);
+        if (block.timestamp >= d.commitEnd) revert CommitClosed(d.commitEnd);
+        Vote storage vote = _juror(jobId, msg.sender);
+        if (vote.commitment != bytes32(0)) revert VoteAlreadyCommitted(msg.sender);
+        vote.commitment = commitment;
+        emit VoteCommitted(jobId, msg.sender);
+    }
+
+    /// @notice Reveals a vote between `commitEnd` and `revealEnd`.
+    function revealVote(uint256 jobId, bool providerFault, bytes32 salt) external {
+        Dispute storage d = _votingDispute(jobId);
+        if (block.timestamp < d.commitEnd || block.timestamp >= d.revealEnd) {
+            revert RevealNotOpen(d.commitEnd, d.revealEnd);
+        }
+        Vote storage vote = _juror(jobId, msg.sender);
+        if (vote.commitment == bytes32(0) || vote.revealed) revert NoVoteCommitted(msg.sender);
+        if (keccak256(abi.encode(jobId, msg.sender, providerFault, salt)) != vote.commitment) {
+            revert InvalidVoteReveal();
+        }
+        (vote.revealed, vote.providerFault) = (true, providerFault);
+        if (providerFault) d.votesFault += 1;
+        else d.votesNoFault += 1;
+        emit VoteRevealed(jobId, msg.sender, providerFault);
+    }
+
+    /// @notice Closes the vote after `revealEnd` (anyone): a majority of the drawn jury,
+    ///         revealed, decides; otherwise the dispute waits for the arbiter until `appealEnd`.
+    function resolve(uint256 jobId) external nonReentrant {
+        Dispute storage d = _votingDispute(jobId);
+        if (block.timestamp < d.revealEnd) revert VotingNotOver(d.revealEnd);
+        (uint256 fault, uint256 noFault) = (d.votesFault, d.votesNoFault);
+        uint256 quorum = uint256(d.jurorCount) / 2 + 1;
+        if (fault + noFault >= quorum && fault != noFault) {
+            _apply(jobId, d, fault > noFault, true, false);
+        } else {
+            _awaitArbiter(jobId, d);
+        }
+    }
+
+    /// @notice The arbiter's decision on a dispute the jury could not decide, before `appealEnd`.
+    function arbitrate(uint256 jobId, bool providerFault) external onlyRole(ARBITER_ROLE) nonReentrant {
+        Dispute storage d = _disputes[jobId];
+        if (d.status != DisputeStatus.AwaitingArbiter) revert WrongDisputeStatus(jobId, d.status);
+        if (block.timestamp >= d.appealEnd) revert AppealWindowOver(d.appealEnd);
+        _apply(jobId, d, providerFault, false, false);
+    }
+
+    /// @notice Ends a dispute nobody decided once `appealEnd` passed (anyone): the challenger's
+    ///         bond comes back and the job settles as if unchallenged.
+    function resolveByDefault(uint256 jobId) external nonReentrant {
+        Dispute storage d = _disputes[jobId];
+        if (d.status != DisputeStatus.AwaitingArbiter) revert WrongDisputeStatus(jobId, d.status);
+        if (block.timestamp < d.appealEnd) revert AppealWindowOpen(d.appealEnd);
+        _apply(jobId, d, false, false, true);
+    }
+
+    // ================================================================== views
+
+    /// @notice The verification of job `jobId`.
+    function verificationOf(uint256 jobId) external view returns (Verification memory) {
+        return _verifications[jobId];
+    }
+
+    /// @notice The dispute on job `jobId`.
+    function disputeOf(uint256 jobId) external view returns (Dispute memory) {
+        return _disputes[jobId];
+    }
+
+    /// @notice The jurors drawn for job `jobId`.
+    function jurorsOf(uint256 jobId) external view returns (address[] memory) {
+        return _jurors[jobId];
+    }
+
+    /// @notice A juror's vote on job `jobId`.
+    function voteOf(uint256 jobId, address juror) external view returns (Vote memory) {
+        return _votes[jobId][juror];
+    }
+
+    /// @notice The commitment a juror must post for `providerFault` and `salt`.
+    function voteCommitment(uint256 jobId, address juror, bool providerFault, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(jobId, juror, providerFault, salt));
+    }
+
+    // ================================================================== governance
+
+    /// @notice Sets `challengeBond` in CRD wei within [0, 1,000,000 CRD].
+    function setChallengeBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        challengeBond = uint128(_checked("challengeBond", challengeBond, v, 0, 1_000_000 ether));
+    }
+
+    /// @notice Sets `jurySize` within [1, 9].
+    function setJurySize(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        jurySize = uint8(_checked("jurySize", jurySize, v, 1, MAX_JURY));
+    }
+
+    /// @notice Sets `attestWindow` in seconds within [10 min, 1 day].
+    function setAttestWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        attestWindow = uint32(_checked("attestWindow", attestWindow, v, 10 minutes, 1 days));
+    }
+
+    /// @notice Sets `voteCommitPeriod` in seconds within [1 h, 7 days].
+    function setVoteCommitPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        voteCommitPeriod = uint32(_checked("voteCommitPeriod", voteCommitPeriod, v, 1 hours, 7 days));
+    }
+
+    /// @notice Sets `voteRevealPeriod` in seconds within [1 h, 7 days].
+    function setVoteRevealPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        voteRevealPeriod = uint32(_checked("voteRevealPeriod", voteRevealPeriod, v, 1 hours, 7 days));
+    }
+
+    /// @notice Sets `appealWindow` in seconds within [1 h, 30 days].
+    function setAppealWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        appealWindow = uint32(_checked("appealWindow", appealWindow, v, 1 hours, 30 days));
+    }
+
+    /// @notice Sets `jurorPenaltyBps` within [0, 5000].
+    function setJurorPenaltyBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        jurorPenaltyBps = uint16(_checked("jurorPenaltyBps", jurorPenaltyBps, v, 0, 5_000));
+    }
+
+    /// @notice Sets `absencePenaltyBps` within [0, 5000].
+    function setAbsencePenaltyBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        absencePenaltyBps = uint16(_checked("absencePenaltyBps", absencePenaltyBps, v, 0, 5_000));
+    }
+
+    /// @notice Sets `verifierSlashBps` within [0, 10000].
+    function setVerifierSlashBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        verifierSlashBps = uint16(_checked("verifierSlashBps", verifierSlashBps, v, 0, BPS));
+    }
+
+    /// @notice Sets `jackpotBps` and `juryRewardBps`, each within [0, 10000] and together at most 10000.
+    function setShares(uint256 jackpot, uint256 juryReward) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (jackpot + juryReward > BPS) revert SharesTooLarge(jackpot, juryReward);
+        jackpotBps = uint16(_checked("jackpotBps", jackpotBps, jackpot, 0, BPS));
+        juryRewardBps = uint16(_checked("juryRewardBps", juryRewardBps, juryReward, 0, BPS));
+    }
+
+    // ================================================================== internals
+
+    function _openDispute(uint256 jobId, address challenger, string memory reason, uint128 bond) private {
+        Dispute storage d = _disputes[jobId];
+        if (d.status != DisputeStatus.None) revert AlreadyDisputed(jobId);
+        market.openDispute(jobId); // checks the status and the challenge window
+        IJobMarket.JobParties memory job = market.jobParties(jobId);
+        Verification storage v = _verifications[jobId];
+        bool whistleblower = v.attestation == Attestation.ResultOk && challenger != v.verifier;
+        (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Voting, whistleblower, bond);
+        emit Challenged(jobId, challenger, reason, bond, whistleblower);
+
+        address[] storage jurors = _jurors[jobId];
+        uint256 size = jurySize;
+        for (uint256 attempt; attempt < size * 3 && jurors.length < size; ++attempt) {
+            address juror = _draw(jobId, job.customer, job.provider);
+            if (juror == address(0)) break;
+            if (juror == challenger || juror == v.verifier || _isJuror(jurors, juror)) continue;
+            jurors.push(juror);
+        }
+        uint64 commitEnd = uint64(block.timestamp) + voteCommitPeriod;
+        uint64 revealEnd = commitEnd + voteRevealPeriod;
+        (d.commitEnd, d.revealEnd, d.jurorCount) = (commitEnd, revealEnd, uint8(jurors.length));
+        if (jurors.length == 0) {
+            _awaitArbiter(jobId, d);
+        } else {
+            emit JuryDrawn(jobId, jurors, commitEnd, revealEnd);
+        }
+    }
+
+    function _awaitArbiter(uint256 jobId, Dispute storage d) private {
+        uint64 appealEnd = uint64(block.timestamp) + appealWindow;
+        (d.status, d.appealEnd) = (DisputeStatus.AwaitingArbiter, appealEnd);
+        emit AwaitingArbiter(jobId, appealEnd);
+    }
+
+    /// @dev Applies the outcome: jurors, verifier, bond, then the market (collateral, escrow, reputation).
+    function _apply(uint256 jobId, Dispute storage d, bool fault, bool byJury, bool byDefault) private {
+        (d.status, d.providerFault) = (DisputeStatus.Resolved, fault);
+        emit DisputeResolved(jobId, fault, byJury, byDefault);
+        // Absent and minority jurors lose stake to the pool of the majority.
+        uint256 majority = byJury ? (fault ? d.votesFault : d.votesNoFault) : 0;
+        uint256 tokenPool = _penalizeJurors(jobId, fault, majority);
+        uint256 creditPool;
+        if (fault) tokenPool += _applyFault(jobId, d, majority != 0);
+        else creditPool = _applyNoFault(jobId, d, majority != 0, byDefault);
+        _rewardMajority(jobId, fault, majority, tokenPool, creditPool);
+    }
+
+    /// @dev Provider at fault: collateral slashed to customer, challenger and jurors; the
+    ///      approving verifier slashed to a whistleblower; the bond back. Returns the jurors' CMP.
+    function _applyFault(uint256 jobId, Dispute storage d, bool hasMajority) private returns (uint256 juryTokens) {
+        IJobMarket.JobParties memory job = market.jobParties(jobId);
+        address challenger = d.challenger;
+        uint256 collateral = job.collateral;
+        uint256 jackpot = challenger == job.customer ? 0 : collateral * jackpotBps / BPS;
+        uint256 juryCut = hasMajority ? collateral * juryRewardBps / BPS : 0;
+        address[] memory to = new address[](3);
+        uint256[] memory amounts = new uint256[](3);
+        (to[0], amounts[0]) = (job.customer, collateral - jackpot - juryCut);
+        (to[1], amounts[1]) = (challenger, jackpot);
+        (to[2], amounts[2]) = (address(this), juryCut);
+        uint256 before = token.balanceOf(address(this));
+        market.resolveDispute(jobId, true, to, amounts);
+        juryTokens = token.balanceOf(address(this)) - before;
+        if (d.whistleblower) _slashVerifier(_verifications[jobId].verifier, verifierSlashBps, challenger);
+        if (d.bond != 0) credits.safeTransfer(challenger, d.bond);
+    }
+
+    /// @dev No fault: the job settles; the bond goes to the provider and the jurors (back to the
+    ///      challenger when nobody decided); a verifier that wrongly rejected is slashed to the
+    ///      provider. Returns the jurors' CRD.
+    function _applyNoFault(uint256 jobId, Dispute storage d, bool hasMajority, bool byDefault)
+        private
+        returns (uint256 juryCredits)
+    {
+        address provider = market.jobParties(jobId).provider;
+        address challenger = d.challenger;
+        uint256 bond = d.bond;
+        market.resolveDispute(jobId, false, new address[](0), new uint256[](0));
+        if (bond != 0) {
+            if (byDefault) {
+                credits.safeTransfer(challenger, bond);
+            } else {
+                juryCredits = hasMajority ? bond * juryRewardBps / BPS : 0;
+                credits.safeTransfer(provider, bond - juryCredits);
+            }
+        } else if (!byDefault && _verifications[jobId].verifier == challenger) {
+            _slashVerifier(challenger, verifierSlashBps, provider);
+        }
+    }
+
+    /// @dev Penalizes jurors who did not reveal or voted with the minority; returns the CMP taken.
+    function _penalizeJurors(uint256 jobId, bool fault, uint256 majority) private returns (uint256 taken) {
+        address[] storage jurors = _jurors[jobId];
+        uint256 n = jurors.length;
+        for (uint256 i; i < n; ++i) {
+            address juror = jurors[i];
+            Vote storage vote = _votes[jobId][juror];
+            bool inMajority = majority != 0 && vote.revealed && vote.providerFault == fault;
+            if (inMajority || (majority == 0 && vote.revealed)) continue;
+            uint256 amount = _slashVerifier(juror, jurorPenaltyBps, address(this));
+            taken += amount;
+            emit JurorPenalized(jobId, juror, amount);
+        }
+    }
+
+    /// @dev Splits the CMP pool and the CRD reward equally among the majority jurors; the last
+    ///      gets the rounding remainder, so exactly the pool is paid. Without a majority the
+    ///      CMP pool is burned.
+    function _rewardMajority(uint256 jobId, bool fault, uint256 majority, uint256 tokenPool, uint256 creditPool)
+        private
+    {
+        if (majority == 0) {
+            if (tokenPool != 0) token.burn(tokenPool);
+            return;
+        }
+        address[] storage jurors = _jurors[jobId];
+        uint256 n = jurors.length;
+        uint256 paid;
+        (uint256 tokenShare, uint256 creditShare) = (tokenPool / majority, creditPool / majority);
+        for (uint256 i; i < n; ++i) {
+            address juror = jurors[i];
+            Vote storage vote = _votes[jobId][juror];
+            if (!vote.revealed || vote.providerFault != fault) continue;
+            ++paid;
+            (uint256 t, uint256 c) = paid == majority
+                ? (tokenPool - tokenShare * (majority - 1), creditPool - creditShare * (majority - 1))
+                : (tokenShare, creditShare);
+            if (t != 0) IERC20(address(token)).safeTransfer(juror, t);
+            if (c != 0) credits.safeTransfer(juror, c);
+            emit JurorRewarded(jobId, juror, t, c);
+        }
+    }
+
+    function _votingDispute(uint256 jobId) private view returns (Dispute storage d) {
+        d = _disputes[jobId];
+        if (d.status != DisputeStatus.Voting) revert WrongDisputeStatus(jobId, d.status);
+    }
+
+    function _juror(uint256 jobId, address account) private view returns (Vote storage) {
+        if (!_isJuror(_jurors[jobId], account)) revert NotJuror(account);
+        return _votes[jobId][account];
+    }
+
+    function _isJuror(address[] storage jurors, address account) private view returns (bool) {
+        uint256 n = jurors.length;
+        for (uint256 i; i < n; ++i) {
+            if (jurors[i] == account) return true;
+        }
+        return false;
+    }
+}

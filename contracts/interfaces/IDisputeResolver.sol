@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IDisputeResolver
+/// @notice Lifecycle of a dispute in the resolver.
+interface IDisputeResolver {
+    /// @notice None → Voting → (Resolved | AwaitingArbiter → Resolved).
+    enum DisputeStatus {
+        None,
+        Voting,
+        AwaitingArbiter,
+        Resolved
+    }
+
+    /// @notice How a verification ended.
+    enum Attestation {
+        None,
+        ResultOk,
+        ResultBad,
+        Absent
+    }
+}

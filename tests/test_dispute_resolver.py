@@ -1,0 +1,401 @@
+"""DisputeResolver: verifier stake and draws, attestations, challenges, juries, verdicts, payouts.
+
+Setting: CMP at 2.50 USD; a verified job of 2 GPUs for 10 hours won at 1.10 CRD per GPU-hour
+(lease value 22 CRD, collateral 2.64 CMP); nine verifiers with 1,000 CMP each; the challenge bond
+is 10 CRD; jackpot 20%, jury reward 10%, juror penalty 5%, verifier slash 10%.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ape
+import pytest
+from helpers import job_spec
+
+from compute_market.units import DAY, HOUR, to_wei
+
+FAILED, SETTLED, DISPUTED = 7, 4, 8
+VOTING, AWAITING_ARBITER, RESOLVED = 1, 2, 3
+COLLATERAL = to_wei(Decimal("2.64"))
+BOND = to_wei(10)
+
+
+def crd(x: str | int) -> int:
+    return to_wei(Decimal(str(x)))
+
+
+@pytest.fixture
+def customer(accounts, make_customer, credits, resolver):
+    account = make_customer(accounts[10])
+    credits.approve(resolver, 2**256 - 1, sender=account)
+    return account
+
+
+@pytest.fixture
+def provider(accounts, make_provider):
+    return make_provider(accounts[11])
+
+
+@pytest.fixture
+def verifiers(accounts, make_verifier):
+    return {a.address: make_verifier(a) for a in accounts[20:29]}
+
+
+@pytest.fixture
+def result_job(market, chain, customer, provider, verifiers, fresh_price):
+    """A verified job whose result was just submitted."""
+    tx = market.postJob(job_spec(chain, verification=True), sender=customer)
+    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    market.placeBid(job_id, crd("1.10"), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x42" * 32, "ipfs://result", sender=provider)
+    fresh_price()
+    return job_id
+
+
+def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, skip: int = 0) -> None:
+    """Every juror commits `fault`; the first `skip` jurors never reveal."""
+    for juror in jurors:
+        account = accounts_by_address[juror]
+        resolver.commitVote(job_id, resolver.voteCommitment(job_id, juror, fault, b"salt"), sender=account)
+    chain.pending_timestamp += DAY
+    for juror in jurors[skip:]:
+        resolver.revealVote(job_id, fault, b"salt", sender=accounts_by_address[juror])
+    chain.pending_timestamp += DAY
+
+
+# ---------------------------------------------------------------------------- verifier stake
+
+
+def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier):
+    v = make_verifier(accounts[20], stake=to_wei(500))
+    assert resolver.totalActiveStake() == to_wei(500)
+    with ape.reverts(resolver.AlreadyVerifier):
+        resolver.registerVerifier(sender=v)
+    with ape.reverts(resolver.NotEnoughActiveStake, have=to_wei(500), need=to_wei(501)):
+        resolver.requestVerifierUnstake(to_wei(501), sender=v)
+    tx = resolver.requestVerifierUnstake(to_wei(200), sender=v)
+    end = tx.events.filter(resolver.VerifierUnstakeRequested)[0].unbondingEnd
+    assert resolver.totalActiveStake() == to_wei(300)
+    with ape.reverts(resolver.VerifierUnbondingNotOver):
+        resolver.withdrawVerifierStake(sender=v)
+    chain.pending_timestamp = end
+    before = token.balanceOf(v)
+    resolver.withdrawVerifierStake(sender=v)
+    assert token.balanceOf(v) == before + to_wei(200)
+    assert resolver.verifierOf(v).staked == to_wei(300)
+    with ape.reverts(resolver.NotVerifier):
+        resolver.stakeAsVerifier(1, sender=accounts[21])
+
+
+def test_verifier_is_drawn_by_stake_and_never_a_party(
+    resolver, market, chain, result_job, customer, provider, verifiers, make_verifier
+):
+    # The customer and the provider also stake as verifiers, heavily: they must never be drawn.
+    make_verifier(customer, stake=to_wei(100_000))
+    make_verifier(provider, stake=to_wei(100_000))
+    tx = resolver.requestVerifier(result_job, sender=customer)
+    verifier = tx.events.filter(resolver.VerifierAssigned)[0].verifier
+    assert verifier in verifiers
+    with ape.reverts(resolver.VerifierAlreadyAssigned):
+        resolver.requestVerifier(result_job, sender=customer)
+
+
+def test_verification_is_only_for_jobs_that_asked(resolver, market, chain, customer, provider, verifiers):
+    tx = market.postJob(job_spec(chain, verification=False), sender=customer)
+    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    with ape.reverts(resolver.VerificationNotRequested, jobId=job_id):
+        resolver.requestVerifier(job_id, sender=customer)
+
+
+def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, result_job, customer, verifiers):
+    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    with ape.reverts(resolver.AttestationStillOpen):
+        resolver.slashAbsentVerifier(result_job, sender=customer)
+    chain.pending_timestamp += 6 * HOUR + 1
+    before = token.balanceOf(customer)
+    tx = resolver.slashAbsentVerifier(result_job, sender=customer)
+    assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of 1,000
+    assert token.balanceOf(customer) == before + to_wei(50)
+    assert resolver.verifierOf(verifier.verifier).staked == to_wei(950)
+    with ape.reverts(resolver.AlreadyAttested):  # its verification ended as absent
+        resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
+
+
+def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result_job, customer, verifiers):
+    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    with ape.reverts(resolver.NotAssignedVerifier):
+        resolver.attest(result_job, True, sender=customer)
+    resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
+    with ape.reverts(resolver.AlreadyAttested):
+        resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
+
+
+def test_a_late_attestation_reverts(resolver, chain, result_job, customer, verifiers):
+    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    chain.pending_timestamp += 6 * HOUR + 1
+    with ape.reverts(resolver.AttestationClosed):
+        resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
+
+
+# ---------------------------------------------------------------------------- challenges
+
+
+def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
+    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers
+):
+    crd_before, cmp_before = credits.balanceOf(customer), token.balanceOf(customer)
+    tx = resolver.challenge(result_job, "output does not match the spec", sender=customer)
+    assert tx.events.filter(resolver.Challenged)[0].bond == BOND
+    assert market.statusOf(result_job) == DISPUTED
+    jurors = resolver.jurorsOf(result_job)
+    assert 3 <= len(jurors) <= 5
+    juror_before = {j: token.balanceOf(j) for j in jurors}
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
+    tx = resolver.resolve(result_job, sender=customer)
+    assert tx.events.filter(resolver.DisputeResolved)[0].providerFault
+    jury_cut = COLLATERAL // 10
+    # The customer: escrow (22 CRD) and bond (10 CRD) back, collateral less the jury's 10% in CMP.
+    assert credits.balanceOf(customer) == crd_before + crd(22)
+    assert token.balanceOf(customer) == cmp_before + COLLATERAL - jury_cut
+    assert sum(token.balanceOf(j) - juror_before[j] for j in jurors) == jury_cut
+    assert registry.stakeOf(provider) == to_wei(10_000) - COLLATERAL
+    assert registry.providerOf(provider).disputesLost == 1
+    assert registry.reputationOf(provider) == 2_000  # (0+1)*10000/(0+3+2)
+    assert market.statusOf(result_job) == FAILED
+    assert credits.balanceOf(resolver) == 0 and credits.balanceOf(market) == 0
+
+
+def test_rejected_challenge_costs_the_challenger_its_bond(
+    resolver, market, registry, credits, chain, result_job, customer, provider, verifiers
+):
+    resolver.challenge(result_job, "I do not like it", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    juror_before = {j: credits.balanceOf(j) for j in jurors}
+    provider_before = credits.balanceOf(provider)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=False)
+    resolver.resolve(result_job, sender=provider)
+    jury_cut = BOND // 10
+    paid_to_provider = credits.balanceOf(provider) - provider_before
+    # The provider gets its pay (22 CRD less the 1% fee) and the bond less the jury's cut.
+    assert paid_to_provider == crd("21.78") + BOND - jury_cut
+    assert sum(credits.balanceOf(j) - juror_before[j] for j in jurors) == jury_cut
+    assert market.statusOf(result_job) == SETTLED
+    assert registry.providerOf(provider).completed == 1
+    assert credits.balanceOf(resolver) == 0
+
+
+def test_whistleblower_catches_a_lazy_verifier(
+    resolver, market, token, credits, chain, result_job, customer, accounts, make_provider, make_customer, verifiers
+):
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    lazy = verifiers[assigned.verifier]
+    resolver.attest(result_job, True, sender=lazy)  # approves without checking
+    whistleblower = make_customer(make_provider(accounts[12]))  # a staked provider, with credits for the bond
+    credits.approve(resolver, BOND, sender=whistleblower)
+    tx = resolver.challenge(result_job, "result hash is a copy of job 1", sender=whistleblower)
+    assert tx.events.filter(resolver.Challenged)[0].whistleblower
+    jurors = resolver.jurorsOf(result_job)
+    assert lazy.address not in jurors
+    cmp_before, crd_before = token.balanceOf(whistleblower), credits.balanceOf(whistleblower)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
+    resolver.resolve(result_job, sender=whistleblower)
+    jackpot = COLLATERAL * 2 // 10
+    # The jackpot (20% of the collateral) and 10% of the lazy verifier's 1,000 CMP; the bond back.
+    assert token.balanceOf(whistleblower) == cmp_before + jackpot + to_wei(100)
+    assert credits.balanceOf(whistleblower) == crd_before + BOND
+    assert resolver.verifierOf(lazy).staked == to_wei(900)
+
+
+def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
+    resolver, market, token, chain, result_job, customer, provider, verifiers
+):
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    verifier = verifiers[assigned.verifier]
+    tx = resolver.attest(result_job, False, sender=verifier)
+    assert tx.events.filter(resolver.Challenged)[0].challenger == verifier.address
+    assert market.statusOf(result_job) == DISPUTED
+    jurors = resolver.jurorsOf(result_job)
+    assert verifier.address not in jurors
+    before = token.balanceOf(provider)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=False)
+    resolver.resolve(result_job, sender=customer)
+    assert token.balanceOf(provider) == before + to_wei(100)  # the wrong rejection costs 10% of stake
+    assert market.statusOf(result_job) == SETTLED
+
+
+def test_only_the_customer_or_staked_parties_challenge(resolver, result_job, stranger, provider):
+    with ape.reverts(resolver.NotEntitledToChallenge, caller=stranger.address):
+        resolver.challenge(result_job, "x", sender=stranger)
+    with ape.reverts(resolver.NotEntitledToChallenge, caller=provider.address):
+        resolver.challenge(result_job, "x", sender=provider)
+
+
+def test_a_challenge_after_the_window_reverts(resolver, market, chain, result_job, customer):
+    chain.pending_timestamp += DAY
+    with ape.reverts(market.ChallengeWindowClosed):
+        resolver.challenge(result_job, "late", sender=customer)
+
+
+def test_a_job_is_disputed_once(resolver, result_job, customer):
+    resolver.challenge(result_job, "first", sender=customer)
+    with ape.reverts(resolver.AlreadyDisputed):
+        resolver.challenge(result_job, "second", sender=customer)
+
+
+# ---------------------------------------------------------------------------- juries
+
+
+def test_parties_never_sit_on_their_own_jury(resolver, result_job, customer, provider, make_verifier, verifiers):
+    make_verifier(customer, stake=to_wei(50_000))
+    make_verifier(provider, stake=to_wei(50_000))
+    resolver.challenge(result_job, "x", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    assert customer.address not in jurors and provider.address not in jurors
+    assert len(set(jurors)) == len(jurors)
+    with ape.reverts(resolver.NotJuror, caller=customer.address):
+        resolver.commitVote(result_job, b"\x01" * 32, sender=customer)
+
+
+def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_job, customer, verifiers):
+    resolver.challenge(result_job, "x", sender=customer)
+    juror = verifiers[resolver.jurorsOf(result_job)[0]]
+    resolver.commitVote(result_job, resolver.voteCommitment(result_job, juror, True, b"right"), sender=juror)
+    with ape.reverts(resolver.VoteAlreadyCommitted):
+        resolver.commitVote(result_job, b"\x01" * 32, sender=juror)
+    with ape.reverts(resolver.RevealNotOpen):
+        resolver.revealVote(result_job, True, b"right", sender=juror)
+    chain.pending_timestamp += DAY
+    with ape.reverts(resolver.CommitClosed):
+        resolver.commitVote(result_job, b"\x01" * 32, sender=verifiers[resolver.jurorsOf(result_job)[1]])
+    with ape.reverts(resolver.InvalidVoteReveal):
+        resolver.revealVote(result_job, True, b"wrong", sender=juror)
+    with ape.reverts(resolver.InvalidVoteReveal):
+        resolver.revealVote(result_job, False, b"right", sender=juror)
+    resolver.revealVote(result_job, True, b"right", sender=juror)
+
+
+def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, result_job, customer, verifiers):
+    resolver.challenge(result_job, "x", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    assert len(jurors) >= 3
+    absent = jurors[0]
+    majority = jurors[1:]
+    before = {j: token.balanceOf(j) for j in majority}
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
+    tx = resolver.resolve(result_job, sender=customer)
+    assert tx.events.filter(resolver.JurorPenalized)[0].amount == to_wei(50)
+    assert resolver.verifierOf(absent).staked == to_wei(950)
+    gained = sum(token.balanceOf(j) - before[j] for j in majority)
+    assert gained == to_wei(50) + COLLATERAL // 10  # the penalty plus the jury's share of the slash
+
+
+def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_job, customer, admin, verifiers):
+    resolver.challenge(result_job, "x", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    with ape.reverts(resolver.VotingNotOver):
+        resolver.resolve(result_job, sender=customer)
+    chain.pending_timestamp += 2 * DAY  # nobody votes
+    supply = token.totalSupply()
+    tx = resolver.resolve(result_job, sender=customer)
+    assert tx.events.filter(resolver.AwaitingArbiter)
+    assert resolver.disputeOf(result_job).status == AWAITING_ARBITER
+    with ape.reverts(resolver.AccessControlUnauthorizedAccount):
+        resolver.arbitrate(result_job, True, sender=customer)
+    resolver.arbitrate(result_job, True, sender=admin)
+    assert market.statusOf(result_job) == FAILED
+    # Every absent juror lost 5%, burned since there is no majority to give it to.
+    assert all(resolver.verifierOf(j).staked == to_wei(950) for j in jurors)
+    assert token.totalSupply() == supply - to_wei(50) * len(jurors)
+
+
+def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
+    resolver, market, credits, chain, result_job, customer
+):
+    resolver.challenge(result_job, "x", sender=customer)
+    chain.pending_timestamp += 2 * DAY
+    resolver.resolve(result_job, sender=customer)
+    with ape.reverts(resolver.AppealWindowOpen):
+        resolver.resolveByDefault(result_job, sender=customer)
+    chain.pending_timestamp += 2 * DAY
+    before = credits.balanceOf(customer)
+    resolver.resolveByDefault(result_job, sender=customer)
+    assert credits.balanceOf(customer) == before + BOND  # bond back, nothing decided
+    assert market.statusOf(result_job) == SETTLED
+    assert credits.balanceOf(resolver) == 0
+
+
+def test_no_verifiers_means_the_arbiter_decides_at_once(resolver, market, chain, customer, provider, admin):
+    tx = market.postJob(job_spec(chain), sender=customer)
+    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    market.placeBid(job_id, crd(1), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
+    tx = resolver.challenge(job_id, "x", sender=customer)
+    assert tx.events.filter(resolver.AwaitingArbiter)
+    resolver.arbitrate(job_id, False, sender=admin)
+    assert market.statusOf(job_id) == SETTLED
+
+
+# ---------------------------------------------------------------------------- conservation
+
+
+def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
+    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, admin
+):
+    parties = [customer, provider, *verifiers.values(), market.treasury()]
+    cmp_before = {str(p): token.balanceOf(p) for p in parties}
+    crd_before = {str(p): credits.balanceOf(p) for p in parties}
+    supply_before = token.totalSupply()
+    staked_before = sum(resolver.verifierOf(v).staked for v in verifiers)
+    resolver.challenge(result_job, "x", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
+    resolver.resolve(result_job, sender=customer)
+    # CMP: what the provider lost plus what verifiers lost equals what everyone gained plus burns.
+    provider_loss = to_wei(10_000) - registry.stakeOf(provider)
+    verifier_loss = staked_before - sum(resolver.verifierOf(v).staked for v in verifiers)
+    gains = sum(token.balanceOf(p) - cmp_before[str(p)] for p in parties)
+    burned = supply_before - token.totalSupply()
+    assert provider_loss + verifier_loss == gains + burned
+    assert token.balanceOf(resolver) == sum(resolver.verifierOf(v).staked for v in verifiers)
+    # CRD: the market and the resolver hold nothing; the customer got escrow and bond back.
+    assert credits.balanceOf(resolver) == 0 and credits.balanceOf(market) == 0
+    assert sum(credits.balanceOf(p) - crd_before[str(p)] for p in parties) == crd(22)
+
+
+# ---------------------------------------------------------------------------- governance
+
+
+@pytest.mark.parametrize(
+    ("setter", "bad", "lo", "hi"),
+    [
+        ("setChallengeBond", to_wei(1_000_001), 0, to_wei(1_000_000)),
+        ("setJurySize", 10, 1, 9),
+        ("setAttestWindow", 599, 600, DAY),
+        ("setVoteCommitPeriod", 3_599, 3_600, 7 * DAY),
+        ("setVoteRevealPeriod", 3_599, 3_600, 7 * DAY),
+        ("setAppealWindow", 3_599, 3_600, 30 * DAY),
+        ("setJurorPenaltyBps", 5_001, 0, 5_000),
+        ("setAbsencePenaltyBps", 5_001, 0, 5_000),
+        ("setVerifierSlashBps", 10_001, 0, 10_000),
+        ("setVerifierUnbondingPeriod", DAY - 1, DAY, 60 * DAY),
+    ],
+)
+def test_setters_check_bounds_and_roles(resolver, admin, stranger, setter, bad, lo, hi):
+    with ape.reverts(resolver.ParameterOutOfBounds, value=bad, min=lo, max=hi):
+        getattr(resolver, setter)(bad, sender=admin)
+    with ape.reverts(resolver.AccessControlUnauthorizedAccount):
+        getattr(resolver, setter)(lo, sender=stranger)
+    assert getattr(resolver, setter)(hi, sender=admin).events.filter(resolver.ParameterUpdated)[0].newValue == hi
+
+
+def test_shares_cannot_exceed_the_whole(resolver, admin):
+    with ape.reverts(resolver.SharesTooLarge):
+        resolver.setShares(6_000, 5_000, sender=admin)
+    resolver.setShares(3_000, 1_000, sender=admin)
+    assert (resolver.jackpotBps(), resolver.juryRewardBps()) == (3_000, 1_000)

@@ -1,0 +1,64 @@
+"""SortitionTree: exact weighted lookup, exclusions, and O(log n) draws."""
+
+from __future__ import annotations
+
+import random
+from itertools import accumulate
+
+import ape
+import pytest
+
+
+@pytest.fixture
+def tree(project, admin):
+    return project.SortitionTreeHarness.deploy(sender=admin)
+
+
+def reference_find(weights: list[int], point: int, excluded: set[int] = frozenset()) -> int:
+    """The slot (1-based) owning `point` over the weights without the excluded slots."""
+    kept = [(i + 1, w) for i, w in enumerate(weights) if (i + 1) not in excluded]
+    for slot, end in zip([s for s, _ in kept], accumulate(w for _, w in kept), strict=True):
+        if point < end:
+            return slot
+    raise AssertionError("point out of range")
+
+
+def test_find_matches_a_linear_scan_at_every_boundary(tree, admin):
+    weights = [5, 0, 3, 9, 1, 0, 0, 7]
+    tree.addMany(weights, sender=admin)
+    assert tree.total() == sum(weights)
+    for point in range(sum(weights)):
+        assert tree.find(point) == reference_find(weights, point)
+    with ape.reverts(tree.PointOutOfRange):
+        tree.find(sum(weights))
+
+
+def test_find_excluding_skips_exactly_the_excluded_weights(tree, admin):
+    rng = random.Random(7)
+    weights = [rng.randint(0, 20) for _ in range(40)]
+    tree.addMany(weights, sender=admin)
+    for a, b in [(3, 17), (17, 3), (1, 40), (5, 5), (0, 9)]:
+        excluded = {a, b} - {0}
+        remaining = sum(weights) - sum(weights[s - 1] for s in excluded)
+        for point in rng.sample(range(remaining), 25):
+            assert tree.findExcluding(point, a, b) == reference_find(weights, point, excluded)
+
+
+def test_updates_keep_weights_and_totals(tree, admin):
+    tree.add(4, 10, sender=admin)
+    tree.add(4, 5, sender=admin)
+    tree.sub(4, 3, sender=admin)
+    assert tree.weightOf(4) == 12 and tree.total() == 12
+    with ape.reverts(tree.SlotOutOfRange, slot=0):
+        tree.add(0, 1, sender=admin)
+    with ape.reverts(tree.SlotOutOfRange, slot=4097):
+        tree.add(4097, 1, sender=admin)
+
+
+def test_draw_gas_does_not_grow_with_the_number_of_members(tree, admin):
+    tree.addMany([100] * 10, sender=admin)
+    small = [tree.drawTx(seed, sender=admin).gas_used for seed in range(5)]
+    for start in range(10, 1_000, 165):
+        tree.addMany([0] * start + [100] * 165, sender=admin)  # slots up to 1,000 get weight
+    large = [tree.drawTx(seed, sender=admin).gas_used for seed in range(5)]
+    assert max(large) <= max(small) * 105 // 100, (small, large)
