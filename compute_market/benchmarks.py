@@ -108,3 +108,81 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         chain.pending_timestamp += 3 * HOUR
         gas.record("JobMarket.slashForFailure", market.slashForFailure(job_id, sender=admin))
         chain.pending_timestamp += HOUR
+
+
+def _fund_customer(protocol: Protocol, admin: Any, customer: Any, cmp_amount: int = to_wei(10_000)) -> None:
+    token, credits = protocol.token, protocol.credits
+    refresh_price(protocol, admin)
+    token.transfer(customer, cmp_amount, sender=admin)
+    token.approve(credits, 2**256 - 1, sender=customer)
+    credits.mintWithTokens(cmp_amount, 0, customer, sender=customer)
+    credits.approve(protocol.market, 2**256 - 1, sender=customer)
+    credits.approve(protocol.resolver, 2**256 - 1, sender=customer)
+
+
+def _verified_result(protocol: Protocol, admin: Any, customer: Any, provider: Any) -> int:
+    """A verified job, won by `provider`, whose result was just submitted; returns its id."""
+    market = protocol.market
+    refresh_price(protocol, admin)
+    job = list(spec())
+    job[-1] = True
+    job_id = market.postJob(tuple(job), sender=customer).events[-1].jobId
+    market.placeBid(job_id, to_wei(1), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=provider)
+    refresh_price(protocol, admin)
+    return job_id
+
+
+def dispute_scenario(
+    protocol: Protocol, gas: GasReport, admin: Any, customer: Any, provider: Any, verifiers: list[Any]
+) -> None:
+    """`provider` must be registered and staked; `verifiers` are fresh accounts."""
+    token, resolver = protocol.token, protocol.resolver
+    by_address = {v.address: v for v in verifiers}
+    for v in verifiers:
+        token.transfer(v, to_wei(1_000), sender=admin)
+        token.approve(resolver, 2**256 - 1, sender=v)
+        gas.record("DisputeResolver.registerVerifier", resolver.registerVerifier(sender=v))
+        gas.record("DisputeResolver.stakeAsVerifier", resolver.stakeAsVerifier(to_wei(1_000), sender=v))
+    _fund_customer(protocol, admin, customer)
+    for fault in (True, False, True):
+        job_id = _verified_result(protocol, admin, customer, provider)
+        tx = gas.record("DisputeResolver.requestVerifier", resolver.requestVerifier(job_id, sender=customer))
+        verifier = by_address[tx.events[-1].verifier]
+        gas.record("DisputeResolver.attest", resolver.attest(job_id, True, sender=verifier))
+        gas.record("DisputeResolver.challenge", resolver.challenge(job_id, "wrong output", sender=customer))
+        jurors = [by_address[j] for j in resolver.jurorsOf(job_id)]
+        for juror in jurors:
+            digest = resolver.voteCommitment(job_id, juror, fault, b"salt")
+            gas.record("DisputeResolver.commitVote", resolver.commitVote(job_id, digest, sender=juror))
+        chain.pending_timestamp += DAY
+        for juror in jurors:
+            gas.record("DisputeResolver.revealVote", resolver.revealVote(job_id, fault, b"salt", sender=juror))
+        chain.pending_timestamp += DAY
+        label = "provider fault" if fault else "no fault"
+        gas.record(f"DisputeResolver.resolve ({label})", resolver.resolve(job_id, sender=customer))
+
+
+def draw_scaling(
+    project: Any, protocol: Protocol, admin: Any, customer: Any, provider: Any, sizes: tuple[int, ...]
+) -> dict[int, int]:
+    """Gas of `requestVerifier` (one stake-weighted draw) as the verifier count grows to each of
+    `sizes`; verifiers are contracts spawned by the test-only `VerifierFleet`."""
+    token, resolver = protocol.token, protocol.resolver
+    fleet = project.VerifierFleet.deploy(sender=admin)
+    token.approve(fleet, 2**256 - 1, sender=admin)
+    _fund_customer(protocol, admin, customer)
+    figures: dict[int, int] = {}
+    for size in sizes:
+        while resolver.verifierCount() < size:
+            batch = min(50, size - resolver.verifierCount())
+            fleet.spawn(resolver, token, batch, to_wei(100), sender=admin)
+        used = []
+        for _ in range(2):  # the first draw of a deployment also pays for first-time storage
+            job_id = _verified_result(protocol, admin, customer, provider)
+            used.append(resolver.requestVerifier(job_id, sender=customer).gas_used)
+        figures[size] = used[-1]
+    return figures

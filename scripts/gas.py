@@ -10,7 +10,14 @@ import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand, network_option
 
-from compute_market.benchmarks import credits_scenario, market_scenario, registry_scenario
+from compute_market.benchmarks import (
+    H100,
+    credits_scenario,
+    dispute_scenario,
+    draw_scaling,
+    market_scenario,
+    registry_scenario,
+)
 from compute_market.deployment import Deployer
 from compute_market.gasreport import GasReport
 
@@ -21,13 +28,35 @@ from compute_market.gasreport import GasReport
 def cli(out: Path) -> None:
     """Gas per operation from receipts."""
     admin, customer, *providers = accounts.test_accounts[:6]
+    verifiers = accounts.test_accounts[20:29]
     record = Path(project.path) / ".build" / "gas-deployment.json"
-    protocol = Deployer(project, admin, fresh=True, record_path=record, log=lambda _m: None).run()
+
+    def deploy():  # noqa: ANN202
+        return Deployer(project, admin, fresh=True, record_path=record, log=lambda _m: None).run()
+
+    protocol = deploy()
     gas = GasReport()
     credits_scenario(protocol, gas, admin, [customer, *providers])
     registry_scenario(protocol, gas, admin, providers)
     market_scenario(protocol, gas, admin, customer, providers)
+    dispute_scenario(protocol, gas, admin, customer, providers[0], verifiers)
     baseline = json.loads(out.read_text()) if out.exists() else None
     click.echo(gas.table(baseline))
-    gas.save(out)
+
+    click.echo("\nScaling: gas of one stake-weighted verifier draw (requestVerifier)")
+    draws = draw_scaling(
+        project, deploy_with_provider(deploy, admin, providers[0]), admin, customer, providers[0], (10, 100, 1_000)
+    )
+    for size, used in draws.items():
+        click.echo(f"  {size:>5} verifiers: {used:,}")
+    report = gas.summary() | {"scaling": {"requestVerifier": {str(k): v for k, v in draws.items()}}}
+    out.write_text(json.dumps(report, indent=2) + "\n")
     click.echo(f"\nwritten to {out}")
+
+
+def deploy_with_provider(deploy, admin, provider):  # noqa: ANN001, ANN201
+    """A fresh deployment with `provider` registered and staked (for the scaling runs)."""
+    protocol = deploy()
+    registry_scenario(protocol, GasReport(), admin, [provider])
+    protocol.registry.setCapacity(H100, 64, 80, sender=provider)  # room for every benchmark job
+    return protocol
