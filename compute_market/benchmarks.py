@@ -186,3 +186,24 @@ def draw_scaling(
             used.append(resolver.requestVerifier(job_id, sender=customer).gas_used)
         figures[size] = used[-1]
     return figures
+
+
+def rewards_scenario(protocol: Protocol, gas: GasReport, admin: Any, reporter: Any, earners: list[Any]) -> None:
+    """Work recorded for 30 epochs by a `reporter` holding the market's role, then claims of one
+    and of thirty epochs, and a stake-reward claim."""
+    rewards = protocol.rewards
+    rewards.grantRole(rewards.MARKET_ROLE(), reporter, sender=admin)
+    rewards.grantRole(rewards.REGISTRY_ROLE(), reporter, sender=admin)
+    one, thirty, staker = earners[:3]
+    rewards.stakeChanged(staker, to_wei(1_000), sender=reporter)
+    first = rewards.currentEpoch()
+    for _ in range(30):
+        rewards.recordWork(one, to_wei(10), sender=reporter)
+        rewards.recordWork(thirty, to_wei(30), sender=reporter)
+        chain.pending_timestamp += DAY
+    epochs = list(range(first, first + 30))
+    gas.record("RewardsDistributor.claim (1 epoch)", rewards.claim(epochs[:1], sender=one))
+    gas.record("RewardsDistributor.claim (30 epochs)", rewards.claim(epochs, sender=thirty))
+    gas.record("RewardsDistributor.claimStakeRewards (30 epochs idle)", rewards.claimStakeRewards(sender=staker))
+    chain.pending_timestamp += DAY
+    gas.record("RewardsDistributor.claimStakeRewards", rewards.claimStakeRewards(sender=staker))

@@ -76,6 +76,7 @@ class Protocol:
     registry: ContractInstance
     market: ContractInstance
     resolver: ContractInstance
+    rewards: ContractInstance
     record: DeploymentRecord
 
     @property
@@ -179,6 +180,25 @@ class Deployer:
         )
         self.grant(market, "RESOLVER_ROLE", resolver.address)
         self.allow_protocol_contract(credits, resolver.address)
+        r = p.rewards
+        rewards = self.contract(
+            "RewardsDistributor",
+            "RewardsDistributor",
+            me,
+            token.address,
+            r.epoch_length,
+            r.emission_cap,
+            r.base_emission,
+            r.decay_bps,
+        )
+        self.grant(token, MINTER_ROLE, rewards.address)
+        self.grant(rewards, "MARKET_ROLE", market.address)
+        self.grant(rewards, "RESOLVER_ROLE", resolver.address)
+        self.grant(rewards, "REGISTRY_ROLE", registry.address)
+        for reporter in (registry, market, resolver):
+            if reporter.rewards() != rewards.address:
+                reporter.setRewards(rewards.address, sender=self.account)
+                self.log(f"{reporter.address} now reports to rewards {rewards.address}")
         self.record.save(self.path)
         return Protocol(
             token=token,
@@ -187,6 +207,7 @@ class Deployer:
             registry=registry,
             market=market,
             resolver=resolver,
+            rewards=rewards,
             record=self.record,
         )
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from compute_market.units import to_wei, usd_to_feed
+from compute_market.units import DAY, to_wei, usd_to_feed
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,26 @@ class CreditsParams:
 
 
 @dataclass(frozen=True)
+class RewardsParams:
+    """RewardsDistributor: epochs of a day, 100,000 CMP in epoch 0 decaying 0.5% per epoch.
+
+    Over N epochs the schedule emits 100,000 * (1 - 0.995^N) / 0.005 CMP: about 2,792,316 CMP in
+    30 days, 16,790,374 in a year, at most 20,000,000 in all; `emission_cap` bounds every
+    schedule governance may set later."""
+
+    epoch_length: int = DAY
+    emission_cap: int = to_wei(200_000_000)
+    base_emission: int = to_wei(100_000)
+    decay_bps: int = 50
+
+
+@dataclass(frozen=True)
 class DeployParams:
     """Everything the deploy script needs besides the accounts."""
 
     token: TokenParams = field(default_factory=TokenParams)
     credits: CreditsParams = field(default_factory=CreditsParams)
+    rewards: RewardsParams = field(default_factory=RewardsParams)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, as written in the deployment record (ints as strings)."""

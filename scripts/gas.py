@@ -17,6 +17,7 @@ from compute_market.benchmarks import (
     draw_scaling,
     market_scenario,
     registry_scenario,
+    rewards_scenario,
 )
 from compute_market.deployment import Deployer
 from compute_market.gasreport import GasReport
@@ -40,6 +41,7 @@ def cli(out: Path) -> None:
     registry_scenario(protocol, gas, admin, providers)
     market_scenario(protocol, gas, admin, customer, providers)
     dispute_scenario(protocol, gas, admin, customer, providers[0], verifiers)
+    rewards_scenario(protocol, gas, admin, accounts.test_accounts[30], accounts.test_accounts[31:34])
     baseline = json.loads(out.read_text()) if out.exists() else None
     click.echo(gas.table(baseline))
 

@@ -147,3 +147,8 @@ def make_verifier(resolver, token, admin):
         return account
 
     return _make
+
+
+@pytest.fixture(scope="module")
+def rewards(protocol):
+    return protocol.rewards

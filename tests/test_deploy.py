@@ -6,7 +6,15 @@ import json
 
 from compute_market.deployment import Deployer
 
-CONTRACTS = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket", "DisputeResolver")
+CONTRACTS = (
+    "ComputeToken",
+    "PriceFeed",
+    "ComputeCredits",
+    "ProviderRegistry",
+    "JobMarket",
+    "DisputeResolver",
+    "RewardsDistributor",
+)
 
 
 def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chain):
@@ -28,6 +36,12 @@ def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chai
     assert market.hasRole(market.RESOLVER_ROLE(), resolver)
     assert credits.isProtocolContract(resolver)
     assert resolver.market() == market.address
+    rewards = protocol.rewards
+    assert token.hasRole(token.MINTER_ROLE(), rewards)
+    assert rewards.hasRole(rewards.MARKET_ROLE(), market)
+    assert rewards.hasRole(rewards.RESOLVER_ROLE(), resolver)
+    assert rewards.hasRole(rewards.REGISTRY_ROLE(), registry)
+    assert registry.rewards() == market.rewards() == resolver.rewards() == rewards.address
     assert record["deploy_block"] <= chain.blocks.head.number
     assert record["parameters"]["token"]["supply_cap"] == str(token.cap())
 

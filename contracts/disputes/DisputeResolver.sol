@@ -8,6 +8,7 @@ import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {VerifierStaking} from "./VerifierStaking.sol";
 
 /// @title DisputeResolver
@@ -95,6 +96,9 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
     uint16 public juryRewardBps = 1_000;
 
+    /// @notice Told of verification and jury work (zero: nobody).
+    IRewardsDistributor public rewards;
+
     mapping(uint256 => Verification) private _verifications;
     mapping(uint256 => Dispute) private _disputes;
     mapping(uint256 => address[]) private _jurors;
@@ -112,6 +116,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     event AwaitingArbiter(uint256 indexed jobId, uint256 appealEnd);
     event DisputeResolved(uint256 indexed jobId, bool providerFault, bool byJury, bool byDefault);
     event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
+    event RewardsSet(address indexed rewards);
     event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
 
     error VerificationNotRequested(uint256 jobId);
@@ -175,6 +180,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         if (v.attestation != Attestation.None) revert AlreadyAttested(jobId);
         if (block.timestamp > v.deadline) revert AttestationClosed(v.deadline);
         v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
+        _recordWork(msg.sender);
         emit Attested(jobId, msg.sender, resultOk);
         if (!resultOk) _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
     }
@@ -299,6 +305,12 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     }
 
     // ================================================================== governance
+
+    /// @notice Sets the rewards distributor told of verification and jury work (zero: nobody).
+    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        rewards = value;
+        emit RewardsSet(address(value));
+    }
 
     /// @notice Sets `challengeBond` in CRD wei within [0, 1,000,000 CRD].
     function setChallengeBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -481,10 +493,16 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
             (uint256 t, uint256 c) = paid == majority
                 ? (tokenPool - tokenShare * (majority - 1), creditPool - creditShare * (majority - 1))
                 : (tokenShare, creditShare);
+            _recordWork(juror);
             if (t != 0) IERC20(address(token)).safeTransfer(juror, t);
             if (c != 0) credits.safeTransfer(juror, c);
             emit JurorRewarded(jobId, juror, t, c);
         }
+    }
+
+    function _recordWork(address verifier) private {
+        IRewardsDistributor r = rewards;
+        if (address(r) != address(0)) r.recordVerifierWork(verifier, 1);
     }
 
     function _votingDispute(uint256 jobId) private view returns (Dispute storage d) {

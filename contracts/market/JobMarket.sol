@@ -10,6 +10,7 @@ import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
 /// @title JobMarket
 /// @notice Customers post compute jobs and escrow credits; staked providers bid the price down
@@ -94,6 +95,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     IProviderRegistry public immutable registry;
     /// @notice Receives protocol fees.
     address public treasury;
+    /// @notice Told of the credits each settled lease paid (zero: nobody).
+    IRewardsDistributor public rewards;
 
     /// @notice Protocol fee on provider pay (default 1%, at most 10%).
     uint16 public protocolFeeBps = 100;
@@ -156,6 +159,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     event DisputeResolved(uint256 indexed jobId, bool providerFault);
     event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
     event TreasurySet(address indexed treasury);
+    event RewardsSet(address indexed rewards);
 
     error InvalidJobSpec(string field);
     error UnknownJob(uint256 jobId);
@@ -547,6 +551,12 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         emit TreasurySet(value);
     }
 
+    /// @notice Sets the rewards distributor told of settled work (zero to stop telling).
+    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        rewards = value;
+        emit RewardsSet(address(value));
+    }
+
     /// @notice Sets `protocolFeeBps` within [0, 1000]; applies to jobs posted afterwards.
     function setProtocolFeeBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         protocolFeeBps = uint16(_checked("protocolFeeBps", protocolFeeBps, v, 0, 1_000));
@@ -691,6 +701,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         registry.releaseCollateral(provider, jobId);
         registry.recordOutcome(provider, IProviderRegistry.Outcome.Completed);
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
+        IRewardsDistributor r = rewards;
+        if (address(r) != address(0)) r.recordWork(provider, job.paidGross);
         _transfer(job.customer, refund);
         emit JobSettled(jobId, provider, providerGross, refund);
     }

@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
 /// @title ProviderRegistry
 /// @notice Compute providers: registration, hardware capacity per GPU model, CMP stake with
@@ -71,6 +72,9 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
     /// @notice Stake a provider must hold free per GPU it commits to a job (default 100 CMP).
     uint128 public minStakePerGpu = 100 ether;
 
+    /// @notice Told of every change of a provider's active stake (zero: nobody).
+    IRewardsDistributor public rewards;
+
     mapping(address => Provider) private _providers;
     mapping(address => mapping(bytes32 => Capacity)) private _capacity;
     mapping(address => mapping(uint256 => Lock)) private _locks;
@@ -98,6 +102,8 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
     event Slashed(address indexed provider, uint256 requested, uint256 slashed, uint256 burned);
     /// @notice Part of a slash paid to a harmed party, a challenger or a keeper.
     event SlashPaid(address indexed provider, address indexed recipient, uint256 amount);
+    /// @notice The rewards distributor changed.
+    event RewardsSet(address indexed rewards);
     /// @notice Reputation changed.
     event ReputationUpdated(
         address indexed provider, Outcome outcome, uint32 completed, uint32 failed, uint32 disputesLost, uint16 score
@@ -158,6 +164,7 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
         if (!p.registered) revert NotRegistered(msg.sender);
         uint128 total = p.staked + amount.toUint128();
         p.staked = total;
+        _notifyStake(msg.sender, p);
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, amount, total);
     }
@@ -244,7 +251,9 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
     {
         if (recipients.length != amounts.length) revert LengthMismatch();
         if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
-        slashed = _take(_providers[provider], amount);
+        Provider storage p = _providers[provider];
+        slashed = _take(p, amount);
+        _notifyStake(provider, p);
         uint256 burned = _payOut(provider, slashed, recipients, amounts);
         emit Slashed(provider, amount, slashed, burned);
     }
@@ -321,7 +330,19 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
         minStakePerGpu = uint128(_checked("minStakePerGpu", minStakePerGpu, value, 0, 1_000_000 ether));
     }
 
+    /// @notice Sets the rewards distributor told of stake changes (zero to stop telling).
+    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        rewards = value;
+        emit RewardsSet(address(value));
+    }
+
     // ------------------------------------------------------------------ internals
+
+    /// @dev Tells the rewards distributor the provider's active stake (staked − unbonding).
+    function _notifyStake(address provider, Provider storage p) private {
+        IRewardsDistributor r = rewards;
+        if (address(r) != address(0)) r.stakeChanged(provider, uint256(p.staked) - p.unbonding);
+    }
 
     function _free(Provider storage p) private view returns (uint256) {
         return uint256(p.staked) - p.locked - p.unbonding;
@@ -358,6 +379,7 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
         uint128 total = p.unbonding + uint128(amount);
         uint64 end = uint64(block.timestamp) + unbondingPeriod;
         (p.unbonding, p.unbondingEnd) = (total, end);
+        _notifyStake(provider, p);
         emit UnstakeRequested(provider, amount, total, end);
     }
 

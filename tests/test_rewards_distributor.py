@@ -1,0 +1,245 @@
+"""RewardsDistributor: schedule, work/stake/verifier shares, claims, governance, with exact figures.
+
+A distributor of its own per test (epochs of one day, 100,000 CMP in epoch 0 decaying 0.5%,
+split 70% work, 20% stake, 10% verifiers), with an account holding the reporters' roles, so that
+every timestamp and report is under the test's control."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compute_market.units import DAY, to_wei
+
+BASE = to_wei(100_000)
+
+
+@pytest.fixture
+def reporter(accounts):
+    return accounts[30]
+
+
+def deploy_distributor(project, token, admin, reporter, base=BASE, decay=50):
+    dist = project.RewardsDistributor.deploy(admin, token, DAY, to_wei(200_000_000), base, decay, sender=admin)
+    token.grantRole(token.MINTER_ROLE(), dist, sender=admin)
+    for role in ("MARKET_ROLE", "RESOLVER_ROLE", "REGISTRY_ROLE"):
+        dist.grantRole(getattr(dist, role)(), reporter, sender=admin)
+    return dist
+
+
+@pytest.fixture
+def dist(project, token, admin, reporter):
+    return deploy_distributor(project, token, admin, reporter)
+
+
+def at(chain, dist, seconds: int) -> None:
+    """Makes the next transaction land `seconds` after the distributor's genesis."""
+    chain.pending_timestamp = dist.genesis() + seconds
+
+
+# ---------------------------------------------------------------------------- schedule
+
+
+def test_emission_decays_by_the_closed_form(dist):
+    assert dist.emissionOf(0) == BASE
+    assert dist.emissionOf(1) == to_wei(99_500)
+    assert dist.emissionOf(2) == to_wei("99002.5")
+    total_30 = sum(dist.emissionOf(e) for e in range(30))
+    closed_form = BASE * (1 - (995 / 1000) ** 30) / (5 / 1000)
+    assert abs(total_30 - closed_form) < to_wei("0.001")
+    assert total_30 <= dist.committedEmission() == BASE * 10_000 // 50  # 20,000,000 CMP in all
+
+
+def test_the_cap_bounds_every_schedule(project, token, admin, reporter, dist):
+    room = token.cap() - token.totalSupply()
+    with ape.reverts(dist.ParameterOutOfBounds):
+        project.RewardsDistributor.deploy(admin, token, DAY, room + 1, BASE, 50, sender=admin)
+    with ape.reverts(dist.EmissionCapExceeded):
+        dist.setSchedule(to_wei(10_000_000), 50, 7_000, 2_000, 1_000, sender=admin)  # tail 2e9 > cap
+    with ape.reverts(dist.ParameterOutOfBounds):
+        dist.setSchedule(BASE, 0, 7_000, 2_000, 1_000, sender=admin)  # no decay: no finite tail
+
+
+# ---------------------------------------------------------------------------- work share
+
+
+def test_providers_with_300_and_100_credits_share_the_work_pool_75_25(dist, chain, reporter, alice, bob, token):
+    at(chain, dist, 100)
+    dist.recordWork(alice, to_wei(300), sender=reporter)
+    dist.recordWork(bob, to_wei(100), sender=reporter)
+    at(chain, dist, DAY)
+    pool = BASE * 7_000 // 10_000  # 70,000 CMP
+    before = token.balanceOf(alice)
+    tx = dist.claim([0], sender=alice)
+    assert tx.events.filter(dist.Claimed)[0].workReward == pool * 3 // 4 == to_wei(52_500)
+    assert token.balanceOf(alice) == before + to_wei(52_500)
+    assert dist.pendingRewards(0, bob) == (to_wei(17_500), 0)
+    dist.claim([0], sender=bob)
+
+
+def test_a_claim_twice_pays_once(dist, chain, reporter, alice, token):
+    at(chain, dist, 100)
+    dist.recordWork(alice, 1, sender=reporter)
+    at(chain, dist, DAY)
+    before = token.balanceOf(alice)
+    dist.claim([0, 0], sender=alice)  # the same epoch twice in one call
+    assert token.balanceOf(alice) == before + to_wei(70_000)
+    tx = dist.claim([0], sender=alice)
+    assert token.balanceOf(alice) == before + to_wei(70_000)
+    assert not tx.events.filter(dist.Claimed)
+
+
+def test_a_claim_for_the_current_or_a_future_epoch_reverts(dist, chain, reporter, alice):
+    at(chain, dist, 100)
+    dist.recordWork(alice, 1, sender=reporter)
+    with ape.reverts(dist.EpochNotOver, epoch=0, currentEpoch=0):
+        dist.claim([0], sender=alice)
+    with ape.reverts(dist.EpochNotOver, epoch=5, currentEpoch=0):
+        dist.claim([5], sender=alice)
+
+
+def test_verifier_units_share_the_verifier_pool(dist, chain, reporter, alice, bob):
+    at(chain, dist, 100)
+    dist.recordVerifierWork(alice, 1, sender=reporter)
+    dist.recordVerifierWork(bob, 3, sender=reporter)
+    at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(0, alice) == (0, to_wei(2_500))  # a quarter of 10,000
+    assert dist.pendingRewards(0, bob) == (0, to_wei(7_500))
+
+
+def test_only_reporters_report(dist, stranger):
+    with ape.reverts(dist.AccessControlUnauthorizedAccount):
+        dist.recordWork(stranger, 1, sender=stranger)
+    with ape.reverts(dist.AccessControlUnauthorizedAccount):
+        dist.recordVerifierWork(stranger, 1, sender=stranger)
+    with ape.reverts(dist.AccessControlUnauthorizedAccount):
+        dist.stakeChanged(stranger, 1, sender=stranger)
+
+
+# ---------------------------------------------------------------------------- stake share
+
+
+START = 300  # seconds after genesis: later than the set-up transactions' blocks
+WAD = 10**18
+
+
+def test_stake_rewards_follow_stake_time(dist, chain, reporter, alice, bob, token):
+    # Alice holds 1,000 from START; Bob adds 3,000 at the epoch's middle. The stake pool is 20,000.
+    pool = to_wei(20_000)
+    at(chain, dist, START)
+    dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
+    at(chain, dist, DAY // 2)
+    dist.stakeChanged(bob, to_wei(3_000), sender=reporter)
+    at(chain, dist, DAY)
+    before = token.balanceOf(alice)
+    dist.claimStakeRewards(sender=alice)
+    # First stretch: Alice alone. Second half: 10,000 split 1:3 (2.5 CMP per staked CMP).
+    alone = pool * (DAY // 2 - START) * WAD // (DAY * to_wei(1_000))
+    shared = pool * (DAY // 2) * WAD // (DAY * to_wei(4_000))
+    assert shared == to_wei("2.5")
+    assert token.balanceOf(alice) - before == 1_000 * (alone + shared)
+    assert to_wei(12_430) < 1_000 * (alone + shared) < to_wei(12_431)  # 12,500 less the first 300 s
+    before = token.balanceOf(bob)
+    dist.claimStakeRewards(sender=bob)
+    assert token.balanceOf(bob) - before == to_wei(7_500)
+
+
+def test_stake_rewards_cross_epochs_at_each_epochs_rate(dist, chain, reporter, alice, token):
+    at(chain, dist, START)
+    dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
+    at(chain, dist, 2 * DAY)
+    before = token.balanceOf(alice)
+    dist.claimStakeRewards(sender=alice)
+    # Epoch 0 from START at 20% of 100,000, then all of epoch 1 at 20% of 99,500.
+    first = to_wei(20_000) * (DAY - START) * WAD // (DAY * to_wei(1_000))
+    second = to_wei(19_900) * DAY * WAD // (DAY * to_wei(1_000))
+    assert token.balanceOf(alice) - before == 1_000 * (first + second)
+
+
+# ---------------------------------------------------------------------------- governance
+
+
+def test_schedule_changes_apply_from_the_next_epoch_only(dist, chain, admin, stranger):
+    at(chain, dist, 100)
+    with ape.reverts(dist.AccessControlUnauthorizedAccount):
+        dist.setSchedule(BASE, 100, 5_000, 3_000, 2_000, sender=stranger)
+    with ape.reverts(dist.InvalidSplit):
+        dist.setSchedule(BASE, 100, 5_000, 3_000, 1_000, sender=admin)
+    dist.setSchedule(to_wei(50_000), 100, 5_000, 3_000, 2_000, sender=admin)
+    assert dist.emissionOf(0) == BASE  # the current epoch is untouched
+    assert dist.segmentFor(0).workBps == 7_000
+    assert dist.emissionOf(1) == to_wei(50_000)
+    assert dist.emissionOf(2) == to_wei(49_500)
+    assert dist.segmentFor(1).workBps == 5_000
+
+
+# ---------------------------------------------------------------------------- integration
+
+
+def test_market_registry_and_resolver_report_to_the_protocols_distributor(
+    rewards, market, registry, chain, accounts, make_provider, make_customer
+):
+    from helpers import job_spec
+
+    provider = make_provider(accounts[11])  # stakes 10,000
+    assert rewards.stakeOf(provider) == to_wei(10_000)
+    customer = make_customer(accounts[10])
+    job_id = market.postJob(job_spec(chain, hours=1), sender=customer).events.filter(market.JobPosted)[0].jobId
+    market.placeBid(job_id, to_wei(1), sender=provider)
+    chain.pending_timestamp += 3_600
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 3_600
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
+    chain.pending_timestamp += DAY
+    market.settleJob(job_id, sender=customer)
+    epoch = rewards.currentEpoch()
+    mine, _ = rewards.workOf(epoch, provider)
+    assert mine[0] == to_wei(2)  # 1 CRD per GPU-hour, 2 GPUs, 1 hour
+    registry.requestUnstake(to_wei(4_000), sender=provider)
+    assert rewards.stakeOf(provider) == to_wei(6_000)
+
+
+# ---------------------------------------------------------------------------- property
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["work", "verify", "stake", "time", "claim", "claimStake", "schedule"]),
+        st.integers(0, 2),  # which account
+        st.integers(1, 10**24),  # amount
+    ),
+    min_size=5,
+    max_size=25,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_claims_never_exceed_what_was_emitted(ops, project, token, admin, reporter, chain, accounts):
+    dist = deploy_distributor(project, token, admin, reporter)
+    people = [accounts[31], accounts[32], accounts[33]]
+    for op, who, amount in ops:
+        account = people[who]
+        if op == "work":
+            dist.recordWork(account, amount, sender=reporter)
+        elif op == "verify":
+            dist.recordVerifierWork(account, amount % 5 + 1, sender=reporter)
+        elif op == "stake":
+            dist.stakeChanged(account, amount, sender=reporter)
+        elif op == "time":
+            chain.pending_timestamp += amount % (3 * DAY)
+        elif op == "claim":
+            dist.claim(list(range(dist.currentEpoch())), sender=account)
+        elif op == "claimStake":
+            dist.claimStakeRewards(sender=account)
+        else:
+            dist.setSchedule(amount % BASE + 1, amount % 100 + 1, 6_000, 3_000, 1_000, sender=admin)
+    current = dist.currentEpoch()
+    for account in people:  # everyone claims everything at the end
+        dist.claim(list(range(current)), sender=account)
+        dist.claimStakeRewards(sender=account)
+    emitted = sum(dist.emissionOf(e) for e in range(current + 1))
+    assert dist.totalClaimed() <= emitted
