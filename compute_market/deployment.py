@@ -22,6 +22,7 @@ from compute_market.params import DeployParams
 
 DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
 MINTER_ROLE = "MINTER_ROLE"
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass
@@ -83,6 +84,30 @@ class Protocol:
     def addresses(self) -> dict[str, str]:
         return {name: entry.address for name, entry in self.record.contracts.items()}
 
+    @classmethod
+    def load(cls, project: Any, path: Path | None = None) -> Protocol:
+        """The protocol recorded in ``path`` (default: this chain's record)."""
+        path = path or DeploymentRecord.path_for(chain.chain_id)
+        record = DeploymentRecord.load(path)
+        if record is None:
+            raise FileNotFoundError(f"no deployment record at {path}: run `ape run deploy` first")
+        if record.chain_id != chain.chain_id:
+            raise ValueError(f"{path} is for chain {record.chain_id}, connected to {chain.chain_id}")
+
+        def at(name: str, container: str) -> ContractInstance:
+            return getattr(project, container).at(record.contracts[name].address)
+
+        return cls(
+            token=at("ComputeToken", "ComputeToken"),
+            price_feed=at("PriceFeed", "MockPriceFeed"),
+            credits=at("ComputeCredits", "ComputeCredits"),
+            registry=at("ProviderRegistry", "ProviderRegistry"),
+            market=at("JobMarket", "JobMarket"),
+            resolver=at("DisputeResolver", "DisputeResolver"),
+            rewards=at("RewardsDistributor", "RewardsDistributor"),
+            record=record,
+        )
+
 
 Log = Callable[[str], None]
 
@@ -116,6 +141,7 @@ class Deployer:
         self.record.parameters = self.params.as_dict()
         self.deployed: list[str] = []
         self.reused: list[str] = []
+        self.gas: dict[str, int] = {}
 
     # ------------------------------------------------------------------ steps
 
@@ -131,18 +157,21 @@ class Deployer:
         self.record.contracts[name] = ContractEntry(instance.address, receipt.block_number, receipt.txn_hash)
         self.record.save(self.path)
         self.deployed.append(name)
+        self.gas[name] = receipt.gas_used
         self.log(f"deployed {name} at {instance.address} (gas {receipt.gas_used:,})")
         return instance
 
     def grant(self, target: ContractInstance, role_name: str, account: str) -> None:
         role = getattr(target, role_name)()
         if not target.hasRole(role, account):
-            target.grantRole(role, account, sender=self.account)
+            receipt = target.grantRole(role, account, sender=self.account)
+            self.gas[f"grant {role_name}"] = self.gas.get(f"grant {role_name}", 0) + receipt.gas_used
             self.log(f"granted {role_name} on {target.address} to {account}")
 
     def allow_protocol_contract(self, credits: ContractInstance, account: str) -> None:
         if not credits.isProtocolContract(account):
-            credits.setProtocolContract(account, True, sender=self.account)
+            receipt = credits.setProtocolContract(account, True, sender=self.account)
+            self.gas["allow-list credits"] = self.gas.get("allow-list credits", 0) + receipt.gas_used
             self.log(f"allow-listed {account} for credits")
 
     # ------------------------------------------------------------------ the protocol
@@ -197,7 +226,8 @@ class Deployer:
         self.grant(rewards, "REGISTRY_ROLE", registry.address)
         for reporter in (registry, market, resolver):
             if reporter.rewards() != rewards.address:
-                reporter.setRewards(rewards.address, sender=self.account)
+                receipt = reporter.setRewards(rewards.address, sender=self.account)
+                self.gas["setRewards"] = self.gas.get("setRewards", 0) + receipt.gas_used
                 self.log(f"{reporter.address} now reports to rewards {rewards.address}")
         self.record.save(self.path)
         return Protocol(
@@ -210,6 +240,46 @@ class Deployer:
             rewards=rewards,
             record=self.record,
         )
+
+    def hand_over_to_timelock(self, protocol: Protocol, delay: int) -> ContractInstance:
+        """Deploys a `ProtocolTimelock` (the deployer proposes, anyone executes) and moves every
+        contract's admin role to it; the deployer keeps only the pauser role (a guardian)."""
+        me = self.account.address
+        timelock = self.contract("ProtocolTimelock", "ProtocolTimelock", delay, [me], [ZERO_ADDRESS])
+        governed = [
+            protocol.token,
+            protocol.credits,
+            protocol.registry,
+            protocol.market,
+            protocol.resolver,
+            protocol.rewards,
+        ]
+        for target in governed:
+            self.grant(target, "DEFAULT_ADMIN_ROLE", timelock.address)
+            role = target.DEFAULT_ADMIN_ROLE()
+            if target.hasRole(role, me):
+                target.renounceRole(role, me, sender=self.account)
+                self.log(f"deployer renounced admin of {target.address}")
+        self.record.parameters["timelock_delay"] = str(delay)
+        self.record.save(self.path)
+        return timelock
+
+    def plan(self) -> list[str]:
+        """Names of the recorded contracts missing on this chain (all of them without a record)."""
+        names = [
+            "ComputeToken",
+            "PriceFeed",
+            "ComputeCredits",
+            "ProviderRegistry",
+            "JobMarket",
+            "DisputeResolver",
+            "RewardsDistributor",
+        ]
+        return [
+            n
+            for n in names
+            if n not in self.record.contracts or not chain.provider.get_code(self.record.contracts[n].address)
+        ]
 
     def _feed_at(self) -> ContractInstance:
         """An external Chainlink-shaped feed, typed with the IPriceFeed interface."""

@@ -1,15 +1,22 @@
 """``ape run deploy``: deploys and wires the protocol on any Ape network.
 
     ape run deploy --network ethereum:local:foundry
-    ape run deploy --network ethereum:sepolia:node --account deployer --price-feed 0x…
+    ape run deploy --network http://127.0.0.1:8545 --account TEST::0
+    ape run deploy --network ethereum:sepolia:node --account deployer \\
+        --price-feed 0xYourCmpUsdFeed --timelock-delay 172800 --dry-run
 
-The record goes to ``deployments/<chain-id>.json``; running again reuses it.
+The record goes to ``deployments/<chain-id>.json``; running again reuses it and deploys only
+what is missing. ``--dry-run`` sends nothing to the network: it lists what would be deployed
+and plays the whole deployment on a throwaway local anvil to report its gas.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
-from ape import project
+from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from compute_market.deployment import Deployer
@@ -19,17 +26,72 @@ from compute_market.deployment import Deployer
 @network_option()
 @account_option()
 @click.option("--fresh", is_flag=True, help="Ignore the existing record and deploy everything anew.")
+@click.option("--price-feed", default=None, help="A Chainlink-shaped CMP/USD feed; without it a MockPriceFeed.")
+@click.option("--treasury", default=None, help="Fee recipient (default: the deployer).")
 @click.option(
-    "--price-feed",
+    "--timelock-delay",
+    type=int,
     default=None,
-    help="Address of a Chainlink-shaped CMP/USD feed; without it a MockPriceFeed is deployed.",
+    help="Put a TimelockController with this delay "
+    "(seconds) in every admin seat; the deployer keeps only the pauser role.",
 )
-def cli(account, fresh: bool, price_feed: str | None) -> None:  # noqa: ANN001
-    """Deploy the compute market and write deployments/<chain-id>.json."""
-    deployer = Deployer(project, account, fresh=fresh, price_feed=price_feed, log=click.echo)
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Deployment record (default: deployments/<chain-id>.json).",
+)
+@click.option("--dry-run", is_flag=True, help="Send nothing: list what would be deployed and its gas.")
+def cli(
+    account: Any,
+    fresh: bool,
+    price_feed: str | None,
+    treasury: str | None,
+    timelock_delay: int | None,
+    record: Path | None,
+    dry_run: bool,
+) -> None:
+    """Deploy the compute market and write its deployment record."""
+    deployer = Deployer(
+        project, account, fresh=fresh, price_feed=price_feed, treasury=treasury, record_path=record, log=click.echo
+    )
+    if dry_run:
+        missing = deployer.plan()
+        click.echo(f"chain {chain.chain_id}: would deploy {', '.join(missing) or 'nothing'}")
+        gas = _simulate(account.address, price_feed, treasury, timelock_delay)
+        click.echo(f"\n{'step':<36}{'gas':>12}")
+        for step, used in gas.items():
+            click.echo(f"{step:<36}{used:>12,}")
+        click.echo(f"{'total (full deployment)':<36}{sum(gas.values()):>12,}")
+        return
     protocol = deployer.run()
+    if timelock_delay is not None:
+        timelock = deployer.hand_over_to_timelock(protocol, timelock_delay)
+        click.echo(f"admin is now the timelock {timelock.address} (delay {timelock_delay} s)")
     click.echo(f"record: {deployer.path}")
     click.echo(f"deployed: {', '.join(deployer.deployed) or 'nothing'}")
     click.echo(f"reused: {', '.join(deployer.reused) or 'nothing'}")
     for name, address in protocol.addresses.items():
         click.echo(f"  {name:<20} {address}")
+
+
+def _simulate(address: str, price_feed: str | None, treasury: str | None, delay: int | None) -> dict[str, int]:
+    """Plays the full deployment on a throwaway anvil, from `address` impersonated; gas per step."""
+    with networks.ethereum.local.use_provider("foundry"):
+        chain.provider.set_balance(address, 10**24)
+        me = accounts[address]
+        sim = Deployer(
+            project,
+            me,
+            fresh=True,
+            price_feed=None,
+            treasury=treasury,
+            record_path=Path(project.path) / ".build" / "dry-run.json",
+            log=lambda _m: None,
+        )
+        protocol = sim.run()
+        if delay is not None:
+            sim.hand_over_to_timelock(protocol, delay)
+        if price_feed:
+            sim.gas.pop("PriceFeed", None)  # an external feed is not deployed
+        return sim.gas

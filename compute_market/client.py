@@ -1,0 +1,178 @@
+"""A typed client over a deployed compute market: every action of SPEC §7 with plain Python
+values (USD prices as ``Decimal``, durations in hours, GPU models by name), reverts raised as
+`MarketError` with the contract's custom-error name and arguments."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from ape import chain
+
+from compute_market.deployment import Protocol
+from compute_market.errors import decoded
+from compute_market.models import JobRequest, JobStatus, JobView, ProviderView
+from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
+
+MAX_UINT = 2**256 - 1
+
+
+class MarketClient:
+    """One account acting on one deployment."""
+
+    def __init__(self, protocol: Protocol, account: Any) -> None:
+        self.p = protocol
+        self.account = account
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def _send(self, method: Any, *args: Any) -> Any:
+        with decoded():
+            return method(*args, sender=self.account)
+
+    def _approve(self, token: Any, spender: Any, amount: int) -> None:
+        if token.allowance(self.account, spender) < amount:
+            self._send(token.approve, spender, MAX_UINT)
+
+    # ------------------------------------------------------------------ balances and credits
+
+    def balances(self, address: str | None = None) -> dict[str, Decimal]:
+        who = address or self.address
+        return {"CMP": from_wei(self.p.token.balanceOf(who)), "CRD": from_wei(self.p.credits.balanceOf(who))}
+
+    def transfer_cmp(self, to: str, cmp: Decimal) -> None:
+        self._send(self.p.token.transfer, to, to_wei(cmp))
+
+    def mint_credits(self, cmp: Decimal, min_credits: Decimal | None = None) -> Decimal:
+        """Burns `cmp` CMP for credits at the oracle price; returns the credits minted."""
+        amount = to_wei(cmp)
+        self._approve(self.p.token, self.p.credits, amount)
+        floor = to_wei(min_credits) if min_credits is not None else 0
+        tx = self._send(self.p.credits.mintWithTokens, amount, floor, self.address)
+        return from_wei(tx.events.filter(self.p.credits.CreditsMinted)[0].credits)
+
+    def redeem_credits(self, crd: Decimal, min_tokens: Decimal | None = None) -> Decimal:
+        floor = to_wei(min_tokens) if min_tokens is not None else 0
+        tx = self._send(self.p.credits.redeem, to_wei(crd), floor, self.address)
+        return from_wei(tx.events.filter(self.p.credits.CreditsRedeemed)[0].tokensMinted)
+
+    def set_oracle_price(self, usd: Decimal) -> None:
+        """Local chains only: writes a new answer to the MockPriceFeed (its owner only)."""
+        self._send(self.p.price_feed.setAnswer, usd_to_feed(usd))
+
+    # ------------------------------------------------------------------ providers
+
+    def register(self, metadata_uri: str, region: str) -> None:
+        self._send(self.p.registry.register, metadata_uri, bytes32(region))
+
+    def set_capacity(self, gpu_model: str, gpu_count: int, vram_gb: int) -> None:
+        self._send(self.p.registry.setCapacity, bytes32(gpu_model), gpu_count, vram_gb)
+
+    def stake(self, cmp: Decimal) -> None:
+        amount = to_wei(cmp)
+        self._approve(self.p.token, self.p.registry, amount)
+        self._send(self.p.registry.stake, amount)
+
+    def request_unstake(self, cmp: Decimal) -> None:
+        self._send(self.p.registry.requestUnstake, to_wei(cmp))
+
+    def withdraw_unstaked(self) -> None:
+        self._send(self.p.registry.withdrawUnstaked)
+
+    def provider(self, address: str | None = None) -> ProviderView:
+        who = address or self.address
+        r = self.p.registry.providerOf(who)
+        return ProviderView(
+            address=who,
+            registered=r.registered,
+            region=from_bytes32(r.region),
+            staked=from_wei(r.staked),
+            locked=from_wei(r.locked),
+            unbonding=from_wei(r.unbonding),
+            free=from_wei(self.p.registry.freeStakeOf(who)),
+            reputation_bps=self.p.registry.reputationOf(who),
+            completed=r.completed,
+            failed=r.failed,
+            disputes_lost=r.disputesLost,
+        )
+
+    # ------------------------------------------------------------------ jobs
+
+    def post_job(self, request: JobRequest) -> int:
+        """Escrows the job's maximum cost in credits and posts it; returns the job id."""
+        spec = request.to_spec(chain.pending_timestamp)
+        escrow = to_wei(request.max_price_per_gpu_hour * request.gpu_count * Decimal(request.hours))
+        self._approve(self.p.credits, self.p.market, escrow)
+        tx = self._send(self.p.market.postJob, spec)
+        return tx.events.filter(self.p.market.JobPosted)[0].jobId
+
+    def bid(self, job_id: int, price_per_gpu_hour: Decimal) -> None:
+        self._send(self.p.market.placeBid, job_id, to_wei(price_per_gpu_hour))
+
+    def commit(self, job_id: int, price_per_gpu_hour: Decimal, salt: bytes | None = None) -> bytes:
+        """Commits a sealed bid; returns the salt, which the reveal needs (keep it)."""
+        salt = salt or secrets.token_bytes(32)
+        digest = self.p.market.commitmentFor(job_id, self.address, to_wei(price_per_gpu_hour), salt)
+        self._send(self.p.market.commitBid, job_id, digest)
+        return salt
+
+    def reveal(self, job_id: int, price_per_gpu_hour: Decimal, salt: bytes) -> None:
+        self._send(self.p.market.revealBid, job_id, to_wei(price_per_gpu_hour), salt)
+
+    def finalize(self, job_id: int) -> JobView:
+        self._send(self.p.market.finalizeAuction, job_id)
+        return self.job(job_id)
+
+    def claim(self, job_id: int) -> Decimal:
+        """Claims lease earnings; returns the credits received (net of the fee)."""
+        tx = self._send(self.p.market.claimEarnings, job_id)
+        events = tx.events.filter(self.p.market.EarningsClaimed)
+        return from_wei(events[0].net) if events else Decimal(0)
+
+    def submit_result(self, job_id: int, result_hash: bytes, uri: str) -> None:
+        self._send(self.p.market.submitResult, job_id, result_hash, uri)
+
+    def settle(self, job_id: int) -> None:
+        self._send(self.p.market.settleJob, job_id)
+
+    def cancel(self, job_id: int) -> None:
+        self._send(self.p.market.cancelJob, job_id)
+
+    def slash_for_failure(self, job_id: int) -> None:
+        self._send(self.p.market.slashForFailure, job_id)
+
+    def job(self, job_id: int) -> JobView:
+        return JobView.from_chain(job_id, self.p.market.getJob(job_id))
+
+    def open_jobs(self, last: int = 200) -> list[JobView]:
+        """Jobs still bidding among the `last` posted (newest first)."""
+        count = self.p.market.jobCount()
+        jobs = (self.job(i) for i in range(count, max(0, count - last), -1))
+        return [j for j in jobs if j.status == JobStatus.BIDDING]
+
+    # ------------------------------------------------------------------ disputes and rewards
+
+    def challenge(self, job_id: int, reason: str) -> None:
+        self._approve(self.p.credits, self.p.resolver, self.p.resolver.challengeBond())
+        self._send(self.p.resolver.challenge, job_id, reason)
+
+    def commit_vote(self, job_id: int, provider_fault: bool, salt: bytes | None = None) -> bytes:
+        salt = salt or secrets.token_bytes(32)
+        digest = self.p.resolver.voteCommitment(job_id, self.address, provider_fault, salt)
+        self._send(self.p.resolver.commitVote, job_id, digest)
+        return salt
+
+    def reveal_vote(self, job_id: int, provider_fault: bool, salt: bytes) -> None:
+        self._send(self.p.resolver.revealVote, job_id, provider_fault, salt)
+
+    def resolve(self, job_id: int) -> None:
+        self._send(self.p.resolver.resolve, job_id)
+
+    def claim_rewards(self, epochs: list[int]) -> Decimal:
+        before = self.p.token.balanceOf(self.address)
+        self._send(self.p.rewards.claim, epochs)
+        self._send(self.p.rewards.claimStakeRewards)
+        return from_wei(self.p.token.balanceOf(self.address) - before)

@@ -1,0 +1,141 @@
+"""Plain-Python views of the protocol's records, in human units."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from compute_market.units import HOUR, bytes32, from_bytes32, from_wei, to_wei
+
+
+class JobStatus(IntEnum):
+    NONE = 0
+    BIDDING = 1
+    LEASED = 2
+    RESULT_SUBMITTED = 3
+    SETTLED = 4
+    CANCELLED = 5
+    EXPIRED = 6
+    FAILED = 7
+    DISPUTED = 8
+
+
+class AuctionKind(IntEnum):
+    OPEN = 0
+    SEALED = 1
+
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a customer asks for, in human units (prices in USD credits per GPU-hour)."""
+
+    gpu_model: str
+    gpu_count: int
+    hours: Decimal
+    max_price_per_gpu_hour: Decimal
+    bidding_seconds: int = 3_600
+    min_vram_gb: int = 0
+    region: str = ""
+    sealed: bool = False
+    min_reputation_bps: int = 0
+    holdback_bps: int = 2_000
+    verification: bool = False
+
+    def to_spec(self, now: int) -> tuple:
+        """The contract's `JobSpec` tuple, bidding closing `bidding_seconds` after `now`."""
+        return (
+            bytes32(self.gpu_model),
+            self.gpu_count,
+            self.min_vram_gb,
+            bytes32(self.region),
+            int(Decimal(self.hours) * HOUR),
+            to_wei(self.max_price_per_gpu_hour),
+            now + self.bidding_seconds,
+            int(AuctionKind.SEALED if self.sealed else AuctionKind.OPEN),
+            self.min_reputation_bps,
+            self.holdback_bps,
+            self.verification,
+        )
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the market holds it."""
+
+    job_id: int
+    status: JobStatus
+    customer: str
+    provider: str | None
+    gpu_model: str
+    gpu_count: int
+    min_vram_gb: int
+    region: str
+    hours: Decimal
+    kind: AuctionKind
+    max_price_per_gpu_hour: Decimal
+    price_per_gpu_hour: Decimal
+    bidding_end: int
+    reveal_end: int
+    lease_start: int
+    challenge_end: int
+    escrow: Decimal
+    paid: Decimal
+    bids: int
+    verification: bool
+
+    @classmethod
+    def from_chain(cls, job_id: int, raw: Any) -> JobView:
+        provider = raw.provider if raw.provider != ZERO_ADDRESS else None
+        return cls(
+            job_id=job_id,
+            status=JobStatus(raw.status),
+            customer=raw.customer,
+            provider=provider,
+            gpu_model=from_bytes32(raw.gpuModel),
+            gpu_count=raw.gpuCount,
+            min_vram_gb=raw.minVramGb,
+            region=from_bytes32(raw.region),
+            hours=Decimal(raw.duration) / HOUR,
+            kind=AuctionKind(raw.kind),
+            max_price_per_gpu_hour=from_wei(raw.maxPricePerGpuHour),
+            price_per_gpu_hour=from_wei(raw.price),
+            bidding_end=raw.biddingEnd,
+            reveal_end=raw.revealEnd,
+            lease_start=raw.leaseStart,
+            challenge_end=raw.challengeEnd,
+            escrow=from_wei(raw.escrow),
+            paid=from_wei(raw.paidGross),
+            bids=raw.bidCount,
+            verification=raw.verification,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.name
+        out["kind"] = self.kind.name
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """A provider's registry record and balances."""
+
+    address: str
+    registered: bool
+    region: str
+    staked: Decimal
+    locked: Decimal
+    unbonding: Decimal
+    free: Decimal
+    reputation_bps: int
+    completed: int
+    failed: int
+    disputes_lost: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}

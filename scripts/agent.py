@@ -1,0 +1,71 @@
+"""``ape run agent``: a provider agent that bids from its cost model and serves its leases.
+
+    ape run agent --network http://127.0.0.1:8545 --account TEST::2 \\
+        --gpu H100-80GB --count 8 --vram 80 --region eu-west --stake 5000 \\
+        --electricity 0.12 --power 700 --gpu-price 30000 --lifetime-hours 26280 --margin 0.15 \\
+        --state .agent/provider-2.json
+
+It registers, offers capacity and stakes if needed, then loops: new jobs and outbids are read
+from the chain's logs from the last block it handled (kept in --state), so a restarted agent
+carries on where it stopped, sealed-bid salts included.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option, network_option
+
+from compute_market.agent import CostModel, ProviderAgent
+from compute_market.client import MarketClient
+from compute_market.deployment import Protocol
+
+
+@click.command(cls=ConnectedProviderCommand)
+@network_option()
+@account_option()
+@click.option("--deployment", type=click.Path(path_type=Path), default=None)
+@click.option("--gpu", "gpu_model", required=True)
+@click.option("--count", type=int, required=True, help="GPUs offered.")
+@click.option("--vram", type=int, required=True, help="GB per GPU.")
+@click.option("--region", default="")
+@click.option("--stake", type=Decimal, required=True, help="CMP to keep staked.")
+@click.option("--electricity", type=Decimal, required=True, help="USD per kWh.")
+@click.option("--power", type=Decimal, required=True, help="Watts per GPU under load.")
+@click.option("--gpu-price", type=Decimal, required=True, help="USD paid per GPU.")
+@click.option("--lifetime-hours", type=Decimal, required=True, help="Hours to amortise a GPU over.")
+@click.option("--margin", type=Decimal, default=Decimal("0.15"), show_default=True)
+@click.option("--state", "state_path", type=click.Path(path_type=Path), required=True)
+@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between steps.")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (default: never).")
+def cli(
+    account: Any,
+    deployment: Path | None,
+    gpu_model: str,
+    count: int,
+    vram: int,
+    region: str,
+    stake: Decimal,
+    electricity: Decimal,
+    power: Decimal,
+    gpu_price: Decimal,
+    lifetime_hours: Decimal,
+    margin: Decimal,
+    state_path: Path,
+    poll: float,
+    max_steps: int | None,
+) -> None:
+    """Run a provider agent."""
+    client = MarketClient(Protocol.load(project, deployment), account)
+    cost = CostModel(electricity, power, gpu_price, lifetime_hours, margin)
+    agent = ProviderAgent(client, gpu_model, cost, state_path, log=lambda line: click.echo(line, nl=True))
+    agent.ensure_provider(region, count, vram, stake)
+    click.echo(
+        f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}",
+        nl=True,
+    )
+    agent.run(poll_seconds=poll, max_steps=max_steps)

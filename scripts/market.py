@@ -1,0 +1,264 @@
+"""``ape run market …``: script the market from the command line.
+
+    ape run market post-job --gpu H100-80GB --gpus 2 --hours 10 --max-price 2.00 \\
+        --network ethereum:local:foundry --account TEST::1 --json
+
+Every command takes ``--network``, ``--account``, ``--deployment`` and ``--json``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from compute_market.cli import emit, market_command
+from compute_market.client import MarketClient
+from compute_market.models import JobRequest
+
+
+@click.group()
+def cli() -> None:
+    """Act on a deployed compute market."""
+
+
+@market_command(cli, "register")
+@click.option("--metadata", default="", help="Where the provider describes itself.")
+@click.option("--region", default="", help="Region code, e.g. eu-west.")
+def register(client: MarketClient, as_json: bool, metadata: str, region: str) -> None:
+    """Register the account as a provider."""
+    client.register(metadata, region)
+    emit(client.provider().as_dict(), as_json)
+
+
+@market_command(cli, "set-capacity")
+@click.option("--gpu", "gpu_model", required=True, help="GPU model name, e.g. H100-80GB.")
+@click.option("--count", type=int, required=True)
+@click.option("--vram", type=int, required=True, help="GB of memory per GPU.")
+def set_capacity(client: MarketClient, as_json: bool, gpu_model: str, count: int, vram: int) -> None:
+    """Offer GPUs of one model."""
+    client.set_capacity(gpu_model, count, vram)
+    emit({"gpu_model": gpu_model, "count": count, "vram_gb": vram}, as_json)
+
+
+@market_command(cli, "stake")
+@click.argument("amount", type=Decimal)
+def stake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
+    """Stake AMOUNT CMP."""
+    client.stake(amount)
+    emit(client.provider().as_dict(), as_json)
+
+
+@market_command(cli, "unstake")
+@click.argument("amount", type=Decimal)
+def unstake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
+    """Start unbonding AMOUNT CMP."""
+    client.request_unstake(amount)
+    emit(client.provider().as_dict(), as_json)
+
+
+@market_command(cli, "withdraw")
+def withdraw(client: MarketClient, as_json: bool) -> None:
+    """Withdraw unbonded stake."""
+    client.withdraw_unstaked()
+    emit(client.provider().as_dict(), as_json)
+
+
+@market_command(cli, "mint-credits")
+@click.argument("cmp", type=Decimal)
+@click.option("--min-credits", type=Decimal, default=None, help="Revert if fewer credits come out.")
+def mint_credits(client: MarketClient, as_json: bool, cmp: Decimal, min_credits: Decimal | None) -> None:
+    """Burn CMP for USD credits."""
+    minted = client.mint_credits(cmp, min_credits)
+    emit({"credits_minted": str(minted), **{k: str(v) for k, v in client.balances().items()}}, as_json)
+
+
+@market_command(cli, "set-price")
+@click.argument("usd", type=Decimal)
+def set_price(client: MarketClient, as_json: bool, usd: Decimal) -> None:
+    """Local chains: write USD as the mock CMP/USD oracle's new answer (feed owner only)."""
+    client.set_oracle_price(usd)
+    emit({"price_usd": str(usd)}, as_json)
+
+
+@market_command(cli, "post-job")
+@click.option("--gpu", "gpu_model", required=True)
+@click.option("--gpus", type=int, required=True)
+@click.option("--hours", type=Decimal, required=True)
+@click.option("--max-price", type=Decimal, required=True, help="USD credits per GPU-hour.")
+@click.option("--bidding", "bidding_seconds", type=int, default=3_600, show_default=True)
+@click.option("--vram", type=int, default=0)
+@click.option("--region", default="")
+@click.option("--sealed", is_flag=True)
+@click.option("--min-reputation", type=int, default=0, help="Basis points.")
+@click.option("--holdback", type=int, default=2_000, show_default=True, help="Basis points.")
+@click.option("--verify", is_flag=True)
+def post_job(
+    client: MarketClient,
+    as_json: bool,
+    gpu_model: str,
+    gpus: int,
+    hours: Decimal,
+    max_price: Decimal,
+    bidding_seconds: int,
+    vram: int,
+    region: str,
+    sealed: bool,
+    min_reputation: int,
+    holdback: int,
+    verify: bool,
+) -> None:
+    """Post a job, escrowing its maximum cost."""
+    request = JobRequest(
+        gpu_model=gpu_model,
+        gpu_count=gpus,
+        hours=hours,
+        max_price_per_gpu_hour=max_price,
+        bidding_seconds=bidding_seconds,
+        min_vram_gb=vram,
+        region=region,
+        sealed=sealed,
+        min_reputation_bps=min_reputation,
+        holdback_bps=holdback,
+        verification=verify,
+    )
+    job_id = client.post_job(request)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "bid")
+@click.argument("job_id", type=int)
+@click.argument("price", type=Decimal)
+def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
+    """Bid PRICE (USD per GPU-hour) on an open auction."""
+    client.bid(job_id, price)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "commit")
+@click.argument("job_id", type=int)
+@click.argument("price", type=Decimal)
+def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
+    """Commit a sealed bid; prints the salt needed to reveal."""
+    salt = client.commit(job_id, price)
+    emit({"job_id": job_id, "price": str(price), "salt": "0x" + salt.hex()}, as_json)
+
+
+@market_command(cli, "reveal")
+@click.argument("job_id", type=int)
+@click.argument("price", type=Decimal)
+@click.argument("salt")
+def reveal(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salt: str) -> None:
+    """Reveal a sealed bid."""
+    client.reveal(job_id, price, bytes.fromhex(salt.removeprefix("0x")))
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "finalize")
+@click.argument("job_id", type=int)
+def finalize(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Close an auction: start the lease, or expire the job."""
+    emit(client.finalize(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "claim")
+@click.argument("job_id", type=int)
+def claim(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Claim lease earnings."""
+    emit({"job_id": job_id, "received": str(client.claim(job_id))}, as_json)
+
+
+@market_command(cli, "result")
+@click.argument("job_id", type=int)
+@click.argument("result_hash")
+@click.argument("uri")
+def result(client: MarketClient, as_json: bool, job_id: int, result_hash: str, uri: str) -> None:
+    """Submit a job's result (a 32-byte hex hash and a URI)."""
+    client.submit_result(job_id, bytes.fromhex(result_hash.removeprefix("0x")).rjust(32, b"\0"), uri)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "settle")
+@click.argument("job_id", type=int)
+def settle(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Settle a job whose challenge window closed."""
+    client.settle(job_id)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "cancel")
+@click.argument("job_id", type=int)
+def cancel(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Cancel a job (customer)."""
+    client.cancel(job_id)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "challenge")
+@click.argument("job_id", type=int)
+@click.argument("reason")
+def challenge(client: MarketClient, as_json: bool, job_id: int, reason: str) -> None:
+    """Challenge a result, posting the bond."""
+    client.challenge(job_id, reason)
+    emit(client.job(job_id).as_dict(), as_json)
+
+
+@market_command(cli, "vote")
+@click.argument("job_id", type=int)
+@click.argument("verdict", type=click.Choice(["fault", "no-fault"]))
+@click.option("--salt", default=None, help="Reveal the vote committed with this salt.")
+def vote(client: MarketClient, as_json: bool, job_id: int, verdict: str, salt: str | None) -> None:
+    """Commit a jury vote (prints the salt), or reveal it with --salt."""
+    fault = verdict == "fault"
+    if salt is None:
+        out = client.commit_vote(job_id, fault)
+        emit({"job_id": job_id, "verdict": verdict, "salt": "0x" + out.hex()}, as_json)
+    else:
+        client.reveal_vote(job_id, fault, bytes.fromhex(salt.removeprefix("0x")))
+        emit({"job_id": job_id, "verdict": verdict, "revealed": True}, as_json)
+
+
+@market_command(cli, "status")
+@click.option("--job", "job_id", type=int, default=None)
+@click.option("--provider", "provider_address", default=None, help="A provider's address (default: the account).")
+def status(client: MarketClient, as_json: bool, job_id: int | None, provider_address: str | None) -> None:
+    """Show a job, or a provider and its balances."""
+    if job_id is not None:
+        emit(client.job(job_id).as_dict(), as_json)
+    else:
+        view = client.provider(provider_address).as_dict()
+        balances = client.balances(provider_address)
+        emit(view | {k: str(v) for k, v in balances.items()}, as_json)
+
+
+@market_command(cli, "jobs")
+@click.option("--last", type=int, default=200, show_default=True, help="How many recent jobs to scan.")
+def jobs(client: MarketClient, as_json: bool, last: int) -> None:
+    """List open jobs (still bidding)."""
+    rows = [
+        {
+            k: j.as_dict()[k]
+            for k in (
+                "job_id",
+                "gpu_model",
+                "gpu_count",
+                "hours",
+                "max_price_per_gpu_hour",
+                "price_per_gpu_hour",
+                "kind",
+                "bids",
+                "bidding_end",
+            )
+        }
+        for j in client.open_jobs(last)
+    ]
+    emit(rows, as_json)
+
+
+@market_command(cli, "transfer")
+@click.argument("to")
+@click.argument("amount", type=Decimal)
+def transfer(client: MarketClient, as_json: bool, to: str, amount: Decimal) -> None:
+    """Send AMOUNT CMP to the address TO (to fund providers and customers)."""
+    client.transfer_cmp(to, amount)
+    emit({"to": to, "amount": str(amount)}, as_json)
