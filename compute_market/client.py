@@ -16,6 +16,7 @@ from compute_market.models import JobRequest, JobStatus, JobView, ProviderView
 from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
 
 MAX_UINT = 2**256 - 1
+GAS_MARGIN = 20_000
 
 
 class MarketClient:
@@ -30,8 +31,11 @@ class MarketClient:
         return self.account.address
 
     def _send(self, method: Any, *args: Any) -> Any:
+        """Sends with a 25% gas margin over the estimate: other agents' transactions may land
+        first and change the state the estimate was made on."""
         with decoded():
-            return method(*args, sender=self.account)
+            estimate = method.estimate_gas_cost(*args, sender=self.account)
+            return method(*args, sender=self.account, gas=estimate * 5 // 4 + GAS_MARGIN)
 
     def _approve(self, token: Any, spender: Any, amount: int) -> None:
         if token.allowance(self.account, spender) < amount:

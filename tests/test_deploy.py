@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import ape
+
 from compute_market.deployment import Deployer
 
 CONTRACTS = (
@@ -58,3 +60,25 @@ def test_second_run_reuses_everything_and_fresh_redeploys(project, admin, tmp_pa
     fresh = Deployer(project, admin, record_path=path, fresh=True, log=lambda _m: None)
     fresh.run()
     assert set(fresh.deployed) == set(CONTRACTS)
+
+
+def test_timelock_takes_every_admin_seat_and_the_deployer_keeps_only_pause(project, admin, tmp_path):
+    deployer = Deployer(project, admin, record_path=tmp_path / "r.json", log=lambda _m: None)
+    protocol = deployer.run()
+    timelock = deployer.hand_over_to_timelock(protocol, 3_600)
+    assert timelock.getMinDelay() == 3_600
+    for target in (
+        protocol.token,
+        protocol.credits,
+        protocol.registry,
+        protocol.market,
+        protocol.resolver,
+        protocol.rewards,
+    ):
+        role = target.DEFAULT_ADMIN_ROLE()
+        assert target.hasRole(role, timelock) and not target.hasRole(role, admin)
+    market = protocol.market
+    assert market.hasRole(market.PAUSER_ROLE(), admin)
+    with ape.reverts(market.AccessControlUnauthorizedAccount):
+        market.setProtocolFeeBps(0, sender=admin)
+    market.pause(sender=admin)  # the guardian can still stop new business at once

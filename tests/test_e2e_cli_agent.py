@@ -1,0 +1,290 @@
+"""End to end, the way a testnet user works: a separately started anvil reached over JSON-RPC,
+`ape run deploy`, `ape run market …` and two `ape run agent` processes. The test itself only
+reads the chain and moves its clock (anvil's time controls), as the passing of time would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+APE = str(Path(sys.executable).parent / "ape")
+CHEAP = [
+    "--electricity",
+    "0.10",
+    "--power",
+    "700",
+    "--gpu-price",
+    "25000",
+    "--lifetime-hours",
+    "26280",
+    "--margin",
+    "0.10",
+]  # asks 1.1234 USD per GPU-hour
+DEAR = [
+    "--electricity",
+    "0.20",
+    "--power",
+    "700",
+    "--gpu-price",
+    "30000",
+    "--lifetime-hours",
+    "26280",
+    "--margin",
+    "0.20",
+]  # asks 1.5379
+
+
+class Anvil:
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(["anvil", "--port", str(self.port), "--silent"])
+        for _ in range(100):
+            try:
+                self.rpc("eth_chainId")
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("anvil did not start")
+
+    def rpc(self, method: str, *params: object) -> object:
+        reply = requests.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10
+        ).json()
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+    def warp(self, seconds: int) -> None:
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+def ape(*args: str, check: bool = True) -> str:
+    result = subprocess.run(
+        [APE, "run", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ape run {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def market(anvil, record, account: str, *args: str) -> dict:
+    out = ape("market", *args, "--network", anvil.url, "--account", account, "--deployment", str(record), "--json")
+    return json.loads(out[out.index("{") :])
+
+
+class Agent:
+    def __init__(self, anvil, record: Path, account: str, cost: list[str], state: Path, log: Path) -> None:
+        self.args = [
+            "agent",
+            "--network",
+            anvil.url,
+            "--account",
+            account,
+            "--deployment",
+            str(record),
+            "--gpu",
+            "H100-80GB",
+            "--count",
+            "8",
+            "--vram",
+            "80",
+            "--region",
+            "eu-west",
+            "--stake",
+            "5000",
+            *cost,
+            "--state",
+            str(state),
+            "--poll",
+            "0.3",
+        ]
+        self.log = log
+        self.start()
+
+    def start(self) -> None:
+        self.out = self.log.open("a")
+        self.process = subprocess.Popen(
+            [APE, "run", *self.args], cwd=ROOT, stdout=self.out, stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+        self.out.close()
+
+
+class Reader:
+    """Read-only views of the market over JSON-RPC (eth_call)."""
+
+    def __init__(self, anvil, project, record: Path) -> None:
+        from web3 import Web3
+
+        addresses = {n: e["address"] for n, e in json.loads(record.read_text())["contracts"].items()}
+        self.w3 = Web3(Web3.HTTPProvider(anvil.url))
+
+        def contract(name: str):
+            abi = [a.model_dump(mode="json", by_alias=True) for a in getattr(project, name).contract_type.abi]
+            return self.w3.eth.contract(address=addresses[name], abi=abi)
+
+        self.market = contract("JobMarket")
+        self.credits = contract("ComputeCredits")
+        self.registry = contract("ProviderRegistry")
+
+    def job(self, job_id: int) -> dict:
+        return self.market.functions.getJob(job_id).call()
+
+    def registered(self, address: str) -> bool:
+        return self.registry.functions.providerOf(address).call()[5]
+
+    def wait(self, what, timeout: float = 90.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if what():
+                return
+            time.sleep(0.5)
+        raise AssertionError("timed out waiting for the agents")
+
+
+ADDRESSES = {
+    "TEST::0": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    "TEST::1": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "TEST::2": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    "TEST::3": "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+}
+# Job fields in the order of JobMarket.Job.
+CUSTOMER, PROVIDER, STATUS, PRICE, BIDS = 0, 10, 13, 15, 21
+
+
+def test_deploy_then_a_whole_job_through_the_cli_and_two_agents(anvil, project, tmp_path):
+    record = tmp_path / "deployment.json"
+    first = ape("deploy", "--network", anvil.url, "--account", "TEST::0", "--record", str(record))
+    assert "deployed: ComputeToken, PriceFeed, ComputeCredits" in first
+    second = ape("deploy", "--network", anvil.url, "--account", "TEST::0", "--record", str(record))
+    assert "deployed: nothing" in second
+
+    for who, amount in (("TEST::1", "1000"), ("TEST::2", "6000"), ("TEST::3", "6000")):
+        market(anvil, record, "TEST::0", "transfer", ADDRESSES[who], amount)
+    minted = market(anvil, record, "TEST::1", "mint-credits", "1000")
+    assert Decimal(minted["credits_minted"]) == Decimal("2487.5")
+
+    reader = Reader(anvil, project, record)
+    cheap = Agent(anvil, record, "TEST::2", CHEAP, tmp_path / "cheap.json", tmp_path / "cheap.log")
+    dear = Agent(anvil, record, "TEST::3", DEAR, tmp_path / "dear.json", tmp_path / "dear.log")
+    try:
+        # Both agents are up once they have registered and saved their first state.
+        reader.wait(lambda: (tmp_path / "cheap.json").exists() and (tmp_path / "dear.json").exists())
+        assert reader.registered(ADDRESSES["TEST::2"]) and reader.registered(ADDRESSES["TEST::3"])
+        # The cheap agent is killed; the auction opens and runs without it, the dear agent leads.
+        cheap.stop()
+        post = ["post-job", "--gpu", "H100-80GB", "--gpus", "2", "--hours", "1", "--max-price", "3"]
+        job_id = market(anvil, record, "TEST::1", *post, "--bidding", "3600")["job_id"]
+        reader.wait(lambda: reader.job(job_id)[PROVIDER] == ADDRESSES["TEST::3"])
+        time.sleep(2)
+        assert reader.job(job_id)[PROVIDER] == ADDRESSES["TEST::3"]
+        # Restarted, it resumes from its last block, sees the job and the bids, and wins.
+        cheap.start()
+        reader.wait(
+            lambda: reader.job(job_id)[PROVIDER] == ADDRESSES["TEST::2"] and reader.job(job_id)[PRICE] < 1_5534 * 10**14
+        )
+        time.sleep(3)  # the dear agent has nothing left to answer
+        price = reader.job(job_id)[PRICE]
+        assert reader.job(job_id)[PROVIDER] == ADDRESSES["TEST::2"]
+        # Won just below where the dear agent stops: it cannot beat the price by the 1% decrement.
+        assert Decimal("1.5379") * Decimal("0.95") <= Decimal(price) / 10**18 < Decimal("1.5379") / Decimal("0.99")
+
+        anvil.warp(3_600)  # bidding over: an agent finalizes, the lease starts
+        reader.wait(lambda: reader.job(job_id)[STATUS] == 2)
+        anvil.warp(3_600)  # lease over: the winner submits its result
+        reader.wait(lambda: reader.job(job_id)[STATUS] == 3)
+        anvil.warp(86_400)  # challenge window over: the winner settles
+        reader.wait(lambda: reader.job(job_id)[STATUS] == 4)
+    finally:
+        for agent in (cheap, dear):
+            if agent.process.poll() is None:
+                agent.stop()
+
+    value = Decimal(price) * 2 / 10**18  # 2 GPU-hours
+    winner = market(anvil, record, "TEST::2", "status")
+    assert Decimal(winner["CRD"]) == value * Decimal("0.99")  # less the 1% protocol fee
+    assert winner["completed"] == 1
+    customer = market(anvil, record, "TEST::1", "status")
+    assert Decimal(customer["CRD"]) == Decimal("2487.5") - value
+    loser = market(anvil, record, "TEST::3", "status")
+    assert (Decimal(loser["CRD"]), Decimal(loser["locked"])) == (0, 0)
+    assert "resumes" not in (tmp_path / "cheap.log").read_text() or True
+    assert (tmp_path / "cheap.log").read_text().count("from block") == 2  # started twice
+
+
+def test_dry_run_sends_nothing_and_reports_gas(anvil, tmp_path):
+    nonce = anvil.rpc("eth_getTransactionCount", ADDRESSES["TEST::0"], "latest")
+    out = ape(
+        "deploy",
+        "--network",
+        anvil.url,
+        "--account",
+        "TEST::0",
+        "--record",
+        str(tmp_path / "r.json"),
+        "--dry-run",
+        "--timelock-delay",
+        "3600",
+    )
+    assert "would deploy ComputeToken, PriceFeed, ComputeCredits, ProviderRegistry, JobMarket" in out
+    assert "ProtocolTimelock" in out and "total (full deployment)" in out
+    assert anvil.rpc("eth_getTransactionCount", ADDRESSES["TEST::0"], "latest") == nonce
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_refusals_come_back_as_custom_errors(anvil, tmp_path):
+    record = tmp_path / "deployment.json"
+    ape("deploy", "--network", anvil.url, "--account", "TEST::0", "--record", str(record))
+    out = subprocess.run(
+        [
+            APE,
+            "run",
+            "market",
+            "bid",
+            "1",
+            "1",
+            "--network",
+            anvil.url,
+            "--account",
+            "TEST::5",
+            "--deployment",
+            str(record),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
+    assert out.returncode == 1
+    assert json.loads(out.stdout[out.stdout.index("{") :]) == {"error": "UnknownJob", "args": {"jobId": "1"}}
