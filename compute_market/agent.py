@@ -29,6 +29,11 @@ from compute_market.units import from_bytes32, from_wei
 CENT = Decimal("0.0001")
 
 
+def honest_result(job_id: int, provider: str) -> bytes:
+    """What serving a job honestly yields, as a digest (the simulation's ground truth)."""
+    return hashlib.sha256(f"{job_id}:{provider}".encode()).digest()
+
+
 @dataclass(frozen=True)
 class CostModel:
     """What one GPU-hour costs the provider, and the margin it wants on top.
@@ -56,15 +61,24 @@ class AgentState:
     """What survives a restart."""
 
     last_block: int
+    market: str = ""  # the market this state belongs to (a state for another one is ignored)
     commitments: dict[str, dict[str, str]] = field(default_factory=dict)  # job id → price, salt
     tracked: list[int] = field(default_factory=list)  # jobs the agent bid on or serves
+    claimed_at: dict[str, int] = field(default_factory=dict)  # job id → time of the last claim
 
     @classmethod
-    def load(cls, path: Path, start_block: int) -> AgentState:
+    def load(cls, path: Path, start_block: int, market: str) -> AgentState:
         if path.exists():
             raw = json.loads(path.read_text())
-            return cls(raw["last_block"], raw.get("commitments", {}), raw.get("tracked", []))
-        return cls(start_block)
+            if raw.get("market") == market:
+                return cls(
+                    raw["last_block"],
+                    market,
+                    raw.get("commitments", {}),
+                    raw.get("tracked", []),
+                    raw.get("claimed_at", {}),
+                )
+        return cls(start_block, market)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +99,7 @@ class ProviderAgent:
         *,
         start_block: int | None = None,
         step: Decimal = Decimal("0.05"),
+        claim_every: int = 3_600,
         log: Any = print,
     ) -> None:
         self.client = client
@@ -92,8 +107,10 @@ class ProviderAgent:
         self.gpu_model = gpu_model
         self.cost = cost
         self.undercut_step = step  # how far an outbid agent undercuts the best bid
+        self.claim_every = claim_every  # seconds of accrual between two claims
         self.state_path = state_path
-        self.state = AgentState.load(state_path, start_block if start_block is not None else chain.blocks.head.number)
+        start = start_block if start_block is not None else chain.blocks.head.number
+        self.state = AgentState.load(state_path, start, f"{chain.chain_id}:{self.market.address}")
         self.log = log
 
     @property
@@ -217,11 +234,18 @@ class ProviderAgent:
                 self._untrack(job_id)
                 return [f"job {job_id}: lost"] if job.status in (JobStatus.LEASED, JobStatus.EXPIRED) else []
             if job.status == JobStatus.LEASED:
+                if self.wants_to_abandon(job):
+                    self.client.abandon(job_id)
+                    self._untrack(job_id)
+                    return [f"job {job_id}: abandoned"]
                 if now >= job.lease_start + int(job.hours * 3600):
-                    digest = hashlib.sha256(f"{job_id}:{self.me}".encode()).digest()
-                    self.client.submit_result(job_id, digest, f"agent://{self.me}/{job_id}")
+                    self.client.submit_result(job_id, self.result_for(job_id), f"agent://{self.me}/{job_id}")
                     return [f"job {job_id}: result submitted"]
+                last = self.state.claimed_at.get(str(job_id), job.lease_start)
+                if now - last < self.claim_every:
+                    return []
                 received = self.client.claim(job_id)
+                self.state.claimed_at[str(job_id)] = now
                 return [f"job {job_id}: claimed {received}"] if received else []
             if job.status == JobStatus.RESULT_SUBMITTED and now >= job.challenge_end:
                 self.client.settle(job_id)
@@ -233,6 +257,16 @@ class ProviderAgent:
         except MarketError as err:
             return [f"job {job_id}: refused {err}"]
 
+    # ------------------------------------------------------------------ hooks
+
+    def result_for(self, job_id: int) -> bytes:
+        """The result of serving `job_id` (an honest agent's: the work's digest)."""
+        return honest_result(job_id, self.me)
+
+    def wants_to_abandon(self, job: JobView) -> bool:
+        """Whether to quit a lease (an honest agent never does)."""
+        return False
+
     def _track(self, job_id: int) -> None:
         if job_id not in self.state.tracked:
             self.state.tracked.append(job_id)
@@ -241,3 +275,4 @@ class ProviderAgent:
         if job_id in self.state.tracked:
             self.state.tracked.remove(job_id)
         self.state.commitments.pop(str(job_id), None)
+        self.state.claimed_at.pop(str(job_id), None)

@@ -17,25 +17,33 @@ from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to
 
 MAX_UINT = 2**256 - 1
 GAS_MARGIN = 20_000
+GAS_FLOOR = 300_000
 
 
 class MarketClient:
     """One account acting on one deployment."""
 
-    def __init__(self, protocol: Protocol, account: Any) -> None:
+    def __init__(self, protocol: Protocol, account: Any, on_receipt: Any = None) -> None:
         self.p = protocol
         self.account = account
+        self.on_receipt = on_receipt  # called with every receipt (gas accounting)
 
     @property
     def address(self) -> str:
         return self.account.address
 
     def _send(self, method: Any, *args: Any) -> Any:
-        """Sends with a 25% gas margin over the estimate: other agents' transactions may land
-        first and change the state the estimate was made on."""
+        """Sends with a gas limit of 25% over the estimate, and at least `GAS_FLOOR`: the state
+        the estimate saw may not be the one the transaction meets (other agents' transactions
+        land first; pay accrues with time, so a claim estimated when nothing was due must still
+        afford its transfers). Unused gas is not paid for."""
         with decoded():
             estimate = method.estimate_gas_cost(*args, sender=self.account)
-            return method(*args, sender=self.account, gas=estimate * 5 // 4 + GAS_MARGIN)
+            gas = max(estimate * 5 // 4 + GAS_MARGIN, GAS_FLOOR)
+            receipt = method(*args, sender=self.account, gas=gas)
+        if self.on_receipt is not None:
+            self.on_receipt(receipt)
+        return receipt
 
     def _approve(self, token: Any, spender: Any, amount: int) -> None:
         if token.allowance(self.account, spender) < amount:
@@ -145,6 +153,9 @@ class MarketClient:
     def cancel(self, job_id: int) -> None:
         self._send(self.p.market.cancelJob, job_id)
 
+    def abandon(self, job_id: int) -> None:
+        self._send(self.p.market.abandonJob, job_id)
+
     def slash_for_failure(self, job_id: int) -> None:
         self._send(self.p.market.slashForFailure, job_id)
 
@@ -174,6 +185,19 @@ class MarketClient:
 
     def resolve(self, job_id: int) -> None:
         self._send(self.p.resolver.resolve, job_id)
+
+    def register_verifier(self, cmp: Decimal) -> None:
+        self._send(self.p.resolver.registerVerifier)
+        amount = to_wei(cmp)
+        self._approve(self.p.token, self.p.resolver, amount)
+        self._send(self.p.resolver.stakeAsVerifier, amount)
+
+    def request_verifier(self, job_id: int) -> str:
+        tx = self._send(self.p.resolver.requestVerifier, job_id)
+        return tx.events.filter(self.p.resolver.VerifierAssigned)[0].verifier
+
+    def attest(self, job_id: int, result_ok: bool) -> None:
+        self._send(self.p.resolver.attest, job_id, result_ok)
 
     def claim_rewards(self, epochs: list[int]) -> Decimal:
         before = self.p.token.balanceOf(self.address)

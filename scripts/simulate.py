@@ -1,39 +1,100 @@
-"""``ape run simulate``: the main job. For now: a local chain, the deployment, credits minted
-from tokens by a few customers, and their balances. Later it plays the whole market."""
+"""``ape run simulate``: the main job. Starts a local anvil, deploys the protocol and plays a
+market of providers, customers, verifiers and cheaters over simulated days, then prints a
+summary and writes a JSON record, CSV time series and PNG plots.
+
+    ape run simulate --days 2 --providers 10 --customers 5 --verifiers 7 --seed 7
+    ape run simulate --scenario glut      # large idle supply: prices fall far below the clouds
+    ape run simulate --scenario scarce    # scarce supply: prices rise toward the cloud price
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from pathlib import Path
 
 import click
-from ape import accounts, chain, project
+from ape import project
 from ape.cli import ConnectedProviderCommand, network_option
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compute_market.deployment import Deployer
-from compute_market.units import from_wei, to_wei
+from compute_market.simulation.config import SimConfig
+from compute_market.simulation.engine import Simulation
+from compute_market.simulation.report import build_report, write_outputs
+from compute_market.simulation.summary import print_summary
+
+
+def parse_mix(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    pairs = (item.split("=") for item in text.split(","))
+    return {name.strip(): float(weight) for name, weight in pairs}
 
 
 @click.command(cls=ConnectedProviderCommand)
 @network_option(default="ethereum:local:foundry")
-@click.option("--customers", default=3, show_default=True, help="Customers who mint credits.")
-def cli(customers: int) -> None:
-    """Deploy on a local anvil, mint credits from tokens, print balances."""
-    deployer_account, *users = accounts.test_accounts[: customers + 1]
-    protocol = Deployer(project, deployer_account, fresh=True, log=click.echo).run()
-    token, credits = protocol.token, protocol.credits
-    click.echo(f"chain {chain.chain_id}, block {chain.blocks.head.number}")
-    for i, user in enumerate(users, start=1):
-        amount = to_wei(100 * i)
-        token.transfer(user, amount, sender=deployer_account)
-        token.approve(credits, amount, sender=user)
-        receipt = credits.mintWithTokens(amount, 0, user, sender=user)
-        click.echo(f"customer {i} burned {100 * i} CMP for credits (gas {receipt.gas_used:,})")
-    click.echo(f"\n{'account':<44}{'CMP':>16}{'CRD':>16}")
-    for user in users:
-        cmp_balance = from_wei(token.balanceOf(user))
-        crd_balance = from_wei(credits.balanceOf(user))
-        click.echo(f"{user.address:<44}{cmp_balance:>16.2f}{crd_balance:>16.2f}")
-    click.echo(
-        f"\nCMP supply {from_wei(token.totalSupply()):,.2f}   CRD supply "
-        f"{from_wei(credits.totalSupply()):,.2f}   price {Decimal(credits.currentPrice()) / 10**8} USD"
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--days", type=int, default=2, show_default=True)
+@click.option("--providers", type=int, default=10, show_default=True)
+@click.option("--customers", type=int, default=5, show_default=True)
+@click.option("--verifiers", type=int, default=7, show_default=True)
+@click.option("--gpu-mix", default=None, help="e.g. H100-80GB=0.5,L4-24GB=0.5 (names from data/gpu_catalog.json)")
+@click.option("--sealed-share", type=float, default=0.4, show_default=True)
+@click.option("--fake-rate", type=float, default=0.15, show_default=True, help="Share of providers faking results.")
+@click.option("--abandon-rate", type=float, default=0.1, show_default=True, help="Share of providers abandoning.")
+@click.option("--lazy-rate", type=float, default=0.2, show_default=True, help="Share of lazy verifiers.")
+@click.option("--demand", type=float, default=0.25, show_default=True, help="Jobs per customer per hour.")
+@click.option("--scenario", type=click.Choice(["baseline", "glut", "scarce"]), default="baseline", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output"), show_default=True)
+def cli(
+    seed: int,
+    days: int,
+    providers: int,
+    customers: int,
+    verifiers: int,
+    gpu_mix: str | None,
+    sealed_share: float,
+    fake_rate: float,
+    abandon_rate: float,
+    lazy_rate: float,
+    demand: float,
+    scenario: str,
+    out: Path,
+) -> None:
+    """Simulate the compute market on a local chain."""
+    base = SimConfig(
+        seed=seed,
+        days=days,
+        providers=providers,
+        customers=customers,
+        verifiers=verifiers,
+        sealed_share=sealed_share,
+        cheat_fake_rate=fake_rate,
+        cheat_abandon_rate=abandon_rate,
+        lazy_verifier_rate=lazy_rate,
+        jobs_per_customer_hour=demand,
     )
+    mix = parse_mix(gpu_mix)
+    if mix:
+        base = SimConfig(**{**vars(base), "gpu_mix": mix})
+    cfg = base.for_scenario(scenario)
+    out = out / f"{cfg.scenario}-seed{cfg.seed}"
+    console = Console()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("simulating", total=cfg.days * 24, info="")
+
+        def tick(done: int, total: int, t) -> None:  # noqa: ANN001
+            progress.update(task, completed=done, info=f"day {t.hour // 24 + 1}, jobs {t.jobs_posted}, block {t.block}")
+
+        sim = Simulation(project, cfg, out, progress=tick)
+        state = sim.run()
+    report = build_report(sim, state)
+    files = write_outputs(report, state, cfg, out)
+    print_summary(console, report)
+    console.print("\n[bold]written:[/bold] " + ", ".join(str(f) for f in files))

@@ -1,0 +1,81 @@
+"""Simulation settings, the GPU catalog, and the two headline scenarios."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+CATALOG_PATH = Path(__file__).resolve().parents[2] / "data" / "gpu_catalog.json"
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    """One GPU model of the catalog (see data/gpu_catalog.json for every figure's source)."""
+
+    model: str
+    vram_gb: int
+    power_watts: Decimal
+    purchase_usd: Decimal
+    cloud_usd_per_gpu_hour: Decimal
+
+
+@dataclass(frozen=True)
+class Catalog:
+    electricity_usd_per_kwh: Decimal
+    models: dict[str, GpuModel]
+
+    @classmethod
+    def load(cls, path: Path = CATALOG_PATH) -> Catalog:
+        raw = json.loads(path.read_text())
+        models = {
+            m["model"]: GpuModel(
+                m["model"],
+                int(m["vram_gb"]),
+                Decimal(str(m["power_watts"])),
+                Decimal(str(m["purchase_usd"])),
+                Decimal(str(m["cloud_usd_per_gpu_hour"])),
+            )
+            for m in raw["models"]
+        }
+        return cls(Decimal(str(raw["electricity"]["usd_per_kwh"])), models)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything a run depends on; the same config and seed give the same run."""
+
+    seed: int = 7
+    days: int = 2
+    providers: int = 10
+    customers: int = 5
+    verifiers: int = 7
+    gpu_mix: dict[str, float] = field(
+        default_factory=lambda: {"H100-80GB": 0.4, "A100-80GB": 0.3, "A10G-24GB": 0.15, "L4-24GB": 0.15}
+    )
+    sealed_share: float = 0.4  # share of jobs with sealed auctions
+    jobs_per_customer_hour: float = 0.25  # demand
+    budget: tuple[float, float] = (0.5, 1.0)  # max price as a share of the cloud price
+    verification_share: float = 0.3
+    cancel_rate: float = 0.05  # per leased job, once
+    check_rate: float = 0.7  # chance a customer checks a result (and challenges a fake one)
+    cheat_fake_rate: float = 0.15  # share of providers that fake results
+    cheat_abandon_rate: float = 0.1  # share of providers that abandon leases
+    lazy_verifier_rate: float = 0.2  # share of verifiers that approve without checking
+    amortization_years: float = 3.0
+    utilization_assumed: float = 0.6  # the share of hours providers expect to sell
+    margin: tuple[float, float] = (0.05, 0.3)
+    undercut_step: Decimal = Decimal("0.10")
+    scenario: str = "baseline"
+
+    def for_scenario(self, name: str) -> SimConfig:
+        """`glut`: idle supply is large (Akash and io.net's claim of prices 80-90% below the
+        clouds); `scarce`: few providers, many jobs, prices rise toward the cloud price."""
+        if name == "glut":
+            return replace(self, scenario=name, providers=max(self.providers, 16), jobs_per_customer_hour=0.15)
+        if name == "scarce":
+            return replace(self, scenario=name, providers=min(self.providers, 3), jobs_per_customer_hour=0.6)
+        if name == "baseline":
+            return replace(self, scenario=name)
+        raise ValueError(f"unknown scenario {name!r}: baseline, glut or scarce")
