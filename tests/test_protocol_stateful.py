@@ -1,0 +1,239 @@
+"""The whole protocol under random sequences (Hypothesis stateful testing): customers, providers,
+keepers, a challenger, the arbiter and governance act in random order while time moves, and the
+protocol's invariants are checked after every step.
+
+CI runs a bounded number of examples; `STATEFUL_EXAMPLES=200 STATEFUL_STEPS=60 bin/test -k stateful`
+runs a longer search.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ape.exceptions import ContractLogicError
+from helpers import job_spec
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from compute_market.units import HOUR, to_wei
+
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "4"))
+STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
+TERMINAL = {4, 5, 6, 7}
+# Transitions a job may make between two observations (None: the job is new).
+ALLOWED = {
+    1: {1, 2, 5, 6},
+    2: {2, 3, 4, 5, 7, 8},
+    3: {3, 4, 7, 8},
+    8: {8, 4, 7},
+    4: {4},
+    5: {5},
+    6: {6},
+    7: {7},
+}
+
+
+@pytest.mark.usefixtures("market")
+def test_protocol_invariants_hold_under_random_sequences(
+    protocol, accounts, chain, admin, stranger, make_provider, make_customer, fresh_price
+):
+    p = protocol
+    customers = [make_customer(accounts[i], to_wei(3_000)) for i in (10, 11)]
+    for c in customers:
+        p.credits.approve(p.resolver, 2**256 - 1, sender=c)
+    providers = [make_provider(accounts[i], gpus=64) for i in (12, 13, 14)]
+    params = ("protocolFeeBps", "collateralBps", "minDecrementBps", "keeperBountyBps")
+
+    class Protocol(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.jobs: list[int] = []
+            self.seen: dict[int, int] = {}
+            self.salts: dict[tuple[int, str], tuple[int, bytes]] = {}
+            self.params = {name: getattr(p.market, name)() for name in params}
+            self.emission_epochs = 0
+
+        def teardown(self) -> None:
+            chain.restore(self.snapshot)
+
+        def attempt(self, fn, *args, **kw):
+            try:
+                return fn(*args, **kw)
+            except ContractLogicError:
+                return None  # refused in this state: fine, the invariants say whether it was right
+
+        # ------------------------------------------------------------ customers
+
+        @rule(
+            who=st.sampled_from(customers),
+            gpus=st.integers(1, 4),
+            hours=st.integers(1, 6),
+            price=st.integers(1, 5),
+            sealed=st.booleans(),
+            holdback=st.sampled_from([0, 2_000, 10_000]),
+        )
+        def post(self, who, gpus, hours, price, sealed, holdback):
+            fresh_price()
+            spec = job_spec(
+                chain,
+                gpus=gpus,
+                hours=hours,
+                max_price=to_wei(price),
+                sealed=sealed,
+                holdback=holdback,
+                bidding=2 * HOUR,
+            )
+            tx = self.attempt(p.market.postJob, spec, sender=who)
+            if tx is not None:
+                self.jobs.append(tx.events.filter(p.market.JobPosted)[0].jobId)
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data())
+        def cancel(self, data):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            self.attempt(p.market.cancelJob, job_id, sender=accounts[p.market.getJob(job_id).customer])
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data())
+        def challenge(self, data):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            self.attempt(p.resolver.challenge, job_id, "x", sender=accounts[p.market.getJob(job_id).customer])
+
+        # ------------------------------------------------------------ providers
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data(), provider=st.sampled_from(providers), share=st.integers(30, 99))
+        def bid(self, data, provider, share):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            job = p.market.getJob(job_id)
+            fresh_price()
+            if job.kind == 1:
+                price, salt = job.maxPricePerGpuHour * share // 100, os.urandom(32)
+                digest = p.market.commitmentFor(job_id, provider, price, salt)
+                if self.attempt(p.market.commitBid, job_id, digest, sender=provider) is not None:
+                    self.salts[(job_id, provider.address)] = (price, salt)
+            else:
+                ceiling = job.price or job.maxPricePerGpuHour
+                self.attempt(p.market.placeBid, job_id, ceiling * share // 100, sender=provider)
+
+        @precondition(lambda self: self.salts)
+        @rule(data=st.data())
+        def reveal(self, data):
+            job_id, address = data.draw(st.sampled_from(sorted(self.salts)))
+            price, salt = self.salts[(job_id, address)]
+            fresh_price()
+            if self.attempt(p.market.revealBid, job_id, price, salt, sender=accounts[address]) is not None:
+                del self.salts[(job_id, address)]
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data())
+        def serve(self, data):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            winner = p.market.getJob(job_id).provider
+            if winner in [a.address for a in providers]:
+                account = accounts[winner]
+                self.attempt(p.market.claimEarnings, job_id, sender=account)
+                self.attempt(p.market.submitResult, job_id, os.urandom(32), "r", sender=account)
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data())
+        def abandon(self, data):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            winner = p.market.getJob(job_id).provider
+            if winner in [a.address for a in providers]:
+                self.attempt(p.market.abandonJob, job_id, sender=accounts[winner])
+
+        @rule(provider=st.sampled_from(providers), amount=st.integers(1, 2_000))
+        def unstake(self, provider, amount):
+            self.attempt(p.registry.requestUnstake, to_wei(amount), sender=provider)
+
+        # ------------------------------------------------------------ keepers, arbiter, time
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data(), keeper=st.sampled_from(providers))
+        def keep(self, data, keeper):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            for fn in (p.market.finalizeAuction, p.market.settleJob, p.market.slashForFailure):
+                self.attempt(fn, job_id, sender=keeper)
+            for provider in providers:
+                self.attempt(p.market.settleCommitment, job_id, provider, sender=keeper)
+            self.attempt(p.resolver.resolveByDefault, job_id, sender=keeper)
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data(), fault=st.booleans())
+        def arbitrate(self, data, fault):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            self.attempt(p.resolver.arbitrate, job_id, fault, sender=admin)
+
+        @rule(seconds=st.sampled_from([60, 1_800, HOUR, 3 * HOUR, 13 * HOUR, 26 * HOUR]))
+        def warp(self, seconds):
+            chain.pending_timestamp += seconds
+            chain.mine()
+
+        @rule(who=st.sampled_from(providers))
+        def claim_rewards(self, who):
+            epoch = p.rewards.currentEpoch()
+            self.attempt(p.rewards.claim, list(range(max(0, epoch - 3), epoch)), sender=who)
+            self.attempt(p.rewards.claimStakeRewards, sender=who)
+
+        # ------------------------------------------------------------ governance
+
+        @rule(name=st.sampled_from(params), value=st.integers(0, 6_000))
+        def stranger_sets_a_parameter(self, name, value):
+            setter = getattr(p.market, "set" + name[0].upper() + name[1:])
+            self.attempt(setter, value, sender=stranger)
+
+        @rule(name=st.sampled_from(params), value=st.integers(1, 5_000))
+        def governance_sets_a_parameter(self, name, value):
+            setter = getattr(p.market, "set" + name[0].upper() + name[1:])
+            if self.attempt(setter, value, sender=admin) is not None:
+                self.params[name] = value
+
+        # ------------------------------------------------------------ invariants
+
+        @invariant()
+        def market_holds_exactly_what_it_owes(self):
+            jobs = {j: p.market.getJob(j) for j in self.jobs}
+            assert p.credits.balanceOf(p.market) == sum(job.escrow for job in jobs.values())
+            for job_id, job in jobs.items():
+                if job.status in TERMINAL:
+                    assert job.escrow == 0, job_id
+                previous = self.seen.get(job_id, 1)
+                assert job.status in ALLOWED[previous], (job_id, previous, job.status)
+                self.seen[job_id] = job.status
+
+        @invariant()
+        def stake_is_accounted(self):
+            total = 0
+            for provider in providers:
+                record = p.registry.providerOf(provider)
+                assert record.staked >= record.locked + record.unbonding  # free stake never negative
+                total += record.staked
+            assert p.token.balanceOf(p.registry) == total
+
+        @invariant()
+        def resolver_holds_only_open_bonds(self):
+            bonds = sum(p.resolver.disputeOf(j).bond for j in self.jobs if p.resolver.disputeOf(j).status in (1, 2))
+            assert p.credits.balanceOf(p.resolver) == bonds
+
+        @invariant()
+        def supplies_and_emissions_are_bounded(self):
+            assert p.token.totalSupply() <= p.token.cap()
+            current = p.rewards.currentEpoch()
+            assert p.rewards.totalClaimed() <= sum(p.rewards.emissionOf(e) for e in range(current + 1))
+
+        @invariant()
+        def only_governance_changed_parameters(self):
+            for name, value in self.params.items():
+                assert getattr(p.market, name)() == value
+
+    Protocol.TestCase.settings = settings(
+        max_examples=EXAMPLES,
+        stateful_step_count=STEPS,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    run_state_machine_as_test(Protocol, settings=Protocol.TestCase.settings)
