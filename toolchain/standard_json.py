@@ -24,8 +24,9 @@ def standard_json(include_test_helpers: bool = False) -> dict:
             "remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"],
             "optimizer": {"enabled": True, "runs": 200},
             "evmVersion": "cancun",
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode", "evm.deployedBytecode", "evm.methodIdentifiers"],
-                                      "": ["ast"]}},
+            "outputSelection": {
+                "*": {"*": ["abi", "evm.bytecode", "evm.deployedBytecode", "evm.methodIdentifiers"], "": ["ast"]}
+            },
         },
     }
 
