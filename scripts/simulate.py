@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, network_option
+from ape.logging import logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -61,6 +62,7 @@ def cli(
     out: Path,
 ) -> None:
     """Simulate the compute market on a local chain."""
+    logger.set_level("WARNING")  # one line per transaction would drown the progress bar
     base = SimConfig(
         seed=seed,
         days=days,
