@@ -207,3 +207,35 @@ def rewards_scenario(protocol: Protocol, gas: GasReport, admin: Any, reporter: A
     gas.record("RewardsDistributor.claimStakeRewards (30 epochs idle)", rewards.claimStakeRewards(sender=staker))
     chain.pending_timestamp += DAY
     gas.record("RewardsDistributor.claimStakeRewards", rewards.claimStakeRewards(sender=staker))
+
+
+def market_scaling(
+    protocol: Protocol, admin: Any, customer: Any, providers: list[Any], sizes: tuple[int, ...] = (1, 10, 100)
+) -> dict[str, dict[int, int]]:
+    """Gas of `placeBid` and `finalizeAuction` after n prior bids on one job, and of `settleJob`
+    with n other jobs open in the market: none may grow with n."""
+    market = protocol.market
+    _fund_customer(protocol, admin, customer, to_wei(50_000))
+    for provider in providers:
+        protocol.registry.setCapacity(H100, 4_000, 80, sender=provider)
+    figures: dict[str, dict[int, int]] = {"placeBid": {}, "finalizeAuction": {}, "settleJob": {}}
+    for n in sizes:
+        refresh_price(protocol, admin)
+        job_id = market.postJob(spec(), sender=customer).events[-1].jobId
+        price = to_wei(2)
+        for i in range(n):
+            market.placeBid(job_id, price, sender=providers[i % 2])
+            price = price * 99 // 100
+        figures["placeBid"][n] = market.placeBid(job_id, price * 99 // 100, sender=providers[n % 2]).gas_used
+        chain.pending_timestamp += HOUR
+        figures["finalizeAuction"][n] = market.finalizeAuction(job_id, sender=customer).gas_used
+        winner = providers[n % 2]
+        # n other jobs left open beside this one
+        refresh_price(protocol, admin)
+        for _ in range(n):
+            market.postJob(spec(), sender=customer)
+        chain.pending_timestamp += 10 * HOUR
+        market.submitResult(job_id, b"\x01" * 32, "r", sender=winner)
+        chain.pending_timestamp += DAY
+        figures["settleJob"][n] = market.settleJob(job_id, sender=customer).gas_used
+    return figures

@@ -15,6 +15,7 @@ from compute_market.benchmarks import (
     credits_scenario,
     dispute_scenario,
     draw_scaling,
+    market_scaling,
     market_scenario,
     registry_scenario,
     rewards_scenario,
@@ -51,14 +52,23 @@ def cli(out: Path) -> None:
     )
     for size, used in draws.items():
         click.echo(f"  {size:>5} verifiers: {used:,}")
-    report = gas.summary() | {"scaling": {"requestVerifier": {str(k): v for k, v in draws.items()}}}
+    click.echo("\nScaling: gas as prior bids (placeBid, finalizeAuction) or open jobs (settleJob) grow")
+    market_figures = market_scaling(
+        deploy_with_provider(deploy, admin, providers[0], providers[1]), admin, customer, providers[:2]
+    )
+    for op, row in market_figures.items():
+        click.echo(f"  {op:<16} " + "  ".join(f"n={n}: {g:,}" for n, g in row.items()))
+    scaling = {"requestVerifier": {str(k): v for k, v in draws.items()}}
+    scaling |= {op: {str(k): v for k, v in row.items()} for op, row in market_figures.items()}
+    report = gas.summary() | {"scaling": scaling}
     out.write_text(json.dumps(report, indent=2) + "\n")
     click.echo(f"\nwritten to {out}")
 
 
-def deploy_with_provider(deploy, admin, provider):  # noqa: ANN001, ANN201
-    """A fresh deployment with `provider` registered and staked (for the scaling runs)."""
+def deploy_with_provider(deploy, admin, *providers):  # noqa: ANN001, ANN002, ANN201
+    """A fresh deployment with `providers` registered and staked (for the scaling runs)."""
     protocol = deploy()
-    registry_scenario(protocol, GasReport(), admin, [provider])
-    protocol.registry.setCapacity(H100, 64, 80, sender=provider)  # room for every benchmark job
+    registry_scenario(protocol, GasReport(), admin, list(providers))
+    for provider in providers:
+        protocol.registry.setCapacity(H100, 64, 80, sender=provider)  # room for every benchmark job
     return protocol
