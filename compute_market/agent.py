@@ -100,6 +100,7 @@ class ProviderAgent:
         start_block: int | None = None,
         step: Decimal = Decimal("0.05"),
         claim_every: int = 3_600,
+        salt_fn: Any = None,
         log: Any = print,
     ) -> None:
         self.client = client
@@ -108,6 +109,7 @@ class ProviderAgent:
         self.cost = cost
         self.undercut_step = step  # how far an outbid agent undercuts the best bid
         self.claim_every = claim_every  # seconds of accrual between two claims
+        self.salt_fn = salt_fn  # sealed-bid salts (default: secrets); the simulation seeds them
         self.state_path = state_path
         start = start_block if start_block is not None else chain.blocks.head.number
         self.state = AgentState.load(state_path, start, f"{chain.chain_id}:{self.market.address}")
@@ -187,7 +189,7 @@ class ProviderAgent:
             if job.kind == AuctionKind.SEALED:
                 if str(job_id) in self.state.commitments:
                     return []
-                salt = self.client.commit(job_id, ask)  # truthful: second price pays best for it
+                salt = self.client.commit(job_id, ask, self.salt_fn() if self.salt_fn else None)  # truthful
                 self.state.commitments[str(job_id)] = {"price": str(ask), "salt": salt.hex()}
                 self._track(job_id)
                 return [f"job {job_id}: committed a sealed bid"]

@@ -9,6 +9,7 @@ summary and writes a JSON record, CSV time series and PNG plots.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -19,9 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from compute_market.simulation.config import SimConfig
-from compute_market.simulation.engine import Simulation
+from compute_market.simulation.engine import START_TIME, Simulation
 from compute_market.simulation.report import build_report, write_outputs
 from compute_market.simulation.summary import print_summary
+
+# The local anvil this command starts gets a fixed genesis: block hashes, and with them the
+# prevrandao the verifier and jury draws use, then repeat from run to run (see bin/bootstrap).
+os.environ.setdefault("ANVIL_GENESIS_TIMESTAMP", str(START_TIME))
 
 
 def parse_mix(text: str | None) -> dict[str, float] | None:

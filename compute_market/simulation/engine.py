@@ -90,6 +90,9 @@ class Simulation:
         if needed > len(pool):
             raise ValueError(f"{needed} actors need {needed} test accounts; ape-config.yaml has {len(pool)}")
         shutil.rmtree(self.out / "agents", ignore_errors=True)  # a new chain: agents start afresh
+        # Block times must not follow the wall clock (anvil adds real elapsed time by default):
+        # one second per block, plus the hours the simulation skips, makes runs repeatable.
+        chain.provider.make_request("anvil_setBlockTimestampInterval", [1])
         if chain.pending_timestamp < START_TIME:
             chain.pending_timestamp = START_TIME
         self.admin, *rest = pool[:needed]
@@ -140,7 +143,8 @@ class Simulation:
             )
             client = self._client(account, "provider" if role == "honest" else "cheater")
             self.protocol.token.transfer(account, to_wei(20_000), sender=self.admin)
-            kw = {"log": lambda _line: None, "step": cfg.undercut_step}
+            # Salts from the run's generator: they end up in blocks, and block hashes feed the draws.
+            kw = {"log": lambda _line: None, "step": cfg.undercut_step, "salt_fn": lambda: rng.randbytes(32)}
             state = self.out / "agents" / f"{account.address}.json"
             if role == "honest":
                 agent = ProviderAgent(client, gpu.model, cost, state, **kw)
@@ -294,7 +298,7 @@ class Simulation:
         vote = self.protocol.resolver.voteOf(job_id, juror.client.address)
         if vote.commitment == b"\0" * 32 and now < dispute.commitEnd:
             fault = self.rng.random() < 0.5 if juror.lazy else not truth_ok
-            salt = self._try("verifier", juror.client.commit_vote, job_id, fault)
+            salt = self._try("verifier", juror.client.commit_vote, job_id, fault, self.rng.randbytes(32))
             if salt is not None:
                 juror.votes[job_id] = (fault, salt)
         elif dispute.commitEnd <= now < dispute.revealEnd and not vote.revealed and job_id in juror.votes:
