@@ -186,6 +186,10 @@ class MarketClient:
     def resolve(self, job_id: int) -> None:
         self._send(self.p.resolver.resolve, job_id)
 
+    def arbitrate(self, job_id: int, provider_fault: bool) -> None:
+        """The arbiter's decision on a dispute its jury could not decide (ARBITER_ROLE)."""
+        self._send(self.p.resolver.arbitrate, job_id, provider_fault)
+
     def register_verifier(self, cmp: Decimal) -> None:
         self._send(self.p.resolver.registerVerifier)
         amount = to_wei(cmp)

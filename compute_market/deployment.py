@@ -23,6 +23,16 @@ from compute_market.params import DeployParams
 DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
 MINTER_ROLE = "MINTER_ROLE"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+# Every contract a deployment records, in deployment order.
+CONTRACT_NAMES = (
+    "ComputeToken",
+    "PriceFeed",
+    "ComputeCredits",
+    "ProviderRegistry",
+    "JobMarket",
+    "DisputeResolver",
+    "RewardsDistributor",
+)
 
 
 @dataclass
@@ -266,18 +276,9 @@ class Deployer:
 
     def plan(self) -> list[str]:
         """Names of the recorded contracts missing on this chain (all of them without a record)."""
-        names = [
-            "ComputeToken",
-            "PriceFeed",
-            "ComputeCredits",
-            "ProviderRegistry",
-            "JobMarket",
-            "DisputeResolver",
-            "RewardsDistributor",
-        ]
         return [
             n
-            for n in names
+            for n in CONTRACT_NAMES
             if n not in self.record.contracts or not chain.provider.get_code(self.record.contracts[n].address)
         ]
 

@@ -41,3 +41,16 @@ def job_spec(
         holdback,
         verification,
     )
+
+
+def assert_bounded_setter(contract, setter: str, bad: int, lo: int, hi: int, valid: int, admin, stranger) -> None:
+    """A governance setter refuses `bad` with its bounds, refuses a stranger, and sets `valid`
+    for the admin with a `ParameterUpdated` event."""
+    import ape
+
+    with ape.reverts(contract.ParameterOutOfBounds, value=bad, min=lo, max=hi):
+        getattr(contract, setter)(bad, sender=admin)
+    with ape.reverts(contract.AccessControlUnauthorizedAccount):
+        getattr(contract, setter)(lo, sender=stranger)
+    tx = getattr(contract, setter)(valid, sender=admin)
+    assert tx.events.filter(contract.ParameterUpdated)[0].newValue == valid

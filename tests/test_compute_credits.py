@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import ape
 import pytest
+from helpers import assert_bounded_setter
 
 from compute_market.units import DAY, HOUR, to_wei, usd_to_feed
 
@@ -186,12 +187,7 @@ def test_zero_amounts_and_zero_recipients_revert(credits, feed, admin, minter):
     ],
 )
 def test_setters_check_bounds_and_roles(credits, admin, stranger, setter, value, lo, hi):
-    with ape.reverts(credits.ParameterOutOfBounds, value=value, min=lo, max=hi):
-        getattr(credits, setter)(value, sender=admin)
-    with ape.reverts(credits.AccessControlUnauthorizedAccount):
-        getattr(credits, setter)(lo, sender=stranger)
-    tx = getattr(credits, setter)(lo, sender=admin)
-    assert tx.events.filter(credits.ParameterUpdated)[0].newValue == lo
+    assert_bounded_setter(credits, setter, value, lo, hi, lo, admin, stranger)
 
 
 def test_spread_changes_apply_to_the_next_mint(credits, feed, admin, minter):

@@ -6,17 +6,8 @@ import json
 
 import ape
 
+from compute_market.deployment import CONTRACT_NAMES as CONTRACTS
 from compute_market.deployment import Deployer
-
-CONTRACTS = (
-    "ComputeToken",
-    "PriceFeed",
-    "ComputeCredits",
-    "ProviderRegistry",
-    "JobMarket",
-    "DisputeResolver",
-    "RewardsDistributor",
-)
 
 
 def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chain):

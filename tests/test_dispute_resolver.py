@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import ape
 import pytest
-from helpers import job_spec
+from helpers import assert_bounded_setter, job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 
@@ -387,11 +387,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     ],
 )
 def test_setters_check_bounds_and_roles(resolver, admin, stranger, setter, bad, lo, hi):
-    with ape.reverts(resolver.ParameterOutOfBounds, value=bad, min=lo, max=hi):
-        getattr(resolver, setter)(bad, sender=admin)
-    with ape.reverts(resolver.AccessControlUnauthorizedAccount):
-        getattr(resolver, setter)(lo, sender=stranger)
-    assert getattr(resolver, setter)(hi, sender=admin).events.filter(resolver.ParameterUpdated)[0].newValue == hi
+    assert_bounded_setter(resolver, setter, bad, lo, hi, hi, admin, stranger)
 
 
 def test_shares_cannot_exceed_the_whole(resolver, admin):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import ape
 import pytest
-from helpers import A100, EU, H100, US, job_spec
+from helpers import A100, EU, H100, US, assert_bounded_setter, job_spec
 
 from compute_market.units import HOUR, bytes32, to_wei
 
@@ -635,11 +635,7 @@ def test_pause_stops_new_business_but_never_the_ways_out(market, credits, chain,
     ],
 )
 def test_setters_check_bounds_and_roles(market, admin, stranger, setter, bad, lo, hi):
-    with ape.reverts(market.ParameterOutOfBounds, value=bad, min=lo, max=hi):
-        getattr(market, setter)(bad, sender=admin)
-    with ape.reverts(market.AccessControlUnauthorizedAccount):
-        getattr(market, setter)(lo, sender=stranger)
-    assert getattr(market, setter)(hi, sender=admin).events.filter(market.ParameterUpdated)[0].newValue == hi
+    assert_bounded_setter(market, setter, bad, lo, hi, hi, admin, stranger)
 
 
 def test_fee_changes_apply_to_jobs_posted_afterwards(market, chain, admin, customer):

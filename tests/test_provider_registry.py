@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+from helpers import assert_bounded_setter
 
 from compute_market.units import DAY, bytes32, to_wei
 
@@ -248,12 +249,7 @@ def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, prov
     ],
 )
 def test_setters_check_bounds_and_roles(registry, admin, stranger, setter, bad, lo, hi):
-    with ape.reverts(registry.ParameterOutOfBounds, value=bad, min=lo, max=hi):
-        getattr(registry, setter)(bad, sender=admin)
-    with ape.reverts(registry.AccessControlUnauthorizedAccount):
-        getattr(registry, setter)(lo, sender=stranger)
-    tx = getattr(registry, setter)(hi, sender=admin)
-    assert tx.events.filter(registry.ParameterUpdated)[0].newValue == hi
+    assert_bounded_setter(registry, setter, bad, lo, hi, hi, admin, stranger)
 
 
 def test_new_unbonding_period_applies_to_new_requests(registry, provider, admin, chain):

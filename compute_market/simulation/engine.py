@@ -290,7 +290,7 @@ class Simulation:
                 if now >= dispute.revealEnd:
                     self._try("keeper", self.keeper.resolve, job_id)
             elif dispute.status == 2:  # awaiting the arbiter: governance decides on the facts
-                self._try("keeper", self.keeper._send, resolver.arbitrate, job_id, not truth_ok)
+                self._try("keeper", self.keeper.arbitrate, job_id, not truth_ok)
             if market.statusOf(job_id) in TERMINAL:
                 self.jobs.pop(job_id, None)
 
