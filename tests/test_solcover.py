@@ -1,0 +1,93 @@
+"""The coverage tool (toolchain/solcover): source maps, code identity, and branches measured end to end."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from solcover.analysis import analyse
+from solcover.build import compile_contracts
+from solcover.bytecode import SourceRange, _source_map, blank_immutables, instructions, strip_metadata
+from solcover.collect import install, uninstall
+
+FEED_SOURCE = "contracts/oracle/MockPriceFeed.sol"
+
+
+def test_source_map_entries_repeat_the_previous_fields_when_empty():
+    assert _source_map("1:2:0:-;:5;;7::1") == [
+        SourceRange(1, 2, 0),
+        SourceRange(1, 5, 0),
+        SourceRange(1, 5, 0),
+        SourceRange(7, 5, 1),
+    ]
+
+
+def test_instructions_skip_push_data_and_read_push_values():
+    code = instructions("0x6080604052600a57fe", "0:1:0;;;;;")
+    assert [(i.pc, i.op, i.push) for i in code] == [
+        (0, 0x60, 0x80),
+        (2, 0x60, 0x40),
+        (4, 0x52, None),
+        (5, 0x60, 0x0A),
+        (7, 0x57, None),
+        (8, 0xFE, None),
+    ]
+
+
+def test_code_identity_ignores_metadata_hash_and_immutables():
+    metadata = "a264697066735822" + "ab" * 34 + "64736f6c6343" + "000825" + "0033"
+    other = "a264697066735822" + "cd" * 34 + "64736f6c6343" + "000825" + "0033"
+    refs = {"7": [{"start": 1, "length": 2}]}
+    deployed = blank_immutables(strip_metadata("0x60beef00" + metadata), refs)
+    compiled = blank_immutables(strip_metadata("0x60000000" + other), refs)
+    assert deployed == compiled
+    assert strip_metadata("0x6001" + metadata) != strip_metadata("0x6002" + other)
+
+
+@pytest.fixture(scope="module")
+def feed_build():
+    return compile_contracts([FEED_SOURCE])
+
+
+def _feed_file(feed_build, raw):
+    return next(f for f in analyse(feed_build, raw) if f.path == FEED_SOURCE)
+
+
+def _branch(cov, build, snippet):
+    return next(b for b in cov.branches if snippet in build.snippet(b.src))
+
+
+def _raw(collector):
+    return {
+        "codes": collector.codes,
+        "runtime": {d: {"pcs": sorted(h.pcs), "jumps": h.jumps} for d, h in collector.runtime.items()},
+        "init": {d: {"pcs": sorted(h.pcs), "jumps": h.jumps} for d, h in collector.init.items()},
+    }
+
+
+def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain, admin, feed_build):
+    web3_provider = chain.provider.web3.provider
+    collector = install(web3_provider)
+    try:
+        feed = project.MockPriceFeed.deploy(admin, 250_000_000, sender=admin)
+        feed.setAnswer(260_000_000, sender=admin)  # round 2 > 1: `if (roundId > latestRound)` taken
+        cov = _feed_file(feed_build, _raw(collector))
+        newer = _branch(cov, feed_build, "if (roundId > latestRound)")
+        missing = _branch(cov, feed_build, "if (r.updatedAt == 0)")
+        assert (newer.taken, newer.not_taken) == (True, False)
+        assert (missing.taken, missing.not_taken) == (False, False)
+        assert cov.functions["description@35"] is False
+
+        feed.setRoundData(1, 255_000_000, chain.pending_timestamp, sender=admin)  # older round: not taken
+        with ape.reverts(feed.NoDataPresent):
+            feed.getRoundData(99)  # an eth_call that reverts: `if (r.updatedAt == 0)` taken
+        feed.getRoundData(1)  # and not taken
+        feed.description()
+        cov = _feed_file(feed_build, _raw(collector))
+    finally:
+        uninstall(web3_provider, collector)
+    newer = _branch(cov, feed_build, "if (roundId > latestRound)")
+    missing = _branch(cov, feed_build, "if (r.updatedAt == 0)")
+    assert (newer.taken, newer.not_taken) == (True, True)
+    assert (missing.taken, missing.not_taken) == (True, True)
+    assert cov.functions["description@35"] is True
+    assert collector.failures == 0
