@@ -151,6 +151,13 @@ def test_redemption_cap_holds_within_an_epoch_and_resets_across_the_boundary(
     fresh_price(feed, admin, "2.50")
     credits.redeem(to_wei(100), 0, minter, sender=minter)
     assert credits.redeemableThisEpoch() == to_wei("10.4")
+    credits.setRedeemCapPerEpoch(to_wei(20), sender=admin)  # below what this epoch already used
+    assert credits.redeemableThisEpoch() == 0
+    with ape.reverts(credits.RedeemCapExceeded, requested=to_wei("3.96"), remaining=0):
+        credits.redeem(to_wei(10), 0, minter, sender=minter)
+    chain.pending_timestamp += DAY
+    chain.mine()
+    assert credits.redeemableThisEpoch() == to_wei(20)  # a new epoch starts from nothing used
 
 
 def test_pause_stops_minting_but_never_redemption(credits, feed, admin, minter, stranger):
@@ -174,6 +181,12 @@ def test_zero_amounts_and_zero_recipients_revert(credits, feed, admin, minter):
         credits.mintWithTokens(1, 0, "0x0000000000000000000000000000000000000000", sender=minter)
     with ape.reverts(credits.ZeroAmount):
         credits.redeem(0, 0, minter, sender=minter)
+    with ape.reverts(credits.ZeroAddress):
+        credits.redeem(1, 0, "0x0000000000000000000000000000000000000000", sender=minter)
+    with ape.reverts(credits.ZeroAddress):
+        credits.setProtocolContract("0x0000000000000000000000000000000000000000", True, sender=admin)
+    with ape.reverts(credits.ZeroAddress):
+        credits.setPriceFeed("0x0000000000000000000000000000000000000000", sender=admin)
 
 
 @pytest.mark.parametrize(

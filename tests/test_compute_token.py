@@ -16,6 +16,11 @@ def test_initial_supply_goes_to_recipient_and_cap_is_set(token, admin):
     assert (token.name(), token.symbol(), token.decimals()) == ("Compute Token", "CMP", 18)
 
 
+def test_a_token_may_start_with_no_supply(project, admin):
+    token = project.ComputeToken.deploy(admin, admin, 0, to_wei(1_000), sender=admin)
+    assert token.totalSupply() == 0 and token.cap() == to_wei(1_000)
+
+
 def test_only_minters_mint(token, admin, stranger):
     with ape.reverts(token.AccessControlUnauthorizedAccount):
         token.mint(stranger, 1, sender=stranger)

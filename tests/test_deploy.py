@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import ape
+import pytest
+from eth_utils import function_signature_to_4byte_selector
+from web3.exceptions import ContractCustomError
 
 from compute_market.deployment import CONTRACT_NAMES as CONTRACTS
 from compute_market.deployment import Deployer
@@ -73,3 +76,39 @@ def test_timelock_takes_every_admin_seat_and_the_deployer_keeps_only_pause(proje
     with ape.reverts(market.AccessControlUnauthorizedAccount):
         market.setProtocolFeeBps(0, sender=admin)
     market.pause(sender=admin)  # the guardian can still stop new business at once
+
+
+ZERO = "0x" + "00" * 20
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("ComputeCredits", lambda p, me: (ZERO, p.token, p.price_feed, 1)),  # Governed: no admin
+        ("ComputeCredits", lambda p, me: (me, ZERO, p.price_feed, 1)),
+        ("ProviderRegistry", lambda p, me: (me, ZERO)),
+        ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO)),
+        ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # VerifierStaking
+        ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry)),
+        ("RewardsDistributor", lambda p, me: (me, ZERO, 86_400, 1, 1, 0)),
+    ],
+    ids=[
+        "credits-admin",
+        "credits-token",
+        "registry-token",
+        "market-treasury",
+        "resolver-token",
+        "resolver-market",
+        "rewards-token",
+    ],
+)
+def test_constructors_refuse_the_zero_address(project, chain, protocol, admin, name, args):
+    # Through eth_call: ape cannot always name a custom error raised by a deployment (there is
+    # no address to look its ABI up by), so the test reads the revert data itself.
+    container = getattr(project, name)
+    data = container.contract_type.deployment_bytecode.bytecode + container.constructor.encode_input(
+        *args(protocol, admin)
+    ).hex().removeprefix("0x")
+    with pytest.raises(ContractCustomError) as failure:
+        chain.provider.web3.eth.call({"from": admin.address, "data": data})
+    assert failure.value.data == "0x" + function_signature_to_4byte_selector("ZeroAddress()").hex()

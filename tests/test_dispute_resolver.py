@@ -73,6 +73,12 @@ def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, 
 def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier):
     v = make_verifier(accounts[20], stake=to_wei(500))
     assert resolver.totalActiveStake() == to_wei(500)
+    with ape.reverts(resolver.ZeroAmount):
+        resolver.stakeAsVerifier(0, sender=v)
+    with ape.reverts(resolver.ZeroAmount):
+        resolver.requestVerifierUnstake(0, sender=v)
+    with ape.reverts(resolver.NothingToWithdraw):
+        resolver.withdrawVerifierStake(sender=v)
     with ape.reverts(resolver.AlreadyVerifier):
         resolver.registerVerifier(sender=v)
     with ape.reverts(resolver.NotEnoughActiveStake, have=to_wei(500), need=to_wei(501)):
@@ -123,6 +129,17 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
     assert resolver.verifierOf(verifier.verifier).staked == to_wei(950)
     with ape.reverts(resolver.AlreadyAttested):  # its verification ended as absent
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
+    with ape.reverts(resolver.AlreadyAttested):  # and cannot be slashed twice
+        resolver.slashAbsentVerifier(result_job, sender=customer)
+    with ape.reverts(resolver.VerificationNotRequested):
+        resolver.slashAbsentVerifier(result_job + 1, sender=customer)
+
+
+def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers):
+    for verifier in verifiers.values():
+        resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
+    with ape.reverts(resolver.NoVerifierAvailable, jobId=result_job):
+        resolver.requestVerifier(result_job, sender=customer)
 
 
 def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result_job, customer, verifiers):
@@ -276,6 +293,8 @@ def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_j
     with ape.reverts(resolver.InvalidVoteReveal):
         resolver.revealVote(result_job, False, b"right", sender=juror)
     resolver.revealVote(result_job, True, b"right", sender=juror)
+    with ape.reverts(resolver.NoVoteCommitted):  # a vote is revealed once
+        resolver.revealVote(result_job, True, b"right", sender=juror)
 
 
 def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, result_job, customer, verifiers):
@@ -303,6 +322,8 @@ def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_
     tx = resolver.resolve(result_job, sender=customer)
     assert tx.events.filter(resolver.AwaitingArbiter)
     assert resolver.disputeOf(result_job).status == AWAITING_ARBITER
+    with ape.reverts(resolver.WrongDisputeStatus):  # the jury's time is over
+        resolver.commitVote(result_job, b"\x01" * 32, sender=verifiers[jurors[0]])
     with ape.reverts(resolver.AccessControlUnauthorizedAccount):
         resolver.arbitrate(result_job, True, sender=customer)
     resolver.arbitrate(result_job, True, sender=admin)
@@ -313,7 +334,7 @@ def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_
 
 
 def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
-    resolver, market, credits, chain, result_job, customer
+    resolver, market, credits, chain, result_job, customer, admin
 ):
     resolver.challenge(result_job, "x", sender=customer)
     chain.pending_timestamp += 2 * DAY
@@ -321,6 +342,8 @@ def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
     with ape.reverts(resolver.AppealWindowOpen):
         resolver.resolveByDefault(result_job, sender=customer)
     chain.pending_timestamp += 2 * DAY
+    with ape.reverts(resolver.AppealWindowOver):
+        resolver.arbitrate(result_job, True, sender=admin)
     before = credits.balanceOf(customer)
     resolver.resolveByDefault(result_job, sender=customer)
     assert credits.balanceOf(customer) == before + BOND  # bond back, nothing decided

@@ -90,6 +90,13 @@ def test_invalid_job_specs_revert_naming_the_field(market, chain, customer, fiel
 # ---------------------------------------------------------------------------- open auctions
 
 
+def test_a_job_whose_escrow_rounds_to_zero_reverts(market, chain, customer):
+    spec = list(job_spec(chain, gpus=1, max_price=1))
+    spec[4] = 60  # one minute at 1 wei per GPU-hour
+    with ape.reverts(market.InvalidJobSpec, field="escrow"):
+        market.postJob(tuple(spec), sender=customer)
+
+
 def test_open_auction_with_three_bidders(market, registry, credits, chain, customer, providers):
     p1, p2, p3 = providers
     job_id = post(market, chain, customer)
@@ -282,6 +289,25 @@ def test_reveal_with_the_wrong_salt_or_price_reverts(market, chain, customer, pr
         market.revealBid(job_id, crd(1), b"right", sender=providers[1])
 
 
+def test_commitments_close_at_bidding_end(market, chain, customer, providers):
+    job_id = post(market, chain, customer, sealed=True)
+    chain.pending_timestamp += HOUR
+    with ape.reverts(market.BiddingClosed):
+        commit(market, job_id, providers[0], crd(1), b"late")
+
+
+def test_a_revealed_price_of_zero_or_above_the_max_reverts(market, chain, customer, providers, fresh_price):
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], 0, b"zero")
+    commit(market, job_id, providers[1], crd("2.01"), b"high")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    with ape.reverts(market.ZeroPrice):
+        market.revealBid(job_id, 0, b"zero", sender=providers[0])
+    with ape.reverts(market.BidAboveMaxPrice, price=crd("2.01"), maxPrice=crd(2)):
+        market.revealBid(job_id, crd("2.01"), b"high", sender=providers[1])
+
+
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
     job_id = post(market, chain, customer, sealed=True)
     digest = market.commitmentFor(job_id, providers[0], crd(1), b"s")
@@ -366,6 +392,32 @@ def test_claim_earnings_pays_accrued_less_holdback_and_fee(market, credits, chai
     assert market.getJob(job_id).escrow == crd("13.2")
     with ape.reverts(market.NotProvider):
         market.claimEarnings(job_id, sender=customer)
+
+
+def test_earnings_of_a_lease_are_accrued_pay_and_what_is_claimable(market, chain, customer, providers):
+    p1 = providers[0]
+    bidding = post(market, chain, customer)
+    assert market.earningsOf(bidding) == (0, 0)
+    job_id = leased_job(market, chain, customer, p1)  # 22 CRD over 10 hours, 20% holdback
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 5 * HOUR
+    chain.mine()
+    assert market.earningsOf(job_id) == (crd(11), crd("8.8"))
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 5 * HOUR + 1
+    market.claimEarnings(job_id, sender=p1)
+    assert market.earningsOf(job_id).claimable == 0  # nothing new within the same second
+
+
+def test_only_the_provider_submits_or_abandons_and_only_while_leased(market, chain, customer, providers):
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    with ape.reverts(market.NotProvider):
+        market.submitResult(job_id, b"\x01" * 32, "r", sender=providers[1])
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    with ape.reverts(market.WrongStatus):
+        market.submitResult(job_id, b"\x02" * 32, "r", sender=p1)
+    with ape.reverts(market.WrongStatus):
+        market.abandonJob(job_id, sender=p1)
 
 
 def test_result_then_settlement_pays_the_rest_and_records_a_completion(
@@ -648,6 +700,8 @@ def test_fee_changes_apply_to_jobs_posted_afterwards(market, chain, admin, custo
 def test_treasury_is_set_by_governance_only(market, admin, stranger):
     with ape.reverts(market.AccessControlUnauthorizedAccount):
         market.setTreasury(stranger, sender=stranger)
+    with ape.reverts(market.ZeroAddress):
+        market.setTreasury("0x" + "00" * 20, sender=admin)
     market.setTreasury(stranger, sender=admin)
     assert market.treasury() == stranger.address
 

@@ -257,3 +257,10 @@ def test_new_unbonding_period_applies_to_new_requests(registry, provider, admin,
     registry.stake(to_wei(10), sender=provider)
     tx = registry.requestUnstake(to_wei(10), sender=provider)
     assert tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd == chain.blocks.head.timestamp + DAY
+
+
+def test_nothing_to_unstake_and_no_registration_to_leave_revert(registry, provider, stranger):
+    with ape.reverts(registry.ZeroAmount):
+        registry.requestUnstake(0, sender=provider)
+    with ape.reverts(registry.NotRegistered, provider=stranger):
+        registry.deregister(sender=stranger)

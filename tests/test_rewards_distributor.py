@@ -82,10 +82,14 @@ def test_providers_with_300_and_100_credits_share_the_work_pool_75_25(dist, chai
 def test_a_claim_twice_pays_once(dist, chain, reporter, alice, token):
     at(chain, dist, 100)
     dist.recordWork(alice, 1, sender=reporter)
+    assert dist.pendingRewards(0, alice) == (0, 0)  # epoch 0 is not over
     at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(0, alice) == (to_wei(70_000), 0)
     before = token.balanceOf(alice)
     dist.claim([0, 0], sender=alice)  # the same epoch twice in one call
     assert token.balanceOf(alice) == before + to_wei(70_000)
+    assert dist.pendingRewards(0, alice) == (0, 0)
     tx = dist.claim([0], sender=alice)
     assert token.balanceOf(alice) == before + to_wei(70_000)
     assert not tx.events.filter(dist.Claimed)
