@@ -8,6 +8,7 @@ from solcover.analysis import analyse
 from solcover.build import compile_contracts
 from solcover.bytecode import SourceRange, _source_map, blank_immutables, instructions, strip_metadata
 from solcover.collect import install, uninstall
+from solcover.report import write
 
 FEED_SOURCE = "contracts/oracle/MockPriceFeed.sol"
 
@@ -64,7 +65,7 @@ def _raw(collector):
     }
 
 
-def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain, admin, feed_build):
+def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain, admin, feed_build, tmp_path):
     web3_provider = chain.provider.web3.provider
     collector = install(web3_provider)
     try:
@@ -76,6 +77,12 @@ def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain
         assert (newer.taken, newer.not_taken) == (True, False)
         assert (missing.taken, missing.not_taken) == (False, False)
         assert cov.functions["description@35"] is False
+        _, report = write(feed_build, [cov], _raw(collector), tmp_path)
+        missed = cov.branch_total - cov.branch_hit
+        assert missed >= 3  # at least: `if (r.updatedAt == 0)` both ways, `if (roundId > ...)` not taken
+        text = report.read_text()
+        assert f"## Branches that never ran ({missed}, at " in text
+        assert "| taken and not taken | `if (r.updatedAt == 0)" in text
 
         feed.setRoundData(1, 255_000_000, chain.pending_timestamp, sender=admin)  # older round: not taken
         with ape.reverts(feed.NoDataPresent):

@@ -104,7 +104,8 @@ def write(build: Build, files: list[FileCoverage], raw: dict, out_dir: Path) -> 
         name = cov.path if cov else "**Total**"
         md.append(f"| {name} | {_cell(fig.statements)} | {_cell(fig.branches)} | {_cell(fig.functions)} |")
     gaps = uncovered_branches(build, files)
-    md += ["", f"## Branches that never ran ({len(gaps)})", ""]
+    missed = total.branches[1] - total.branches[0]
+    md += ["", f"## Branches that never ran ({missed}, at {len(gaps)} places)", ""]
     md += ["| Where | Kind | Missing | Code |", "|---|---|---|---|", *gaps]
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(md) + "\n")
