@@ -81,7 +81,7 @@ def market(protocol):
 # ---------------------------------------------------------------------- market helpers
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fresh_price(feed, admin):
     """Writes a fresh oracle answer (tests that move time must refresh the oracle)."""
 
@@ -91,7 +91,7 @@ def fresh_price(feed, admin):
     return _fresh
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def make_provider(registry, token, admin):
     """Registers, offers capacity and stakes for an account."""
 
@@ -114,7 +114,7 @@ def make_provider(registry, token, admin):
     return _make
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def make_customer(token, credits, market, admin, fresh_price):
     """Gives an account credits (minted from CMP) and approves the market."""
 
@@ -134,7 +134,7 @@ def resolver(protocol):
     return protocol.resolver
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def make_verifier(resolver, token, admin):
     """Registers an account as a verifier with `stake` CMP."""
 

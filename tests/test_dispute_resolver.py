@@ -25,19 +25,27 @@ def crd(x: str | int) -> int:
     return to_wei(Decimal(str(x)))
 
 
-@pytest.fixture
-def customer(accounts, make_customer, credits, resolver):
+# The parties and the nine verifiers are set up once per module (each test then starts from
+# that state); only the oracle answer is renewed for every test, since tests move the clock.
+@pytest.fixture(scope="module")
+def _customer(accounts, make_customer, credits, resolver):
     account = make_customer(accounts[10])
     credits.approve(resolver, 2**256 - 1, sender=account)
     return account
 
 
 @pytest.fixture
+def customer(_customer, fresh_price):
+    fresh_price()
+    return _customer
+
+
+@pytest.fixture(scope="module")
 def provider(accounts, make_provider):
     return make_provider(accounts[11])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def verifiers(accounts, make_verifier):
     return {a.address: make_verifier(a) for a in accounts[20:29]}
 
@@ -71,7 +79,7 @@ def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, 
 
 
 def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier):
-    v = make_verifier(accounts[20], stake=to_wei(500))
+    v = make_verifier(accounts[29], stake=to_wei(500))  # not one of the module's nine
     assert resolver.totalActiveStake() == to_wei(500)
     with ape.reverts(resolver.ZeroAmount):
         resolver.stakeAsVerifier(0, sender=v)
@@ -94,7 +102,7 @@ def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, acco
     assert token.balanceOf(v) == before + to_wei(200)
     assert resolver.verifierOf(v).staked == to_wei(300)
     with ape.reverts(resolver.NotVerifier):
-        resolver.stakeAsVerifier(1, sender=accounts[21])
+        resolver.stakeAsVerifier(1, sender=accounts[30])
 
 
 def test_verifier_is_drawn_by_stake_and_never_a_party(
@@ -108,6 +116,25 @@ def test_verifier_is_drawn_by_stake_and_never_a_party(
     assert verifier in verifiers
     with ape.reverts(resolver.VerifierAlreadyAssigned):
         resolver.requestVerifier(result_job, sender=customer)
+
+
+def test_a_verifier_is_drawn_only_while_its_whole_window_fits_in_the_challenge_window(
+    resolver, market, chain, result_job, customer, verifiers
+):
+    challenge_end = market.jobParties(result_job).challengeEnd
+    window = resolver.attestWindow()
+    before = chain.snapshot()
+    chain.pending_timestamp = challenge_end - window  # its deadline would be the window's close
+    with ape.reverts(resolver.VerificationTooLate, jobId=result_job, challengeEnd=challenge_end):
+        resolver.requestVerifier(result_job, sender=customer)
+    chain.restore(before)  # back to before that second, to ask one second earlier
+    chain.pending_timestamp = challenge_end - window - 1
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assert assigned.deadline == challenge_end - 1
+    # A rejection at the last second of its window still opens the dispute.
+    chain.pending_timestamp = assigned.deadline
+    resolver.attest(result_job, False, sender=verifiers[assigned.verifier])
+    assert market.statusOf(result_job) == DISPUTED
 
 
 def test_verification_is_only_for_jobs_that_asked(resolver, market, chain, customer, provider, verifiers):
@@ -133,6 +160,30 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
         resolver.slashAbsentVerifier(result_job, sender=customer)
     with ape.reverts(resolver.VerificationNotRequested):
         resolver.slashAbsentVerifier(result_job + 1, sender=customer)
+
+
+@pytest.mark.parametrize("unstaked", [to_wei(980), to_wei(1_000)], ids=["some-active-left", "all-unbonding"])
+def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_stake(
+    resolver, token, chain, result_job, customer, verifiers, unstaked
+):
+    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    account = verifiers[verifier.verifier]
+    resolver.requestVerifierUnstake(unstaked, sender=account)  # runs for the exit before the slash
+    chain.pending_timestamp += 6 * HOUR + 1
+    before = token.balanceOf(customer)
+    tx = resolver.slashAbsentVerifier(result_job, sender=customer)
+    assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of all 1,000 staked
+    assert token.balanceOf(customer) == before + to_wei(50)
+    # The active remainder goes first, then the unbonding stake: 950 left, all of it unbonding.
+    state = resolver.verifierOf(account)
+    assert (state.staked, state.unbonding) == (to_wei(950), to_wei(950))
+    assert resolver.activeStakeOf(account) == 0
+    assert resolver.totalActiveStake() == to_wei(8_000)  # the other eight verifiers
+    chain.pending_timestamp = state.unbondingEnd
+    before = token.balanceOf(account)
+    resolver.withdrawVerifierStake(sender=account)
+    assert token.balanceOf(account) == before + to_wei(950)
+    assert token.balanceOf(resolver) == to_wei(8_000)
 
 
 def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers):
@@ -225,6 +276,25 @@ def test_whistleblower_catches_a_lazy_verifier(
     assert token.balanceOf(whistleblower) == cmp_before + jackpot + to_wei(100)
     assert credits.balanceOf(whistleblower) == crd_before + BOND
     assert resolver.verifierOf(lazy).staked == to_wei(900)
+
+
+def test_a_free_challenge_that_fails_costs_nobody_anything(
+    resolver, market, token, credits, chain, admin, result_job, customer, provider, verifiers
+):
+    resolver.setChallengeBond(0, sender=admin)
+    customer_before = credits.balanceOf(customer)
+    tx = resolver.challenge(result_job, "no bond needed", sender=customer)
+    assert tx.events.filter(resolver.Challenged)[0].bond == 0
+    assert credits.balanceOf(customer) == customer_before
+    jurors = resolver.jurorsOf(result_job)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=False)
+    provider_before = credits.balanceOf(provider)
+    resolver.resolve(result_job, sender=provider)
+    assert credits.balanceOf(provider) == provider_before + crd("21.78")  # its pay, and no bond
+    assert credits.balanceOf(customer) == customer_before
+    assert all(resolver.verifierOf(v).staked == to_wei(1_000) for v in verifiers)  # nobody slashed
+    assert market.statusOf(result_job) == SETTLED
+    assert credits.balanceOf(resolver) == 0
 
 
 def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
@@ -351,7 +421,12 @@ def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
     assert credits.balanceOf(resolver) == 0
 
 
-def test_no_verifiers_means_the_arbiter_decides_at_once(resolver, market, chain, customer, provider, admin):
+def test_no_active_verifier_stake_means_the_arbiter_decides_at_once(
+    resolver, market, chain, customer, provider, verifiers, admin
+):
+    for verifier in verifiers.values():  # every verifier is leaving: nobody can sit on a jury
+        resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
+    assert resolver.totalActiveStake() == 0
     tx = market.postJob(job_spec(chain), sender=customer)
     job_id = tx.events.filter(market.JobPosted)[0].jobId
     market.placeBid(job_id, crd(1), sender=provider)

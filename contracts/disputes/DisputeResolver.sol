@@ -121,6 +121,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     error VerificationNotRequested(uint256 jobId);
     error VerifierAlreadyAssigned(uint256 jobId);
+    error VerificationTooLate(uint256 jobId, uint256 challengeEnd);
     error NoVerifierAvailable(uint256 jobId);
     error NotAssignedVerifier(address caller);
     error AttestationClosed(uint256 deadline);
@@ -158,16 +159,20 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     /// @notice Draws the verifier of a job that asked for verification, once its result is in.
     ///         Anyone may call; the draw is stake-weighted and skips the job's own parties.
+    ///         The verifier's whole `attestWindow` must end inside the market's challenge
+    ///         window (a rejection opens a dispute, which the market accepts only there), so the
+    ///         request must come at least `attestWindow` before the challenge window closes.
     function requestVerifier(uint256 jobId) external returns (address verifier) {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
         if (!job.verification || job.status != IJobMarket.JobStatus.ResultSubmitted) {
             revert VerificationNotRequested(jobId);
         }
+        uint64 deadline = uint64(block.timestamp) + attestWindow;
+        if (deadline >= job.challengeEnd) revert VerificationTooLate(jobId, job.challengeEnd);
         Verification storage v = _verifications[jobId];
         if (v.verifier != address(0)) revert VerifierAlreadyAssigned(jobId);
         verifier = _draw(jobId, job.customer, job.provider);
         if (verifier == address(0)) revert NoVerifierAvailable(jobId);
-        uint64 deadline = uint64(block.timestamp) + attestWindow;
         (v.verifier, v.deadline) = (verifier, deadline);
         emit VerifierAssigned(jobId, verifier, deadline);
     }
