@@ -23,12 +23,20 @@ def crd(x: str | int) -> int:
     return to_wei(Decimal(str(x)))
 
 
-@pytest.fixture
-def customer(accounts, make_customer):
+# The customer and the providers are set up once per module (each test then starts from that
+# state); only the oracle answer is renewed for every test, since tests move the clock.
+@pytest.fixture(scope="module")
+def _customer(accounts, make_customer):
     return make_customer(accounts[10])
 
 
 @pytest.fixture
+def customer(_customer, fresh_price):
+    fresh_price()
+    return _customer
+
+
+@pytest.fixture(scope="module")
 def providers(accounts, make_provider):
     return [make_provider(accounts[i]) for i in (11, 12, 13)]
 
@@ -445,6 +453,24 @@ def test_result_then_settlement_pays_the_rest_and_records_a_completion(
     assert market.statusOf(job_id) == SETTLED
 
 
+def test_a_fee_free_job_pays_the_provider_everything_and_the_treasury_nothing(
+    market, credits, chain, admin, customer, providers, treasury
+):
+    p1 = providers[0]
+    market.setProtocolFeeBps(0, sender=admin)
+    job_id = leased_job(market, chain, customer, p1)
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 10 * HOUR
+    tx = market.submitResult(job_id, b"\x11" * 32, "ipfs://result", sender=p1)
+    chain.pending_timestamp = tx.events.filter(market.ResultSubmitted)[0].challengeEnd
+    before, fees = credits.balanceOf(p1), credits.balanceOf(treasury)
+    tx = market.settleJob(job_id, sender=customer)
+    assert tx.events.filter(market.EarningsClaimed)[0].fee == 0
+    assert credits.balanceOf(p1) == before + crd(22)  # the whole lease, 2 GPUs x 10 h x 1.10
+    assert credits.balanceOf(treasury) == fees
+    assert credits.balanceOf(market) == 0
+
+
 def test_early_result_stops_the_lease_and_refunds_the_unused_time(market, credits, chain, customer, providers):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
@@ -626,6 +652,12 @@ def test_reference_price_is_an_ema_with_nudges(market, chain, customer, provider
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.referencePrice(H100) == crd("2.25")
+    # A third says nothing new: the index never rises past 9/8 of the unbid max price.
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    assert not tx.events.filter(market.ReferencePriceUpdated)
+    assert market.referencePrice(H100) == crd("2.25")
     # A clearing price of 1.00 with one bid: EMA (7 * 2.25 + 1) / 8 = 2.09375.
     fresh_price()
     job_id = post(market, chain, customer)
@@ -645,6 +677,28 @@ def test_reference_price_is_an_ema_with_nudges(market, chain, customer, provider
     ema = (crd("2.09375") * 7 + clearing.clearingPrice) // 8
     assert market.referencePrice(H100) == ema - ema * 2 // 24
     assert market.referencePrice(A100) == 0
+
+
+def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their_price(
+    market, chain, customer, providers
+):
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd(1), sender=providers[0])
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(1)
+    # A lowball job nobody bid on (0.50 < 1.00) leaves the index alone.
+    job_id = post(market, chain, customer, max_price=crd("0.5"))
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(1)
+    # Unbid jobs at 1.20: +1/8 to 1.125, then capped at 9/8 of 1.20 = 1.35, then no higher.
+    expected = [crd("1.125"), crd("1.265625"), crd("1.35"), crd("1.35")]
+    for want in expected:
+        job_id = post(market, chain, customer, max_price=crd("1.2"))
+        chain.pending_timestamp += HOUR
+        market.finalizeAuction(job_id, sender=customer)
+        assert market.referencePrice(H100) == want
 
 
 # ---------------------------------------------------------------------------- pause and roles

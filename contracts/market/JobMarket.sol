@@ -527,8 +527,9 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     }
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
-    ///         clearing prices, nudged up 1/8 when a job expires unbid and down by up to 1/8 when
-    ///         a job draws more than `targetBidsPerJob` bids (EIP-1559 style). Zero: no history.
+    ///         clearing prices, nudged up 1/8 when a job expires unbid (never past 9/8 of that
+    ///         job's max price) and down by up to 1/8 when a job draws more than
+    ///         `targetBidsPerJob` bids (EIP-1559 style). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
         return _referencePrices[gpuModel].price;
     }
@@ -736,7 +737,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 fee = gross * job.feeBps / BPS;
         uint256 net = gross - fee;
         address provider = job.provider;
-        if (fee != 0) _transfer(treasury, fee);
+        _transfer(treasury, fee);
         _transfer(provider, net);
         emit EarningsClaimed(jobId, provider, net, fee);
     }
@@ -758,10 +759,15 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         emit ReferencePriceUpdated(gpuModel, ref);
     }
 
+    /// @dev A job nobody bid on at `maxPrice` says the market price is above `maxPrice`, and no
+    ///      more: the index rises by 1/8 but never past 9/8 of that price, so a run of unbid jobs
+    ///      cannot compound it without bound and a lowball job below the index leaves it alone.
     function _nudgeUp(bytes32 gpuModel, uint256 maxPrice) private {
         ReferencePrice storage r = _referencePrices[gpuModel];
         uint256 ref = r.price;
-        ref = ref == 0 ? maxPrice : ref + ref / 8;
+        uint256 ceiling = maxPrice + maxPrice / 8;
+        if (ref >= ceiling) return;
+        ref = ref == 0 ? maxPrice : Math.min(ref + ref / 8, ceiling);
         (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
         emit ReferencePriceUpdated(gpuModel, ref);
     }
