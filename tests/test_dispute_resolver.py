@@ -314,6 +314,21 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
     assert market.statusOf(result_job) == SETTLED
 
 
+def test_a_verifier_may_still_reject_a_result_the_customer_already_challenged(
+    resolver, market, chain, result_job, customer, verifiers
+):
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    resolver.challenge(result_job, "wrong output", sender=customer)
+    tx = resolver.attest(result_job, False, sender=verifiers[assigned.verifier])
+    assert not tx.events.filter(resolver.Challenged)  # the open dispute decides
+    assert resolver.verificationOf(result_job).attestation == 2  # ResultBad
+    assert resolver.disputeOf(result_job).challenger == customer.address
+    chain.pending_timestamp += 6 * HOUR + 1
+    with ape.reverts(resolver.AlreadyAttested):  # it did its duty: not absent
+        resolver.slashAbsentVerifier(result_job, sender=customer)
+    assert market.statusOf(result_job) == DISPUTED
+
+
 def test_only_the_customer_or_staked_parties_challenge(resolver, result_job, stranger, provider):
     with ape.reverts(resolver.NotEntitledToChallenge, caller=stranger.address):
         resolver.challenge(result_job, "x", sender=stranger)

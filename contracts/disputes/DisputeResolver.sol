@@ -178,7 +178,9 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     }
 
     /// @notice The assigned verifier's verdict on the result, before its deadline. A rejection
-    ///         opens a dispute with the verifier as challenger, its stake standing as the bond.
+    ///         opens a dispute with the verifier as challenger, its stake standing as the bond;
+    ///         when somebody already challenged the result, the rejection is recorded and the
+    ///         open dispute decides (the verifier did its duty and is not absent).
     function attest(uint256 jobId, bool resultOk) external nonReentrant {
         Verification storage v = _verifications[jobId];
         if (msg.sender != v.verifier) revert NotAssignedVerifier(msg.sender);
@@ -187,7 +189,9 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
         _recordWork(msg.sender);
         emit Attested(jobId, msg.sender, resultOk);
-        if (!resultOk) _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
+        if (!resultOk && _disputes[jobId].status == DisputeStatus.None) {
+            _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
+        }
     }
 
     /// @notice Slashes a verifier that did not attest in time (`absencePenaltyBps` of its stake,
