@@ -170,9 +170,11 @@ class MarketClient:
 
     # ------------------------------------------------------------------ disputes and rewards
 
-    def challenge(self, job_id: int, reason: str) -> None:
+    def challenge(self, job_id: int, reason: str) -> bool:
+        """Challenges a result, posting the bond; returns whether it was a whistleblower challenge."""
         self._approve(self.p.credits, self.p.resolver, self.p.resolver.challengeBond())
-        self._send(self.p.resolver.challenge, job_id, reason)
+        tx = self._send(self.p.resolver.challenge, job_id, reason)
+        return bool(tx.events.filter(self.p.resolver.Challenged)[0].whistleblower)
 
     def commit_vote(self, job_id: int, provider_fault: bool, salt: bytes | None = None) -> bytes:
         salt = salt or secrets.token_bytes(32)

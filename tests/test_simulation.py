@@ -97,3 +97,11 @@ def test_report_files_and_cheaters(run):
     for model, figures in report["prices"].items():
         if figures["mean_clearing_usd"]:
             assert Decimal(figures["mean_clearing_usd"]) <= cloud[model]  # nobody pays above its budget
+
+
+def test_the_reported_challenges_are_the_customers_challenges_on_chain(run):
+    sim, _, report, _ = run
+    customers = {c.client.address for c in sim.customers}
+    logs = sim.protocol.resolver.Challenged.range(0, sim.last_block + 1)
+    on_chain = [log for log in logs if log.challenger in customers]
+    assert report["slashes"]["challenges"] == len(on_chain) > 0

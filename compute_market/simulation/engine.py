@@ -267,8 +267,11 @@ class Simulation:
             return
         customer.checked.add(job_id)
         faked = bytes(self.protocol.market.getJob(job_id).resultHash) != honest_result(job_id, job.provider)
-        challenged = faked and self.rng.random() < self.cfg.check_rate
-        if challenged and self._try("customer", c.challenge, job_id, "result does not match the work") is not None:
+        if not (faked and self.rng.random() < self.cfg.check_rate):
+            return
+        bond = from_wei(resolver.challengeBond())
+        self.state.credits_minted += customer.ensure_credits(bond, self.price_usd)  # the bond is in CRD
+        if self._try("customer", c.challenge, job_id, "result does not match the work") is not None:
             self.state.challenges += 1
 
     def _verifiers_duties(self) -> None:
