@@ -4,10 +4,11 @@ receipts; writes ``gas-report.json`` and compares with the previous one when it 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
-from ape import accounts, project
+from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand, network_option
 
 from compute_market.benchmarks import (
@@ -22,6 +23,11 @@ from compute_market.benchmarks import (
 )
 from compute_market.deployment import Deployer
 from compute_market.gasreport import GasReport
+from compute_market.simulation.engine import START_TIME
+
+# A fixed genesis, as for the simulation: the same prevrandao (so the same verifiers and jurors
+# drawn) and the same epoch positions on every run, so that two runs give the same figures.
+os.environ.setdefault("ANVIL_GENESIS_TIMESTAMP", str(START_TIME))
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -32,6 +38,7 @@ def cli(out: Path) -> None:
     admin, customer, *providers = accounts.test_accounts[:6]
     verifiers = accounts.test_accounts[20:29]
     record = Path(project.path) / ".build" / "gas-deployment.json"
+    chain.provider.make_request("anvil_setBlockTimestampInterval", [1])  # blocks off the wall clock
 
     def deploy():  # noqa: ANN202
         return Deployer(project, admin, fresh=True, record_path=record, log=lambda _m: None).run()
