@@ -314,19 +314,29 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
     assert market.statusOf(result_job) == SETTLED
 
 
-def test_a_verifier_may_still_reject_a_result_the_customer_already_challenged(
-    resolver, market, chain, result_job, customer, verifiers
+@pytest.mark.parametrize(
+    ("result_ok", "fault"), [(False, False), (True, True)], ids=["wrong-rejection", "wrong-approval"]
+)
+def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
+    resolver, market, token, chain, result_job, customer, provider, verifiers, result_ok, fault
 ):
     assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
     resolver.challenge(result_job, "wrong output", sender=customer)
-    tx = resolver.attest(result_job, False, sender=verifiers[assigned.verifier])
+    tx = resolver.attest(result_job, result_ok, sender=verifiers[assigned.verifier])
     assert not tx.events.filter(resolver.Challenged)  # the open dispute decides
-    assert resolver.verificationOf(result_job).attestation == 2  # ResultBad
     assert resolver.disputeOf(result_job).challenger == customer.address
-    chain.pending_timestamp += 6 * HOUR + 1
     with ape.reverts(resolver.AlreadyAttested):  # it did its duty: not absent
         resolver.slashAbsentVerifier(result_job, sender=customer)
-    assert market.statusOf(result_job) == DISPUTED
+    jurors = resolver.jurorsOf(result_job)
+    # The verdict contradicts its attestation: 10% of its 1,000 CMP, to the provider on a wrong
+    # rejection, to the challenger (here the customer) on a wrong approval.
+    paid_to = customer if fault else provider
+    before = token.balanceOf(paid_to)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=fault)
+    resolver.resolve(result_job, sender=customer)
+    assert resolver.verifierOf(assigned.verifier).staked == to_wei(900)
+    collateral_share = COLLATERAL * 9 // 10 if fault else 0  # the customer's part of the collateral
+    assert token.balanceOf(paid_to) == before + to_wei(100) + collateral_share
 
 
 def test_only_the_customer_or_staked_parties_challenge(resolver, result_job, stranger, provider):

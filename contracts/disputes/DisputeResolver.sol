@@ -23,7 +23,7 @@ import {VerifierStaking} from "./VerifierStaking.sol";
 ///      Payouts on provider fault: the provider's collateral is slashed; `jackpotBps` of it goes
 ///      to a challenger other than the customer, `juryRewardBps` to the majority jurors, the rest
 ///      to the customer; the challenger's bond comes back; a verifier that approved the result
-///      (whistleblower case) loses `verifierSlashBps` of its stake to the challenger.
+///      (before or after the challenge) loses `verifierSlashBps` of its stake to the challenger.
 ///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
 ///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
@@ -422,8 +422,8 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         _rewardMajority(jobId, fault, majority, tokenPool, creditPool);
     }
 
-    /// @dev Provider at fault: collateral slashed to customer, challenger and jurors; the
-    ///      approving verifier slashed to a whistleblower; the bond back. Returns the jurors' CMP.
+    /// @dev Provider at fault: collateral slashed to customer, challenger and jurors; a verifier
+    ///      that approved the result slashed to the challenger; the bond back. Returns the jurors' CMP.
     function _applyFault(uint256 jobId, Dispute storage d, bool hasMajority) private returns (uint256 juryTokens) {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
         address challenger = d.challenger;
@@ -438,13 +438,13 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         uint256 before = token.balanceOf(address(this));
         market.resolveDispute(jobId, true, to, amounts);
         juryTokens = token.balanceOf(address(this)) - before;
-        if (d.whistleblower) _slashVerifier(_verifications[jobId].verifier, verifierSlashBps, challenger);
+        _slashContradictedVerifier(jobId, Attestation.ResultOk, challenger);
         if (d.bond != 0) credits.safeTransfer(challenger, d.bond);
     }
 
     /// @dev No fault: the job settles; the bond goes to the provider and the jurors (back to the
-    ///      challenger when nobody decided); a verifier that wrongly rejected is slashed to the
-    ///      provider. Returns the jurors' CRD.
+    ///      challenger when nobody decided); a verifier that rejected the result is slashed to
+    ///      the provider unless nobody decided. Returns the jurors' CRD.
     function _applyNoFault(uint256 jobId, Dispute storage d, bool hasMajority, bool byDefault)
         private
         returns (uint256 juryCredits)
@@ -453,16 +453,20 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         address challenger = d.challenger;
         uint256 bond = d.bond;
         market.resolveDispute(jobId, false, new address[](0), new uint256[](0));
-        if (bond != 0) {
-            if (byDefault) {
-                credits.safeTransfer(challenger, bond);
-            } else {
-                juryCredits = hasMajority ? bond * juryRewardBps / BPS : 0;
-                credits.safeTransfer(provider, bond - juryCredits);
-            }
-        } else if (!byDefault && _verifications[jobId].verifier == challenger) {
-            _slashVerifier(challenger, verifierSlashBps, provider);
+        if (byDefault) {
+            if (bond != 0) credits.safeTransfer(challenger, bond);
+            return 0;
         }
+        juryCredits = hasMajority ? bond * juryRewardBps / BPS : 0;
+        if (bond != 0) credits.safeTransfer(provider, bond - juryCredits);
+        _slashContradictedVerifier(jobId, Attestation.ResultBad, provider);
+    }
+
+    /// @dev The verdict contradicts the verifier's attestation `wrong` (whether it attested before
+    ///      or after the challenge, and whoever challenged): `verifierSlashBps` of its stake to `to`.
+    function _slashContradictedVerifier(uint256 jobId, Attestation wrong, address to) private {
+        Verification storage v = _verifications[jobId];
+        if (v.attestation == wrong) _slashVerifier(v.verifier, verifierSlashBps, to);
     }
 
     /// @dev Penalizes jurors who did not reveal or voted with the minority; returns the CMP taken.
