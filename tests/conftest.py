@@ -12,6 +12,22 @@ from compute_market.deployment import Deployer
 from compute_market.units import to_wei, usd_to_feed
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuses a suite in which one fixture name is defined at two scopes.
+
+    Ape's isolation orders a test's fixtures by every scope its *name* has anywhere in the session,
+    so a function-scoped `provider` in one module, when another module has a module-scoped
+    `provider`, runs before the test's snapshot and its transactions leak into the next tests.
+    Give the longer-lived fixture its own name (`_provider`) and keep the short-lived one.
+    """
+    definitions = session._fixturemanager._arg2fixturedefs  # pytest has no public map of them
+    mixed = {
+        name: sorted({d.scope for d in defs}) for name, defs in definitions.items() if len({d.scope for d in defs}) > 1
+    }
+    if mixed:
+        raise pytest.UsageError(f"fixtures defined at more than one scope (Ape isolation leaks): {mixed}")
+
+
 @pytest.fixture(scope="session")
 def admin(accounts):
     return accounts[0]

@@ -41,8 +41,14 @@ def customer(_customer, fresh_price):
 
 
 @pytest.fixture(scope="module")
-def provider(accounts, make_provider):
+def _provider(accounts, make_provider):
     return make_provider(accounts[11])
+
+
+@pytest.fixture
+def provider(_provider):
+    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
+    return _provider
 
 
 @pytest.fixture(scope="module")
