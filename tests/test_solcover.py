@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import ape
 import pytest
-from solcover.analysis import analyse
+from solcover.analysis import BranchPoint, _Jump, _resolve, analyse
 from solcover.build import compile_contracts
-from solcover.bytecode import SourceRange, _source_map, blank_immutables, instructions, strip_metadata
+from solcover.bytecode import (
+    JUMP,
+    JUMPDEST,
+    Instruction,
+    SourceRange,
+    _source_map,
+    blank_immutables,
+    instructions,
+    strip_metadata,
+)
 from solcover.collect import install, uninstall
 from solcover.report import write
 
@@ -42,6 +51,17 @@ def test_code_identity_ignores_metadata_hash_and_immutables():
     compiled = blank_immutables(strip_metadata("0x60000000" + other), refs)
     assert deployed == compiled
     assert strip_metadata("0x6001" + metadata) != strip_metadata("0x6002" + other)
+
+
+def test_a_jump_target_tagged_with_the_body_does_not_count_as_running_it():
+    # `if (a && b) { f(); }` as the optimizer may emit it: the jump that skips the body lands on a
+    # JUMPDEST the source map gives to `f()`, then runs the function's epilogue (outside the body).
+    stmt, cond, body, func = (SourceRange(s, n, 0) for s, n in ((100, 60), (104, 20), (126, 34), (0, 300)))
+    fall = [Instruction(10, 0x60, 1, body), Instruction(12, JUMP, None, body)]
+    skip = [Instruction(40, JUMPDEST, None, body), Instruction(41, 0x50, None, func), Instruction(42, JUMP, None, func)]
+    point = BranchPoint("if", stmt, cond, body, None)
+    _resolve(point, {stmt: [_Jump(fall, skip, bits=3)]}, ranges=[])
+    assert (point.classified, point.taken, point.not_taken) == (1, True, True)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from solcover.build import Artifact, Build
-from solcover.bytecode import JUMPI, TERMINATORS, Instruction, SourceRange
+from solcover.bytecode import JUMPDEST, JUMPI, TERMINATORS, Instruction, SourceRange
 
 LEAF_STATEMENTS = frozenset(
     {
@@ -224,7 +224,10 @@ def _block(code: list[Instruction], start: int) -> list[Instruction]:
 
 
 def _runs(block: list[Instruction] | None, body: SourceRange | None) -> bool:
-    return block is not None and body is not None and any(ins.src.within(body) for ins in block)
+    """Whether the block runs code of `body`. A JUMPDEST runs nothing: the optimizer shares jump
+    targets between constructs and the source map may give one the range of a neighbouring body
+    (an `if (a && b) f();` whose skip target is tagged with `f()`), so it is not evidence."""
+    return block is not None and body is not None and any(ins.op != JUMPDEST and ins.src.within(body) for ins in block)
 
 
 def _resolve(point: BranchPoint, jumps_by_range: dict[SourceRange, list[_Jump]], ranges: list) -> None:
