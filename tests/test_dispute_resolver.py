@@ -320,6 +320,43 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
     assert market.statusOf(result_job) == SETTLED
 
 
+def test_an_upheld_verifier_rejection_pays_the_verifier_the_jackpot(
+    resolver, market, token, credits, chain, result_job, customer, verifiers
+):
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    verifier = verifiers[assigned.verifier]
+    resolver.attest(result_job, False, sender=verifier)  # opens the dispute without a CRD bond
+    jurors = resolver.jurorsOf(result_job)
+    cmp_before, crd_before = token.balanceOf(verifier), credits.balanceOf(verifier)
+    customer_before = token.balanceOf(customer)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
+    resolver.resolve(result_job, sender=customer)
+    jackpot, jury_cut = COLLATERAL * 2 // 10, COLLATERAL // 10
+    assert token.balanceOf(verifier) == cmp_before + jackpot  # the whistleblower's 20%
+    assert credits.balanceOf(verifier) == crd_before  # it posted no bond, so none comes back
+    assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # the verdict agrees with it
+    assert token.balanceOf(customer) == customer_before + COLLATERAL - jackpot - jury_cut
+    assert market.statusOf(result_job) == FAILED
+    assert credits.balanceOf(resolver) == 0
+
+
+def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything(
+    resolver, market, token, credits, chain, result_job, customer, provider, verifiers
+):
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    verifier = verifiers[assigned.verifier]
+    resolver.attest(result_job, False, sender=verifier)
+    chain.pending_timestamp += 2 * DAY  # nobody votes
+    resolver.resolve(result_job, sender=customer)  # to the arbiter, who does not decide either
+    chain.pending_timestamp += 2 * DAY
+    cmp_before, crd_before = token.balanceOf(verifier), credits.balanceOf(verifier)
+    resolver.resolveByDefault(result_job, sender=customer)
+    assert market.statusOf(result_job) == SETTLED
+    assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # nothing decided against it
+    assert (token.balanceOf(verifier), credits.balanceOf(verifier)) == (cmp_before, crd_before)
+    assert credits.balanceOf(resolver) == 0
+
+
 @pytest.mark.parametrize(
     ("result_ok", "fault"), [(False, False), (True, True)], ids=["wrong-rejection", "wrong-approval"]
 )
