@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from helpers import EU, H100, PRICE_USD
+from hypothesis import settings
 
 from compute_market.deployment import Deployer
 from compute_market.units import to_wei, usd_to_feed
+
+# Property tests draw the same examples on every run by default, so CI and the coverage figures
+# are reproducible and a red run is never a newly drawn example on an unrelated change.
+# `HYPOTHESIS_PROFILE=explore` draws fresh ones (a failure then prints the blob that replays it).
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

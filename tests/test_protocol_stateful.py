@@ -2,8 +2,9 @@
 keepers, a challenger, the arbiter and governance act in random order while time moves, and the
 protocol's invariants are checked after every step.
 
-CI runs a bounded number of examples; `STATEFUL_EXAMPLES=200 STATEFUL_STEPS=60 bin/test -k stateful`
-runs a longer search.
+CI runs a bounded number of examples, the same ones every run (the `repeatable` profile in
+conftest); `HYPOTHESIS_PROFILE=explore STATEFUL_EXAMPLES=200 STATEFUL_STEPS=60 bin/test -k stateful`
+runs a longer search on fresh examples.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from compute_market.units import HOUR, to_wei
 
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "4"))
-STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
+STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
 TERMINAL = {4, 5, 6, 7}
 # Transitions a job may make between two observations (None: the job is new).
 ALLOWED = {
