@@ -455,6 +455,8 @@ def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_
     jurors = resolver.jurorsOf(result_job)
     with ape.reverts(resolver.VotingNotOver):
         resolver.resolve(result_job, sender=customer)
+    with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=VOTING):  # the jury comes first
+        resolver.arbitrate(result_job, True, sender=admin)
     chain.pending_timestamp += 2 * DAY  # nobody votes
     supply = token.totalSupply()
     tx = resolver.resolve(result_job, sender=customer)

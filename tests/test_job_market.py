@@ -132,6 +132,8 @@ def test_open_auction_with_three_bidders(market, registry, credits, chain, custo
     job = market.getJob(job_id)
     assert (job.status, job.escrow, job.price) == (LEASED, crd(22), crd("1.10"))
     assert credits.balanceOf(market) == crd(22)
+    with ape.reverts(market.WrongStatus, jobId=job_id, status=LEASED):  # the auction is over
+        market.placeBid(job_id, crd(1), sender=p2)
 
 
 def test_bids_close_at_bidding_end(market, chain, customer, providers):
@@ -469,6 +471,8 @@ def test_a_fee_free_job_pays_the_provider_everything_and_the_treasury_nothing(
     assert credits.balanceOf(p1) == before + crd(22)  # the whole lease, 2 GPUs x 10 h x 1.10
     assert credits.balanceOf(treasury) == fees
     assert credits.balanceOf(market) == 0
+    with ape.reverts(market.WrongStatus, jobId=job_id, status=SETTLED):  # nothing left to claim
+        market.claimEarnings(job_id, sender=p1)
 
 
 def test_early_result_stops_the_lease_and_refunds_the_unused_time(market, credits, chain, customer, providers):
