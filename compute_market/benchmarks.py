@@ -197,9 +197,10 @@ def rewards_scenario(protocol: Protocol, gas: GasReport, admin: Any, reporter: A
     one, thirty, staker = earners[:3]
     rewards.stakeChanged(staker, to_wei(1_000), sender=reporter)
     first = rewards.currentEpoch()
-    for _ in range(30):
-        rewards.recordWork(one, to_wei(10), sender=reporter)
-        rewards.recordWork(thirty, to_wei(30), sender=reporter)
+    for epoch in range(30):
+        refresh_price(protocol, admin)  # the fees that cap the rewards are valued at the oracle
+        rewards.recordWork(2 * epoch + 1, one, to_wei(10), to_wei("0.1"), sender=reporter)
+        rewards.recordWork(2 * epoch + 2, thirty, to_wei(30), to_wei("0.3"), sender=reporter)
         chain.pending_timestamp += DAY
     epochs = list(range(first, first + 30))
     gas.record("RewardsDistributor.claim (1 epoch)", rewards.claim(epochs[:1], sender=one))

@@ -22,6 +22,9 @@ from compute_market.params import DeployParams
 
 DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
 MINTER_ROLE = "MINTER_ROLE"
+ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
+# The roles the deployer keeps after the timelock hand-over (README: a guardian that can pause).
+GUARDIAN_ROLES = frozenset({"PAUSER_ROLE"})
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # Every contract a deployment records, in deployment order.
 CONTRACT_NAMES = (
@@ -120,6 +123,17 @@ class Protocol:
 
 
 Log = Callable[[str], None]
+
+
+def role_names(target: ContractInstance) -> list[str]:
+    """Every role constant of ``target`` (``DEFAULT_ADMIN_ROLE`` and each ``..._ROLE`` getter of
+    its ABI), the admin role last."""
+    names = {
+        m.name
+        for m in target.contract_type.view_methods
+        if m.name.endswith("_ROLE") and not m.inputs and [o.type for o in m.outputs] == ["bytes32"]
+    }
+    return sorted(names, key=lambda n: (n == ADMIN_ROLE, n))
 
 
 class Deployer:
@@ -225,6 +239,7 @@ class Deployer:
             "RewardsDistributor",
             me,
             token.address,
+            credits.address,
             r.epoch_length,
             r.emission_cap,
             r.base_emission,
@@ -253,7 +268,8 @@ class Deployer:
 
     def hand_over_to_timelock(self, protocol: Protocol, delay: int) -> ContractInstance:
         """Deploys a `ProtocolTimelock` (the deployer proposes, anyone executes) and moves every
-        contract's admin role to it; the deployer keeps only the pauser role (a guardian)."""
+        role the deployer holds on every contract (admin, arbiter, any role added later) to it;
+        the deployer keeps only the pauser role (a guardian)."""
         me = self.account.address
         timelock = self.contract("ProtocolTimelock", "ProtocolTimelock", delay, [me], [ZERO_ADDRESS])
         governed = [
@@ -265,11 +281,17 @@ class Deployer:
             protocol.rewards,
         ]
         for target in governed:
-            self.grant(target, "DEFAULT_ADMIN_ROLE", timelock.address)
-            role = target.DEFAULT_ADMIN_ROLE()
-            if target.hasRole(role, me):
-                target.renounceRole(role, me, sender=self.account)
-                self.log(f"deployer renounced admin of {target.address}")
+            # The admin role last: granting the others needs it, renouncing it ends the deployer's say.
+            held = [
+                name
+                for name in role_names(target)
+                if name not in GUARDIAN_ROLES and target.hasRole(getattr(target, name)(), me)
+            ]
+            for name in dict.fromkeys([*held, ADMIN_ROLE]):
+                self.grant(target, name, timelock.address)
+            for name in held:
+                target.renounceRole(getattr(target, name)(), me, sender=self.account)
+                self.log(f"deployer renounced {name} of {target.address}")
         self.record.parameters["timelock_delay"] = str(delay)
         self.record.save(self.path)
         return timelock

@@ -8,6 +8,9 @@
 It registers, offers capacity and stakes if needed, then loops: new jobs and outbids are read
 from the chain's logs from the last block it handled (kept in --state), so a restarted agent
 carries on where it stopped, sealed-bid salts included.
+
+It runs headless: with an ``ape accounts`` keyfile it signs without prompting when
+``APE_ACCOUNTS_<alias>_PASSPHRASE`` holds the passphrase, and refuses to start without it.
 """
 
 from __future__ import annotations
@@ -17,31 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from compute_market.agent import CostModel, ProviderAgent
-from compute_market.client import MarketClient
-from compute_market.deployment import Protocol
+from compute_market.cli import CMP_OR_ZERO, COUNT, GPU_COUNT, GPU_MODEL, NON_NEGATIVE, POSITIVE, load_client
+from compute_market.errors import MarketError
 
 
 @click.command(cls=ConnectedProviderCommand)
 @network_option()
-@account_option()
+@account_option(prompt=False)  # headless: no interactive choice of account
 @click.option("--deployment", type=click.Path(path_type=Path), default=None)
-@click.option("--gpu", "gpu_model", required=True)
-@click.option("--count", type=int, required=True, help="GPUs offered.")
-@click.option("--vram", type=int, required=True, help="GB per GPU.")
+@click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
+@click.option("--count", type=GPU_COUNT, required=True, help="GPUs offered.")
+@click.option("--vram", type=COUNT, required=True, help="GB per GPU.")
 @click.option("--region", default="")
-@click.option("--stake", type=Decimal, required=True, help="CMP to keep staked.")
-@click.option("--electricity", type=Decimal, required=True, help="USD per kWh.")
-@click.option("--power", type=Decimal, required=True, help="Watts per GPU under load.")
-@click.option("--gpu-price", type=Decimal, required=True, help="USD paid per GPU.")
-@click.option("--lifetime-hours", type=Decimal, required=True, help="Hours to amortise a GPU over.")
-@click.option("--margin", type=Decimal, default=Decimal("0.15"), show_default=True)
+@click.option("--stake", type=CMP_OR_ZERO, required=True, help="CMP to keep staked.")
+@click.option("--electricity", type=NON_NEGATIVE, required=True, help="USD per kWh.")
+@click.option("--power", type=NON_NEGATIVE, required=True, help="Watts per GPU under load.")
+@click.option("--gpu-price", type=NON_NEGATIVE, required=True, help="USD paid per GPU.")
+@click.option("--lifetime-hours", type=POSITIVE, required=True, help="Hours to amortise a GPU over.")
+@click.option("--margin", type=NON_NEGATIVE, default=Decimal("0.15"), show_default=True)
 @click.option("--state", "state_path", type=click.Path(path_type=Path), required=True)
-@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between steps.")
-@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (default: never).")
+@click.option("--poll", type=click.FloatRange(0, 3_600), default=2.0, show_default=True, help="Seconds between steps.")
+@click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (default: never).")
 def cli(
     account: Any,
     deployment: Path | None,
@@ -60,10 +62,15 @@ def cli(
     max_steps: int | None,
 ) -> None:
     """Run a provider agent."""
-    client = MarketClient(Protocol.load(project, deployment), account)
+    if account is None:
+        raise click.UsageError("Missing option '--account' (the agent runs headless and does not ask).")
+    client = load_client(account, deployment, headless=True)
     cost = CostModel(electricity, power, gpu_price, lifetime_hours, margin)
     agent = ProviderAgent(client, gpu_model, cost, state_path, log=lambda line: click.echo(line, nl=True))
-    agent.ensure_provider(region, count, vram, stake)
+    try:
+        agent.ensure_provider(region, count, vram, stake)
+    except MarketError as err:
+        raise click.ClickException(f"refused while setting up the provider: {err}") from err
     click.echo(
         f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}",
         nl=True,

@@ -3,7 +3,10 @@
     ape run market post-job --gpu H100-80GB --gpus 2 --hours 10 --max-price 2.00 \\
         --network ethereum:local:foundry --account TEST::1 --json
 
-Every command takes ``--network``, ``--account``, ``--deployment`` and ``--json``.
+Every command takes ``--network``, ``--account``, ``--deployment`` and ``--json``. Bad input
+(negative, non-numeric or out-of-range numbers, a GPU model not in the catalog) exits 2 with one
+line naming the option before anything is sent; a refusal by the chain exits 1 with the custom
+error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,24 @@ from decimal import Decimal
 
 import click
 
-from compute_market.cli import emit, market_command
+from compute_market.cli import (
+    ADDRESS,
+    BPS,
+    BYTES32,
+    CMP,
+    CMP_OR_ZERO,
+    COUNT,
+    GPU_COUNT,
+    GPU_MODEL,
+    HOURS,
+    JOB_ID,
+    PRICE,
+    SECONDS,
+    USD_FEED,
+    emit,
+    market_command,
+    require_job,
+)
 from compute_market.client import MarketClient
 from compute_market.models import JobRequest
 
@@ -32,9 +52,9 @@ def register(client: MarketClient, as_json: bool, metadata: str, region: str) ->
 
 
 @market_command(cli, "set-capacity")
-@click.option("--gpu", "gpu_model", required=True, help="GPU model name, e.g. H100-80GB.")
-@click.option("--count", type=int, required=True)
-@click.option("--vram", type=int, required=True, help="GB of memory per GPU.")
+@click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
+@click.option("--count", type=COUNT, required=True)
+@click.option("--vram", type=COUNT, required=True, help="GB of memory per GPU.")
 def set_capacity(client: MarketClient, as_json: bool, gpu_model: str, count: int, vram: int) -> None:
     """Offer GPUs of one model."""
     client.set_capacity(gpu_model, count, vram)
@@ -42,7 +62,7 @@ def set_capacity(client: MarketClient, as_json: bool, gpu_model: str, count: int
 
 
 @market_command(cli, "stake")
-@click.argument("amount", type=Decimal)
+@click.argument("amount", type=CMP)
 def stake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
     """Stake AMOUNT CMP."""
     client.stake(amount)
@@ -50,7 +70,7 @@ def stake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
 
 
 @market_command(cli, "unstake")
-@click.argument("amount", type=Decimal)
+@click.argument("amount", type=CMP)
 def unstake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
     """Start unbonding AMOUNT CMP."""
     client.request_unstake(amount)
@@ -65,8 +85,8 @@ def withdraw(client: MarketClient, as_json: bool) -> None:
 
 
 @market_command(cli, "mint-credits")
-@click.argument("cmp", type=Decimal)
-@click.option("--min-credits", type=Decimal, default=None, help="Revert if fewer credits come out.")
+@click.argument("cmp", type=CMP)
+@click.option("--min-credits", type=CMP_OR_ZERO, default=None, help="Revert if fewer credits come out.")
 def mint_credits(client: MarketClient, as_json: bool, cmp: Decimal, min_credits: Decimal | None) -> None:
     """Burn CMP for USD credits."""
     minted = client.mint_credits(cmp, min_credits)
@@ -74,7 +94,7 @@ def mint_credits(client: MarketClient, as_json: bool, cmp: Decimal, min_credits:
 
 
 @market_command(cli, "set-price")
-@click.argument("usd", type=Decimal)
+@click.argument("usd", type=USD_FEED)
 def set_price(client: MarketClient, as_json: bool, usd: Decimal) -> None:
     """Local chains: write USD as the mock CMP/USD oracle's new answer (feed owner only)."""
     client.set_oracle_price(usd)
@@ -82,16 +102,16 @@ def set_price(client: MarketClient, as_json: bool, usd: Decimal) -> None:
 
 
 @market_command(cli, "post-job")
-@click.option("--gpu", "gpu_model", required=True)
-@click.option("--gpus", type=int, required=True)
-@click.option("--hours", type=Decimal, required=True)
-@click.option("--max-price", type=Decimal, required=True, help="USD credits per GPU-hour.")
-@click.option("--bidding", "bidding_seconds", type=int, default=3_600, show_default=True)
-@click.option("--vram", type=int, default=0)
+@click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
+@click.option("--gpus", type=GPU_COUNT, required=True)
+@click.option("--hours", type=HOURS, required=True)
+@click.option("--max-price", type=PRICE, required=True, help="USD credits per GPU-hour.")
+@click.option("--bidding", "bidding_seconds", type=SECONDS, default=3_600, show_default=True)
+@click.option("--vram", type=COUNT, default=0)
 @click.option("--region", default="")
 @click.option("--sealed", is_flag=True)
-@click.option("--min-reputation", type=int, default=0, help="Basis points.")
-@click.option("--holdback", type=int, default=2_000, show_default=True, help="Basis points.")
+@click.option("--min-reputation", type=BPS, default=0, help="Basis points.")
+@click.option("--holdback", type=BPS, default=2_000, show_default=True, help="Basis points.")
 @click.option("--verify", is_flag=True)
 def post_job(
     client: MarketClient,
@@ -127,8 +147,8 @@ def post_job(
 
 
 @market_command(cli, "bid")
-@click.argument("job_id", type=int)
-@click.argument("price", type=Decimal)
+@click.argument("job_id", type=JOB_ID)
+@click.argument("price", type=PRICE)
 def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
     """Bid PRICE (USD per GPU-hour) on an open auction."""
     client.bid(job_id, price)
@@ -136,8 +156,8 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 
 
 @market_command(cli, "commit")
-@click.argument("job_id", type=int)
-@click.argument("price", type=Decimal)
+@click.argument("job_id", type=JOB_ID)
+@click.argument("price", type=PRICE)
 def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
     """Commit a sealed bid; prints the salt needed to reveal."""
     salt = client.commit(job_id, price)
@@ -145,41 +165,41 @@ def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> 
 
 
 @market_command(cli, "reveal")
-@click.argument("job_id", type=int)
-@click.argument("price", type=Decimal)
-@click.argument("salt")
-def reveal(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salt: str) -> None:
+@click.argument("job_id", type=JOB_ID)
+@click.argument("price", type=PRICE)
+@click.argument("salt", type=BYTES32)
+def reveal(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salt: bytes) -> None:
     """Reveal a sealed bid."""
-    client.reveal(job_id, price, bytes.fromhex(salt.removeprefix("0x")))
+    client.reveal(job_id, price, salt)
     emit(client.job(job_id).as_dict(), as_json)
 
 
 @market_command(cli, "finalize")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 def finalize(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Close an auction: start the lease, or expire the job."""
     emit(client.finalize(job_id).as_dict(), as_json)
 
 
 @market_command(cli, "claim")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 def claim(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Claim lease earnings."""
     emit({"job_id": job_id, "received": str(client.claim(job_id))}, as_json)
 
 
 @market_command(cli, "result")
-@click.argument("job_id", type=int)
-@click.argument("result_hash")
+@click.argument("job_id", type=JOB_ID)
+@click.argument("result_hash", type=BYTES32)
 @click.argument("uri")
-def result(client: MarketClient, as_json: bool, job_id: int, result_hash: str, uri: str) -> None:
+def result(client: MarketClient, as_json: bool, job_id: int, result_hash: bytes, uri: str) -> None:
     """Submit a job's result (a 32-byte hex hash and a URI)."""
-    client.submit_result(job_id, bytes.fromhex(result_hash.removeprefix("0x")).rjust(32, b"\0"), uri)
+    client.submit_result(job_id, result_hash, uri)
     emit(client.job(job_id).as_dict(), as_json)
 
 
 @market_command(cli, "settle")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 def settle(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Settle a job whose challenge window closed."""
     client.settle(job_id)
@@ -187,7 +207,7 @@ def settle(client: MarketClient, as_json: bool, job_id: int) -> None:
 
 
 @market_command(cli, "cancel")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 def cancel(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Cancel a job (customer)."""
     client.cancel(job_id)
@@ -195,7 +215,7 @@ def cancel(client: MarketClient, as_json: bool, job_id: int) -> None:
 
 
 @market_command(cli, "challenge")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.argument("reason")
 def challenge(client: MarketClient, as_json: bool, job_id: int, reason: str) -> None:
     """Challenge a result, posting the bond."""
@@ -204,26 +224,29 @@ def challenge(client: MarketClient, as_json: bool, job_id: int, reason: str) -> 
 
 
 @market_command(cli, "vote")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.argument("verdict", type=click.Choice(["fault", "no-fault"]))
-@click.option("--salt", default=None, help="Reveal the vote committed with this salt.")
-def vote(client: MarketClient, as_json: bool, job_id: int, verdict: str, salt: str | None) -> None:
+@click.option("--salt", type=BYTES32, default=None, help="Reveal the vote committed with this salt.")
+def vote(client: MarketClient, as_json: bool, job_id: int, verdict: str, salt: bytes | None) -> None:
     """Commit a jury vote (prints the salt), or reveal it with --salt."""
     fault = verdict == "fault"
     if salt is None:
         out = client.commit_vote(job_id, fault)
         emit({"job_id": job_id, "verdict": verdict, "salt": "0x" + out.hex()}, as_json)
     else:
-        client.reveal_vote(job_id, fault, bytes.fromhex(salt.removeprefix("0x")))
+        client.reveal_vote(job_id, fault, salt)
         emit({"job_id": job_id, "verdict": verdict, "revealed": True}, as_json)
 
 
 @market_command(cli, "status")
-@click.option("--job", "job_id", type=int, default=None)
-@click.option("--provider", "provider_address", default=None, help="A provider's address (default: the account).")
+@click.option("--job", "job_id", type=JOB_ID, default=None)
+@click.option(
+    "--provider", "provider_address", type=ADDRESS, default=None, help="A provider's address (default: the account)."
+)
 def status(client: MarketClient, as_json: bool, job_id: int | None, provider_address: str | None) -> None:
     """Show a job, or a provider and its balances."""
     if job_id is not None:
+        require_job(client, job_id)
         emit(client.job(job_id).as_dict(), as_json)
     else:
         view = client.provider(provider_address).as_dict()
@@ -232,7 +255,9 @@ def status(client: MarketClient, as_json: bool, job_id: int | None, provider_add
 
 
 @market_command(cli, "jobs")
-@click.option("--last", type=int, default=200, show_default=True, help="How many recent jobs to scan.")
+@click.option(
+    "--last", type=click.IntRange(1, 10_000), default=200, show_default=True, help="How many recent jobs to scan."
+)
 def jobs(client: MarketClient, as_json: bool, last: int) -> None:
     """List open jobs (still bidding)."""
     rows = [
@@ -256,8 +281,8 @@ def jobs(client: MarketClient, as_json: bool, last: int) -> None:
 
 
 @market_command(cli, "transfer")
-@click.argument("to")
-@click.argument("amount", type=Decimal)
+@click.argument("to", type=ADDRESS)
+@click.argument("amount", type=CMP)
 def transfer(client: MarketClient, as_json: bool, to: str, amount: Decimal) -> None:
     """Send AMOUNT CMP to the address TO (to fund providers and customers)."""
     client.transfer_cmp(to, amount)

@@ -1,4 +1,4 @@
-"""ComputeToken: cap, minter role, burn, permit, votes."""
+"""ComputeToken: cap, minter role, burn, permit, and no votes."""
 
 from __future__ import annotations
 
@@ -107,9 +107,24 @@ def test_permit_sets_allowance_once_and_cannot_be_replayed(token, chain, bob):
         )
 
 
-def test_votes_follow_delegated_balance(token, admin, alice, chain):
-    token.transfer(alice, to_wei(100), sender=admin)
-    token._mutable_methods_["delegate"](alice, sender=alice)
-    assert token.getVotes(alice) == to_wei(100)
-    token.transfer(admin, to_wei(40), sender=alice)
-    assert token.getVotes(alice) == to_wei(60)
+def test_the_token_has_no_votes(token):
+    """No ERC20Votes (SPEC §1: nothing in the protocol votes): the ABI has no delegation, votes,
+    checkpoints or clock, so no mint or burn pays for a checkpoint."""
+    abi = token.contract_type.abi
+    functions = {item.name for item in abi if item.type == "function"}
+    events = {item.name for item in abi if item.type == "event"}
+    votes = {
+        "delegate",
+        "delegateBySig",
+        "delegates",
+        "getVotes",
+        "getPastVotes",
+        "getPastTotalSupply",
+        "numCheckpoints",
+        "checkpoints",
+        "clock",
+        "CLOCK_MODE",
+    }
+    assert votes.isdisjoint(functions)
+    assert {"DelegateChanged", "DelegateVotesChanged"}.isdisjoint(events)
+    assert {"transfer", "permit", "burnFrom", "mint", "cap"} <= functions  # the ABI was read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import ape
@@ -56,26 +57,68 @@ def test_second_run_reuses_everything_and_fresh_redeploys(project, admin, tmp_pa
     assert set(fresh.deployed) == set(CONTRACTS)
 
 
+# The roles the README lets the deployer keep after the hand-over (a guardian that can pause).
+GUARDIAN_ROLES = {"PAUSER_ROLE"}
+
+
+def _governed(protocol):
+    """Every access-controlled contract of the protocol, found by its ABI (not a hand-kept list)."""
+    contracts = [getattr(protocol, f.name) for f in dataclasses.fields(protocol) if f.name != "record"]
+    return [c for c in contracts if "hasRole" in {m.name for m in c.contract_type.view_methods}]
+
+
+def _roles(target):
+    """Names of every role constant of `target` (`DEFAULT_ADMIN_ROLE`, `..._ROLE`), from its ABI."""
+    return sorted(
+        m.name
+        for m in target.contract_type.view_methods
+        if m.name.endswith("_ROLE") and not m.inputs and [o.type for o in m.outputs] == ["bytes32"]
+    )
+
+
 def test_timelock_takes_every_admin_seat_and_the_deployer_keeps_only_pause(project, admin, tmp_path):
     deployer = Deployer(project, admin, record_path=tmp_path / "r.json", log=lambda _m: None)
     protocol = deployer.run()
+    governed = _governed(protocol)
+    names = {c.contract_type.name for c in governed}
+    assert {"ComputeToken", "ComputeCredits", "ProviderRegistry", "JobMarket", "DisputeResolver"} <= names
+    assert "RewardsDistributor" in names
+    held = {(t.address, r) for t in governed for r in _roles(t) if t.hasRole(getattr(t, r)(), admin)}
+    assert (protocol.resolver.address, "ARBITER_ROLE") in held  # the constructor makes the admin arbiter
+
     timelock = deployer.hand_over_to_timelock(protocol, 3_600)
     assert timelock.getMinDelay() == 3_600
-    for target in (
-        protocol.token,
-        protocol.credits,
-        protocol.registry,
-        protocol.market,
-        protocol.resolver,
-        protocol.rewards,
-    ):
-        role = target.DEFAULT_ADMIN_ROLE()
-        assert target.hasRole(role, timelock) and not target.hasRole(role, admin)
-    market = protocol.market
-    assert market.hasRole(market.PAUSER_ROLE(), admin)
+    kept = []
+    for target in governed:
+        for name in _roles(target):
+            role = getattr(target, name)()
+            if name in GUARDIAN_ROLES:
+                assert target.hasRole(role, admin), f"{target.contract_type.name}.{name} left the guardian"
+            elif target.hasRole(role, admin):
+                kept.append(f"{target.contract_type.name}.{name}")
+            if (target.address, name) in held and name not in GUARDIAN_ROLES:
+                assert target.hasRole(role, timelock), f"{target.contract_type.name}.{name} lost, not moved"
+    assert kept == [], f"the deployer still holds {kept}"
+    assert not timelock.hasRole(timelock.DEFAULT_ADMIN_ROLE(), admin)
+
+    market, resolver = protocol.market, protocol.resolver
     with ape.reverts(market.AccessControlUnauthorizedAccount):
         market.setProtocolFeeBps(0, sender=admin)
+    with ape.reverts(resolver.AccessControlUnauthorizedAccount):
+        resolver.arbitrate(1, True, sender=admin)
     market.pause(sender=admin)  # the guardian can still stop new business at once
+
+
+def test_timelock_hand_over_sends_nothing_the_second_time(project, admin, tmp_path):
+    path = tmp_path / "r.json"
+    deployer = Deployer(project, admin, record_path=path, log=lambda _m: None)
+    protocol = deployer.run()
+    timelock = deployer.hand_over_to_timelock(protocol, 3_600)
+    nonce = admin.nonce
+    again = Deployer(project, admin, record_path=path, log=lambda _m: None)
+    assert again.hand_over_to_timelock(again.run(), 3_600).address == timelock.address
+    assert admin.nonce == nonce
+    assert again.gas == {}
 
 
 ZERO = "0x" + "00" * 20
@@ -90,7 +133,8 @@ ZERO = "0x" + "00" * 20
         ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO)),
         ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # VerifierStaking
         ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry)),
-        ("RewardsDistributor", lambda p, me: (me, ZERO, 86_400, 1, 1, 0)),
+        ("RewardsDistributor", lambda p, me: (me, ZERO, p.credits, 86_400, 1, 1, 0)),
+        ("RewardsDistributor", lambda p, me: (me, p.token, ZERO, 86_400, 1, 1, 0)),
     ],
     ids=[
         "credits-admin",
@@ -100,6 +144,7 @@ ZERO = "0x" + "00" * 20
         "resolver-token",
         "resolver-market",
         "rewards-token",
+        "rewards-credits",
     ],
 )
 def test_constructors_refuse_the_zero_address(project, chain, protocol, admin, name, args):

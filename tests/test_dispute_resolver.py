@@ -2,7 +2,9 @@
 
 Setting: CMP at 2.50 USD; a verified job of 2 GPUs for 10 hours won at 1.10 CRD per GPU-hour
 (lease value 22 CRD, collateral 2.64 CMP); nine verifiers with 1,000 CMP each; the challenge bond
-is 10 CRD; jackpot 20%, jury reward 10%, juror penalty 5%, verifier slash 10%.
+is 10 CRD; finder's share 20% and jury reward 10% of a slashed collateral; a whistleblower's
+jackpot 50% of the contradicted verifier's slash (at most the collateral, the rest burned); juror
+penalty 5%, verifier slash 10%.
 """
 
 from __future__ import annotations
@@ -276,12 +278,18 @@ def test_whistleblower_catches_a_lazy_verifier(
     assert lazy.address not in jurors
     cmp_before, crd_before = token.balanceOf(whistleblower), credits.balanceOf(whistleblower)
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
-    resolver.resolve(result_job, sender=whistleblower)
-    jackpot = COLLATERAL * 2 // 10
-    # The jackpot (20% of the collateral) and 10% of the lazy verifier's 1,000 CMP; the bond back.
-    assert token.balanceOf(whistleblower) == cmp_before + jackpot + to_wei(100)
+    customer_before, supply_before = token.balanceOf(customer), token.totalSupply()
+    tx = resolver.resolve(result_job, sender=whistleblower)
+    # The lazy verifier loses 10% of its 1,000 CMP; the jackpot is half of those 100 CMP capped at
+    # the 2.64 CMP collateral, and the rest (97.36 CMP) is burned. The bond comes back. The
+    # customer gets the collateral less the jury's 10%, as if it had challenged itself.
+    assert token.balanceOf(whistleblower) == cmp_before + COLLATERAL
     assert credits.balanceOf(whistleblower) == crd_before + BOND
     assert resolver.verifierOf(lazy).staked == to_wei(900)
+    paid = tx.events.filter(resolver.JackpotPaid)[0]
+    assert (paid.amount, paid.burned) == (COLLATERAL, to_wei(100) - COLLATERAL)
+    assert token.balanceOf(customer) == customer_before + COLLATERAL - COLLATERAL // 10
+    assert token.totalSupply() == supply_before - (to_wei(100) - COLLATERAL)
 
 
 def test_a_free_challenge_that_fails_costs_nobody_anything(
@@ -320,7 +328,7 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
     assert market.statusOf(result_job) == SETTLED
 
 
-def test_an_upheld_verifier_rejection_pays_the_verifier_the_jackpot(
+def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
     resolver, market, token, credits, chain, result_job, customer, verifiers
 ):
     assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
@@ -332,7 +340,7 @@ def test_an_upheld_verifier_rejection_pays_the_verifier_the_jackpot(
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
     resolver.resolve(result_job, sender=customer)
     jackpot, jury_cut = COLLATERAL * 2 // 10, COLLATERAL // 10
-    assert token.balanceOf(verifier) == cmp_before + jackpot  # the whistleblower's 20%
+    assert token.balanceOf(verifier) == cmp_before + jackpot  # the finder's 20%
     assert credits.balanceOf(verifier) == crd_before  # it posted no bond, so none comes back
     assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # the verdict agrees with it
     assert token.balanceOf(customer) == customer_before + COLLATERAL - jackpot - jury_cut
@@ -372,14 +380,74 @@ def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
         resolver.slashAbsentVerifier(result_job, sender=customer)
     jurors = resolver.jurorsOf(result_job)
     # The verdict contradicts its attestation: 10% of its 1,000 CMP, to the provider on a wrong
-    # rejection, to the challenger (here the customer) on a wrong approval.
+    # rejection; burned on a wrong approval (the customer's challenge came before the approval,
+    # so it blew no whistle), where the customer gets the collateral less the jury's 10%.
     paid_to = customer if fault else provider
-    before = token.balanceOf(paid_to)
+    before, supply = token.balanceOf(paid_to), token.totalSupply()
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=fault)
     resolver.resolve(result_job, sender=customer)
     assert resolver.verifierOf(assigned.verifier).staked == to_wei(900)
-    collateral_share = COLLATERAL * 9 // 10 if fault else 0  # the customer's part of the collateral
-    assert token.balanceOf(paid_to) == before + to_wei(100) + collateral_share
+    if fault:
+        assert token.balanceOf(paid_to) == before + COLLATERAL * 9 // 10
+        assert token.totalSupply() == supply - to_wei(100)
+    else:
+        assert token.balanceOf(paid_to) == before + to_wei(100)
+
+
+@pytest.mark.parametrize("challenger", ["customer", "sybil"])
+def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_the_same(
+    resolver, token, credits, chain, accounts, result_job, customer, verifiers, make_provider, make_customer, challenger
+):
+    """The faulty provider's second address (staked, so entitled to challenge) challenges its own
+    fake result first. It gets its bond back and nothing more; the customer is paid the 2.64 CMP
+    collateral less the jury's 10% (2.376 CMP), exactly as when it challenges itself. (Before:
+    the sybil took a 20% jackpot, 0.528 CMP, out of the customer's compensation.)"""
+    if challenger == "sybil":
+        sybil = make_customer(make_provider(accounts[13], stake=to_wei(1)))
+        credits.approve(resolver, BOND, sender=sybil)
+    else:
+        sybil = customer
+    resolver.challenge(result_job, "the result is fake", sender=sybil)
+    cmp_before, crd_before = token.balanceOf(sybil), credits.balanceOf(sybil)
+    customer_before = token.balanceOf(customer)
+    vote_all(resolver, chain, result_job, resolver.jurorsOf(result_job), verifiers, fault=True)
+    tx = resolver.resolve(result_job, sender=customer)
+    assert not tx.events.filter(resolver.JackpotPaid)
+    assert token.balanceOf(customer) == customer_before + COLLATERAL * 9 // 10 == customer_before + crd("2.376")
+    if challenger == "sybil":
+        assert token.balanceOf(sybil) == cmp_before
+        assert credits.balanceOf(sybil) == crd_before + BOND
+
+
+def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
+    resolver, market, chain, admin, result_job, customer, verifiers
+):
+    """With 1-hour vote periods and a 20-hour attestation window, a dispute is decided while
+    the verifier's window is still open: its late approval cannot earn a verifier unit or dodge
+    the verdict (it reverts), and it is excused, not slashed as absent. (Before: the approval
+    went through after the verdict and recorded verifier work.)"""
+    resolver.setAttestWindow(20 * HOUR, sender=admin)
+    resolver.setVoteCommitPeriod(HOUR, sender=admin)
+    resolver.setVoteRevealPeriod(HOUR, sender=admin)
+    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    resolver.challenge(result_job, "wrong output", sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    for juror in jurors:
+        commitment = resolver.voteCommitment(result_job, juror, True, b"salt")
+        resolver.commitVote(result_job, commitment, sender=verifiers[juror])
+    chain.pending_timestamp += HOUR
+    for juror in jurors:
+        resolver.revealVote(result_job, True, b"salt", sender=verifiers[juror])
+    chain.pending_timestamp += HOUR
+    tx = resolver.resolve(result_job, sender=customer)
+    assert tx.events.filter(resolver.VerificationExcused)[0].verifier == assigned.verifier
+    assert chain.pending_timestamp < assigned.deadline
+    with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=RESOLVED):
+        resolver.attest(result_job, True, sender=verifiers[assigned.verifier])
+    chain.pending_timestamp = assigned.deadline + 1
+    with ape.reverts(resolver.AlreadyAttested):
+        resolver.slashAbsentVerifier(result_job, sender=customer)
+    assert resolver.verifierOf(assigned.verifier).staked == to_wei(1_000)
 
 
 def test_only_the_customer_or_staked_parties_challenge(resolver, result_job, stranger, provider):
@@ -413,6 +481,22 @@ def test_parties_never_sit_on_their_own_jury(resolver, result_job, customer, pro
     assert len(set(jurors)) == len(jurors)
     with ape.reverts(resolver.NotJuror, caller=customer.address):
         resolver.commitVote(result_job, b"\x01" * 32, sender=customer)
+
+
+def test_a_heavy_challenger_is_excluded_exactly_and_its_jury_is_full(
+    resolver, credits, result_job, accounts, make_customer, make_verifier, verifiers
+):
+    """A challenger holding 99.9% of all verifier stake (9,000,000 CMP against nine verifiers of
+    1,000) still gets a full jury of 5 drawn from the others. (Before: it was redrawn rather than
+    excluded, and after 3 x 5 attempts the jury came out nearly always empty, sending the dispute
+    straight to the arbiter.)"""
+    heavy = make_verifier(make_customer(accounts[14]), stake=to_wei(9_000_000))
+    credits.approve(resolver, BOND, sender=heavy)
+    resolver.challenge(result_job, "x", sender=heavy)
+    jurors = resolver.jurorsOf(result_job)
+    assert len(jurors) == 5 == len(set(jurors))
+    assert heavy.address not in jurors and set(jurors) <= set(verifiers)
+    assert resolver.disputeOf(result_job).status == VOTING
 
 
 def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_job, customer, verifiers):
@@ -560,6 +644,6 @@ def test_setters_check_bounds_and_roles(resolver, admin, stranger, setter, bad, 
 
 def test_shares_cannot_exceed_the_whole(resolver, admin):
     with ape.reverts(resolver.SharesTooLarge):
-        resolver.setShares(6_000, 5_000, sender=admin)
-    resolver.setShares(3_000, 1_000, sender=admin)
-    assert (resolver.jackpotBps(), resolver.juryRewardBps()) == (3_000, 1_000)
+        resolver.setShares(0, 5_000, 6_000, sender=admin)
+    resolver.setShares(10_000, 1_000, 3_000, sender=admin)
+    assert (resolver.jackpotBps(), resolver.juryRewardBps(), resolver.finderBps()) == (10_000, 1_000, 3_000)

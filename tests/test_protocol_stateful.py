@@ -56,6 +56,8 @@ def test_protocol_invariants_hold_under_random_sequences(
             self.salts: dict[tuple[int, str], tuple[int, bytes]] = {}
             self.params = {name: getattr(p.market, name)() for name in params}
             self.emission_epochs = 0
+            self.start_block = chain.blocks.head.number
+            self.activity_claimed = {provider.address: 0 for provider in providers}
 
         def teardown(self) -> None:
             chain.restore(self.snapshot)
@@ -177,7 +179,9 @@ def test_protocol_invariants_hold_under_random_sequences(
         @rule(who=st.sampled_from(providers))
         def claim_rewards(self, who):
             epoch = p.rewards.currentEpoch()
-            self.attempt(p.rewards.claim, list(range(max(0, epoch - 3), epoch)), sender=who)
+            tx = self.attempt(p.rewards.claim, list(range(max(0, epoch - 3), epoch)), sender=who)
+            for claimed in tx.events.filter(p.rewards.Claimed) if tx else []:
+                self.activity_claimed[who.address] += claimed.workReward + claimed.verifierReward
             self.attempt(p.rewards.claimStakeRewards, sender=who)
 
         # ------------------------------------------------------------ governance
@@ -225,6 +229,18 @@ def test_protocol_invariants_hold_under_random_sequences(
             assert p.token.totalSupply() <= p.token.cap()
             current = p.rewards.currentEpoch()
             assert p.rewards.totalClaimed() <= sum(p.rewards.emissionOf(e) for e in range(current + 1))
+
+        @invariant()
+        def no_activity_reward_exceeds_the_fees_it_paid(self):
+            # Work rewards a provider claimed never exceed the protocol fees its leases paid, in
+            # CMP at the oracle's 2.50 USD (fees of failed leases count here, not in the caps).
+            head = chain.blocks.head.number
+            for provider, claimed in self.activity_claimed.items():
+                if claimed:
+                    logs = p.market.EarningsClaimed.range(
+                        self.start_block, head + 1, search_topics={"provider": provider}
+                    )
+                    assert claimed <= sum(log.fee for log in logs) * 10 // 25, provider
 
         @invariant()
         def only_governance_changed_parameters(self):

@@ -1,8 +1,11 @@
-"""RewardsDistributor: schedule, work/stake/verifier shares, claims, governance, with exact figures.
+"""RewardsDistributor: schedule, work/stake/verifier shares, fee caps, claims, governance, with
+exact figures.
 
 A distributor of its own per test (epochs of one day, 100,000 CMP in epoch 0 decaying 0.5%,
 split 70% work, 20% stake, 10% verifiers), with an account holding the reporters' roles, so that
-every timestamp and report is under the test's control."""
+every timestamp and report is under the test's control. The oracle says 2.50 USD per CMP, so a
+fee of 1 CRD is worth 0.4 CMP; a job's fee caps its provider's work reward at 7/8 of that and
+its verifier's reward at 1/8."""
 
 from __future__ import annotations
 
@@ -21,8 +24,11 @@ def reporter(accounts):
     return accounts[30]
 
 
-def deploy_distributor(project, token, admin, reporter, base=BASE, decay=50):
-    dist = project.RewardsDistributor.deploy(admin, token, DAY, to_wei(200_000_000), base, decay, sender=admin)
+AMPLE_FEE = to_wei(10_000_000)  # 4,000,000 CMP of fees: caps far above any pool here
+
+
+def deploy_distributor(project, token, credits, admin, reporter, base=BASE, decay=50):
+    dist = project.RewardsDistributor.deploy(admin, token, credits, DAY, to_wei(200_000_000), base, decay, sender=admin)
     token.grantRole(token.MINTER_ROLE(), dist, sender=admin)
     for role in ("MARKET_ROLE", "RESOLVER_ROLE", "REGISTRY_ROLE"):
         dist.grantRole(getattr(dist, role)(), reporter, sender=admin)
@@ -30,13 +36,24 @@ def deploy_distributor(project, token, admin, reporter, base=BASE, decay=50):
 
 
 @pytest.fixture
-def dist(project, token, admin, reporter):
-    return deploy_distributor(project, token, admin, reporter)
+def dist(project, token, credits, admin, reporter):
+    return deploy_distributor(project, token, credits, admin, reporter)
 
 
 def at(chain, dist, seconds: int) -> None:
     """Makes the next transaction land `seconds` after the distributor's genesis."""
     chain.pending_timestamp = dist.genesis() + seconds
+
+
+@pytest.fixture
+def settle(dist, reporter, fresh_price):
+    """Reports job `job_id` settled: `provider` earned `credits`, the job paid `fee` credits."""
+
+    def _settle(job_id: int, provider, credits: int, fee: int = AMPLE_FEE):
+        fresh_price()
+        return dist.recordWork(job_id, provider, credits, fee, sender=reporter)
+
+    return _settle
 
 
 # ---------------------------------------------------------------------------- schedule
@@ -52,10 +69,10 @@ def test_emission_decays_by_the_closed_form(dist):
     assert total_30 <= dist.committedEmission() == BASE * 10_000 // 50  # 20,000,000 CMP in all
 
 
-def test_the_cap_bounds_every_schedule(project, token, admin, reporter, dist):
+def test_the_cap_bounds_every_schedule(project, token, credits, admin, reporter, dist):
     room = token.cap() - token.totalSupply()
     with ape.reverts(dist.ParameterOutOfBounds):
-        project.RewardsDistributor.deploy(admin, token, DAY, room + 1, BASE, 50, sender=admin)
+        project.RewardsDistributor.deploy(admin, token, credits, DAY, room + 1, BASE, 50, sender=admin)
     with ape.reverts(dist.EmissionCapExceeded):
         dist.setSchedule(to_wei(10_000_000), 50, 7_000, 2_000, 1_000, sender=admin)  # tail 2e9 > cap
     with ape.reverts(dist.ParameterOutOfBounds):
@@ -65,10 +82,10 @@ def test_the_cap_bounds_every_schedule(project, token, admin, reporter, dist):
 # ---------------------------------------------------------------------------- work share
 
 
-def test_providers_with_300_and_100_credits_share_the_work_pool_75_25(dist, chain, reporter, alice, bob, token):
+def test_providers_with_300_and_100_credits_share_the_work_pool_75_25(dist, chain, settle, alice, bob, token):
     at(chain, dist, 100)
-    dist.recordWork(alice, to_wei(300), sender=reporter)
-    dist.recordWork(bob, to_wei(100), sender=reporter)
+    settle(1, alice, to_wei(300))
+    settle(2, bob, to_wei(100))
     at(chain, dist, DAY)
     pool = BASE * 7_000 // 10_000  # 70,000 CMP
     before = token.balanceOf(alice)
@@ -79,9 +96,41 @@ def test_providers_with_300_and_100_credits_share_the_work_pool_75_25(dist, chai
     dist.claim([0], sender=bob)
 
 
-def test_a_claim_twice_pays_once(dist, chain, reporter, alice, token):
+def test_a_work_reward_is_capped_by_the_fees_its_jobs_paid(dist, chain, settle, alice, bob, token):
+    """Alice settles 300 CRD of work paying a 3 CRD fee (1.2 CMP at 2.50 USD): her pro-rata
+    52,500 CMP is capped at 7/8 of 1.2 = 1.05 CMP; Bob's uncapped 17,500 is unchanged; the
+    51,498.95 CMP above Alice's cap are never minted."""
     at(chain, dist, 100)
-    dist.recordWork(alice, 1, sender=reporter)
+    tx = settle(1, alice, to_wei(300), fee=to_wei(3))
+    assert tx.events.filter(dist.WorkRecorded)[0].workCap == to_wei("1.05")
+    settle(2, bob, to_wei(100))
+    at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(0, alice) == (to_wei("1.05"), 0)
+    assert dist.pendingRewards(0, bob) == (to_wei(17_500), 0)
+    supply = token.totalSupply()
+    dist.claim([0], sender=alice)
+    dist.claim([0], sender=bob)
+    assert token.totalSupply() == supply + to_wei("17501.05")
+
+
+def test_work_without_a_fee_or_without_an_oracle_earns_nothing(dist, chain, settle, reporter, alice, bob, feed):
+    """A fee-free job has no activity budget; a settlement while the oracle is stale still
+    settles (the report does not revert) but earns no reward."""
+    at(chain, dist, 100)
+    settle(1, alice, to_wei(300), fee=0)
+    at(chain, dist, 100 + 2 * 3_600)  # the oracle's last answer is now 2 hours old
+    tx = dist.recordWork(2, bob, to_wei(100), to_wei(1), sender=reporter)
+    assert tx.events.filter(dist.WorkRecorded)[0].workCap == 0
+    at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(0, alice) == (0, 0)
+    assert dist.pendingRewards(0, bob) == (0, 0)
+
+
+def test_a_claim_twice_pays_once(dist, chain, settle, alice, token):
+    at(chain, dist, 100)
+    settle(1, alice, 1)
     assert dist.pendingRewards(0, alice) == (0, 0)  # epoch 0 is not over
     at(chain, dist, DAY)
     chain.mine()
@@ -95,30 +144,46 @@ def test_a_claim_twice_pays_once(dist, chain, reporter, alice, token):
     assert not tx.events.filter(dist.Claimed)
 
 
-def test_a_claim_for_the_current_or_a_future_epoch_reverts(dist, chain, reporter, alice):
+def test_a_claim_for_the_current_or_a_future_epoch_reverts(dist, chain, settle, alice):
     at(chain, dist, 100)
-    dist.recordWork(alice, 1, sender=reporter)
+    settle(1, alice, 1)
     with ape.reverts(dist.EpochNotOver, epoch=0, currentEpoch=0):
         dist.claim([0], sender=alice)
     with ape.reverts(dist.EpochNotOver, epoch=5, currentEpoch=0):
         dist.claim([5], sender=alice)
 
 
-def test_verifier_units_share_the_verifier_pool(dist, chain, reporter, alice, bob):
+def test_verified_jobs_that_settle_share_the_verifier_pool(dist, chain, settle, reporter, alice, bob, carol):
+    """Alice approved job 1, Bob jobs 2 to 4: a quarter and three quarters of the 10,000 CMP
+    pool. Bob's approval of job 5, which never settles, earns nothing."""
     at(chain, dist, 100)
-    dist.recordVerifierWork(alice, 1, sender=reporter)
-    dist.recordVerifierWork(bob, 3, sender=reporter)
+    for job_id, verifier in [(1, alice), (2, bob), (3, bob), (4, bob), (5, bob)]:
+        dist.recordVerification(job_id, verifier, sender=reporter)
+    for job_id in range(1, 5):
+        tx = settle(job_id, carol, to_wei(10))
+        assert tx.events.filter(dist.VerifierWorkRecorded)[0].verifierCap == AMPLE_FEE * 4 // 10 // 8
     at(chain, dist, DAY)
     chain.mine()
-    assert dist.pendingRewards(0, alice) == (0, to_wei(2_500))  # a quarter of 10,000
+    assert dist.pendingRewards(0, alice) == (0, to_wei(2_500))
     assert dist.pendingRewards(0, bob) == (0, to_wei(7_500))
+
+
+def test_a_verifier_reward_is_capped_by_the_fee_of_the_job_it_verified(dist, chain, settle, reporter, alice, bob):
+    """A 1 CRD fee (0.4 CMP) caps the verifier of that job at 0.05 CMP and its provider at 0.35."""
+    at(chain, dist, 100)
+    dist.recordVerification(7, alice, sender=reporter)
+    settle(7, bob, to_wei(100), fee=to_wei(1))
+    at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(0, alice) == (0, to_wei("0.05"))
+    assert dist.pendingRewards(0, bob) == (to_wei("0.35"), 0)
 
 
 def test_only_reporters_report(dist, stranger):
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.recordWork(stranger, 1, sender=stranger)
+        dist.recordWork(1, stranger, 1, 1, sender=stranger)
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.recordVerifierWork(stranger, 1, sender=stranger)
+        dist.recordVerification(1, stranger, sender=stranger)
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
         dist.stakeChanged(stranger, 1, sender=stranger)
 
@@ -186,8 +251,10 @@ def test_schedule_changes_apply_from_the_next_epoch_only(dist, chain, admin, str
 
 
 def test_market_registry_and_resolver_report_to_the_protocols_distributor(
-    rewards, market, registry, chain, accounts, make_provider, make_customer
+    rewards, market, registry, chain, accounts, make_provider, make_customer, fresh_price
 ):
+    """The settled job paid 2 CRD of which a 1% fee, 0.02 CRD = 0.008 CMP at 2.50 USD: the
+    provider's work reward is capped at 7/8 of it, 0.007 CMP."""
     from helpers import job_spec
 
     provider = make_provider(accounts[11])  # stakes 10,000
@@ -200,10 +267,12 @@ def test_market_registry_and_resolver_report_to_the_protocols_distributor(
     chain.pending_timestamp += 3_600
     market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
     chain.pending_timestamp += DAY
+    fresh_price()
     market.settleJob(job_id, sender=customer)
     epoch = rewards.currentEpoch()
     mine, _ = rewards.workOf(epoch, provider)
     assert mine[0] == to_wei(2)  # 1 CRD per GPU-hour, 2 GPUs, 1 hour
+    assert mine[3] == to_wei("0.007")  # the work cap
     registry.requestUnstake(to_wei(4_000), sender=provider)
     assert rewards.stakeOf(provider) == to_wei(6_000)
 
@@ -224,28 +293,48 @@ OPS = st.lists(
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
-def test_claims_never_exceed_what_was_emitted(ops, project, token, admin, reporter, chain, accounts):
-    dist = deploy_distributor(project, token, admin, reporter)
+def test_claims_never_exceed_what_was_emitted_nor_the_fees_paid(
+    ops, project, token, credits, admin, reporter, chain, accounts, fresh_price
+):
+    """Random settlements (fees from 1 wei to a million CRD), approvals, stake changes, time and
+    claims: all claims stay within the emissions, and each account's work and verifier claims
+    within the fee caps its reports carried."""
+    dist = deploy_distributor(project, token, credits, admin, reporter)
     people = [accounts[31], accounts[32], accounts[33]]
+    caps = {account.address: 0 for account in people}
+    claimed = {account.address: 0 for account in people}
+
+    def claim(account) -> None:
+        tx = dist.claim(list(range(dist.currentEpoch())), sender=account)
+        claimed[account.address] += sum(e.workReward + e.verifierReward for e in tx.events.filter(dist.Claimed))
+
+    job_id = 0
     for op, who, amount in ops:
         account = people[who]
         if op == "work":
-            dist.recordWork(account, amount, sender=reporter)
+            job_id += 1
+            fresh_price()
+            tx = dist.recordWork(job_id, account, amount, amount % to_wei(1_000_000) + 1, sender=reporter)
+            for event in tx.events.filter(dist.WorkRecorded):
+                caps[event.event_arguments["provider"]] += event.workCap
+            for event in tx.events.filter(dist.VerifierWorkRecorded):
+                caps[event.verifier] += event.verifierCap
         elif op == "verify":
-            dist.recordVerifierWork(account, amount % 5 + 1, sender=reporter)
+            dist.recordVerification(job_id + 1, account, sender=reporter)
         elif op == "stake":
             dist.stakeChanged(account, amount, sender=reporter)
         elif op == "time":
             chain.pending_timestamp += amount % (3 * DAY)
         elif op == "claim":
-            dist.claim(list(range(dist.currentEpoch())), sender=account)
+            claim(account)
         elif op == "claimStake":
             dist.claimStakeRewards(sender=account)
         else:
             dist.setSchedule(amount % BASE + 1, amount % 100 + 1, 6_000, 3_000, 1_000, sender=admin)
     current = dist.currentEpoch()
     for account in people:  # everyone claims everything at the end
-        dist.claim(list(range(current)), sender=account)
+        claim(account)
         dist.claimStakeRewards(sender=account)
     emitted = sum(dist.emissionOf(e) for e in range(current + 1))
     assert dist.totalClaimed() <= emitted
+    assert all(claimed[a] <= caps[a] for a in caps), (claimed, caps)

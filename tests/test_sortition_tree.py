@@ -34,14 +34,17 @@ def test_find_matches_a_linear_scan_at_every_boundary(tree, admin):
 
 
 def test_find_excluding_skips_exactly_the_excluded_weights(tree, admin):
+    """40 random weights; excluding 0 to 9 slots (the heaviest among them, neighbours, the ends)
+    leaves every point mapped exactly as a linear scan over the remaining weights maps it."""
     rng = random.Random(7)
     weights = [rng.randint(0, 20) for _ in range(40)]
+    weights[16] = 10_000  # a heavy member excluded exactly, not redrawn
     tree.addMany(weights, sender=admin)
-    for a, b in [(3, 17), (17, 3), (1, 40), (5, 5), (0, 9)]:
-        excluded = {a, b} - {0}
+    cases = [[], [17], [3, 17], [1, 40], [16, 17, 18], [1, 2, 3, 4, 5, 6, 7, 8, 9], [9, 20, 31, 39, 40]]
+    for excluded in cases:
         remaining = sum(weights) - sum(weights[s - 1] for s in excluded)
-        for point in rng.sample(range(remaining), 25):
-            assert tree.findExcluding(point, a, b) == reference_find(weights, point, excluded)
+        for point in [*rng.sample(range(remaining), 25), 0, remaining - 1]:
+            assert tree.findExcluding(point, excluded) == reference_find(weights, point, set(excluded))
 
 
 def test_updates_keep_weights_and_totals(tree, admin):

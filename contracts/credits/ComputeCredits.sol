@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
@@ -19,10 +19,28 @@ import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 /// @dev Oracle answers are checked on every use: older than `maxPriceAge`, non-positive, or moved
 ///      more than `maxPriceJumpBps` from the last accepted answer while that answer is younger
 ///      than `maxPriceAge`, each reverts with its own error. A real move larger than the jump
-///      bound is accepted once the last accepted answer is `maxPriceAge` old.
+///      bound is accepted once the last accepted answer is `maxPriceAge` old. The first mint or
+///      redemption to see a new answer (a later `updatedAt`, or the same second and a different
+///      answer) accepts it: `PriceAccepted`. An older answer is checked but never prices a call.
+///
+///      No oracle arbitrage (SPEC §2). The contract keeps the last two accepted answers. Minting
+///      uses the LOWER of them (fewer credits per CMP), redemption the HIGHER (fewer CMP per
+///      credit); with only one answer accepted since the feed was set, both use it. Why: an
+///      oracle update is public before it lands (and the jump bound lets it move the price by up
+///      to `maxPriceJumpBps`), so at one price for both ways, minting just before a drop and
+///      redeeming just after returned more CMP than it burned (+23% on a 20% drop, after
+///      both spreads). Now whatever answer a mint used is still one of the last two accepted answers
+///      after the next update, so the redemption's price is at least the mint's: a mint followed
+///      by a redeem around any one accepted update returns less CMP than it burned, by at least
+///      both spreads. The cost is a wider effective spread, by the size of the last move, until
+///      the next accepted answer (a steady price, or a heartbeat answer, closes it again).
+///      Residual: credits held across two or more accepted updates can come back as more CMP
+///      when the price fell over them. That is a real market position (the holder bore the
+///      price risk of every update in between, any of which could have gone the other way),
+///      not a risk-free round trip around a foreseen update.
 ///      `pause()` stops minting only: redemption is a holder's way out and stays open, bounded by
 ///      the per-epoch cap (the circuit breaker).
-contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
+contract ComputeCredits is ERC20, Governed, ReentrancyGuardTransient, IComputeCredits {
     using SafeCast for uint256;
 
     uint256 private constant BPS = 10_000;
@@ -31,8 +49,9 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     IComputeToken public immutable token;
     /// @notice CMP/USD oracle (Chainlink shape).
     IPriceFeed public priceFeed;
-    /// @notice 10 ** priceFeed.decimals(), cached.
-    uint256 public priceUnit;
+    /// @notice 10 ** priceFeed.decimals(), cached; a uint96 so that it shares the spreads' slot
+    ///         (a feed of more than 28 decimals is refused by SafeCast).
+    uint96 public priceUnit;
 
     /// @notice Share of minted credits kept by the protocol (default 0.5%, at most 10%).
     uint16 public mintSpreadBps = 50;
@@ -48,8 +67,15 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     /// @notice Most CMP that redemptions may mint per epoch.
     uint256 public redeemCapPerEpoch;
 
-    /// @notice Last accepted oracle answer and its update time (one slot).
-    uint128 public lastPrice;
+    /// @notice Last accepted oracle answer (0 until one is accepted from the current feed).
+    /// @dev `lastPrice`, `prevPrice` and `lastPriceUpdatedAt` share one slot: every accepted
+    ///      answer writes them together. An answer above `type(uint96).max` reverts (SafeCast).
+    uint96 public lastPrice;
+    /// @notice The accepted answer before `lastPrice` (0 while at most one answer has been
+    ///         accepted from the current feed). Mints use the lower of the two, redemptions the
+    ///         higher.
+    uint96 public prevPrice;
+    /// @notice Update time of `lastPrice`, as the oracle reported it.
     uint64 public lastPriceUpdatedAt;
 
     /// @notice Epoch of the last redemption and the CMP redemptions minted in it (one slot).
@@ -59,11 +85,13 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     /// @notice Protocol contracts (escrow, disputes) that credits may move to and from.
     mapping(address => bool) public isProtocolContract;
 
-    /// @notice Credits minted for burned CMP.
+    /// @notice Credits minted for burned CMP; `price` is the mint price used (the lower of the last
+    ///         two accepted answers).
     event CreditsMinted(
         address indexed payer, address indexed to, uint256 tokensBurned, uint256 credits, uint256 price
     );
-    /// @notice Credits redeemed for minted CMP.
+    /// @notice Credits redeemed for minted CMP; `price` is the redemption price used (the higher
+    ///         of the last two accepted answers).
     event CreditsRedeemed(
         address indexed holder, address indexed to, uint256 credits, uint256 tokensMinted, uint256 price
     );
@@ -106,7 +134,10 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     // ------------------------------------------------------------------ user actions
 
     /// @notice Burns `tokenAmount` CMP of the caller (who must have approved this contract) and
-    ///         mints `tokenAmount * price * (1 - mintSpreadBps)` credits to `to`.
+    ///         mints `tokenAmount * price * (1 - mintSpreadBps)` credits to `to`, where `price` is
+    ///         the LOWER of the last two accepted oracle answers (this call first accepts the
+    ///         oracle's answer when it is new), or the only one when there is no other.
+    /// @dev `previewMint` quotes the same amount in the same block.
     /// @param tokenAmount CMP to burn.
     /// @param minCreditsOut Reverts `SlippageExceeded` if fewer credits would be minted.
     /// @param to Receives the credits.
@@ -119,7 +150,7 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     {
         if (tokenAmount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
-        uint256 price = _acceptPrice();
+        (uint256 price,) = _acceptPrice();
         credits = Math.mulDiv(tokenAmount, price * (BPS - mintSpreadBps), priceUnit * BPS);
         if (credits < minCreditsOut || credits == 0) revert SlippageExceeded(credits, minCreditsOut);
         token.burnFrom(msg.sender, tokenAmount);
@@ -127,8 +158,11 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
         emit CreditsMinted(msg.sender, to, tokenAmount, credits, price);
     }
 
-    /// @notice Burns `creditAmount` credits of the caller and mints CMP worth them at the oracle
-    ///         price, less `redeemSpreadBps`, to `to`; at most `redeemCapPerEpoch` CMP per epoch.
+    /// @notice Burns `creditAmount` credits of the caller and mints CMP worth them, less
+    ///         `redeemSpreadBps`, to `to`; at most `redeemCapPerEpoch` CMP per epoch. The price is
+    ///         the HIGHER of the last two accepted oracle answers (this call first accepts the
+    ///         oracle's answer when it is new), or the only one when there is no other.
+    /// @dev `previewRedeem` quotes the same amount in the same block.
     /// @param creditAmount Credits to burn.
     /// @param minTokensOut Reverts `SlippageExceeded` if fewer CMP would be minted.
     /// @param to Receives the CMP.
@@ -140,7 +174,7 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     {
         if (creditAmount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
-        uint256 price = _acceptPrice();
+        (, uint256 price) = _acceptPrice();
         tokens = Math.mulDiv(creditAmount, priceUnit * (BPS - redeemSpreadBps), price * BPS);
         if (tokens < minTokensOut || tokens == 0) revert SlippageExceeded(tokens, minTokensOut);
 
@@ -158,30 +192,46 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The oracle price (8 decimals for Chainlink USD feeds) after every check, as the
-    ///         next mint or redemption would use it. Reverts with the check that fails.
-    function currentPrice() public view returns (uint256 price) {
+    /// @notice The oracle answer (8 decimals for Chainlink USD feeds) after every check; reverts
+    ///         with the check that fails, as the next mint or redemption would. That call accepts
+    ///         the answer as `lastPrice` when it is new, and prices from the last two accepted
+    ///         answers (the lower for mints, the higher for redemptions): `tokensToCredits`,
+    ///         `creditsToTokens` and the previews quote those prices.
+    function currentPrice() external view returns (uint256 price) {
         (price,) = _checkedPrice();
     }
 
     /// @inheritdoc IComputeCredits
+    /// @dev At the redemption price (the higher of the last two accepted answers, counting the
+    ///      oracle's answer as accepted), as `redeem` would use it now.
     function creditsToTokens(uint256 creditAmount) external view returns (uint256) {
-        return Math.mulDiv(creditAmount, priceUnit, currentPrice());
+        (, uint256 redeemPrice) = _quotedPrices();
+        return Math.mulDiv(creditAmount, priceUnit, redeemPrice);
     }
 
     /// @inheritdoc IComputeCredits
+    /// @dev At the mint price (the lower of the last two accepted answers, counting the oracle's
+    ///      answer as accepted), as `mintWithTokens` would use it now.
     function tokensToCredits(uint256 tokenAmount) external view returns (uint256) {
-        return Math.mulDiv(tokenAmount, currentPrice(), priceUnit);
+        (uint256 mintPrice,) = _quotedPrices();
+        return Math.mulDiv(tokenAmount, mintPrice, priceUnit);
     }
 
-    /// @notice Credits `tokenAmount` CMP would mint now, after the spread.
+    /// @notice Credits `tokenAmount` CMP would mint now, after the spread: what `mintWithTokens`
+    ///         returns in the same block (the lower of the last two accepted answers, counting
+    ///         the oracle's answer as accepted). Reverts as the mint's price checks would.
     function previewMint(uint256 tokenAmount) external view returns (uint256) {
-        return Math.mulDiv(tokenAmount, currentPrice() * (BPS - mintSpreadBps), priceUnit * BPS);
+        (uint256 mintPrice,) = _quotedPrices();
+        return Math.mulDiv(tokenAmount, mintPrice * (BPS - mintSpreadBps), priceUnit * BPS);
     }
 
-    /// @notice CMP `creditAmount` credits would redeem into now, after the spread.
+    /// @notice CMP `creditAmount` credits would redeem into now, after the spread: what `redeem`
+    ///         returns in the same block (the higher of the last two accepted answers, counting
+    ///         the oracle's answer as accepted), cap aside. Reverts as the redemption's price
+    ///         checks would.
     function previewRedeem(uint256 creditAmount) external view returns (uint256) {
-        return Math.mulDiv(creditAmount, priceUnit * (BPS - redeemSpreadBps), currentPrice() * BPS);
+        (, uint256 redeemPrice) = _quotedPrices();
+        return Math.mulDiv(creditAmount, priceUnit * (BPS - redeemSpreadBps), redeemPrice * BPS);
     }
 
     /// @notice CMP that redemptions may still mint in the current epoch.
@@ -199,7 +249,8 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
         emit ProtocolContractSet(account, allowed);
     }
 
-    /// @notice Replaces the oracle and forgets the last accepted answer.
+    /// @notice Replaces the oracle and forgets both accepted answers (`lastPrice`, `prevPrice`):
+    ///         the new feed's first accepted answer is used for mints and redemptions alike.
     function setPriceFeed(IPriceFeed feed) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setPriceFeed(feed);
     }
@@ -245,14 +296,41 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
         super._update(from, to, value);
     }
 
-    /// @dev Checked price, stored as the new anchor when it is a newer answer.
-    function _acceptPrice() internal returns (uint256 price) {
-        uint256 updatedAt;
-        (price, updatedAt) = _checkedPrice();
-        if (updatedAt > lastPriceUpdatedAt) {
-            (lastPrice, lastPriceUpdatedAt) = (price.toUint128(), uint64(updatedAt));
+    /// @dev Checks the oracle's answer, accepts it when it is new (`lastPrice` then becomes
+    ///      `prevPrice`) and returns the prices this call uses.
+    function _acceptPrice() internal returns (uint256 mintPrice, uint256 redeemPrice) {
+        (uint256 price, uint256 updatedAt) = _checkedPrice();
+        bool isNew = _isNewAnswer(price, updatedAt);
+        (mintPrice, redeemPrice) = _pricePair(price, isNew);
+        if (isNew) {
+            (lastPrice, prevPrice, lastPriceUpdatedAt) = (price.toUint96(), lastPrice, uint64(updatedAt));
             emit PriceAccepted(price, updatedAt);
         }
+    }
+
+    /// @dev The prices the next mint and redemption would use, for the views.
+    function _quotedPrices() internal view returns (uint256 mintPrice, uint256 redeemPrice) {
+        (uint256 price, uint256 updatedAt) = _checkedPrice();
+        return _pricePair(price, _isNewAnswer(price, updatedAt));
+    }
+
+    /// @dev Whether the checked answer `price` of `updatedAt` is one to accept: newer than
+    ///      `lastPrice`, or of the same second and different (a feed updated twice within one
+    ///      second). An older answer is never accepted. (`>=` after a failed `>` is the same second.)
+    function _isNewAnswer(uint256 price, uint256 updatedAt) internal view returns (bool) {
+        uint256 lastAt = lastPriceUpdatedAt;
+        return updatedAt > lastAt || (price != lastPrice && updatedAt >= lastAt);
+    }
+
+    /// @dev The mint price (the lower) and the redemption price (the higher) of the last two
+    ///      accepted answers, counting the checked answer `price` as accepted when `isNew`: it
+    ///      then pairs with `lastPrice`; otherwise the stored pair stands, so a price only ever
+    ///      comes from an accepted answer. With no answer to pair with (0: none accepted before it
+    ///      from this feed), both prices are the one answer.
+    function _pricePair(uint256 price, bool isNew) internal view returns (uint256 mintPrice, uint256 redeemPrice) {
+        (uint256 a, uint256 b) = isNew ? (price, uint256(lastPrice)) : (uint256(lastPrice), uint256(prevPrice));
+        if (b == 0) b = a;
+        (mintPrice, redeemPrice) = a < b ? (a, b) : (b, a);
     }
 
     function _checkedPrice() internal view returns (uint256 price, uint256 updatedAt) {
@@ -274,8 +352,8 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuard, IComputeCredits {
     function _setPriceFeed(IPriceFeed feed) private {
         if (address(feed) == address(0)) revert ZeroAddress();
         priceFeed = feed;
-        priceUnit = 10 ** feed.decimals();
-        (lastPrice, lastPriceUpdatedAt) = (0, 0);
+        priceUnit = (10 ** uint256(feed.decimals())).toUint96();
+        (lastPrice, prevPrice, lastPriceUpdatedAt) = (0, 0, 0);
         emit PriceFeedSet(address(feed), priceUnit);
     }
 }

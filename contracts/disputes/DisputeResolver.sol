@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
@@ -20,14 +21,23 @@ import {VerifierStaking} from "./VerifierStaking.sol";
 ///      resolves. Every dispute ends: after the reveal period anyone may `resolve`; without a
 ///      quorum or with a tie the arbiter decides until `appealEnd`, after which anyone may
 ///      `resolveByDefault` (no decision: the bond goes back to the challenger and the job settles).
-///      Payouts on provider fault: the provider's collateral is slashed; `jackpotBps` of it goes
-///      to a challenger other than the customer, `juryRewardBps` to the majority jurors, the rest
-///      to the customer; the challenger's bond comes back; a verifier that approved the result
-///      (before or after the challenge) loses `verifierSlashBps` of its stake to the challenger.
+///      Payouts on provider fault: the provider's collateral is slashed; `juryRewardBps` of it
+///      goes to the majority jurors, `finderBps` to the verifier if it rejected the result, the
+///      rest to the customer: the customer's compensation depends on the verdict and the
+///      verifier's attestation, never on who challenged. The challenger's bond comes back. A
+///      verifier that approved the result (before or after the challenge) loses
+///      `verifierSlashBps` of its stake; in a whistleblower challenge (against a result the
+///      verifier approved) the whistleblower gets `jackpotBps` of that slash, at most the
+///      provider's collateral (so a provider's own second address never profits from blowing
+///      the whistle on its own result), and the rest is burned.
 ///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
 ///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
 ///      (burned when there is no majority).
+///      Draws exclude the job's customer and provider, the challenger and the verifier exactly,
+///      whatever their stake; a jury comes out smaller than `jurySize` only when fewer other
+///      verifiers have stake. Jurors earn no emission (only the pools above); a verifier's
+///      approval earns a verifier unit from the rewards distributor when the job settles.
 contract DisputeResolver is VerifierStaking, IDisputeResolver {
     using SafeERC20 for IERC20;
 
@@ -91,12 +101,15 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     uint16 public absencePenaltyBps = 500;
     /// @notice Stake share a verifier loses when the dispute proves its attestation wrong (default 10%).
     uint16 public verifierSlashBps = 1_000;
-    /// @notice Share of a slashed collateral for a challenger that is not the customer (default 20%).
-    uint16 public jackpotBps = 2_000;
+    /// @notice Share of a contradicted verifier's slash paid to the whistleblower (default 50%,
+    ///         at most the slashed collateral); the rest is burned.
+    uint16 public jackpotBps = 5_000;
+    /// @notice Share of the slashed collateral for the verifier whose rejection the verdict upheld (default 20%).
+    uint16 public finderBps = 2_000;
     /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
     uint16 public juryRewardBps = 1_000;
 
-    /// @notice Told of verification and jury work (zero: nobody).
+    /// @notice Told of verifiers' approvals (zero: nobody).
     IRewardsDistributor public rewards;
 
     mapping(uint256 => Verification) private _verifications;
@@ -118,6 +131,8 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
     event RewardsSet(address indexed rewards);
     event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
+    event JackpotPaid(uint256 indexed jobId, address indexed whistleblower, uint256 amount, uint256 burned);
+    event VerificationExcused(uint256 indexed jobId, address indexed verifier);
 
     error VerificationNotRequested(uint256 jobId);
     error VerifierAlreadyAssigned(uint256 jobId);
@@ -139,7 +154,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     error VotingNotOver(uint256 revealEnd);
     error AppealWindowOver(uint256 appealEnd);
     error AppealWindowOpen(uint256 appealEnd);
-    error SharesTooLarge(uint256 jackpotBps, uint256 juryRewardBps);
+    error SharesTooLarge(uint256 finderBps, uint256 juryRewardBps);
 
     /// @param admin Governance (also the first arbiter).
     constructor(address admin, IComputeToken token_, IERC20 credits_, IJobMarket market_, IProviderRegistry registry_)
@@ -171,8 +186,11 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         if (deadline >= job.challengeEnd) revert VerificationTooLate(jobId, job.challengeEnd);
         Verification storage v = _verifications[jobId];
         if (v.verifier != address(0)) revert VerifierAlreadyAssigned(jobId);
-        verifier = _draw(jobId, job.customer, job.provider);
-        if (verifier == address(0)) revert NoVerifierAvailable(jobId);
+        address[] memory excluded = new address[](2);
+        (excluded[0], excluded[1]) = (job.customer, job.provider);
+        address[] memory drawn = _drawMany(jobId, excluded, 1);
+        if (drawn.length == 0) revert NoVerifierAvailable(jobId);
+        verifier = drawn[0];
         (v.verifier, v.deadline) = (verifier, deadline);
         emit VerifierAssigned(jobId, verifier, deadline);
     }
@@ -180,16 +198,22 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     /// @notice The assigned verifier's verdict on the result, before its deadline. A rejection
     ///         opens a dispute with the verifier as challenger, its stake standing as the bond;
     ///         when somebody already challenged the result, the rejection is recorded and the
-    ///         open dispute decides (the verifier did its duty and is not absent).
+    ///         open dispute decides (the verifier did its duty and is not absent). Once a verdict
+    ///         was given, the attestation is moot and reverts (a verifier whose window was still
+    ///         open then is excused, see `VerificationExcused`). An approval earns a verifier unit
+    ///         when the job settles (none if it never does).
     function attest(uint256 jobId, bool resultOk) external nonReentrant {
         Verification storage v = _verifications[jobId];
         if (msg.sender != v.verifier) revert NotAssignedVerifier(msg.sender);
+        DisputeStatus status = _disputes[jobId].status;
+        if (status == DisputeStatus.Resolved) revert WrongDisputeStatus(jobId, status);
         if (v.attestation != Attestation.None) revert AlreadyAttested(jobId);
         if (block.timestamp > v.deadline) revert AttestationClosed(v.deadline);
         v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
-        _recordWork(msg.sender);
         emit Attested(jobId, msg.sender, resultOk);
-        if (!resultOk && _disputes[jobId].status == DisputeStatus.None) {
+        IRewardsDistributor r = rewards;
+        if (resultOk && address(r) != address(0)) r.recordVerification(jobId, msg.sender);
+        if (!resultOk && status == DisputeStatus.None) {
             _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
         }
     }
@@ -315,7 +339,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     // ================================================================== governance
 
-    /// @notice Sets the rewards distributor told of verification and jury work (zero: nobody).
+    /// @notice Sets the rewards distributor told of verifiers' approvals (zero: nobody).
     function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
         rewards = value;
         emit RewardsSet(address(value));
@@ -366,11 +390,14 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         verifierSlashBps = uint16(_checked("verifierSlashBps", verifierSlashBps, v, 0, BPS));
     }
 
-    /// @notice Sets `jackpotBps` and `juryRewardBps`, each within [0, 10000] and together at most 10000.
-    function setShares(uint256 jackpot, uint256 juryReward) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (jackpot + juryReward > BPS) revert SharesTooLarge(jackpot, juryReward);
+    /// @notice Sets `jackpotBps` (of a contradicted verifier's slash), `juryRewardBps` and
+    ///         `finderBps` (of a slashed collateral), each within [0, 10000], the last two together
+    ///         at most 10000.
+    function setShares(uint256 jackpot, uint256 juryReward, uint256 finder) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (finder + juryReward > BPS) revert SharesTooLarge(finder, juryReward);
         jackpotBps = uint16(_checked("jackpotBps", jackpotBps, jackpot, 0, BPS));
         juryRewardBps = uint16(_checked("juryRewardBps", juryRewardBps, juryReward, 0, BPS));
+        finderBps = uint16(_checked("finderBps", finderBps, finder, 0, BPS));
     }
 
     // ================================================================== internals
@@ -385,13 +412,12 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Voting, whistleblower, bond);
         emit Challenged(jobId, challenger, reason, bond, whistleblower);
 
+        address[] memory excluded = new address[](4);
+        (excluded[0], excluded[1], excluded[2], excluded[3]) = (job.customer, job.provider, challenger, v.verifier);
+        address[] memory drawn = _drawMany(jobId, excluded, jurySize);
         address[] storage jurors = _jurors[jobId];
-        uint256 size = jurySize;
-        for (uint256 attempt; attempt < size * 3 && jurors.length < size; ++attempt) {
-            address juror = _draw(jobId, job.customer, job.provider);
-            if (juror == address(0)) break;
-            if (juror == challenger || juror == v.verifier || _isJuror(jurors, juror)) continue;
-            jurors.push(juror);
+        for (uint256 i; i < drawn.length; ++i) {
+            jurors.push(drawn[i]);
         }
         uint64 commitEnd = uint64(block.timestamp) + voteCommitPeriod;
         uint64 revealEnd = commitEnd + voteRevealPeriod;
@@ -413,6 +439,11 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     function _apply(uint256 jobId, Dispute storage d, bool fault, bool byJury, bool byDefault) private {
         (d.status, d.providerFault) = (DisputeStatus.Resolved, fault);
         emit DisputeResolved(jobId, fault, byJury, byDefault);
+        Verification storage v = _verifications[jobId];
+        if (v.verifier != address(0) && v.attestation == Attestation.None && block.timestamp <= v.deadline) {
+            v.attestation = Attestation.Excused; // the verdict came first: nothing left to attest
+            emit VerificationExcused(jobId, v.verifier);
+        }
         // Absent and minority jurors lose stake to the pool of the majority.
         uint256 majority = byJury ? (fault ? d.votesFault : d.votesNoFault) : 0;
         uint256 tokenPool = _penalizeJurors(jobId, fault, majority);
@@ -422,23 +453,31 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         _rewardMajority(jobId, fault, majority, tokenPool, creditPool);
     }
 
-    /// @dev Provider at fault: collateral slashed to customer, challenger and jurors; a verifier
-    ///      that approved the result slashed to the challenger; the bond back. Returns the jurors' CMP.
+    /// @dev Provider at fault: collateral slashed to the customer, the jurors and a verifier that
+    ///      rejected the result; a verifier that approved it slashed, a whistleblower's jackpot
+    ///      out of that slash; the bond back. Returns the jurors' CMP.
     function _applyFault(uint256 jobId, Dispute storage d, bool hasMajority) private returns (uint256 juryTokens) {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
+        Verification storage v = _verifications[jobId];
         address challenger = d.challenger;
         uint256 collateral = job.collateral;
-        uint256 jackpot = challenger == job.customer ? 0 : collateral * jackpotBps / BPS;
+        uint256 finderCut = v.attestation == Attestation.ResultBad ? collateral * finderBps / BPS : 0;
         uint256 juryCut = hasMajority ? collateral * juryRewardBps / BPS : 0;
         address[] memory to = new address[](3);
         uint256[] memory amounts = new uint256[](3);
-        (to[0], amounts[0]) = (job.customer, collateral - jackpot - juryCut);
-        (to[1], amounts[1]) = (challenger, jackpot);
+        (to[0], amounts[0]) = (job.customer, collateral - finderCut - juryCut);
+        (to[1], amounts[1]) = (v.verifier, finderCut);
         (to[2], amounts[2]) = (address(this), juryCut);
         uint256 before = token.balanceOf(address(this));
         market.resolveDispute(jobId, true, to, amounts);
         juryTokens = token.balanceOf(address(this)) - before;
-        _slashContradictedVerifier(jobId, Attestation.ResultOk, challenger);
+        if (v.attestation == Attestation.ResultOk) {
+            uint256 slashed = _slashVerifier(v.verifier, verifierSlashBps, address(this));
+            uint256 jackpot = d.whistleblower ? Math.min(slashed * jackpotBps / BPS, collateral) : 0;
+            if (jackpot != 0) IERC20(address(token)).safeTransfer(challenger, jackpot);
+            if (slashed != jackpot) token.burn(slashed - jackpot);
+            if (d.whistleblower) emit JackpotPaid(jobId, challenger, jackpot, slashed - jackpot);
+        }
         if (d.bond != 0) credits.safeTransfer(challenger, d.bond);
     }
 
@@ -506,16 +545,10 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
             (uint256 t, uint256 c) = paid == majority
                 ? (tokenPool - tokenShare * (majority - 1), creditPool - creditShare * (majority - 1))
                 : (tokenShare, creditShare);
-            _recordWork(juror);
             if (t != 0) IERC20(address(token)).safeTransfer(juror, t);
             if (c != 0) credits.safeTransfer(juror, c);
             emit JurorRewarded(jobId, juror, t, c);
         }
-    }
-
-    function _recordWork(address verifier) private {
-        IRewardsDistributor r = rewards;
-        if (address(r) != address(0)) r.recordVerifierWork(verifier, 1);
     }
 
     function _votingDispute(uint256 jobId) private view returns (Dispute storage d) {

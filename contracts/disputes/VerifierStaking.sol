@@ -14,14 +14,10 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 ///         (as for providers), slashing, and a stake-weighted random draw in O(log n).
 /// @dev Each verifier owns a slot of a `SortitionTree` whose weight is its active stake
 ///      (staked − unbonding). Unbonding stake is not drawn but stays slashable.
-///      Randomness comes from `block.prevrandao` mixed with the job id and a counter. A block
-///      proposer can bias a draw only by choosing whether to propose the block holding the
-///      draw: it learns the outcome one slot ahead and can withhold (forfeiting the proposal's
-///      reward and fees, roughly 0.03 to 0.1 ETH on Ethereum mainnet today) to re-roll once per
-///      slot it controls. A draw is therefore safe while what a jury or verifier seat is worth
-///      to an attacker stays below that forfeit times the number of consecutive slots it holds.
-///      On L2s with a centralized sequencer, prevrandao is whatever the sequencer sets: use a
-///      VRF there (out of scope here, documented in docs/disputes.md).
+///      Randomness comes from `block.prevrandao` mixed with the job id and a counter, in the
+///      transaction that asks for the draw: its sender can still choose the draw (revert unless
+///      it suits, or wait for a suitable block). Delayed draws completed from a later block's
+///      hash are the next step (docs/disputes.md, "Randomness, honestly").
 abstract contract VerifierStaking is Governed, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -138,16 +134,57 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Draws a verifier with probability proportional to active stake, never `excludedA`
-    ///      or `excludedB` (the job's parties); address(0) when nobody else has stake.
-    function _draw(uint256 jobId, address excludedA, address excludedB) internal returns (address) {
-        (uint256 a, uint256 b) = (_verifiers[excludedA].slot, _verifiers[excludedB].slot);
-        if (a == b) b = 0;
-        uint256 total = _tree.total - _tree.weightOf(a) - _tree.weightOf(b);
-        if (total == 0) return address(0);
-        uint256 nonce = ++_drawNonce;
-        uint256 point = uint256(keccak256(abi.encode(block.prevrandao, jobId, nonce))) % total;
-        return verifierAtSlot[_tree.findExcluding(point, a, b)];
+    /// @dev Draws up to `count` distinct verifiers, each with probability proportional to active
+    ///      stake among those not yet drawn, never any address of `excluded` (the job's parties,
+    ///      the challenger, the verifier): excluded exactly, whatever their stake, so the draw
+    ///      comes out short only when fewer than `count` other verifiers have stake. Gas grows
+    ///      with `count` and `excluded.length` (both bounded by the caller), never with the
+    ///      number of verifiers.
+    function _drawMany(uint256 jobId, address[] memory excluded, uint256 count)
+        internal
+        returns (address[] memory drawn)
+    {
+        uint256[] memory slots = new uint256[](excluded.length + count);
+        uint256 n;
+        uint256 excludedWeight;
+        for (uint256 i; i < excluded.length; ++i) {
+            uint256 slot = _verifiers[excluded[i]].slot;
+            if (slot != 0 && _insertSorted(slots, n, slot)) {
+                ++n;
+                excludedWeight += _tree.weightOf(slot);
+            }
+        }
+        drawn = new address[](count);
+        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, jobId, ++_drawNonce)));
+        uint256 found;
+        for (; found < count; ++found) {
+            uint256 total = _tree.total - excludedWeight;
+            if (total == 0) break;
+            uint256 point = uint256(keccak256(abi.encode(seed, found))) % total;
+            uint256 slot = _tree.findExcluding(point, slots, n);
+            drawn[found] = verifierAtSlot[slot];
+            _insertSorted(slots, n++, slot);
+            excludedWeight += _tree.weightOf(slot);
+        }
+        assembly ("memory-safe") {
+            mstore(drawn, found) // shorten to the verifiers found
+        }
+    }
+
+    /// @dev Inserts `slot` into the ascending first `n` entries of `slots` (which has room);
+    ///      false when it is already there.
+    function _insertSorted(uint256[] memory slots, uint256 n, uint256 slot) private pure returns (bool) {
+        uint256 i = n;
+        while (i != 0 && slots[i - 1] > slot) {
+            slots[i] = slots[i - 1];
+            --i;
+        }
+        if (i != 0 && slots[i - 1] == slot) {
+            for (uint256 j = i; j < n; ++j) slots[j] = slots[j + 1]; // undo the shift
+            return false;
+        }
+        slots[i] = slot;
+        return true;
     }
 
     /// @dev Takes `bps` of the verifier's stake (active first, then unbonding) and sends it to

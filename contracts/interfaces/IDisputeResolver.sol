@@ -17,6 +17,7 @@ interface IDisputeResolver {
         None,
         ResultOk,
         ResultBad,
-        Absent
+        Absent,
+        Excused // a verdict came while the verifier's window was still open
     }
 }

@@ -4,11 +4,14 @@ pragma solidity ^0.8.24;
 /// @title IRewardsDistributor
 /// @notice What the market, the resolver and the registry report to the rewards distributor.
 interface IRewardsDistributor {
-    /// @notice Credits a provider earned in a settled lease, counted in the current epoch. Market only.
-    function recordWork(address provider, uint256 credits) external;
+    /// @notice Job `jobId` settled in the current epoch: its provider earned `credits` and the job
+    ///         paid `feeCredits` of protocol fees, which cap the activity rewards of the job's
+    ///         provider and of the verifier that approved it (if any). Market only.
+    function recordWork(uint256 jobId, address provider, uint256 credits, uint256 feeCredits) external;
 
-    /// @notice Verification or jury work units of a verifier in the current epoch. Resolver only.
-    function recordVerifierWork(address verifier, uint256 units) external;
+    /// @notice `verifier` approved job `jobId`'s result; it earns a verifier unit if and when the
+    ///         job settles. Resolver only.
+    function recordVerification(uint256 jobId, address verifier) external;
 
     /// @notice A provider's active stake (staked − unbonding) is now `newStake`. Registry only.
     function stakeChanged(address provider, uint256 newStake) external;

@@ -57,19 +57,20 @@ library SortitionTree {
         return slot + 1;
     }
 
-    /// @dev Like `find`, over the tree without the weights of slots `a` and `b` (0 for none):
-    ///      `point` must be below the total less those two weights. Excluding a member costs two
-    ///      prefix sums, so a heavy staker cannot crowd others out of a draw it must not win.
-    function findExcluding(Tree storage t, uint256 point, uint256 a, uint256 b) internal view returns (uint256) {
-        if (a > b) (a, b) = (b, a);
-        if (a == b) a = 0;
-        if (a != 0) {
-            uint256 start = prefix(t, a - 1);
-            if (point >= start) point += prefix(t, a) - start;
-        }
-        if (b != 0) {
-            uint256 start = prefix(t, b - 1);
-            if (point >= start) point += prefix(t, b) - start;
+    /// @dev Like `find`, over the tree without the weights of the first `n` slots of `excluded`
+    ///      (ascending, distinct, nonzero): `point` must be below the total less their weights.
+    ///      Each excluded slot costs two prefix sums, so a heavy staker is excluded exactly and
+    ///      cannot crowd others out of a draw it must not win, whatever its weight.
+    function findExcluding(Tree storage t, uint256 point, uint256[] memory excluded, uint256 n)
+        internal
+        view
+        returns (uint256)
+    {
+        for (uint256 i; i < n; ++i) {
+            uint256 slot = excluded[i];
+            uint256 start = prefix(t, slot - 1);
+            if (point < start) break; // later excluded slots start even further right
+            point += prefix(t, slot) - start;
         }
         return find(t, point);
     }

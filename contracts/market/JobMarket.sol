@@ -703,7 +703,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         registry.recordOutcome(provider, IProviderRegistry.Outcome.Completed);
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
         IRewardsDistributor r = rewards;
-        if (address(r) != address(0)) r.recordWork(provider, job.paidGross);
+        if (address(r) != address(0)) r.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
         _transfer(job.customer, refund);
         emit JobSettled(jobId, provider, providerGross, refund);
     }
@@ -732,9 +732,16 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         emit JobFailed(jobId, provider, slashed, bounty, refund);
     }
 
+    /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the
+    ///      difference, so the fees paid sum to exactly `_feeOn(job, job.paidGross)`.
+    function _feeOn(Job storage job, uint256 paidGross) private view returns (uint256) {
+        return paidGross * job.feeBps / BPS;
+    }
+
     function _payProvider(Job storage job, uint256 jobId, uint256 gross) private {
-        job.paidGross += uint128(gross);
-        uint256 fee = gross * job.feeBps / BPS;
+        uint256 before = job.paidGross;
+        job.paidGross = uint128(before + gross);
+        uint256 fee = _feeOn(job, before + gross) - _feeOn(job, before);
         uint256 net = gross - fee;
         address provider = job.provider;
         _transfer(treasury, fee);

@@ -3,7 +3,9 @@ pragma solidity ^0.8.24;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
+import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
@@ -20,11 +22,22 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      Split per epoch (basis points of E(e), fixed with the segment): `workBps` to providers
 ///      pro rata to credits settled in the epoch (Render's rule), `stakeBps` to providers' active
 ///      stake over time (a Synthetix reward-per-token accumulator updated on every stake change,
-///      each epoch at its own rate), `verifierBps` to verifiers and jurors pro rata to their work
-///      units in the epoch. A share with no taker in an epoch is not minted. Every payout rounds
-///      down, so the sum of all claims never exceeds what the schedule emitted.
+///      each epoch at its own rate), `verifierBps` to verifiers pro rata to the verified jobs
+///      that settled in the epoch. A share with no taker in an epoch is not minted. Every payout
+///      rounds down, so the sum of all claims never exceeds what the schedule emitted.
+///      Activity rewards are capped by the fees the activity paid (Helium HIP-10): a settled
+///      job's protocol fee, converted to CMP at the oracle price when it settles, is that job's
+///      whole activity budget. The provider's work reward from the job is at most
+///      fee·workBps/(workBps+verifierBps) and the verifier that approved it at most
+///      fee·verifierBps/(workBps+verifierBps), so a job's activity rewards never exceed the fee
+///      it paid; the part of a pro-rata share above an account's cap is not minted. Wash
+///      trading or self-verification therefore earns back at most the fee it paid, and loses the
+///      credits' mint and redemption spreads and the gas. Jury work earns no emission: jurors are
+///      paid from the dispute's bond and slashes.
 ///      Governance changes (`setSchedule`) apply from the next epoch on, never to the current one.
 contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
+    using SafeCast for uint256;
+
     uint256 private constant BPS = 10_000;
     uint256 private constant WAD = 1e18;
     /// @notice Most schedule segments governance may add (bounds the segment lookup).
@@ -34,7 +47,7 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
 
     /// @notice Reports settled work (the JobMarket).
     bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
-    /// @notice Reports verification and jury work (the DisputeResolver).
+    /// @notice Reports verifiers' approvals (the DisputeResolver).
     bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
     /// @notice Reports stake changes (the ProviderRegistry).
     bytes32 public constant REGISTRY_ROLE = keccak256("REGISTRY_ROLE");
@@ -49,13 +62,19 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     }
 
     struct Work {
-        uint120 credits;
-        uint120 verifierUnits;
+        // slot 0
+        uint120 credits; // credits settled (the work share's weight)
+        uint120 verifierUnits; // verified jobs settled (the verifier share's weight)
         bool claimed;
+        // slot 1 (accounts only; zero in the epoch totals)
+        uint128 workCap; // most CMP the work reward may pay: the fees its jobs paid, work part
+        uint128 verifierCap; // most CMP the verifier reward may pay: the fees of the jobs it verified, verifier part
     }
 
     /// @notice The token minted (CMP).
     IComputeToken public immutable token;
+    /// @notice Credits (CRD): converts the fees activity paid into CMP at the oracle price.
+    IComputeCredits public immutable credits;
     /// @notice Start of epoch 0.
     uint256 public immutable genesis;
     /// @notice Epoch length in seconds.
@@ -70,6 +89,8 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     Segment[] private _segments;
     mapping(uint256 => Work) private _epochTotals;
     mapping(uint256 => mapping(address => Work)) private _work;
+    /// @dev The verifier that approved job `jobId`'s result, until the job settles.
+    mapping(uint256 => address) private _verifierOf;
 
     // Stake rewards (Synthetix StakingRewards, per-epoch rates).
     uint256 public totalStake;
@@ -87,8 +108,13 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         uint256 stakeBps,
         uint256 verifierBps
     );
-    event WorkRecorded(uint256 indexed epoch, address indexed provider, uint256 credits);
-    event VerifierWorkRecorded(uint256 indexed epoch, address indexed verifier, uint256 units);
+    event WorkRecorded(
+        uint256 indexed epoch, uint256 indexed jobId, address indexed provider, uint256 credits, uint256 workCap
+    );
+    event VerificationRecorded(uint256 indexed jobId, address indexed verifier);
+    event VerifierWorkRecorded(
+        uint256 indexed epoch, uint256 indexed jobId, address indexed verifier, uint256 verifierCap
+    );
     event StakeChanged(address indexed provider, uint256 oldStake, uint256 newStake);
     event Claimed(address indexed account, uint256 indexed epoch, uint256 workReward, uint256 verifierReward);
     event StakeRewardsClaimed(address indexed account, uint256 amount);
@@ -100,6 +126,7 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
 
     /// @param admin Governance.
     /// @param token_ CMP (this contract needs its minter role).
+    /// @param credits_ CRD, whose oracle values the fees that cap activity rewards.
     /// @param epochLength_ Epoch length in seconds (1 day by default in the deploy script).
     /// @param emissionCap_ Most CMP ever emitted; at most the token's cap minus its supply.
     /// @param baseEmission Emission of epoch 0.
@@ -107,16 +134,18 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     constructor(
         address admin,
         IComputeToken token_,
+        IComputeCredits credits_,
         uint256 epochLength_,
         uint256 emissionCap_,
         uint256 baseEmission,
         uint256 decayBps
     ) Governed(admin) {
-        if (address(token_) == address(0)) revert ZeroAddress();
+        if (address(token_) == address(0) || address(credits_) == address(0)) revert ZeroAddress();
         uint256 room = token_.cap() - token_.totalSupply();
         _checked("epochLength", 0, epochLength_, 1 hours, 30 days);
         _checked("emissionCap", 0, emissionCap_, 0, room);
         token = token_;
+        credits = credits_;
         genesis = block.timestamp;
         lastUpdateTime = block.timestamp;
         epochLength = epochLength_;
@@ -127,19 +156,36 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     // ================================================================== reports
 
     /// @inheritdoc IRewardsDistributor
-    function recordWork(address provider, uint256 credits) external onlyRole(MARKET_ROLE) {
+    function recordWork(uint256 jobId, address provider, uint256 creditAmount, uint256 feeCredits)
+        external
+        onlyRole(MARKET_ROLE)
+    {
         uint256 epoch = currentEpoch();
-        _work[epoch][provider].credits += uint120(credits);
-        _epochTotals[epoch].credits += uint120(credits);
-        emit WorkRecorded(epoch, provider, credits);
+        Segment memory s = _segmentFor(epoch);
+        uint256 activityBps = uint256(s.workBps) + s.verifierBps;
+        uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(feeCredits);
+        uint256 workCap = feeTokens == 0 ? 0 : feeTokens * s.workBps / activityBps;
+        Work storage mine = _work[epoch][provider];
+        mine.credits += creditAmount.toUint120();
+        mine.workCap += workCap.toUint128();
+        _epochTotals[epoch].credits += creditAmount.toUint120();
+        emit WorkRecorded(epoch, jobId, provider, creditAmount, workCap);
+        address verifier = _verifierOf[jobId];
+        if (verifier != address(0)) {
+            delete _verifierOf[jobId];
+            uint256 verifierCap = feeTokens == 0 ? 0 : feeTokens * s.verifierBps / activityBps;
+            Work storage v = _work[epoch][verifier];
+            v.verifierUnits += 1;
+            v.verifierCap += verifierCap.toUint128();
+            _epochTotals[epoch].verifierUnits += 1;
+            emit VerifierWorkRecorded(epoch, jobId, verifier, verifierCap);
+        }
     }
 
     /// @inheritdoc IRewardsDistributor
-    function recordVerifierWork(address verifier, uint256 units) external onlyRole(RESOLVER_ROLE) {
-        uint256 epoch = currentEpoch();
-        _work[epoch][verifier].verifierUnits += uint120(units);
-        _epochTotals[epoch].verifierUnits += uint120(units);
-        emit VerifierWorkRecorded(epoch, verifier, units);
+    function recordVerification(uint256 jobId, address verifier) external onlyRole(RESOLVER_ROLE) {
+        _verifierOf[jobId] = verifier;
+        emit VerificationRecorded(jobId, verifier);
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -284,14 +330,31 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         return Math.mulDiv(s.baseEmission, _rpow(q, epoch - s.fromEpoch), WAD);
     }
 
+    /// @dev An account's pro-rata shares of the epoch's work and verifier pools, each capped by
+    ///      the fees its activity paid (the rest is never minted).
     function _epochRewards(uint256 epoch, Work memory mine) private view returns (uint256 work, uint256 verifier) {
-        if (mine.credits == 0 && mine.verifierUnits == 0) return (0, 0);
+        if (mine.workCap == 0 && mine.verifierCap == 0) return (0, 0);
         Segment memory s = _segmentFor(epoch);
         uint256 emission = _emission(s, epoch);
         Work memory all = _epochTotals[epoch];
-        if (mine.credits != 0) work = Math.mulDiv(emission * s.workBps / BPS, mine.credits, all.credits);
-        if (mine.verifierUnits != 0) {
-            verifier = Math.mulDiv(emission * s.verifierBps / BPS, mine.verifierUnits, all.verifierUnits);
+        if (mine.workCap != 0) {
+            work = Math.min(Math.mulDiv(emission * s.workBps / BPS, mine.credits, all.credits), mine.workCap);
+        }
+        if (mine.verifierCap != 0) {
+            verifier = Math.min(
+                Math.mulDiv(emission * s.verifierBps / BPS, mine.verifierUnits, all.verifierUnits), mine.verifierCap
+            );
+        }
+    }
+
+    /// @dev `feeCredits` in CMP at the oracle price; zero when the oracle cannot be read (no
+    ///      reward rather than a settlement that reverts).
+    function _feeTokens(uint256 feeCredits) private view returns (uint256) {
+        if (feeCredits == 0) return 0;
+        try credits.creditsToTokens(feeCredits) returns (uint256 tokens) {
+            return tokens;
+        } catch {
+            return 0;
         }
     }
 

@@ -35,12 +35,11 @@ contract SortitionTreeHarness {
         return _tree.find(point);
     }
 
-    /// @notice The slot owning `point` with slots `a` and `b` left out.
-    function findExcluding(uint256 point, uint256 a, uint256 b) external view returns (uint256) {
-        return _tree.findExcluding(point, a, b);
+    /// @notice The slot owning `point` with the `excluded` slots (ascending) left out.
+    function findExcluding(uint256 point, uint256[] calldata excluded) external view returns (uint256) {
+        return _tree.findExcluding(point, excluded, excluded.length);
     }
 
-    /// @notice A draw as a transaction, for gas measurements.
     function drawTx(uint256 seed) external returns (uint256 slot) {
         slot = _tree.find(uint256(keccak256(abi.encode(seed))) % _tree.total);
         emit Drawn(slot);

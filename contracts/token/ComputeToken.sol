@@ -5,18 +5,20 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Capped} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Capped.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
-import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title ComputeToken (CMP)
 /// @notice The compute market's native token: staked by providers and verifiers, burned to mint
-///         USD credits, emitted as rewards. ERC-20 with EIP-2612 permits, ERC-5805 votes
-///         (block-number clock), burnable, and a hard cap on the supply.
+///         USD credits, emitted as rewards. ERC-20 with EIP-2612 permits, burnable, and a hard
+///         cap on the supply.
 /// @dev Only holders of `MINTER_ROLE` mint: the `RewardsDistributor` (emissions) and
 ///      `ComputeCredits` (redemptions). The cap bounds the circulating supply: burned tokens
 ///      make room for new mints, which is what lets credits redeem into CMP.
-contract ComputeToken is ERC20, ERC20Burnable, ERC20Capped, ERC20Permit, ERC20Votes, AccessControl {
+///      No ERC20Votes: nothing in the protocol votes with CMP balances (juries are drawn by
+///      verifier stake), and the total-supply checkpoint it wrote on every mint and burn paid
+///      for a history nobody read. A future governor would count votes through a staking-vault
+///      wrapper.
+contract ComputeToken is ERC20, ERC20Burnable, ERC20Capped, ERC20Permit, AccessControl {
     /// @notice Role allowed to mint.
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
@@ -40,16 +42,8 @@ contract ComputeToken is ERC20, ERC20Burnable, ERC20Capped, ERC20Permit, ERC20Vo
         _mint(to, amount);
     }
 
-    /// @inheritdoc ERC20Permit
-    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
-        return super.nonces(owner);
-    }
-
-    /// @dev The cap, the votes checkpoints and the balances all move on every transfer.
-    function _update(address from, address to, uint256 value)
-        internal
-        override(ERC20, ERC20Capped, ERC20Votes)
-    {
+    /// @dev The balances move and, on a mint, the cap is checked.
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Capped) {
         super._update(from, to, value);
     }
 }
