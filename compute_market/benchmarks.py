@@ -150,10 +150,12 @@ def dispute_scenario(
     _fund_customer(protocol, admin, customer)
     for fault in (True, False, True):
         job_id = _verified_result(protocol, admin, customer, provider)
-        tx = gas.record("DisputeResolver.requestVerifier", resolver.requestVerifier(job_id, sender=customer))
-        verifier = by_address[tx.events[-1].verifier]
+        gas.record("DisputeResolver.requestVerifier", resolver.requestVerifier(job_id, sender=customer))
+        tx = gas.record("DisputeResolver.processDraws (verifier)", _process_draws(resolver, customer))
+        verifier = by_address[tx.events.filter(resolver.VerifierAssigned)[0].verifier]
         gas.record("DisputeResolver.attest", resolver.attest(job_id, True, sender=verifier))
         gas.record("DisputeResolver.challenge", resolver.challenge(job_id, "wrong output", sender=customer))
+        gas.record("DisputeResolver.processDraws (jury of 5)", _process_draws(resolver, customer))
         jurors = [by_address[j] for j in resolver.jurorsOf(job_id)]
         for juror in jurors:
             digest = resolver.voteCommitment(job_id, juror, fault, b"salt")
@@ -166,10 +168,17 @@ def dispute_scenario(
         gas.record(f"DisputeResolver.resolve ({label})", resolver.resolve(job_id, sender=customer))
 
 
+def _process_draws(resolver: Any, keeper: Any) -> Any:
+    """Mines past the queued draws' target blocks, then makes them."""
+    chain.mine(int(resolver.drawDelay()))
+    return resolver.processDraws(32, sender=keeper)
+
+
 def draw_scaling(
     project: Any, protocol: Protocol, admin: Any, customer: Any, provider: Any, sizes: tuple[int, ...]
 ) -> dict[int, int]:
-    """Gas of `requestVerifier` (one stake-weighted draw) as the verifier count grows to each of
+    """Gas of one stake-weighted verifier draw (`processDraws` after `requestVerifier`) as the
+    verifier count grows to each of
     `sizes`; verifiers are contracts spawned by the test-only `VerifierFleet`."""
     token, resolver = protocol.token, protocol.resolver
     fleet = project.VerifierFleet.deploy(sender=admin)
@@ -183,7 +192,8 @@ def draw_scaling(
         used = []
         for _ in range(2):  # the first draw of a deployment also pays for first-time storage
             job_id = _verified_result(protocol, admin, customer, provider)
-            used.append(resolver.requestVerifier(job_id, sender=customer).gas_used)
+            resolver.requestVerifier(job_id, sender=customer)
+            used.append(_process_draws(resolver, customer).gas_used)
         figures[size] = used[-1]
     return figures
 

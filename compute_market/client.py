@@ -18,6 +18,7 @@ from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to
 MAX_UINT = 2**256 - 1
 GAS_MARGIN = 20_000
 GAS_FLOOR = 300_000
+DRAW_KINDS = (3, 4)  # VerifierStaking.EntryKind.VerifierDraw, JuryDraw
 
 
 class MarketClient:
@@ -198,9 +199,34 @@ class MarketClient:
         self._approve(self.p.token, self.p.resolver, amount)
         self._send(self.p.resolver.stakeAsVerifier, amount)
 
-    def request_verifier(self, job_id: int) -> str:
+    def request_verifier(self, job_id: int) -> int:
+        """Queues the draw of `job_id`'s verifier; returns the block whose hash will decide it
+        (`process_draws` makes it once that block is mined)."""
         tx = self._send(self.p.resolver.requestVerifier, job_id)
-        return tx.events.filter(self.p.resolver.VerifierAssigned)[0].verifier
+        return int(tx.events.filter(self.p.resolver.DrawRequested)[0].targetBlock)
+
+    def draws_pending(self) -> int:
+        """Entries (draws and the stake changes behind them) waiting in the resolver's queue."""
+        return int(self.p.resolver.queueTail()) - int(self.p.resolver.queueHead())
+
+    def process_draws(self, max_entries: int = 32) -> int:
+        """Makes the queued draws whose target blocks are mined (a keeper's duty) and applies the
+        stake changes queued behind them: the number of queue entries processed (0, sending
+        nothing, when the first entry is a draw not ready yet). Only the entries ready in the
+        latest block are asked for, so the gas estimate covers what the transaction will do (a
+        draw that becomes ready in the transaction's own block would otherwise add work)."""
+        resolver = self.p.resolver
+        first, end = int(resolver.queueHead()), int(resolver.queueTail())
+        latest = chain.blocks.head.number
+        ready = 0
+        for position in range(first, min(end, first + max_entries)):
+            entry = resolver.queueEntry(position)
+            if entry.kind in DRAW_KINDS and entry.targetBlock >= latest:
+                break
+            ready += 1
+        if ready:
+            self._send(resolver.processDraws, ready)
+        return ready
 
     def attest(self, job_id: int, result_ok: bool) -> None:
         self._send(self.p.resolver.attest, job_id, result_ok)

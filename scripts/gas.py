@@ -53,7 +53,7 @@ def cli(out: Path) -> None:
     baseline = json.loads(out.read_text()) if out.exists() else None
     click.echo(gas.table(baseline))
 
-    click.echo("\nScaling: gas of one stake-weighted verifier draw (requestVerifier)")
+    click.echo("\nScaling: gas of one stake-weighted verifier draw (processDraws after requestVerifier)")
     draws = draw_scaling(
         project, deploy_with_provider(deploy, admin, providers[0]), admin, customer, providers[0], (10, 100, 1_000)
     )
@@ -65,7 +65,7 @@ def cli(out: Path) -> None:
     )
     for op, row in market_figures.items():
         click.echo(f"  {op:<16} " + "  ".join(f"n={n}: {g:,}" for n, g in row.items()))
-    scaling = {"requestVerifier": {str(k): v for k, v in draws.items()}}
+    scaling = {"verifierDraw": {str(k): v for k, v in draws.items()}}
     scaling |= {op: {str(k): v for k, v in row.items()} for op, row in market_figures.items()}
     report = gas.summary() | {"scaling": scaling}
     out.write_text(json.dumps(report, indent=2) + "\n")

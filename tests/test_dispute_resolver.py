@@ -18,8 +18,9 @@ from helpers import assert_bounded_setter, job_spec
 from compute_market.units import DAY, HOUR, to_wei
 
 FAILED, SETTLED, DISPUTED = 7, 4, 8
-VOTING, AWAITING_ARBITER, RESOLVED = 1, 2, 3
+VOTING, AWAITING_ARBITER, RESOLVED, DRAWING = 1, 2, 3, 4
 COLLATERAL = to_wei(Decimal("2.64"))
+ZERO_ADDRESS = "0x" + "00" * 20
 BOND = to_wei(10)
 
 
@@ -72,6 +73,25 @@ def result_job(market, chain, customer, provider, verifiers, fresh_price):
     return job_id
 
 
+@pytest.fixture
+def draws(resolver, chain, customer):
+    """Makes queued draws: mines past their target blocks and processes the queue."""
+
+    class Draws:
+        @staticmethod
+        def process():
+            chain.mine(resolver.drawDelay())
+            return resolver.processDraws(64, sender=customer)
+
+        @staticmethod
+        def verifier(job_id: int):
+            """Requests the verifier of `job_id` and makes the draw: its `VerifierAssigned` event."""
+            resolver.requestVerifier(job_id, sender=customer)
+            return Draws.process().events.filter(resolver.VerifierAssigned)[0]
+
+    return Draws
+
+
 def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, skip: int = 0) -> None:
     """Every juror commits `fault`; the first `skip` jurors never reveal."""
     for juror in jurors:
@@ -114,32 +134,40 @@ def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, acco
 
 
 def test_verifier_is_drawn_by_stake_and_never_a_party(
-    resolver, market, chain, result_job, customer, provider, verifiers, make_verifier
+    resolver, market, chain, result_job, customer, provider, verifiers, make_verifier, draws
 ):
     # The customer and the provider also stake as verifiers, heavily: they must never be drawn.
     make_verifier(customer, stake=to_wei(100_000))
     make_verifier(provider, stake=to_wei(100_000))
-    tx = resolver.requestVerifier(result_job, sender=customer)
-    verifier = tx.events.filter(resolver.VerifierAssigned)[0].verifier
+    verifier = draws.verifier(result_job).verifier
     assert verifier in verifiers
     with ape.reverts(resolver.VerifierAlreadyAssigned):
         resolver.requestVerifier(result_job, sender=customer)
 
 
 def test_a_verifier_is_drawn_only_while_its_whole_window_fits_in_the_challenge_window(
-    resolver, market, chain, result_job, customer, verifiers
+    resolver, market, chain, result_job, customer, verifiers, draws
 ):
+    """Asked once the window no longer fits: refused. Asked in time but drawn too late (the draw
+    is made from a later block): the verification lapses, nobody is assigned. Drawn in time: a
+    rejection at the last second of its window still opens the dispute."""
     challenge_end = market.jobParties(result_job).challengeEnd
     window = resolver.attestWindow()
     before = chain.snapshot()
     chain.pending_timestamp = challenge_end - window  # its deadline would be the window's close
     with ape.reverts(resolver.VerificationTooLate, jobId=result_job, challengeEnd=challenge_end):
         resolver.requestVerifier(result_job, sender=customer)
-    chain.restore(before)  # back to before that second, to ask one second earlier
-    chain.pending_timestamp = challenge_end - window - 1
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
-    assert assigned.deadline == challenge_end - 1
-    # A rejection at the last second of its window still opens the dispute.
+    chain.restore(before)  # back to before that second, to ask two minutes earlier
+    chain.pending_timestamp = challenge_end - window - 120
+    resolver.requestVerifier(result_job, sender=customer)
+    in_time = chain.snapshot()
+    chain.pending_timestamp = challenge_end - window
+    tx = draws.process()
+    assert tx.events.filter(resolver.VerificationLapsed)[0].jobId == result_job
+    assert resolver.verificationOf(result_job).verifier == ZERO_ADDRESS
+    chain.restore(in_time)
+    assigned = draws.process().events.filter(resolver.VerifierAssigned)[0]
+    assert assigned.deadline < challenge_end
     chain.pending_timestamp = assigned.deadline
     resolver.attest(result_job, False, sender=verifiers[assigned.verifier])
     assert market.statusOf(result_job) == DISPUTED
@@ -152,8 +180,8 @@ def test_verification_is_only_for_jobs_that_asked(resolver, market, chain, custo
         resolver.requestVerifier(job_id, sender=customer)
 
 
-def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, result_job, customer, verifiers):
-    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, result_job, customer, verifiers, draws):
+    verifier = draws.verifier(result_job)
     with ape.reverts(resolver.AttestationStillOpen):
         resolver.slashAbsentVerifier(result_job, sender=customer)
     chain.pending_timestamp += 6 * HOUR + 1
@@ -172,9 +200,9 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
 
 @pytest.mark.parametrize("unstaked", [to_wei(980), to_wei(1_000)], ids=["some-active-left", "all-unbonding"])
 def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_stake(
-    resolver, token, chain, result_job, customer, verifiers, unstaked
+    resolver, token, chain, result_job, customer, verifiers, unstaked, draws
 ):
-    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    verifier = draws.verifier(result_job)
     account = verifiers[verifier.verifier]
     resolver.requestVerifierUnstake(unstaked, sender=account)  # runs for the exit before the slash
     chain.pending_timestamp += 6 * HOUR + 1
@@ -194,15 +222,16 @@ def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_
     assert token.balanceOf(resolver) == to_wei(8_000)
 
 
-def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers):
+def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers, draws):
     for verifier in verifiers.values():
         resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
-    with ape.reverts(resolver.NoVerifierAvailable, jobId=result_job):
-        resolver.requestVerifier(result_job, sender=customer)
+    resolver.requestVerifier(result_job, sender=customer)
+    assert draws.process().events.filter(resolver.VerificationLapsed)[0].jobId == result_job
+    assert resolver.verificationOf(result_job).verifier == ZERO_ADDRESS
 
 
-def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result_job, customer, verifiers):
-    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result_job, customer, verifiers, draws):
+    verifier = draws.verifier(result_job)
     with ape.reverts(resolver.NotAssignedVerifier):
         resolver.attest(result_job, True, sender=customer)
     resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
@@ -210,8 +239,8 @@ def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
 
 
-def test_a_late_attestation_reverts(resolver, chain, result_job, customer, verifiers):
-    verifier = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+def test_a_late_attestation_reverts(resolver, chain, result_job, customer, verifiers, draws):
+    verifier = draws.verifier(result_job)
     chain.pending_timestamp += 6 * HOUR + 1
     with ape.reverts(resolver.AttestationClosed):
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
@@ -221,10 +250,11 @@ def test_a_late_attestation_reverts(resolver, chain, result_job, customer, verif
 
 
 def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
-    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers
+    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, draws
 ):
     crd_before, cmp_before = credits.balanceOf(customer), token.balanceOf(customer)
     tx = resolver.challenge(result_job, "output does not match the spec", sender=customer)
+    draws.process()
     assert tx.events.filter(resolver.Challenged)[0].bond == BOND
     assert market.statusOf(result_job) == DISPUTED
     jurors = resolver.jurorsOf(result_job)
@@ -246,9 +276,10 @@ def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
 
 
 def test_rejected_challenge_costs_the_challenger_its_bond(
-    resolver, market, registry, credits, chain, result_job, customer, provider, verifiers
+    resolver, market, registry, credits, chain, result_job, customer, provider, verifiers, draws
 ):
     resolver.challenge(result_job, "I do not like it", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     juror_before = {j: credits.balanceOf(j) for j in jurors}
     provider_before = credits.balanceOf(provider)
@@ -265,14 +296,26 @@ def test_rejected_challenge_costs_the_challenger_its_bond(
 
 
 def test_whistleblower_catches_a_lazy_verifier(
-    resolver, market, token, credits, chain, result_job, customer, accounts, make_provider, make_customer, verifiers
+    resolver,
+    market,
+    token,
+    credits,
+    chain,
+    result_job,
+    customer,
+    accounts,
+    make_provider,
+    make_customer,
+    verifiers,
+    draws,
 ):
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     lazy = verifiers[assigned.verifier]
     resolver.attest(result_job, True, sender=lazy)  # approves without checking
     whistleblower = make_customer(make_provider(accounts[12]))  # a staked provider, with credits for the bond
     credits.approve(resolver, BOND, sender=whistleblower)
     tx = resolver.challenge(result_job, "result hash is a copy of job 1", sender=whistleblower)
+    draws.process()
     assert tx.events.filter(resolver.Challenged)[0].whistleblower
     jurors = resolver.jurorsOf(result_job)
     assert lazy.address not in jurors
@@ -293,11 +336,12 @@ def test_whistleblower_catches_a_lazy_verifier(
 
 
 def test_a_free_challenge_that_fails_costs_nobody_anything(
-    resolver, market, token, credits, chain, admin, result_job, customer, provider, verifiers
+    resolver, market, token, credits, chain, admin, result_job, customer, provider, verifiers, draws
 ):
     resolver.setChallengeBond(0, sender=admin)
     customer_before = credits.balanceOf(customer)
     tx = resolver.challenge(result_job, "no bond needed", sender=customer)
+    draws.process()
     assert tx.events.filter(resolver.Challenged)[0].bond == 0
     assert credits.balanceOf(customer) == customer_before
     jurors = resolver.jurorsOf(result_job)
@@ -312,11 +356,12 @@ def test_a_free_challenge_that_fails_costs_nobody_anything(
 
 
 def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
-    resolver, market, token, chain, result_job, customer, provider, verifiers
+    resolver, market, token, chain, result_job, customer, provider, verifiers, draws
 ):
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     verifier = verifiers[assigned.verifier]
     tx = resolver.attest(result_job, False, sender=verifier)
+    draws.process()
     assert tx.events.filter(resolver.Challenged)[0].challenger == verifier.address
     assert market.statusOf(result_job) == DISPUTED
     jurors = resolver.jurorsOf(result_job)
@@ -329,11 +374,12 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
 
 
 def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
-    resolver, market, token, credits, chain, result_job, customer, verifiers
+    resolver, market, token, credits, chain, result_job, customer, verifiers, draws
 ):
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     verifier = verifiers[assigned.verifier]
     resolver.attest(result_job, False, sender=verifier)  # opens the dispute without a CRD bond
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     cmp_before, crd_before = token.balanceOf(verifier), credits.balanceOf(verifier)
     customer_before = token.balanceOf(customer)
@@ -349,11 +395,12 @@ def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
 
 
 def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything(
-    resolver, market, token, credits, chain, result_job, customer, provider, verifiers
+    resolver, market, token, credits, chain, result_job, customer, provider, verifiers, draws
 ):
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     verifier = verifiers[assigned.verifier]
     resolver.attest(result_job, False, sender=verifier)
+    draws.process()
     chain.pending_timestamp += 2 * DAY  # nobody votes
     resolver.resolve(result_job, sender=customer)  # to the arbiter, who does not decide either
     chain.pending_timestamp += 2 * DAY
@@ -369,10 +416,11 @@ def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything
     ("result_ok", "fault"), [(False, False), (True, True)], ids=["wrong-rejection", "wrong-approval"]
 )
 def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
-    resolver, market, token, chain, result_job, customer, provider, verifiers, result_ok, fault
+    resolver, market, token, chain, result_job, customer, provider, verifiers, result_ok, fault, draws
 ):
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     resolver.challenge(result_job, "wrong output", sender=customer)
+    draws.process()
     tx = resolver.attest(result_job, result_ok, sender=verifiers[assigned.verifier])
     assert not tx.events.filter(resolver.Challenged)  # the open dispute decides
     assert resolver.disputeOf(result_job).challenger == customer.address
@@ -396,7 +444,18 @@ def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
 
 @pytest.mark.parametrize("challenger", ["customer", "sybil"])
 def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_the_same(
-    resolver, token, credits, chain, accounts, result_job, customer, verifiers, make_provider, make_customer, challenger
+    resolver,
+    token,
+    credits,
+    chain,
+    accounts,
+    result_job,
+    customer,
+    verifiers,
+    make_provider,
+    make_customer,
+    challenger,
+    draws,
 ):
     """The faulty provider's second address (staked, so entitled to challenge) challenges its own
     fake result first. It gets its bond back and nothing more; the customer is paid the 2.64 CMP
@@ -408,6 +467,7 @@ def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_th
     else:
         sybil = customer
     resolver.challenge(result_job, "the result is fake", sender=sybil)
+    draws.process()
     cmp_before, crd_before = token.balanceOf(sybil), credits.balanceOf(sybil)
     customer_before = token.balanceOf(customer)
     vote_all(resolver, chain, result_job, resolver.jurorsOf(result_job), verifiers, fault=True)
@@ -420,7 +480,7 @@ def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_th
 
 
 def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
-    resolver, market, chain, admin, result_job, customer, verifiers
+    resolver, market, chain, admin, result_job, customer, verifiers, draws
 ):
     """With 1-hour vote periods and a 20-hour attestation window, a dispute is decided while
     the verifier's window is still open: its late approval cannot earn a verifier unit or dodge
@@ -429,8 +489,9 @@ def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
     resolver.setAttestWindow(20 * HOUR, sender=admin)
     resolver.setVoteCommitPeriod(HOUR, sender=admin)
     resolver.setVoteRevealPeriod(HOUR, sender=admin)
-    assigned = resolver.requestVerifier(result_job, sender=customer).events.filter(resolver.VerifierAssigned)[0]
+    assigned = draws.verifier(result_job)
     resolver.challenge(result_job, "wrong output", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     for juror in jurors:
         commitment = resolver.voteCommitment(result_job, juror, True, b"salt")
@@ -472,10 +533,11 @@ def test_a_job_is_disputed_once(resolver, result_job, customer):
 # ---------------------------------------------------------------------------- juries
 
 
-def test_parties_never_sit_on_their_own_jury(resolver, result_job, customer, provider, make_verifier, verifiers):
+def test_parties_never_sit_on_their_own_jury(resolver, result_job, customer, provider, make_verifier, verifiers, draws):
     make_verifier(customer, stake=to_wei(50_000))
     make_verifier(provider, stake=to_wei(50_000))
     resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     assert customer.address not in jurors and provider.address not in jurors
     assert len(set(jurors)) == len(jurors)
@@ -484,7 +546,7 @@ def test_parties_never_sit_on_their_own_jury(resolver, result_job, customer, pro
 
 
 def test_a_heavy_challenger_is_excluded_exactly_and_its_jury_is_full(
-    resolver, credits, result_job, accounts, make_customer, make_verifier, verifiers
+    resolver, credits, result_job, accounts, make_customer, make_verifier, verifiers, draws
 ):
     """A challenger holding 99.9% of all verifier stake (9,000,000 CMP against nine verifiers of
     1,000) still gets a full jury of 5 drawn from the others. (Before: it was redrawn rather than
@@ -493,14 +555,104 @@ def test_a_heavy_challenger_is_excluded_exactly_and_its_jury_is_full(
     heavy = make_verifier(make_customer(accounts[14]), stake=to_wei(9_000_000))
     credits.approve(resolver, BOND, sender=heavy)
     resolver.challenge(result_job, "x", sender=heavy)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     assert len(jurors) == 5 == len(set(jurors))
     assert heavy.address not in jurors and set(jurors) <= set(verifiers)
     assert resolver.disputeOf(result_job).status == VOTING
 
 
-def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_job, customer, verifiers):
+def test_the_sender_of_a_challenge_cannot_see_or_choose_its_jury(
+    resolver, chain, stranger, result_job, customer, verifiers, draws
+):
+    """The challenge only queues the draw: inside the challenge transaction (where a contract
+    could revert unless the jury suits it) there is no jury yet, and before the target block is
+    mined nobody can make the draw. Made one block after the target or twenty, by the customer or
+    by a stranger, the jury is the same: it is fixed by the target block's hash. (Before: the jury
+    was drawn from `prevrandao` inside the challenge transaction, so a reverting contract or a
+    challenger waiting for a suitable block chose it.)"""
+    tx = resolver.challenge(result_job, "x", sender=customer)
+    target = tx.events.filter(resolver.DrawRequested)[0].targetBlock
+    assert target == tx.block_number + resolver.drawDelay()
+    assert resolver.disputeOf(result_job).status == DRAWING and resolver.jurorsOf(result_job) == []
+    with ape.reverts(resolver.DrawNotReady, jobId=result_job, targetBlock=target):
+        resolver.processDraws(1, sender=stranger)
+    chain.mine(target - chain.blocks.head.number)  # the target block is mined: its hash is fixed
+    juries = []
+    for extra_blocks, sender in [(0, customer), (20, stranger)]:
+        before = chain.snapshot()
+        chain.mine(extra_blocks)
+        resolver.processDraws(8, sender=sender)
+        assert resolver.disputeOf(result_job).status == VOTING
+        juries.append(list(resolver.jurorsOf(result_job)))
+        chain.restore(before)
+    assert juries[0] == juries[1] and len(juries[0]) == 5
+
+
+def test_stake_changed_after_a_request_does_not_change_that_draw(
+    resolver, chain, accounts, result_job, customer, verifiers, make_verifier, draws
+):
+    """A jury requested while nine verifiers hold 1,000 CMP each: a newcomer staking 1,000,000 CMP
+    and a juror leaving, both after the target block's hash is known but before the draw is made,
+    change nothing in that draw; their stake changes wait in the queue behind it and reach the
+    tree right after."""
+    tx = resolver.challenge(result_job, "x", sender=customer)
+    target = tx.events.filter(resolver.DrawRequested)[0].targetBlock
+    chain.mine(target - chain.blocks.head.number)  # the target block is mined: its hash is fixed
+    before = chain.snapshot()
+    draws.process()
+    undisturbed = list(resolver.jurorsOf(result_job))
+    chain.restore(before)
+    whale = make_verifier(accounts[15], stake=to_wei(1_000_000))
+    leaving = verifiers[undisturbed[0]]
+    queued = resolver.requestVerifierUnstake(to_wei(1_000), sender=leaving)
+    assert queued.events.filter(resolver.StakeChangeQueued)
+    assert resolver.totalActiveStake() == to_wei(9_000)  # the tree still holds the stake as requested
+    draws.process()  # the whale and the leaver acted knowing the target block's hash
+    assert list(resolver.jurorsOf(result_job)) == undisturbed
+    assert whale.address not in undisturbed
+    assert resolver.totalActiveStake() == to_wei(1_008_000)  # both changes applied after the draw
+    assert resolver.queueHead() == resolver.queueTail()
+
+
+def test_a_draw_whose_block_left_the_hash_window_is_made_from_a_later_block(
+    resolver, chain, stranger, result_job, customer, verifiers, draws
+):
+    """After 256 blocks a block hash is no longer readable: the draw gets a new target
+    `drawDelay` blocks ahead instead of being made from nothing, and is made from that one."""
     resolver.challenge(result_job, "x", sender=customer)
+    chain.mine(300)
+    tx = resolver.processDraws(8, sender=stranger)
+    retarget = tx.events.filter(resolver.DrawRequested)[0]
+    assert retarget.targetBlock == tx.block_number + resolver.drawDelay()
+    assert resolver.jurorsOf(result_job) == []
+    draws.process()
+    assert len(resolver.jurorsOf(result_job)) == 5
+
+
+def test_a_verifier_with_a_third_of_the_stake_gets_about_a_third_of_the_draws(
+    resolver, market, chain, accounts, customer, verifiers, make_verifier, make_provider, draws, fresh_price
+):
+    """A verifier holding 4,500 of 13,500 CMP of stake (a third) is drawn for 24 jobs' results:
+    it wins about a third of them (8 expected; the bound 2 to 16 fails with probability below
+    0.1%), where choosing the block of the draw let v1's attacker win almost every time."""
+    attacker = make_verifier(accounts[16], stake=to_wei(4_500))
+    provider = make_provider(accounts[17], gpus=64)
+    wins = 0
+    for _ in range(24):
+        fresh_price()
+        job_id = market.postJob(job_spec(chain, verification=True), sender=customer).events[-1].jobId
+        market.placeBid(job_id, crd("1.10"), sender=provider)
+        chain.pending_timestamp += HOUR
+        market.finalizeAuction(job_id, sender=customer)
+        market.submitResult(job_id, b"\x42" * 32, "r", sender=provider)
+        wins += draws.verifier(job_id).verifier == attacker.address
+    assert 2 <= wins <= 16, wins
+
+
+def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_job, customer, verifiers, draws):
+    resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     juror = verifiers[resolver.jurorsOf(result_job)[0]]
     resolver.commitVote(result_job, resolver.voteCommitment(result_job, juror, True, b"right"), sender=juror)
     with ape.reverts(resolver.VoteAlreadyCommitted):
@@ -519,8 +671,9 @@ def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_j
         resolver.revealVote(result_job, True, b"right", sender=juror)
 
 
-def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, result_job, customer, verifiers):
+def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, result_job, customer, verifiers, draws):
     resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     assert len(jurors) >= 3
     absent = jurors[0]
@@ -534,8 +687,9 @@ def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, r
     assert gained == to_wei(50) + COLLATERAL // 10  # the penalty plus the jury's share of the slash
 
 
-def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_job, customer, admin, verifiers):
+def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_job, customer, admin, verifiers, draws):
     resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     with ape.reverts(resolver.VotingNotOver):
         resolver.resolve(result_job, sender=customer)
@@ -558,9 +712,10 @@ def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_
 
 
 def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
-    resolver, market, credits, chain, result_job, customer, admin
+    resolver, market, credits, chain, result_job, customer, admin, draws
 ):
     resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     chain.pending_timestamp += 2 * DAY
     resolver.resolve(result_job, sender=customer)
     with ape.reverts(resolver.AppealWindowOpen):
@@ -576,7 +731,7 @@ def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
 
 
 def test_no_active_verifier_stake_means_the_arbiter_decides_at_once(
-    resolver, market, chain, customer, provider, verifiers, admin
+    resolver, market, chain, customer, provider, verifiers, admin, draws
 ):
     for verifier in verifiers.values():  # every verifier is leaving: nobody can sit on a jury
         resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
@@ -587,8 +742,8 @@ def test_no_active_verifier_stake_means_the_arbiter_decides_at_once(
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
-    tx = resolver.challenge(job_id, "x", sender=customer)
-    assert tx.events.filter(resolver.AwaitingArbiter)
+    resolver.challenge(job_id, "x", sender=customer)
+    assert draws.process().events.filter(resolver.AwaitingArbiter)
     resolver.arbitrate(job_id, False, sender=admin)
     assert market.statusOf(job_id) == SETTLED
 
@@ -597,7 +752,7 @@ def test_no_active_verifier_stake_means_the_arbiter_decides_at_once(
 
 
 def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
-    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, admin
+    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, admin, draws
 ):
     parties = [customer, provider, *verifiers.values(), market.treasury()]
     cmp_before = {str(p): token.balanceOf(p) for p in parties}
@@ -605,6 +760,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     supply_before = token.totalSupply()
     staked_before = sum(resolver.verifierOf(v).staked for v in verifiers)
     resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
     jurors = resolver.jurorsOf(result_job)
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
     resolver.resolve(result_job, sender=customer)

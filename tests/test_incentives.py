@@ -89,6 +89,8 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
     market.submitResult(jobs[0][0], b"\x42" * 32, "ipfs://result", sender=w_provider)
     if verified:
         resolver.requestVerifier(jobs[0][0], sender=w_customer)
+        chain.mine(resolver.drawDelay())
+        resolver.processDraws(8, sender=w_customer)
         resolver.attest(jobs[0][0], True, sender=w_verifier)
     if honest_multiple:
         chain.pending_timestamp += 10 * HOUR * (honest_multiple - 1)

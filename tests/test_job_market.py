@@ -328,7 +328,9 @@ def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain,
         market.revealBid(job_id, crd(1), b"s", sender=providers[1])
 
 
-def test_unrevealed_commitment_forfeits_the_bond_to_the_customer(market, registry, token, chain, customer, providers):
+def test_unrevealed_commitment_forfeits_the_bond_to_the_protocol(market, registry, token, chain, customer, providers):
+    """The lapsed 10 CMP bond goes to the treasury, never to the customer (who could otherwise
+    post shill commitments, reveal them only when it pays, and collect their bonds back)."""
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, providers[0], crd(1), b"s")
     with ape.reverts(market.AlreadyCommitted):
@@ -339,14 +341,42 @@ def test_unrevealed_commitment_forfeits_the_bond_to_the_customer(market, registr
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.statusOf(job_id) == EXPIRED
-    before = token.balanceOf(customer)
+    before, treasury_before = token.balanceOf(customer), token.balanceOf(market.treasury())
     tx = market.settleCommitment(job_id, providers[0], sender=customer)
     assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
-    assert token.balanceOf(customer) == before + to_wei(10)
+    assert token.balanceOf(customer) == before
+    assert token.balanceOf(market.treasury()) == treasury_before + to_wei(10)
     assert registry.stakeOf(providers[0]) == to_wei(9_990)
     assert registry.providerOf(providers[0]).locked == 0
     with ape.reverts(market.NoCommitment):
         market.settleCommitment(job_id, providers[0], sender=customer)
+
+
+@pytest.mark.parametrize("new_bond", [to_wei(5_000), 0])
+def test_a_lapsed_commitment_forfeits_the_bond_it_locked_not_the_current_one(
+    market, registry, chain, admin, customer, providers, new_bond
+):
+    """Committed under a 10 CMP bond; governance then sets 5,000 CMP or 0. The lapsed bidder
+    loses exactly the 10 CMP it locked. (Before: 5,000 CMP were slashed, or nothing.)"""
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd(1), b"s")
+    market.setBidBond(new_bond, sender=admin)
+    chain.pending_timestamp += 2 * HOUR
+    tx = market.settleCommitment(job_id, providers[0], sender=customer)
+    assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
+    assert registry.stakeOf(providers[0]) == to_wei(9_990)
+
+
+def test_a_sealed_job_cannot_be_cancelled_once_bidding_closed(market, chain, customer, providers):
+    """After the commit phase the customer would see the revealed prices for free and let the
+    unrevealed bidders off: the job can only be finalized (refunded in full if nobody won)."""
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd(1), b"s")
+    chain.pending_timestamp += HOUR
+    market.revealBid(job_id, crd(1), b"s", sender=providers[0])
+    bidding_end = market.getJob(job_id).biddingEnd
+    with ape.reverts(market.BiddingClosed, biddingEnd=bidding_end):
+        market.cancelJob(job_id, sender=customer)
 
 
 def test_cancelled_sealed_job_releases_bonds_without_penalty(market, registry, chain, customer, providers):
@@ -569,6 +599,19 @@ def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
     assert registry.providerOf(p1).locked == 0
     assert credits.balanceOf(market) == 0
     assert market.statusOf(job_id) == FAILED
+
+
+def test_a_failed_provider_slashing_itself_gets_no_keeper_bounty(market, registry, token, chain, customer, providers):
+    """The provider that missed its deadline calls `slashForFailure` itself: the 5% bounty
+    (0.132 CMP of the 2.64 CMP collateral) is not paid to it; the customer gets all 2.64 CMP."""
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 11 * HOUR + 1
+    cmp_before, provider_before = token.balanceOf(customer), token.balanceOf(p1)
+    tx = market.slashForFailure(job_id, sender=p1)
+    assert tx.events.filter(market.JobFailed)[0].bounty == 0
+    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    assert token.balanceOf(p1) == provider_before
 
 
 def test_abandoned_lease_gives_the_customer_the_whole_slash(

@@ -261,7 +261,7 @@ class Simulation:
     def _check_result(self, customer: Customer, job: Any) -> None:
         job_id, c = job.job_id, customer.client
         resolver = self.protocol.resolver
-        if job.verification and resolver.verificationOf(job_id).verifier == "0x" + "0" * 40:
+        if job.verification and not resolver.verificationOf(job_id).requested:
             self._try("customer", c.request_verifier, job_id)
         if job_id in customer.checked:
             return
@@ -275,8 +275,11 @@ class Simulation:
             self.state.challenges += 1
 
     def _verifiers_duties(self) -> None:
-        now = chain.blocks.head.timestamp
         resolver, market = self.protocol.resolver, self.protocol.market
+        if self.keeper.draws_pending():  # draws asked for this hour: made from a later block's hash
+            chain.mine(int(resolver.drawDelay()))
+            self._try("keeper", self.keeper.process_draws)
+        now = chain.blocks.head.timestamp
         for job_id in list(self.jobs):
             truth_ok = self._result_is_honest(job_id)
             verification = resolver.verificationOf(job_id)

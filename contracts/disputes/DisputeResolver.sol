@@ -34,6 +34,9 @@ import {VerifierStaking} from "./VerifierStaking.sol";
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
 ///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
 ///      (burned when there is no majority).
+///      Draws (the verifier, the jury) are queued by the request and made by `processDraws` from
+///      a later block's hash with the stake as it stood at the request (see `VerifierStaking`):
+///      a challenged dispute is `Drawing` until its jury is drawn.
 ///      Draws exclude the job's customer and provider, the challenger and the verifier exactly,
 ///      whatever their stake; a jury comes out smaller than `jurySize` only when fewer other
 ///      verifiers have stake. Jurors earn no emission (only the pools above); a verifier's
@@ -51,6 +54,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         address verifier;
         uint64 deadline;
         Attestation attestation;
+        bool requested; // a draw was queued (the verifier is set when it is made)
     }
 
     struct Dispute {
@@ -68,6 +72,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         // slot 2
         uint8 votesFault;
         uint8 votesNoFault;
+        uint64 drawBlock; // the block whose hash draws the jury
     }
 
     struct Vote {
@@ -118,6 +123,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     mapping(uint256 => mapping(address => Vote)) private _votes;
 
     event VerifierAssigned(uint256 indexed jobId, address indexed verifier, uint256 deadline);
+    event VerificationLapsed(uint256 indexed jobId);
     event Attested(uint256 indexed jobId, address indexed verifier, bool resultOk);
     event VerifierAbsent(uint256 indexed jobId, address indexed verifier, uint256 penalty);
     event Challenged(
@@ -137,7 +143,6 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     error VerificationNotRequested(uint256 jobId);
     error VerifierAlreadyAssigned(uint256 jobId);
     error VerificationTooLate(uint256 jobId, uint256 challengeEnd);
-    error NoVerifierAvailable(uint256 jobId);
     error NotAssignedVerifier(address caller);
     error AttestationClosed(uint256 deadline);
     error AttestationStillOpen(uint256 deadline);
@@ -172,27 +177,24 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     // ================================================================== verification
 
-    /// @notice Draws the verifier of a job that asked for verification, once its result is in.
-    ///         Anyone may call; the draw is stake-weighted and skips the job's own parties.
-    ///         The verifier's whole `attestWindow` must end inside the market's challenge
-    ///         window (a rejection opens a dispute, which the market accepts only there), so the
-    ///         request must come at least `attestWindow` before the challenge window closes.
-    function requestVerifier(uint256 jobId) external returns (address verifier) {
+    /// @notice Asks for the verifier of a job that asked for verification, once its result is in.
+    ///         Anyone may call. The draw is queued: it is made by `processDraws` from the hash of
+    ///         the block `drawDelay` blocks ahead, stake-weighted over the stake as it stood now,
+    ///         never the job's own parties (`VerifierAssigned`). The verifier's whole
+    ///         `attestWindow` must end inside the market's challenge window (a rejection opens a
+    ///         dispute, which the market accepts only there): checked now and again when the draw
+    ///         is made (`VerificationLapsed` when it no longer fits or nobody else has stake).
+    /// @return targetBlock The block whose hash will decide the draw.
+    function requestVerifier(uint256 jobId) external returns (uint256 targetBlock) {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
         if (!job.verification || job.status != IJobMarket.JobStatus.ResultSubmitted) {
             revert VerificationNotRequested(jobId);
         }
-        uint64 deadline = uint64(block.timestamp) + attestWindow;
-        if (deadline >= job.challengeEnd) revert VerificationTooLate(jobId, job.challengeEnd);
+        if (block.timestamp + attestWindow >= job.challengeEnd) revert VerificationTooLate(jobId, job.challengeEnd);
         Verification storage v = _verifications[jobId];
-        if (v.verifier != address(0)) revert VerifierAlreadyAssigned(jobId);
-        address[] memory excluded = new address[](2);
-        (excluded[0], excluded[1]) = (job.customer, job.provider);
-        address[] memory drawn = _drawMany(jobId, excluded, 1);
-        if (drawn.length == 0) revert NoVerifierAvailable(jobId);
-        verifier = drawn[0];
-        (v.verifier, v.deadline) = (verifier, deadline);
-        emit VerifierAssigned(jobId, verifier, deadline);
+        if (v.requested) revert VerifierAlreadyAssigned(jobId);
+        v.requested = true;
+        targetBlock = _requestDraw(EntryKind.VerifierDraw, jobId);
     }
 
     /// @notice The assigned verifier's verdict on the result, before its deadline. A rejection
@@ -236,7 +238,9 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     /// @notice Challenges a submitted result within the market's challenge window, posting
     ///         `challengeBond` credits (approve this contract first). The customer or any staked
     ///         party (verifier or provider with stake) may challenge. Against a result the
-    ///         verifier approved, this is a whistleblower challenge.
+    ///         verifier approved, this is a whistleblower challenge. The jury is drawn later
+    ///         (`processDraws`, from the hash of the block `drawDelay` ahead); the vote's periods
+    ///         start when it is.
     function challenge(uint256 jobId, string calldata reason) external nonReentrant {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
         if (msg.sender != job.customer && activeStakeOf(msg.sender) == 0 && registry.stakeOf(msg.sender) == 0) {
@@ -406,23 +410,58 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         Dispute storage d = _disputes[jobId];
         if (d.status != DisputeStatus.None) revert AlreadyDisputed(jobId);
         market.openDispute(jobId); // checks the status and the challenge window
-        IJobMarket.JobParties memory job = market.jobParties(jobId);
         Verification storage v = _verifications[jobId];
         bool whistleblower = v.attestation == Attestation.ResultOk && challenger != v.verifier;
-        (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Voting, whistleblower, bond);
+        (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Drawing, whistleblower, bond);
         emit Challenged(jobId, challenger, reason, bond, whistleblower);
 
+        d.drawBlock = uint64(_requestDraw(EntryKind.JuryDraw, jobId));
+    }
+
+    /// @inheritdoc VerifierStaking
+    function _completeDraw(EntryKind kind, uint256 jobId, uint256 seed) internal override {
+        IJobMarket.JobParties memory job = market.jobParties(jobId);
+        if (kind == EntryKind.VerifierDraw) _completeVerifierDraw(jobId, job, seed);
+        else _completeJuryDraw(jobId, job, seed);
+    }
+
+    /// @dev The verifier, unless the job left review or the attestation window no longer fits.
+    function _completeVerifierDraw(uint256 jobId, IJobMarket.JobParties memory job, uint256 seed) private {
+        uint64 deadline = uint64(block.timestamp) + attestWindow;
+        bool reviewable =
+            job.status == IJobMarket.JobStatus.ResultSubmitted || job.status == IJobMarket.JobStatus.Disputed;
+        address[] memory drawn;
+        if (reviewable && deadline < job.challengeEnd && _disputes[jobId].status != DisputeStatus.Resolved) {
+            address[] memory excluded = new address[](2);
+            (excluded[0], excluded[1]) = (job.customer, job.provider);
+            drawn = _drawMany(seed, excluded, 1);
+        }
+        if (drawn.length == 0) {
+            emit VerificationLapsed(jobId);
+            return;
+        }
+        Verification storage v = _verifications[jobId];
+        (v.verifier, v.deadline) = (drawn[0], deadline);
+        emit VerifierAssigned(jobId, drawn[0], deadline);
+    }
+
+    /// @dev The jury: `jurySize` verifiers other than the parties, the challenger and the verifier;
+    ///      the vote's periods start now. No juror available: to the arbiter.
+    function _completeJuryDraw(uint256 jobId, IJobMarket.JobParties memory job, uint256 seed) private {
+        Dispute storage d = _disputes[jobId];
         address[] memory excluded = new address[](4);
-        (excluded[0], excluded[1], excluded[2], excluded[3]) = (job.customer, job.provider, challenger, v.verifier);
-        address[] memory drawn = _drawMany(jobId, excluded, jurySize);
+        (excluded[0], excluded[1], excluded[2], excluded[3]) =
+            (job.customer, job.provider, d.challenger, _verifications[jobId].verifier);
+        address[] memory drawn = _drawMany(seed, excluded, jurySize);
         address[] storage jurors = _jurors[jobId];
         for (uint256 i; i < drawn.length; ++i) {
             jurors.push(drawn[i]);
         }
         uint64 commitEnd = uint64(block.timestamp) + voteCommitPeriod;
         uint64 revealEnd = commitEnd + voteRevealPeriod;
-        (d.commitEnd, d.revealEnd, d.jurorCount) = (commitEnd, revealEnd, uint8(jurors.length));
-        if (jurors.length == 0) {
+        (d.status, d.commitEnd, d.revealEnd, d.jurorCount) =
+            (DisputeStatus.Voting, commitEnd, revealEnd, uint8(drawn.length));
+        if (drawn.length == 0) {
             _awaitArbiter(jobId, d);
         } else {
             emit JuryDrawn(jobId, jurors, commitEnd, revealEnd);

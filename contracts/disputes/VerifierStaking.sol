@@ -14,10 +14,15 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 ///         (as for providers), slashing, and a stake-weighted random draw in O(log n).
 /// @dev Each verifier owns a slot of a `SortitionTree` whose weight is its active stake
 ///      (staked − unbonding). Unbonding stake is not drawn but stays slashable.
-///      Randomness comes from `block.prevrandao` mixed with the job id and a counter, in the
-///      transaction that asks for the draw: its sender can still choose the draw (revert unless
-///      it suits, or wait for a suitable block). Delayed draws completed from a later block's
-///      hash are the next step (docs/disputes.md, "Randomness, honestly").
+///      Draws nobody can choose (SPEC §5): a request only queues the draw with a target block
+///      `drawDelay` blocks ahead; anyone completes it later (`processDraws`) from that block's
+///      hash, which nobody knew when the request was sent, so neither reverting nor waiting for
+///      a suitable block moves it. A draw whose target left the 256-block window gets a new
+///      target. The draw uses the stake as it stood when it was requested: while any draw is
+///      queued, stake changes to the tree (stakes, unstake requests, slashes) queue behind it in
+///      one FIFO and reach the tree only when everything before them was processed; with nothing
+///      queued they apply at once. Bookkeeping (`verifierOf`, `activeStakeOf`) is always
+///      current; `totalActiveStake` is the tree's (what the next draw sees).
 abstract contract VerifierStaking is Governed, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -30,6 +35,23 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         uint32 slot;
     }
 
+    /// @notice What a queue entry does when processed.
+    enum EntryKind {
+        None,
+        StakeAdded,
+        StakeRemoved,
+        VerifierDraw,
+        JuryDraw
+    }
+
+    /// @notice One queued step: a change of a slot's weight, or a draw for a job (one slot).
+    struct Entry {
+        EntryKind kind;
+        uint32 slot; // stake changes
+        uint64 targetBlock; // draws: the block whose hash decides
+        uint128 value; // stake changes: the amount; draws: the job id
+    }
+
     /// @notice The staked token (CMP).
     IComputeToken public immutable token;
     /// @notice Seconds between an unstake request and the withdrawal (default 7 days, 1 to 60 days).
@@ -40,13 +62,23 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
     mapping(address => Verifier) private _verifiers;
     mapping(uint256 => address) public verifierAtSlot;
     SortitionTree.Tree private _tree;
-    uint256 private _drawNonce;
+
+    /// @notice Blocks between a draw's request and the block whose hash decides it (default 2, 1 to 64).
+    uint64 public drawDelay = 2;
+    /// @notice Queue positions: entries `queueHead` to `queueTail - 1` wait to be processed.
+    uint64 public queueHead;
+    uint64 public queueTail;
+    mapping(uint256 => Entry) private _queue;
 
     event VerifierRegistered(address indexed verifier, uint256 slot);
     event VerifierStaked(address indexed verifier, uint256 amount, uint256 totalStaked);
     event VerifierUnstakeRequested(address indexed verifier, uint256 amount, uint256 totalUnbonding, uint256 unbondingEnd);
     event VerifierUnstaked(address indexed verifier, uint256 amount);
     event VerifierSlashed(address indexed verifier, uint256 amount, address indexed recipient);
+    /// @notice A draw was queued (or given a new target after its block left the hash window).
+    event DrawRequested(uint256 indexed jobId, EntryKind kind, uint256 targetBlock, uint256 position);
+    /// @notice A stake change waits behind queued draws.
+    event StakeChangeQueued(address indexed verifier, bool added, uint256 amount, uint256 position);
 
     error AlreadyVerifier(address account);
     error NotVerifier(address account);
@@ -55,6 +87,8 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
     error VerifierUnbondingNotOver(uint256 unbondingEnd);
     error NothingToWithdraw();
     error ZeroAmount();
+    error NothingQueued();
+    error DrawNotReady(uint256 jobId, uint256 targetBlock);
 
     constructor(IComputeToken token_) {
         if (address(token_) == address(0)) revert ZeroAddress();
@@ -80,7 +114,7 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         if (v.slot == 0) revert NotVerifier(msg.sender);
         uint128 total = v.staked + amount.toUint128();
         v.staked = total;
-        _tree.add(v.slot, amount);
+        _changeWeight(msg.sender, v.slot, true, amount);
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
         emit VerifierStaked(msg.sender, amount, total);
     }
@@ -95,7 +129,7 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         uint128 total = v.unbonding + uint128(amount);
         uint64 end = uint64(block.timestamp) + verifierUnbondingPeriod;
         (v.unbonding, v.unbondingEnd) = (total, end);
-        _tree.sub(v.slot, amount);
+        _changeWeight(msg.sender, v.slot, false, amount);
         emit VerifierUnstakeRequested(msg.sender, amount, total, end);
     }
 
@@ -108,6 +142,54 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         (v.unbonding, v.staked) = (0, v.staked - amount);
         IERC20(address(token)).safeTransfer(msg.sender, amount);
         emit VerifierUnstaked(msg.sender, amount);
+    }
+
+    /// @notice Processes up to `maxEntries` queued entries in order (anyone; keepers): stake
+    ///         changes reach the tree, and each draw whose target block is past is made from that
+    ///         block's hash. Stops at the first draw whose target block has not been mined yet;
+    ///         a draw whose target left the 256-block window gets a new target `drawDelay`
+    ///         blocks ahead and stays first. Reverts `NothingQueued` on an empty queue and
+    ///         `DrawNotReady` when the first entry is a draw that cannot be made yet.
+    /// @return processed Entries processed.
+    function processDraws(uint256 maxEntries) external nonReentrant returns (uint256 processed) {
+        uint64 head = queueHead;
+        uint64 tail = queueTail;
+        if (head == tail) revert NothingQueued();
+        for (; processed < maxEntries && head < tail; ++processed) {
+            Entry memory e = _queue[head];
+            if (e.kind == EntryKind.StakeAdded) {
+                _tree.add(e.slot, e.value);
+            } else if (e.kind == EntryKind.StakeRemoved) {
+                _tree.sub(e.slot, e.value);
+            } else {
+                if (block.number <= e.targetBlock) {
+                    if (processed == 0) revert DrawNotReady(e.value, e.targetBlock);
+                    break;
+                }
+                bytes32 hash = blockhash(e.targetBlock);
+                if (hash == bytes32(0)) {
+                    uint64 target = uint64(block.number) + drawDelay; // left the window: draw again later
+                    _queue[head].targetBlock = target;
+                    emit DrawRequested(e.value, e.kind, target, head);
+                    ++processed;
+                    break;
+                }
+                _completeDraw(e.kind, e.value, uint256(keccak256(abi.encode(hash, e.value, e.kind))));
+            }
+            delete _queue[head];
+            ++head;
+        }
+        queueHead = head;
+    }
+
+    /// @notice The queue entry at `position`.
+    function queueEntry(uint256 position) external view returns (Entry memory) {
+        return _queue[position];
+    }
+
+    /// @notice Sets `drawDelay` in blocks within [1, 64].
+    function setDrawDelay(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        drawDelay = uint64(_checked("drawDelay", drawDelay, value, 1, 64));
     }
 
     /// @notice Sets `verifierUnbondingPeriod` in seconds within [1 day, 60 days].
@@ -127,7 +209,8 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         return uint256(v.staked) - v.unbonding;
     }
 
-    /// @notice Sum of all verifiers' active stake.
+    /// @notice Sum of the active stake the tree holds: every verifier's, less the changes still
+    ///         queued behind pending draws.
     function totalActiveStake() external view returns (uint256) {
         return _tree.total;
     }
@@ -140,8 +223,9 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
     ///      comes out short only when fewer than `count` other verifiers have stake. Gas grows
     ///      with `count` and `excluded.length` (both bounded by the caller), never with the
     ///      number of verifiers.
-    function _drawMany(uint256 jobId, address[] memory excluded, uint256 count)
+    function _drawMany(uint256 seed, address[] memory excluded, uint256 count)
         internal
+        view
         returns (address[] memory drawn)
     {
         uint256[] memory slots = new uint256[](excluded.length + count);
@@ -155,7 +239,6 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
             }
         }
         drawn = new address[](count);
-        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, jobId, ++_drawNonce)));
         uint256 found;
         for (; found < count; ++found) {
             uint256 total = _tree.total - excludedWeight;
@@ -169,6 +252,31 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         assembly ("memory-safe") {
             mstore(drawn, found) // shorten to the verifiers found
         }
+    }
+
+    /// @dev Queues a draw for job `jobId`, decided by the hash of the block `drawDelay` ahead.
+    function _requestDraw(EntryKind kind, uint256 jobId) internal returns (uint256 targetBlock) {
+        targetBlock = block.number + drawDelay;
+        uint64 position = queueTail;
+        _queue[position] = Entry(kind, 0, uint64(targetBlock), uint128(jobId));
+        queueTail = position + 1;
+        emit DrawRequested(jobId, kind, targetBlock, position);
+    }
+
+    /// @dev Makes a queued draw from `seed` (the target block's hash mixed with the job id).
+    function _completeDraw(EntryKind kind, uint256 jobId, uint256 seed) internal virtual;
+
+    /// @dev Changes a slot's weight at once when nothing is queued, else behind the queued draws.
+    function _changeWeight(address verifier, uint32 slot, bool add, uint256 amount) private {
+        uint64 position = queueTail;
+        if (queueHead == position) {
+            if (add) _tree.add(slot, amount);
+            else _tree.sub(slot, amount);
+            return;
+        }
+        _queue[position] = Entry(add ? EntryKind.StakeAdded : EntryKind.StakeRemoved, slot, 0, amount.toUint128());
+        queueTail = position + 1;
+        emit StakeChangeQueued(verifier, add, amount, position);
     }
 
     /// @dev Inserts `slot` into the ascending first `n` entries of `slots` (which has room);
@@ -196,9 +304,9 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         if (amount == 0) return 0;
         uint256 active = staked - v.unbonding;
         if (amount <= active) {
-            _tree.sub(v.slot, amount);
+            _changeWeight(verifier, v.slot, false, amount);
         } else {
-            if (active != 0) _tree.sub(v.slot, active);
+            if (active != 0) _changeWeight(verifier, v.slot, false, active);
             v.unbonding -= uint128(amount - active);
         }
         v.staked = uint128(staked - amount);

@@ -4,12 +4,13 @@ pragma solidity ^0.8.24;
 /// @title IDisputeResolver
 /// @notice Lifecycle of a dispute in the resolver.
 interface IDisputeResolver {
-    /// @notice None → Voting → (Resolved | AwaitingArbiter → Resolved).
+    /// @notice None → Drawing → Voting → (Resolved | AwaitingArbiter → Resolved).
     enum DisputeStatus {
         None,
         Voting,
         AwaitingArbiter,
-        Resolved
+        Resolved,
+        Drawing // challenged; the jury is drawn from a later block's hash (`processDraws`)
     }
 
     /// @notice How a verification ended.

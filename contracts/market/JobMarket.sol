@@ -82,6 +82,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         bytes32 hash;
         uint64 committedAtBlock;
         bool revealed; // revealed, released or forfeited
+        uint128 bond; // the bid bond locked at commit (what a lapse forfeits)
     }
 
     struct ReferencePrice {
@@ -239,7 +240,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         );
     }
 
-    /// @notice Cancels a job. While bidding: everything is refunded and the best bidder released.
+    /// @notice Cancels a job. While bidding (for sealed auctions, only before bidding closes):
+    ///         everything is refunded and the best bidder released.
     ///         During the lease: the lease ends now, the provider keeps what accrued and the
     ///         customer gets the rest. Customer only.
     function cancelJob(uint256 jobId) external nonReentrant {
@@ -254,6 +256,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             providerGross = _accrued(job) - job.paidGross;
             registry.releaseCollateral(job.provider, jobId);
         } else if (status == JobStatus.Bidding) {
+            // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
+            if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
             if (job.provider != address(0)) registry.releaseCollateral(job.provider, jobId);
         } else {
             revert WrongStatus(jobId, status);
@@ -293,15 +297,17 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
 
     /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
     ///         Locks `bidBond` (plus `minStakePerGpu` per GPU) and reserves capacity until the
-    ///         reveal; an unrevealed commitment forfeits the bond to the customer.
+    ///         reveal; an unrevealed commitment forfeits that bond (as locked now, whatever
+    ///         governance sets later) to the treasury, never to the customer.
     function commitBid(uint256 jobId, bytes32 commitment) external whenNotPaused nonReentrant {
         Job storage job = _biddingJob(jobId, AuctionKind.Sealed);
         if (block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
         Commitment storage c = _commitments[jobId][msg.sender];
         if (c.committedAtBlock != 0) revert AlreadyCommitted(jobId, msg.sender);
         _checkEligible(job, msg.sender);
-        registry.lockCollateral(msg.sender, jobId, job.gpuModel, job.gpuCount, bidBond);
-        (c.hash, c.committedAtBlock) = (commitment, uint64(block.number));
+        uint128 bond = bidBond;
+        registry.lockCollateral(msg.sender, jobId, job.gpuModel, job.gpuCount, bond);
+        (c.hash, c.committedAtBlock, c.bond) = (commitment, uint64(block.number), bond);
         emit BidCommitted(jobId, msg.sender, commitment);
     }
 
@@ -339,7 +345,9 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
-    ///         was cancelled, forfeited to the customer once the reveal period is over. Anyone.
+    ///         was cancelled (possible only before bidding closed), forfeited once the reveal
+    ///         period is over: the bond locked at commit, to the treasury (a customer paid with
+    ///         lapsed bonds could post shill commitments as a free option). Anyone.
     function settleCommitment(uint256 jobId, address provider) external nonReentrant {
         Job storage job = _job(jobId);
         Commitment storage c = _commitments[jobId][provider];
@@ -351,10 +359,10 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             return;
         }
         if (block.timestamp < job.revealEnd) revert RevealStillOpen(job.revealEnd);
-        uint256 bond = bidBond;
+        uint256 bond = c.bond;
         address[] memory to = new address[](1);
         uint256[] memory amounts = new uint256[](1);
-        (to[0], amounts[0]) = (job.customer, bond);
+        (to[0], amounts[0]) = (treasury, bond);
         uint256 slashed = registry.slash(provider, bond, to, amounts);
         emit BondForfeited(jobId, provider, slashed);
     }
@@ -720,7 +728,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 refund = job.escrow;
         job.escrow = 0;
         uint256 collateral = job.collateral;
-        uint256 bounty = keeper == address(0) ? 0 : collateral * keeperBountyBps / BPS;
+        uint256 bounty = keeper == address(0) || keeper == provider ? 0 : collateral * keeperBountyBps / BPS;
         address[] memory to = new address[](2);
         uint256[] memory amounts = new uint256[](2);
         (to[0], amounts[0]) = (customer, collateral - bounty);
