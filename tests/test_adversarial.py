@@ -100,7 +100,7 @@ def test_pausing_everything_never_traps_funds(
     verifier = make_verifier(accounts[20])
     fresh_price()
     bidding = p.market.postJob(job_spec(chain, bidding=2 * HOUR), sender=customer).events[-1].jobId
-    sealed = p.market.postJob(job_spec(chain, sealed=True), sender=customer).events[-1].jobId
+    sealed = p.market.postJob(job_spec(chain, sealed=True, bidding=2 * HOUR), sender=customer).events[-1].jobId
     p.market.commitBid(sealed, p.market.commitmentFor(sealed, provider, to_wei(1), b"s"), sender=provider)
     leased = p.market.postJob(job_spec(chain), sender=customer).events[-1].jobId
     p.market.placeBid(leased, to_wei(1), sender=provider)

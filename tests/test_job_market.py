@@ -614,6 +614,26 @@ def test_a_failed_provider_slashing_itself_gets_no_keeper_bounty(market, registr
     assert token.balanceOf(p1) == provider_before
 
 
+def test_grace_and_keeper_bounty_are_fixed_when_the_job_is_posted(
+    market, token, chain, admin, customer, providers, stranger
+):
+    """Posted under a 1-hour grace and a 5% bounty; governance then sets 7 days and 50%. The
+    running lease keeps its terms: the provider is slashable 1 hour after the end, and the keeper
+    gets 5% of the 2.64 CMP collateral (0.132 CMP), not 50%. (Before: the new grace let a late
+    provider off for a week, and the new bounty took from the customer's compensation.)"""
+    job_id = leased_job(market, chain, customer, providers[0])
+    market.setResultGrace(7 * 24 * HOUR, sender=admin)
+    market.setKeeperBountyBps(5_000, sender=admin)
+    assert market.getJob(job_id).resultGrace == HOUR
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 11 * HOUR + 1
+    with ape.reverts(market.ResultDeadlinePassed):
+        market.submitResult(job_id, b"\x01" * 32, "late", sender=providers[0])
+    before = token.balanceOf(stranger)
+    tx = market.slashForFailure(job_id, sender=stranger)
+    assert tx.events.filter(market.JobFailed)[0].bounty == crd("0.132")
+    assert token.balanceOf(stranger) == before + crd("0.132")
+
+
 def test_abandoned_lease_gives_the_customer_the_whole_slash(
     market, registry, token, credits, chain, customer, providers
 ):

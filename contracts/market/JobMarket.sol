@@ -70,10 +70,12 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
         uint32 bidCount; // bids placed (open) or revealed (sealed)
         uint16 feeBps; // protocol fee, fixed at posting
+        uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
         // slot 8
         uint64 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
         uint64 revealEnd; // sealed: reveals close
         uint64 challengeEnd; // result challenge window closes
+        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
         // slot 9
         bytes32 resultHash;
     }
@@ -223,7 +225,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             (spec.maxPricePerGpuHour, spec.duration, spec.minVramGb, spec.minReputationBps, spec.holdbackBps);
         (job.kind, job.status, job.verification) = (spec.kind, JobStatus.Bidding, spec.verification);
         job.escrow = escrow.toUint128();
-        job.feeBps = protocolFeeBps;
+        (job.feeBps, job.keeperBountyBps, job.resultGrace) = (protocolFeeBps, keeperBountyBps, resultGrace);
         if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
@@ -427,7 +429,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         if (msg.sender != job.provider) revert NotProvider(msg.sender);
         if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
         uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
-        uint256 deadline = scheduledEnd + resultGrace;
+        uint256 deadline = scheduledEnd + job.resultGrace;
         if (block.timestamp > deadline) revert ResultDeadlinePassed(deadline);
         if (block.timestamp < scheduledEnd) job.leaseEnd = uint64(block.timestamp);
         uint256 challengeEnd = block.timestamp + challengeWindow;
@@ -461,7 +463,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     function slashForFailure(uint256 jobId) external nonReentrant {
         Job storage job = _job(jobId);
         if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
-        uint256 deadline = uint256(job.leaseStart) + job.duration + resultGrace;
+        uint256 deadline = uint256(job.leaseStart) + job.duration + job.resultGrace;
         if (block.timestamp <= deadline) revert ResultDeadlineNotPassed(deadline);
         _fail(job, jobId, msg.sender);
     }
@@ -581,7 +583,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         minDecrementBps = uint16(_checked("minDecrementBps", minDecrementBps, v, 1, 5_000));
     }
 
-    /// @notice Sets `keeperBountyBps` within [0, 5000].
+    /// @notice Sets `keeperBountyBps` within [0, 5000]; applies to jobs posted afterwards.
     function setKeeperBountyBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         keeperBountyBps = uint16(_checked("keeperBountyBps", keeperBountyBps, v, 0, 5_000));
     }
@@ -591,7 +593,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         targetBidsPerJob = uint16(_checked("targetBidsPerJob", targetBidsPerJob, v, 1, 100));
     }
 
-    /// @notice Sets `resultGrace` in seconds within [10 min, 7 days].
+    /// @notice Sets `resultGrace` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.
     function setResultGrace(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         resultGrace = uint32(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
     }
@@ -728,7 +730,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 refund = job.escrow;
         job.escrow = 0;
         uint256 collateral = job.collateral;
-        uint256 bounty = keeper == address(0) || keeper == provider ? 0 : collateral * keeperBountyBps / BPS;
+        uint256 bounty = keeper == address(0) || keeper == provider ? 0 : collateral * job.keeperBountyBps / BPS;
         address[] memory to = new address[](2);
         uint256[] memory amounts = new uint256[](2);
         (to[0], amounts[0]) = (customer, collateral - bounty);
