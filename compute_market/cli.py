@@ -104,6 +104,8 @@ GPU_COUNT = UintRange(1, UINT32, "2**32-1")
 COUNT = UintRange(0, UINT32, "2**32-1")
 BPS = UintRange(0, 10_000, "10000")
 SECONDS = UintRange(1, UINT32, "2**32-1")
+EPOCH = UintRange(0, UINT256, "2**256-1")  # reward epochs
+QUEUE_ENTRIES = UintRange(1, 1_000, "1000")  # processDraws(maxEntries), one transaction's worth
 
 
 class Bytes32Type(click.ParamType):

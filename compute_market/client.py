@@ -236,3 +236,70 @@ class MarketClient:
         self._send(self.p.rewards.claim, epochs)
         self._send(self.p.rewards.claimStakeRewards)
         return from_wei(self.p.token.balanceOf(self.address) - before)
+
+    # ------------------------------------------------------------------ keepers and verifiers
+    # (added for the keeper and `ape run market`: deadline actions that report what they moved,
+    # verifier stake, and reward claims that only send what is due)
+
+    def settle_commitment(self, job_id: int, provider: str) -> Decimal:
+        """Ends `provider`'s unrevealed sealed commitment on `job_id` (anyone, once the reveal
+        period is over, or at once on a cancelled job): returns the CMP bond forfeited to the
+        treasury (0 when the job was cancelled and the bond was released)."""
+        tx = self._send(self.p.market.settleCommitment, job_id, provider)
+        forfeited = tx.events.filter(self.p.market.BondForfeited)
+        return from_wei(forfeited[0].amount) if forfeited else Decimal(0)
+
+    def slash_for_failure_bounty(self, job_id: int) -> Decimal:
+        """`slashForFailure` on a job whose provider delivered no result by end + resultGrace;
+        returns the keeper bounty the caller earned (CMP, `keeperBountyBps` of the collateral;
+        0 when the caller is the provider)."""
+        tx = self._send(self.p.market.slashForFailure, job_id)
+        return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
+
+    def slash_absent_verifier(self, job_id: int) -> Decimal:
+        """Slashes the job's verifier that did not attest by its deadline (anyone; the penalty
+        goes to the customer); returns the CMP taken."""
+        tx = self._send(self.p.resolver.slashAbsentVerifier, job_id)
+        return from_wei(tx.events.filter(self.p.resolver.VerifierAbsent)[0].penalty)
+
+    def resolve_by_default(self, job_id: int) -> None:
+        """Ends a dispute nobody decided once its appeal window passed (anyone): no verdict."""
+        self._send(self.p.resolver.resolveByDefault, job_id)
+
+    def stake_as_verifier(self, cmp: Decimal) -> None:
+        """Adds `cmp` CMP to the account's verifier stake (it must be a verifier already)."""
+        amount = to_wei(cmp)
+        self._approve(self.p.token, self.p.resolver, amount)
+        self._send(self.p.resolver.stakeAsVerifier, amount)
+
+    def verifier(self, address: str | None = None) -> dict[str, Any]:
+        """A verifier's record: registered, staked, unbonding, active stake (CMP), unbonding end."""
+        who = address or self.address
+        v = self.p.resolver.verifierOf(who)
+        return {
+            "address": who,
+            "registered": int(v.slot) != 0,
+            "staked": from_wei(v.staked),
+            "unbonding": from_wei(v.unbonding),
+            "active": from_wei(self.p.resolver.activeStakeOf(who)),
+            "unbonding_end": int(v.unbondingEnd),
+        }
+
+    def claimable_epochs(self, last: int = 30) -> list[int]:
+        """Past epochs among the `last` ones in which the account has unclaimed work or verifier
+        rewards (one view call per epoch)."""
+        current = int(self.p.rewards.currentEpoch())
+        epochs = range(max(0, current - last), current)
+        return [e for e in epochs if any(self.p.rewards.pendingRewards(e, self.address))]
+
+    def claim_due_rewards(self, epochs: list[int]) -> dict[str, Decimal]:
+        """Claims the work and verifier rewards of past `epochs` and the stake rewards accrued,
+        sending each claim only when it pays something; returns the CMP of each part."""
+        before = self.p.token.balanceOf(self.address)
+        if epochs:
+            self._send(self.p.rewards.claim, epochs)
+        middle = self.p.token.balanceOf(self.address)
+        if self.p.rewards.pendingStakeRewards(self.address):
+            self._send(self.p.rewards.claimStakeRewards)
+        after = self.p.token.balanceOf(self.address)
+        return {"epochs": from_wei(middle - before), "stake": from_wei(after - middle)}

@@ -12,6 +12,7 @@ error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import click
 
@@ -22,11 +23,13 @@ from compute_market.cli import (
     CMP,
     CMP_OR_ZERO,
     COUNT,
+    EPOCH,
     GPU_COUNT,
     GPU_MODEL,
     HOURS,
     JOB_ID,
     PRICE,
+    QUEUE_ENTRIES,
     SECONDS,
     USD_FEED,
     emit,
@@ -34,7 +37,8 @@ from compute_market.cli import (
     require_job,
 )
 from compute_market.client import MarketClient
-from compute_market.models import JobRequest
+from compute_market.keeper import Attestation, DisputeStatus
+from compute_market.models import ZERO_ADDRESS, JobRequest
 
 
 @click.group()
@@ -287,3 +291,119 @@ def transfer(client: MarketClient, as_json: bool, to: str, amount: Decimal) -> N
     """Send AMOUNT CMP to the address TO (to fund providers and customers)."""
     client.transfer_cmp(to, amount)
     emit({"to": to, "amount": str(amount)}, as_json)
+
+
+# ---------------------------------------------------------------------- credits, verifiers, disputes, keepers
+
+
+def dispute_view(client: MarketClient, job_id: int) -> dict[str, Any]:
+    """A job's dispute as the resolver holds it, with the job's status."""
+    d = client.p.resolver.disputeOf(job_id)
+    return {
+        "job_id": job_id,
+        "job_status": client.job(job_id).status.name,
+        "dispute": DisputeStatus(d.status).name,
+        "challenger": d.challenger if d.challenger != ZERO_ADDRESS else None,
+        "jurors": list(client.p.resolver.jurorsOf(job_id)),
+        "commit_end": int(d.commitEnd),
+        "reveal_end": int(d.revealEnd),
+        "appeal_end": int(d.appealEnd),
+        "votes_fault": int(d.votesFault),
+        "votes_no_fault": int(d.votesNoFault),
+    }
+
+
+def verification_view(client: MarketClient, job_id: int) -> dict[str, Any]:
+    """A job's verification: the drawn verifier, its deadline and its attestation."""
+    v = client.p.resolver.verificationOf(job_id)
+    return {
+        "job_id": job_id,
+        "requested": bool(v.requested),
+        "verifier": v.verifier if v.verifier != ZERO_ADDRESS else None,
+        "deadline": int(v.deadline),
+        "attestation": Attestation(v.attestation).name,
+    }
+
+
+@market_command(cli, "redeem")
+@click.argument("crd", type=CMP)
+@click.option("--min-tokens", type=CMP_OR_ZERO, default=None, help="Revert if less CMP comes out.")
+def redeem(client: MarketClient, as_json: bool, crd: Decimal, min_tokens: Decimal | None) -> None:
+    """Redeem CRD credits for CMP at the oracle price (less the redemption spread)."""
+    received = client.redeem_credits(crd, min_tokens)
+    emit({"tokens_received": str(received), **{k: str(v) for k, v in client.balances().items()}}, as_json)
+
+
+@market_command(cli, "register-verifier")
+@click.argument("amount", type=CMP)
+def register_verifier(client: MarketClient, as_json: bool, amount: Decimal) -> None:
+    """Register the account as a verifier (if it is not one yet) and stake AMOUNT CMP."""
+    if client.verifier()["registered"]:
+        client.stake_as_verifier(amount)
+    else:
+        client.register_verifier(amount)
+    emit({k: str(v) if isinstance(v, Decimal) else v for k, v in client.verifier().items()}, as_json)
+
+
+@market_command(cli, "request-verifier")
+@click.argument("job_id", type=JOB_ID)
+def request_verifier(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Queue the draw of a verifier for a job that asked for verification (made by process-draws)."""
+    target = client.request_verifier(job_id)
+    emit({"job_id": job_id, "target_block": target, "draws_pending": client.draws_pending()}, as_json)
+
+
+@market_command(cli, "attest")
+@click.argument("job_id", type=JOB_ID)
+@click.argument("verdict", type=click.Choice(["ok", "bad"]))
+def attest(client: MarketClient, as_json: bool, job_id: int, verdict: str) -> None:
+    """The drawn verifier's verdict on a result: ok, or bad (which opens a dispute)."""
+    client.attest(job_id, verdict == "ok")
+    emit(verification_view(client, job_id), as_json)
+
+
+@market_command(cli, "resolve")
+@click.argument("job_id", type=JOB_ID)
+def resolve(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Close a dispute: the jury's vote once its reveal period is over, or, once the arbiter's
+    appeal window passed without a decision, by default (no verdict, the job settles)."""
+    if client.p.resolver.disputeOf(job_id).status == DisputeStatus.AWAITING_ARBITER:
+        client.resolve_by_default(job_id)
+    else:
+        client.resolve(job_id)
+    emit(dispute_view(client, job_id), as_json)
+
+
+@market_command(cli, "claim-rewards")
+@click.argument("epochs", type=EPOCH, nargs=-1)
+@click.option(
+    "--last",
+    type=click.IntRange(1, 1_000),
+    default=30,
+    show_default=True,
+    help="Without EPOCHS: claim the past epochs among this many that hold rewards.",
+)
+def claim_rewards(client: MarketClient, as_json: bool, epochs: tuple[int, ...], last: int) -> None:
+    """Claim work and verifier rewards of past EPOCHS (default: every recent one that pays) and
+    the stake rewards accrued; sends only the claims that pay."""
+    chosen = list(epochs) if epochs else client.claimable_epochs(last)
+    received = client.claim_due_rewards(chosen)
+    emit({"epochs": chosen, **{f"{k}_cmp": str(v) for k, v in received.items()}}, as_json)
+
+
+@market_command(cli, "slash-failure")
+@click.argument("job_id", type=JOB_ID)
+def slash_failure(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Slash the provider of a job that got no result by its end + result grace (the caller
+    earns the keeper bounty)."""
+    bounty = client.slash_for_failure_bounty(job_id)
+    emit(client.job(job_id).as_dict() | {"bounty_cmp": str(bounty)}, as_json)
+
+
+@market_command(cli, "process-draws")
+@click.option("--max", "max_entries", type=QUEUE_ENTRIES, default=32, show_default=True, help="Queue entries.")
+def process_draws(client: MarketClient, as_json: bool, max_entries: int) -> None:
+    """Make the queued verifier and jury draws whose target block is mined (sends nothing when
+    none is ready)."""
+    processed = client.process_draws(max_entries)
+    emit({"processed": processed, "draws_pending": client.draws_pending()}, as_json)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from test_e2e_cli_agent import ADDRESSES, APE, ROOT, Anvil
+from test_e2e_cli_agent import ADDRESSES, APE, CHEAP, ROOT, Anvil
 
 KEY = "0x" + "7a" * 32  # a throwaway key, not one of the test mnemonic's
 OPERATOR = Account.from_key(KEY).address
@@ -151,14 +151,7 @@ def test_a_keyfile_account_signs_headless_in_the_agent_and_the_cli(anvil, record
         "80",
         "--stake",
         "100",
-        "--electricity",
-        "0.10",
-        "--power",
-        "700",
-        "--gpu-price",
-        "25000",
-        "--lifetime-hours",
-        "26280",
+        *CHEAP,
         "--state",
         str(tmp_path / "agent.json"),
         "--poll",
