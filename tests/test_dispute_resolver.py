@@ -1,10 +1,10 @@
 """DisputeResolver: verifier stake and draws, attestations, challenges, juries, verdicts, payouts.
 
 Setting: CMP at 2.50 USD; a verified job of 2 GPUs for 10 hours won at 1.10 CRD per GPU-hour
-(lease value 22 CRD, collateral 2.64 CMP); nine verifiers with 1,000 CMP each; the challenge bond
-is 10 CRD; finder's share 20% and jury reward 10% of a slashed collateral; a whistleblower's
-jackpot 50% of the contradicted verifier's slash (at most the collateral, the rest burned); juror
-penalty 5%, verifier slash 10%.
+(lease value 22 CRD; collateral 30% of the 40 CRD lease value at the 2 CRD max price: 4.8 CMP);
+nine verifiers with 1,000 CMP each; the challenge bond is 10 CRD; finder's share 20% and jury
+reward 10% of a slashed collateral; a whistleblower's jackpot 50% of the contradicted verifier's
+slash (at most the collateral, the rest burned); juror penalty 5%, verifier slash 10%.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from compute_market.units import DAY, HOUR, to_wei
 
 FAILED, SETTLED, DISPUTED = 7, 4, 8
 VOTING, AWAITING_ARBITER, RESOLVED, DRAWING = 1, 2, 3, 4
-COLLATERAL = to_wei(Decimal("2.64"))
+COLLATERAL = to_wei(Decimal("4.8"))
 ZERO_ADDRESS = "0x" + "00" * 20
 BOND = to_wei(10)
 
@@ -324,7 +324,7 @@ def test_whistleblower_catches_a_lazy_verifier(
     customer_before, supply_before = token.balanceOf(customer), token.totalSupply()
     tx = resolver.resolve(result_job, sender=whistleblower)
     # The lazy verifier loses 10% of its 1,000 CMP; the jackpot is half of those 100 CMP capped at
-    # the 2.64 CMP collateral, and the rest (97.36 CMP) is burned. The bond comes back. The
+    # the 4.8 CMP collateral, and the rest (95.2 CMP) is burned. The bond comes back. The
     # customer gets the collateral less the jury's 10%, as if it had challenged itself.
     assert token.balanceOf(whistleblower) == cmp_before + COLLATERAL
     assert credits.balanceOf(whistleblower) == crd_before + BOND
@@ -458,9 +458,9 @@ def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_th
     draws,
 ):
     """The faulty provider's second address (staked, so entitled to challenge) challenges its own
-    fake result first. It gets its bond back and nothing more; the customer is paid the 2.64 CMP
-    collateral less the jury's 10% (2.376 CMP), exactly as when it challenges itself. (Before:
-    the sybil took a 20% jackpot, 0.528 CMP, out of the customer's compensation.)"""
+    fake result first. It gets its bond back and nothing more; the customer is paid the 4.8 CMP
+    collateral less the jury's 10% (4.32 CMP), exactly as when it challenges itself. (Before:
+    the sybil took a 20% jackpot, 0.96 CMP, out of the customer's compensation.)"""
     if challenger == "sybil":
         sybil = make_customer(make_provider(accounts[13], stake=to_wei(1)))
         credits.approve(resolver, BOND, sender=sybil)
@@ -473,7 +473,7 @@ def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_th
     vote_all(resolver, chain, result_job, resolver.jurorsOf(result_job), verifiers, fault=True)
     tx = resolver.resolve(result_job, sender=customer)
     assert not tx.events.filter(resolver.JackpotPaid)
-    assert token.balanceOf(customer) == customer_before + COLLATERAL * 9 // 10 == customer_before + crd("2.376")
+    assert token.balanceOf(customer) == customer_before + COLLATERAL * 9 // 10 == customer_before + crd("4.32")
     if challenger == "sybil":
         assert token.balanceOf(sybil) == cmp_before
         assert credits.balanceOf(sybil) == crd_before + BOND

@@ -1,7 +1,8 @@
 """JobMarket: auctions, escrow, leases, failure slashing and reference prices, with exact amounts.
 
 Numbers used throughout: CMP at 2.50 USD; a job of 2 GPUs for 10 hours with a max price of
-2 CRD per GPU-hour escrows 40 CRD; the lease value at price p is 20p CRD; collateral is 30% of it
+2 CRD per GPU-hour escrows 40 CRD; the lease value at price p is 20p CRD; collateral is 30% of the
+lease value at the max price (12 CRD: 4.8 CMP), whatever the bid
 in CMP, 6p CRD / 2.5 = 2.4p CMP, and the registry lock adds 100 CMP per GPU.
 """
 
@@ -109,14 +110,14 @@ def test_open_auction_with_three_bidders(market, registry, credits, chain, custo
     p1, p2, p3 = providers
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.80"), sender=p1)
-    assert registry.lockOf(p1, job_id).amount == crd("4.32") + to_wei(200)  # 2.4 * 1.80 CMP + 2 * 100
+    assert registry.lockOf(p1, job_id).amount == crd("4.8") + to_wei(200)  # 30% of 40 CRD at 2.50 + 2 * 100
     market.placeBid(job_id, crd("1.50"), sender=p2)
     assert registry.lockOf(p1, job_id).gpus == 0  # outbid: released
     market.placeBid(job_id, crd("1.20"), sender=p3)
     with ape.reverts(market.BidNotLowEnough, price=crd("1.19"), maxAllowed=crd("1.188")):
         market.placeBid(job_id, crd("1.19"), sender=p1)
     tx = market.placeBid(job_id, crd("1.10"), sender=p1)
-    assert tx.events.filter(market.BidPlaced)[0].collateral == crd("2.64")
+    assert tx.events.filter(market.BidPlaced)[0].collateral == crd("4.8")  # the same at any bid
     assert registry.lockOf(p3, job_id).gpus == 0
     assert registry.freeStakeOf(p2) == registry.freeStakeOf(p3) == to_wei(10_000)
 
@@ -147,7 +148,7 @@ def test_best_bidder_may_lower_its_own_bid(market, registry, chain, customer, pr
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.50"), sender=providers[0])
     market.placeBid(job_id, crd("1.00"), sender=providers[0])
-    assert registry.lockOf(providers[0], job_id).amount == crd("2.4") + to_wei(200)
+    assert registry.lockOf(providers[0], job_id).amount == crd("4.8") + to_wei(200)
     assert market.getJob(job_id).price == crd(1)
 
 
@@ -171,7 +172,7 @@ def test_unregistered_bidder_reverts(market, chain, customer, stranger):
 def test_under_staked_bidder_reverts(market, registry, chain, customer, accounts, make_provider):
     poor = make_provider(accounts[14], stake=to_wei(200))
     job_id = post(market, chain, customer)
-    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(200), need=to_wei(200) + crd("2.4")):
+    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(200), need=to_wei(200) + crd("4.8")):
         market.placeBid(job_id, crd(1), sender=poor)
 
 
@@ -234,7 +235,7 @@ def test_sealed_auction_winner_is_paid_the_second_price(
     for p, price in bids.items():
         market.revealBid(job_id, price, b"salt-" + bytes(p.address[-4:], "ascii"), sender=p)
     assert registry.lockOf(p1, job_id).gpus == registry.lockOf(p3, job_id).gpus == 0
-    assert registry.lockOf(p2, job_id).amount == crd("2.88") + to_wei(200)  # collateral at its own bid
+    assert registry.lockOf(p2, job_id).amount == crd("4.8") + to_wei(200)  # at the max price, not its bid
     with ape.reverts(market.BiddingNotOver):
         market.finalizeAuction(job_id, sender=customer)
     chain.pending_timestamp += HOUR
@@ -316,6 +317,25 @@ def test_a_revealed_price_of_zero_or_above_the_max_reverts(market, chain, custom
         market.revealBid(job_id, 0, b"zero", sender=providers[0])
     with ape.reverts(market.BidAboveMaxPrice, price=crd("2.01"), maxPrice=crd(2)):
         market.revealBid(job_id, crd("2.01"), b"high", sender=providers[1])
+
+
+def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registry, chain, customer, providers):
+    """Open: a 1-wei bid locks the 4.8 CMP an honest bid locks (v1: 2 wei, and nobody could
+    outbid it). Sealed: a 1-wei winner paid the 1.80 CRD second price holds 4.8 CMP, the
+    collateral of the lease at the max price (v1: none)."""
+    job_id = post(market, chain, customer)
+    tx = market.placeBid(job_id, 1, sender=providers[0])
+    assert tx.events.filter(market.BidPlaced)[0].collateral == crd("4.8")
+    sealed = post(market, chain, customer, sealed=True)
+    commit(market, sealed, providers[1], 1, b"low")
+    commit(market, sealed, providers[2], crd("1.80"), b"honest")
+    chain.pending_timestamp += HOUR
+    market.revealBid(sealed, 1, b"low", sender=providers[1])
+    market.revealBid(sealed, crd("1.80"), b"honest", sender=providers[2])
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(sealed, sender=customer)
+    job = market.getJob(sealed)
+    assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), crd("4.8"))
 
 
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
@@ -572,7 +592,7 @@ def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
     market, registry, token, credits, chain, customer, providers, stranger
 ):
     p1 = providers[0]
-    job_id = leased_job(market, chain, customer, p1)  # collateral 2.64 CMP
+    job_id = leased_job(market, chain, customer, p1)  # collateral 4.8 CMP
     start = market.getJob(job_id).leaseStart
     chain.pending_timestamp = start + 5 * HOUR
     market.claimEarnings(job_id, sender=p1)  # keeps 8.8 gross it was paid
@@ -590,11 +610,11 @@ def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
     )
     tx = market.slashForFailure(job_id, sender=stranger)
     event = tx.events.filter(market.JobFailed)[0]
-    assert (event.slashed, event.bounty, event.refund) == (crd("2.64"), crd("0.132"), crd("13.2"))
+    assert (event.slashed, event.bounty, event.refund) == (crd("4.8"), crd("0.24"), crd("13.2"))
     assert credits.balanceOf(customer) == crd_before + crd("13.2")
-    assert token.balanceOf(customer) == cmp_before + crd("2.508")
-    assert token.balanceOf(stranger) == keeper_before + crd("0.132")
-    assert registry.stakeOf(p1) == to_wei(10_000) - crd("2.64")
+    assert token.balanceOf(customer) == cmp_before + crd("4.56")
+    assert token.balanceOf(stranger) == keeper_before + crd("0.24")
+    assert registry.stakeOf(p1) == to_wei(10_000) - crd("4.8")
     assert registry.providerOf(p1).failed == 1
     assert registry.providerOf(p1).locked == 0
     assert credits.balanceOf(market) == 0
@@ -603,14 +623,14 @@ def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
 
 def test_a_failed_provider_slashing_itself_gets_no_keeper_bounty(market, registry, token, chain, customer, providers):
     """The provider that missed its deadline calls `slashForFailure` itself: the 5% bounty
-    (0.132 CMP of the 2.64 CMP collateral) is not paid to it; the customer gets all 2.64 CMP."""
+    (0.24 CMP of the 4.8 CMP collateral) is not paid to it; the customer gets all 4.8 CMP."""
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
     chain.pending_timestamp = market.getJob(job_id).leaseStart + 11 * HOUR + 1
     cmp_before, provider_before = token.balanceOf(customer), token.balanceOf(p1)
     tx = market.slashForFailure(job_id, sender=p1)
     assert tx.events.filter(market.JobFailed)[0].bounty == 0
-    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    assert token.balanceOf(customer) == cmp_before + crd("4.8")
     assert token.balanceOf(p1) == provider_before
 
 
@@ -619,7 +639,7 @@ def test_grace_and_keeper_bounty_are_fixed_when_the_job_is_posted(
 ):
     """Posted under a 1-hour grace and a 5% bounty; governance then sets 7 days and 50%. The
     running lease keeps its terms: the provider is slashable 1 hour after the end, and the keeper
-    gets 5% of the 2.64 CMP collateral (0.132 CMP), not 50%. (Before: the new grace let a late
+    gets 5% of the 4.8 CMP collateral (0.24 CMP), not 50%. (Before: the new grace let a late
     provider off for a week, and the new bounty took from the customer's compensation.)"""
     job_id = leased_job(market, chain, customer, providers[0])
     market.setResultGrace(7 * 24 * HOUR, sender=admin)
@@ -630,8 +650,8 @@ def test_grace_and_keeper_bounty_are_fixed_when_the_job_is_posted(
         market.submitResult(job_id, b"\x01" * 32, "late", sender=providers[0])
     before = token.balanceOf(stranger)
     tx = market.slashForFailure(job_id, sender=stranger)
-    assert tx.events.filter(market.JobFailed)[0].bounty == crd("0.132")
-    assert token.balanceOf(stranger) == before + crd("0.132")
+    assert tx.events.filter(market.JobFailed)[0].bounty == crd("0.24")
+    assert token.balanceOf(stranger) == before + crd("0.24")
 
 
 def test_abandoned_lease_gives_the_customer_the_whole_slash(
@@ -642,8 +662,8 @@ def test_abandoned_lease_gives_the_customer_the_whole_slash(
     cmp_before, crd_before = token.balanceOf(customer), credits.balanceOf(customer)
     tx = market.abandonJob(job_id, sender=p1)
     event = tx.events.filter(market.JobFailed)[0]
-    assert (event.slashed, event.bounty) == (crd("2.64"), 0)
-    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    assert (event.slashed, event.bounty) == (crd("4.8"), 0)
+    assert token.balanceOf(customer) == cmp_before + crd("4.8")
     assert credits.balanceOf(customer) == crd_before + crd(22)
     assert registry.providerOf(p1).failed == 1
     with ape.reverts(market.NotProvider):
@@ -674,8 +694,8 @@ def test_dispute_with_provider_fault_slashes_and_refunds(
     with ape.reverts(market.WrongStatus):
         market.settleJob(job_id, sender=customer)
     cmp_before, crd_before = token.balanceOf(customer), credits.balanceOf(customer)
-    market.resolveDispute(job_id, True, [customer], [crd("2.64")], sender=resolver_role)
-    assert token.balanceOf(customer) == cmp_before + crd("2.64")
+    market.resolveDispute(job_id, True, [customer], [crd("4.8")], sender=resolver_role)
+    assert token.balanceOf(customer) == cmp_before + crd("4.8")
     assert credits.balanceOf(customer) == crd_before + crd(22)
     assert registry.providerOf(p1).disputesLost == 1
     assert market.statusOf(job_id) == FAILED

@@ -23,7 +23,9 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
 ///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
-///      value at the bid price, converted at the oracle price, plus `minStakePerGpu` per GPU.
+///      value at the job's max price (never less than at the price the provider will be paid,
+///      so a 1-wei bid risks as much as an honest one, and a sealed winner paid the second price
+///      is covered), converted at the oracle price, plus `minStakePerGpu` per GPU.
 ///      Every bid, reveal and settlement is O(1): the auction keeps only its best (and, sealed,
 ///      second) price; outbid and revealed-but-losing bidders are released on the spot.
 ///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
@@ -289,7 +291,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             registry.releaseCollateral(previous, jobId);
         }
         _checkEligible(job, msg.sender);
-        uint256 collateral = _lockCollateral(job, jobId, msg.sender, pricePerGpuHour);
+        uint256 collateral = _lockCollateral(job, jobId, msg.sender);
         (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), uint64(block.number));
         job.bidCount += 1;
         emit BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
@@ -338,7 +340,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
                 registry.releaseCollateral(best, jobId);
                 job.secondPrice = job.price;
             }
-            _lockCollateral(job, jobId, msg.sender, pricePerGpuHour);
+            _lockCollateral(job, jobId, msg.sender);
             (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), c.committedAtBlock);
         } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
             job.secondPrice = uint128(pricePerGpuHour);
@@ -662,11 +664,10 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     }
 
     /// @dev Locks `collateralBps` of the lease value at `price`, in CMP at the oracle price.
-    function _lockCollateral(Job storage job, uint256 jobId, address provider, uint256 price)
-        private
-        returns (uint256 collateral)
-    {
-        uint256 valueInCredits = _leaseValue(price, job.gpuCount, job.duration) * collateralBps / BPS;
+    /// @dev `collateralBps` of the lease value at the job's max price: at least the value at any
+    ///      price the provider can be paid (its own bid, or a sealed auction's second price).
+    function _lockCollateral(Job storage job, uint256 jobId, address provider) private returns (uint256 collateral) {
+        uint256 valueInCredits = _leaseValue(job.maxPricePerGpuHour, job.gpuCount, job.duration) * collateralBps / BPS;
         collateral = valueInCredits == 0 ? 0 : credits.creditsToTokens(valueInCredits);
         registry.lockCollateral(provider, jobId, job.gpuModel, job.gpuCount, collateral);
         job.collateral = collateral.toUint128();
