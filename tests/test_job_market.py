@@ -752,7 +752,8 @@ def test_reference_price_is_an_ema_with_nudges(market, chain, customer, provider
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.referencePrice(H100) == crd("2.09375")
-    # Five bids, two above the target of three: the EMA is nudged down by 2/24.
+    # Five undercuts between two providers in an open auction: an outcome like any other, the
+    # plain EMA (v1 counted every undercut as a bid and nudged the index down by 2/24).
     fresh_price()
     job_id = post(market, chain, customer)
     price = crd("1.9")
@@ -762,8 +763,24 @@ def test_reference_price_is_an_ema_with_nudges(market, chain, customer, provider
     chain.pending_timestamp += HOUR
     clearing = market.finalizeAuction(job_id, sender=customer).events.filter(market.AuctionFinalized)[0]
     ema = (crd("2.09375") * 7 + clearing.clearingPrice) // 8
-    assert market.referencePrice(H100) == ema - ema * 2 // 24
+    assert market.referencePrice(H100) == ema
     assert market.referencePrice(A100) == 0
+
+
+def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, customer, providers, fresh_price):
+    """Three providers reveal against a target of one bidder: the EMA of the 1.50 clearing price
+    (the second price) is nudged down by one eighth, the most excess counts for."""
+    market.setTargetBidsPerJob(1, sender=admin)
+    job_id = post(market, chain, customer, sealed=True)
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        commit(market, job_id, provider, crd(price), b"s")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        market.revealBid(job_id, crd(price), b"s", sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("1.5") - crd("1.5") // 8
 
 
 def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their_price(

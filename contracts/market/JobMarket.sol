@@ -111,7 +111,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     uint16 public minDecrementBps = 100;
     /// @notice Keeper's share of a failure slash (default 5%, at most 50%).
     uint16 public keeperBountyBps = 500;
-    /// @notice Bids per job above which the reference price is nudged down (default 3, 1 to 100).
+    /// @notice Revealed sealed bids per job above which the reference price is nudged down
+    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
     uint16 public targetBidsPerJob = 3;
     /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
     uint32 public resultGrace = 1 hours;
@@ -400,7 +401,9 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 refund = escrow - value;
         (job.price, job.escrow) = (uint128(clearing), uint128(value));
         (job.status, job.leaseStart) = (JobStatus.Leased, uint64(block.timestamp));
-        _updateReference(job.gpuModel, clearing, job.bidCount);
+        // Outcomes move the index, undercuts do not: an open auction's clearing price already
+        // carries its competition, so only a sealed auction's count of bidders nudges it down.
+        _updateReference(job.gpuModel, clearing, sealed_ ? job.bidCount : 0);
         if (refund != 0) _transfer(job.customer, refund);
         emit AuctionFinalized(jobId, winner, clearing, job.bidCount, refund);
     }
@@ -540,8 +543,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
     ///         clearing prices, nudged up 1/8 when a job expires unbid (never past 9/8 of that
-    ///         job's max price) and down by up to 1/8 when a job draws more than
-    ///         `targetBidsPerJob` bids (EIP-1559 style). Zero: no history.
+    ///         job's max price) and down by up to 1/8 when a sealed auction draws more than
+    ///         `targetBidsPerJob` bidders (EIP-1559 style). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
         return _referencePrices[gpuModel].price;
     }
