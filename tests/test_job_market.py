@@ -338,6 +338,27 @@ def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registr
     assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), crd("4.8"))
 
 
+def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, credits, chain, customer, providers):
+    """The collateral (4.8 CMP) is priced when the job is posted: 90 minutes later, with the
+    oracle's last answer stale, both sealed bids are still revealed and the auction is won, so no
+    bond is forfeited for the oracle's fault. (Before: `revealBid` priced the collateral then
+    and reverted with `StalePrice`.)"""
+    job_id = post(market, chain, customer, sealed=True)
+    assert market.getJob(job_id).collateral == crd("4.8")
+    commit(market, job_id, providers[0], crd("1.20"), b"a")
+    commit(market, job_id, providers[1], crd("1.50"), b"b")
+    chain.pending_timestamp += 90 * 60  # reveals are open; the oracle's answer is over an hour old
+    chain.mine()
+    with ape.reverts(credits.StalePrice):
+        credits.currentPrice()
+    market.revealBid(job_id, crd("1.20"), b"a", sender=providers[0])
+    market.revealBid(job_id, crd("1.50"), b"b", sender=providers[1])
+    assert registry.lockOf(providers[0], job_id).amount == crd("4.8") + to_wei(200)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.getJob(job_id).provider == providers[0].address
+
+
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
     job_id = post(market, chain, customer, sealed=True)
     digest = market.commitmentFor(job_id, providers[0], crd(1), b"s")
@@ -730,16 +751,19 @@ def test_dispute_cannot_open_after_the_window(market, chain, customer, providers
 def test_reference_price_is_an_ema_with_nudges(market, chain, customer, providers, fresh_price):
     p1, p2 = providers[0], providers[1]
     # An unbid job with no history sets the reference at its max price.
+    fresh_price()  # posting prices the collateral at the oracle
     job_id = post(market, chain, customer)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.referencePrice(H100) == crd(2)
     # A second unbid job nudges it up by 1/8.
+    fresh_price()  # posting prices the collateral at the oracle
     job_id = post(market, chain, customer)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.referencePrice(H100) == crd("2.25")
     # A third says nothing new: the index never rises past 9/8 of the unbid max price.
+    fresh_price()  # posting prices the collateral at the oracle
     job_id = post(market, chain, customer)
     chain.pending_timestamp += HOUR
     tx = market.finalizeAuction(job_id, sender=customer)
@@ -784,14 +808,16 @@ def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, cust
 
 
 def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their_price(
-    market, chain, customer, providers
+    market, chain, customer, providers, fresh_price
 ):
+    fresh_price()  # posting prices the collateral at the oracle
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd(1), sender=providers[0])
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.referencePrice(H100) == crd(1)
     # A lowball job nobody bid on (0.50 < 1.00) leaves the index alone.
+    fresh_price()  # posting prices the collateral at the oracle
     job_id = post(market, chain, customer, max_price=crd("0.5"))
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
@@ -799,6 +825,7 @@ def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their
     # Unbid jobs at 1.20: +1/8 to 1.125, then capped at 9/8 of 1.20 = 1.35, then no higher.
     expected = [crd("1.125"), crd("1.265625"), crd("1.35"), crd("1.35")]
     for want in expected:
+        fresh_price()  # posting prices the collateral at the oracle
         job_id = post(market, chain, customer, max_price=crd("1.2"))
         chain.pending_timestamp += HOUR
         market.finalizeAuction(job_id, sender=customer)

@@ -25,7 +25,8 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
 ///      value at the job's max price (never less than at the price the provider will be paid,
 ///      so a 1-wei bid risks as much as an honest one, and a sealed winner paid the second price
-///      is covered), converted at the oracle price, plus `minStakePerGpu` per GPU.
+///      is covered), converted at the oracle price when the job is posted (so posting needs a
+///      fresh answer and bids and reveals need none), plus `minStakePerGpu` per GPU.
 ///      Every bid, reveal and settlement is O(1): the auction keeps only its best (and, sealed,
 ///      second) price; outbid and revealed-but-losing bidders are released on the spot.
 ///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
@@ -68,7 +69,7 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint128 escrow; // credits held for this job
         uint128 paidGross; // credits released to the provider so far, fee included
         // slot 7
-        uint128 collateral; // CMP slashable on failure (the registry lock also holds minStakePerGpu)
+        uint128 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
         uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
         uint32 bidCount; // bids placed (open) or revealed (sealed)
         uint16 feeBps; // protocol fee, fixed at posting
@@ -228,6 +229,10 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             (spec.maxPricePerGpuHour, spec.duration, spec.minVramGb, spec.minReputationBps, spec.holdbackBps);
         (job.kind, job.status, job.verification) = (spec.kind, JobStatus.Bidding, spec.verification);
         job.escrow = escrow.toUint128();
+        // The collateral is priced once, now: bids and reveals need no oracle (an outage cannot
+        // make a reveal impossible) and every bidder locks the same amount.
+        uint256 collateralCredits = escrow * collateralBps / BPS;
+        job.collateral = (collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits)).toUint128();
         (job.feeBps, job.keeperBountyBps, job.resultGrace) = (protocolFeeBps, keeperBountyBps, resultGrace);
         if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
 
@@ -667,13 +672,12 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     }
 
     /// @dev Locks `collateralBps` of the lease value at `price`, in CMP at the oracle price.
-    /// @dev `collateralBps` of the lease value at the job's max price: at least the value at any
-    ///      price the provider can be paid (its own bid, or a sealed auction's second price).
+    /// @dev Locks the job's collateral, priced at posting: `collateralBps` of the lease value at
+    ///      the job's max price, at least the value at any price the provider can be paid (its
+    ///      own bid, or a sealed auction's second price).
     function _lockCollateral(Job storage job, uint256 jobId, address provider) private returns (uint256 collateral) {
-        uint256 valueInCredits = _leaseValue(job.maxPricePerGpuHour, job.gpuCount, job.duration) * collateralBps / BPS;
-        collateral = valueInCredits == 0 ? 0 : credits.creditsToTokens(valueInCredits);
+        collateral = job.collateral;
         registry.lockCollateral(provider, jobId, job.gpuModel, job.gpuCount, collateral);
-        job.collateral = collateral.toUint128();
     }
 
     /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.
