@@ -2,6 +2,27 @@
 serves leases (submits results), claims earnings and settles, resuming from the last block it
 handled after a restart.
 
+It does not drop what it owes (issue 19):
+
+- Its state file (a block cursor, the jobs it follows, sealed-bid salts) is keyed by the chain
+  (id and genesis block hash) and the market's address. With no state file, an unreadable one
+  (set aside), one for another chain or deployment (set aside), or a cursor past the chain head
+  (a restarted or redeployed local chain), it starts over from the market's deploy block and
+  rebuilds from the chain what this account owes: every job it bid on or won, found from its own
+  `BidPlaced`, `BidCommitted`, `BidRevealed` and `AuctionFinalized` logs, is followed again while
+  its auction is open or it is the provider of a lease to serve or a result to settle. It does the
+  same when the state file disappears while it runs. Sealed-bid salts are not on the chain: a bid
+  committed by a lost state cannot be revealed (its bond is forfeited), which it says in a log
+  line. A salt is written to the state file before its commitment is sent, so that no kill in
+  between loses it.
+- A new state reads the market's logs from the deploy block (at most `max_blocks` blocks per
+  step), so jobs posted before the agent started are seen; it bids only on jobs still open.
+- It takes an exclusive lock (``fcntl.flock``) on a sidecar ``<state>.lock`` file: a second agent
+  on the same state file stops at once with `StateLockedError`.
+- `run` survives the node: a step that fails (connection lost, a timeout, an RPC error) is logged
+  in one line and tried again after a backoff that doubles up to a cap; Ctrl-C ends it with a
+  summary line.
+
 Why not Silverback: Silverback (ApeWorX's bot framework) installs here beside eth-ape 0.8.51,
 but it runs bots through its own async runner and task broker, and what the agent needs is
 small and must be testable in one process: a persisted block cursor, a few event filters and a
@@ -11,22 +32,35 @@ way against a local anvil or a testnet RPC.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
 from ape import chain
+from eth_utils import to_hex
 
 from compute_market.client import MarketClient
 from compute_market.errors import MarketError
+from compute_market.keeper import address_topic, market_deploy_block, read_logs, write_json_atomic
 from compute_market.models import AuctionKind, JobStatus, JobView
 from compute_market.units import from_bytes32, from_wei
 
 CENT = Decimal("0.0001")
+# The market events a step reads: new jobs, bids (outbids, and the agent's own), wins.
+SCANNED_EVENTS = ("JobPosted", "BidPlaced", "BidCommitted", "BidRevealed", "AuctionFinalized")
+# The events naming the agent as `provider` (their second indexed argument): what it bid on or won.
+OWN_EVENTS = ("BidPlaced", "BidCommitted", "BidRevealed", "AuctionFinalized")
+# Job states in which the provider still owes something: a result, or the settlement it is paid by.
+OWED = frozenset({JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED})
+MAX_BACKOFF = 60.0  # seconds: the longest wait between two steps while the node fails
 
 
 def honest_result(job_id: int, provider: str) -> bytes:
@@ -56,35 +90,77 @@ class CostModel:
         return (self.cost_per_gpu_hour() * (1 + self.target_margin)).quantize(CENT)
 
 
+class StateLockedError(RuntimeError):
+    """Another agent (another process, or another agent of this one) holds the state file."""
+
+
+def lock_state(path: Path) -> int:
+    """Takes an exclusive lock on the sidecar ``<state>.lock`` of the state file `path`, held
+    while the returned descriptor is open (the kernel releases it when the process ends, killed
+    or not); raises `StateLockedError`, naming the holder's process id, when another holds it."""
+    lock = path.with_name(f"{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StateLockedError(f"{path} is in use by another agent (process {holder} holds {lock})") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def set_aside(path: Path) -> Path:
+    """Renames a state file the agent will not use, so that nothing in it (salts) is overwritten."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.{stamp}.old")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.{stamp}-{n}.old")
+    path.replace(aside)
+    return aside
+
+
+def one_line(err: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    lines = str(err).strip().splitlines()
+    text = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass
 class AgentState:
     """What survives a restart."""
 
-    last_block: int
-    market: str = ""  # the market this state belongs to (a state for another one is ignored)
+    last_block: int  # the last block whose logs were read
+    market: str = ""  # "<chain id>:<genesis hash>:<market address>": the deployment it belongs to
     commitments: dict[str, dict[str, str]] = field(default_factory=dict)  # job id → price, salt
     tracked: list[int] = field(default_factory=list)  # jobs the agent bid on or serves
     claimed_at: dict[str, int] = field(default_factory=dict)  # job id → time of the last claim
 
     @classmethod
-    def load(cls, path: Path, start_block: int, market: str) -> AgentState:
-        if path.exists():
+    def read(cls, path: Path) -> AgentState | None:
+        """The state saved at `path`, None when there is none; ValueError when it is unreadable."""
+        if not path.exists():
+            return None
+        try:
             raw = json.loads(path.read_text())
-            if raw.get("market") == market:
-                return cls(
-                    raw["last_block"],
-                    market,
-                    raw.get("commitments", {}),
-                    raw.get("tracked", []),
-                    raw.get("claimed_at", {}),
-                )
-        return cls(start_block, market)
+            return cls(
+                int(raw["last_block"]),
+                str(raw.get("market", "")),
+                dict(raw.get("commitments", {})),
+                [int(job_id) for job_id in raw.get("tracked", [])],
+                dict(raw.get("claimed_at", {})),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"not an agent state: {one_line(err)}") from err
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(vars(self), indent=2))
-        tmp.replace(path)
+        """Writes the state atomically (a kill leaves the old file or the new one)."""
+        write_json_atomic(path, vars(self))
 
 
 class ProviderAgent:
@@ -100,9 +176,15 @@ class ProviderAgent:
         start_block: int | None = None,
         step: Decimal = Decimal("0.05"),
         claim_every: int = 3_600,
-        salt_fn: Any = None,
-        log: Any = print,
+        salt_fn: Callable[[], bytes] | None = None,
+        max_blocks: int = 10_000,
+        log: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """Takes the state file's lock (`StateLockedError` when another agent holds it), then opens its
+        state. `start_block` (default: the market's deploy block, so that no job posted before the
+        agent started is missed) is where a new state starts reading logs, at most `max_blocks`
+        blocks per step; `sleep` waits between steps (tests pass their own)."""
         self.client = client
         self.market = client.p.market
         self.gpu_model = gpu_model
@@ -111,13 +193,103 @@ class ProviderAgent:
         self.claim_every = claim_every  # seconds of accrual between two claims
         self.salt_fn = salt_fn  # sealed-bid salts (default: secrets); the simulation seeds them
         self.state_path = state_path
-        start = start_block if start_block is not None else chain.blocks.head.number
-        self.state = AgentState.load(state_path, start, f"{chain.chain_id}:{self.market.address}")
+        self.max_blocks = max_blocks
         self.log = log
+        self.sleep = sleep
+        self.steps = self.failed_steps = 0
+        self._failures = 0  # consecutive failed steps
+        self._saved: str | None = None  # the state as last written
+        self._rebuild_reason: str | None = None  # why the next step rebuilds from the chain
+        self._lock: int | None = lock_state(state_path)
+        self.start_block = start_block if start_block is not None else market_deploy_block(client.p)
+        self.identity = f"{chain.chain_id}:{to_hex(chain.blocks[0].hash)}:{self.market.address}"
+        self.state = self._open_state()
 
     @property
     def me(self) -> str:
         return self.client.address
+
+    def close(self) -> None:
+        """Releases the state file's lock (ending the process releases it too)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    # ------------------------------------------------------------------ state
+
+    def _open_state(self) -> AgentState:
+        """The saved state when it is this deployment's and its cursor is not past the head;
+        otherwise a new one from `start_block` (keeping the saved jobs and salts when only the
+        cursor is wrong), which the first step completes from the chain."""
+        fresh = AgentState(self.start_block - 1, self.identity)
+        path = self.state_path
+        try:
+            saved = AgentState.read(path)
+        except ValueError as err:
+            return self._start_over(fresh, f"unreadable state {path} ({err}), set aside as {set_aside(path).name}")
+        if saved is None:
+            return self._start_over(fresh, f"no state at {path}")
+        if saved.market != self.identity:
+            other = saved.market or "an unnamed deployment"
+            return self._start_over(fresh, f"the state at {path} is for {other}, set aside as {set_aside(path).name}")
+        head = int(chain.blocks.head.number)
+        if saved.last_block > head:
+            cursor, saved.last_block = saved.last_block, fresh.last_block
+            return self._start_over(saved, f"the saved cursor (block {cursor}) is past the chain head ({head})")
+        return saved
+
+    def _start_over(self, state: AgentState, reason: str) -> AgentState:
+        """Logs why the state starts over and has the next step rebuild it from the chain."""
+        self._rebuild_reason = reason
+        self.log(
+            f"{reason}: rebuilding what {self.me} owes from the chain, "
+            f"reading the market's logs again since block {self.start_block}"
+        )
+        return state
+
+    def _save(self) -> None:
+        """Writes the state when it changed, or when its file disappeared."""
+        text = json.dumps(vars(self.state), sort_keys=True)
+        if text != self._saved or not self.state_path.exists():
+            self.state.save(self.state_path)
+            self._saved = text
+
+    def _rebuild(self) -> None:
+        """Follows again every job this account bid on or won that still needs it (an auction to
+        answer or finalize, a lease to serve, a result to settle), found from its own logs since
+        `start_block`; logs the sealed bids it can no longer reveal."""
+        head = int(chain.blocks.head.number)
+        events = [getattr(self.market, name) for name in OWN_EVENTS]
+        mine = [None, [address_topic(self.me)]]  # any job id; provider = this account
+        logs = read_logs(events, self.start_block, head, mine) if head >= self.start_block else iter(())
+        job_ids = sorted({int(log.event_arguments["jobId"]) for log in logs})
+        for job_id in job_ids:
+            for line in self._recover(job_id):
+                self.log(line)
+        self._rebuild_reason = None
+        self.log(
+            f"rebuilt from the chain (blocks {self.start_block}-{head}): bid on {len(job_ids)} jobs, "
+            f"following {sorted(self.state.tracked)}"
+        )
+
+    def _recover(self, job_id: int) -> list[str]:
+        """Follows `job_id` again if its auction is open or this account owes on it."""
+        job = self.client.job(job_id)
+        known = job_id in self.state.tracked
+        if job.status == JobStatus.BIDDING:
+            self._track(job_id)
+            if job.kind == AuctionKind.SEALED and str(job_id) not in self.state.commitments:
+                commitment = self.market.commitmentOf(job_id, self.me)
+                if any(bytes(commitment.hash)) and not commitment.revealed:
+                    return [
+                        f"job {job_id}: its sealed bid cannot be revealed: the salt was only in the lost state "
+                        "(salts are never on the chain), so the bid lapses and its bond is forfeited"
+                    ]
+            return [] if known else [f"job {job_id}: bidding, followed again"]
+        if job.provider == self.me and job.status in OWED:
+            self._track(job_id)
+            return [] if known else [f"job {job_id}: {job.status.name.lower()}, owed, followed again"]
+        return []
 
     # ------------------------------------------------------------------ set-up
 
@@ -135,32 +307,99 @@ class ProviderAgent:
 
     # ------------------------------------------------------------------ the loop
 
-    def run(self, poll_seconds: float = 2.0, max_steps: int | None = None) -> None:
+    def run(self, poll_seconds: float = 2.0, max_steps: int | None = None, max_backoff: float = MAX_BACKOFF) -> None:
+        """Steps every `poll_seconds` (`max_steps` times, default until interrupted). A step that
+        fails (the node unreachable, a timeout, an RPC error) is logged in one line and tried again
+        after a backoff that doubles with each failure in a row, up to `max_backoff` seconds.
+        Ctrl-C (KeyboardInterrupt) ends the loop; either way it ends with a summary line."""
         steps = 0
-        while max_steps is None or steps < max_steps:
+        try:
+            while max_steps is None or steps < max_steps:
+                delay = self._attempt(poll_seconds, max_backoff)
+                steps += 1
+                if max_steps is None or steps < max_steps:
+                    self.sleep(delay)
+        except KeyboardInterrupt:
+            self.log("interrupted")
+        self.log(self.summary())
+
+    def _attempt(self, poll_seconds: float, max_backoff: float) -> float:
+        """Runs one step; returns the wait before the next: `poll_seconds` after a success, a
+        backoff after a failure (twice the poll interval, at least 1 s, doubling to `max_backoff`)."""
+        self.steps += 1
+        try:
             self.step()
-            steps += 1
-            time.sleep(poll_seconds)
+        except Exception as err:  # the node or the network: the next step reads everything again
+            self.failed_steps += 1
+            self._failures += 1
+            delay = min(max_backoff, max(poll_seconds, 1.0) * 2 ** min(self._failures, 16))
+            self.log(f"step failed: {one_line(err)}; retrying in {delay:g} s")
+            return delay
+        if self._failures:
+            self.log(f"recovered after {self._failures} failed steps")
+        self._failures = 0
+        return poll_seconds
+
+    def summary(self) -> str:
+        """One line: steps, failures, the cursor and what the agent follows."""
+        return (
+            f"agent {self.me}: {self.steps} steps ({self.failed_steps} failed), logs read to block "
+            f"{self.state.last_block}, following jobs {sorted(self.state.tracked)}, "
+            f"{len(self.state.commitments)} sealed bids to reveal"
+        )
 
     def step(self) -> list[str]:
-        """Handles the blocks since the last step, then every tracked job; returns what it did."""
+        """Rebuilds from the chain when the state was lost, handles the next blocks' logs (at most
+        `max_blocks`), then every tracked job; saves the state and returns what it did."""
         done: list[str] = []
-        head = chain.blocks.head.number
-        start = self.state.last_block + 1
-        if head >= start:
-            for log in self.market.JobPosted.range(start, head + 1):
-                done += self._consider(int(log.jobId))
-            for log in self.market.BidPlaced.range(start, head + 1):
-                job_id = int(log.jobId)
-                if job_id in self.state.tracked and log["provider"] != self.me:
-                    done += self._consider(job_id)  # outbid: answer if still worth it
-            self.state.last_block = head
-        for job_id in list(self.state.tracked):
-            done += self._advance(job_id)
-        self.state.save(self.state_path)
-        for line in done:
-            self.log(line)
+        try:
+            head = int(chain.blocks.head.number)
+            self._check_state(head)
+            if self._rebuild_reason is not None:
+                self._rebuild()
+            self._scan(head, done)
+            for job_id in list(self.state.tracked):
+                done += self._advance(job_id)
+        finally:  # what was done is kept and said, even when the step fails half-way
+            self._save()
+            for line in done:
+                self.log(line)
         return done
+
+    def _check_state(self, head: int) -> None:
+        """Starts over when the head fell below the cursor (a restarted, redeployed or rewound
+        chain: the blocks past the head are gone) or when the state file disappeared."""
+        if head < self.state.last_block:
+            cursor, self.state.last_block = self.state.last_block, self.start_block - 1
+            self._start_over(self.state, f"the chain head ({head}) is below the cursor (block {cursor})")
+        elif self._saved is not None and not self.state_path.exists():
+            self._start_over(self.state, f"the state file {self.state_path} disappeared")
+
+    def _scan(self, head: int, done: list[str]) -> None:
+        """Reads the market's logs of the next blocks (at most `max_blocks`): bids on new jobs
+        still open, answers outbids on the jobs it follows, follows every job it bid on or won."""
+        start = self.state.last_block + 1
+        if head < start:
+            return
+        stop = min(head, start + self.max_blocks - 1)
+        logs = list(read_logs([getattr(self.market, name) for name in SCANNED_EVENTS], start, stop))
+        now = int(chain.blocks.head.timestamp)
+        for log in logs:  # new jobs first, then bids: the order the agent has always answered in
+            if log.event_name == "JobPosted" and self._may_bid(log.event_arguments, now):
+                done += self._consider(int(log.event_arguments["jobId"]))
+        for log in logs:
+            if log.event_name == "JobPosted":
+                continue
+            job_id, provider = int(log.event_arguments["jobId"]), log.event_arguments["provider"]
+            if provider == self.me:
+                self._track(job_id)  # its own bid or win: followed even if the state forgot it
+            elif log.event_name == "BidPlaced" and job_id in self.state.tracked:
+                done += self._consider(job_id)  # outbid: answer if still worth it
+        self.state.last_block = stop
+
+    def _may_bid(self, posted: Any, now: int) -> bool:
+        """Whether a posted job (its `JobPosted` arguments) is for this GPU model and still open."""
+        return from_bytes32(posted["gpuModel"]) == self.gpu_model and int(posted["biddingEnd"]) > now
 
     # ------------------------------------------------------------------ decisions
 
@@ -187,12 +426,7 @@ class ProviderAgent:
             return [f"job {job_id}: max {job.max_price_per_gpu_hour} below ask {ask}, skipped"]
         try:
             if job.kind == AuctionKind.SEALED:
-                if str(job_id) in self.state.commitments:
-                    return []
-                salt = self.client.commit(job_id, ask, self.salt_fn() if self.salt_fn else None)  # truthful
-                self.state.commitments[str(job_id)] = {"price": str(ask), "salt": salt.hex()}
-                self._track(job_id)
-                return [f"job {job_id}: committed a sealed bid"]
+                return self._commit(job_id, ask)
             if job.provider == self.me:
                 return []
             price = self._undercut(job, ask)
@@ -203,6 +437,28 @@ class ProviderAgent:
             return [f"job {job_id}: bid {price}"]
         except MarketError as err:
             return [f"job {job_id}: refused {err}"]
+
+    def _commit(self, job_id: int, ask: Decimal) -> list[str]:
+        """Commits a sealed bid at the ask (truthful). The salt is saved before the commitment is
+        sent, so that a kill in between does not lose it; a salt saved for a commitment that
+        never reached the chain is sent again."""
+        key = str(job_id)
+        saved = self.state.commitments.get(key)
+        if saved is not None and any(bytes(self.market.commitmentOf(job_id, self.me).hash)):
+            return []
+        new = saved is None
+        if saved is None:
+            salt = self.salt_fn() if self.salt_fn else secrets.token_bytes(32)
+            saved = self.state.commitments[key] = {"price": str(ask), "salt": salt.hex()}
+            self._save()
+        try:
+            self.client.commit(job_id, Decimal(saved["price"]), bytes.fromhex(saved["salt"]))
+        except MarketError:
+            if new:  # refused: no commitment on the chain
+                del self.state.commitments[key]
+            raise
+        self._track(job_id)
+        return [f"job {job_id}: committed a sealed bid"]
 
     def _undercut(self, job: JobView, ask: Decimal) -> Decimal | None:
         """Open auctions: undercut the best bid by `step` (at least the market's decrement), never

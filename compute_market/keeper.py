@@ -50,6 +50,7 @@ from ape.types import ContractLog, LogFilter
 from eth_utils import encode_hex, keccak
 
 from compute_market.client import MarketClient
+from compute_market.deployment import Protocol
 from compute_market.models import ZERO_ADDRESS, AuctionKind, JobStatus
 from compute_market.units import from_wei
 
@@ -92,23 +93,39 @@ BID_EVENTS = frozenset({"BidCommitted", "BidRevealed"})  # no deadline moves: kn
 # ---------------------------------------------------------------------- shared helpers
 
 
-def read_logs(events: Sequence[Any], start: int, stop: int) -> Iterator[ContractLog]:
+def read_logs(
+    events: Sequence[Any], start: int, stop: int, topics: Sequence[list[str] | None] = ()
+) -> Iterator[ContractLog]:
     """The logs of the contract `events` (``contract.EventName`` objects, of one or several
     contracts) in blocks ``start..stop`` inclusive, in chain order: the provider agent's
     ``eth_getLogs``-over-a-block-range approach, with one request per page of blocks for all
-    the events instead of one per event (Ape pages long ranges by its provider's page size)."""
+    the events instead of one per event (Ape pages long ranges by its provider's page size).
+    `topics` filters the indexed arguments on the node, after the event selector: one entry
+    per indexed position, a list of accepted 32-byte topics or None for any (`address_topic`)."""
     abis = [event.abi for event in events]
     wanted = {(event.contract.address, event.abi.name) for event in events}
     log_filter = LogFilter(
         addresses=sorted({address for address, _ in wanted}),
         events=abis,
-        topic_filter=[[encode_hex(keccak(text=abi.selector)) for abi in abis]],
+        topic_filter=[[encode_hex(keccak(text=abi.selector)) for abi in abis], *topics],
         start_block=start,
         stop_block=stop,
     )
     for log in chain.provider.get_contract_logs(log_filter):
         if (log.contract_address, log.event_name) in wanted:  # same signature on another contract
             yield log
+
+
+def address_topic(address: str) -> str:
+    """An address as the 32-byte topic of an indexed event argument (for `read_logs`)."""
+    return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
+
+
+def market_deploy_block(protocol: Protocol) -> int:
+    """The block the deployment's market was deployed in, from its record (no market log is
+    older); the chain head when the record lacks it."""
+    entry = protocol.record.contracts.get("JobMarket")
+    return entry.block if entry is not None else int(chain.blocks.head.number)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -224,8 +241,7 @@ class Keeper:
         self.recheck_after = recheck_after
         self.log = log
         if start_block is None:
-            entry = client.p.record.contracts.get("JobMarket")
-            start_block = entry.block if entry is not None else chain.blocks.head.number
+            start_block = market_deploy_block(client.p)
         identity = f"{chain.chain_id}:{self.market.address}"
         self.state = KeeperState.load(state_path, max(start_block - 1, -1), identity)
         self._events = [getattr(self.market, name) for name in MARKET_EVENTS] + [

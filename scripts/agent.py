@@ -7,7 +7,12 @@
 
 It registers, offers capacity and stakes if needed, then loops: new jobs and outbids are read
 from the chain's logs from the last block it handled (kept in --state), so a restarted agent
-carries on where it stopped, sealed-bid salts included.
+carries on where it stopped, sealed-bid salts included. With no state (or one for another chain
+or deployment, or a cursor past the head) it reads the market's logs again from its deploy block
+and rebuilds what it owes from the chain (sealed-bid salts excepted: they are only in the state).
+A second agent on the same --state stops at once with a one-line error (a lock on
+``<state>.lock``). A failed step (the node unreachable) is retried with a backoff; Ctrl-C or a
+SIGTERM ends the agent with a summary line and exit code 0.
 
 It runs headless: with an ``ape accounts`` keyfile it signs without prompting when
 ``APE_ACCOUNTS_<alias>_PASSPHRASE`` holds the passphrase, and refuses to start without it.
@@ -15,14 +20,16 @@ It runs headless: with an ``ape accounts`` keyfile it signs without prompting wh
 
 from __future__ import annotations
 
+import signal
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
-from compute_market.agent import CostModel, ProviderAgent
+from compute_market.agent import CostModel, ProviderAgent, StateLockedError, one_line
 from compute_market.cli import CMP_OR_ZERO, COUNT, GPU_COUNT, GPU_MODEL, NON_NEGATIVE, POSITIVE, load_client
 from compute_market.errors import MarketError
 
@@ -66,13 +73,28 @@ def cli(
         raise click.UsageError("Missing option '--account' (the agent runs headless and does not ask).")
     client = load_client(account, deployment, headless=True)
     cost = CostModel(electricity, power, gpu_price, lifetime_hours, margin)
-    agent = ProviderAgent(client, gpu_model, cost, state_path, log=lambda line: click.echo(line, nl=True))
+    for signum in (signal.SIGINT, signal.SIGTERM):  # over Ape's handlers, which exit at once
+        signal.signal(signum, _interrupt)
     try:
+        agent = ProviderAgent(client, gpu_model, cost, state_path, log=lambda line: click.echo(line, nl=True))
         agent.ensure_provider(region, count, vram, stake)
+    except StateLockedError as err:
+        raise click.ClickException(str(err)) from None
     except MarketError as err:
         raise click.ClickException(f"refused while setting up the provider: {err}") from err
+    except KeyboardInterrupt:
+        click.echo("interrupted while setting up the provider")
+        return
+    except Exception as err:  # the node unreachable at start: one line, no traceback
+        raise click.ClickException(f"could not set up the agent: {one_line(err)}") from err
     click.echo(
         f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}",
         nl=True,
     )
     agent.run(poll_seconds=poll, max_steps=max_steps)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """Turns Ctrl-C (SIGINT) and `kill` (SIGTERM) into the KeyboardInterrupt the agent's loop
+    ends on, with a summary line and exit code 0 (Ape's own handlers exit at once with 130/143)."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)

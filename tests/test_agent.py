@@ -33,7 +33,9 @@ def agents(protocol, accounts, fund, tmp_path):
         )
         agent.ensure_provider("eu-west", 8, 80, Decimal(5_000))
         made.append(agent)
-    return made
+    yield made
+    for agent in made:
+        agent.close()  # releases the state file's lock
 
 
 @pytest.fixture
@@ -102,7 +104,8 @@ def test_sealed_auction_restart_between_commit_and_reveal_still_wins(
     settle_down(agents)  # both commit at their asks
     assert all(str(job_id) in a.state.commitments for a in agents)
     cheap = agents[0]
-    # The cheap agent is killed: a new process reads the same state file.
+    # The cheap agent is killed (its lock goes with it): a new process reads the same state file.
+    cheap.close()
     restarted = ProviderAgent(cheap.client, "H100-80GB", CHEAP, cheap.state_path, log=lambda _l: None)
     assert restarted.state.commitments == cheap.state.commitments
     chain.pending_timestamp += HOUR
