@@ -26,7 +26,7 @@ from eth_utils import is_address, to_checksum_address
 from compute_market.client import MarketClient
 from compute_market.deployment import Protocol
 from compute_market.errors import MarketError
-from compute_market.models import JobStatus
+from compute_market.models import JobStatus, JobView
 from compute_market.units import FEED_DECIMALS, HOUR, WAD
 
 UINT32 = 2**32 - 1
@@ -211,10 +211,12 @@ def load_client(account: AccountAPI, deployment: Path | None, *, headless: bool)
     return MarketClient(protocol, account)
 
 
-def require_job(client: MarketClient, job_id: int) -> None:
-    """Refuses a job id the market never issued (the contract's own ``UnknownJob``)."""
-    if client.job(job_id).status == JobStatus.NONE:
+def require_job(client: MarketClient, job_id: int) -> JobView:
+    """The job `job_id`; refuses a job id the market never issued (the contract's own ``UnknownJob``)."""
+    job = client.job(job_id)
+    if job.status == JobStatus.NONE:
         raise MarketError("UnknownJob", {"jobId": job_id})
+    return job
 
 
 # ---------------------------------------------------------------------- output

@@ -157,8 +157,12 @@ class MarketClient:
     def abandon(self, job_id: int) -> None:
         self._send(self.p.market.abandonJob, job_id)
 
-    def slash_for_failure(self, job_id: int) -> None:
-        self._send(self.p.market.slashForFailure, job_id)
+    def slash_for_failure(self, job_id: int) -> Decimal:
+        """`slashForFailure` on a job whose provider delivered no result by end + resultGrace;
+        returns the keeper bounty the caller earned (CMP, `keeperBountyBps` of the collateral;
+        0 when the caller is the provider)."""
+        tx = self._send(self.p.market.slashForFailure, job_id)
+        return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
 
     def job(self, job_id: int) -> JobView:
         return JobView.from_chain(job_id, self.p.market.getJob(job_id))
@@ -195,9 +199,7 @@ class MarketClient:
 
     def register_verifier(self, cmp: Decimal) -> None:
         self._send(self.p.resolver.registerVerifier)
-        amount = to_wei(cmp)
-        self._approve(self.p.token, self.p.resolver, amount)
-        self._send(self.p.resolver.stakeAsVerifier, amount)
+        self.stake_as_verifier(cmp)
 
     def request_verifier(self, job_id: int) -> int:
         """Queues the draw of `job_id`'s verifier; returns the block whose hash will decide it
@@ -248,13 +250,6 @@ class MarketClient:
         tx = self._send(self.p.market.settleCommitment, job_id, provider)
         forfeited = tx.events.filter(self.p.market.BondForfeited)
         return from_wei(forfeited[0].amount) if forfeited else Decimal(0)
-
-    def slash_for_failure_bounty(self, job_id: int) -> Decimal:
-        """`slashForFailure` on a job whose provider delivered no result by end + resultGrace;
-        returns the keeper bounty the caller earned (CMP, `keeperBountyBps` of the collateral;
-        0 when the caller is the provider)."""
-        tx = self._send(self.p.market.slashForFailure, job_id)
-        return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
 
     def slash_absent_verifier(self, job_id: int) -> Decimal:
         """Slashes the job's verifier that did not attest by its deadline (anyone; the penalty

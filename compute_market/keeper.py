@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +50,8 @@ from eth_utils import encode_hex, keccak
 
 from compute_market.client import MarketClient
 from compute_market.deployment import Protocol
-from compute_market.models import ZERO_ADDRESS, AuctionKind, JobStatus
+from compute_market.models import ZERO_ADDRESS, Attestation, AuctionKind, DisputeStatus, JobStatus
 from compute_market.units import from_wei
-
-
-class DisputeStatus(IntEnum):
-    """`IDisputeResolver.DisputeStatus`."""
-
-    NONE = 0
-    VOTING = 1
-    AWAITING_ARBITER = 2
-    RESOLVED = 3
-    DRAWING = 4
-
-
-class Attestation(IntEnum):
-    """`IDisputeResolver.Attestation`."""
-
-    NONE = 0
-    RESULT_OK = 1
-    RESULT_BAD = 2
-    ABSENT = 3
-    EXCUSED = 4
-
 
 ENDED = frozenset({JobStatus.SETTLED, JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.FAILED})
 # Market events that bring a job to the keeper's attention (each has `jobId` as first argument).
@@ -337,7 +315,7 @@ class Keeper:
     def _draws(self) -> None:
         """Makes the queued draws that are ready (and the stake changes queued behind them)."""
         try:
-            if not self.client.draws_pending() or self._budget <= 0:
+            if self._budget <= 0:
                 return
             self._budget -= 1
             processed = self.client.process_draws(self.max_draws)
@@ -443,7 +421,7 @@ class Keeper:
         return True
 
     def _slash_for_failure(self, job_id: int) -> Decimal:
-        bounty = self.client.slash_for_failure_bounty(job_id)
+        bounty = self.client.slash_for_failure(job_id)
         self.state.bounties = str(self.bounties + bounty)
         return bounty
 

@@ -22,6 +22,26 @@ class JobStatus(IntEnum):
     DISPUTED = 8
 
 
+class DisputeStatus(IntEnum):
+    """`IDisputeResolver.DisputeStatus`."""
+
+    NONE = 0
+    VOTING = 1
+    AWAITING_ARBITER = 2
+    RESOLVED = 3
+    DRAWING = 4
+
+
+class Attestation(IntEnum):
+    """`IDisputeResolver.Attestation`."""
+
+    NONE = 0
+    RESULT_OK = 1
+    RESULT_BAD = 2
+    ABSENT = 3
+    EXCUSED = 4
+
+
 class AuctionKind(IntEnum):
     OPEN = 0
     SEALED = 1

@@ -37,8 +37,7 @@ from compute_market.cli import (
     require_job,
 )
 from compute_market.client import MarketClient
-from compute_market.keeper import Attestation, DisputeStatus
-from compute_market.models import ZERO_ADDRESS, JobRequest
+from compute_market.models import ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 
 
 @click.group()
@@ -250,8 +249,7 @@ def vote(client: MarketClient, as_json: bool, job_id: int, verdict: str, salt: b
 def status(client: MarketClient, as_json: bool, job_id: int | None, provider_address: str | None) -> None:
     """Show a job, or a provider and its balances."""
     if job_id is not None:
-        require_job(client, job_id)
-        emit(client.job(job_id).as_dict(), as_json)
+        emit(require_job(client, job_id).as_dict(), as_json)
     else:
         view = client.provider(provider_address).as_dict()
         balances = client.balances(provider_address)
@@ -396,7 +394,7 @@ def claim_rewards(client: MarketClient, as_json: bool, epochs: tuple[int, ...], 
 def slash_failure(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Slash the provider of a job that got no result by its end + result grace (the caller
     earns the keeper bounty)."""
-    bounty = client.slash_for_failure_bounty(job_id)
+    bounty = client.slash_for_failure(job_id)
     emit(client.job(job_id).as_dict() | {"bounty_cmp": str(bounty)}, as_json)
 
 

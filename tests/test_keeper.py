@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from compute_market.client import MarketClient
-from compute_market.keeper import Attestation, DisputeStatus, Keeper, KeeperState
-from compute_market.models import JobRequest, JobStatus
+from compute_market.keeper import Keeper, KeeperState
+from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus
 from compute_market.units import DAY, HOUR, from_wei, to_wei
 
 RESULT = b"\x01" * 32

@@ -19,7 +19,7 @@ from compute_market.agent import CostModel, ProviderAgent, honest_result
 from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
 from compute_market.errors import MarketError
-from compute_market.models import JobRequest, JobStatus
+from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus
 from compute_market.simulation.actors import CheatingAgent, Customer, Verifier
 from compute_market.simulation.config import Catalog, SimConfig
 from compute_market.units import HOUR, from_wei, to_wei
@@ -284,18 +284,18 @@ class Simulation:
             truth_ok = self._result_is_honest(job_id)
             verification = resolver.verificationOf(job_id)
             assigned = self.by_address.get(verification.verifier)
-            if assigned is not None and verification.attestation == 0 and now <= verification.deadline:
+            if assigned is not None and verification.attestation == Attestation.NONE and now <= verification.deadline:
                 verdict = True if assigned.lazy else truth_ok
                 self._try("verifier", assigned.client.attest, job_id, verdict)
             dispute = resolver.disputeOf(job_id)
-            if dispute.status == 1:  # voting
+            if dispute.status == DisputeStatus.VOTING:
                 for juror_address in resolver.jurorsOf(job_id):
                     juror = self.by_address.get(juror_address)
                     if juror is not None:
                         self._jury_duty(juror, job_id, dispute, now, truth_ok)
                 if now >= dispute.revealEnd:
                     self._try("keeper", self.keeper.resolve, job_id)
-            elif dispute.status == 2:  # awaiting the arbiter: governance decides on the facts
+            elif dispute.status == DisputeStatus.AWAITING_ARBITER:  # governance decides on the facts
                 self._try("keeper", self.keeper.arbitrate, job_id, not truth_ok)
             if market.statusOf(job_id) in TERMINAL:
                 self.jobs.pop(job_id, None)

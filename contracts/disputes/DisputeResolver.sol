@@ -72,7 +72,6 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         // slot 2
         uint8 votesFault;
         uint8 votesNoFault;
-        uint64 drawBlock; // the block whose hash draws the jury
     }
 
     struct Vote {
@@ -415,7 +414,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Drawing, whistleblower, bond);
         emit Challenged(jobId, challenger, reason, bond, whistleblower);
 
-        d.drawBlock = uint64(_requestDraw(EntryKind.JuryDraw, jobId));
+        _requestDraw(EntryKind.JuryDraw, jobId); // its target block is in the queue and `DrawRequested`
     }
 
     /// @inheritdoc VerifierStaking

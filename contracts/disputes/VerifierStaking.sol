@@ -44,6 +44,15 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         JuryDraw
     }
 
+    /// @dev Slots a draw must skip, ascending, with their weight intervals in the tree.
+    struct Excluded {
+        uint256[] slots;
+        uint256[] starts;
+        uint256[] weights;
+        uint256 n;
+        uint256 weight; // sum of `weights`
+    }
+
     /// @notice One queued step: a change of a slot's weight, or a draw for a job (one slot).
     struct Entry {
         EntryKind kind;
@@ -228,30 +237,46 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         view
         returns (address[] memory drawn)
     {
-        uint256[] memory slots = new uint256[](excluded.length + count);
-        uint256 n;
-        uint256 excludedWeight;
+        // The excluded slots' weight intervals, ascending, each computed once for all the draws.
+        Excluded memory x = Excluded(
+            new uint256[](excluded.length + count),
+            new uint256[](excluded.length + count),
+            new uint256[](excluded.length + count),
+            0,
+            0
+        );
         for (uint256 i; i < excluded.length; ++i) {
             uint256 slot = _verifiers[excluded[i]].slot;
-            if (slot != 0 && _insertSorted(slots, n, slot)) {
-                ++n;
-                excludedWeight += _tree.weightOf(slot);
-            }
+            if (slot != 0) _exclude(x, slot);
         }
         drawn = new address[](count);
         uint256 found;
         for (; found < count; ++found) {
-            uint256 total = _tree.total - excludedWeight;
+            uint256 total = _tree.total - x.weight;
             if (total == 0) break;
             uint256 point = uint256(keccak256(abi.encode(seed, found))) % total;
-            uint256 slot = _tree.findExcluding(point, slots, n);
+            uint256 slot = _tree.findSkipping(point, x.starts, x.weights, x.n);
             drawn[found] = verifierAtSlot[slot];
-            _insertSorted(slots, n++, slot);
-            excludedWeight += _tree.weightOf(slot);
+            _exclude(x, slot);
         }
         assembly ("memory-safe") {
             mstore(drawn, found) // shorten to the verifiers found
         }
+    }
+
+    /// @dev Adds `slot` to the ascending excluded set `x` (nothing when it is already there).
+    function _exclude(Excluded memory x, uint256 slot) private view {
+        uint256 i = x.n;
+        while (i != 0 && x.slots[i - 1] > slot) --i;
+        if (i != 0 && x.slots[i - 1] == slot) return;
+        for (uint256 j = x.n; j > i; --j) {
+            (x.slots[j], x.starts[j], x.weights[j]) = (x.slots[j - 1], x.starts[j - 1], x.weights[j - 1]);
+        }
+        uint256 start = _tree.prefix(slot - 1);
+        uint256 weight = _tree.prefix(slot) - start;
+        (x.slots[i], x.starts[i], x.weights[i]) = (slot, start, weight);
+        x.n += 1;
+        x.weight += weight;
     }
 
     /// @dev Queues a draw for job `jobId`, decided by the hash of the block `drawDelay` ahead.
@@ -277,22 +302,6 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         _queue[position] = Entry(add ? EntryKind.StakeAdded : EntryKind.StakeRemoved, slot, 0, amount.toUint128());
         queueTail = position + 1;
         emit StakeChangeQueued(verifier, add, amount, position);
-    }
-
-    /// @dev Inserts `slot` into the ascending first `n` entries of `slots` (which has room);
-    ///      false when it is already there.
-    function _insertSorted(uint256[] memory slots, uint256 n, uint256 slot) private pure returns (bool) {
-        uint256 i = n;
-        while (i != 0 && slots[i - 1] > slot) {
-            slots[i] = slots[i - 1];
-            --i;
-        }
-        if (i != 0 && slots[i - 1] == slot) {
-            for (uint256 j = i; j < n; ++j) slots[j] = slots[j + 1]; // undo the shift
-            return false;
-        }
-        slots[i] = slot;
-        return true;
     }
 
     /// @dev Takes `bps` of the verifier's stake (active first, then unbonding) and sends it to

@@ -66,11 +66,28 @@ library SortitionTree {
         view
         returns (uint256)
     {
+        uint256[] memory starts = new uint256[](n);
+        uint256[] memory weights = new uint256[](n);
         for (uint256 i; i < n; ++i) {
-            uint256 slot = excluded[i];
-            uint256 start = prefix(t, slot - 1);
-            if (point < start) break; // later excluded slots start even further right
-            point += prefix(t, slot) - start;
+            starts[i] = prefix(t, excluded[i] - 1);
+            weights[i] = prefix(t, excluded[i]) - starts[i];
+        }
+        return findSkipping(t, point, starts, weights, n);
+    }
+
+    /// @dev Like `find`, skipping the first `n` weight intervals `[starts[i], starts[i] + weights[i])`
+    ///      (ascending starts, as the prefix sums of excluded slots give them): callers that draw
+    ///      several times over one unchanged tree compute each interval once.
+    function findSkipping(
+        Tree storage t,
+        uint256 point,
+        uint256[] memory starts,
+        uint256[] memory weights,
+        uint256 n
+    ) internal view returns (uint256) {
+        for (uint256 i; i < n; ++i) {
+            if (point < starts[i]) break; // later intervals start even further right
+            point += weights[i];
         }
         return find(t, point);
     }
