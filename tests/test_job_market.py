@@ -835,9 +835,12 @@ def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their
 # ---------------------------------------------------------------------------- pause and roles
 
 
-def test_pause_stops_new_business_but_never_the_ways_out(market, credits, chain, admin, customer, providers):
+def test_pause_stops_new_business_but_never_the_ways_out(
+    market, credits, chain, admin, customer, providers, fresh_price
+):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1)
+    fresh_price()  # the lease above moved the clock an hour; posting prices collateral at the oracle
     bidding_id = post(market, chain, customer)
     market.pause(sender=admin)
     with ape.reverts(market.EnforcedPause):
