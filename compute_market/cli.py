@@ -104,7 +104,6 @@ GPU_COUNT = UintRange(1, UINT32, "2**32-1")
 COUNT = UintRange(0, UINT32, "2**32-1")
 BPS = UintRange(0, 10_000, "10000")
 SECONDS = UintRange(1, UINT32, "2**32-1")
-EPOCH = UintRange(0, UINT256, "2**256-1")  # reward epochs
 QUEUE_ENTRIES = UintRange(1, 1_000, "1000")  # processDraws(maxEntries), one transaction's worth
 
 
@@ -259,6 +258,18 @@ def json_stdout() -> Iterator[None]:
 def emit_json(data: Any) -> None:
     """Writes `data` as JSON to stdout (the real one, while `json_stdout` lasts)."""
     click.echo(json.dumps(data, indent=2, default=str), file=_json_out[-1] if _json_out else None)
+
+
+def emit_line(data: Any, as_json: bool) -> None:
+    """Prints one record of a stream at once: `data` as compact JSON on one line (JSON Lines),
+    or its text (``str(data)``)."""
+    if as_json:
+        out = _json_out[-1] if _json_out else sys.stdout
+        click.echo(json.dumps(data, default=str), file=out)
+        out.flush()
+    else:
+        click.echo(str(data))
+        sys.stdout.flush()
 
 
 def emit(data: Any, as_json: bool) -> None:

@@ -11,14 +11,20 @@ from typing import Any
 from ape import chain
 
 from compute_market.deployment import Protocol
-from compute_market.errors import decoded
+from compute_market.errors import MarketError, decoded
 from compute_market.models import JobRequest, JobStatus, JobView, ProviderView
-from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
+from compute_market.units import HOUR, bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
 
-MAX_UINT = 2**256 - 1
 GAS_MARGIN = 20_000
 GAS_FLOOR = 300_000
 DRAW_KINDS = (3, 4)  # VerifierStaking.EntryKind.VerifierDraw, JuryDraw
+
+
+def lease_value(price_wei: int, gpus: int, duration: int) -> int:
+    """`JobMarket._leaseValue`: wei of credits for `gpus` GPUs at `price_wei` per GPU-hour over
+    `duration` seconds, ``price * gpus * duration / 3600`` rounded down (a job's escrow at its
+    max price: 2 GPUs, 4 h at 2.50 = 20 CRD), exact in integers as the approval must be."""
+    return price_wei * gpus * duration // HOUR
 
 
 class MarketClient:
@@ -46,9 +52,34 @@ class MarketClient:
             self.on_receipt(receipt)
         return receipt
 
+    def _symbol(self, token: Any) -> str:
+        """``CMP`` for the protocol token, ``CRD`` for the credits."""
+        return "CMP" if token.address == self.p.token.address else "CRD"
+
+    def _require_balance(self, token: Any, amount: int) -> None:
+        """Refuses, before anything is sent, a spend of `amount` wei of `token` the account
+        cannot afford: ``InsufficientBalance(token=CRD, balance=0, needed=20, shortfall=20)``,
+        amounts in CMP or CRD (not wei)."""
+        balance = int(token.balanceOf(self.address))
+        if balance < amount:
+            raise MarketError(
+                "InsufficientBalance",
+                {
+                    "token": self._symbol(token),
+                    "balance": from_wei(balance),
+                    "needed": from_wei(amount),
+                    "shortfall": from_wei(amount - balance),
+                },
+            )
+
     def _approve(self, token: Any, spender: Any, amount: int) -> None:
-        if token.allowance(self.account, spender) < amount:
-            self._send(token.approve, spender, MAX_UINT)
+        """Lets `spender` pull `amount` wei of `token` for the call that follows: the balance is
+        checked first (`_require_balance`: a spend the account cannot afford sends nothing, not
+        even the approval), and an allowance short of `amount` is set to exactly `amount`, never
+        to an unlimited one; the spend consumes it (a 20 CRD escrow leaves the allowance at 0)."""
+        self._require_balance(token, amount)
+        if token.allowance(self.address, spender) < amount:
+            self._send(token.approve, spender, amount)
 
     # ------------------------------------------------------------------ balances and credits
 
@@ -57,6 +88,7 @@ class MarketClient:
         return {"CMP": from_wei(self.p.token.balanceOf(who)), "CRD": from_wei(self.p.credits.balanceOf(who))}
 
     def transfer_cmp(self, to: str, cmp: Decimal) -> None:
+        self._require_balance(self.p.token, to_wei(cmp))
         self._send(self.p.token.transfer, to, to_wei(cmp))
 
     def mint_credits(self, cmp: Decimal, min_credits: Decimal | None = None) -> Decimal:
@@ -69,6 +101,7 @@ class MarketClient:
 
     def redeem_credits(self, crd: Decimal, min_tokens: Decimal | None = None) -> Decimal:
         floor = to_wei(min_tokens) if min_tokens is not None else 0
+        self._require_balance(self.p.credits, to_wei(crd))
         tx = self._send(self.p.credits.redeem, to_wei(crd), floor, self.address)
         return from_wei(tx.events.filter(self.p.credits.CreditsRedeemed)[0].tokensMinted)
 
@@ -115,10 +148,11 @@ class MarketClient:
     # ------------------------------------------------------------------ jobs
 
     def post_job(self, request: JobRequest) -> int:
-        """Escrows the job's maximum cost in credits and posts it; returns the job id."""
+        """Escrows the job's maximum cost in credits (plus the verification fee when it asks for
+        verification: the market's `escrowFor`) and posts it; returns the job id."""
         spec = request.to_spec(chain.pending_timestamp)
-        escrow = to_wei(request.max_price_per_gpu_hour * request.gpu_count * Decimal(request.hours))
-        self._approve(self.p.credits, self.p.market, escrow)
+        escrow, _fee = self.p.market.escrowFor(spec)
+        self._approve(self.p.credits, self.p.market, int(escrow))
         tx = self._send(self.p.market.postJob, spec)
         return tx.events.filter(self.p.market.JobPosted)[0].jobId
 
@@ -198,6 +232,7 @@ class MarketClient:
         self._send(self.p.resolver.arbitrate, job_id, provider_fault)
 
     def register_verifier(self, cmp: Decimal) -> None:
+        self._require_balance(self.p.token, to_wei(cmp))  # before registering: nothing sent if short
         self._send(self.p.resolver.registerVerifier)
         self.stake_as_verifier(cmp)
 
@@ -233,10 +268,11 @@ class MarketClient:
     def attest(self, job_id: int, result_ok: bool) -> None:
         self._send(self.p.resolver.attest, job_id, result_ok)
 
-    def claim_rewards(self, epochs: list[int]) -> Decimal:
+    def claim_rewards(self) -> Decimal:
+        """Claims every reward owed (work and verifier rewards of past epochs, stake rewards) in
+        one O(1) transaction; returns the CMP received."""
         before = self.p.token.balanceOf(self.address)
-        self._send(self.p.rewards.claim, epochs)
-        self._send(self.p.rewards.claimStakeRewards)
+        self._send(self.p.rewards.claim)
         return from_wei(self.p.token.balanceOf(self.address) - before)
 
     # ------------------------------------------------------------------ keepers and verifiers
@@ -280,21 +316,17 @@ class MarketClient:
             "unbonding_end": int(v.unbondingEnd),
         }
 
-    def claimable_epochs(self, last: int = 30) -> list[int]:
-        """Past epochs among the `last` ones in which the account has unclaimed work or verifier
-        rewards (one view call per epoch)."""
-        current = int(self.p.rewards.currentEpoch())
-        epochs = range(max(0, current - last), current)
-        return [e for e in epochs if any(self.p.rewards.pendingRewards(e, self.address))]
+    def pending_rewards(self) -> dict[str, Decimal]:
+        """CMP the account could claim now: activity (work and verifier rewards of past epochs)
+        and stake rewards."""
+        activity, stake = self.p.rewards.pendingRewards(self.address)
+        return {"activity": from_wei(activity), "stake": from_wei(stake)}
 
-    def claim_due_rewards(self, epochs: list[int]) -> dict[str, Decimal]:
-        """Claims the work and verifier rewards of past `epochs` and the stake rewards accrued,
-        sending each claim only when it pays something; returns the CMP of each part."""
-        before = self.p.token.balanceOf(self.address)
-        if epochs:
-            self._send(self.p.rewards.claim, epochs)
-        middle = self.p.token.balanceOf(self.address)
-        if self.p.rewards.pendingStakeRewards(self.address):
-            self._send(self.p.rewards.claimStakeRewards)
-        after = self.p.token.balanceOf(self.address)
-        return {"epochs": from_wei(middle - before), "stake": from_wei(after - middle)}
+    def claim_due_rewards(self) -> dict[str, Decimal]:
+        """Claims everything owed in one transaction, sent only when it pays something; returns
+        the CMP of each part (activity, stake)."""
+        if not any(self.p.rewards.pendingRewards(self.address)):
+            return {"activity": Decimal(0), "stake": Decimal(0)}
+        tx = self._send(self.p.rewards.claim)
+        claimed = tx.events.filter(self.p.rewards.Claimed)[0]
+        return {"activity": from_wei(claimed.activityRewards), "stake": from_wei(claimed.stakeRewards)}

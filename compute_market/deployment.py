@@ -32,6 +32,7 @@ CONTRACT_NAMES = (
     "PriceFeed",
     "ComputeCredits",
     "ProviderRegistry",
+    "JobAuctions",
     "JobMarket",
     "DisputeResolver",
     "RewardsDistributor",
@@ -108,7 +109,15 @@ class Protocol:
             raise ValueError(f"{path} is for chain {record.chain_id}, connected to {chain.chain_id}")
 
         def at(name: str, container: str) -> ContractInstance:
-            return getattr(project, container).at(record.contracts[name].address)
+            # The project's compiled type replaces whatever Ape cached on disk for the address: a
+            # local chain redeploys other builds at the same addresses, and a merged stale ABI
+            # would decode events and errors of a contract that is no longer there.
+            return chain.contracts.instance_at(
+                record.contracts[name].address,
+                contract_type=getattr(project, container).contract_type,
+                fetch_from_explorer=False,
+                replace=True,
+            )
 
         return cls(
             token=at("ComputeToken", "ComputeToken"),
@@ -218,7 +227,11 @@ class Deployer:
         self.grant(token, MINTER_ROLE, credits.address)
         registry = self.contract("ProviderRegistry", "ProviderRegistry", me, token.address)
         treasury = self.treasury or me
-        market = self.contract("JobMarket", "JobMarket", me, credits.address, registry.address, treasury)
+        # The market's auction rules, run by the market's DELEGATECALL on its own storage.
+        auctions = self.contract("JobAuctions", "JobAuctions", me, credits.address, registry.address)
+        market = self.contract(
+            "JobMarket", "JobMarket", me, credits.address, registry.address, treasury, auctions.address
+        )
         self.grant(registry, "MARKET_ROLE", market.address)
         self.grant(registry, "SLASHER_ROLE", market.address)
         self.allow_protocol_contract(credits, market.address)
@@ -232,6 +245,10 @@ class Deployer:
             registry.address,
         )
         self.grant(market, "RESOLVER_ROLE", resolver.address)
+        if market.resolver() != resolver.address:  # its verification record pays verification fees
+            receipt = market.setResolver(resolver.address, sender=self.account)
+            self.gas["setResolver"] = receipt.gas_used
+            self.log(f"market reads verifications from {resolver.address}")
         self.allow_protocol_contract(credits, resolver.address)
         r = p.rewards
         rewards = self.contract(
@@ -272,10 +289,14 @@ class Deployer:
         the deployer keeps only the pauser role (a guardian)."""
         me = self.account.address
         timelock = self.contract("ProtocolTimelock", "ProtocolTimelock", delay, [me], [ZERO_ADDRESS])
+        # The auctions module's own roles govern storage nothing reads (the market runs its code on
+        # the market's storage), but no power stays with the deployer.
+        auctions = self.project.JobAuctions.at(protocol.market.auctions())
         governed = [
             protocol.token,
             protocol.credits,
             protocol.registry,
+            auctions,
             protocol.market,
             protocol.resolver,
             protocol.rewards,

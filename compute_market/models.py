@@ -47,6 +47,24 @@ class AuctionKind(IntEnum):
     SEALED = 1
 
 
+class EntryKind(IntEnum):
+    """`VerifierStaking.EntryKind`: an entry of the resolver's draw queue."""
+
+    NONE = 0
+    STAKE_ADDED = 1
+    STAKE_REMOVED = 2
+    VERIFIER_DRAW = 3
+    JURY_DRAW = 4
+
+
+class Outcome(IntEnum):
+    """`IProviderRegistry.Outcome`: what a job did to its provider's reputation."""
+
+    COMPLETED = 0
+    FAILED = 1
+    DISPUTE_LOST = 2
+
+
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 

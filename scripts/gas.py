@@ -14,6 +14,7 @@ from ape.cli import ConnectedProviderCommand, network_option
 from compute_market.benchmarks import (
     H100,
     credits_scenario,
+    deployed_sizes,
     dispute_scenario,
     draw_scaling,
     market_scaling,
@@ -52,6 +53,10 @@ def cli(out: Path) -> None:
     rewards_scenario(protocol, gas, admin, accounts.test_accounts[30], accounts.test_accounts[31:34])
     baseline = json.loads(out.read_text()) if out.exists() else None
     click.echo(gas.table(baseline))
+
+    click.echo("\nDeployed size (bytes of runtime code; the limit is 24,576)")
+    for name, size in deployed_sizes(project).items():
+        click.echo(f"| `{name}` | {size:,} | {24_576 - size:,} left |")
 
     click.echo("\nScaling: gas of one stake-weighted verifier draw (processDraws after requestVerifier)")
     draws = draw_scaling(

@@ -11,10 +11,15 @@ error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
+from ape import chain
 
 from compute_market.cli import (
     ADDRESS,
@@ -23,7 +28,6 @@ from compute_market.cli import (
     CMP,
     CMP_OR_ZERO,
     COUNT,
-    EPOCH,
     GPU_COUNT,
     GPU_MODEL,
     HOURS,
@@ -33,11 +37,39 @@ from compute_market.cli import (
     SECONDS,
     USD_FEED,
     emit,
+    emit_line,
     market_command,
     require_job,
 )
 from compute_market.client import MarketClient
+from compute_market.history import follow, job_history
 from compute_market.models import ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
+from compute_market.salts import (
+    SALTS_ENV,
+    SaltFileError,
+    SaltStore,
+    commit_with_saved_salt,
+    reveal_with_salt,
+    salts_path,
+)
+
+SALTS_FILE = click.option(
+    "--salts-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar=SALTS_ENV,
+    show_envvar=True,
+    default=None,
+    help="Where sealed-bid salts are kept (default: ~/.compute-market/salts.json).",
+)
+
+
+@contextmanager
+def salts_file_errors() -> Iterator[None]:
+    """A salts file that cannot be read is a one-line error (exit 1); it is never overwritten."""
+    try:
+        yield
+    except SaltFileError as err:
+        raise click.ClickException(str(err)) from err
 
 
 @click.group()
@@ -161,19 +193,29 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 @market_command(cli, "commit")
 @click.argument("job_id", type=JOB_ID)
 @click.argument("price", type=PRICE)
-def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
-    """Commit a sealed bid; prints the salt needed to reveal."""
-    salt = client.commit(job_id, price)
-    emit({"job_id": job_id, "price": str(price), "salt": "0x" + salt.hex()}, as_json)
+@SALTS_FILE
+def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salts_file: Path | None) -> None:
+    """Commit a sealed bid. Its salt is saved to the salts file before the commitment is sent
+    (for `reveal JOB PRICE`), and printed."""
+    store = SaltStore(salts_path(salts_file))
+    with salts_file_errors():
+        salt = commit_with_saved_salt(client, store, job_id, price)
+    emit({"job_id": job_id, "price": str(price), "salt": "0x" + salt.hex(), "salts_file": str(store.path)}, as_json)
 
 
 @market_command(cli, "reveal")
 @click.argument("job_id", type=JOB_ID)
 @click.argument("price", type=PRICE)
-@click.argument("salt", type=BYTES32)
-def reveal(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salt: bytes) -> None:
-    """Reveal a sealed bid."""
-    client.reveal(job_id, price, salt)
+@click.option("--salt", type=BYTES32, default=None, help="The commitment's salt (default: the one commit saved).")
+@SALTS_FILE
+def reveal(
+    client: MarketClient, as_json: bool, job_id: int, price: Decimal, salt: bytes | None, salts_file: Path | None
+) -> None:
+    """Reveal a sealed bid with the salt commit saved (or --salt). A PRICE other than the one
+    committed is refused before anything is sent."""
+    store = SaltStore(salts_path(salts_file))
+    with salts_file_errors():
+        reveal_with_salt(client, store, job_id, price, salt)
     emit(client.job(job_id).as_dict(), as_json)
 
 
@@ -254,6 +296,49 @@ def status(client: MarketClient, as_json: bool, job_id: int | None, provider_add
         view = client.provider(provider_address).as_dict()
         balances = client.balances(provider_address)
         emit(view | {k: str(v) for k, v in balances.items()}, as_json)
+
+
+@market_command(cli, "history")
+@click.option("--job", "job_id", type=JOB_ID, required=True)
+def history(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """A job's timeline: every market, resolver and registry event of the job, a line each in
+    block order (UTC time, event, fields in CRD/CMP); --json: a list of objects."""
+    require_job(client, job_id)
+    events = job_history(client.p, job_id)
+    if as_json:
+        emit([e.as_dict() for e in events], as_json)
+    else:
+        for event in events:
+            click.echo(event.line())
+
+
+@market_command(cli, "watch")
+@click.option("--from-block", type=click.IntRange(0), default=None, help="First block read (default: the next one).")
+@click.option("--max-events", type=click.IntRange(1), default=None, help="Stop after this many events.")
+@click.option("--timeout", type=click.FloatRange(0), default=None, help="Stop after this many seconds.")
+@click.option(
+    "--interval", type=click.FloatRange(0, 3_600), default=2.0, show_default=True, help="Seconds between reads."
+)
+def watch(
+    client: MarketClient,
+    as_json: bool,
+    from_block: int | None,
+    max_events: int | None,
+    timeout: float | None,
+    interval: float,
+) -> None:
+    """Follow the market's and the resolver's events as blocks are mined, printed as history
+    prints them (--json: one JSON object per line), until Ctrl-C, --max-events or --timeout."""
+    start = from_block if from_block is not None else int(chain.blocks.head.number) + 1
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen = 0
+    with suppress(KeyboardInterrupt):  # stopped by its user: not an error
+        for event in follow(client.p, start, interval=interval, deadline=deadline):
+            emit_line(event.as_dict() if as_json else event.line(), as_json)
+            seen += 1
+            if max_events is not None and seen >= max_events:
+                break
+    click.echo(f"watched {seen} events from block {start}", err=True)
 
 
 @market_command(cli, "jobs")
@@ -373,20 +458,11 @@ def resolve(client: MarketClient, as_json: bool, job_id: int) -> None:
 
 
 @market_command(cli, "claim-rewards")
-@click.argument("epochs", type=EPOCH, nargs=-1)
-@click.option(
-    "--last",
-    type=click.IntRange(1, 1_000),
-    default=30,
-    show_default=True,
-    help="Without EPOCHS: claim the past epochs among this many that hold rewards.",
-)
-def claim_rewards(client: MarketClient, as_json: bool, epochs: tuple[int, ...], last: int) -> None:
-    """Claim work and verifier rewards of past EPOCHS (default: every recent one that pays) and
-    the stake rewards accrued; sends only the claims that pay."""
-    chosen = list(epochs) if epochs else client.claimable_epochs(last)
-    received = client.claim_due_rewards(chosen)
-    emit({"epochs": chosen, **{f"{k}_cmp": str(v) for k, v in received.items()}}, as_json)
+def claim_rewards(client: MarketClient, as_json: bool) -> None:
+    """Claim every reward owed: work and verifier rewards of every past epoch and the stake
+    rewards accrued, in one transaction (none when nothing is owed)."""
+    received = client.claim_due_rewards()
+    emit({f"{k}_cmp": str(v) for k, v in received.items()}, as_json)
 
 
 @market_command(cli, "slash-failure")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from helpers import EU, H100, PRICE_USD
+from click.testing import CliRunner
+from helpers import EU, H100, PRICE_USD, load_script
 from hypothesis import settings
 
 from compute_market.deployment import Deployer
@@ -177,3 +179,39 @@ def make_verifier(resolver, token, admin):
 @pytest.fixture(scope="module")
 def rewards(protocol):
     return protocol.rewards
+
+
+# ---------------------------------------------------------------------- `ape run market` in process
+
+
+@pytest.fixture
+def record_path(protocol, tmp_path) -> Path:
+    """The module's deployment record, saved for the CLI's ``--deployment``."""
+    path = tmp_path / "deployment.json"
+    protocol.record.save(path)
+    return path
+
+
+@pytest.fixture
+def invoke(chain, record_path):
+    """Runs a command of a script's click group as `account` on the test node, in process (the
+    command connects to the node by its URL); returns click's result."""
+
+    def _invoke(script, account: str, *args: str):
+        common = ["--network", chain.provider.uri, "--account", account, "--deployment", str(record_path)]
+        return CliRunner(mix_stderr=False).invoke(script, [*args, *common])
+
+    return _invoke
+
+
+@pytest.fixture
+def run_market(invoke):
+    """Runs `ape run market ARGS --json` as `account`; returns the parsed JSON (exit code 0)."""
+    market = load_script("market").cli
+
+    def _market(account: str, *args: str) -> dict:
+        result = invoke(market, account, *args, "--json")
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return json.loads(result.stdout)
+
+    return _market

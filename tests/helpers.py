@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from compute_market.units import bytes32, to_wei
 
 H100 = bytes32("H100-80GB")
@@ -54,3 +58,18 @@ def assert_bounded_setter(contract, setter: str, bad: int, lo: int, hi: int, val
         getattr(contract, setter)(lo, sender=stranger)
     tx = getattr(contract, setter)(valid, sender=admin)
     assert tx.events.filter(contract.ParameterUpdated)[0].newValue == valid
+
+
+def load_script(name: str) -> ModuleType:
+    """`scripts/<name>.py` as a module (scripts are not a package)."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def advance(chain, seconds: int) -> None:
+    """Moves the chain's clock `seconds` on and mines a block."""
+    chain.pending_timestamp += seconds
+    chain.mine()

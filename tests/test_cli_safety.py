@@ -18,7 +18,7 @@ from eth_abi import encode
 
 from compute_market.cli import enable_autosign, passphrase_variable
 from compute_market.client import MarketClient
-from compute_market.errors import MarketError, decode_revert_data, project_errors
+from compute_market.errors import MarketError, decode_revert_data, decoded, project_errors
 from compute_market.models import JobRequest
 from compute_market.units import to_wei
 
@@ -90,13 +90,16 @@ def test_every_project_error_is_in_the_table():
     assert decode_revert_data(bytes.fromhex("deadbeef")) is None
 
 
-def test_insufficient_credits_under_post_job_decode_as_the_credits_error(protocol, accounts, fresh_price):
-    customer = MarketClient(protocol, accounts[20])  # no credits at all
+def test_insufficient_credits_under_post_job_decode_as_the_credits_error(protocol, accounts, chain, fresh_price):
+    # The client refuses this before sending (test_cli_funds.py); sent anyway, the credits
+    # contract's error one call under JobMarket.postJob is decoded by name.
     fresh_price()
-    with pytest.raises(MarketError) as refused:
-        customer.post_job(JobRequest("H100-80GB", 2, Decimal(4), Decimal("2.50")))
+    protocol.credits.approve(protocol.market, to_wei(20), sender=accounts[20])  # no credits at all
+    spec = JobRequest("H100-80GB", 2, Decimal(4), Decimal("2.50")).to_spec(chain.pending_timestamp)
+    with pytest.raises(MarketError) as refused, decoded():
+        protocol.market.postJob(spec, sender=accounts[20])
     assert refused.value.name == "ERC20InsufficientBalance"
-    assert refused.value.args_ == {"sender": customer.address, "balance": 0, "needed": to_wei(20)}
+    assert refused.value.args_ == {"sender": accounts[20].address, "balance": 0, "needed": to_wei(20)}
 
 
 def test_too_little_stake_under_a_bid_decodes_as_the_registry_error(protocol, accounts, fund, fresh_price):
@@ -150,7 +153,7 @@ BAD_INPUT = [
     (["mint-credits", "lots"], "'CMP'", "is not a number"),
     (["transfer", "0x1234", "5"], "'TO'", "is not an address"),
     (["bid", "0", "3"], "'JOB_ID'", "not in the range 1<=x<=2**256-1"),
-    (["reveal", "1", "3", "0xnothex"], "'SALT'", "is not hex"),
+    (["reveal", "1", "3", "--salt", "0xnothex"], "'--salt'", "is not hex"),
     (["status", "--job", "-3"], "'--job'", "not in the range"),
 ]
 

@@ -63,24 +63,36 @@ def test_json_stdout_is_json_alone_for_a_success_and_a_refusal(anvil, record):
     assert json.loads(sent.stdout) == {"to": ADDRESSES["TEST::3"], "amount": "10"}
     assert "INFO" in sent.stderr  # Ape's log lines went to stderr, not away
 
-    # No credits: the credits contract refuses one call under JobMarket.postJob.
+    # No credits: the client refuses before sending anything, not even the approval.
+    before = nonce(anvil, ADDRESSES["TEST::3"])
     post = ["post-job", "--gpu", "H100-80GB", "--gpus", "2", "--hours", "4", "--max-price", "2.5", "--json"]
     refused = market(anvil, record, "TEST::3", *post)
     assert refused.returncode == 1
     assert json.loads(refused.stdout) == {
-        "error": "ERC20InsufficientBalance",
-        "args": {"sender": ADDRESSES["TEST::3"], "balance": "0", "needed": str(20 * 10**18)},
+        "error": "InsufficientBalance",
+        "args": {"token": "CRD", "balance": "0", "needed": "20", "shortfall": "20"},
     }
-    assert "JobMarket.postJob" in refused.stderr  # Ape's call trace, on stderr
+    assert nonce(anvil, ADDRESSES["TEST::3"]) == before
 
 
 def test_a_refusal_from_a_second_contract_prints_its_name_not_hex(anvil, record):
-    post = ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "3"]
-    refused = market(anvil, record, "TEST::2", *post)
+    post = ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "3", "--json"]
+    assert market(anvil, record, "TEST::0", "mint-credits", "10").returncode == 0
+    job_id = json.loads(market(anvil, record, "TEST::0", *post).stdout)["job_id"]
+    assert market(anvil, record, "TEST::2", "register").returncode == 0
+    offered = market(anvil, record, "TEST::2", "set-capacity", "--gpu", "H100-80GB", "--count", "1", "--vram", "80")
+    assert offered.returncode == 0, offered.stderr
+
+    # Nothing staked: the registry refuses one call under JobMarket.placeBid.
+    refused = market(anvil, record, "TEST::2", "bid", str(job_id), "3")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
-    assert last == f"refused: ERC20InsufficientBalance(sender={ADDRESSES['TEST::2']}, balance=0, needed={3 * 10**18})"
-    assert "0xe450d38c" not in refused.stdout + refused.stderr
+    assert last.startswith("refused: NotEnoughFreeStake(have=0, need="), last
+    assert "0x589bddd7" not in refused.stdout + refused.stderr
+    as_json = market(anvil, record, "TEST::2", "bid", str(job_id), "3", "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["error"] == "NotEnoughFreeStake"
+    assert "JobMarket.placeBid" in as_json.stderr  # Ape's call trace, on stderr
 
 
 @pytest.mark.parametrize(

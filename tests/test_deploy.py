@@ -39,6 +39,7 @@ def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chai
     assert rewards.hasRole(rewards.RESOLVER_ROLE(), resolver)
     assert rewards.hasRole(rewards.REGISTRY_ROLE(), registry)
     assert registry.rewards() == market.rewards() == resolver.rewards() == rewards.address
+    assert market.resolver() == resolver.address  # whose verification record pays verification fees
     assert record["deploy_block"] <= chain.blocks.head.number
     assert record["parameters"]["token"]["supply_cap"] == str(token.cap())
 
@@ -130,7 +131,8 @@ ZERO = "0x" + "00" * 20
         ("ComputeCredits", lambda p, me: (ZERO, p.token, p.price_feed, 1)),  # Governed: no admin
         ("ComputeCredits", lambda p, me: (me, ZERO, p.price_feed, 1)),
         ("ProviderRegistry", lambda p, me: (me, ZERO)),
-        ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO)),
+        ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO, p.market.auctions())),
+        ("JobAuctions", lambda p, me: (me, p.credits, ZERO)),
         ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # VerifierStaking
         ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry)),
         ("RewardsDistributor", lambda p, me: (me, ZERO, p.credits, 86_400, 1, 1, 0)),
@@ -141,6 +143,7 @@ ZERO = "0x" + "00" * 20
         "credits-token",
         "registry-token",
         "market-treasury",
+        "auctions-registry",
         "resolver-token",
         "resolver-market",
         "rewards-token",
@@ -157,3 +160,54 @@ def test_constructors_refuse_the_zero_address(project, chain, protocol, admin, n
     with pytest.raises(ContractCustomError) as failure:
         chain.provider.web3.eth.call({"from": admin.address, "data": data})
     assert failure.value.data == "0x" + function_signature_to_4byte_selector("ZeroAddress()").hex()
+
+
+def test_loading_a_record_ignores_a_stale_abi_cached_for_its_addresses(project, admin, tmp_path, chain):
+    """A local chain redeploys other builds at the same addresses, and Ape merges what it cached
+    for an address with the type it is given: the rewards contract once read with a different
+    ABI (here the token's) gained the token's events, and an event name in both ABIs became an
+    ambiguous wrapper that the CLI could not filter by. Loading the record uses the project's
+    type alone."""
+    from compute_market.deployment import Protocol
+
+    path = tmp_path / "record.json"
+    protocol = Deployer(project, admin, record_path=path, log=lambda _m: None).run()
+    chain.contracts.instance_at(protocol.rewards.address, contract_type=project.ComputeToken.contract_type)
+    loaded = Protocol.load(project, path)
+    events = {abi.name for abi in loaded.rewards.contract_type.events}
+    assert "Transfer" not in events and "Claimed" in events
+    assert loaded.rewards.contract_type.name == "RewardsDistributor"
+
+
+def test_the_market_refuses_an_auctions_module_of_other_contracts(project, chain, protocol, admin):
+    """The market runs its auctions module's code on its own storage, so the module must have
+    been deployed for the same credits and registry (a module pointing at another registry
+    would lock and slash stake there)."""
+    other = project.JobAuctions.deploy(admin, protocol.credits, protocol.token, sender=admin)  # not a registry
+    container = project.JobMarket
+    data = container.contract_type.deployment_bytecode.bytecode + container.constructor.encode_input(
+        admin, protocol.credits, protocol.registry, admin, other
+    ).hex().removeprefix("0x")
+    with pytest.raises(ContractCustomError) as failure:
+        chain.provider.web3.eth.call({"from": admin.address, "data": data})
+    assert failure.value.data == "0x" + function_signature_to_4byte_selector("AuctionsMismatch()").hex()
+
+
+def test_the_auctions_module_refuses_direct_calls(project, protocol, admin):
+    """Its code is only ever run by the market's DELEGATECALL: called directly it would act on
+    its own empty storage, so it refuses."""
+    auctions = project.JobAuctions.at(protocol.market.auctions())
+    with ape.reverts(auctions.NotDelegated):
+        auctions.placeBid(1, 1, sender=admin)
+    with ape.reverts(auctions.NotDelegated):
+        auctions.settleCommitment(1, admin, sender=admin)
+
+
+def test_the_market_fits_with_room_to_grow(project):
+    """Deployed sizes from the build (what `ape run gas` prints): the market under 21,500
+    bytes, every contract under the 24,576-byte limit."""
+    from compute_market.benchmarks import deployed_sizes
+
+    sizes = deployed_sizes(project)
+    assert sizes["JobMarket"] <= 21_500, sizes
+    assert max(sizes.values()) <= 24_576, sizes

@@ -190,6 +190,8 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
     assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of 1,000
     assert token.balanceOf(customer) == before + to_wei(50)
     assert resolver.verifierOf(verifier.verifier).staked == to_wei(950)
+    rewards = ape.project.RewardsDistributor.at(resolver.rewards())
+    assert rewards.verifierStakeOf(verifier.verifier) == to_wei(950)  # its stake rewards follow the slash
     with ape.reverts(resolver.AlreadyAttested):  # its verification ended as absent
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
     with ape.reverts(resolver.AlreadyAttested):  # and cannot be slashed twice
@@ -220,6 +222,41 @@ def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_
     resolver.withdrawVerifierStake(sender=account)
     assert token.balanceOf(account) == before + to_wei(950)
     assert token.balanceOf(resolver) == to_wei(8_000)
+
+
+def test_a_verified_job_escrows_a_verification_fee_for_the_verifier_that_approves(
+    resolver, market, credits, chain, result_job, customer, verifiers, draws
+):
+    """Posting a verified job escrows the 40 CRD lease value at the max price plus 5% for its
+    verifier (2 CRD); the auction refunds 18 of the 42 and keeps the 22 CRD lease and the fee.
+    The verifier that approves a result that settles is paid the fee at settlement."""
+    assert market.escrowFor(job_spec(chain, verification=True)) == (crd(42), crd(2))
+    assert market.escrowFor(job_spec(chain)) == (crd(40), 0)
+    job = market.getJob(result_job)
+    assert (job.escrow, job.verificationFee) == (crd(24), crd(2))
+    assigned = draws.verifier(result_job)
+    resolver.attest(result_job, True, sender=verifiers[assigned.verifier])
+    chain.pending_timestamp = market.getJob(result_job).challengeEnd
+    before = credits.balanceOf(assigned.verifier), credits.balanceOf(customer)
+    tx = market.settleJob(result_job, sender=customer)
+    paid = tx.events.filter(market.VerificationFeePaid)[0]
+    assert (paid.jobId, paid.verifier, paid.amount) == (result_job, assigned.verifier, crd(2))
+    assert credits.balanceOf(assigned.verifier) == before[0] + crd(2)
+    assert credits.balanceOf(customer) == before[1]  # the lease was served in full: nothing back
+    assert credits.balanceOf(market) == 0
+
+
+def test_an_absent_verifiers_fee_goes_back_to_the_customer(
+    resolver, market, credits, chain, result_job, customer, verifiers, draws
+):
+    """A verifier that never attests earns nothing (and is slashed): the 2 CRD fee is refunded."""
+    assigned = draws.verifier(result_job)
+    chain.pending_timestamp = market.getJob(result_job).challengeEnd
+    before = credits.balanceOf(customer)
+    tx = market.settleJob(result_job, sender=customer)
+    assert not tx.events.filter(market.VerificationFeePaid)
+    assert credits.balanceOf(customer) == before + crd(2)
+    assert credits.balanceOf(assigned.verifier) == 0
 
 
 def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers, draws):
@@ -264,8 +301,9 @@ def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
     tx = resolver.resolve(result_job, sender=customer)
     assert tx.events.filter(resolver.DisputeResolved)[0].providerFault
     jury_cut = COLLATERAL // 10
-    # The customer: escrow (22 CRD) and bond (10 CRD) back, collateral less the jury's 10% in CMP.
-    assert credits.balanceOf(customer) == crd_before + crd(22)
+    # The customer: escrow (22 CRD, and the 2 CRD verification fee no verifier earned) and bond
+    # (10 CRD) back, collateral less the jury's 10% in CMP.
+    assert credits.balanceOf(customer) == crd_before + crd(24)
     assert token.balanceOf(customer) == cmp_before + COLLATERAL - jury_cut
     assert sum(token.balanceOf(j) - juror_before[j] for j in jurors) == jury_cut
     assert registry.stakeOf(provider) == to_wei(10_000) - COLLATERAL
@@ -349,7 +387,7 @@ def test_a_free_challenge_that_fails_costs_nobody_anything(
     provider_before = credits.balanceOf(provider)
     resolver.resolve(result_job, sender=provider)
     assert credits.balanceOf(provider) == provider_before + crd("21.78")  # its pay, and no bond
-    assert credits.balanceOf(customer) == customer_before
+    assert credits.balanceOf(customer) == customer_before + crd(2)  # the fee no verifier earned
     assert all(resolver.verifierOf(v).staked == to_wei(1_000) for v in verifiers)  # nobody slashed
     assert market.statusOf(result_job) == SETTLED
     assert credits.balanceOf(resolver) == 0
@@ -387,7 +425,9 @@ def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
     resolver.resolve(result_job, sender=customer)
     jackpot, jury_cut = COLLATERAL * 2 // 10, COLLATERAL // 10
     assert token.balanceOf(verifier) == cmp_before + jackpot  # the finder's 20%
-    assert credits.balanceOf(verifier) == crd_before  # it posted no bond, so none comes back
+    # It posted no bond, so none comes back; its verdict was borne out: the job's verification
+    # fee (5% of the 40 CRD lease value at the max price) is its pay for the work.
+    assert credits.balanceOf(verifier) == crd_before + crd(2)
     assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # the verdict agrees with it
     assert token.balanceOf(customer) == customer_before + COLLATERAL - jackpot - jury_cut
     assert market.statusOf(result_job) == FAILED
@@ -725,7 +765,8 @@ def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
         resolver.arbitrate(result_job, True, sender=admin)
     before = credits.balanceOf(customer)
     resolver.resolveByDefault(result_job, sender=customer)
-    assert credits.balanceOf(customer) == before + BOND  # bond back, nothing decided
+    # Bond back, nothing decided; the job settles with the verification fee nobody earned back.
+    assert credits.balanceOf(customer) == before + BOND + crd(2)
     assert market.statusOf(result_job) == SETTLED
     assert credits.balanceOf(resolver) == 0
 
@@ -773,7 +814,8 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     assert token.balanceOf(resolver) == sum(resolver.verifierOf(v).staked for v in verifiers)
     # CRD: the market and the resolver hold nothing; the customer got escrow and bond back.
     assert credits.balanceOf(resolver) == 0 and credits.balanceOf(market) == 0
-    assert sum(credits.balanceOf(p) - crd_before[str(p)] for p in parties) == crd(22)
+    # 22 CRD of lease and the 2 CRD verification fee nobody earned (no verifier was drawn).
+    assert sum(credits.balanceOf(p) - crd_before[str(p)] for p in parties) == crd(24)
 
 
 # ---------------------------------------------------------------------------- governance
@@ -784,7 +826,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     [
         ("setChallengeBond", to_wei(1_000_001), 0, to_wei(1_000_000)),
         ("setJurySize", 10, 1, 9),
-        ("setAttestWindow", 599, 600, DAY),
+        ("setAttestWindow", 599, 600, DAY - 1),  # below the market's 1-day challenge window
         ("setVoteCommitPeriod", 3_599, 3_600, 7 * DAY),
         ("setVoteRevealPeriod", 3_599, 3_600, 7 * DAY),
         ("setAppealWindow", 3_599, 3_600, 30 * DAY),
@@ -796,6 +838,21 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
 )
 def test_setters_check_bounds_and_roles(resolver, admin, stranger, setter, bad, lo, hi):
     assert_bounded_setter(resolver, setter, bad, lo, hi, hi, admin, stranger)
+
+
+def test_the_attestation_window_stays_inside_the_challenge_window(resolver, market, admin):
+    """v1 let governance set the resolver's `attestWindow` at or above the market's
+    `challengeWindow`, after which every `requestVerifier` reverted: each setter now checks the
+    other contract's window (bounds named in `ParameterOutOfBounds`)."""
+    with ape.reverts(resolver.ParameterOutOfBounds, max=DAY - 1):
+        resolver.setAttestWindow(DAY, sender=admin)  # the challenge window is 1 day
+    with ape.reverts(market.ParameterOutOfBounds, min=6 * HOUR + 1):
+        market.setChallengeWindow(6 * HOUR, sender=admin)  # the attestation window is 6 hours
+    market.setChallengeWindow(6 * HOUR + 1, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, max=6 * HOUR):
+        resolver.setAttestWindow(6 * HOUR + 1, sender=admin)
+    resolver.setAttestWindow(HOUR, sender=admin)
+    market.setChallengeWindow(HOUR + 1, sender=admin)
 
 
 def test_shares_cannot_exceed_the_whole(resolver, admin):

@@ -255,7 +255,7 @@ def test_dry_run_sends_nothing_and_reports_gas(anvil, tmp_path):
         "--timelock-delay",
         "3600",
     )
-    assert "would deploy ComputeToken, PriceFeed, ComputeCredits, ProviderRegistry, JobMarket" in out
+    assert "would deploy ComputeToken, PriceFeed, ComputeCredits, ProviderRegistry, JobAuctions, JobMarket" in out
     assert "ProtocolTimelock" in out and "total (full deployment)" in out
     assert anvil.rpc("eth_getTransactionCount", ADDRESSES["TEST::0"], "latest") == nonce
     assert not (tmp_path / "r.json").exists()

@@ -11,8 +11,10 @@ The washed job pays a 1% fee, 0.4 CRD = 0.16 CMP: the whole activity budget of t
 provider's work reward is capped at 7/8 of it (0.14 CMP) and its verifier's at 1/8 (0.02 CMP),
 whatever the honest volume, while the 0.5% mint spread, the fee itself and the 1% redemption
 spread cost the washer 0.41255 CMP: it ends 0.27255 CMP poorer than it started (0.25255 with its
-own verifier), whatever the honest volume. Before the fee caps it took home the whole 70,000 CMP
-work pool with no honest volume, and half or a tenth of it beside honest volume.
+own verifier), whatever the honest volume. (A verified job also escrows a 2 CRD verification
+fee, which its approving verifier, the washer's own address, is paid: a wash.) Before the fee
+caps it took home the whole 70,000 CMP work pool with no honest volume, and half or a tenth of
+it beside honest volume.
 """
 
 from __future__ import annotations
@@ -103,15 +105,21 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
 
     chain.pending_timestamp = rewards.genesis() + (epoch + 1) * DAY
     fee_cmp = to_wei("0.4") * 10 // 25  # 0.4 CRD at 2.50 USD
-    work = rewards.claim([epoch], sender=w_provider).events.filter(rewards.Claimed)[0].workReward
+    claim = rewards.claim(sender=w_provider)
+    work = claim.events.filter(rewards.EpochRewardsSettled)[0].workReward
+    # The same claim pays the stake share to the provider's 10,000 CMP stake (and the verifier's
+    # to its 1,000) for their time at risk, earned traded or not: not part of the wash's result.
+    stake_rewards = claim.events.filter(rewards.Claimed)[0].stakeRewards
     assert work == fee_cmp * 7 // 8  # the cap binds whatever the honest volume
     earned = work
     if verified:
-        tx = rewards.claim([epoch], sender=w_verifier)
-        earned += tx.events.filter(rewards.Claimed)[0].verifierReward
+        tx = rewards.claim(sender=w_verifier)
+        earned += tx.events.filter(rewards.EpochRewardsSettled)[0].verifierReward
+        stake_rewards += tx.events.filter(rewards.Claimed)[0].stakeRewards  # its 1,000 CMP verifier stake
         assert earned == fee_cmp  # provider and verifier together: exactly the fee paid
     fresh_price()
-    for account in (w_customer, w_provider):
+    # The verifier's credits too: a verified job's 2 CRD verification fee went to it.
+    for account in (w_customer, w_provider, w_verifier):
         balance = credits.balanceOf(account)
         if balance:
             credits.redeem(balance, 0, account, sender=account)
@@ -122,5 +130,5 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
         resolver.withdrawVerifierStake(sender=w_verifier)
     # 17 CMP burned for 42.2875 CRD; 41.8875 CRD come back (the escrow less the 0.4 CRD fee)
     # and redeem at 1% spread into 16.58745 CMP; the rewards add 0.14 (and 0.02) CMP.
-    loss = start - liquid_cmp(token, washer)
+    loss = start + stake_rewards - liquid_cmp(token, washer)
     assert loss == (to_wei("0.25255") if verified else to_wei("0.27255"))

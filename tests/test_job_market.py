@@ -867,11 +867,12 @@ def test_pause_stops_new_business_but_never_the_ways_out(
         ("setKeeperBountyBps", 5_001, 0, 5_000),
         ("setTargetBidsPerJob", 0, 1, 100),
         ("setResultGrace", 599, 600, 7 * 86_400),
-        ("setChallengeWindow", 3_599, 3_600, 14 * 86_400),
+        ("setChallengeWindow", 21_600, 21_601, 14 * 86_400),  # above the resolver's 6 h attestation window
         ("setRevealPeriod", 599, 600, 7 * 86_400),
         ("setMaxBiddingPeriod", 3_599, 3_600, 90 * 86_400),
         ("setMaxDuration", 3_599, 3_600, 730 * 86_400),
         ("setBidBond", to_wei(100_001), 0, to_wei(100_000)),
+        ("setVerificationFeeBps", 5_001, 0, 5_000),
     ],
 )
 def test_setters_check_bounds_and_roles(market, admin, stranger, setter, bad, lo, hi):
@@ -883,6 +884,15 @@ def test_fee_changes_apply_to_jobs_posted_afterwards(market, chain, admin, custo
     market.setProtocolFeeBps(500, sender=admin)
     assert market.getJob(job_id).feeBps == 100
     assert market.getJob(post(market, chain, customer)).feeBps == 500
+
+
+def test_the_verification_record_is_set_by_governance_only(market, admin, stranger):
+    with ape.reverts(market.AccessControlUnauthorizedAccount):
+        market.setResolver(stranger, sender=stranger)
+    previous = market.resolver()
+    tx = market.setResolver(stranger, sender=admin)
+    assert tx.events.filter(market.ResolverSet)[0].resolver == stranger.address
+    market.setResolver(previous, sender=admin)
 
 
 def test_treasury_is_set_by_governance_only(market, admin, stranger):

@@ -117,12 +117,12 @@ class Simulation:
     def _tune_governance(self) -> None:
         """Shorter windows than mainnet defaults, so that a job's whole life fits in hours."""
         p, me = self.protocol, self.admin
+        p.resolver.setAttestWindow(HOUR, sender=me)  # first: the challenge window must exceed it
         p.market.setChallengeWindow(2 * HOUR, sender=me)
         p.market.setResultGrace(HOUR, sender=me)
         p.market.setRevealPeriod(HOUR, sender=me)
         for setter in (p.resolver.setVoteCommitPeriod, p.resolver.setVoteRevealPeriod, p.resolver.setAppealWindow):
             setter(HOUR, sender=me)
-        p.resolver.setAttestWindow(HOUR, sender=me)
 
     def _make_providers(self, provider_accounts: list[Any]) -> list[ProviderAgent]:
         cfg, rng = self.cfg, self.rng
@@ -322,7 +322,7 @@ class Simulation:
         if epoch == 0:
             return
         for actor in [a.client for a in self.agents] + [v.client for v in self.verifiers]:
-            self._try("rewards", actor.claim_rewards, [epoch - 1])
+            self._try("rewards", actor.claim_rewards)
 
     # ================================================================== measurements
 

@@ -112,7 +112,8 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuardTransient, IComputeCr
     error SlippageExceeded(uint256 out, uint256 minOut);
     /// @notice The redemption would pass this epoch's cap.
     error RedeemCapExceeded(uint256 requested, uint256 remaining);
-    /// @notice Credits moved between two accounts of which neither is a protocol contract.
+    /// @notice Credits moved between two accounts of which neither is a protocol contract, or
+    ///         pushed into a protocol contract that did not pull them itself.
     error CreditsNonTransferable(address from, address to);
     /// @notice A zero amount was given.
     error ZeroAmount();
@@ -288,10 +289,16 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuardTransient, IComputeCr
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Credits move only between a holder and a protocol contract; mints and burns are free.
+    /// @dev Credits move only between a holder and a protocol contract; burns are free. Credits
+    ///      reach a protocol contract only when it pulls them itself (`transferFrom` sent by the
+    ///      contract, as escrows and bonds are taken): a holder's own `transfer` (or a mint) to
+    ///      the market or the resolver would sit there outside every escrow, so it reverts.
     function _update(address from, address to, uint256 value) internal override {
-        if (from != address(0) && to != address(0) && !isProtocolContract[from] && !isProtocolContract[to]) {
-            revert CreditsNonTransferable(from, to);
+        if (to != address(0)) {
+            bool intoProtocol = isProtocolContract[to];
+            if (intoProtocol ? _msgSender() != to : from != address(0) && !isProtocolContract[from]) {
+                revert CreditsNonTransferable(from, to);
+            }
         }
         super._update(from, to, value);
     }

@@ -8,6 +8,7 @@ import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IMarketParameters} from "../interfaces/IMarketParameters.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {VerifierStaking} from "./VerifierStaking.sol";
@@ -342,7 +343,8 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     // ================================================================== governance
 
-    /// @notice Sets the rewards distributor told of verifiers' approvals (zero: nobody).
+    /// @notice Sets the rewards distributor told of verifiers' approvals and active stake (zero:
+    ///         nobody).
     function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
         rewards = value;
         emit RewardsSet(address(value));
@@ -358,9 +360,12 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         jurySize = uint8(_checked("jurySize", jurySize, v, 1, MAX_JURY));
     }
 
-    /// @notice Sets `attestWindow` in seconds within [10 min, 1 day].
+    /// @notice Sets `attestWindow` in seconds within [10 min, 1 day], and shorter than the
+    ///         market's `challengeWindow` (else no verifier could ever be drawn in time).
     function setAttestWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        attestWindow = uint32(_checked("attestWindow", attestWindow, v, 10 minutes, 1 days));
+        uint256 below = IMarketParameters(address(market)).challengeWindow();
+        uint256 most = below <= 1 days ? below - 1 : 1 days;
+        attestWindow = uint32(_checked("attestWindow", attestWindow, v, 10 minutes, most));
     }
 
     /// @notice Sets `voteCommitPeriod` in seconds within [1 h, 7 days].
@@ -404,6 +409,12 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     }
 
     // ================================================================== internals
+
+    /// @dev Tells the rewards distributor a verifier's active stake, which earns the stake share.
+    function _activeStakeChanged(address verifier) internal override {
+        IRewardsDistributor r = rewards;
+        if (address(r) != address(0)) r.verifierStakeChanged(verifier, activeStakeOf(verifier));
+    }
 
     function _openDispute(uint256 jobId, address challenger, string memory reason, uint128 bond) private {
         Dispute storage d = _disputes[jobId];

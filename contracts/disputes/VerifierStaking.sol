@@ -124,6 +124,7 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         uint128 total = v.staked + amount.toUint128();
         v.staked = total;
         _changeWeight(msg.sender, v.slot, true, amount);
+        _activeStakeChanged(msg.sender);
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
         emit VerifierStaked(msg.sender, amount, total);
     }
@@ -139,6 +140,7 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         uint64 end = uint64(block.timestamp) + verifierUnbondingPeriod;
         (v.unbonding, v.unbondingEnd) = (total, end);
         _changeWeight(msg.sender, v.slot, false, amount);
+        _activeStakeChanged(msg.sender);
         emit VerifierUnstakeRequested(msg.sender, amount, total, end);
     }
 
@@ -288,6 +290,9 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
         emit DrawRequested(jobId, kind, targetBlock, position);
     }
 
+    /// @dev The verifier's active stake (`activeStakeOf`) changed: its stake rewards follow it.
+    function _activeStakeChanged(address verifier) internal virtual;
+
     /// @dev Makes a queued draw from `seed` (the target block's hash mixed with the job id).
     function _completeDraw(EntryKind kind, uint256 jobId, uint256 seed) internal virtual;
 
@@ -319,6 +324,7 @@ abstract contract VerifierStaking is Governed, ReentrancyGuard {
             v.unbonding -= uint128(amount - active);
         }
         v.staked = uint128(staked - amount);
+        _activeStakeChanged(verifier);
         if (recipient != address(this)) IERC20(address(token)).safeTransfer(recipient, amount);
         emit VerifierSlashed(verifier, amount, recipient);
     }

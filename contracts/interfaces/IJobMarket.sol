@@ -49,6 +49,85 @@ interface IJobMarket {
         bool verification;
     }
 
+    /// @notice A job as stored (10 slots).
+    struct Job {
+        // slot 0
+        address customer;
+        uint64 biddingEnd;
+        uint32 gpuCount;
+        // slot 1
+        bytes32 gpuModel;
+        // slot 2
+        bytes32 region;
+        // slot 3
+        uint128 maxPricePerGpuHour;
+        uint64 duration;
+        uint32 minVramGb;
+        uint16 minReputationBps;
+        uint16 holdbackBps;
+        // slot 4
+        address provider; // best bidder while bidding, then the winner
+        uint64 leaseStart;
+        AuctionKind kind;
+        JobStatus status;
+        bool verification;
+        // slot 5
+        uint128 price; // best bid while bidding, then the clearing price paid
+        uint128 secondPrice; // sealed: second-lowest revealed price (0 = none)
+        // slot 6
+        uint128 escrow; // credits held for this job
+        uint128 paidGross; // credits released to the provider so far, fee included
+        // slot 7
+        uint128 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
+        uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
+        uint32 bidCount; // bids placed (open) or revealed (sealed)
+        uint16 feeBps; // protocol fee, fixed at posting
+        uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
+        // slot 8
+        uint64 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
+        uint64 revealEnd; // sealed: reveals close
+        uint64 challengeEnd; // result challenge window closes
+        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
+        // slot 9
+        bytes32 resultHash;
+        // slot 10
+        uint128 verificationFee; // credits in escrow for the verifier's work, fixed at posting
+    }
+
+    /// @notice A sealed bid's commitment.
+    struct Commitment {
+        bytes32 hash;
+        uint64 committedAtBlock;
+        bool revealed; // revealed, released or forfeited
+        uint128 bond; // the bid bond locked at commit (what a lapse forfeits)
+    }
+
+    // Auction events and errors (emitted and raised by the market and by its `Auctions` library).
+    event BidPlaced(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, uint256 collateral);
+    event BidCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
+    event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
+    event BondReleased(uint256 indexed jobId, address indexed provider);
+    event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
+
+    error UnknownJob(uint256 jobId);
+    error WrongStatus(uint256 jobId, JobStatus status);
+    error WrongAuctionKind(uint256 jobId, AuctionKind kind);
+    error BiddingClosed(uint256 biddingEnd);
+    error ZeroPrice();
+    error BidAboveMaxPrice(uint256 price, uint256 maxPrice);
+    error BidNotLowEnough(uint256 price, uint256 maxAllowed);
+    error SelfBid();
+    error ProviderNotRegistered(address provider);
+    error GpuModelNotOffered(bytes32 gpuModel);
+    error InsufficientVram(uint32 have, uint32 need);
+    error WrongRegion(bytes32 have, bytes32 need);
+    error ReputationTooLow(uint16 have, uint16 need);
+    error AlreadyCommitted(uint256 jobId, address provider);
+    error NoCommitment(uint256 jobId, address provider);
+    error InvalidReveal();
+    error RevealNotOpen(uint256 opensAt, uint256 closesAt);
+    error RevealStillOpen(uint256 revealEnd);
+
     /// @notice What the dispute resolver needs to know of a job.
     struct JobParties {
         address customer;

@@ -13,6 +13,11 @@ interface IRewardsDistributor {
     ///         job settles. Resolver only.
     function recordVerification(uint256 jobId, address verifier) external;
 
-    /// @notice A provider's active stake (staked − unbonding) is now `newStake`. Registry only.
+    /// @notice A provider's active stake (staked − unbonding) is now `newStake`; it earns the
+    ///         stake share. Registry only.
     function stakeChanged(address provider, uint256 newStake) external;
+
+    /// @notice A verifier's active stake (staked − unbonding) is now `newStake`; it earns the
+    ///         stake share beside any provider stake of the same account. Resolver only.
+    function verifierStakeChanged(address verifier, uint256 newStake) external;
 }

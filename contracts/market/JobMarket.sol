@@ -3,14 +3,16 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
+import {JobAuctions} from "./JobAuctions.sol";
+import {JobMarketStorage} from "./JobMarketStorage.sol";
 
 /// @title JobMarket
 /// @notice Customers post compute jobs and escrow credits; staked providers bid the price down
@@ -31,109 +33,15 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      second) price; outbid and revealed-but-losing bidders are released on the spot.
 ///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
 ///      cancellations, results, settlements, slashes and disputes always go on.
-contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
+contract JobMarket is JobMarketStorage, IJobMarket {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
-
-    uint256 private constant BPS = 10_000;
-    uint256 private constant HOUR = 3600;
 
     /// @notice Applies dispute outcomes (the DisputeResolver).
     bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
 
-    struct Job {
-        // slot 0
-        address customer;
-        uint64 biddingEnd;
-        uint32 gpuCount;
-        // slot 1
-        bytes32 gpuModel;
-        // slot 2
-        bytes32 region;
-        // slot 3
-        uint128 maxPricePerGpuHour;
-        uint64 duration;
-        uint32 minVramGb;
-        uint16 minReputationBps;
-        uint16 holdbackBps;
-        // slot 4
-        address provider; // best bidder while bidding, then the winner
-        uint64 leaseStart;
-        AuctionKind kind;
-        JobStatus status;
-        bool verification;
-        // slot 5
-        uint128 price; // best bid while bidding, then the clearing price paid
-        uint128 secondPrice; // sealed: second-lowest revealed price (0 = none)
-        // slot 6
-        uint128 escrow; // credits held for this job
-        uint128 paidGross; // credits released to the provider so far, fee included
-        // slot 7
-        uint128 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
-        uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
-        uint32 bidCount; // bids placed (open) or revealed (sealed)
-        uint16 feeBps; // protocol fee, fixed at posting
-        uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
-        // slot 8
-        uint64 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
-        uint64 revealEnd; // sealed: reveals close
-        uint64 challengeEnd; // result challenge window closes
-        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
-        // slot 9
-        bytes32 resultHash;
-    }
-
-    struct Commitment {
-        bytes32 hash;
-        uint64 committedAtBlock;
-        bool revealed; // revealed, released or forfeited
-        uint128 bond; // the bid bond locked at commit (what a lapse forfeits)
-    }
-
-    struct ReferencePrice {
-        uint128 price;
-        uint64 updatedAt;
-    }
-
-    /// @notice Credits (CRD), escrowed and paid here; also the oracle for CMP collateral.
-    IComputeCredits public immutable credits;
-    /// @notice Provider stake, capacity and reputation.
-    IProviderRegistry public immutable registry;
-    /// @notice Receives protocol fees.
-    address public treasury;
-    /// @notice Told of the credits each settled lease paid (zero: nobody).
-    IRewardsDistributor public rewards;
-
-    /// @notice Protocol fee on provider pay (default 1%, at most 10%).
-    uint16 public protocolFeeBps = 100;
-    /// @notice Collateral as a share of the lease value (default 30%, iExec's ratio; at most 100%).
-    uint16 public collateralBps = 3_000;
-    /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
-    uint16 public minDecrementBps = 100;
-    /// @notice Keeper's share of a failure slash (default 5%, at most 50%).
-    uint16 public keeperBountyBps = 500;
-    /// @notice Revealed sealed bids per job above which the reference price is nudged down
-    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
-    uint16 public targetBidsPerJob = 3;
-    /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
-    uint32 public resultGrace = 1 hours;
-    /// @notice Time to challenge a result (default 1 day, 1 h to 14 days).
-    uint32 public challengeWindow = 1 days;
-    /// @notice Sealed auctions: time to reveal after bidding ends (default 1 h, 10 min to 7 days).
-    uint32 public revealPeriod = 1 hours;
-    /// @notice Longest bidding period a job may ask for (default 30 days).
-    uint32 public maxBiddingPeriod = 30 days;
-    /// @notice Longest lease (default 365 days); the shortest is one minute.
-    uint64 public maxDuration = 365 days;
-    /// @notice Sealed auctions: CMP stake locked per commitment, forfeited if not revealed (default 10 CMP).
-    uint128 public bidBond = 10 ether;
-
-    /// @notice Number of jobs posted; job ids run from 1.
-    uint256 public jobCount;
-
-    mapping(uint256 => Job) private _jobs;
-    mapping(uint256 => mapping(address => Commitment)) private _commitments;
-    mapping(bytes32 => ReferencePrice) private _referencePrices;
+    /// @notice The auction rules (`JobAuctions`), run on this contract's storage by DELEGATECALL.
+    address public immutable auctions;
 
     event JobPosted(
         uint256 indexed jobId,
@@ -146,11 +54,6 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         AuctionKind kind,
         uint256 escrow
     );
-    event BidPlaced(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, uint256 collateral);
-    event BidCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
-    event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
-    event BondReleased(uint256 indexed jobId, address indexed provider);
-    event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
     event AuctionFinalized(
         uint256 indexed jobId, address indexed provider, uint256 clearingPrice, uint256 bids, uint256 refund
     );
@@ -167,27 +70,12 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
     event TreasurySet(address indexed treasury);
     event RewardsSet(address indexed rewards);
+    event ResolverSet(address indexed resolver);
+    /// @notice Job `jobId`'s verification fee went to the verifier whose verdict was borne out.
+    event VerificationFeePaid(uint256 indexed jobId, address indexed verifier, uint256 amount);
 
     error InvalidJobSpec(string field);
-    error UnknownJob(uint256 jobId);
-    error WrongStatus(uint256 jobId, JobStatus status);
-    error WrongAuctionKind(uint256 jobId, AuctionKind kind);
-    error BiddingClosed(uint256 biddingEnd);
     error BiddingNotOver(uint256 until);
-    error RevealNotOpen(uint256 opensAt, uint256 closesAt);
-    error RevealStillOpen(uint256 revealEnd);
-    error BidAboveMaxPrice(uint256 price, uint256 maxPrice);
-    error BidNotLowEnough(uint256 price, uint256 maxAllowed);
-    error ZeroPrice();
-    error SelfBid();
-    error ProviderNotRegistered(address provider);
-    error GpuModelNotOffered(bytes32 gpuModel);
-    error InsufficientVram(uint32 have, uint32 need);
-    error WrongRegion(bytes32 have, bytes32 need);
-    error ReputationTooLow(uint16 have, uint16 need);
-    error AlreadyCommitted(uint256 jobId, address provider);
-    error NoCommitment(uint256 jobId, address provider);
-    error InvalidReveal();
     error NotCustomer(address caller);
     error NotProvider(address caller);
     error LeaseOver(uint256 leaseEnd);
@@ -195,30 +83,36 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     error ResultDeadlineNotPassed(uint256 deadline);
     error ChallengeWindowOpen(uint256 challengeEnd);
     error ChallengeWindowClosed(uint256 challengeEnd);
+    /// @notice The auctions module was deployed for other credits or another registry.
+    error AuctionsMismatch();
 
     /// @param admin Governance.
     /// @param credits_ CRD.
     /// @param registry_ Provider registry.
     /// @param treasury_ Receives protocol fees.
-    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, address treasury_)
-        Governed(admin)
-    {
-        if (address(credits_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)) {
-            revert ZeroAddress();
-        }
-        credits = credits_;
-        registry = registry_;
+    /// @param auctions_ The `JobAuctions` module deployed for the same credits and registry.
+    constructor(
+        address admin,
+        IComputeCredits credits_,
+        IProviderRegistry registry_,
+        address treasury_,
+        JobAuctions auctions_
+    ) JobMarketStorage(admin, credits_, registry_) {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        if (auctions_.registry() != registry_ || auctions_.credits() != credits_) revert AuctionsMismatch();
         treasury = treasury_;
+        auctions = address(auctions_);
     }
 
     // ================================================================== customers
 
     /// @notice Posts a job and escrows `maxPricePerGpuHour * gpuCount * duration / 3600`
-    ///         credits from the caller (approve the market first).
+    ///         credits from the caller, plus `verificationFeeBps` of that for a job that asks for
+    ///         verification (`escrowFor` gives both; approve the market first).
     /// @return jobId The new job's id.
     function postJob(JobSpec calldata spec) external whenNotPaused nonReentrant returns (uint256 jobId) {
         _validate(spec);
-        uint256 escrow = _leaseValue(spec.maxPricePerGpuHour, spec.gpuCount, spec.duration);
+        (uint256 escrow, uint256 verificationFee) = escrowFor(spec);
         if (escrow == 0) revert InvalidJobSpec("escrow");
         jobId = ++jobCount;
         Job storage job = _jobs[jobId];
@@ -229,9 +123,10 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
             (spec.maxPricePerGpuHour, spec.duration, spec.minVramGb, spec.minReputationBps, spec.holdbackBps);
         (job.kind, job.status, job.verification) = (spec.kind, JobStatus.Bidding, spec.verification);
         job.escrow = escrow.toUint128();
+        if (verificationFee != 0) job.verificationFee = uint128(verificationFee);
         // The collateral is priced once, now: bids and reveals need no oracle (an outage cannot
         // make a reveal impossible) and every bidder locks the same amount.
-        uint256 collateralCredits = escrow * collateralBps / BPS;
+        uint256 collateralCredits = (escrow - verificationFee) * collateralBps / BPS;
         job.collateral = (collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits)).toUint128();
         (job.feeBps, job.keeperBountyBps, job.resultGrace) = (protocolFeeBps, keeperBountyBps, resultGrace);
         if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
@@ -286,21 +181,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     ///         price and beat the best bid by `minDecrementBps`; it locks the bidder's collateral
     ///         and capacity and releases the bidder it outbids. O(1) whatever the number of bids.
     function placeBid(uint256 jobId, uint256 pricePerGpuHour) external whenNotPaused nonReentrant {
-        Job storage job = _biddingJob(jobId, AuctionKind.Open);
-        if (block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
-        if (pricePerGpuHour == 0) revert ZeroPrice();
-        if (pricePerGpuHour > job.maxPricePerGpuHour) revert BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
-        address previous = job.provider;
-        if (previous != address(0)) {
-            uint256 maxAllowed = uint256(job.price) * (BPS - minDecrementBps) / BPS;
-            if (pricePerGpuHour > maxAllowed) revert BidNotLowEnough(pricePerGpuHour, maxAllowed);
-            registry.releaseCollateral(previous, jobId);
-        }
-        _checkEligible(job, msg.sender);
-        uint256 collateral = _lockCollateral(job, jobId, msg.sender);
-        (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), uint64(block.number));
-        job.bidCount += 1;
-        emit BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
+        (jobId, pricePerGpuHour); // read by `JobAuctions` from the forwarded calldata
+        _delegateToAuctions();
     }
 
     // ================================================================== sealed auctions
@@ -310,15 +192,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     ///         reveal; an unrevealed commitment forfeits that bond (as locked now, whatever
     ///         governance sets later) to the treasury, never to the customer.
     function commitBid(uint256 jobId, bytes32 commitment) external whenNotPaused nonReentrant {
-        Job storage job = _biddingJob(jobId, AuctionKind.Sealed);
-        if (block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
-        Commitment storage c = _commitments[jobId][msg.sender];
-        if (c.committedAtBlock != 0) revert AlreadyCommitted(jobId, msg.sender);
-        _checkEligible(job, msg.sender);
-        uint128 bond = bidBond;
-        registry.lockCollateral(msg.sender, jobId, job.gpuModel, job.gpuCount, bond);
-        (c.hash, c.committedAtBlock, c.bond) = (commitment, uint64(block.number), bond);
-        emit BidCommitted(jobId, msg.sender, commitment);
+        (jobId, commitment);
+        _delegateToAuctions();
     }
 
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. The bond is released;
@@ -326,32 +201,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external nonReentrant {
-        Job storage job = _biddingJob(jobId, AuctionKind.Sealed);
-        if (block.timestamp < job.biddingEnd || block.timestamp >= job.revealEnd) {
-            revert RevealNotOpen(job.biddingEnd, job.revealEnd);
-        }
-        Commitment storage c = _commitments[jobId][msg.sender];
-        if (c.committedAtBlock == 0 || c.revealed) revert NoCommitment(jobId, msg.sender);
-        if (keccak256(abi.encode(jobId, msg.sender, pricePerGpuHour, salt)) != c.hash) revert InvalidReveal();
-        if (pricePerGpuHour == 0) revert ZeroPrice();
-        if (pricePerGpuHour > job.maxPricePerGpuHour) revert BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
-        c.revealed = true;
-        registry.releaseCollateral(msg.sender, jobId);
-        job.bidCount += 1;
-
-        address best = job.provider;
-        bool isBest = best == address(0) || _beats(jobId, job, msg.sender, pricePerGpuHour, c.committedAtBlock);
-        if (isBest) {
-            if (best != address(0)) {
-                registry.releaseCollateral(best, jobId);
-                job.secondPrice = job.price;
-            }
-            _lockCollateral(job, jobId, msg.sender);
-            (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), c.committedAtBlock);
-        } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
-            job.secondPrice = uint128(pricePerGpuHour);
-        }
-        emit BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
+        (jobId, pricePerGpuHour, salt);
+        _delegateToAuctions();
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
@@ -359,22 +210,8 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     ///         period is over: the bond locked at commit, to the treasury (a customer paid with
     ///         lapsed bonds could post shill commitments as a free option). Anyone.
     function settleCommitment(uint256 jobId, address provider) external nonReentrant {
-        Job storage job = _job(jobId);
-        Commitment storage c = _commitments[jobId][provider];
-        if (c.committedAtBlock == 0 || c.revealed) revert NoCommitment(jobId, provider);
-        c.revealed = true;
-        registry.releaseCollateral(provider, jobId);
-        if (job.status == JobStatus.Cancelled) {
-            emit BondReleased(jobId, provider);
-            return;
-        }
-        if (block.timestamp < job.revealEnd) revert RevealStillOpen(job.revealEnd);
-        uint256 bond = c.bond;
-        address[] memory to = new address[](1);
-        uint256[] memory amounts = new uint256[](1);
-        (to[0], amounts[0]) = (treasury, bond);
-        uint256 slashed = registry.slash(provider, bond, to, amounts);
-        emit BondForfeited(jobId, provider, slashed);
+        (jobId, provider);
+        _delegateToAuctions();
     }
 
     // ================================================================== both auctions
@@ -403,8 +240,9 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 clearing = job.price;
         if (sealed_) clearing = job.secondPrice != 0 ? job.secondPrice : job.maxPricePerGpuHour;
         uint256 value = _leaseValue(clearing, job.gpuCount, job.duration);
-        uint256 refund = escrow - value;
-        (job.price, job.escrow) = (uint128(clearing), uint128(value));
+        uint256 kept = value + job.verificationFee; // the lease, and the verifier's fee
+        uint256 refund = escrow - kept;
+        (job.price, job.escrow) = (uint128(clearing), uint128(kept));
         (job.status, job.leaseStart) = (JobStatus.Leased, uint64(block.timestamp));
         // Outcomes move the index, undercuts do not: an open auction's clearing price already
         // carries its competition, so only a sealed auction's count of bidders nudges it down.
@@ -504,8 +342,9 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         }
         address provider = job.provider;
         job.status = JobStatus.Failed;
-        uint256 refund = job.escrow;
+        uint256 escrow = job.escrow;
         job.escrow = 0;
+        uint256 refund = escrow - _payVerificationFee(job, jobId, true);
         registry.releaseCollateral(provider, jobId);
         uint256 slashed = registry.slash(provider, job.collateral, recipients, amounts);
         registry.recordOutcome(provider, IProviderRegistry.Outcome.DisputeLost);
@@ -514,6 +353,16 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
     }
 
     // ================================================================== views
+
+    /// @notice What posting `spec` escrows: the lease value at the max price, plus the
+    ///         verification fee (`verificationFeeBps` of it) when the job asks for verification.
+    /// @return escrow Credits `postJob` takes (fee included).
+    /// @return verificationFee The part of `escrow` that pays the verifier.
+    function escrowFor(JobSpec calldata spec) public view returns (uint256 escrow, uint256 verificationFee) {
+        escrow = _leaseValue(spec.maxPricePerGpuHour, spec.gpuCount, spec.duration);
+        if (spec.verification) verificationFee = escrow * verificationFeeBps / BPS;
+        escrow += verificationFee;
+    }
 
     /// @notice The whole record of job `jobId`.
     function getJob(uint256 jobId) external view returns (Job memory) {
@@ -572,6 +421,17 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         emit TreasurySet(value);
     }
 
+    /// @notice Sets the resolver whose verification record decides who earns verification fees.
+    function setResolver(IVerificationRecord value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        resolver = value;
+        emit ResolverSet(address(value));
+    }
+
+    /// @notice Sets `verificationFeeBps` within [0, 5000]; applies to jobs posted afterwards.
+    function setVerificationFeeBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        verificationFeeBps = uint16(_checked("verificationFeeBps", verificationFeeBps, v, 0, 5_000));
+    }
+
     /// @notice Sets the rewards distributor told of settled work (zero to stop telling).
     function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
         rewards = value;
@@ -608,9 +468,13 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         resultGrace = uint32(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
     }
 
-    /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days].
+    /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days], and longer than the
+    ///         resolver's `attestWindow` (a verifier's whole window must fit in it).
     function setChallengeWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, 1 hours, 14 days));
+        uint256 above = 1 hours;
+        IVerificationRecord r = resolver;
+        if (address(r) != address(0) && r.attestWindow() >= above) above = uint256(r.attestWindow()) + 1;
+        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, above, 14 days));
     }
 
     /// @notice Sets `revealPeriod` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.
@@ -635,15 +499,18 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
 
     // ================================================================== internals
 
-    function _job(uint256 jobId) private view returns (Job storage job) {
-        job = _jobs[jobId];
-        if (job.status == JobStatus.None) revert UnknownJob(jobId);
-    }
-
-    function _biddingJob(uint256 jobId, AuctionKind kind) private view returns (Job storage job) {
-        job = _job(jobId);
-        if (job.status != JobStatus.Bidding) revert WrongStatus(jobId, job.status);
-        if (job.kind != kind) revert WrongAuctionKind(jobId, job.kind);
+    /// @dev Runs the called auction function of `JobAuctions` on this contract's storage with
+    ///      the same calldata (the module has the same selectors and the same storage layout:
+    ///      both inherit `JobMarketStorage` and nothing else with state), bubbling its revert.
+    function _delegateToAuctions() private {
+        address target = auctions;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := delegatecall(gas(), target, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) { revert(ptr, returndatasize()) }
+        }
     }
 
     function _validate(JobSpec calldata spec) private view {
@@ -658,45 +525,6 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         if (spec.minReputationBps > BPS) revert InvalidJobSpec("minReputationBps");
     }
 
-    /// @dev Registration, model, memory, region and reputation; capacity and free stake are
-    ///      checked by the registry when it locks.
-    function _checkEligible(Job storage job, address provider) private view {
-        if (provider == job.customer) revert SelfBid();
-        IProviderRegistry.Profile memory p = registry.profileOf(provider, job.gpuModel);
-        if (!p.registered) revert ProviderNotRegistered(provider);
-        if (p.gpuCount == 0) revert GpuModelNotOffered(job.gpuModel);
-        if (p.vramGb < job.minVramGb) revert InsufficientVram(p.vramGb, job.minVramGb);
-        bytes32 region = job.region;
-        if (region != bytes32(0) && p.region != region) revert WrongRegion(p.region, region);
-        if (p.reputationBps < job.minReputationBps) revert ReputationTooLow(p.reputationBps, job.minReputationBps);
-    }
-
-    /// @dev Locks `collateralBps` of the lease value at `price`, in CMP at the oracle price.
-    /// @dev Locks the job's collateral, priced at posting: `collateralBps` of the lease value at
-    ///      the job's max price, at least the value at any price the provider can be paid (its
-    ///      own bid, or a sealed auction's second price).
-    function _lockCollateral(Job storage job, uint256 jobId, address provider) private returns (uint256 collateral) {
-        collateral = job.collateral;
-        registry.lockCollateral(provider, jobId, job.gpuModel, job.gpuCount, collateral);
-    }
-
-    /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.
-    function _beats(uint256 jobId, Job storage job, address challenger, uint256 price, uint64 committedAtBlock)
-        private
-        view
-        returns (bool)
-    {
-        uint256 best = job.price;
-        if (price != best) return price < best;
-        address incumbent = job.provider;
-        uint16 repA = registry.reputationOf(challenger);
-        uint16 repB = registry.reputationOf(incumbent);
-        if (repA != repB) return repA > repB;
-        uint64 incumbentBlock = job.bestBidBlock;
-        if (committedAtBlock != incumbentBlock) return committedAtBlock < incumbentBlock;
-        return keccak256(abi.encode(jobId, challenger)) < keccak256(abi.encode(jobId, incumbent));
-    }
-
     function _leaseValue(uint256 price, uint256 gpus, uint256 duration) private pure returns (uint256) {
         return Math.mulDiv(price * gpus, duration, HOUR);
     }
@@ -707,16 +535,17 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         uint256 duration = job.duration;
         uint256 end = job.leaseEnd;
         if (end == 0) end = Math.min(block.timestamp, start + duration);
-        uint256 value = uint256(job.escrow) + job.paidGross;
+        uint256 value = uint256(job.escrow) + job.paidGross - job.verificationFee; // the lease value
         return Math.mulDiv(value, end - start, duration);
     }
 
     function _settle(Job storage job, uint256 jobId) private {
         address provider = job.provider;
         uint256 providerGross = _accrued(job) - job.paidGross;
-        uint256 refund = job.escrow - providerGross;
+        uint256 escrow = job.escrow;
         job.status = JobStatus.Settled;
         job.escrow = 0;
+        uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
         registry.releaseCollateral(provider, jobId);
         registry.recordOutcome(provider, IProviderRegistry.Outcome.Completed);
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
@@ -724,6 +553,23 @@ contract JobMarket is Governed, ReentrancyGuard, IJobMarket {
         if (address(r) != address(0)) r.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
         _transfer(job.customer, refund);
         emit JobSettled(jobId, provider, providerGross, refund);
+    }
+
+    /// @dev Pays job `jobId`'s verification fee to its verifier when the verifier's verdict was
+    ///      borne out (it approved a result that settles, or rejected one found faulty); returns
+    ///      what it paid. Otherwise (no verifier drawn, absent, wrong, or excused) the fee stays
+    ///      in the escrow the customer gets back.
+    function _payVerificationFee(Job storage job, uint256 jobId, bool providerFault) private returns (uint256 paid) {
+        uint256 fee = job.verificationFee;
+        IVerificationRecord record = resolver;
+        if (fee == 0 || address(record) == address(0)) return 0;
+        IVerificationRecord.Verification memory v = record.verificationOf(jobId);
+        IDisputeResolver.Attestation borneOut =
+            providerFault ? IDisputeResolver.Attestation.ResultBad : IDisputeResolver.Attestation.ResultOk;
+        if (v.attestation != borneOut) return 0;
+        _transfer(v.verifier, fee);
+        emit VerificationFeePaid(jobId, v.verifier, fee);
+        return fee;
     }
 
     /// @dev Failure: the customer gets the unspent escrow back (the provider keeps only what it

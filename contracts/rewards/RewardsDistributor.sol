@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
@@ -10,21 +10,28 @@ import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
 /// @title RewardsDistributor
-/// @notice CMP emissions per epoch, split between providers' work, providers' stake and
-///         verifiers' work, minted when claimed.
+/// @notice CMP emissions per epoch, split between providers' work, providers' and verifiers'
+///         stake, and verifiers' work, minted when claimed; every claim is O(1) whatever the number of
+///         epochs it covers.
 /// @dev Epoch e covers [genesis + e·L, genesis + (e+1)·L) with L = `epochLength`.
 ///      Emission: a schedule is a list of segments; a segment starting at epoch f with base
-///      emission B and decay d (basis points) emits E(e) = B·(1 − d/10⁴)^(e−f) in epoch e ≥ f.
-///      Over N epochs a segment emits at most B·(1 − (1 − d/10⁴)^N)·10⁴/d, and at most B·10⁴/d
-///      in total. Each segment's whole tail B·10⁴/d is charged against `emissionCap` when it is
-///      added, so the emissions of every schedule governance can set sum to at most
-///      `emissionCap`, fixed at deployment below the token's cap minus its supply.
-///      Split per epoch (basis points of E(e), fixed with the segment): `workBps` to providers
-///      pro rata to credits settled in the epoch (Render's rule), `stakeBps` to providers' active
-///      stake over time (a Synthetix reward-per-token accumulator updated on every stake change,
-///      each epoch at its own rate), `verifierBps` to verifiers pro rata to the verified jobs
-///      that settled in the epoch. A share with no taker in an epoch is not minted. Every payout
-///      rounds down, so the sum of all claims never exceeds what the schedule emitted.
+///      emission B and decay d (basis points) releases, by time t, R(t) = B·(10⁴/d)·(1 − G(t))
+///      where G(f + k) = q^k (q = 1 − d/10⁴, in WAD, rounded down, taken as 0 below 10⁻⁹) at
+///      epoch boundaries and G is linear in between. Epoch e's emission is R(end of e) −
+///      R(start of e) ≈ B·q^(e−f), and a segment releases at most B·10⁴/d in all. Each
+///      segment's whole tail B·10⁴/d is charged against `emissionCap` when it is added, so the
+///      emissions of every schedule governance can set sum to at most `emissionCap`, fixed at
+///      deployment below the token's cap minus its supply. Because R is one monotone function
+///      of time, emissions over any interval telescope: the stake accumulator catches up over
+///      any number of idle epochs with two evaluations of R per segment (at most
+///      `MAX_SEGMENTS`, one in practice).
+///      Split per epoch (basis points of the emission, fixed with the segment): `workBps` to
+///      providers pro rata to credits settled in the epoch (Render's rule), `stakeBps` to the
+///      active stake of providers and verifiers over time (stake at risk: both are slashable;
+///      a Synthetix reward-per-token accumulator updated on every stake change the registry and
+///      the resolver report), `verifierBps` to verifiers pro rata to the verified jobs that
+///      settled in the epoch. A share with no taker in an epoch is not minted. Every payout
+///      rounds down, so the sum of all claims never exceeds what the schedule released.
 ///      Activity rewards are capped by the fees the activity paid (Helium HIP-10): a settled
 ///      job's protocol fee, converted to CMP at the oracle price when it settles, is that job's
 ///      whole activity budget. The provider's work reward from the job is at most
@@ -34,16 +41,20 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      trading or self-verification therefore earns back at most the fee it paid, and loses the
 ///      credits' mint and redemption spreads and the gas. Jury work earns no emission: jurors are
 ///      paid from the dispute's bond and slashes.
+///      O(1) claims (Livepeer's earnings pool, lazily): each account keeps the activity of one
+///      epoch, its latest. When it is reported in a later epoch, or claims, that epoch is over
+///      and its totals final, so its rewards are computed once and added to what the account is
+///      owed. `claim()` pays what is owed plus the stake rewards accrued.
 ///      Governance changes (`setSchedule`) apply from the next epoch on, never to the current one.
-contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
+contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistributor {
     using SafeCast for uint256;
 
     uint256 private constant BPS = 10_000;
     uint256 private constant WAD = 1e18;
+    /// @dev q^k below this (10⁻⁹ in WAD) counts as 0: G stays monotone despite rounding.
+    uint256 private constant DUST = 1e9;
     /// @notice Most schedule segments governance may add (bounds the segment lookup).
     uint256 public constant MAX_SEGMENTS = 32;
-    /// @notice Most epochs the stake accumulator catches up in one call (see `checkpoint`).
-    uint256 public constant MAX_CATCHUP_EPOCHS = 512;
 
     /// @notice Reports settled work (the JobMarket).
     bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
@@ -61,14 +72,30 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         uint128 baseEmission;
     }
 
-    struct Work {
+    /// @notice An account's activity in its latest epoch, and what it is owed.
+    struct Activity {
         // slot 0
-        uint120 credits; // credits settled (the work share's weight)
-        uint120 verifierUnits; // verified jobs settled (the verifier share's weight)
-        bool claimed;
-        // slot 1 (accounts only; zero in the epoch totals)
-        uint128 workCap; // most CMP the work reward may pay: the fees its jobs paid, work part
-        uint128 verifierCap; // most CMP the verifier reward may pay: the fees of the jobs it verified, verifier part
+        uint128 credits; // credits settled in `epoch` (the work share's weight)
+        uint64 verifierUnits; // verified jobs settled in `epoch` (the verifier share's weight)
+        uint64 epoch; // the epoch the counters belong to
+        // slot 1
+        uint128 workCap; // most CMP the epoch's work reward may pay: its jobs' fees, work part
+        uint128 verifierCap; // most CMP the epoch's verifier reward may pay: its jobs' fees, verifier part
+        // slot 2
+        uint128 owed; // activity rewards of earlier epochs, not yet claimed
+        uint128 stakeRewards; // stake rewards accrued up to `rewardPerTokenPaid`, not yet claimed
+    }
+
+    /// @notice A provider's reported stake and the accumulator value its stake rewards reached.
+    struct StakeAccount {
+        uint96 stake;
+        uint160 rewardPerTokenPaid;
+    }
+
+    /// @notice An epoch's totals: the denominators of its pro-rata shares.
+    struct EpochTotals {
+        uint128 credits;
+        uint64 verifierUnits;
     }
 
     /// @notice The token minted (CMP).
@@ -83,22 +110,22 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     uint256 public immutable emissionCap;
     /// @notice Sum of the tails B·10⁴/d of all segments added so far (≤ `emissionCap`).
     uint256 public committedEmission;
-    /// @notice CMP minted by claims so far.
-    uint256 public totalClaimed;
 
     Segment[] private _segments;
-    mapping(uint256 => Work) private _epochTotals;
-    mapping(uint256 => mapping(address => Work)) private _work;
+    mapping(uint256 => EpochTotals) private _epochTotals;
+    mapping(address => Activity) private _activity;
     /// @dev The verifier that approved job `jobId`'s result, until the job settles.
     mapping(uint256 => address) private _verifierOf;
 
-    // Stake rewards (Synthetix StakingRewards, per-epoch rates).
-    uint256 public totalStake;
-    uint256 public rewardPerTokenStored;
-    uint256 public lastUpdateTime;
-    mapping(address => uint256) public stakeOf;
-    mapping(address => uint256) private _rewardPerTokenPaid;
-    mapping(address => uint256) private _stakeRewards;
+    // Stake rewards (Synthetix StakingRewards over the released stake share), packed: the
+    // accumulator and its time in one slot, the stake total and the claims total in another.
+    uint160 private _rewardPerToken; // stake rewards per staked CMP (WAD) up to `_updatedAt`
+    uint40 private _updatedAt;
+    uint128 private _totalStake;
+    uint128 private _totalClaimed;
+    mapping(address => StakeAccount) private _stakes;
+    /// @dev The verifier part of each `_stakes[account].stake` (the rest is provider stake).
+    mapping(address => uint256) private _verifierStake;
 
     event ScheduleSet(
         uint256 indexed fromEpoch,
@@ -115,11 +142,15 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
     event VerifierWorkRecorded(
         uint256 indexed epoch, uint256 indexed jobId, address indexed verifier, uint256 verifierCap
     );
-    event StakeChanged(address indexed provider, uint256 oldStake, uint256 newStake);
-    event Claimed(address indexed account, uint256 indexed epoch, uint256 workReward, uint256 verifierReward);
+    /// @notice `account`'s provider stake (or, with `verifier`, its verifier stake) earning the
+    ///         stake share went from `oldStake` to `newStake`.
+    event StakeChanged(address indexed account, bool indexed verifier, uint256 oldStake, uint256 newStake);
+    /// @notice `account`'s activity in past `epoch` was valued: it is owed these rewards.
+    event EpochRewardsSettled(address indexed account, uint256 indexed epoch, uint256 workReward, uint256 verifierReward);
+    /// @notice `account` claimed its owed activity rewards and its stake rewards.
+    event Claimed(address indexed account, uint256 activityRewards, uint256 stakeRewards);
     event StakeRewardsClaimed(address indexed account, uint256 amount);
 
-    error EpochNotOver(uint256 epoch, uint256 currentEpoch);
     error InvalidSplit(uint256 workBps, uint256 stakeBps, uint256 verifierBps);
     error EmissionCapExceeded(uint256 committed, uint256 cap);
     error TooManySegments();
@@ -147,7 +178,7 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         token = token_;
         credits = credits_;
         genesis = block.timestamp;
-        lastUpdateTime = block.timestamp;
+        _updatedAt = uint40(block.timestamp);
         epochLength = epochLength_;
         emissionCap = emissionCap_;
         _addSegment(0, baseEmission, decayBps, 7_000, 2_000, 1_000);
@@ -165,19 +196,20 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         uint256 activityBps = uint256(s.workBps) + s.verifierBps;
         uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(feeCredits);
         uint256 workCap = feeTokens == 0 ? 0 : feeTokens * s.workBps / activityBps;
-        Work storage mine = _work[epoch][provider];
-        mine.credits += creditAmount.toUint120();
+        Activity storage mine = _rollOverOwing(provider, epoch);
+        mine.credits += creditAmount.toUint128();
         mine.workCap += workCap.toUint128();
-        _epochTotals[epoch].credits += creditAmount.toUint120();
+        EpochTotals storage totals = _epochTotals[epoch];
+        totals.credits += creditAmount.toUint128();
         emit WorkRecorded(epoch, jobId, provider, creditAmount, workCap);
         address verifier = _verifierOf[jobId];
         if (verifier != address(0)) {
             delete _verifierOf[jobId];
             uint256 verifierCap = feeTokens == 0 ? 0 : feeTokens * s.verifierBps / activityBps;
-            Work storage v = _work[epoch][verifier];
+            Activity storage v = _rollOverOwing(verifier, epoch);
             v.verifierUnits += 1;
             v.verifierCap += verifierCap.toUint128();
-            _epochTotals[epoch].verifierUnits += 1;
+            totals.verifierUnits += 1;
             emit VerifierWorkRecorded(epoch, jobId, verifier, verifierCap);
         }
     }
@@ -190,47 +222,43 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
 
     /// @inheritdoc IRewardsDistributor
     function stakeChanged(address provider, uint256 newStake) external onlyRole(REGISTRY_ROLE) {
-        _updateStakeRewards(provider);
-        uint256 old = stakeOf[provider];
-        stakeOf[provider] = newStake;
-        totalStake = totalStake - old + newStake;
-        emit StakeChanged(provider, old, newStake);
+        _setStake(provider, newStake, false);
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function verifierStakeChanged(address verifier, uint256 newStake) external onlyRole(RESOLVER_ROLE) {
+        _setStake(verifier, newStake, true);
     }
 
     // ================================================================== claims
 
-    /// @notice Claims the caller's work and verifier rewards of past `epochs` (O(1) each). An
-    ///         epoch already claimed pays nothing; the current or a future epoch reverts.
+    /// @notice Claims everything the caller is owed: work and verifier rewards of every past
+    ///         epoch and the stake rewards accrued so far, in O(1) whatever the number of epochs.
+    ///         The current epoch's activity is paid once the epoch is over. A second claim pays
+    ///         only what accrued since.
     /// @return total CMP minted to the caller.
-    function claim(uint256[] calldata epochs) external nonReentrant returns (uint256 total) {
-        uint256 current = currentEpoch();
-        for (uint256 i; i < epochs.length; ++i) {
-            uint256 epoch = epochs[i];
-            if (epoch >= current) revert EpochNotOver(epoch, current);
-            Work storage mine = _work[epoch][msg.sender];
-            if (mine.claimed) continue;
-            mine.claimed = true;
-            (uint256 work, uint256 verifier) = _epochRewards(epoch, mine);
-            total += work + verifier;
-            emit Claimed(msg.sender, epoch, work, verifier);
-        }
-        if (total != 0) _mint(msg.sender, total);
+    function claim() external nonReentrant returns (uint256 total) {
+        (Activity storage mine, uint256 activity) = _rollOver(msg.sender, currentEpoch());
+        (,, uint256 stake) = _accrueStake(msg.sender);
+        (uint256 owed, uint256 stakeRewards) = (mine.owed, mine.stakeRewards);
+        if (owed != 0 || stakeRewards != 0) (mine.owed, mine.stakeRewards) = (0, 0);
+        (activity, stake) = (activity + owed, stake + stakeRewards);
+        total = activity + stake;
+        if (total == 0) return 0;
+        _mint(msg.sender, total);
+        emit Claimed(msg.sender, activity, stake);
     }
 
-    /// @notice Claims the caller's stake rewards accrued so far.
+    /// @notice Claims the caller's stake rewards accrued so far (O(1) whatever the number of epochs).
     function claimStakeRewards() external nonReentrant returns (uint256 amount) {
-        _updateStakeRewards(msg.sender);
-        amount = _stakeRewards[msg.sender];
+        (,, amount) = _accrueStake(msg.sender);
+        Activity storage mine = _activity[msg.sender];
+        uint256 stored = mine.stakeRewards;
+        if (stored != 0) mine.stakeRewards = 0;
+        amount += stored;
         if (amount == 0) return 0;
-        _stakeRewards[msg.sender] = 0;
         _mint(msg.sender, amount);
         emit StakeRewardsClaimed(msg.sender, amount);
-    }
-
-    /// @notice Moves the stake accumulator forward (at most `MAX_CATCHUP_EPOCHS` epochs). Anyone;
-    ///         only needed after more than that many epochs without a stake change or claim.
-    function checkpoint() external {
-        _updateGlobal();
     }
 
     // ================================================================== views
@@ -240,28 +268,67 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         return (block.timestamp - genesis) / epochLength;
     }
 
-    /// @notice CMP scheduled for `epoch` (before the split).
-    function emissionOf(uint256 epoch) public view returns (uint256) {
-        Segment memory s = _segmentFor(epoch);
-        return _emission(s, epoch);
+    /// @notice CMP minted by claims so far.
+    function totalClaimed() external view returns (uint256) {
+        return _totalClaimed;
     }
 
-    /// @notice Work and verifier rewards `account` can claim for past `epoch` (0 once claimed).
-    function pendingRewards(uint256 epoch, address account) external view returns (uint256 work, uint256 verifier) {
-        Work memory mine = _work[epoch][account];
-        if (mine.claimed || epoch >= currentEpoch()) return (0, 0);
-        return _epochRewards(epoch, mine);
+    /// @notice Sum of the active provider and verifier stakes reported (the stake share's weight).
+    function totalStake() external view returns (uint256) {
+        return _totalStake;
+    }
+
+    /// @notice `account`'s stake earning the stake share: its active provider stake as last
+    ///         reported by the registry plus its active verifier stake as last reported by the
+    ///         resolver.
+    function stakeOf(address account) external view returns (uint256) {
+        return _stakes[account].stake;
+    }
+
+    /// @notice The verifier part of `stakeOf(account)`.
+    function verifierStakeOf(address account) external view returns (uint256) {
+        return _verifierStake[account];
+    }
+
+    /// @notice Stake rewards per staked CMP (WAD) accrued up to `lastUpdateTime()`.
+    function rewardPerTokenStored() external view returns (uint256) {
+        return _rewardPerToken;
+    }
+
+    /// @notice When the stake accumulator was last brought forward.
+    function lastUpdateTime() external view returns (uint256) {
+        return _updatedAt;
+    }
+
+    /// @notice CMP scheduled for `epoch` (before the split).
+    function emissionOf(uint256 epoch) public view returns (uint256) {
+        return _emission(_segmentFor(epoch), epoch);
+    }
+
+    /// @notice What `account` could claim now: activity rewards of past epochs and stake rewards.
+    function pendingRewards(address account) external view returns (uint256 activity, uint256 stake) {
+        Activity memory mine = _activity[account];
+        activity = mine.owed;
+        if (mine.epoch < currentEpoch()) {
+            (uint256 work, uint256 verifier) = _epochRewards(mine);
+            activity += work + verifier;
+        }
+        stake = _pendingStake(account, mine.stakeRewards);
     }
 
     /// @notice Stake rewards `account` can claim now.
     function pendingStakeRewards(address account) external view returns (uint256) {
-        (uint256 rpt,) = _rewardPerTokenNow();
-        return _stakeRewards[account] + stakeOf[account] * (rpt - _rewardPerTokenPaid[account]) / WAD;
+        return _pendingStake(account, _activity[account].stakeRewards);
     }
 
-    /// @notice Work recorded for `account` in `epoch`, and the epoch's totals.
-    function workOf(uint256 epoch, address account) external view returns (Work memory mine, Work memory all) {
-        return (_work[epoch][account], _epochTotals[epoch]);
+    /// @notice `account`'s activity in its latest epoch and what it is owed (see `Activity`).
+    function activityOf(address account) external view returns (Activity memory) {
+        return _activity[account];
+    }
+
+    /// @notice `epoch`'s credits settled and verified jobs settled (the shares' denominators).
+    function epochTotals(uint256 epoch) external view returns (EpochTotals memory) {
+        return _epochTotals[epoch];
     }
 
     /// @notice The schedule segment applying to `epoch`.
@@ -324,19 +391,95 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         return _segments[i - 1];
     }
 
-    /// @dev B · q^(e − f) with q = 1 − d/10⁴, rounded down.
-    function _emission(Segment memory s, uint256 epoch) private pure returns (uint256) {
+    /// @dev R(t): what segment `s` has released by time `t` (its whole schedule, before the
+    ///      split; 0 before it starts), B·(10⁴/d)·(1 − G(t)) rounded down, G as in the NatSpec.
+    function _released(Segment memory s, uint256 t) private view returns (uint256) {
+        uint256 start = genesis + uint256(s.fromEpoch) * epochLength;
+        if (t <= start) return 0;
+        uint256 k = (t - start) / epochLength;
+        uint256 into = (t - start) % epochLength;
         uint256 q = (BPS - s.decayBps) * WAD / BPS;
-        return Math.mulDiv(s.baseEmission, _rpow(q, epoch - s.fromEpoch), WAD);
+        uint256 g = _decayed(q, k);
+        if (into != 0) g -= (g - _decayed(q, k + 1)) * into / epochLength;
+        return Math.mulDiv(uint256(s.baseEmission) * BPS, WAD - g, uint256(s.decayBps) * WAD);
     }
 
-    /// @dev An account's pro-rata shares of the epoch's work and verifier pools, each capped by
+    /// @dev Epoch `epoch`'s emission under its segment `s`: R(end) − R(start).
+    function _emission(Segment memory s, uint256 epoch) private view returns (uint256) {
+        uint256 start = genesis + epoch * epochLength;
+        return _released(s, start + epochLength) - _released(s, start);
+    }
+
+    /// @dev The stake share released in [t0, t1], segment by segment (each segment's share at
+    ///      its own `stakeBps`), newest segment first.
+    function _stakeReleased(uint256 t0, uint256 t1) private view returns (uint256 pool) {
+        uint256 end = t1;
+        for (uint256 i = _segments.length; i != 0 && end > t0; --i) {
+            Segment memory s = _segments[i - 1];
+            uint256 start = genesis + uint256(s.fromEpoch) * epochLength;
+            if (start >= end) continue; // a segment that has not begun
+            uint256 from = Math.max(start, t0);
+            pool += (_released(s, end) - _released(s, from)) * s.stakeBps / BPS;
+            end = from;
+        }
+    }
+
+    /// @dev q^k (WAD, rounded down), 0 once below `DUST`: non-increasing in k.
+    function _decayed(uint256 q, uint256 k) private pure returns (uint256 g) {
+        g = _rpow(q, k);
+        if (g < DUST) g = 0;
+    }
+
+    /// @dev Sets `account`'s provider part (or verifier part) of its stake to `newStake`, after
+    ///      paying its stake rewards up to now into its stored balance.
+    function _setStake(address account, uint256 newStake, bool asVerifier) private {
+        (StakeAccount storage mine, uint256 rpt, uint256 accrued) = _accrueStake(account);
+        if (accrued != 0) _activity[account].stakeRewards += accrued.toUint128();
+        uint256 verifierPart = _verifierStake[account];
+        uint256 old = mine.stake;
+        uint256 total;
+        if (asVerifier) {
+            total = old - verifierPart + newStake;
+            _verifierStake[account] = newStake;
+            emit StakeChanged(account, true, verifierPart, newStake);
+        } else {
+            total = verifierPart + newStake;
+            emit StakeChanged(account, false, old - verifierPart, newStake);
+        }
+        (mine.stake, mine.rewardPerTokenPaid) = (total.toUint96(), uint160(rpt));
+        _totalStake = (_totalStake - old + total).toUint128();
+    }
+
+    /// @dev Values `account`'s activity in a past epoch (returned as `valued`, for the caller
+    ///      to pay or to owe), then points its counters at `epoch` (the current one). O(1): the
+    ///      past epoch's totals are final.
+    function _rollOver(address account, uint256 epoch) private returns (Activity storage mine, uint256 valued) {
+        mine = _activity[account];
+        uint256 last = mine.epoch;
+        if (last == epoch) return (mine, 0);
+        if (mine.workCap != 0 || mine.verifierCap != 0) {
+            (uint256 work, uint256 verifier) = _epochRewards(mine);
+            valued = work + verifier;
+            emit EpochRewardsSettled(account, last, work, verifier);
+            (mine.workCap, mine.verifierCap) = (0, 0);
+        }
+        (mine.credits, mine.verifierUnits, mine.epoch) = (0, 0, uint64(epoch));
+    }
+
+    /// @dev `_rollOver`, keeping what was valued as owed (reports, which pay nothing out).
+    function _rollOverOwing(address account, uint256 epoch) private returns (Activity storage mine) {
+        uint256 valued;
+        (mine, valued) = _rollOver(account, epoch);
+        if (valued != 0) mine.owed += valued.toUint128();
+    }
+
+    /// @dev An account's pro-rata shares of its epoch's work and verifier pools, each capped by
     ///      the fees its activity paid (the rest is never minted).
-    function _epochRewards(uint256 epoch, Work memory mine) private view returns (uint256 work, uint256 verifier) {
+    function _epochRewards(Activity memory mine) private view returns (uint256 work, uint256 verifier) {
         if (mine.workCap == 0 && mine.verifierCap == 0) return (0, 0);
-        Segment memory s = _segmentFor(epoch);
-        uint256 emission = _emission(s, epoch);
-        Work memory all = _epochTotals[epoch];
+        Segment memory s = _segmentFor(mine.epoch);
+        uint256 emission = _emission(s, mine.epoch);
+        EpochTotals memory all = _epochTotals[mine.epoch];
         if (mine.workCap != 0) {
             work = Math.min(Math.mulDiv(emission * s.workBps / BPS, mine.credits, all.credits), mine.workCap);
         }
@@ -358,46 +501,58 @@ contract RewardsDistributor is Governed, ReentrancyGuard, IRewardsDistributor {
         }
     }
 
-    function _updateStakeRewards(address account) private {
-        _updateGlobal();
-        uint256 rpt = rewardPerTokenStored;
-        _stakeRewards[account] += stakeOf[account] * (rpt - _rewardPerTokenPaid[account]) / WAD;
-        _rewardPerTokenPaid[account] = rpt;
+    function _pendingStake(address account, uint256 accrued) private view returns (uint256) {
+        StakeAccount memory mine = _stakes[account];
+        return accrued + uint256(mine.stake) * (_rewardPerTokenNow() - mine.rewardPerTokenPaid) / WAD;
     }
 
-    function _updateGlobal() private {
-        (rewardPerTokenStored, lastUpdateTime) = _rewardPerTokenNow();
+    /// @dev Brings the accumulator to now and returns the stake rewards `account` accrued since
+    ///      its last update (for the caller to pay or to store), marking them accrued. An account
+    ///      without stake accrues nothing and is not written (`stakeChanged` writes its mark).
+    function _accrueStake(address account)
+        private
+        returns (StakeAccount storage mine, uint256 rpt, uint256 accrued)
+    {
+        rpt = _updateGlobal();
+        mine = _stakes[account];
+        uint256 stake = mine.stake;
+        uint256 paid = mine.rewardPerTokenPaid;
+        if (stake == 0 || rpt == paid) return (mine, rpt, 0);
+        accrued = stake * (rpt - paid) / WAD;
+        mine.rewardPerTokenPaid = uint160(rpt); // fits: it was stored as uint160
     }
 
-    /// @dev The accumulator moved to now, epoch by epoch at each epoch's stake rate (at most
-    ///      `MAX_CATCHUP_EPOCHS` epochs); returns it and the time it reached.
-    function _rewardPerTokenNow() private view returns (uint256 rpt, uint256 reached) {
-        (rpt, reached) = (rewardPerTokenStored, lastUpdateTime);
-        uint256 staked = totalStake;
-        uint256 length = epochLength;
-        for (uint256 n; n < MAX_CATCHUP_EPOCHS && reached < block.timestamp; ++n) {
-            uint256 epoch = (reached - genesis) / length;
-            uint256 end = Math.min(genesis + (epoch + 1) * length, block.timestamp);
-            if (staked != 0) {
-                Segment memory s = _segmentFor(epoch);
-                uint256 pool = _emission(s, epoch) * s.stakeBps / BPS;
-                rpt += Math.mulDiv(pool * (end - reached), WAD, length * staked);
-            }
-            reached = end;
+    function _updateGlobal() private returns (uint256 rpt) {
+        if (_updatedAt == block.timestamp) return _rewardPerToken;
+        rpt = _rewardPerTokenNow();
+        (_rewardPerToken, _updatedAt) = (rpt.toUint160(), uint40(block.timestamp));
+    }
+
+    /// @dev The accumulator moved to now: the stake share released since the last update over
+    ///      the stake, which has not changed since (every change updates first).
+    function _rewardPerTokenNow() private view returns (uint256 rpt) {
+        rpt = _rewardPerToken;
+        uint256 staked = _totalStake;
+        uint256 since = _updatedAt;
+        if (staked != 0 && since < block.timestamp) {
+            rpt += Math.mulDiv(_stakeReleased(since, block.timestamp), WAD, staked);
         }
     }
 
     function _mint(address to, uint256 amount) private {
-        totalClaimed += amount;
+        _totalClaimed += amount.toUint128();
         token.mint(to, amount);
     }
 
     /// @dev x^n in WAD fixed point, rounding down (exponentiation by squaring).
+    ///      Unchecked: x ≤ WAD and z ≤ WAD throughout (q < 1), so no product exceeds 10³⁶.
     function _rpow(uint256 x, uint256 n) private pure returns (uint256 z) {
-        z = n % 2 != 0 ? x : WAD;
-        for (n /= 2; n != 0; n /= 2) {
-            x = x * x / WAD;
-            if (n % 2 != 0) z = z * x / WAD;
+        unchecked {
+            z = n & 1 != 0 ? x : WAD;
+            for (n >>= 1; n != 0; n >>= 1) {
+                x = x * x / WAD;
+                if (n & 1 != 0) z = z * x / WAD;
+            }
         }
     }
 }

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Governed} from "../common/Governed.sol";
+import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
+
+/// @title JobMarketStorage
+/// @notice The job market's state: parameters, jobs, commitments and reference prices.
+/// @dev The one stateful base of both `JobMarket` and its auction module `JobAuctions`, which
+///      the market runs by DELEGATECALL on its own storage: the two contracts inherit this and
+///      declare no state of their own, so their storage layouts are the same by construction.
+///      (The Graph Horizon keeps its allocation logic in `AllocationHandler` and Uniswap v4 its
+///      pool logic in `Pool` for the same reason: the contract that holds the money stays under
+///      the 24,576-byte limit. A linked Solidity library would need the compiler to know the
+///      library's address, which Ape's build cannot be given.)
+abstract contract JobMarketStorage is Governed, ReentrancyGuard {
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant HOUR = 3600;
+
+    struct ReferencePrice {
+        uint128 price;
+        uint64 updatedAt;
+    }
+
+    /// @notice Credits (CRD), escrowed and paid here; also the oracle for CMP collateral.
+    IComputeCredits public immutable credits;
+    /// @notice Provider stake, capacity and reputation.
+    IProviderRegistry public immutable registry;
+    /// @notice Receives protocol fees.
+    address public treasury;
+    /// @notice Told of the credits each settled lease paid (zero: nobody).
+    IRewardsDistributor public rewards;
+
+    /// @notice Protocol fee on provider pay (default 1%, at most 10%).
+    uint16 public protocolFeeBps = 100;
+    /// @notice Collateral as a share of the lease value (default 30%, iExec's ratio; at most 100%).
+    uint16 public collateralBps = 3_000;
+    /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
+    uint16 public minDecrementBps = 100;
+    /// @notice Keeper's share of a failure slash (default 5%, at most 50%).
+    uint16 public keeperBountyBps = 500;
+    /// @notice Revealed sealed bids per job above which the reference price is nudged down
+    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
+    uint16 public targetBidsPerJob = 3;
+    /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
+    uint32 public resultGrace = 1 hours;
+    /// @notice Time to challenge a result (default 1 day, 1 h to 14 days).
+    uint32 public challengeWindow = 1 days;
+    /// @notice Sealed auctions: time to reveal after bidding ends (default 1 h, 10 min to 7 days).
+    uint32 public revealPeriod = 1 hours;
+    /// @notice Longest bidding period a job may ask for (default 30 days).
+    uint32 public maxBiddingPeriod = 30 days;
+    /// @notice Longest lease (default 365 days); the shortest is one minute.
+    uint64 public maxDuration = 365 days;
+    /// @notice Sealed auctions: CMP stake locked per commitment, forfeited if not revealed (default 10 CMP).
+    uint128 public bidBond = 10 ether;
+
+    /// @notice Number of jobs posted; job ids run from 1.
+    uint256 public jobCount;
+
+    mapping(uint256 => IJobMarket.Job) internal _jobs;
+    mapping(uint256 => mapping(address => IJobMarket.Commitment)) internal _commitments;
+    mapping(bytes32 => ReferencePrice) internal _referencePrices;
+
+    /// @notice The resolver whose verification record decides who earns a job's verification
+    ///         fee (zero: nobody verifies, every fee goes back to its customer).
+    IVerificationRecord public resolver;
+    /// @notice Verification fee of a job that asks for verification, as a share of its lease
+    ///         value at the max price (default 5%, at most 50%); escrowed at posting.
+    uint16 public verificationFeeBps = 500;
+
+
+    /// @param admin Governance.
+    /// @param credits_ CRD.
+    /// @param registry_ Provider registry.
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_) Governed(admin) {
+        if (address(credits_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
+        credits = credits_;
+        registry = registry_;
+    }
+
+    /// @dev The job `jobId`; reverts `UnknownJob` if it was never posted.
+    function _job(uint256 jobId) internal view returns (IJobMarket.Job storage job) {
+        job = _jobs[jobId];
+        if (job.status == IJobMarket.JobStatus.None) revert IJobMarket.UnknownJob(jobId);
+    }
+
+    /// @dev The job `jobId`, which must be bidding in an auction of `kind`.
+    function _biddingJob(uint256 jobId, IJobMarket.AuctionKind kind) internal view returns (IJobMarket.Job storage job) {
+        job = _job(jobId);
+        if (job.status != IJobMarket.JobStatus.Bidding) revert IJobMarket.WrongStatus(jobId, job.status);
+        if (job.kind != kind) revert IJobMarket.WrongAuctionKind(jobId, job.kind);
+    }
+}
