@@ -7,8 +7,8 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
-import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 import {JobAuctions} from "./JobAuctions.sol";
@@ -21,7 +21,10 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///         challenge window closes. Providers that fail are slashed for the customer.
 /// @dev Money: credits (CRD) only. A job's `escrow` is every credit the market holds for it;
 ///      every transition moves credits out of `escrow` and no credit is held outside a job, so
-///      the market's CRD balance equals the sum of its jobs' escrows. A terminal job holds none.
+///      the market's CRD balance equals the sum of its jobs' escrows (credits enter only when
+///      the market pulls them: `ComputeCredits` refuses a transfer pushed into it). A terminal
+///      job holds none. A verified job's escrow also holds its `verificationFee`, paid at the
+///      end to the verifier whose verdict was borne out, else refunded with the rest.
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
 ///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
@@ -33,6 +36,8 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///      second) price; outbid and revealed-but-losing bidders are released on the spot.
 ///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
 ///      cancellations, results, settlements, slashes and disputes always go on.
+///      The auction entry points forward to `JobAuctions`, run by DELEGATECALL on this
+///      contract's storage (both inherit `JobMarketStorage`), to keep this contract small.
 contract JobMarket is JobMarketStorage, IJobMarket {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;

@@ -480,10 +480,12 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         Segment memory s = _segmentFor(mine.epoch);
         uint256 emission = _emission(s, mine.epoch);
         EpochTotals memory all = _epochTotals[mine.epoch];
-        if (mine.workCap != 0) {
+        // A cap implies a weight (a fee is paid only on credits, a verifier cap only with a unit),
+        // so the totals are nonzero; checked anyway, as a zero total would block the account.
+        if (mine.workCap != 0 && all.credits != 0) {
             work = Math.min(Math.mulDiv(emission * s.workBps / BPS, mine.credits, all.credits), mine.workCap);
         }
-        if (mine.verifierCap != 0) {
+        if (mine.verifierCap != 0 && all.verifierUnits != 0) {
             verifier = Math.min(
                 Math.mulDiv(emission * s.verifierBps / BPS, mine.verifierUnits, all.verifierUnits), mine.verifierCap
             );
