@@ -57,6 +57,9 @@ def spec(*, sealed: bool = False, hours: int = 10) -> tuple:
     )
 
 
+LIFECYCLE = "JobMarket lifecycle (post, {bids} open bids, finalize, claim, result, settle)"
+
+
 def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: Any, providers: list[Any]) -> None:
     """Providers must be registered with H100 capacity and stake (see `registry_scenario`)."""
     token, credits, market = protocol.token, protocol.credits, protocol.market
@@ -67,21 +70,25 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
     credits.approve(market, 2**256 - 1, sender=customer)
     for _round in range(3):
         refresh_price(protocol, admin)
-        # Open auction, a whole lease.
-        job_id = gas.record("JobMarket.postJob", market.postJob(spec(), sender=customer)).events[-1].jobId
+        # Open auction, a whole lease; its transactions also add up to one job's lifecycle.
+        lifecycle = [gas.record("JobMarket.postJob", market.postJob(spec(), sender=customer))]
+        job_id = lifecycle[0].events[-1].jobId
         price = to_wei("1.8")
         for provider in providers:
-            gas.record("JobMarket.placeBid", market.placeBid(job_id, price, sender=provider))
+            lifecycle.append(gas.record("JobMarket.placeBid", market.placeBid(job_id, price, sender=provider)))
             price = price * 95 // 100
         winner = providers[-1]
         chain.pending_timestamp += HOUR
-        gas.record("JobMarket.finalizeAuction", market.finalizeAuction(job_id, sender=customer))
+        lifecycle.append(gas.record("JobMarket.finalizeAuction", market.finalizeAuction(job_id, sender=customer)))
         chain.pending_timestamp += 5 * HOUR
-        gas.record("JobMarket.claimEarnings", market.claimEarnings(job_id, sender=winner))
+        lifecycle.append(gas.record("JobMarket.claimEarnings", market.claimEarnings(job_id, sender=winner)))
         chain.pending_timestamp += 5 * HOUR
-        gas.record("JobMarket.submitResult", market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=winner))
+        result = market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=winner)
+        lifecycle.append(gas.record("JobMarket.submitResult", result))
         chain.pending_timestamp += DAY
-        gas.record("JobMarket.settleJob", market.settleJob(job_id, sender=customer))
+        lifecycle.append(gas.record("JobMarket.settleJob", market.settleJob(job_id, sender=customer)))
+        total = sum(int(receipt.gas_used) for receipt in lifecycle)
+        gas.samples[LIFECYCLE.format(bids=len(providers))].append(total)
 
         # Sealed auction up to the lease, then a cancellation.
         refresh_price(protocol, admin)

@@ -5,6 +5,7 @@ values (USD prices as ``Decimal``, durations in hours, GPU models by name), reve
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ def lease_value(price_wei: int, gpus: int, duration: int) -> int:
 class MarketClient:
     """One account acting on one deployment."""
 
-    def __init__(self, protocol: Protocol, account: Any, on_receipt: Any = None) -> None:
+    def __init__(self, protocol: Protocol, account: Any, on_receipt: Callable[[Any], None] | None = None) -> None:
         self.p = protocol
         self.account = account
         self.on_receipt = on_receipt  # called with every receipt (gas accounting)

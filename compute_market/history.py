@@ -88,7 +88,7 @@ def unit_of(name: str, abi_type: str) -> str | None:
     return None
 
 
-def _text(raw: bytes) -> str:
+def _text(raw: bytes | bytearray) -> str:
     """A bytes32 short name as text, or as hex when it is not one."""
     try:
         return from_bytes32(raw)
@@ -198,7 +198,7 @@ def render_log(log: Any, contract: str, abi: Any, timestamp: int) -> MarketEvent
 
 def contract_events(protocol: Protocol, names: Iterable[str]) -> list[tuple[str, Any]]:
     """Every event (``contract.EventName``) of the contracts `names`, with the contract's name."""
-    out = []
+    out: list[tuple[str, Any]] = []
     for name in names:
         contract = getattr(protocol, CONTRACT_ATTRIBUTES[name])
         out.extend((name, getattr(contract, abi.name)) for abi in contract.contract_type.events)

@@ -39,6 +39,6 @@ def bytes32(text: str) -> bytes:
     return raw.ljust(32, b"\0")
 
 
-def from_bytes32(raw: bytes) -> str:
+def from_bytes32(raw: bytes | bytearray) -> str:
     """Inverse of :func:`bytes32`."""
     return bytes(raw).rstrip(b"\0").decode()

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 from ape import chain
+from ape.api.networks import LOCAL_NETWORK_NAME
 
 from compute_market.cli import (
     ADDRESS,
@@ -42,7 +43,7 @@ from compute_market.cli import (
     require_job,
 )
 from compute_market.client import MarketClient
-from compute_market.history import follow, job_history
+from compute_market.history import follow, job_history, utc
 from compute_market.models import ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 from compute_market.salts import (
     SALTS_ENV,
@@ -481,3 +482,45 @@ def process_draws(client: MarketClient, as_json: bool, max_entries: int) -> None
     none is ready)."""
     processed = client.process_draws(max_entries)
     emit({"processed": processed, "draws_pending": client.draws_pending()}, as_json)
+
+
+# ---------------------------------------------------------------------- local chains
+
+# `web3_clientVersion` of the development nodes whose clock may be moved (anvil, Hardhat, Ganache).
+LOCAL_NODES = ("anvil", "hardhat", "ganache")
+
+
+def local_node() -> str | None:
+    """The development node behind the connection (``anvil/v1.…``), or None for any other chain:
+    Ape's own local network, or a node whose client version names anvil, Hardhat or Ganache."""
+    try:
+        version = str(chain.provider.make_request("web3_clientVersion", []))
+    except Exception:  # a node without the method is no development node
+        version = ""
+    if version.lower().startswith(LOCAL_NODES) or chain.provider.network.name == LOCAL_NETWORK_NAME:
+        return version or LOCAL_NETWORK_NAME
+    return None
+
+
+@market_command(cli, "advance-time")
+@click.argument("seconds", type=SECONDS)
+def advance_time(client: MarketClient, as_json: bool, seconds: int) -> None:
+    """Local chains only (anvil, Hardhat): move the chain's clock SECONDS on and mine a block
+    (evm_increaseTime, evm_mine), e.g. past a bidding end, a lease or a challenge window.
+    Refused on any other chain, before anything is sent."""
+    if local_node() is None:
+        raise click.ClickException(
+            f"advance-time works on local chains only (anvil, Hardhat): chain {chain.chain_id} is not one"
+        )
+    chain.provider.make_request("evm_increaseTime", [seconds])
+    chain.provider.make_request("evm_mine", [])
+    head = chain.provider.get_block("latest")
+    emit(
+        {
+            "advanced_seconds": seconds,
+            "block": int(head.number),
+            "timestamp": int(head.timestamp),
+            "time": utc(int(head.timestamp)),
+        },
+        as_json,
+    )

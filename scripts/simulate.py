@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from compute_market.simulation.config import SimConfig
-from compute_market.simulation.engine import START_TIME, Simulation
+from compute_market.simulation.engine import START_TIME, Simulation, Tick
 from compute_market.simulation.report import build_report, write_outputs
 from compute_market.simulation.summary import print_summary
 
@@ -96,7 +96,7 @@ def cli(
     ) as progress:
         task = progress.add_task("simulating", total=cfg.days * 24, info="")
 
-        def tick(done: int, total: int, t) -> None:  # noqa: ANN001
+        def tick(done: int, total: int, t: Tick) -> None:
             progress.update(task, completed=done, info=f"day {t.hour // 24 + 1}, jobs {t.jobs_posted}, block {t.block}")
 
         sim = Simulation(project, cfg, out, progress=tick)

@@ -48,6 +48,7 @@ SCENARIO: list[Row] = [
     ("customer", ("history", "--job", "{open}"), None, None),
     ("customer", ("history", "--job", "999"), "UnknownJob", None),
     ("customer", ("watch", "--from-block", "0", "--max-events", "3", "--interval", "0"), None, None),
+    ("keeper", ("advance-time", "60"), None, None),  # local chains only
     (ADVANCE, (str(HOUR),), None, None),
     ("provider", ("reveal", "{sealed}", "2"), None, None),
     ("provider", ("finalize", "{open}"), None, None),

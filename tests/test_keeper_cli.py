@@ -4,68 +4,20 @@ its URL, so each runs in a fraction of a second (test_cli_safety_e2e.py runs `ap
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
+from helpers import advance, load_script
 
 from compute_market.client import MarketClient
 from compute_market.models import JobRequest, JobStatus
 from compute_market.units import DAY, HOUR, from_wei, to_wei
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULT = b"\x01" * 32
-
-
-def load_script(name: str) -> ModuleType:
-    """`scripts/<name>.py` as a module (scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_script", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 MARKET = load_script("market").cli
 KEEPER = load_script("keeper").cli
-
-
-def advance(chain, seconds: int) -> None:
-    chain.pending_timestamp += seconds
-    chain.mine()
-
-
-@pytest.fixture
-def record_path(protocol, tmp_path) -> Path:
-    path = tmp_path / "deployment.json"
-    protocol.record.save(path)
-    return path
-
-
-@pytest.fixture
-def invoke(chain, record_path):
-    """Runs a command of `script` as `account` on the test node; returns click's result."""
-
-    def _invoke(script, account: str, *args: str):
-        common = ["--network", chain.provider.uri, "--account", account, "--deployment", str(record_path)]
-        return CliRunner(mix_stderr=False).invoke(script, [*args, *common])
-
-    return _invoke
-
-
-@pytest.fixture
-def run_market(invoke):
-    """Runs `ape run market ARGS --json` as `account`; returns the parsed JSON (exit code 0)."""
-
-    def _market(account: str, *args: str) -> dict:
-        result = invoke(MARKET, account, *args, "--json")
-        assert result.exit_code == 0, result.stdout + result.stderr
-        return json.loads(result.stdout)
-
-    return _market
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ import random
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from ape import accounts, chain
 
@@ -19,7 +20,7 @@ from compute_market.agent import CostModel, ProviderAgent, honest_result
 from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
 from compute_market.errors import MarketError
-from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus
+from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus, JobView
 from compute_market.simulation.actors import CheatingAgent, Customer, Verifier
 from compute_market.simulation.config import Catalog, SimConfig
 from compute_market.units import HOUR, from_wei, to_wei
@@ -27,6 +28,16 @@ from compute_market.units import HOUR, from_wei, to_wei
 START_TIME = 1_893_456_000  # 2030-01-01 00:00 UTC: a fixed clock makes runs repeatable
 REGIONS = ("eu-west", "us-east")
 TERMINAL = {JobStatus.SETTLED, JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.FAILED}
+
+T = TypeVar("T")
+
+
+class _AgentOptions(TypedDict):
+    """The keyword arguments every simulated provider agent gets (see `ProviderAgent`)."""
+
+    log: Callable[[str], None]
+    step: Decimal
+    salt_fn: Callable[[], bytes]
 
 
 @dataclass
@@ -61,7 +72,13 @@ class RunState:
 
 
 class Simulation:
-    def __init__(self, project: Any, config: SimConfig, out_dir: Path, progress: Any = None) -> None:
+    def __init__(
+        self,
+        project: Any,
+        config: SimConfig,
+        out_dir: Path,
+        progress: Callable[[int, int, Tick], None] | None = None,
+    ) -> None:
         self.project = project
         self.cfg = config
         self.out = out_dir
@@ -144,7 +161,11 @@ class Simulation:
             client = self._client(account, "provider" if role == "honest" else "cheater")
             self.protocol.token.transfer(account, to_wei(20_000), sender=self.admin)
             # Salts from the run's generator: they end up in blocks, and block hashes feed the draws.
-            kw = {"log": lambda _line: None, "step": cfg.undercut_step, "salt_fn": lambda: rng.randbytes(32)}
+            kw: _AgentOptions = {
+                "log": lambda _line: None,
+                "step": cfg.undercut_step,
+                "salt_fn": lambda: rng.randbytes(32),
+            }
             state = self.out / "agents" / f"{account.address}.json"
             if role == "honest":
                 agent = ProviderAgent(client, gpu.model, cost, state, **kw)
@@ -198,7 +219,7 @@ class Simulation:
         chain.pending_timestamp = chain.blocks.head.timestamp + HOUR
         chain.mine()
 
-    def _try(self, who: str, fn: Any, *args: Any) -> Any:
+    def _try(self, who: str, fn: Callable[..., T], *args: Any) -> T | None:
         try:
             return fn(*args)
         except MarketError as err:
@@ -258,7 +279,7 @@ class Simulation:
                 if now >= job.challenge_end and market.statusOf(job_id) == JobStatus.RESULT_SUBMITTED:
                     self._try("customer", c.settle, job_id)
 
-    def _check_result(self, customer: Customer, job: Any) -> None:
+    def _check_result(self, customer: Customer, job: JobView) -> None:
         job_id, c = job.job_id, customer.client
         resolver = self.protocol.resolver
         if job.verification and not resolver.verificationOf(job_id).requested:
@@ -266,7 +287,7 @@ class Simulation:
         if job_id in customer.checked:
             return
         customer.checked.add(job_id)
-        faked = bytes(self.protocol.market.getJob(job_id).resultHash) != honest_result(job_id, job.provider)
+        faked = not self._result_is_honest(job_id)
         if not (faked and self.rng.random() < self.cfg.check_rate):
             return
         bond = from_wei(resolver.challengeBond())

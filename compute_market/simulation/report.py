@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -186,8 +187,10 @@ def plot(report: dict[str, Any], state: RunState, cfg: SimConfig, out: Path) -> 
         color = f"C{i}"
         points = [(t.hour, float(p)) for t in state.ticks for p in t.clearing.get(model, [])]
         if points:
-            ax.scatter(*zip(*points, strict=True), s=14, color=color, label=f"{model} clearing")
-        ax.plot(hours, [float(t.reference.get(model, 0)) or None for t in state.ticks], color=color, lw=1)
+            xs, ys = zip(*points, strict=True)
+            ax.scatter(xs, ys, s=14, color=color, label=f"{model} clearing")
+        # No reference price yet: NaN leaves a gap in the line.
+        ax.plot(hours, [float(t.reference.get(model, 0)) or math.nan for t in state.ticks], color=color, lw=1)
         cloud = float(report["prices"][model]["cloud_usd_per_gpu_hour"])
         ax.axhline(cloud, color=color, ls="--", lw=1, label=f"{model} cloud {cloud:.2f}")
     ax.set(
