@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from ape import accounts, chain, project
@@ -22,7 +24,7 @@ from compute_market.benchmarks import (
     registry_scenario,
     rewards_scenario,
 )
-from compute_market.deployment import Deployer
+from compute_market.deployment import Deployer, Protocol
 from compute_market.gasreport import GasReport
 from compute_market.simulation.engine import START_TIME
 
@@ -41,7 +43,7 @@ def cli(out: Path) -> None:
     record = Path(project.path) / ".build" / "gas-deployment.json"
     chain.provider.make_request("anvil_setBlockTimestampInterval", [1])  # blocks off the wall clock
 
-    def deploy():  # noqa: ANN202
+    def deploy() -> Protocol:
         return Deployer(project, admin, fresh=True, record_path=record, log=lambda _m: None).run()
 
     protocol = deploy()
@@ -77,7 +79,7 @@ def cli(out: Path) -> None:
     click.echo(f"\nwritten to {out}")
 
 
-def deploy_with_provider(deploy, admin, *providers):  # noqa: ANN001, ANN002, ANN201
+def deploy_with_provider(deploy: Callable[[], Protocol], admin: Any, *providers: Any) -> Protocol:
     """A fresh deployment with `providers` registered and staked (for the scaling runs)."""
     protocol = deploy()
     registry_scenario(protocol, GasReport(), admin, list(providers))

@@ -577,6 +577,23 @@ def test_cancellation_halfway_splits_accrued_and_unspent_to_the_wei(
     assert market.statusOf(job_id) == CANCELLED
 
 
+def test_a_verified_lease_cancelled_halfway_refunds_the_unearned_verification_fee(
+    market, credits, chain, customer, providers
+):
+    """The same lease with verification: 40 CRD at the max price plus its 5% fee (2 CRD) were
+    escrowed; the auction kept 27.4 + 2; halfway, the provider gets 13.7 and the customer the
+    other 13.7 and the fee nobody earned."""
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1, price="1.37", verification=True)
+    assert (market.getJob(job_id).escrow, market.getJob(job_id).verificationFee) == (crd("29.4"), crd(2))
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    tx = market.cancelJob(job_id, sender=customer)
+    event = tx.events.filter(market.JobCancelled)[0]
+    assert (event.providerGross, event.refund) == (crd("13.7"), crd("15.7"))
+    assert credits.balanceOf(market) == 0
+
+
 def test_cancellation_at_an_odd_second_splits_exactly(market, credits, chain, customer, providers):
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1, price="1.37")

@@ -2,8 +2,9 @@
 (the sum of its jobs' escrows) to the wei, and every ended job holds nothing.
 
 Jobs run side by side in phases (post, bid, close, serve) with random sizes, prices, auction
-kinds, holdbacks, timings and fates (settled, cancelled, failed, abandoned, expired), in a random
-interleaving; the balance is checked after every phase step."""
+kinds, holdbacks, verification (whose fee the escrow also holds), timings and fates (settled,
+cancelled, failed, abandoned, expired), in a random interleaving; the balance is checked after
+every phase step."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_market_balance_equals_escrow_owed_after_random_jobs(
             sealed=sealed,
             holdback=rng.choice([0, 2_000, 10_000]),
             bidding=2 * HOUR,
+            verification=rng.random() < 0.5,
         )
         job_id = market.postJob(spec, sender=who).events.filter(market.JobPosted)[0].jobId
         jobs.append({"id": job_id, "customer": who, "sealed": sealed, "fate": fate, "bids": []})
