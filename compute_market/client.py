@@ -14,18 +14,11 @@ from ape import chain
 from compute_market.deployment import Protocol
 from compute_market.errors import MarketError, decoded
 from compute_market.models import JobRequest, JobStatus, JobView, ProviderView
-from compute_market.units import HOUR, bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
+from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
 
 GAS_MARGIN = 20_000
 GAS_FLOOR = 300_000
 DRAW_KINDS = (3, 4)  # VerifierStaking.EntryKind.VerifierDraw, JuryDraw
-
-
-def lease_value(price_wei: int, gpus: int, duration: int) -> int:
-    """`JobMarket._leaseValue`: wei of credits for `gpus` GPUs at `price_wei` per GPU-hour over
-    `duration` seconds, ``price * gpus * duration / 3600`` rounded down (a job's escrow at its
-    max price: 2 GPUs, 4 h at 2.50 = 20 CRD), exact in integers as the approval must be."""
-    return price_wei * gpus * duration // HOUR
 
 
 class MarketClient:
@@ -316,12 +309,6 @@ class MarketClient:
             "active": from_wei(self.p.resolver.activeStakeOf(who)),
             "unbonding_end": int(v.unbondingEnd),
         }
-
-    def pending_rewards(self) -> dict[str, Decimal]:
-        """CMP the account could claim now: activity (work and verifier rewards of past epochs)
-        and stake rewards."""
-        activity, stake = self.p.rewards.pendingRewards(self.address)
-        return {"activity": from_wei(activity), "stake": from_wei(stake)}
 
     def claim_due_rewards(self) -> dict[str, Decimal]:
         """Claims everything owed in one transaction, sent only when it pays something; returns

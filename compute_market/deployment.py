@@ -81,6 +81,19 @@ class DeploymentRecord:
         path.write_text(json.dumps(body, indent=2) + "\n")
 
 
+def typed_at(project: Any, container: str, address: str) -> ContractInstance:
+    """The contract at `address` with the project's compiled type of `container`, replacing
+    whatever Ape cached on disk for the address: a local chain redeploys other builds at the
+    same addresses, and Ape would merge a stale cached ABI into this one (an event name in both
+    then becomes an ambiguous wrapper that cannot be filtered by)."""
+    return chain.contracts.instance_at(
+        address,
+        contract_type=getattr(project, container).contract_type,
+        fetch_from_explorer=False,
+        replace=True,
+    )
+
+
 @dataclass
 class Protocol:
     """The deployed contracts, as Ape contract instances."""
@@ -109,15 +122,7 @@ class Protocol:
             raise ValueError(f"{path} is for chain {record.chain_id}, connected to {chain.chain_id}")
 
         def at(name: str, container: str) -> ContractInstance:
-            # The project's compiled type replaces whatever Ape cached on disk for the address: a
-            # local chain redeploys other builds at the same addresses, and a merged stale ABI
-            # would decode events and errors of a contract that is no longer there.
-            return chain.contracts.instance_at(
-                record.contracts[name].address,
-                contract_type=getattr(project, container).contract_type,
-                fetch_from_explorer=False,
-                replace=True,
-            )
+            return typed_at(project, container, record.contracts[name].address)
 
         return cls(
             token=at("ComputeToken", "ComputeToken"),
@@ -184,7 +189,7 @@ class Deployer:
         entry = self.record.contracts.get(name)
         if entry is not None and chain.provider.get_code(entry.address):
             self.reused.append(name)
-            return kind.at(entry.address)
+            return typed_at(self.project, container, entry.address)
         instance = kind.deploy(*args, sender=self.account)
         receipt = chain.get_receipt(instance.txn_hash)
         self.record.contracts[name] = ContractEntry(instance.address, receipt.block_number, receipt.txn_hash)
@@ -291,7 +296,7 @@ class Deployer:
         timelock = self.contract("ProtocolTimelock", "ProtocolTimelock", delay, [me], [ZERO_ADDRESS])
         # The auctions module's own roles govern storage nothing reads (the market runs its code on
         # the market's storage), but no power stays with the deployer.
-        auctions = self.project.JobAuctions.at(protocol.market.auctions())
+        auctions = typed_at(self.project, "JobAuctions", protocol.market.auctions())
         governed = [
             protocol.token,
             protocol.credits,
@@ -328,6 +333,6 @@ class Deployer:
     def _feed_at(self) -> ContractInstance:
         """An external Chainlink-shaped feed, typed with the IPriceFeed interface."""
         assert self.external_feed is not None
-        feed = self.project.IPriceFeed.at(self.external_feed)
+        feed = typed_at(self.project, "IPriceFeed", self.external_feed)
         self.record.contracts["PriceFeed"] = ContractEntry(self.external_feed, 0, "")
         return feed

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from helpers import EU, H100, PRICE_USD, load_script
 from hypothesis import settings
 
+from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
 from compute_market.units import to_wei, usd_to_feed
 
@@ -179,6 +180,22 @@ def make_verifier(resolver, token, admin):
 @pytest.fixture(scope="module")
 def rewards(protocol):
     return protocol.rewards
+
+
+# ---------------------------------------------------------------------- parties as SDK clients
+
+
+@pytest.fixture
+def customer(protocol, accounts, make_customer):
+    """A customer (account 43, credits minted) acting through `MarketClient`. Modules whose
+    parties are bare accounts define their own `customer`, at the same (function) scope."""
+    return MarketClient(protocol, make_customer(accounts[43]))
+
+
+@pytest.fixture
+def provider(protocol, accounts, make_provider):
+    """A provider (account 41, registered and staked) acting through `MarketClient`."""
+    return MarketClient(protocol, make_provider(accounts[41]))
 
 
 # ---------------------------------------------------------------------- `ape run market` in process

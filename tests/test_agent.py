@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -22,20 +23,31 @@ def test_cost_model_prices_energy_and_amortisation():
     assert DEAR.ask() == Decimal("1.5379")
 
 
+@contextmanager
+def cheap_and_dear_agents(protocol, accounts, fund, folder, slots, make_log):
+    """Two registered, staked H100 agents on accounts `slots` (the cheap one first), each
+    logging to `make_log()`; closed (their state files' locks released) on exit."""
+    made = []
+    try:
+        for i, cost in zip(slots, (CHEAP, DEAR), strict=True):
+            account = accounts[i]
+            fund(account)
+            log = make_log()
+            agent = ProviderAgent(
+                MarketClient(protocol, account), "H100-80GB", cost, folder / f"agent-{i}.json", log=log
+            )
+            agent.ensure_provider("eu-west", 8, 80, Decimal(5_000))
+            made.append(agent)
+        yield made
+    finally:
+        for agent in made:
+            agent.close()
+
+
 @pytest.fixture
 def agents(protocol, accounts, fund, tmp_path):
-    made = []
-    for i, cost in ((11, CHEAP), (12, DEAR)):
-        account = accounts[i]
-        fund(account)
-        agent = ProviderAgent(
-            MarketClient(protocol, account), "H100-80GB", cost, tmp_path / f"agent-{i}.json", log=lambda _line: None
-        )
-        agent.ensure_provider("eu-west", 8, 80, Decimal(5_000))
-        made.append(agent)
-    yield made
-    for agent in made:
-        agent.close()  # releases the state file's lock
+    with cheap_and_dear_agents(protocol, accounts, fund, tmp_path, (11, 12), lambda: lambda _line: None) as made:
+        yield made
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from ape.exceptions import ProviderError
-from test_agent import CHEAP, DEAR, settle_down
+from test_agent import CHEAP, cheap_and_dear_agents, settle_down
 from test_e2e_cli_agent import ADDRESSES, APE, PROVIDER, ROOT, Reader, ape, market
 from test_e2e_cli_agent import CHEAP as E2E_CHEAP
 
@@ -40,18 +40,8 @@ class Lines(list):
 
 @pytest.fixture
 def agents(protocol, accounts, fund, tmp_path):
-    made = []
-    for i, cost in ((21, CHEAP), (22, DEAR)):
-        account = accounts[i]
-        fund(account)
-        agent = ProviderAgent(
-            MarketClient(protocol, account), "H100-80GB", cost, tmp_path / f"agent-{i}.json", log=Lines()
-        )
-        agent.ensure_provider("eu-west", 8, 80, Decimal(5_000))
-        made.append(agent)
-    yield made
-    for agent in made:
-        agent.close()
+    with cheap_and_dear_agents(protocol, accounts, fund, tmp_path, (21, 22), Lines) as made:
+        yield made
 
 
 @pytest.fixture

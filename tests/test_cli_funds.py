@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from helpers import load_script
 
-from compute_market.client import MarketClient, lease_value
+from compute_market.client import MarketClient
 from compute_market.errors import MarketError
 from compute_market.models import JobRequest
 from compute_market.units import HOUR, to_wei
@@ -83,7 +83,8 @@ def test_the_escrow_approved_is_the_contracts_lease_value_to_the_wei(protocol, a
     fresh_price()
     price, hours = Decimal("0.333333333333333333"), Decimal(7_201) / HOUR  # 2 h and 1 s
     job_id = customer.post_job(JobRequest("H100-80GB", 7, hours, price))
-    assert protocol.market.getJob(job_id).escrow == lease_value(to_wei(price), 7, 7_201)
+    # The contract's lease value, price * gpus * duration / 3600 rounded down, to the wei.
+    assert protocol.market.getJob(job_id).escrow == to_wei(price) * 7 * 7_201 // HOUR
     assert protocol.credits.allowance(accounts[46], protocol.market) == 0
 
 

@@ -9,10 +9,8 @@ import threading
 import time
 from decimal import Decimal
 
-import pytest
 from helpers import advance, load_script
 
-from compute_market.client import MarketClient
 from compute_market.history import (
     JOB_CONTRACTS,
     PLAIN_FIELDS,
@@ -30,16 +28,6 @@ MARKET = load_script("market").cli
 RESULT = b"\x01" * 32
 # 2 H100s for 4 hours at up to 3 USD per GPU-hour: 24 CRD escrowed.
 REQUEST = JobRequest("H100-80GB", 2, Decimal(4), Decimal(3), bidding_seconds=HOUR)
-
-
-@pytest.fixture
-def customer(protocol, accounts, make_customer):
-    return MarketClient(protocol, make_customer(accounts[43]))
-
-
-@pytest.fixture
-def provider(protocol, accounts, make_provider):
-    return MarketClient(protocol, make_provider(accounts[41]))
 
 
 def delivered_job(chain, customer, provider, fresh_price) -> int:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from helpers import advance, load_script
 
-from compute_market.client import MarketClient
 from compute_market.models import JobRequest
 from compute_market.salts import SALTS_ENV, SaltFileError, SaltKey, SaltStore, SavedSalt, salts_path
 from compute_market.units import HOUR, to_wei
@@ -28,16 +27,6 @@ def default_salts(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "env" / "salts.json"
     monkeypatch.setenv(SALTS_ENV, str(path))
     return path
-
-
-@pytest.fixture
-def customer(protocol, accounts, make_customer):
-    return MarketClient(protocol, make_customer(accounts[43]))
-
-
-@pytest.fixture
-def provider(protocol, accounts, make_provider):
-    return MarketClient(protocol, make_provider(accounts[41]))
 
 
 @pytest.fixture

@@ -45,13 +45,21 @@ DEAR = [
 ]  # asks 1.5379
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Anvil:
     def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
+        self._start(["anvil", "--port", str(self.port), "--silent"])
+
+    def _start(self, argv: list[str], cwd: Path | None = None) -> None:
+        """Starts `argv` (an anvil on `self.port`) and waits until it answers."""
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(["anvil", "--port", str(self.port), "--silent"])
+        self.process = subprocess.Popen(argv, cwd=cwd)
         for _ in range(100):
             try:
                 self.rpc("eth_chainId")

@@ -44,16 +44,6 @@ def keeper(protocol, keeper_account, tmp_path, lines):
 
 
 @pytest.fixture
-def customer(protocol, accounts, make_customer):
-    return MarketClient(protocol, make_customer(accounts[43]))
-
-
-@pytest.fixture
-def provider(protocol, accounts, make_provider):
-    return MarketClient(protocol, make_provider(accounts[41]))
-
-
-@pytest.fixture
 def rival(protocol, accounts, make_provider):
     return MarketClient(protocol, make_provider(accounts[42]))
 

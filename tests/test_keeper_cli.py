@@ -11,23 +11,12 @@ import pytest
 from click.testing import CliRunner
 from helpers import advance, load_script
 
-from compute_market.client import MarketClient
 from compute_market.models import JobRequest, JobStatus
 from compute_market.units import DAY, HOUR, from_wei, to_wei
 
 RESULT = b"\x01" * 32
 MARKET = load_script("market").cli
 KEEPER = load_script("keeper").cli
-
-
-@pytest.fixture
-def customer(protocol, accounts, make_customer):
-    return MarketClient(protocol, make_customer(accounts[43]))
-
-
-@pytest.fixture
-def provider(protocol, accounts, make_provider):
-    return MarketClient(protocol, make_provider(accounts[41]))
 
 
 def leased_job(chain, customer, provider, fresh_price, **options) -> int:

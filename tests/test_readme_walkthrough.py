@@ -15,15 +15,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import socket
 import subprocess
-import time
 from decimal import Decimal
 
 import pytest
-import requests
 from helpers import load_script
-from test_e2e_cli_agent import ADDRESSES, PROVIDER, ROOT, STATUS, Anvil, Reader
+from test_e2e_cli_agent import ADDRESSES, PROVIDER, ROOT, STATUS, Anvil, Reader, free_port
 
 README = ROOT / "README.md"
 MARKER = "<!-- walkthrough"
@@ -64,12 +61,6 @@ def is_setup(line: str) -> bool:
     return line.startswith(("source ", ". ", "export ")) or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", line) is not None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ReadmeAnvil(Anvil):
     """README's anvil command with a free port and a chain id of its own (the helpers of
     `test_e2e_cli_agent.Anvil` otherwise: `rpc`, `stop`)."""
@@ -79,16 +70,8 @@ class ReadmeAnvil(Anvil):
         assert argv[:3] == ["anvil", "--port", README_PORT], f"README's chain is `{command}`, not on port 8545"
         self.port = free_port()
         self.chain_id = 3_000_000 + self.port  # no other run's record, nor the user's 31337
-        self.url = f"http://127.0.0.1:{self.port}"
         argv[2] = str(self.port)
-        self.process = subprocess.Popen([*argv, "--chain-id", str(self.chain_id), "--silent"], cwd=ROOT)
-        for _ in range(100):
-            try:
-                self.rpc("eth_chainId")
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("anvil did not start")
+        self._start([*argv, "--chain-id", str(self.chain_id), "--silent"], cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -478,7 +478,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     function setChallengeWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         uint256 above = 1 hours;
         IVerificationRecord r = resolver;
-        if (address(r) != address(0) && r.attestWindow() >= above) above = uint256(r.attestWindow()) + 1;
+        uint256 attest = address(r) == address(0) ? 0 : r.attestWindow();
+        if (attest >= above) above = attest + 1;
         challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, above, 14 days));
     }
 
