@@ -219,6 +219,63 @@ def test_draws_a_requested_verifier_then_slashes_it_when_absent(
     assert summary(keeper.step()) == [("settleJob", job_id, True)]
 
 
+# ---------------------------------------------------------------------- a market left alone
+
+
+def test_a_market_left_alone_ends_with_every_job_in_a_final_state(
+    chain, protocol, accounts, customer, provider, rival, keeper, fresh_price, make_verifier
+):
+    """Six jobs, one for each deadline, then nobody but the keeper acts for a week: an auction
+    nobody bid on, a lease never delivered, a delivered result, a verified result whose
+    verifier never attests, a challenged result nobody votes on, and a sealed auction whose only
+    commitment is never revealed. Keeper steps every 6 hours (each mines a block, so the queued
+    draws become ready) leave every job final, nothing queued, and no credits held."""
+    resolver, market = protocol.resolver, protocol.market
+    for i in range(44, 49):
+        make_verifier(accounts[i])
+    fresh_price()
+    request = JobRequest("H100-80GB", 2, Decimal(4), Decimal(3), bidding_seconds=HOUR)
+    delivered, verified, disputed, undelivered, unbid = (
+        customer.post_job(request),
+        customer.post_job(JobRequest("H100-80GB", 2, Decimal(4), Decimal(3), bidding_seconds=HOUR, verification=True)),
+        customer.post_job(request),
+        customer.post_job(request),
+        customer.post_job(request),
+    )
+    sealed = customer.post_job(JobRequest("H100-80GB", 2, Decimal(4), Decimal(3), bidding_seconds=HOUR, sealed=True))
+    for job_id in (delivered, verified, disputed, undelivered):
+        provider.bid(job_id, Decimal(2))
+    rival.commit(sealed, Decimal("2.5"))  # never revealed
+    advance(chain, HOUR)
+    keeper.step()  # the ended open auctions: four leases start, one expires
+    advance(chain, 4 * HOUR)
+    for job_id in (delivered, verified, disputed):
+        provider.submit_result(job_id, RESULT, "ipfs://result")
+    customer.request_verifier(verified)
+    customer.challenge(disputed, "wrong output")
+
+    for _ in range(28):  # a week, and nobody else acts
+        advance(chain, 6 * HOUR)
+        keeper.step()
+
+    final = {
+        delivered: JobStatus.SETTLED,
+        verified: JobStatus.SETTLED,
+        disputed: JobStatus.SETTLED,  # resolved by default: no verdict, the job settles
+        undelivered: JobStatus.FAILED,
+        unbid: JobStatus.EXPIRED,
+        sealed: JobStatus.EXPIRED,
+    }
+    assert {j: customer.job(j).status for j in final} == final
+    assert resolver.verificationOf(verified).attestation == Attestation.ABSENT
+    assert resolver.disputeOf(disputed).status == DisputeStatus.RESOLVED
+    assert market.commitmentOf(sealed, rival.address).revealed  # forfeited
+    assert resolver.queueHead() == resolver.queueTail()
+    assert protocol.credits.balanceOf(market) == 0
+    assert protocol.credits.balanceOf(resolver) == 0
+    assert keeper.state.jobs == {} and keeper.state.committers == {}
+
+
 # ---------------------------------------------------------------------- bounds and failures
 
 
