@@ -147,22 +147,22 @@ def dispute_scenario(
     protocol: Protocol, gas: GasReport, admin: Any, customer: Any, provider: Any, verifiers: list[Any]
 ) -> None:
     """`provider` must be registered and staked; `verifiers` are fresh accounts."""
-    token, resolver = protocol.token, protocol.resolver
+    token, resolver, registry = protocol.token, protocol.resolver, protocol.registry
     by_address = {v.address: v for v in verifiers}
     for v in verifiers:
         token.transfer(v, to_wei(1_000), sender=admin)
-        token.approve(resolver, 2**256 - 1, sender=v)
-        gas.record("DisputeResolver.registerVerifier", resolver.registerVerifier(sender=v))
-        gas.record("DisputeResolver.stakeAsVerifier", resolver.stakeAsVerifier(to_wei(1_000), sender=v))
+        token.approve(registry, 2**256 - 1, sender=v)
+        gas.record("ProviderRegistry.registerVerifier", registry.registerVerifier(sender=v))
+        gas.record("ProviderRegistry.stakeAsVerifier", registry.stakeAsVerifier(to_wei(1_000), sender=v))
     _fund_customer(protocol, admin, customer)
     for fault in (True, False, True):
         job_id = _verified_result(protocol, admin, customer, provider)
         gas.record("DisputeResolver.requestVerifier", resolver.requestVerifier(job_id, sender=customer))
-        tx = gas.record("DisputeResolver.processDraws (verifier)", _process_draws(resolver, customer))
+        tx = gas.record("ProviderRegistry.processDraws (verifier)", _process_draws(registry, customer))
         verifier = by_address[tx.events.filter(resolver.VerifierAssigned)[0].verifier]
         gas.record("DisputeResolver.attest", resolver.attest(job_id, True, sender=verifier))
         gas.record("DisputeResolver.challenge", resolver.challenge(job_id, "wrong output", sender=customer))
-        gas.record("DisputeResolver.processDraws (jury of 5)", _process_draws(resolver, customer))
+        gas.record("ProviderRegistry.processDraws (jury of 5)", _process_draws(registry, customer))
         jurors = [by_address[j] for j in resolver.jurorsOf(job_id)]
         for juror in jurors:
             digest = resolver.voteCommitment(job_id, juror, fault, b"salt")
@@ -175,10 +175,10 @@ def dispute_scenario(
         gas.record(f"DisputeResolver.resolve ({label})", resolver.resolve(job_id, sender=customer))
 
 
-def _process_draws(resolver: Any, keeper: Any) -> Any:
+def _process_draws(registry: Any, keeper: Any) -> Any:
     """Mines past the queued draws' target blocks, then makes them."""
-    chain.mine(int(resolver.drawDelay()))
-    return resolver.processDraws(32, sender=keeper)
+    chain.mine(int(registry.drawDelay()))
+    return registry.processDraws(32, sender=keeper)
 
 
 def draw_scaling(
@@ -187,20 +187,20 @@ def draw_scaling(
     """Gas of one stake-weighted verifier draw (`processDraws` after `requestVerifier`) as the
     verifier count grows to each of
     `sizes`; verifiers are contracts spawned by the test-only `VerifierFleet`."""
-    token, resolver = protocol.token, protocol.resolver
+    token, resolver, registry = protocol.token, protocol.resolver, protocol.registry
     fleet = project.VerifierFleet.deploy(sender=admin)
     token.approve(fleet, 2**256 - 1, sender=admin)
     _fund_customer(protocol, admin, customer)
     figures: dict[int, int] = {}
     for size in sizes:
-        while resolver.verifierCount() < size:
-            batch = min(50, size - resolver.verifierCount())
-            fleet.spawn(resolver, token, batch, to_wei(100), sender=admin)
+        while registry.verifierCount() < size:
+            batch = min(50, size - registry.verifierCount())
+            fleet.spawn(registry, token, batch, to_wei(100), sender=admin)
         used = []
         for _ in range(2):  # the first draw of a deployment also pays for first-time storage
             job_id = _verified_result(protocol, admin, customer, provider)
             resolver.requestVerifier(job_id, sender=customer)
-            used.append(_process_draws(resolver, customer).gas_used)
+            used.append(_process_draws(registry, customer).gas_used)
         figures[size] = used[-1]
     return figures
 

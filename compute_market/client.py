@@ -18,7 +18,7 @@ from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to
 
 GAS_MARGIN = 20_000
 GAS_FLOOR = 300_000
-DRAW_KINDS = (3, 4)  # VerifierStaking.EntryKind.VerifierDraw, JuryDraw
+DRAW_KINDS = (3, 4)  # IStakingLedger.EntryKind.VerifierDraw, JuryDraw
 
 
 class MarketClient:
@@ -227,18 +227,18 @@ class MarketClient:
 
     def register_verifier(self, cmp: Decimal) -> None:
         self._require_balance(self.p.token, to_wei(cmp))  # before registering: nothing sent if short
-        self._send(self.p.resolver.registerVerifier)
+        self._send(self.p.registry.registerVerifier)
         self.stake_as_verifier(cmp)
 
     def request_verifier(self, job_id: int) -> int:
         """Queues the draw of `job_id`'s verifier; returns the block whose hash will decide it
         (`process_draws` makes it once that block is mined)."""
         tx = self._send(self.p.resolver.requestVerifier, job_id)
-        return int(tx.events.filter(self.p.resolver.DrawRequested)[0].targetBlock)
+        return int(tx.events.filter(self.p.registry.DrawRequested)[0].targetBlock)
 
     def draws_pending(self) -> int:
-        """Entries (draws and the stake changes behind them) waiting in the resolver's queue."""
-        return int(self.p.resolver.queueTail()) - int(self.p.resolver.queueHead())
+        """Entries (draws and the stake changes behind them) waiting in the staking ledger's queue."""
+        return int(self.p.registry.queueTail()) - int(self.p.registry.queueHead())
 
     def process_draws(self, max_entries: int = 32) -> int:
         """Makes the queued draws whose target blocks are mined (a keeper's duty) and applies the
@@ -246,17 +246,17 @@ class MarketClient:
         nothing, when the first entry is a draw not ready yet). Only the entries ready in the
         latest block are asked for, so the gas estimate covers what the transaction will do (a
         draw that becomes ready in the transaction's own block would otherwise add work)."""
-        resolver = self.p.resolver
-        first, end = int(resolver.queueHead()), int(resolver.queueTail())
+        registry = self.p.registry
+        first, end = int(registry.queueHead()), int(registry.queueTail())
         latest = chain.blocks.head.number
         ready = 0
         for position in range(first, min(end, first + max_entries)):
-            entry = resolver.queueEntry(position)
+            entry = registry.queueEntry(position)
             if entry.kind in DRAW_KINDS and entry.targetBlock >= latest:
                 break
             ready += 1
         if ready:
-            self._send(resolver.processDraws, ready)
+            self._send(registry.processDraws, ready)
         return ready
 
     def attest(self, job_id: int, result_ok: bool) -> None:
@@ -294,19 +294,19 @@ class MarketClient:
     def stake_as_verifier(self, cmp: Decimal) -> None:
         """Adds `cmp` CMP to the account's verifier stake (it must be a verifier already)."""
         amount = to_wei(cmp)
-        self._approve(self.p.token, self.p.resolver, amount)
-        self._send(self.p.resolver.stakeAsVerifier, amount)
+        self._approve(self.p.token, self.p.registry, amount)
+        self._send(self.p.registry.stakeAsVerifier, amount)
 
     def verifier(self, address: str | None = None) -> dict[str, Any]:
         """A verifier's record: registered, staked, unbonding, active stake (CMP), unbonding end."""
         who = address or self.address
-        v = self.p.resolver.verifierOf(who)
+        v = self.p.registry.verifierOf(who)
         return {
             "address": who,
             "registered": int(v.slot) != 0,
             "staked": from_wei(v.staked),
             "unbonding": from_wei(v.unbonding),
-            "active": from_wei(self.p.resolver.activeStakeOf(who)),
+            "active": from_wei(self.p.registry.activeStakeOf(who)),
             "unbonding_end": int(v.unbondingEnd),
         }
 

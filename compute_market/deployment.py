@@ -255,6 +255,10 @@ class Deployer:
             self.gas["setResolver"] = receipt.gas_used
             self.log(f"market reads verifications from {resolver.address}")
         self.allow_protocol_contract(credits, resolver.address)
+        if registry.resolver() != resolver.address:  # the ledger's draws and verifier slashes
+            receipt = registry.setResolver(resolver.address, sender=self.account)
+            self.gas["setResolver"] = self.gas.get("setResolver", 0) + receipt.gas_used
+            self.log(f"staking ledger serves draws to {resolver.address}")
         r = p.rewards
         rewards = self.contract(
             "RewardsDistributor",

@@ -1,11 +1,11 @@
 """The market's events in human units, for `ape run market history` and `ape run market watch`.
 
 A job's timeline is every log of the `JobMarket`, the `DisputeResolver` and the
-`ProviderRegistry` whose indexed ``jobId`` is that job (32 kinds of event: 15, 15 and 2), read
+`ProviderRegistry` whose indexed ``jobId`` is that job (32 kinds of event: 15, 14 and 3), read
 with one ``eth_getLogs`` per page of blocks and per position of ``jobId`` among the indexed
-arguments (first for the market and the resolver, second for the registry's `CollateralLocked`
-and `CollateralReleased`), from the market's deploy block. `follow` reads every event of the market
-and the resolver as blocks are mined. Each event is rendered alike for both:
+arguments (first for the market, the resolver and the registry's `DrawRequested`, second for
+the registry's `CollateralLocked` and `CollateralReleased`), from the market's deploy block.
+`follow` reads every event of the market and the resolver as blocks are mined. Each event is rendered alike for both:
 
 - 18-decimal amounts as decimals with their token: CRD for credits (escrow, prices per
   GPU-hour, refunds, pay, fees, challenge bonds), CMP for stake (collateral, slashes, bounties,

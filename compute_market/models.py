@@ -48,7 +48,7 @@ class AuctionKind(IntEnum):
 
 
 class EntryKind(IntEnum):
-    """`VerifierStaking.EntryKind`: an entry of the resolver's draw queue."""
+    """`IStakingLedger.EntryKind`: an entry of the staking ledger's draw queue."""
 
     NONE = 0
     STAKE_ADDED = 1

@@ -163,15 +163,15 @@ def resolver(protocol):
 
 
 @pytest.fixture(scope="module")
-def make_verifier(resolver, token, admin):
+def make_verifier(registry, token, admin):
     """Registers an account as a verifier with `stake` CMP."""
 
     def _make(account, stake: int = to_wei(1_000)):
         token.transfer(account, stake, sender=admin)
-        token.approve(resolver, 2**256 - 1, sender=account)
-        resolver.registerVerifier(sender=account)
+        token.approve(registry, 2**256 - 1, sender=account)
+        registry.registerVerifier(sender=account)
         if stake:
-            resolver.stakeAsVerifier(stake, sender=account)
+            registry.stakeAsVerifier(stake, sender=account)
         return account
 
     return _make

@@ -121,10 +121,10 @@ def test_pausing_everything_never_traps_funds(
     fresh_price()
     p.credits.redeem(to_wei(10), 0, customer, sender=customer)
     p.registry.requestUnstake(p.registry.freeStakeOf(provider), sender=provider)
-    p.resolver.requestVerifierUnstake(to_wei(1_000), sender=verifier)
+    p.registry.requestVerifierUnstake(to_wei(1_000), sender=verifier)
     chain.pending_timestamp += 7 * DAY
     p.registry.withdrawUnstaked(sender=provider)
-    p.resolver.withdrawVerifierStake(sender=verifier)
+    p.registry.withdrawVerifierStake(sender=verifier)
     assert p.token.balanceOf(p.registry) == 0
     assert p.token.balanceOf(p.resolver) == 0
     # New business, on the other hand, is refused.

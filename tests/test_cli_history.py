@@ -101,7 +101,7 @@ def test_event_arguments_are_rendered_in_tokens_times_hours_and_names():
     assert render_value("duration", "uint64", "uint64", 5_400) == "1.5"
     assert render_value("biddingEnd", "uint64", "uint64", 0) == "1970-01-01T00:00:00Z"
     assert render_value("kind", "uint8", "enum IJobMarket.AuctionKind", 1) == "SEALED"
-    assert render_value("kind", "uint8", "enum VerifierStaking.EntryKind", 4) == "JURY_DRAW"
+    assert render_value("kind", "uint8", "enum IStakingLedger.EntryKind", 4) == "JURY_DRAW"
     assert render_value("gpuModel", "bytes32", "bytes32", bytes32("H100-80GB")) == "H100-80GB"
     assert render_value("resultHash", "bytes32", "bytes32", b"\xab" * 32) == "0x" + "ab" * 32
     assert render_value("jurors", "address[]", "address[]", ["0xA", "0xB"]) == ["0xA", "0xB"]

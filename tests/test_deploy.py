@@ -133,7 +133,7 @@ ZERO = "0x" + "00" * 20
         ("ProviderRegistry", lambda p, me: (me, ZERO)),
         ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO, p.market.auctions())),
         ("JobAuctions", lambda p, me: (me, p.credits, ZERO)),
-        ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # VerifierStaking
+        ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # the token
         ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry)),
         ("RewardsDistributor", lambda p, me: (me, ZERO, p.credits, 86_400, 1, 1, 0)),
         ("RewardsDistributor", lambda p, me: (me, p.token, ZERO, 86_400, 1, 1, 0)),

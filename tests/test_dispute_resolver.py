@@ -74,14 +74,14 @@ def result_job(market, chain, customer, provider, verifiers, fresh_price):
 
 
 @pytest.fixture
-def draws(resolver, chain, customer):
+def draws(resolver, chain, customer, registry):
     """Makes queued draws: mines past their target blocks and processes the queue."""
 
     class Draws:
         @staticmethod
         def process():
-            chain.mine(resolver.drawDelay())
-            return resolver.processDraws(64, sender=customer)
+            chain.mine(registry.drawDelay())
+            return registry.processDraws(64, sender=customer)
 
         @staticmethod
         def verifier(job_id: int):
@@ -106,31 +106,31 @@ def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, 
 # ---------------------------------------------------------------------------- verifier stake
 
 
-def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier):
+def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier, registry):
     v = make_verifier(accounts[29], stake=to_wei(500))  # not one of the module's nine
-    assert resolver.totalActiveStake() == to_wei(500)
-    with ape.reverts(resolver.ZeroAmount):
-        resolver.stakeAsVerifier(0, sender=v)
-    with ape.reverts(resolver.ZeroAmount):
-        resolver.requestVerifierUnstake(0, sender=v)
-    with ape.reverts(resolver.NothingToWithdraw):
-        resolver.withdrawVerifierStake(sender=v)
-    with ape.reverts(resolver.AlreadyVerifier):
-        resolver.registerVerifier(sender=v)
-    with ape.reverts(resolver.NotEnoughActiveStake, have=to_wei(500), need=to_wei(501)):
-        resolver.requestVerifierUnstake(to_wei(501), sender=v)
-    tx = resolver.requestVerifierUnstake(to_wei(200), sender=v)
-    end = tx.events.filter(resolver.VerifierUnstakeRequested)[0].unbondingEnd
-    assert resolver.totalActiveStake() == to_wei(300)
-    with ape.reverts(resolver.VerifierUnbondingNotOver):
-        resolver.withdrawVerifierStake(sender=v)
+    assert registry.totalActiveStake() == to_wei(500)
+    with ape.reverts(registry.ZeroAmount):
+        registry.stakeAsVerifier(0, sender=v)
+    with ape.reverts(registry.ZeroAmount):
+        registry.requestVerifierUnstake(0, sender=v)
+    with ape.reverts(registry.NothingToWithdraw):
+        registry.withdrawVerifierStake(sender=v)
+    with ape.reverts(registry.AlreadyVerifier):
+        registry.registerVerifier(sender=v)
+    with ape.reverts(registry.NotEnoughActiveStake, have=to_wei(500), need=to_wei(501)):
+        registry.requestVerifierUnstake(to_wei(501), sender=v)
+    tx = registry.requestVerifierUnstake(to_wei(200), sender=v)
+    end = tx.events.filter(registry.VerifierUnstakeRequested)[0].unbondingEnd
+    assert registry.totalActiveStake() == to_wei(300)
+    with ape.reverts(registry.UnbondingNotOver):
+        registry.withdrawVerifierStake(sender=v)
     chain.pending_timestamp = end
     before = token.balanceOf(v)
-    resolver.withdrawVerifierStake(sender=v)
+    registry.withdrawVerifierStake(sender=v)
     assert token.balanceOf(v) == before + to_wei(200)
-    assert resolver.verifierOf(v).staked == to_wei(300)
-    with ape.reverts(resolver.NotVerifier):
-        resolver.stakeAsVerifier(1, sender=accounts[30])
+    assert registry.verifierOf(v).staked == to_wei(300)
+    with ape.reverts(registry.NotVerifier):
+        registry.stakeAsVerifier(1, sender=accounts[30])
 
 
 def test_verifier_is_drawn_by_stake_and_never_a_party(
@@ -180,7 +180,9 @@ def test_verification_is_only_for_jobs_that_asked(resolver, market, chain, custo
         resolver.requestVerifier(job_id, sender=customer)
 
 
-def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, result_job, customer, verifiers, draws):
+def test_absent_verifier_is_slashed_to_the_customer(
+    resolver, token, chain, result_job, customer, verifiers, draws, registry
+):
     verifier = draws.verifier(result_job)
     with ape.reverts(resolver.AttestationStillOpen):
         resolver.slashAbsentVerifier(result_job, sender=customer)
@@ -189,7 +191,7 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
     tx = resolver.slashAbsentVerifier(result_job, sender=customer)
     assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of 1,000
     assert token.balanceOf(customer) == before + to_wei(50)
-    assert resolver.verifierOf(verifier.verifier).staked == to_wei(950)
+    assert registry.verifierOf(verifier.verifier).staked == to_wei(950)
     rewards = ape.project.RewardsDistributor.at(resolver.rewards())
     assert rewards.verifierStakeOf(verifier.verifier) == to_wei(950)  # its stake rewards follow the slash
     with ape.reverts(resolver.AlreadyAttested):  # its verification ended as absent
@@ -202,26 +204,27 @@ def test_absent_verifier_is_slashed_to_the_customer(resolver, token, chain, resu
 
 @pytest.mark.parametrize("unstaked", [to_wei(980), to_wei(1_000)], ids=["some-active-left", "all-unbonding"])
 def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_stake(
-    resolver, token, chain, result_job, customer, verifiers, unstaked, draws
+    resolver, token, chain, result_job, customer, verifiers, unstaked, draws, registry
 ):
     verifier = draws.verifier(result_job)
     account = verifiers[verifier.verifier]
-    resolver.requestVerifierUnstake(unstaked, sender=account)  # runs for the exit before the slash
+    registry.requestVerifierUnstake(unstaked, sender=account)  # runs for the exit before the slash
     chain.pending_timestamp += 6 * HOUR + 1
     before = token.balanceOf(customer)
     tx = resolver.slashAbsentVerifier(result_job, sender=customer)
     assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of all 1,000 staked
     assert token.balanceOf(customer) == before + to_wei(50)
     # The active remainder goes first, then the unbonding stake: 950 left, all of it unbonding.
-    state = resolver.verifierOf(account)
+    state = registry.verifierOf(account)
     assert (state.staked, state.unbonding) == (to_wei(950), to_wei(950))
-    assert resolver.activeStakeOf(account) == 0
-    assert resolver.totalActiveStake() == to_wei(8_000)  # the other eight verifiers
+    assert registry.activeStakeOf(account) == 0
+    assert registry.totalActiveStake() == to_wei(8_000)  # the other eight verifiers
     chain.pending_timestamp = state.unbondingEnd
-    before = token.balanceOf(account)
-    resolver.withdrawVerifierStake(sender=account)
+    before, ledger_before = token.balanceOf(account), token.balanceOf(registry)
+    registry.withdrawVerifierStake(sender=account)
     assert token.balanceOf(account) == before + to_wei(950)
-    assert token.balanceOf(resolver) == to_wei(8_000)
+    assert ledger_before - token.balanceOf(registry) == to_wei(950)  # out of the one staking ledger
+    assert token.balanceOf(resolver) == 0  # which holds all stake: none here
 
 
 def test_a_verified_job_escrows_a_verification_fee_for_the_verifier_that_approves(
@@ -259,9 +262,11 @@ def test_an_absent_verifiers_fee_goes_back_to_the_customer(
     assert credits.balanceOf(assigned.verifier) == 0
 
 
-def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(resolver, result_job, customer, verifiers, draws):
+def test_a_job_finds_no_verifier_when_all_stake_is_unbonding(
+    resolver, result_job, customer, verifiers, draws, registry
+):
     for verifier in verifiers.values():
-        resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
+        registry.requestVerifierUnstake(registry.activeStakeOf(verifier), sender=verifier)
     resolver.requestVerifier(result_job, sender=customer)
     assert draws.process().events.filter(resolver.VerificationLapsed)[0].jobId == result_job
     assert resolver.verificationOf(result_job).verifier == ZERO_ADDRESS
@@ -346,6 +351,7 @@ def test_whistleblower_catches_a_lazy_verifier(
     make_customer,
     verifiers,
     draws,
+    registry,
 ):
     assigned = draws.verifier(result_job)
     lazy = verifiers[assigned.verifier]
@@ -366,7 +372,7 @@ def test_whistleblower_catches_a_lazy_verifier(
     # customer gets the collateral less the jury's 10%, as if it had challenged itself.
     assert token.balanceOf(whistleblower) == cmp_before + COLLATERAL
     assert credits.balanceOf(whistleblower) == crd_before + BOND
-    assert resolver.verifierOf(lazy).staked == to_wei(900)
+    assert registry.verifierOf(lazy).staked == to_wei(900)
     paid = tx.events.filter(resolver.JackpotPaid)[0]
     assert (paid.amount, paid.burned) == (COLLATERAL, to_wei(100) - COLLATERAL)
     assert token.balanceOf(customer) == customer_before + COLLATERAL - COLLATERAL // 10
@@ -374,7 +380,7 @@ def test_whistleblower_catches_a_lazy_verifier(
 
 
 def test_a_free_challenge_that_fails_costs_nobody_anything(
-    resolver, market, token, credits, chain, admin, result_job, customer, provider, verifiers, draws
+    resolver, market, token, credits, chain, admin, result_job, customer, provider, verifiers, draws, registry
 ):
     resolver.setChallengeBond(0, sender=admin)
     customer_before = credits.balanceOf(customer)
@@ -388,7 +394,7 @@ def test_a_free_challenge_that_fails_costs_nobody_anything(
     resolver.resolve(result_job, sender=provider)
     assert credits.balanceOf(provider) == provider_before + crd("21.78")  # its pay, and no bond
     assert credits.balanceOf(customer) == customer_before + crd(2)  # the fee no verifier earned
-    assert all(resolver.verifierOf(v).staked == to_wei(1_000) for v in verifiers)  # nobody slashed
+    assert all(registry.verifierOf(v).staked == to_wei(1_000) for v in verifiers)  # nobody slashed
     assert market.statusOf(result_job) == SETTLED
     assert credits.balanceOf(resolver) == 0
 
@@ -412,7 +418,7 @@ def test_verifier_rejection_opens_a_dispute_backed_by_its_stake(
 
 
 def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
-    resolver, market, token, credits, chain, result_job, customer, verifiers, draws
+    resolver, market, token, credits, chain, result_job, customer, verifiers, draws, registry
 ):
     assigned = draws.verifier(result_job)
     verifier = verifiers[assigned.verifier]
@@ -428,14 +434,14 @@ def test_an_upheld_verifier_rejection_pays_the_verifier_the_finders_share(
     # It posted no bond, so none comes back; its verdict was borne out: the job's verification
     # fee (5% of the 40 CRD lease value at the max price) is its pay for the work.
     assert credits.balanceOf(verifier) == crd_before + crd(2)
-    assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # the verdict agrees with it
+    assert registry.verifierOf(verifier).staked == to_wei(1_000)  # the verdict agrees with it
     assert token.balanceOf(customer) == customer_before + COLLATERAL - jackpot - jury_cut
     assert market.statusOf(result_job) == FAILED
     assert credits.balanceOf(resolver) == 0
 
 
 def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything(
-    resolver, market, token, credits, chain, result_job, customer, provider, verifiers, draws
+    resolver, market, token, credits, chain, result_job, customer, provider, verifiers, draws, registry
 ):
     assigned = draws.verifier(result_job)
     verifier = verifiers[assigned.verifier]
@@ -447,7 +453,7 @@ def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything
     cmp_before, crd_before = token.balanceOf(verifier), credits.balanceOf(verifier)
     resolver.resolveByDefault(result_job, sender=customer)
     assert market.statusOf(result_job) == SETTLED
-    assert resolver.verifierOf(verifier).staked == to_wei(1_000)  # nothing decided against it
+    assert registry.verifierOf(verifier).staked == to_wei(1_000)  # nothing decided against it
     assert (token.balanceOf(verifier), credits.balanceOf(verifier)) == (cmp_before, crd_before)
     assert credits.balanceOf(resolver) == 0
 
@@ -456,7 +462,7 @@ def test_an_undecided_verifier_rejection_ends_by_default_costing_nobody_anything
     ("result_ok", "fault"), [(False, False), (True, True)], ids=["wrong-rejection", "wrong-approval"]
 )
 def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
-    resolver, market, token, chain, result_job, customer, provider, verifiers, result_ok, fault, draws
+    resolver, market, token, chain, result_job, customer, provider, verifiers, result_ok, fault, draws, registry
 ):
     assigned = draws.verifier(result_job)
     resolver.challenge(result_job, "wrong output", sender=customer)
@@ -474,7 +480,7 @@ def test_a_verifier_attesting_after_a_challenge_is_judged_by_the_verdict(
     before, supply = token.balanceOf(paid_to), token.totalSupply()
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=fault)
     resolver.resolve(result_job, sender=customer)
-    assert resolver.verifierOf(assigned.verifier).staked == to_wei(900)
+    assert registry.verifierOf(assigned.verifier).staked == to_wei(900)
     if fault:
         assert token.balanceOf(paid_to) == before + COLLATERAL * 9 // 10
         assert token.totalSupply() == supply - to_wei(100)
@@ -520,7 +526,7 @@ def test_a_faulty_providers_sybil_challenger_gets_no_jackpot_and_the_customer_th
 
 
 def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
-    resolver, market, chain, admin, result_job, customer, verifiers, draws
+    resolver, market, chain, admin, result_job, customer, verifiers, draws, registry
 ):
     """With 1-hour vote periods and a 20-hour attestation window, a dispute is decided while
     the verifier's window is still open: its late approval cannot earn a verifier unit or dodge
@@ -548,7 +554,7 @@ def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
     chain.pending_timestamp = assigned.deadline + 1
     with ape.reverts(resolver.AlreadyAttested):
         resolver.slashAbsentVerifier(result_job, sender=customer)
-    assert resolver.verifierOf(assigned.verifier).staked == to_wei(1_000)
+    assert registry.verifierOf(assigned.verifier).staked == to_wei(1_000)
 
 
 def test_only_the_customer_or_staked_parties_challenge(resolver, result_job, stranger, provider):
@@ -603,7 +609,7 @@ def test_a_heavy_challenger_is_excluded_exactly_and_its_jury_is_full(
 
 
 def test_the_sender_of_a_challenge_cannot_see_or_choose_its_jury(
-    resolver, chain, stranger, result_job, customer, verifiers, draws
+    resolver, chain, stranger, result_job, customer, verifiers, draws, registry
 ):
     """The challenge only queues the draw: inside the challenge transaction (where a contract
     could revert unless the jury suits it) there is no jury yet, and before the target block is
@@ -612,17 +618,17 @@ def test_the_sender_of_a_challenge_cannot_see_or_choose_its_jury(
     was drawn from `prevrandao` inside the challenge transaction, so a reverting contract or a
     challenger waiting for a suitable block chose it.)"""
     tx = resolver.challenge(result_job, "x", sender=customer)
-    target = tx.events.filter(resolver.DrawRequested)[0].targetBlock
-    assert target == tx.block_number + resolver.drawDelay()
+    target = tx.events.filter(registry.DrawRequested)[0].targetBlock
+    assert target == tx.block_number + registry.drawDelay()
     assert resolver.disputeOf(result_job).status == DRAWING and resolver.jurorsOf(result_job) == []
-    with ape.reverts(resolver.DrawNotReady, jobId=result_job, targetBlock=target):
-        resolver.processDraws(1, sender=stranger)
+    with ape.reverts(registry.DrawNotReady, jobId=result_job, targetBlock=target):
+        registry.processDraws(1, sender=stranger)
     chain.mine(target - chain.blocks.head.number)  # the target block is mined: its hash is fixed
     juries = []
     for extra_blocks, sender in [(0, customer), (20, stranger)]:
         before = chain.snapshot()
         chain.mine(extra_blocks)
-        resolver.processDraws(8, sender=sender)
+        registry.processDraws(8, sender=sender)
         assert resolver.disputeOf(result_job).status == VOTING
         juries.append(list(resolver.jurorsOf(result_job)))
         chain.restore(before)
@@ -630,14 +636,14 @@ def test_the_sender_of_a_challenge_cannot_see_or_choose_its_jury(
 
 
 def test_stake_changed_after_a_request_does_not_change_that_draw(
-    resolver, chain, accounts, result_job, customer, verifiers, make_verifier, draws
+    resolver, chain, accounts, result_job, customer, verifiers, make_verifier, draws, registry
 ):
     """A jury requested while nine verifiers hold 1,000 CMP each: a newcomer staking 1,000,000 CMP
     and a juror leaving, both after the target block's hash is known but before the draw is made,
     change nothing in that draw; their stake changes wait in the queue behind it and reach the
     tree right after."""
     tx = resolver.challenge(result_job, "x", sender=customer)
-    target = tx.events.filter(resolver.DrawRequested)[0].targetBlock
+    target = tx.events.filter(registry.DrawRequested)[0].targetBlock
     chain.mine(target - chain.blocks.head.number)  # the target block is mined: its hash is fixed
     before = chain.snapshot()
     draws.process()
@@ -645,26 +651,26 @@ def test_stake_changed_after_a_request_does_not_change_that_draw(
     chain.restore(before)
     whale = make_verifier(accounts[15], stake=to_wei(1_000_000))
     leaving = verifiers[undisturbed[0]]
-    queued = resolver.requestVerifierUnstake(to_wei(1_000), sender=leaving)
-    assert queued.events.filter(resolver.StakeChangeQueued)
-    assert resolver.totalActiveStake() == to_wei(9_000)  # the tree still holds the stake as requested
+    queued = registry.requestVerifierUnstake(to_wei(1_000), sender=leaving)
+    assert queued.events.filter(registry.StakeChangeQueued)
+    assert registry.totalActiveStake() == to_wei(9_000)  # the tree still holds the stake as requested
     draws.process()  # the whale and the leaver acted knowing the target block's hash
     assert list(resolver.jurorsOf(result_job)) == undisturbed
     assert whale.address not in undisturbed
-    assert resolver.totalActiveStake() == to_wei(1_008_000)  # both changes applied after the draw
-    assert resolver.queueHead() == resolver.queueTail()
+    assert registry.totalActiveStake() == to_wei(1_008_000)  # both changes applied after the draw
+    assert registry.queueHead() == registry.queueTail()
 
 
 def test_a_draw_whose_block_left_the_hash_window_is_made_from_a_later_block(
-    resolver, chain, stranger, result_job, customer, verifiers, draws
+    resolver, chain, stranger, result_job, customer, verifiers, draws, registry
 ):
     """After 256 blocks a block hash is no longer readable: the draw gets a new target
     `drawDelay` blocks ahead instead of being made from nothing, and is made from that one."""
     resolver.challenge(result_job, "x", sender=customer)
     chain.mine(300)
-    tx = resolver.processDraws(8, sender=stranger)
-    retarget = tx.events.filter(resolver.DrawRequested)[0]
-    assert retarget.targetBlock == tx.block_number + resolver.drawDelay()
+    tx = registry.processDraws(8, sender=stranger)
+    retarget = tx.events.filter(registry.DrawRequested)[0]
+    assert retarget.targetBlock == tx.block_number + registry.drawDelay()
     assert resolver.jurorsOf(result_job) == []
     draws.process()
     assert len(resolver.jurorsOf(result_job)) == 5
@@ -711,7 +717,9 @@ def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_j
         resolver.revealVote(result_job, True, b"right", sender=juror)
 
 
-def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, result_job, customer, verifiers, draws):
+def test_an_absent_juror_is_penalised_for_the_majority(
+    resolver, token, chain, result_job, customer, verifiers, draws, registry
+):
     resolver.challenge(result_job, "x", sender=customer)
     draws.process()
     jurors = resolver.jurorsOf(result_job)
@@ -722,12 +730,14 @@ def test_an_absent_juror_is_penalised_for_the_majority(resolver, token, chain, r
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
     tx = resolver.resolve(result_job, sender=customer)
     assert tx.events.filter(resolver.JurorPenalized)[0].amount == to_wei(50)
-    assert resolver.verifierOf(absent).staked == to_wei(950)
+    assert registry.verifierOf(absent).staked == to_wei(950)
     gained = sum(token.balanceOf(j) - before[j] for j in majority)
     assert gained == to_wei(50) + COLLATERAL // 10  # the penalty plus the jury's share of the slash
 
 
-def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_job, customer, admin, verifiers, draws):
+def test_a_hung_jury_goes_to_the_arbiter(
+    resolver, market, token, chain, result_job, customer, admin, verifiers, draws, registry
+):
     resolver.challenge(result_job, "x", sender=customer)
     draws.process()
     jurors = resolver.jurorsOf(result_job)
@@ -747,7 +757,7 @@ def test_a_hung_jury_goes_to_the_arbiter(resolver, market, token, chain, result_
     resolver.arbitrate(result_job, True, sender=admin)
     assert market.statusOf(result_job) == FAILED
     # Every absent juror lost 5%, burned since there is no majority to give it to.
-    assert all(resolver.verifierOf(j).staked == to_wei(950) for j in jurors)
+    assert all(registry.verifierOf(j).staked == to_wei(950) for j in jurors)
     assert token.totalSupply() == supply - to_wei(50) * len(jurors)
 
 
@@ -772,11 +782,11 @@ def test_an_undecided_dispute_ends_by_default_after_the_appeal_window(
 
 
 def test_no_active_verifier_stake_means_the_arbiter_decides_at_once(
-    resolver, market, chain, customer, provider, verifiers, admin, draws
+    resolver, market, chain, customer, provider, verifiers, admin, draws, registry
 ):
     for verifier in verifiers.values():  # every verifier is leaving: nobody can sit on a jury
-        resolver.requestVerifierUnstake(resolver.activeStakeOf(verifier), sender=verifier)
-    assert resolver.totalActiveStake() == 0
+        registry.requestVerifierUnstake(registry.activeStakeOf(verifier), sender=verifier)
+    assert registry.totalActiveStake() == 0
     tx = market.postJob(job_spec(chain), sender=customer)
     job_id = tx.events.filter(market.JobPosted)[0].jobId
     market.placeBid(job_id, crd(1), sender=provider)
@@ -799,7 +809,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     cmp_before = {str(p): token.balanceOf(p) for p in parties}
     crd_before = {str(p): credits.balanceOf(p) for p in parties}
     supply_before = token.totalSupply()
-    staked_before = sum(resolver.verifierOf(v).staked for v in verifiers)
+    staked_before = sum(registry.verifierOf(v).staked for v in verifiers)
     resolver.challenge(result_job, "x", sender=customer)
     draws.process()
     jurors = resolver.jurorsOf(result_job)
@@ -807,11 +817,13 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     resolver.resolve(result_job, sender=customer)
     # CMP: what the provider lost plus what verifiers lost equals what everyone gained plus burns.
     provider_loss = to_wei(10_000) - registry.stakeOf(provider)
-    verifier_loss = staked_before - sum(resolver.verifierOf(v).staked for v in verifiers)
+    verifier_loss = staked_before - sum(registry.verifierOf(v).staked for v in verifiers)
     gains = sum(token.balanceOf(p) - cmp_before[str(p)] for p in parties)
     burned = supply_before - token.totalSupply()
     assert provider_loss + verifier_loss == gains + burned
-    assert token.balanceOf(resolver) == sum(resolver.verifierOf(v).staked for v in verifiers)
+    # The staking ledger holds exactly the stake of the provider and the verifiers; the resolver none.
+    ledger = registry.stakeOf(provider) + sum(registry.verifierOf(v).staked for v in verifiers)
+    assert (token.balanceOf(registry), token.balanceOf(resolver)) == (ledger, 0)
     # CRD: the market and the resolver hold nothing; the customer got escrow and bond back.
     assert credits.balanceOf(resolver) == 0 and credits.balanceOf(market) == 0
     # 22 CRD of lease and the 2 CRD verification fee nobody earned (no verifier was drawn).
@@ -833,7 +845,6 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
         ("setJurorPenaltyBps", 5_001, 0, 5_000),
         ("setAbsencePenaltyBps", 5_001, 0, 5_000),
         ("setVerifierSlashBps", 10_001, 0, 10_000),
-        ("setVerifierUnbondingPeriod", DAY - 1, DAY, 60 * DAY),
     ],
 )
 def test_setters_check_bounds_and_roles(resolver, admin, stranger, setter, bad, lo, hi):

@@ -68,6 +68,7 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
     fresh_price,
     honest_multiple,
     verified,
+    registry,
 ):
     w_customer, w_provider, w_verifier = washer
     if verified:
@@ -91,8 +92,8 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
     market.submitResult(jobs[0][0], b"\x42" * 32, "ipfs://result", sender=w_provider)
     if verified:
         resolver.requestVerifier(jobs[0][0], sender=w_customer)
-        chain.mine(resolver.drawDelay())
-        resolver.processDraws(8, sender=w_customer)
+        chain.mine(registry.drawDelay())
+        registry.processDraws(8, sender=w_customer)
         resolver.attest(jobs[0][0], True, sender=w_verifier)
     if honest_multiple:
         chain.pending_timestamp += 10 * HOUR * (honest_multiple - 1)
@@ -124,10 +125,10 @@ def test_wash_trading_through_the_whole_path_loses_cmp(
         if balance:
             credits.redeem(balance, 0, account, sender=account)
     if verified:
-        resolver.requestVerifierUnstake(to_wei(1_000), sender=w_verifier)  # its stake is its own
+        registry.requestVerifierUnstake(to_wei(1_000), sender=w_verifier)  # its stake is its own
         start += to_wei(1_000)
         chain.pending_timestamp += 8 * DAY
-        resolver.withdrawVerifierStake(sender=w_verifier)
+        registry.withdrawVerifierStake(sender=w_verifier)
     # 17 CMP burned for 42.2875 CRD; 41.8875 CRD come back (the escrow less the 0.4 CRD fee)
     # and redeem at 1% spread into 16.58745 CMP; the rewards add 0.14 (and 0.02) CMP.
     loss = start + stake_rewards - liquid_cmp(token, washer)

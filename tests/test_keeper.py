@@ -161,7 +161,7 @@ def test_forfeits_an_unrevealed_sealed_commitment_after_the_reveal_period(
 
 
 def test_makes_a_queued_jury_draw_then_resolves_the_dispute_by_default(
-    chain, protocol, accounts, customer, provider, keeper, fresh_price, make_verifier
+    chain, protocol, accounts, customer, provider, keeper, fresh_price, make_verifier, registry
 ):
     resolver = protocol.resolver
     for i in range(44, 49):
@@ -172,7 +172,7 @@ def test_makes_a_queued_jury_draw_then_resolves_the_dispute_by_default(
     customer.challenge(job_id, "wrong output")
     assert resolver.disputeOf(job_id).status == DisputeStatus.DRAWING
 
-    chain.mine(int(resolver.drawDelay()) + 1)  # the draw's target block is mined
+    chain.mine(int(registry.drawDelay()) + 1)  # the draw's target block is mined
     assert summary(keeper.step()) == [("processDraws", None, True)]
     dispute = resolver.disputeOf(job_id)
     assert dispute.status == DisputeStatus.VOTING
@@ -195,24 +195,24 @@ def test_makes_a_queued_jury_draw_then_resolves_the_dispute_by_default(
 
 
 def test_draws_a_requested_verifier_then_slashes_it_when_absent(
-    chain, protocol, accounts, customer, provider, keeper, fresh_price, make_verifier
+    chain, protocol, accounts, customer, provider, keeper, fresh_price, make_verifier, registry
 ):
     resolver = protocol.resolver
     verifier = make_verifier(accounts[44])
     job_id = leased_job(chain, customer, provider, fresh_price, keeper, verification=True)
     provider.submit_result(job_id, RESULT, "ipfs://result")
     customer.request_verifier(job_id)
-    chain.mine(int(resolver.drawDelay()) + 1)
+    chain.mine(int(registry.drawDelay()) + 1)
     assert summary(keeper.step()) == [("processDraws", None, True)]
     verification = resolver.verificationOf(job_id)
     assert verification.verifier == verifier.address
 
-    staked = resolver.verifierOf(verifier).staked
+    staked = registry.verifierOf(verifier).staked
     advance(chain, int(resolver.attestWindow()) + 1)
     done = keeper.step()
     assert summary(done) == [("slashAbsentVerifier", job_id, True)]
     penalty = staked * resolver.absencePenaltyBps() // 10_000
-    assert resolver.verifierOf(verifier).staked == staked - penalty
+    assert registry.verifierOf(verifier).staked == staked - penalty
     assert resolver.verificationOf(job_id).attestation == Attestation.ABSENT
 
     advance(chain, DAY)
@@ -223,7 +223,7 @@ def test_draws_a_requested_verifier_then_slashes_it_when_absent(
 
 
 def test_a_market_left_alone_ends_with_every_job_in_a_final_state(
-    chain, protocol, accounts, customer, provider, rival, keeper, fresh_price, make_verifier
+    chain, protocol, accounts, customer, provider, rival, keeper, fresh_price, make_verifier, registry
 ):
     """Six jobs, one for each deadline, then nobody but the keeper acts for a week: an auction
     nobody bid on, a lease never delivered, a delivered result, a verified result whose
@@ -270,7 +270,7 @@ def test_a_market_left_alone_ends_with_every_job_in_a_final_state(
     assert resolver.verificationOf(verified).attestation == Attestation.ABSENT
     assert resolver.disputeOf(disputed).status == DisputeStatus.RESOLVED
     assert market.commitmentOf(sealed, rival.address).revealed  # forfeited
-    assert resolver.queueHead() == resolver.queueTail()
+    assert registry.queueHead() == registry.queueTail()
     assert protocol.credits.balanceOf(market) == 0
     assert protocol.credits.balanceOf(resolver) == 0
     assert keeper.state.jobs == {} and keeper.state.committers == {}

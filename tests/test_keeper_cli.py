@@ -30,7 +30,7 @@ def leased_job(chain, customer, provider, fresh_price, **options) -> int:
 
 
 def test_verifier_dispute_keeper_and_credit_commands(
-    chain, protocol, accounts, fund, customer, provider, fresh_price, run_market
+    chain, protocol, accounts, fund, customer, provider, fresh_price, run_market, registry
 ):
     resolver = protocol.resolver
     fund(accounts[44], to_wei(2_000))
@@ -45,20 +45,20 @@ def test_verifier_dispute_keeper_and_credit_commands(
     queued = run_market("TEST::43", "request-verifier", str(job_id))
     assert queued == {
         "job_id": job_id,
-        "target_block": chain.blocks.head.number + int(resolver.drawDelay()),
+        "target_block": chain.blocks.head.number + int(registry.drawDelay()),
         "draws_pending": 1,
     }
     nonce = accounts[40].nonce
     assert run_market("TEST::40", "process-draws") == {"processed": 0, "draws_pending": 1}  # not ready yet
     assert accounts[40].nonce == nonce  # so nothing was sent
-    chain.mine(int(resolver.drawDelay()) + 1)
+    chain.mine(int(registry.drawDelay()) + 1)
     assert run_market("TEST::40", "process-draws", "--max", "8") == {"processed": 1, "draws_pending": 0}
 
     # The verifier rejects the result: a dispute; with no other verifier to draw, the arbiter
     # has it, and once its appeal window passed anyone resolves it by default.
     attested = run_market("TEST::44", "attest", str(job_id), "bad")
     assert (attested["verifier"], attested["attestation"]) == (accounts[44].address, "RESULT_BAD")
-    chain.mine(int(resolver.drawDelay()) + 1)
+    chain.mine(int(registry.drawDelay()) + 1)
     assert run_market("TEST::40", "process-draws")["processed"] == 1
     assert resolver.disputeOf(job_id).status == 2  # awaiting the arbiter
     advance(chain, int(resolver.appealWindow()))

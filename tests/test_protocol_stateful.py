@@ -1,6 +1,6 @@
 """The whole protocol under random sequences (Hypothesis stateful testing): customers, providers,
-keepers, a challenger, the arbiter and governance act in random order while time moves, and the
-protocol's invariants are checked after every step.
+verifiers and jurors, keepers, a challenger, the arbiter and governance act in random order while
+time moves, and the protocol's invariants are checked after every step.
 
 CI runs a bounded number of examples, the same ones every run (the `repeatable` profile in
 conftest); `HYPOTHESIS_PROFILE=explore STATEFUL_EXAMPLES=200 STATEFUL_STEPS=60 bin/test -k stateful`
@@ -22,6 +22,7 @@ from compute_market.units import HOUR, to_wei
 
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
+SALT = b"\x07" * 32
 TERMINAL = {4, 5, 6, 7}
 # Transitions a job may make between two observations (None: the job is new).
 ALLOWED = {
@@ -38,13 +39,16 @@ ALLOWED = {
 
 @pytest.mark.usefixtures("market")
 def test_protocol_invariants_hold_under_random_sequences(
-    protocol, accounts, chain, admin, stranger, make_provider, make_customer, fresh_price
+    protocol, accounts, chain, admin, stranger, make_provider, make_customer, make_verifier, fresh_price
 ):
     p = protocol
     customers = [make_customer(accounts[i], to_wei(3_000)) for i in (10, 11)]
     for c in customers:
         p.credits.approve(p.resolver, 2**256 - 1, sender=c)
     providers = [make_provider(accounts[i], gpus=64) for i in (12, 13, 14)]
+    # Verifiers (jurors of the customers' challenges); the first provider is one too: one ledger
+    # holds both of its stakes.
+    verifiers = [make_verifier(accounts[i]) for i in (15, 16, 17)] + [make_verifier(providers[0], to_wei(500))]
     params = ("protocolFeeBps", "collateralBps", "minDecrementBps", "keeperBountyBps")
 
     class Protocol(RuleBasedStateMachine):
@@ -153,6 +157,30 @@ def test_protocol_invariants_hold_under_random_sequences(
         def unstake(self, provider, amount):
             self.attempt(p.registry.requestUnstake, to_wei(amount), sender=provider)
 
+        # ------------------------------------------------------------ verifiers
+
+        @rule(verifier=st.sampled_from(verifiers), amount=st.integers(1, 600))
+        def verifier_unstake(self, verifier, amount):
+            self.attempt(p.registry.requestVerifierUnstake, to_wei(amount), sender=verifier)
+
+        @rule(verifier=st.sampled_from(verifiers))
+        def verifier_withdraws(self, verifier):
+            self.attempt(p.registry.withdrawVerifierStake, sender=verifier)
+
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data(), fault=st.booleans())
+        def jurors_vote(self, data, fault):
+            """Every juror drawn for the job commits, or reveals, a vote for `fault`."""
+            job_id = data.draw(st.sampled_from(self.jobs))
+            for juror in p.resolver.jurorsOf(job_id):
+                digest = p.resolver.voteCommitment(job_id, juror, fault, SALT)
+                self.attempt(p.resolver.commitVote, job_id, digest, sender=accounts[juror])
+                self.attempt(p.resolver.revealVote, job_id, fault, SALT, sender=accounts[juror])
+
+        @rule(who=st.sampled_from(providers))
+        def provider_withdraws(self, who):
+            self.attempt(p.registry.withdrawUnstaked, sender=who)
+
         # ------------------------------------------------------------ keepers, arbiter, time
 
         @precondition(lambda self: self.jobs)
@@ -163,8 +191,9 @@ def test_protocol_invariants_hold_under_random_sequences(
                 self.attempt(fn, job_id, sender=keeper)
             for provider in providers:
                 self.attempt(p.market.settleCommitment, job_id, provider, sender=keeper)
+            self.attempt(p.resolver.resolve, job_id, sender=keeper)
             self.attempt(p.resolver.resolveByDefault, job_id, sender=keeper)
-            self.attempt(p.resolver.processDraws, 16, sender=keeper)  # juries drawn from a later block
+            self.attempt(p.registry.processDraws, 16, sender=keeper)  # juries drawn from a later block
 
         @precondition(lambda self: self.jobs)
         @rule(data=st.data(), fault=st.booleans())
@@ -211,13 +240,25 @@ def test_protocol_invariants_hold_under_random_sequences(
                 self.seen[job_id] = job.status
 
         @invariant()
-        def stake_is_accounted(self):
+        def the_ledger_holds_exactly_all_stake(self):
+            """One staking ledger: its CMP balance is every provider's and every verifier's stake
+            to the wei (the resolver holds none: juror pools are paid out when they form), and
+            with no draw queued the tree weighs exactly the verifiers' active stake."""
             total = 0
             for provider in providers:
                 record = p.registry.providerOf(provider)
                 assert record.staked >= record.locked + record.unbonding  # free stake never negative
                 total += record.staked
+            active = 0
+            for verifier in verifiers:
+                record = p.registry.verifierOf(verifier)
+                assert record.staked >= record.unbonding
+                total += record.staked
+                active += record.staked - record.unbonding
             assert p.token.balanceOf(p.registry) == total
+            assert p.token.balanceOf(p.resolver) == 0
+            if p.registry.queueHead() == p.registry.queueTail():
+                assert p.registry.totalActiveStake() == active
 
         @invariant()
         def resolver_holds_only_open_bonds(self):

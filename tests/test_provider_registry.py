@@ -246,6 +246,7 @@ def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, prov
     [
         ("setUnbondingPeriod", DAY - 1, DAY, 60 * DAY),
         ("setMinStakePerGpu", to_wei(1_000_001), 0, to_wei(1_000_000)),
+        ("setDrawDelay", 65, 1, 64),
     ],
 )
 def test_setters_check_bounds_and_roles(registry, admin, stranger, setter, bad, lo, hi):

@@ -408,13 +408,13 @@ def test_market_registry_and_resolver_report_to_the_protocols_distributor(
 
 
 def test_the_resolver_reports_verifier_stake_as_it_changes(
-    rewards, resolver, accounts, make_provider, make_verifier, chain
+    rewards, resolver, accounts, make_provider, make_verifier, chain, registry
 ):
     """A verifier's active stake earns the stake share: staking, an unstake request and a slash
     each report the new active stake; a provider that also verifies earns on both stakes."""
     verifier = make_verifier(accounts[20], stake=to_wei(1_000))
     assert (rewards.stakeOf(verifier), rewards.verifierStakeOf(verifier)) == (to_wei(1_000), to_wei(1_000))
-    resolver.requestVerifierUnstake(to_wei(400), sender=verifier)
+    registry.requestVerifierUnstake(to_wei(400), sender=verifier)
     assert rewards.verifierStakeOf(verifier) == to_wei(600)
     both = make_provider(accounts[21])  # 10,000 as a provider
     make_verifier(both, stake=to_wei(1_000))

@@ -75,9 +75,10 @@ def test_no_contract_holds_funds_nobody_can_claim(run):
     )
     assert p.credits.balanceOf(p.resolver) == open_bonds
     verifiers = [v.client.address for v in sim.verifiers]
-    assert p.token.balanceOf(p.resolver) == sum(p.resolver.verifierOf(v).staked for v in verifiers)
     providers = [a.me for a in sim.agents]
-    assert p.token.balanceOf(p.registry) == sum(p.registry.stakeOf(a) for a in providers)
+    # The one staking ledger holds every provider's and every verifier's stake, and nothing else.
+    staked = sum(p.registry.stakeOf(a) for a in providers) + sum(p.registry.verifierOf(v).staked for v in verifiers)
+    assert (p.token.balanceOf(p.registry), p.token.balanceOf(p.resolver)) == (staked, 0)
 
 
 def test_report_files_and_cheaters(run):

@@ -298,7 +298,7 @@ class Simulation:
     def _verifiers_duties(self) -> None:
         resolver, market = self.protocol.resolver, self.protocol.market
         if self.keeper.draws_pending():  # draws asked for this hour: made from a later block's hash
-            chain.mine(int(resolver.drawDelay()))
+            chain.mine(int(self.protocol.registry.drawDelay()))
             self._try("keeper", self.keeper.process_draws)
         now = chain.blocks.head.timestamp
         for job_id in list(self.jobs):

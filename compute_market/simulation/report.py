@@ -53,7 +53,7 @@ def build_report(sim: Simulation, state: RunState) -> dict[str, Any]:
 
     providers = [provider_report(sim, agent) for agent in sim.agents]
     slashed = sum(from_wei(log.slashed) for log in registry.Slashed.range(0, chain_head(sim) + 1))
-    verifier_slashed = sum(from_wei(log.amount) for log in p.resolver.VerifierSlashed.range(0, chain_head(sim) + 1))
+    verifier_slashed = sum(from_wei(log.amount) for log in p.registry.VerifierSlashed.range(0, chain_head(sim) + 1))
     minted_logs = list(credits.CreditsMinted.range(0, chain_head(sim) + 1))
     redeemed_logs = list(credits.CreditsRedeemed.range(0, chain_head(sim) + 1))
     hours_simulated = len(state.ticks)

@@ -3,23 +3,25 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
+import {IDrawConsumer} from "../interfaces/IDrawConsumer.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IMarketParameters} from "../interfaces/IMarketParameters.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
-import {VerifierStaking} from "./VerifierStaking.sol";
+import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 
 /// @title DisputeResolver
 /// @notice Verification and disputes with Gensyn's roles: the customer submits, the provider
 ///         solves, a stake-drawn verifier checks, anyone staked may blow the whistle, and a
 ///         jury of drawn verifiers decides by commit-reveal vote.
-/// @dev Money held here: verifiers' CMP stake (see `VerifierStaking`), challenge bonds in CRD
-///      while a dispute runs, and nothing else: juror rewards are paid out when a dispute
-///      resolves. Every dispute ends: after the reveal period anyone may `resolve`; without a
+/// @dev Money held here: challenge bonds in CRD while a dispute runs, and nothing else (the
+///      verifiers' CMP stake is in the staking ledger, the `ProviderRegistry`; juror rewards
+///      are paid out when a dispute resolves). Every dispute ends: after the reveal period anyone may `resolve`; without a
 ///      quorum or with a tie the arbiter decides until `appealEnd`, after which anyone may
 ///      `resolveByDefault` (no decision: the bond goes back to the challenger and the job settles).
 ///      Payouts on provider fault: the provider's collateral is slashed; `juryRewardBps` of it
@@ -35,14 +37,15 @@ import {VerifierStaking} from "./VerifierStaking.sol";
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
 ///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
 ///      (burned when there is no majority).
-///      Draws (the verifier, the jury) are queued by the request and made by `processDraws` from
-///      a later block's hash with the stake as it stood at the request (see `VerifierStaking`):
+///      Draws (the verifier, the jury) are queued in the ledger by the request and made by the
+///      ledger's `processDraws` from a later block's hash with the stake as it stood at the
+///      request, calling back `completeDraw` here (see `StakingLedger`):
 ///      a challenged dispute is `Drawing` until its jury is drawn.
 ///      Draws exclude the job's customer and provider, the challenger and the verifier exactly,
 ///      whatever their stake; a jury comes out smaller than `jurySize` only when fewer other
 ///      verifiers have stake. Jurors earn no emission (only the pools above); a verifier's
 ///      approval earns a verifier unit from the rewards distributor when the job settles.
-contract DisputeResolver is VerifierStaking, IDisputeResolver {
+contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawConsumer {
     using SafeERC20 for IERC20;
 
     uint256 private constant BPS = 10_000;
@@ -81,11 +84,13 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         bool providerFault;
     }
 
+    /// @notice CMP: the juror pools are paid in it.
+    IComputeToken public immutable token;
     /// @notice The market whose jobs are disputed.
     IJobMarket public immutable market;
     /// @notice Credits, in which challenge bonds are paid.
     IERC20 public immutable credits;
-    /// @notice Providers (to tell whether a challenger is staked).
+    /// @notice Providers and the staking ledger of all stake (draws, verifier slashes).
     IProviderRegistry public immutable registry;
 
     /// @notice Bond a challenger posts, in CRD (default 10).
@@ -160,15 +165,17 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     error AppealWindowOver(uint256 appealEnd);
     error AppealWindowOpen(uint256 appealEnd);
     error SharesTooLarge(uint256 finderBps, uint256 juryRewardBps);
+    error NotLedger(address caller);
 
     /// @param admin Governance (also the first arbiter).
     constructor(address admin, IComputeToken token_, IERC20 credits_, IJobMarket market_, IProviderRegistry registry_)
         Governed(admin)
-        VerifierStaking(token_)
     {
-        if (address(credits_) == address(0) || address(market_) == address(0) || address(registry_) == address(0)) {
-            revert ZeroAddress();
-        }
+        if (
+            address(token_) == address(0) || address(credits_) == address(0) || address(market_) == address(0)
+                || address(registry_) == address(0)
+        ) revert ZeroAddress();
+        token = token_;
         credits = credits_;
         market = market_;
         registry = registry_;
@@ -178,7 +185,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     // ================================================================== verification
 
     /// @notice Asks for the verifier of a job that asked for verification, once its result is in.
-    ///         Anyone may call. The draw is queued: it is made by `processDraws` from the hash of
+    ///         Anyone may call. The draw is queued in the ledger: it is made by its `processDraws` from the hash of
     ///         the block `drawDelay` blocks ahead, stake-weighted over the stake as it stood now,
     ///         never the job's own parties (`VerifierAssigned`). The verifier's whole
     ///         `attestWindow` must end inside the market's challenge window (a rejection opens a
@@ -194,7 +201,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         Verification storage v = _verifications[jobId];
         if (v.requested) revert VerifierAlreadyAssigned(jobId);
         v.requested = true;
-        targetBlock = _requestDraw(EntryKind.VerifierDraw, jobId);
+        targetBlock = _ledger().requestDraw(IStakingLedger.EntryKind.VerifierDraw, jobId);
     }
 
     /// @notice The assigned verifier's verdict on the result, before its deadline. A rejection
@@ -239,11 +246,11 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
     ///         `challengeBond` credits (approve this contract first). The customer or any staked
     ///         party (verifier or provider with stake) may challenge. Against a result the
     ///         verifier approved, this is a whistleblower challenge. The jury is drawn later
-    ///         (`processDraws`, from the hash of the block `drawDelay` ahead); the vote's periods
+    ///         (the ledger's `processDraws`, from the hash of the block `drawDelay` ahead); the vote's periods
     ///         start when it is.
     function challenge(uint256 jobId, string calldata reason) external nonReentrant {
         IJobMarket.JobParties memory job = market.jobParties(jobId);
-        if (msg.sender != job.customer && activeStakeOf(msg.sender) == 0 && registry.stakeOf(msg.sender) == 0) {
+        if (msg.sender != job.customer && _ledger().activeStakeOf(msg.sender) == 0 && registry.stakeOf(msg.sender) == 0) {
             revert NotEntitledToChallenge(msg.sender);
         }
         if (msg.sender == job.provider) revert NotEntitledToChallenge(msg.sender);
@@ -410,10 +417,13 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
 
     // ================================================================== internals
 
-    /// @dev Tells the rewards distributor a verifier's active stake, which earns the stake share.
-    function _activeStakeChanged(address verifier) internal override {
-        IRewardsDistributor r = rewards;
-        if (address(r) != address(0)) r.verifierStakeChanged(verifier, activeStakeOf(verifier));
+    function _ledger() private view returns (IStakingLedger) {
+        return IStakingLedger(address(registry));
+    }
+
+    /// @dev Takes `bps` of the verifier's stake in the ledger and pays it to `to`.
+    function _slashVerifier(address verifier, uint256 bps, address to) private returns (uint256) {
+        return _ledger().slashVerifier(verifier, bps, to);
     }
 
     function _openDispute(uint256 jobId, address challenger, string memory reason, uint128 bond) private {
@@ -425,13 +435,14 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         (d.challenger, d.status, d.whistleblower, d.bond) = (challenger, DisputeStatus.Drawing, whistleblower, bond);
         emit Challenged(jobId, challenger, reason, bond, whistleblower);
 
-        _requestDraw(EntryKind.JuryDraw, jobId); // its target block is in the queue and `DrawRequested`
+        _ledger().requestDraw(IStakingLedger.EntryKind.JuryDraw, jobId); // target block: `DrawRequested`
     }
 
-    /// @inheritdoc VerifierStaking
-    function _completeDraw(EntryKind kind, uint256 jobId, uint256 seed) internal override {
+    /// @inheritdoc IDrawConsumer
+    function completeDraw(IStakingLedger.EntryKind kind, uint256 jobId, uint256 seed) external {
+        if (msg.sender != address(registry)) revert NotLedger(msg.sender);
         IJobMarket.JobParties memory job = market.jobParties(jobId);
-        if (kind == EntryKind.VerifierDraw) _completeVerifierDraw(jobId, job, seed);
+        if (kind == IStakingLedger.EntryKind.VerifierDraw) _completeVerifierDraw(jobId, job, seed);
         else _completeJuryDraw(jobId, job, seed);
     }
 
@@ -444,7 +455,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         if (reviewable && deadline < job.challengeEnd && _disputes[jobId].status != DisputeStatus.Resolved) {
             address[] memory excluded = new address[](2);
             (excluded[0], excluded[1]) = (job.customer, job.provider);
-            drawn = _drawMany(seed, excluded, 1);
+            drawn = _ledger().drawVerifiers(seed, excluded, 1);
         }
         if (drawn.length == 0) {
             emit VerificationLapsed(jobId);
@@ -462,7 +473,7 @@ contract DisputeResolver is VerifierStaking, IDisputeResolver {
         address[] memory excluded = new address[](4);
         (excluded[0], excluded[1], excluded[2], excluded[3]) =
             (job.customer, job.provider, d.challenger, _verifications[jobId].verifier);
-        address[] memory drawn = _drawMany(seed, excluded, jurySize);
+        address[] memory drawn = _ledger().drawVerifiers(seed, excluded, jurySize);
         address[] storage jurors = _jurors[jobId];
         for (uint256 i; i < drawn.length; ++i) {
             jurors.push(drawn[i]);

@@ -18,6 +18,6 @@ interface IRewardsDistributor {
     function stakeChanged(address provider, uint256 newStake) external;
 
     /// @notice A verifier's active stake (staked − unbonding) is now `newStake`; it earns the
-    ///         stake share beside any provider stake of the same account. Resolver only.
+    ///         stake share beside any provider stake of the same account. Ledger (registry) only.
     function verifierStakeChanged(address verifier, uint256 newStake) external;
 }

@@ -3,16 +3,18 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {StakingLedger} from "../staking/StakingLedger.sol";
 
 /// @title ProviderRegistry
-/// @notice Compute providers: registration, hardware capacity per GPU model, CMP stake with
-///         unbonding, collateral locks for the jobs they win, slashing, and reputation.
+/// @notice The staking ledger (see `StakingLedger`: all CMP stake of providers and verifiers,
+///         one unbonding rule, one slash payout, the verifiers' draws) and the providers'
+///         records: registration, hardware capacity per GPU model, collateral locks for the jobs
+///         they win, slashing, and reputation.
 /// @dev Stake accounting per provider, all in CMP:
 ///        staked    = everything held for the provider (free + locked + unbonding)
 ///        locked    = sum of the job locks (collateral + minStakePerGpu * gpus per job)
@@ -25,7 +27,7 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      each failure or lost dispute weighs three completions.
 ///      `pause()` stops registration and new stake; unstaking, withdrawals, capacity changes,
 ///      deregistration and the market's locks, releases and slashes go on.
-contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
+contract ProviderRegistry is StakingLedger, IProviderRegistry {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -65,15 +67,8 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
         bytes32 gpuModel;
     }
 
-    /// @notice The staked token (CMP).
-    IComputeToken public immutable token;
-    /// @notice Seconds between `requestUnstake` and `withdrawUnstaked` (default 7 days, 1 to 60 days).
-    uint64 public unbondingPeriod = 7 days;
     /// @notice Stake a provider must hold free per GPU it commits to a job (default 100 CMP).
     uint128 public minStakePerGpu = 100 ether;
-
-    /// @notice Told of every change of a provider's active stake (zero: nobody).
-    IRewardsDistributor public rewards;
 
     mapping(address => Provider) private _providers;
     mapping(address => mapping(bytes32 => Capacity)) private _capacity;
@@ -100,10 +95,6 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
     event CollateralReleased(address indexed provider, uint256 indexed jobId, uint256 amount);
     /// @notice Stake slashed: `slashed` taken (of `requested`), `burned` of it destroyed, the rest paid out.
     event Slashed(address indexed provider, uint256 requested, uint256 slashed, uint256 burned);
-    /// @notice Part of a slash paid to a harmed party, a challenger or a keeper.
-    event SlashPaid(address indexed provider, address indexed recipient, uint256 amount);
-    /// @notice The rewards distributor changed.
-    event RewardsSet(address indexed rewards);
     /// @notice Reputation changed.
     event ReputationUpdated(
         address indexed provider, Outcome outcome, uint32 completed, uint32 failed, uint32 disputesLost, uint16 score
@@ -115,22 +106,16 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
     error CapacityInUse(uint32 reserved, uint32 requested);
     error InsufficientCapacity(uint32 available, uint32 requested);
     error NotEnoughFreeStake(uint256 have, uint256 need);
-    error UnbondingNotOver(uint256 unbondingEnd);
-    error NothingToWithdraw();
     error CollateralStillLocked(uint256 locked, uint32 activeLocks);
     error CollateralAlreadyLocked(address provider, uint256 jobId);
     error NoCollateralLocked(address provider, uint256 jobId);
     error TooManySlashRecipients(uint256 count);
     error LengthMismatch();
-    error ZeroAmount();
     error NotMarketOrSlasher(address account);
 
     /// @param admin Governance.
     /// @param token_ CMP.
-    constructor(address admin, IComputeToken token_) Governed(admin) {
-        if (address(token_) == address(0)) revert ZeroAddress();
-        token = token_;
-    }
+    constructor(address admin, IComputeToken token_) Governed(admin) StakingLedger(token_) {}
 
     // ------------------------------------------------------------------ providers
 
@@ -320,20 +305,9 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Sets `unbondingPeriod` in seconds, within [1 day, 60 days]; applies to new requests.
-    function setUnbondingPeriod(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        unbondingPeriod = uint64(_checked("unbondingPeriod", unbondingPeriod, value, 1 days, 60 days));
-    }
-
     /// @notice Sets `minStakePerGpu` in CMP wei, within [0, 1,000,000 CMP]; applies to new locks.
     function setMinStakePerGpu(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
         minStakePerGpu = uint128(_checked("minStakePerGpu", minStakePerGpu, value, 0, 1_000_000 ether));
-    }
-
-    /// @notice Sets the rewards distributor told of stake changes (zero to stop telling).
-    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        rewards = value;
-        emit RewardsSet(address(value));
     }
 
     // ------------------------------------------------------------------ internals
@@ -356,23 +330,6 @@ contract ProviderRegistry is Governed, ReentrancyGuard, IProviderRegistry {
         uint256 free = slashable - unbonding;
         if (taken > free) p.unbonding = uint128(unbonding - (taken - free));
         p.staked = uint128(staked - taken);
-    }
-
-    /// @dev Pays the recipients in order, each up to its amount, and burns what is left.
-    function _payOut(address provider, uint256 total, address[] calldata recipients, uint256[] calldata amounts)
-        private
-        returns (uint256 burned)
-    {
-        burned = total;
-        IERC20 cmp = IERC20(address(token));
-        for (uint256 i; i < recipients.length && burned != 0; ++i) {
-            uint256 pay = amounts[i] < burned ? amounts[i] : burned;
-            if (pay == 0 || recipients[i] == address(0)) continue;
-            burned -= pay;
-            cmp.safeTransfer(recipients[i], pay);
-            emit SlashPaid(provider, recipients[i], pay);
-        }
-        if (burned != 0) token.burn(burned);
     }
 
     function _startUnbonding(Provider storage p, address provider, uint256 amount) private {

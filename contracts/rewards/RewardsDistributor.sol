@@ -28,8 +28,8 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      Split per epoch (basis points of the emission, fixed with the segment): `workBps` to
 ///      providers pro rata to credits settled in the epoch (Render's rule), `stakeBps` to the
 ///      active stake of providers and verifiers over time (stake at risk: both are slashable;
-///      a Synthetix reward-per-token accumulator updated on every stake change the registry and
-///      the resolver report), `verifierBps` to verifiers pro rata to the verified jobs that
+///      a Synthetix reward-per-token accumulator updated on every stake change the staking
+///      ledger (the registry) reports), `verifierBps` to verifiers pro rata to the verified jobs that
 ///      settled in the epoch. A share with no taker in an epoch is not minted. Every payout
 ///      rounds down, so the sum of all claims never exceeds what the schedule released.
 ///      Activity rewards are capped by the fees the activity paid (Helium HIP-10): a settled
@@ -226,7 +226,7 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     }
 
     /// @inheritdoc IRewardsDistributor
-    function verifierStakeChanged(address verifier, uint256 newStake) external onlyRole(RESOLVER_ROLE) {
+    function verifierStakeChanged(address verifier, uint256 newStake) external onlyRole(REGISTRY_ROLE) {
         _setStake(verifier, newStake, true);
     }
 
@@ -278,9 +278,8 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         return _totalStake;
     }
 
-    /// @notice `account`'s stake earning the stake share: its active provider stake as last
-    ///         reported by the registry plus its active verifier stake as last reported by the
-    ///         resolver.
+    /// @notice `account`'s stake earning the stake share: its active provider stake plus its
+    ///         active verifier stake, as last reported by the staking ledger (the registry).
     function stakeOf(address account) external view returns (uint256) {
         return _stakes[account].stake;
     }

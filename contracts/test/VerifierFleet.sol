@@ -12,11 +12,11 @@ interface IVerifierStaking {
 /// @notice Test-only: one verifier account, created by `VerifierFleet`.
 contract VerifierAgent {
     /// @notice Registers this contract as a verifier and stakes all its CMP.
-    function join(IVerifierStaking resolver, IERC20 token) external {
+    function join(IVerifierStaking ledger, IERC20 token) external {
         uint256 amount = token.balanceOf(address(this));
-        token.approve(address(resolver), amount);
-        resolver.registerVerifier();
-        resolver.stakeAsVerifier(amount);
+        token.approve(address(ledger), amount);
+        ledger.registerVerifier();
+        ledger.stakeAsVerifier(amount);
     }
 }
 
@@ -25,12 +25,12 @@ contract VerifierAgent {
 ///         scaling benchmarks (a thousand verifiers would otherwise take thousands of transactions).
 contract VerifierFleet {
     /// @notice Creates `count` verifiers with `stakeEach` CMP each, pulled from the caller.
-    function spawn(IVerifierStaking resolver, IERC20 token, uint256 count, uint256 stakeEach) external {
+    function spawn(IVerifierStaking ledger, IERC20 token, uint256 count, uint256 stakeEach) external {
         token.transferFrom(msg.sender, address(this), count * stakeEach);
         for (uint256 i; i < count; ++i) {
             VerifierAgent agent = new VerifierAgent();
             token.transfer(address(agent), stakeEach);
-            agent.join(resolver, token);
+            agent.join(ledger, token);
         }
     }
 }

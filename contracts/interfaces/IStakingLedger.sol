@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IStakingLedger
+/// @notice What the dispute resolver uses of the staking ledger (the `ProviderRegistry`), which
+///         holds all CMP stake of providers and verifiers: draws over the verifiers' stake and
+///         the slashing of verifiers.
+interface IStakingLedger {
+    /// @notice What a queue entry does when processed.
+    enum EntryKind {
+        None,
+        StakeAdded,
+        StakeRemoved,
+        VerifierDraw,
+        JuryDraw
+    }
+
+    /// @notice Queues a draw of `kind` for job `jobId`, decided by the hash of the block
+    ///         `drawDelay` blocks ahead over the stake as it stands now; the ledger completes it
+    ///         in `processDraws` by calling the resolver's `completeDraw`. Resolver only.
+    /// @return targetBlock The block whose hash will decide the draw.
+    function requestDraw(EntryKind kind, uint256 jobId) external returns (uint256 targetBlock);
+
+    /// @notice Up to `count` distinct verifiers drawn from `seed`, stake-weighted over the tree
+    ///         as it stands (call it from `completeDraw`), never any address of `excluded`.
+    function drawVerifiers(uint256 seed, address[] calldata excluded, uint256 count)
+        external
+        view
+        returns (address[] memory drawn);
+
+    /// @notice Takes `bps` of `verifier`'s stake (active first, then unbonding) and pays it to
+    ///         `to`. Resolver only.
+    /// @return amount CMP taken.
+    function slashVerifier(address verifier, uint256 bps, address to) external returns (uint256 amount);
+
+    /// @notice A verifier's stake that takes part in draws (staked − unbonding).
+    function activeStakeOf(address account) external view returns (uint256);
+}

@@ -1,0 +1,98 @@
+"""The staking ledger (`ProviderRegistry` on `StakingLedger`): one contract holds every CMP staked
+by providers and verifiers, under one unbonding rule and one slash payout; the resolver holds no
+stake and reaches it only through `requestDraw`, `completeDraw` and `slashVerifier`."""
+
+from __future__ import annotations
+
+import ape
+
+from compute_market.units import DAY, to_wei
+
+ZERO = "0x0000000000000000000000000000000000000000"
+VERIFIER_DRAW = 3
+
+
+def test_the_ledger_holds_every_stake_of_providers_and_verifiers_to_the_wei(
+    registry, resolver, token, accounts, make_provider, make_verifier
+):
+    """A provider with 10,000 CMP, a verifier with 1,000 and an account that is both (2,000 as a
+    provider, 500 as a verifier): the ledger holds 13,500 CMP, the resolver nothing."""
+    before = token.balanceOf(registry)
+    make_provider(accounts[20], stake=to_wei(10_000))
+    make_verifier(accounts[21], stake=to_wei(1_000))
+    both = make_provider(accounts[22], stake=to_wei(2_000))
+    make_verifier(both, stake=to_wei(500))
+    assert token.balanceOf(registry) - before == to_wei(13_500)
+    assert token.balanceOf(resolver) == 0
+    assert (registry.stakeOf(both), registry.verifierOf(both).staked) == (to_wei(2_000), to_wei(500))
+    assert registry.activeStakeOf(both) == to_wei(500)  # only verifier stake is drawn
+
+
+def test_one_unbonding_rule_for_providers_and_verifiers(
+    registry, resolver, token, chain, accounts, admin, make_provider, make_verifier
+):
+    """`unbondingPeriod` (3 days here) governs both: each request ends 3 days after it, an early
+    withdrawal fails with the same error for both, both withdraw at the end; there is no second
+    period to set."""
+    registry.setUnbondingPeriod(3 * DAY, sender=admin)
+    provider = make_provider(accounts[23], stake=to_wei(1_000))
+    verifier = make_verifier(accounts[24], stake=to_wei(1_000))
+    p_tx = registry.requestUnstake(to_wei(400), sender=provider)
+    v_tx = registry.requestVerifierUnstake(to_wei(400), sender=verifier)
+    p_end = p_tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd
+    v_end = v_tx.events.filter(registry.VerifierUnstakeRequested)[0].unbondingEnd
+    assert (p_end, v_end) == (p_tx.timestamp + 3 * DAY, v_tx.timestamp + 3 * DAY)
+    with ape.reverts(registry.UnbondingNotOver, unbondingEnd=p_end):
+        registry.withdrawUnstaked(sender=provider)
+    with ape.reverts(registry.UnbondingNotOver, unbondingEnd=v_end):
+        registry.withdrawVerifierStake(sender=verifier)
+    chain.pending_timestamp = max(p_end, v_end)
+    before = token.balanceOf(registry)
+    registry.withdrawUnstaked(sender=provider)
+    registry.withdrawVerifierStake(sender=verifier)
+    assert before - token.balanceOf(registry) == to_wei(800)
+    for contract in (registry, resolver):
+        names = {abi.name for abi in contract.contract_type.abi if abi.type == "function"}
+        assert not names & {"verifierUnbondingPeriod", "setVerifierUnbondingPeriod"}
+
+
+def test_only_the_resolver_draws_and_slashes_verifiers_and_only_the_ledger_completes_draws(
+    registry, resolver, stranger, accounts, make_verifier
+):
+    verifier = make_verifier(accounts[25])
+    with ape.reverts(registry.NotResolver, caller=stranger.address):
+        registry.requestDraw(VERIFIER_DRAW, 1, sender=stranger)
+    with ape.reverts(registry.NotResolver, caller=stranger.address):
+        registry.slashVerifier(verifier, 10_000, stranger, sender=stranger)
+    with ape.reverts(resolver.NotLedger, caller=stranger.address):
+        resolver.completeDraw(VERIFIER_DRAW, 1, 123, sender=stranger)
+    assert registry.verifierOf(verifier).staked == to_wei(1_000)
+
+
+def test_the_resolver_changes_only_while_no_draw_is_queued(registry, resolver, admin, stranger):
+    with ape.reverts(registry.ZeroAddress):
+        registry.setResolver(ZERO, sender=admin)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.setResolver(stranger, sender=stranger)
+    registry.setResolver(admin, sender=admin)  # an account standing in for a resolver
+    tx = registry.requestDraw(VERIFIER_DRAW, 7, sender=admin)
+    assert tx.events.filter(registry.DrawRequested)[0].jobId == 7
+    with ape.reverts(registry.DrawsPending, queued=1):  # the queued draw is the old resolver's
+        registry.setResolver(resolver, sender=admin)
+
+
+def test_a_verifier_slash_is_paid_by_the_ledgers_one_payout(registry, admin, token, accounts, make_verifier):
+    """`slashVerifier` takes the share and pays it as a provider slash is paid (`SlashPaid`); a
+    payee of zero burns it."""
+    verifier = make_verifier(accounts[26], stake=to_wei(1_000))
+    registry.setResolver(admin, sender=admin)
+    harmed = accounts[27]
+    before, supply = token.balanceOf(harmed), token.totalSupply()
+    tx = registry.slashVerifier(verifier, 1_000, harmed, sender=admin)  # 10%
+    paid = tx.events.filter(registry.SlashPaid)[0]
+    assert (paid.account, paid.recipient, paid.amount) == (verifier.address, harmed.address, to_wei(100))
+    assert token.balanceOf(harmed) - before == to_wei(100)
+    registry.slashVerifier(verifier, 1_000, ZERO, sender=admin)  # 10% of the 900 left, burned
+    assert supply - token.totalSupply() == to_wei(90)
+    assert registry.verifierOf(verifier).staked == to_wei(810)
+    assert registry.activeStakeOf(verifier) == to_wei(810)
