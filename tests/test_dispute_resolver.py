@@ -839,9 +839,11 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
         ("setChallengeBond", to_wei(1_000_001), 0, to_wei(1_000_000)),
         ("setJurySize", 10, 1, 9),
         ("setAttestWindow", 599, 600, DAY - 1),  # below the market's 1-day challenge window
-        ("setVoteCommitPeriod", 3_599, 3_600, 7 * DAY),
-        ("setVoteRevealPeriod", 3_599, 3_600, 7 * DAY),
-        ("setAppealWindow", 3_599, 3_600, 30 * DAY),
+        # The slash delay (challenge 1 d + commit 1 d + reveal 1 d + appeal 2 d) stays below the
+        # ledger's 7-day unbonding period: each term's room is 7 days less the others, less 1 s.
+        ("setVoteCommitPeriod", 3_599, 3_600, 3 * DAY - 1),
+        ("setVoteRevealPeriod", 3_599, 3_600, 3 * DAY - 1),
+        ("setAppealWindow", 3_599, 3_600, 4 * DAY - 1),
         ("setJurorPenaltyBps", 5_001, 0, 5_000),
         ("setAbsencePenaltyBps", 5_001, 0, 5_000),
         ("setVerifierSlashBps", 10_001, 0, 10_000),

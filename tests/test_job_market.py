@@ -884,7 +884,8 @@ def test_pause_stops_new_business_but_never_the_ways_out(
         ("setKeeperBountyBps", 5_001, 0, 5_000),
         ("setTargetBidsPerJob", 0, 1, 100),
         ("setResultGrace", 599, 600, 7 * 86_400),
-        ("setChallengeWindow", 21_600, 21_601, 14 * 86_400),  # above the resolver's 6 h attestation window
+        # above the resolver's 6 h attestation window; below 7 days of unbonding less 4 of dispute
+        ("setChallengeWindow", 21_600, 21_601, 3 * 86_400 - 1),
         ("setRevealPeriod", 599, 600, 7 * 86_400),
         ("setMaxBiddingPeriod", 3_599, 3_600, 90 * 86_400),
         ("setMaxDuration", 3_599, 3_600, 730 * 86_400),

@@ -244,7 +244,7 @@ def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, prov
 @pytest.mark.parametrize(
     ("setter", "bad", "lo", "hi"),
     [
-        ("setUnbondingPeriod", DAY - 1, DAY, 60 * DAY),
+        ("setUnbondingPeriod", 5 * DAY, 5 * DAY + 1, 60 * DAY),  # above the resolver's 5-day slash delay
         ("setMinStakePerGpu", to_wei(1_000_001), 0, to_wei(1_000_000)),
         ("setDrawDelay", 65, 1, 64),
     ],
@@ -254,10 +254,10 @@ def test_setters_check_bounds_and_roles(registry, admin, stranger, setter, bad, 
 
 
 def test_new_unbonding_period_applies_to_new_requests(registry, provider, admin, chain):
-    registry.setUnbondingPeriod(DAY, sender=admin)
+    registry.setUnbondingPeriod(6 * DAY, sender=admin)
     registry.stake(to_wei(10), sender=provider)
     tx = registry.requestUnstake(to_wei(10), sender=provider)
-    assert tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd == chain.blocks.head.timestamp + DAY
+    assert tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd == chain.blocks.head.timestamp + 6 * DAY
 
 
 def test_nothing_to_unstake_and_no_registration_to_leave_revert(registry, provider, stranger):

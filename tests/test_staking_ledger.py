@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 
-from compute_market.units import DAY, to_wei
+from compute_market.units import DAY, HOUR, to_wei
 
 ZERO = "0x0000000000000000000000000000000000000000"
 VERIFIER_DRAW = 3
@@ -31,17 +31,17 @@ def test_the_ledger_holds_every_stake_of_providers_and_verifiers_to_the_wei(
 def test_one_unbonding_rule_for_providers_and_verifiers(
     registry, resolver, token, chain, accounts, admin, make_provider, make_verifier
 ):
-    """`unbondingPeriod` (3 days here) governs both: each request ends 3 days after it, an early
+    """`unbondingPeriod` (6 days here) governs both: each request ends 6 days after it, an early
     withdrawal fails with the same error for both, both withdraw at the end; there is no second
     period to set."""
-    registry.setUnbondingPeriod(3 * DAY, sender=admin)
+    registry.setUnbondingPeriod(6 * DAY, sender=admin)
     provider = make_provider(accounts[23], stake=to_wei(1_000))
     verifier = make_verifier(accounts[24], stake=to_wei(1_000))
     p_tx = registry.requestUnstake(to_wei(400), sender=provider)
     v_tx = registry.requestVerifierUnstake(to_wei(400), sender=verifier)
     p_end = p_tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd
     v_end = v_tx.events.filter(registry.VerifierUnstakeRequested)[0].unbondingEnd
-    assert (p_end, v_end) == (p_tx.timestamp + 3 * DAY, v_tx.timestamp + 3 * DAY)
+    assert (p_end, v_end) == (p_tx.timestamp + 6 * DAY, v_tx.timestamp + 6 * DAY)
     with ape.reverts(registry.UnbondingNotOver, unbondingEnd=p_end):
         registry.withdrawUnstaked(sender=provider)
     with ape.reverts(registry.UnbondingNotOver, unbondingEnd=v_end):
@@ -96,3 +96,29 @@ def test_a_verifier_slash_is_paid_by_the_ledgers_one_payout(registry, admin, tok
     assert supply - token.totalSupply() == to_wei(90)
     assert registry.verifierOf(verifier).staked == to_wei(810)
     assert registry.activeStakeOf(verifier) == to_wei(810)
+
+
+def test_no_drawn_verifier_can_withdraw_before_the_verdict_that_may_slash_it(registry, resolver, market, admin):
+    """v1 let governance set the dispute's periods past the verifiers' unbonding period (and the
+    unbonding period below them), so a juror drawn with stake it had just asked out could
+    withdraw before the verdict that penalizes it. The slash delay (challenge window 1 d + commit
+    1 d + reveal 1 d + appeal 2 d = 5 days) must stay below the 7-day `unbondingPeriod`: every
+    setter of either side refuses what would close the gap, naming its bounds."""
+    assert resolver.slashDelay() == 5 * DAY
+    with ape.reverts(registry.ParameterOutOfBounds, value=5 * DAY, min=5 * DAY + 1, max=60 * DAY):
+        registry.setUnbondingPeriod(5 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, value=4 * DAY, min=HOUR, max=4 * DAY - 1):
+        resolver.setAppealWindow(4 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, value=3 * DAY, min=HOUR, max=3 * DAY - 1):
+        resolver.setVoteCommitPeriod(3 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, value=3 * DAY, min=HOUR, max=3 * DAY - 1):
+        resolver.setVoteRevealPeriod(3 * DAY, sender=admin)
+    with ape.reverts(market.ParameterOutOfBounds, value=3 * DAY, min=6 * HOUR + 1, max=3 * DAY - 1):
+        market.setChallengeWindow(3 * DAY, sender=admin)
+    # A longer unbonding period makes room for a longer dispute, and then holds it.
+    registry.setUnbondingPeriod(14 * DAY, sender=admin)
+    resolver.setAppealWindow(11 * DAY - 1, sender=admin)
+    assert resolver.slashDelay() == 14 * DAY - 1
+    with ape.reverts(registry.ParameterOutOfBounds, min=14 * DAY):
+        registry.setUnbondingPeriod(14 * DAY - 1, sender=admin)
+    assert resolver.challengeWindowBounds() == (6 * HOUR + 1, DAY)

@@ -375,19 +375,25 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         attestWindow = uint32(_checked("attestWindow", attestWindow, v, 10 minutes, most));
     }
 
-    /// @notice Sets `voteCommitPeriod` in seconds within [1 h, 7 days].
+    /// @notice Sets `voteCommitPeriod` in seconds within [1 h, 7 days], keeping `slashDelay`
+    ///         below the ledger's `unbondingPeriod`.
     function setVoteCommitPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        voteCommitPeriod = uint32(_checked("voteCommitPeriod", voteCommitPeriod, v, 1 hours, 7 days));
+        uint256 most = _room(slashDelay() - voteCommitPeriod, 7 days);
+        voteCommitPeriod = uint32(_checked("voteCommitPeriod", voteCommitPeriod, v, 1 hours, most));
     }
 
-    /// @notice Sets `voteRevealPeriod` in seconds within [1 h, 7 days].
+    /// @notice Sets `voteRevealPeriod` in seconds within [1 h, 7 days], keeping `slashDelay`
+    ///         below the ledger's `unbondingPeriod`.
     function setVoteRevealPeriod(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        voteRevealPeriod = uint32(_checked("voteRevealPeriod", voteRevealPeriod, v, 1 hours, 7 days));
+        uint256 most = _room(slashDelay() - voteRevealPeriod, 7 days);
+        voteRevealPeriod = uint32(_checked("voteRevealPeriod", voteRevealPeriod, v, 1 hours, most));
     }
 
-    /// @notice Sets `appealWindow` in seconds within [1 h, 30 days].
+    /// @notice Sets `appealWindow` in seconds within [1 h, 30 days], keeping `slashDelay`
+    ///         below the ledger's `unbondingPeriod`.
     function setAppealWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        appealWindow = uint32(_checked("appealWindow", appealWindow, v, 1 hours, 30 days));
+        uint256 most = _room(slashDelay() - appealWindow, 30 days);
+        appealWindow = uint32(_checked("appealWindow", appealWindow, v, 1 hours, most));
     }
 
     /// @notice Sets `jurorPenaltyBps` within [0, 5000].
@@ -415,7 +421,33 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         finderBps = uint16(_checked("finderBps", finderBps, finder, 0, BPS));
     }
 
+    /// @inheritdoc IDrawConsumer
+    /// @dev A verifier is drawn after the result and a dispute opens within the market's
+    ///      challenge window; the jury then commits and reveals, and the arbiter may take its
+    ///      appeal window: a drawn verifier's or juror's penalty comes at most this long after its
+    ///      draw, when keepers call each step at its deadline (a late `resolve` extends it).
+    function slashDelay() public view returns (uint256) {
+        return uint256(IMarketParameters(address(market)).challengeWindow()) + voteCommitPeriod + voteRevealPeriod
+            + appealWindow;
+    }
+
+    /// @notice The market's `challengeWindow` must lie in [min, max]: above `attestWindow`, and
+    ///         short enough that `slashDelay` stays below the ledger's `unbondingPeriod` (the
+    ///         market's setter asks; `IVerificationRecord`).
+    function challengeWindowBounds() external view returns (uint256 min, uint256 max) {
+        min = uint256(attestWindow) + 1;
+        max = _room(uint256(voteCommitPeriod) + voteRevealPeriod + appealWindow, type(uint256).max);
+    }
+
     // ================================================================== internals
+
+    /// @dev The most one term of `slashDelay` may be, given the sum of the `others`, for the delay
+    ///      to stay below the ledger's `unbondingPeriod`; at most `cap`.
+    function _room(uint256 others, uint256 cap) private view returns (uint256) {
+        uint256 unbonding = _ledger().unbondingPeriod();
+        uint256 room = unbonding > others ? unbonding - others - 1 : 0;
+        return room < cap ? room : cap;
+    }
 
     function _ledger() private view returns (IStakingLedger) {
         return IStakingLedger(address(registry));

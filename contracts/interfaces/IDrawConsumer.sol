@@ -10,4 +10,8 @@ interface IDrawConsumer {
     ///         mixed with the job and the kind); the consumer draws with `drawVerifiers` now,
     ///         before any stake change queued behind the draw reaches the tree. Ledger only.
     function completeDraw(IStakingLedger.EntryKind kind, uint256 jobId, uint256 seed) external;
+
+    /// @notice The longest a drawn verifier or juror may wait for a penalty, in seconds; the
+    ///         ledger's `unbondingPeriod` must exceed it.
+    function slashDelay() external view returns (uint256);
 }

@@ -33,6 +33,9 @@ interface IStakingLedger {
     /// @return amount CMP taken.
     function slashVerifier(address verifier, uint256 bps, address to) external returns (uint256 amount);
 
+    /// @notice Seconds between an unstake request and the withdrawal, for all stake.
+    function unbondingPeriod() external view returns (uint64);
+
     /// @notice A verifier's stake that takes part in draws (staked − unbonding).
     function activeStakeOf(address account) external view returns (uint256);
 }

@@ -6,7 +6,7 @@ import {IDisputeResolver} from "./IDisputeResolver.sol";
 /// @title IVerificationRecord
 /// @notice The resolver as the market reads it: a job's verification record, to pay the job's
 ///         verification fee (ABI-compatible with `DisputeResolver.verificationOf`), and the
-///         attestation window the market's challenge window must exceed.
+///         bounds the market's challenge window must keep.
 interface IVerificationRecord {
     /// @notice Who was drawn to verify a job, by when, and how it ended.
     struct Verification {
@@ -19,6 +19,8 @@ interface IVerificationRecord {
     /// @notice Job `jobId`'s verification (all zero when none was asked for).
     function verificationOf(uint256 jobId) external view returns (Verification memory);
 
-    /// @notice A drawn verifier's time to attest, in seconds.
-    function attestWindow() external view returns (uint32);
+    /// @notice The market's `challengeWindow` must lie in [min, max]: above the verifier's
+    ///         attestation window, and short enough that the resolver's `slashDelay` stays below
+    ///         the ledger's `unbondingPeriod`.
+    function challengeWindowBounds() external view returns (uint256 min, uint256 max);
 }

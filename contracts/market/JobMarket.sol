@@ -473,14 +473,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         resultGrace = uint32(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
     }
 
-    /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days], and longer than the
-    ///         resolver's `attestWindow` (a verifier's whole window must fit in it).
+    /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days] and within the resolver's
+    ///         `challengeWindowBounds`: longer than its `attestWindow` (a verifier's whole window
+    ///         must fit in it), and short enough that a drawn verifier's stake is still bonded when
+    ///         the dispute that may slash it ends.
     function setChallengeWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        uint256 above = 1 hours;
+        (uint256 above, uint256 below) = (1 hours, 14 days);
         IVerificationRecord r = resolver;
-        uint256 attest = address(r) == address(0) ? 0 : r.attestWindow();
-        if (attest >= above) above = attest + 1;
-        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, above, 14 days));
+        if (address(r) != address(0)) {
+            (uint256 lo, uint256 hi) = r.challengeWindowBounds();
+            if (lo > above) above = lo;
+            if (hi < below) below = hi;
+        }
+        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, above, below));
     }
 
     /// @notice Sets `revealPeriod` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.

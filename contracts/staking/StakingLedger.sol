@@ -320,10 +320,17 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Sets `unbondingPeriod` in seconds, within [1 day, 60 days]; applies to new
-    ///         requests of providers and verifiers.
+    /// @notice Sets `unbondingPeriod` in seconds, within [1 day, 60 days] and above the
+    ///         resolver's `slashDelay` (a drawn verifier or juror must not withdraw before the
+    ///         verdict that may slash it); applies to new requests of providers and verifiers.
     function setUnbondingPeriod(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        unbondingPeriod = uint64(_checked("unbondingPeriod", unbondingPeriod, value, 1 days, 60 days));
+        uint256 above = 1 days;
+        IDrawConsumer r = resolver;
+        if (address(r) != address(0)) {
+            uint256 delay = r.slashDelay();
+            if (delay >= above) above = delay + 1;
+        }
+        unbondingPeriod = uint64(_checked("unbondingPeriod", unbondingPeriod, value, above, 60 days));
     }
 
     /// @notice Sets `drawDelay` in blocks within [1, 64].
