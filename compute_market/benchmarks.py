@@ -173,6 +173,9 @@ def dispute_scenario(
         chain.pending_timestamp += DAY
         label = "provider fault" if fault else "no fault"
         gas.record(f"DisputeResolver.resolve ({label})", resolver.resolve(job_id, sender=customer))
+        for juror in jurors:  # the majority's shares, paid by pull
+            if any(resolver.juryRewardOf(job_id, juror)):
+                gas.record("DisputeResolver.claimJuryReward", resolver.claimJuryReward(job_id, sender=juror))
 
 
 def _process_draws(registry: Any, keeper: Any) -> Any:

@@ -259,6 +259,13 @@ class MarketClient:
             self._send(registry.processDraws, ready)
         return ready
 
+    def claim_jury_reward(self, job_id: int) -> tuple[Decimal, Decimal]:
+        """Claims the account's share as a juror who voted with the majority of `job_id`'s
+        dispute (paid by pull, once): the CMP and the CRD received."""
+        tx = self._send(self.p.resolver.claimJuryReward, job_id)
+        paid = tx.events.filter(self.p.resolver.JurorRewarded)[0]
+        return from_wei(paid.tokens), from_wei(paid.credits)
+
     def attest(self, job_id: int, result_ok: bool) -> None:
         self._send(self.p.resolver.attest, job_id, result_ok)
 

@@ -39,10 +39,21 @@ from compute_market.models import (
 from compute_market.units import HOUR, from_bytes32, from_wei
 
 # Amount fields by token (every 18-decimal amount of the three contracts' events).
-CRD_FIELDS = frozenset({"escrow", "refund", "net", "fee", "providerGross", "bond", "credits"})
+CRD_FIELDS = frozenset({"escrow", "refund", "net", "fee", "providerGross", "bond", "credits", "creditShare"})
 PRICE_FIELDS = frozenset({"maxPricePerGpuHour", "pricePerGpuHour", "clearingPrice", "price"})  # CRD/GPU-h
 CMP_FIELDS = frozenset(
-    {"collateral", "slashed", "bounty", "penalty", "tokens", "burned", "amount", "totalStaked", "totalUnbonding"}
+    {
+        "collateral",
+        "slashed",
+        "bounty",
+        "penalty",
+        "tokens",
+        "burned",
+        "amount",
+        "totalStaked",
+        "totalUnbonding",
+        "tokenShare",
+    }
 )
 TIME_FIELDS = frozenset(
     {"biddingEnd", "revealEnd", "challengeEnd", "deadline", "commitEnd", "appealEnd", "unbondingEnd"}
@@ -50,7 +61,7 @@ TIME_FIELDS = frozenset(
 TEXT_FIELDS = frozenset({"gpuModel", "region", "name"})  # bytes32 holding a short name
 # Integers that are counts, ids or positions (`ParameterUpdated` values are in each parameter's unit).
 PLAIN_FIELDS = frozenset(
-    {"jobId", "bids", "gpuCount", "gpus", "position", "slot", "targetBlock", "oldValue", "newValue"}
+    {"jobId", "bids", "gpuCount", "gpus", "position", "slot", "targetBlock", "oldValue", "newValue", "majority"}
 )
 ENUMS: dict[str, type[IntEnum]] = {
     e.__name__: e for e in (JobStatus, AuctionKind, EntryKind, Outcome, DisputeStatus, Attestation)

@@ -458,6 +458,14 @@ def resolve(client: MarketClient, as_json: bool, job_id: int) -> None:
     emit(dispute_view(client, job_id), as_json)
 
 
+@market_command(cli, "claim-jury")
+@click.argument("job_id", type=JOB_ID)
+def claim_jury(client: MarketClient, as_json: bool, job_id: int) -> None:
+    """Claim your share as a juror who voted with the majority of a decided dispute."""
+    cmp, crd = client.claim_jury_reward(job_id)
+    emit({"job_id": job_id, "cmp": str(cmp), "crd": str(crd)}, as_json)
+
+
 @market_command(cli, "claim-rewards")
 def claim_rewards(client: MarketClient, as_json: bool) -> None:
     """Claim every reward owed: work and verifier rewards of every past epoch and the stake

@@ -73,3 +73,24 @@ def advance(chain, seconds: int) -> None:
     """Moves the chain's clock `seconds` on and mines a block."""
     chain.pending_timestamp += seconds
     chain.mine()
+
+
+def unclaimed_jury_rewards(resolver, job_ids) -> tuple[int, int]:
+    """CMP and CRD the resolver holds for majority jurors who have not claimed yet (wei)."""
+    cmp = crd = 0
+    for job_id in job_ids:
+        for juror in resolver.jurorsOf(job_id):
+            tokens, credits = resolver.juryRewardOf(job_id, juror)
+            cmp, crd = cmp + tokens, crd + credits
+    return cmp, crd
+
+
+def claim_jury_rewards(resolver, job_id, accounts_by_address) -> tuple[int, int]:
+    """Every juror with a share in `job_id`'s dispute claims it; the CMP and CRD paid (wei)."""
+    cmp = crd = 0
+    for juror in resolver.jurorsOf(job_id):
+        tokens, credits = resolver.juryRewardOf(job_id, juror)
+        if tokens or credits:
+            resolver.claimJuryReward(job_id, sender=accounts_by_address[juror])
+            cmp, crd = cmp + tokens, crd + credits
+    return cmp, crd

@@ -62,6 +62,7 @@ SCENARIO: list[Row] = [
     ("customer", ("challenge", "{open}", "the output is empty"), None, None),
     ("verifier", ("vote", "{open}", "fault"), "WrongDisputeStatus", None),  # the jury is not drawn yet
     ("keeper", ("resolve", "{open}"), "WrongDisputeStatus", None),
+    ("verifier", ("claim-jury", "{open}"), "NoJuryReward", None),  # nothing decided yet
     ("keeper", ("process-draws",), None, None),
     ("keeper", ("slash-failure", "{open}"), "WrongStatus", None),
     ("customer", ("redeem", "10"), None, None),

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import ape
 import pytest
-from helpers import assert_bounded_setter, job_spec
+from helpers import assert_bounded_setter, claim_jury_rewards, job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 
@@ -306,6 +306,16 @@ def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
     tx = resolver.resolve(result_job, sender=customer)
     assert tx.events.filter(resolver.DisputeResolved)[0].providerFault
     jury_cut = COLLATERAL // 10
+    # Jurors are paid by pull: the verdict opens equal shares, each juror claims its own.
+    assert not tx.events.filter(resolver.JurorRewarded)
+    opened = tx.events.filter(resolver.JuryRewardsOpened)[0]
+    assert (opened.majority, opened.tokenShare, opened.creditShare) == (len(jurors), jury_cut // len(jurors), 0)
+    assert token.balanceOf(resolver) == jury_cut
+    assert claim_jury_rewards(resolver, result_job, verifiers) == (jury_cut, 0)
+    with ape.reverts(resolver.NoJuryReward):  # once
+        resolver.claimJuryReward(result_job, sender=verifiers[jurors[0]])
+    with ape.reverts(resolver.NoJuryReward):  # not a juror
+        resolver.claimJuryReward(result_job, sender=customer)
     # The customer: escrow (22 CRD, and the 2 CRD verification fee no verifier earned) and bond
     # (10 CRD) back, collateral less the jury's 10% in CMP.
     assert credits.balanceOf(customer) == crd_before + crd(24)
@@ -329,6 +339,8 @@ def test_rejected_challenge_costs_the_challenger_its_bond(
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=False)
     resolver.resolve(result_job, sender=provider)
     jury_cut = BOND // 10
+    assert credits.balanceOf(resolver) == jury_cut  # until the jurors claim
+    claim_jury_rewards(resolver, result_job, verifiers)
     paid_to_provider = credits.balanceOf(provider) - provider_before
     # The provider gets its pay (22 CRD less the 1% fee) and the bond less the jury's cut.
     assert paid_to_provider == crd("21.78") + BOND - jury_cut
@@ -731,6 +743,10 @@ def test_an_absent_juror_is_penalised_for_the_majority(
     tx = resolver.resolve(result_job, sender=customer)
     assert tx.events.filter(resolver.JurorPenalized)[0].amount == to_wei(50)
     assert registry.verifierOf(absent).staked == to_wei(950)
+    assert resolver.juryRewardOf(result_job, absent) == (0, 0)
+    with ape.reverts(resolver.NoJuryReward):  # the absent juror has no share
+        resolver.claimJuryReward(result_job, sender=verifiers[absent])
+    claim_jury_rewards(resolver, result_job, verifiers)
     gained = sum(token.balanceOf(j) - before[j] for j in majority)
     assert gained == to_wei(50) + COLLATERAL // 10  # the penalty plus the jury's share of the slash
 
@@ -815,6 +831,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     jurors = resolver.jurorsOf(result_job)
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
     resolver.resolve(result_job, sender=customer)
+    claim_jury_rewards(resolver, result_job, verifiers)
     # CMP: what the provider lost plus what verifiers lost equals what everyone gained plus burns.
     provider_loss = to_wei(10_000) - registry.stakeOf(provider)
     verifier_loss = staked_before - sum(registry.verifierOf(v).staked for v in verifiers)

@@ -13,7 +13,7 @@ import os
 
 import pytest
 from ape.exceptions import ContractLogicError
-from helpers import job_spec
+from helpers import job_spec, unclaimed_jury_rewards
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -177,6 +177,13 @@ def test_protocol_invariants_hold_under_random_sequences(
                 self.attempt(p.resolver.commitVote, job_id, digest, sender=accounts[juror])
                 self.attempt(p.resolver.revealVote, job_id, fault, SALT, sender=accounts[juror])
 
+        @precondition(lambda self: self.jobs)
+        @rule(data=st.data())
+        def jurors_claim(self, data):
+            job_id = data.draw(st.sampled_from(self.jobs))
+            for juror in p.resolver.jurorsOf(job_id):
+                self.attempt(p.resolver.claimJuryReward, job_id, sender=accounts[juror])
+
         @rule(who=st.sampled_from(providers))
         def provider_withdraws(self, who):
             self.attempt(p.registry.withdrawUnstaked, sender=who)
@@ -242,7 +249,7 @@ def test_protocol_invariants_hold_under_random_sequences(
         @invariant()
         def the_ledger_holds_exactly_all_stake(self):
             """One staking ledger: its CMP balance is every provider's and every verifier's stake
-            to the wei (the resolver holds none: juror pools are paid out when they form), and
+            to the wei (the resolver holds only the majority jurors' unclaimed CMP shares), and
             with no draw queued the tree weighs exactly the verifiers' active stake."""
             total = 0
             for provider in providers:
@@ -256,14 +263,14 @@ def test_protocol_invariants_hold_under_random_sequences(
                 total += record.staked
                 active += record.staked - record.unbonding
             assert p.token.balanceOf(p.registry) == total
-            assert p.token.balanceOf(p.resolver) == 0
+            assert p.token.balanceOf(p.resolver) == unclaimed_jury_rewards(p.resolver, self.jobs)[0]
             if p.registry.queueHead() == p.registry.queueTail():
                 assert p.registry.totalActiveStake() == active
 
         @invariant()
-        def resolver_holds_only_open_bonds(self):
+        def resolver_holds_only_open_bonds_and_unclaimed_shares(self):
             bonds = sum(p.resolver.disputeOf(j).bond for j in self.jobs if p.resolver.disputeOf(j).status in (1, 2, 4))
-            assert p.credits.balanceOf(p.resolver) == bonds
+            assert p.credits.balanceOf(p.resolver) == bonds + unclaimed_jury_rewards(p.resolver, self.jobs)[1]
 
         @invariant()
         def supplies_and_emissions_are_bounded(self):

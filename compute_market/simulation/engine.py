@@ -316,10 +316,20 @@ class Simulation:
                         self._jury_duty(juror, job_id, dispute, now, truth_ok)
                 if now >= dispute.revealEnd:
                     self._try("keeper", self.keeper.resolve, job_id)
+                    if resolver.disputeOf(job_id).status == DisputeStatus.RESOLVED:
+                        self._claim_jury_rewards(job_id)
             elif dispute.status == DisputeStatus.AWAITING_ARBITER:  # governance decides on the facts
                 self._try("keeper", self.keeper.arbitrate, job_id, not truth_ok)
             if market.statusOf(job_id) in TERMINAL:
                 self.jobs.pop(job_id, None)
+
+    def _claim_jury_rewards(self, job_id: int) -> None:
+        """The majority jurors of a dispute just decided claim their shares (paid by pull)."""
+        resolver = self.protocol.resolver
+        for juror_address in resolver.jurorsOf(job_id):
+            juror = self.by_address.get(juror_address)
+            if juror is not None and any(resolver.juryRewardOf(job_id, juror_address)):
+                self._try("verifier", juror.client.claim_jury_reward, job_id)
 
     def _jury_duty(self, juror: Verifier, job_id: int, dispute: Any, now: int, truth_ok: bool) -> None:
         vote = self.protocol.resolver.voteOf(job_id, juror.client.address)

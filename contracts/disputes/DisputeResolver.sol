@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
@@ -19,9 +20,10 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 /// @notice Verification and disputes with Gensyn's roles: the customer submits, the provider
 ///         solves, a stake-drawn verifier checks, anyone staked may blow the whistle, and a
 ///         jury of drawn verifiers decides by commit-reveal vote.
-/// @dev Money held here: challenge bonds in CRD while a dispute runs, and nothing else (the
-///      verifiers' CMP stake is in the staking ledger, the `ProviderRegistry`; juror rewards
-///      are paid out when a dispute resolves). Every dispute ends: after the reveal period anyone may `resolve`; without a
+/// @dev Money held here: challenge bonds in CRD while a dispute runs, and the majority jurors'
+///      shares until each claims its own (`claimJuryReward`): invariant, to the wei, CRD held =
+///      open bonds + unclaimed CRD shares, CMP held = unclaimed CMP shares. The verifiers' CMP
+///      stake is in the staking ledger (the `ProviderRegistry`). Every dispute ends: after the reveal period anyone may `resolve`; without a
 ///      quorum or with a tie the arbiter decides until `appealEnd`, after which anyone may
 ///      `resolveByDefault` (no decision: the bond goes back to the challenger and the job settles).
 ///      Payouts on provider fault: the provider's collateral is slashed; `juryRewardBps` of it
@@ -36,7 +38,9 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
 ///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
-///      (burned when there is no majority).
+///      (burned when there is no majority). Majority jurors are paid by pull: the verdict records
+///      one equal share per juror, each claims it (the CMP rounding remainder is burned, the CRD
+///      one stays with the provider), so `resolve` makes no transfer per juror.
 ///      Draws (the verifier, the jury) are queued in the ledger by the request and made by the
 ///      ledger's `processDraws` from a later block's hash with the stake as it stood at the
 ///      request, calling back `completeDraw` here (see `StakingLedger`):
@@ -47,6 +51,7 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      approval earns a verifier unit from the rewards distributor when the job settles.
 contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawConsumer {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     uint256 private constant BPS = 10_000;
     uint256 private constant MAX_JURY = 9;
@@ -69,6 +74,7 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         bool whistleblower;
         bool providerFault;
         uint8 jurorCount;
+        bool byJury; // decided by a majority of the jury, whose rewards wait to be claimed
         // slot 1
         uint64 revealEnd;
         uint64 appealEnd;
@@ -76,12 +82,15 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         // slot 2
         uint8 votesFault;
         uint8 votesNoFault;
+        uint112 tokenShare; // CMP each majority juror may claim
+        uint112 creditShare; // CRD each majority juror may claim
     }
 
     struct Vote {
         bytes32 commitment;
         bool revealed;
         bool providerFault;
+        bool claimed; // its majority share was paid
     }
 
     /// @notice CMP: the juror pools are paid in it.
@@ -141,6 +150,9 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
     event DisputeResolved(uint256 indexed jobId, bool providerFault, bool byJury, bool byDefault);
     event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
     event RewardsSet(address indexed rewards);
+    /// @notice The majority jurors of a dispute may each claim `tokenShare` CMP and `creditShare` CRD.
+    event JuryRewardsOpened(uint256 indexed jobId, uint256 majority, uint256 tokenShare, uint256 creditShare);
+    /// @notice A majority juror claimed its share.
     event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
     event JackpotPaid(uint256 indexed jobId, address indexed whistleblower, uint256 amount, uint256 burned);
     event VerificationExcused(uint256 indexed jobId, address indexed verifier);
@@ -166,6 +178,7 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
     error AppealWindowOpen(uint256 appealEnd);
     error SharesTooLarge(uint256 finderBps, uint256 juryRewardBps);
     error NotLedger(address caller);
+    error NoJuryReward(uint256 jobId, address juror);
 
     /// @param admin Governance (also the first arbiter).
     constructor(address admin, IComputeToken token_, IERC20 credits_, IJobMarket market_, IProviderRegistry registry_)
@@ -317,7 +330,32 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         _apply(jobId, d, false, false, true);
     }
 
+    /// @notice Pays the caller its share as a juror who voted with the majority of a dispute
+    ///         its jury decided: CMP (the penalties of absent and minority jurors, plus the jury's
+    ///         cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond). Once per
+    ///         juror and dispute; a share never expires. Reverts `NoJuryReward` otherwise.
+    /// @return tokens CMP paid.
+    /// @return crd CRD paid.
+    function claimJuryReward(uint256 jobId) external nonReentrant returns (uint256 tokens, uint256 crd) {
+        (tokens, crd) = juryRewardOf(jobId, msg.sender);
+        if (tokens == 0 && crd == 0) revert NoJuryReward(jobId, msg.sender);
+        _votes[jobId][msg.sender].claimed = true;
+        emit JurorRewarded(jobId, msg.sender, tokens, crd);
+        if (tokens != 0) IERC20(address(token)).safeTransfer(msg.sender, tokens);
+        if (crd != 0) credits.safeTransfer(msg.sender, crd);
+    }
+
     // ================================================================== views
+
+    /// @notice What `juror` may still claim for job `jobId`'s dispute (`claimJuryReward`): its
+    ///         share when its jury decided, it voted with the majority and has not claimed.
+    function juryRewardOf(uint256 jobId, address juror) public view returns (uint256 tokens, uint256 crd) {
+        Dispute storage d = _disputes[jobId];
+        Vote storage vote = _votes[jobId][juror];
+        if (d.status != DisputeStatus.Resolved || !d.byJury || !vote.revealed || vote.claimed) return (0, 0);
+        if (vote.providerFault != d.providerFault) return (0, 0);
+        return (d.tokenShare, d.creditShare);
+    }
 
     /// @notice The verification of job `jobId`.
     function verificationOf(uint256 jobId) external view returns (Verification memory) {
@@ -538,11 +576,12 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         }
         // Absent and minority jurors lose stake to the pool of the majority.
         uint256 majority = byJury ? (fault ? d.votesFault : d.votesNoFault) : 0;
+        d.byJury = majority != 0;
         uint256 tokenPool = _penalizeJurors(jobId, fault, majority);
         uint256 creditPool;
         if (fault) tokenPool += _applyFault(jobId, d, majority != 0);
-        else creditPool = _applyNoFault(jobId, d, majority != 0, byDefault);
-        _rewardMajority(jobId, fault, majority, tokenPool, creditPool);
+        else creditPool = _applyNoFault(jobId, d, majority, byDefault);
+        _openJuryRewards(jobId, d, majority, tokenPool, creditPool);
     }
 
     /// @dev Provider at fault: collateral slashed to the customer, the jurors and a verifier that
@@ -576,7 +615,7 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
     /// @dev No fault: the job settles; the bond goes to the provider and the jurors (back to the
     ///      challenger when nobody decided); a verifier that rejected the result is slashed to
     ///      the provider unless nobody decided. Returns the jurors' CRD.
-    function _applyNoFault(uint256 jobId, Dispute storage d, bool hasMajority, bool byDefault)
+    function _applyNoFault(uint256 jobId, Dispute storage d, uint256 majority, bool byDefault)
         private
         returns (uint256 juryCredits)
     {
@@ -588,7 +627,8 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
             if (bond != 0) credits.safeTransfer(challenger, bond);
             return 0;
         }
-        juryCredits = hasMajority ? bond * juryRewardBps / BPS : 0;
+        // The jury's cut, rounded down to equal shares; the rounding stays with the provider.
+        juryCredits = majority != 0 ? bond * juryRewardBps / BPS / majority * majority : 0;
         if (bond != 0) credits.safeTransfer(provider, bond - juryCredits);
         _slashContradictedVerifier(jobId, Attestation.ResultBad, provider);
     }
@@ -615,32 +655,23 @@ contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawCo
         }
     }
 
-    /// @dev Splits the CMP pool and the CRD reward equally among the majority jurors; the last
-    ///      gets the rounding remainder, so exactly the pool is paid. Without a majority the
-    ///      CMP pool is burned.
-    function _rewardMajority(uint256 jobId, bool fault, uint256 majority, uint256 tokenPool, uint256 creditPool)
+    /// @dev Opens the majority jurors' rewards for claiming (`claimJuryReward`): equal shares of
+    ///      the CMP pool and of the CRD reward (a multiple of `majority`); the CMP pool's rounding
+    ///      remainder is burned. Without a majority the CMP pool is burned. O(1): nothing is paid
+    ///      out here, whatever the jury's size.
+    function _openJuryRewards(uint256 jobId, Dispute storage d, uint256 majority, uint256 tokenPool, uint256 creditPool)
         private
     {
         if (majority == 0) {
             if (tokenPool != 0) token.burn(tokenPool);
             return;
         }
-        address[] storage jurors = _jurors[jobId];
-        uint256 n = jurors.length;
-        uint256 paid;
-        (uint256 tokenShare, uint256 creditShare) = (tokenPool / majority, creditPool / majority);
-        for (uint256 i; i < n; ++i) {
-            address juror = jurors[i];
-            Vote storage vote = _votes[jobId][juror];
-            if (!vote.revealed || vote.providerFault != fault) continue;
-            ++paid;
-            (uint256 t, uint256 c) = paid == majority
-                ? (tokenPool - tokenShare * (majority - 1), creditPool - creditShare * (majority - 1))
-                : (tokenShare, creditShare);
-            if (t != 0) IERC20(address(token)).safeTransfer(juror, t);
-            if (c != 0) credits.safeTransfer(juror, c);
-            emit JurorRewarded(jobId, juror, t, c);
-        }
+        uint256 tokenShare = tokenPool / majority;
+        uint256 creditShare = creditPool / majority;
+        (d.tokenShare, d.creditShare) = (tokenShare.toUint112(), creditShare.toUint112());
+        emit JuryRewardsOpened(jobId, majority, tokenShare, creditShare);
+        uint256 dust = tokenPool - tokenShare * majority;
+        if (dust != 0) token.burn(dust);
     }
 
     function _votingDispute(uint256 jobId) private view returns (Dispute storage d) {
