@@ -252,7 +252,8 @@ class MarketClient:
         ready = 0
         for position in range(first, min(end, first + max_entries)):
             entry = registry.queueEntry(position)
-            if entry.kind in DRAW_KINDS and entry.targetBlock >= latest:
+            # A draw waits for its target block (and, with a VRF, for its word or its patience).
+            if entry.kind in DRAW_KINDS and (entry.targetBlock >= latest or not registry.drawReady(position)):
                 break
             ready += 1
         if ready:

@@ -292,6 +292,38 @@ class Deployer:
             record=self.record,
         )
 
+    def use_vrf(
+        self,
+        protocol: Protocol,
+        coordinator: str,
+        key_hash: bytes,
+        subscription_id: int,
+        *,
+        confirmations: int = 3,
+        callback_gas_limit: int = 200_000,
+    ) -> ContractInstance:
+        """Deploys a `ChainlinkVrfAdapter` for the chain's VRF v2 `coordinator` and makes it the
+        staking ledger's source of random words for draws (the subscription must be funded and
+        the adapter added to it as a consumer, as for any Chainlink VRF consumer)."""
+        registry = protocol.registry
+        adapter = self.contract(
+            "VrfAdapter",
+            "ChainlinkVrfAdapter",
+            coordinator,
+            registry.address,
+            key_hash,
+            subscription_id,
+            confirmations,
+            callback_gas_limit,
+        )
+        if registry.randomness() != adapter.address:
+            receipt = registry.setRandomness(adapter.address, sender=self.account)
+            self.gas["setRandomness"] = receipt.gas_used
+            self.log(f"draws take their random words from the VRF adapter {adapter.address}")
+        self.record.parameters["vrf_coordinator"] = coordinator
+        self.record.save(self.path)
+        return adapter
+
     def hand_over_to_timelock(self, protocol: Protocol, delay: int) -> ContractInstance:
         """Deploys a `ProtocolTimelock` (the deployer proposes, anyone executes) and moves every
         role the deployer holds on every contract (admin, arbiter, any role added later) to it;

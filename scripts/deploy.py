@@ -19,6 +19,7 @@ import click
 from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
+from compute_market.cli import ADDRESS, BYTES32
 from compute_market.deployment import Deployer
 
 
@@ -41,6 +42,16 @@ from compute_market.deployment import Deployer
     default=None,
     help="Deployment record (default: deployments/<chain-id>.json).",
 )
+@click.option(
+    "--vrf-coordinator",
+    type=ADDRESS,
+    default=None,
+    help="A Chainlink VRF v2 coordinator: draws then use its random words (with --vrf-key-hash, --vrf-subscription).",
+)
+@click.option("--vrf-key-hash", type=BYTES32, default=None, help="The VRF key hash (gas lane), in hex.")
+@click.option(
+    "--vrf-subscription", type=click.IntRange(0, 2**64 - 1), default=None, help="The funded VRF subscription id."
+)
 @click.option("--dry-run", is_flag=True, help="Send nothing: list what would be deployed and its gas.")
 def cli(
     account: Any,
@@ -49,9 +60,15 @@ def cli(
     treasury: str | None,
     timelock_delay: int | None,
     record: Path | None,
+    vrf_coordinator: str | None,
+    vrf_key_hash: bytes | None,
+    vrf_subscription: int | None,
     dry_run: bool,
 ) -> None:
     """Deploy the compute market and write its deployment record."""
+    vrf = (vrf_coordinator, vrf_key_hash, vrf_subscription)
+    if any(v is not None for v in vrf) and not all(v is not None for v in vrf):
+        raise click.UsageError("--vrf-coordinator, --vrf-key-hash and --vrf-subscription go together")
     deployer = Deployer(
         project, account, fresh=fresh, price_feed=price_feed, treasury=treasury, record_path=record, log=click.echo
     )
@@ -65,6 +82,9 @@ def cli(
         click.echo(f"{'total (full deployment)':<36}{sum(gas.values()):>12,}")
         return
     protocol = deployer.run()
+    if vrf_coordinator is not None and vrf_key_hash is not None and vrf_subscription is not None:
+        adapter = deployer.use_vrf(protocol, vrf_coordinator, vrf_key_hash, vrf_subscription)
+        click.echo(f"draws use the VRF adapter {adapter.address}")
     if timelock_delay is not None:
         timelock = deployer.hand_over_to_timelock(protocol, timelock_delay)
         click.echo(f"admin is now the timelock {timelock.address} (delay {timelock_delay} s)")

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
@@ -49,7 +49,7 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      whatever their stake; a jury comes out smaller than `jurySize` only when fewer other
 ///      verifiers have stake. Jurors earn no emission (only the pools above); a verifier's
 ///      approval earns a verifier unit from the rewards distributor when the job settles.
-contract DisputeResolver is Governed, ReentrancyGuard, IDisputeResolver, IDrawConsumer {
+contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver, IDrawConsumer {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 

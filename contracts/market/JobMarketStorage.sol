@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
@@ -18,7 +18,7 @@ import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 ///      pool logic in `Pool` for the same reason: the contract that holds the money stays under
 ///      the 24,576-byte limit. A linked Solidity library would need the compiler to know the
 ///      library's address, which Ape's build cannot be given.)
-abstract contract JobMarketStorage is Governed, ReentrancyGuard {
+abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant HOUR = 3600;
 

@@ -3,11 +3,12 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IDrawConsumer} from "../interfaces/IDrawConsumer.sol";
+import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 import {SortitionTree} from "../libraries/SortitionTree.sol";
@@ -34,12 +35,20 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 ///      processed; with nothing queued they apply at once. Bookkeeping (`verifierOf`,
 ///      `activeStakeOf`) is always current; `totalActiveStake` is the tree's (what the next
 ///      draw sees). The resolver makes a due draw in its `completeDraw`, called from here.
-abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
+///      On a chain with a VRF, governance may set a `randomness` source (`ChainlinkVrfAdapter`):
+///      each queued draw then asks it for a word, and the draw uses that word (which not even
+///      the block proposer can bias) instead of the block hash. A word that has not arrived
+///      `VRF_PATIENCE` blocks after the target block does not hold the dispute up: the draw
+///      falls back to the target block's hash.
+abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingLedger {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SortitionTree for SortitionTree.Tree;
 
     uint256 private constant BPS = 10_000;
+    /// @notice Blocks past its target a draw waits for its VRF word before using the target
+    ///         block's hash instead (half the 256-block hash window).
+    uint256 public constant VRF_PATIENCE = 128;
 
     struct Verifier {
         uint128 staked; // everything held, unbonding included
@@ -82,6 +91,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
     IDrawConsumer public resolver;
     /// @notice Told of every change of an account's active stake (zero: nobody).
     IRewardsDistributor public rewards;
+    /// @notice Where draws take their random words from (a VRF adapter); zero: block hashes.
+    IRandomnessSource public randomness;
 
     mapping(address => Verifier) private _verifiers;
     mapping(uint256 => address) public verifierAtSlot;
@@ -104,6 +115,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
     event RewardsSet(address indexed rewards);
     /// @notice The resolver changed.
     event ResolverSet(address indexed resolver);
+    /// @notice The randomness source changed (zero: block hashes).
+    event RandomnessSet(address indexed randomness);
 
     error AlreadyVerifier(address account);
     error NotVerifier(address account);
@@ -190,6 +203,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
         _queue[position] = Entry(kind, 0, uint64(targetBlock), jobId.toUint128());
         queueTail = position + 1;
         emit DrawRequested(jobId, kind, targetBlock, position);
+        IRandomnessSource source = randomness;
+        if (address(source) != address(0)) source.requestRandomness(position);
     }
 
     /// @notice Processes up to `maxEntries` queued entries in order (anyone; keepers): stake
@@ -214,8 +229,12 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
                     if (processed == 0) revert DrawNotReady(e.value, e.targetBlock);
                     break;
                 }
-                bytes32 hash = blockhash(e.targetBlock);
-                if (hash == bytes32(0)) {
+                (bool waiting, bool fromVrf, bytes32 hash) = _randomWord(head, e.targetBlock);
+                if (waiting) {
+                    if (processed == 0) revert DrawNotReady(e.value, e.targetBlock + VRF_PATIENCE);
+                    break;
+                }
+                if (!fromVrf && hash == bytes32(0)) {
                     uint64 target = uint64(block.number) + drawDelay; // left the window: draw again later
                     _queue[head].targetBlock = target;
                     emit DrawRequested(e.value, e.kind, target, head);
@@ -296,6 +315,16 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
 
     // ------------------------------------------------------------------ views
 
+    /// @notice Whether the draw queued at `position` can be made now: its target block is mined
+    ///         and, with a randomness source, its word arrived or its patience ran out.
+    function drawReady(uint256 position) external view returns (bool) {
+        Entry storage e = _queue[position];
+        if (e.kind != EntryKind.VerifierDraw && e.kind != EntryKind.JuryDraw) return false;
+        if (block.number <= e.targetBlock) return false;
+        (bool waiting,,) = _randomWord(position, e.targetBlock);
+        return !waiting;
+    }
+
     /// @notice The queue entry at `position`.
     function queueEntry(uint256 position) external view returns (Entry memory) {
         return _queue[position];
@@ -348,6 +377,15 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
         emit ResolverSet(address(value));
     }
 
+    /// @notice Sets where draws take their random words from (a VRF adapter; zero: block
+    ///         hashes); only while no entry is queued (a queued draw asked the old source).
+    function setRandomness(IRandomnessSource value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 queued = queueTail - queueHead;
+        if (queued != 0) revert DrawsPending(queued);
+        randomness = value;
+        emit RandomnessSet(address(value));
+    }
+
     /// @notice Sets the rewards distributor told of stake changes (zero to stop telling).
     function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
         rewards = value;
@@ -372,6 +410,24 @@ abstract contract StakingLedger is Governed, ReentrancyGuard, IStakingLedger {
             emit SlashPaid(account, recipients[i], pay);
         }
         if (burned != 0) token.burn(burned);
+    }
+
+    /// @dev The random word of the draw at `position`: the VRF's when a source is set and its
+    ///      word arrived (`fromVrf`); else, unless it is still worth waiting for the word
+    ///      (`waiting`), the target block's hash (zero once it left the 256-block window).
+    function _randomWord(uint256 position, uint256 targetBlock)
+        private
+        view
+        returns (bool waiting, bool fromVrf, bytes32 word)
+    {
+        IRandomnessSource source = randomness;
+        if (address(source) != address(0)) {
+            uint256 vrfWord;
+            (fromVrf, vrfWord) = source.randomnessOf(position);
+            if (fromVrf) return (false, true, bytes32(vrfWord));
+            if (block.number <= targetBlock + VRF_PATIENCE) return (true, false, 0);
+        }
+        return (false, false, blockhash(targetBlock));
     }
 
     /// @dev Tells the rewards distributor a verifier's active stake, which earns the stake share.
