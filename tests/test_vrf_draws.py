@@ -114,6 +114,23 @@ def test_a_word_that_never_comes_falls_back_to_the_target_blocks_hash(
     assert [tx.events.filter(resolver.VerifierAssigned)[0].verifier] == list(expected)
 
 
+def test_a_refused_request_never_blocks_a_challenge_or_a_verification(
+    registry, resolver, coordinator, chain, verified_result, buyer, seller
+):
+    """A coordinator that refuses requests (here the mock's `failing`: a consumer not added to
+    the subscription) would otherwise revert every `requestVerifier` and `challenge`: the request
+    is logged as failed and the draw falls back to the target block's hash."""
+    coordinator.setFailing(True, sender=buyer)
+    tx = resolver.requestVerifier(verified_result, sender=buyer)
+    requested = tx.events.filter(registry.DrawRequested)[0]
+    assert tx.events.filter(registry.RandomnessRequestFailed)[0].position == requested.position
+    chain.mine(requested.targetBlock + int(registry.VRF_PATIENCE()) + 1 - chain.blocks.head.number)
+    target_hash = bytes(chain.blocks[requested.targetBlock].hash)
+    expected = registry.drawVerifiers(seed_of(target_hash, verified_result), [buyer, seller], 1)
+    tx = registry.processDraws(8, sender=buyer)
+    assert [tx.events.filter(resolver.VerifierAssigned)[0].verifier] == list(expected)
+
+
 def test_only_the_ledger_asks_and_only_the_coordinator_answers(
     adapter, coordinator, accounts, chain, stranger, registry, resolver, verified_result, buyer
 ):

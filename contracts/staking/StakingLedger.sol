@@ -117,6 +117,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     event ResolverSet(address indexed resolver);
     /// @notice The randomness source changed (zero: block hashes).
     event RandomnessSet(address indexed randomness);
+    /// @notice The randomness source refused a request: the draw will use a block hash.
+    event RandomnessRequestFailed(uint256 indexed jobId, uint256 position);
 
     error AlreadyVerifier(address account);
     error NotVerifier(address account);
@@ -204,7 +206,15 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         queueTail = position + 1;
         emit DrawRequested(jobId, kind, targetBlock, position);
         IRandomnessSource source = randomness;
-        if (address(source) != address(0)) source.requestRandomness(position);
+        if (address(source) != address(0)) {
+            // A source that refuses (a consumer not added to the subscription, a VRF outage)
+            // must not block the challenge or the verification: the draw then falls back to
+            // the target block's hash after `VRF_PATIENCE`.
+            try source.requestRandomness(position) {}
+            catch {
+                emit RandomnessRequestFailed(jobId, position);
+            }
+        }
     }
 
     /// @notice Processes up to `maxEntries` queued entries in order (anyone; keepers): stake

@@ -15,17 +15,26 @@ contract MockVrfCoordinator {
     }
 
     uint256 public lastRequestId;
+    /// @notice When set, requests revert (an unfunded subscription or a consumer not added).
+    bool public failing;
     mapping(uint256 => Request) public requests;
 
     event RandomWordsRequested(uint256 indexed requestId, address indexed consumer, bytes32 keyHash, uint64 subId);
 
     error UnknownRequest(uint256 requestId);
+    error InvalidConsumer();
+
+    /// @notice Makes requests revert (or succeed again).
+    function setFailing(bool value) external {
+        failing = value;
+    }
 
     /// @notice Records a request from the caller.
     function requestRandomWords(bytes32 keyHash, uint64 subId, uint16, uint32, uint32 numWords)
         external
         returns (uint256 requestId)
     {
+        if (failing) revert InvalidConsumer();
         requestId = ++lastRequestId;
         requests[requestId] = Request(msg.sender, numWords);
         emit RandomWordsRequested(requestId, msg.sender, keyHash, subId);
