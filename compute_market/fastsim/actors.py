@@ -1,0 +1,114 @@
+"""The actors the engine plays and how each decides, from the mirror only: providers (honest,
+fakers, abandoners) with the provider agent's cost model and undercutting rule, customers, and
+the keeper's duties. Every draw comes from the run's seeded generator."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from compute_market.agent import CENT, CostModel, honest_result
+from compute_market.fastsim.mirror import JobState
+from compute_market.units import WAD, from_wei, to_wei
+
+BPS = 10_000
+MIN_STAKE_PER_GPU = to_wei(100)  # ProviderRegistry.minStakePerGpu's default
+
+
+@dataclass
+class Provider:
+    """A provider of one GPU model. `role` is "honest", "fake" or "abandon"."""
+
+    address: str
+    role: str
+    gpu_model: str
+    gpu_count: int
+    vram_gb: int
+    region: str
+    cost: CostModel
+    plans: dict[int, str] = field(default_factory=dict)  # job id → "honest", "fake", "quit", "vanish"
+    claimed_at: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "provider" if self.role == "honest" else "cheater"
+
+    def plan(self, job_id: int, rng: random.Random) -> str:
+        """What it does with a lease it won, decided once per job."""
+        if job_id not in self.plans:
+            roll = rng.random()
+            if self.role == "fake":
+                self.plans[job_id] = "fake" if roll < 0.8 else "honest"
+            elif self.role == "abandon":
+                self.plans[job_id] = "quit" if roll < 0.3 else "vanish" if roll < 0.6 else "honest"
+            else:
+                self.plans[job_id] = "honest"
+        return self.plans[job_id]
+
+    def result(self, job_id: int, rng: random.Random) -> bytes:
+        """The result hash it submits: the honest digest, or random bytes when faking."""
+        return rng.randbytes(32) if self.plan(job_id, rng) == "fake" else honest_result(job_id, self.address)
+
+    def bid_price(
+        self, job: JobState, best: tuple[str, int] | None, min_decrement_bps: int, step: Decimal
+    ) -> int | None:
+        """Open auctions, as `ProviderAgent._undercut`: the first bid asks the max price; later
+        ones undercut the best by `step` (at least the market's decrement), never below the ask.
+        None when the job is below the ask or the best is out of reach."""
+        ask = self.cost.ask()
+        max_price = from_wei(job.max_price)
+        if max_price < ask:
+            return None
+        if best is None:
+            return job.max_price
+        best_price = from_wei(best[1])
+        decrement = max(Decimal(min_decrement_bps) / BPS, step)
+        allowed = (best_price * (1 - Decimal(min_decrement_bps) / BPS)).quantize(CENT, rounding=ROUND_DOWN)
+        if allowed < ask:
+            return None
+        price = to_wei(max(ask, (best_price * (1 - decrement)).quantize(CENT, rounding=ROUND_DOWN)))
+        max_allowed = best[1] * (BPS - min_decrement_bps) // BPS
+        return price if 0 < price <= max_allowed else None
+
+
+@dataclass
+class Customer:
+    """Posts jobs within its budget, mints credits when short, settles its results."""
+
+    address: str
+    budget_share: float
+    diligent: bool
+    posted: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StepView:
+    """What the actors of one step have already decided, on top of the mirror: tentative best
+    bids, GPUs and stake they reserve, credits minted and escrowed, jobs already handled."""
+
+    best: dict[int, tuple[str, int]] = field(default_factory=dict)
+    reserved: Counter[str] = field(default_factory=Counter)
+    locked: Counter[str] = field(default_factory=Counter)
+    credits: Counter[str] = field(default_factory=Counter)
+    tokens: Counter[str] = field(default_factory=Counter)
+    handled: set[int] = field(default_factory=set)
+
+
+def collateral_estimate(job: JobState, price_answers: list[int], collateral_bps: int) -> int:
+    """CMP a bid on `job` locks: its collateral (known once bid on, else priced like the market
+    does at posting, at the higher of the last two oracle answers) plus the per-GPU minimum."""
+    if job.collateral or job.bids:
+        collateral = job.collateral
+    else:
+        price = max(price_answers[-2:]) if price_answers else 1
+        collateral = job.escrow * collateral_bps // BPS * 10**8 // price
+    return collateral + MIN_STAKE_PER_GPU * job.gpu_count
+
+
+def tokens_for(credits: int, price_answer: int) -> int:
+    """Whole CMP that mint at least `credits` CRD at an 8-decimal `price_answer` (spread and
+    the lower of two answers covered by a 10% margin)."""
+    cmp_wei = credits * 10**8 * 11 // (price_answer * 10)
+    return -(-cmp_wei // WAD) * WAD

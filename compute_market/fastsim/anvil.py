@@ -1,0 +1,150 @@
+"""The engine's own anvil: started without steps tracing, mining off, a fixed genesis time,
+on a free port; stopped (and its memory measured) at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import requests
+
+from compute_market.fastsim.rpc import Rpc
+
+TEST_MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_ID = 1337  # what Ape's `ethereum:local` network signs for
+BLOCK_GAS_LIMIT = 10**12  # a step's batch is one block, however large
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` (psutil when installed, else /proc), 0 when gone."""
+    try:
+        import psutil  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except ImportError:
+        pass
+    except Exception:
+        return 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0
+
+
+class Anvil:
+    """An anvil process of our own. Use as a context manager: it is stopped on the way out,
+    also on error. Mining is off (`--no-mining`): the engine mines each block itself."""
+
+    def __init__(self, genesis_timestamp: int, accounts: int = 2, binary: str | None = None) -> None:
+        found = binary or shutil.which("anvil")
+        if found is None:
+            raise FileNotFoundError("anvil is not on PATH: `source bin/env.sh` first")
+        self.binary = found
+        self.genesis_timestamp = genesis_timestamp
+        self.accounts = accounts
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.peak_rss = 0
+        # anvil's output (shown if it fails to start): a file open as long as the process runs
+        self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process is not None else 0
+
+    def command(self) -> list[str]:
+        """The command line: no `--steps-tracing`, zero fees, a huge block gas limit (a step's
+        batch is one block, however large), fee-ordered blocks (the engine orders a step's
+        transactions by their tips)."""
+        return [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--mnemonic",
+            TEST_MNEMONIC,
+            "--accounts",
+            str(self.accounts),
+            "--chain-id",
+            str(CHAIN_ID),
+            "--timestamp",
+            str(self.genesis_timestamp),
+            "--no-mining",
+            "--block-base-fee-per-gas",
+            "0",
+            "--gas-price",
+            "0",
+            "--hardfork",
+            "cancun",
+            "--gas-limit",
+            str(BLOCK_GAS_LIMIT),
+            "--order",
+            "fees",
+            "--silent",
+        ]
+
+    def start(self, wait_seconds: float = 30.0) -> Anvil:
+        """Starts anvil and waits until it answers."""
+        for _attempt in range(5):
+            self.port = free_port()
+            self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
+            # `--timestamp` is given here: anvil refuses it twice, and `ape run` imports
+            # scripts/simulate.py, which sets ANVIL_GENESIS_TIMESTAMP for ape-foundry's anvil.
+            env = {k: v for k, v in os.environ.items() if k != "ANVIL_GENESIS_TIMESTAMP"}
+            self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            deadline = time.monotonic() + wait_seconds
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    Rpc(self.url, timeout=2).call("eth_chainId")
+                    return self
+                except (requests.ConnectionError, requests.Timeout):
+                    time.sleep(0.05)
+            self.stop()  # died (port taken in between?) or never answered: try another port
+            self.log.seek(0)
+            said = self.log.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"anvil did not start: {' '.join(self.command())}\n{said}")
+
+    def rss(self) -> int:
+        """Resident memory now, in bytes; remembers the peak seen."""
+        now = rss_bytes(self.pid) if self.process is not None else 0
+        self.peak_rss = max(self.peak_rss, now)
+        return now
+
+    def stop(self) -> None:
+        """Terminates the process (kills it if it does not end within 5 s)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> Anvil:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,245 @@
+"""The engine's view of the node: contracts by name with their codecs, one batch of
+transactions per block (explicit nonces, fixed gas, tips that fix the order), the block's
+receipts and logs, reverts decoded by their custom error, and batched `eth_call`s."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from compute_market.fastsim.abi import Codec, ErrorType, decode_revert
+from compute_market.fastsim.deploy import Deployment
+from compute_market.fastsim.rpc import Rpc, RpcError
+
+# The contracts whose logs update the mirror.
+WATCHED = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket")
+RICH = 10**30  # wei given to every sender (fees are zero: tips only order the block)
+# Fixed gas limits (no estimation): about twice the most each call used in gas-report.json.
+GAS = {
+    "approve": 80_000,
+    "transfer": 100_000,
+    "setAnswer": 150_000,
+    "register": 200_000,
+    "setCapacity": 120_000,
+    "stake": 350_000,
+    "mintWithTokens": 300_000,
+    "postJob": 600_000,
+    "placeBid": 350_000,
+    "finalizeAuction": 250_000,
+    "claimEarnings": 200_000,
+    "submitResult": 150_000,
+    "settleJob": 450_000,
+    "slashForFailure": 450_000,
+    "abandonJob": 450_000,
+}
+DEFAULT_GAS = 500_000
+
+
+@dataclass(frozen=True)
+class Tx:
+    """One transaction of a step: who sends it, for which actor kind, what it calls."""
+
+    sender: str
+    actor: str  # "provider", "cheater", "customer", "keeper", "oracle", "setup"
+    contract: str
+    function: str
+    args: tuple[Any, ...]
+    gas: int = 0  # 0: the function's entry in GAS
+
+    @property
+    def gas_limit(self) -> int:
+        return self.gas or GAS.get(self.function, DEFAULT_GAS)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A mined transaction: its hash and whether it succeeded (with the revert's name)."""
+
+    tx: Tx
+    hash: str
+    ok: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Log:
+    """One decoded log of a watched contract."""
+
+    contract: str
+    event: str
+    args: dict[str, Any]
+    tx: str = ""  # the transaction's hash
+
+
+@dataclass
+class Block:
+    """What one mined step returned."""
+
+    number: int
+    timestamp: int
+    outcomes: list[Outcome]
+    logs: list[Log]
+    dropped: int = 0
+
+
+@dataclass
+class Chain:
+    """Raw JSON-RPC to the deployment's node."""
+
+    rpc: Rpc
+    deployment: Deployment
+    codecs: dict[str, Codec] = field(init=False)
+    nonces: Counter[str] = field(default_factory=Counter)
+    errors: dict[bytes, ErrorType] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.codecs = {name: Codec(abi) for name, abi in self.deployment.abis.items()}
+        self.errors = {}
+        for codec in self.codecs.values():
+            self.errors.update(codec.errors)
+        self.by_address = {address: name for name, address in self.deployment.addresses.items()}
+
+    def address(self, contract: str) -> str:
+        return self.deployment.addresses[contract]
+
+    # ------------------------------------------------------------------ accounts
+
+    def prepare_senders(self, senders: list[str]) -> None:
+        """Lets the node sign for any address (impersonation), funds the senders for gas and
+        reads their nonces."""
+        self.rpc.call("anvil_autoImpersonateAccount", [True])
+        self.rpc.batch([("anvil_setBalance", [s, hex(RICH)]) for s in senders])
+        counts = self.rpc.batch([("eth_getTransactionCount", [s, "latest"]) for s in senders])
+        for sender, count in zip(senders, counts, strict=True):
+            self.nonces[sender] = int(count, 16)
+
+    # ------------------------------------------------------------------ blocks
+
+    def set_automine(self, on: bool) -> None:
+        self.rpc.call("evm_setAutomine", [on])
+
+    def head(self) -> tuple[int, int]:
+        """Number and timestamp of the latest block."""
+        block = self.rpc.call("eth_getBlockByNumber", ["latest", False])
+        return int(block["number"], 16), int(block["timestamp"], 16)
+
+    def mine_step(self, txs: list[Tx], timestamp: int) -> Block:
+        """Sends `txs` as one batch (mined in this order: decreasing tips), mines one block at
+        `timestamp`, reads its logs (one `eth_getLogs`), the statuses of the transactions that
+        logged nothing (one batch of receipts), names the reverts."""
+        n = len(txs)
+        calls: list[tuple[str, list[Any]]] = []
+        for i, tx in enumerate(txs):
+            tip = hex(n - i)
+            data = self.codecs[tx.contract].fn(tx.function).calldata(*tx.args)
+            calls.append(
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": tx.sender,
+                            "to": self.address(tx.contract),
+                            "data": data,
+                            "gas": hex(tx.gas_limit),
+                            "nonce": hex(self.nonces[tx.sender]),
+                            "maxFeePerGas": tip,
+                            "maxPriorityFeePerGas": tip,
+                        }
+                    ],
+                )
+            )
+            self.nonces[tx.sender] += 1
+        hashes = self.rpc.batch(calls, raise_errors=False)
+        self.rpc.call("evm_mine", [timestamp])
+        number, stamp = self.head()
+        sent = [(tx, h) for tx, h in zip(txs, hashes, strict=True) if isinstance(h, str)]
+        logs = self.logs(number, number)
+        receipts = self.statuses(number, [h for _, h in sent], {log.tx for log in logs})
+        dropped = n - sum(1 for r in receipts if r is not None)
+        if dropped:
+            self._resync([tx.sender for tx in txs])
+        reverted = [h for (_, h), r in zip(sent, receipts, strict=True) if r is False]
+        reasons = dict(zip(reverted, self.revert_reasons(reverted), strict=True))
+        outcomes = [
+            Outcome(tx, h, bool(r), reasons.get(h, ""))
+            for (tx, h), r in zip(sent, receipts, strict=True)
+            if r is not None
+        ]
+        return Block(number, stamp, outcomes, logs, dropped)
+
+    def statuses(self, number: int, hashes: list[str], logged: set[str]) -> list[bool | None]:
+        """Whether each transaction succeeded (None: not in block `number`). A transaction that
+        emitted a log succeeded (every call the engine makes targets a watched contract); the
+        others' receipts are read in one batch. Reading every receipt costs anvil time quadratic
+        in the block's size (`eth_getBlockReceipts` of 4,800 transactions: 22 s; of the ~450 of
+        a step at 2,200 actors: 0.25 s, most of the run), so only the silent ones are read."""
+        silent = [h for h in hashes if h not in logged]
+        read = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in silent])
+        found: dict[str, bool | None] = {
+            h: None if r is None or int(r["blockNumber"], 16) != number else r["status"] == "0x1"
+            for h, r in zip(silent, read, strict=True)
+        }
+        return [True if h in logged else found[h] for h in hashes]
+
+    def _resync(self, senders: list[str]) -> None:
+        """After a transaction was refused or left out: drops what is pending and reads the
+        senders' nonces again."""
+        self.rpc.call("anvil_dropAllTransactions")
+        unique = sorted(set(senders))
+        counts = self.rpc.batch([("eth_getTransactionCount", [s, "latest"]) for s in unique])
+        for sender, count in zip(unique, counts, strict=True):
+            self.nonces[sender] = int(count, 16)
+
+    def revert_reasons(self, hashes: list[str]) -> list[str]:
+        """Each reverted transaction's custom error, from its call trace's return data (one
+        batch of `debug_traceTransaction` with the call tracer; no steps tracing needed)."""
+        traces = self.rpc.batch(
+            [("debug_traceTransaction", [h, {"tracer": "callTracer"}]) for h in hashes], raise_errors=False
+        )
+        names: list[str] = []
+        for trace in traces:
+            if isinstance(trace, RpcError) or not isinstance(trace, dict):
+                names.append("untraceable")
+            elif trace.get("output"):
+                names.append(decode_revert(trace["output"], self.errors))
+            else:
+                names.append(str(trace.get("error") or "empty"))
+        return names
+
+    def replay_reason(self, tx: Tx, block: int) -> str:
+        """The revert `tx` gives when replayed with `eth_call` at `block` ("ok" if it passes)."""
+        data = self.codecs[tx.contract].fn(tx.function).calldata(*tx.args)
+        try:
+            self.rpc.call("eth_call", [{"from": tx.sender, "to": self.address(tx.contract), "data": data}, hex(block)])
+        except RpcError as err:
+            return decode_revert(err.error.get("data"), self.errors)
+        return "ok"
+
+    def logs(self, start: int, stop: int) -> list[Log]:
+        """Decoded logs of the watched contracts in blocks `start`..`stop`, in chain order."""
+        raw = self.rpc.call(
+            "eth_getLogs",
+            [{"fromBlock": hex(start), "toBlock": hex(stop), "address": [self.address(c) for c in WATCHED]}],
+        )
+        out: list[Log] = []
+        for entry in raw:
+            contract = self.by_address.get(entry["address"].lower())
+            if contract is None or not entry["topics"]:
+                continue
+            event = self.codecs[contract].events.get(entry["topics"][0])
+            if event is not None:
+                args = event.decode(entry["topics"], entry["data"])
+                out.append(Log(contract, event.name, args, str(entry["transactionHash"])))
+        return out
+
+    # ------------------------------------------------------------------ views
+
+    def calls(self, requests: list[tuple[str, str, tuple[Any, ...]]], block: str = "latest") -> list[list[Any]]:
+        """Many `eth_call`s (contract, function, args) in one batch; decoded return values."""
+        batch: list[tuple[str, list[Any]]] = []
+        for contract, function, args in requests:
+            data = self.codecs[contract].fn(function).calldata(*args)
+            batch.append(("eth_call", [{"to": self.address(contract), "data": data}, block]))
+        raw = self.rpc.batch(batch)
+        return [self.codecs[c].fn(f).decode_output(r) for (c, f, _a), r in zip(requests, raw, strict=True)]

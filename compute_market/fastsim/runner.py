@@ -1,0 +1,153 @@
+"""A whole run: its own anvil (or a node Ape is already connected to), the deploy through Ape,
+the engine, the mirror check, the raw batched-call rates on the same node, and the report."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from compute_market.fastsim.anvil import Anvil
+from compute_market.fastsim.chain import Chain, Tx
+from compute_market.fastsim.check import check_mirror
+from compute_market.fastsim.config import GENESIS_TIME, FastSimConfig
+from compute_market.fastsim.deploy import Deployment, deploy_on, deploy_with_ape
+from compute_market.fastsim.engine import FastSim, Progress
+from compute_market.fastsim.report import build_report
+from compute_market.fastsim.rpc import Rpc
+from compute_market.simulation.engine import START_TIME
+from compute_market.units import HOUR
+
+
+class Timer:
+    """Wall time by phase."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
+
+
+def raw_rates(chain: Chain, sim: FastSim) -> dict[str, float]:
+    """The node's raw batched rates, measured now: a batch of `eth_call`s of a view
+    (`balanceOf`), and a batch of simple transactions (CMP `approve`) mined as one block."""
+    cfg = sim.cfg
+    holders = [c.address for c in sim.customers] + [p.address for p in sim.providers] or [sim.admin]
+    calls = [("ComputeCredits", "balanceOf", (holders[i % len(holders)],)) for i in range(cfg.raw_rate_calls)]
+    started = time.perf_counter()
+    chain.calls(calls)
+    call_rate = len(calls) / (time.perf_counter() - started)
+    spender = chain.address("ProviderRegistry")
+    txs = [
+        Tx(holders[i % len(holders)], "raw", "ComputeToken", "approve", (spender, i + 1))
+        for i in range(cfg.raw_rate_txs)
+    ]
+    _, now = chain.head()
+    started = time.perf_counter()
+    block = chain.mine_step(txs, now + 1)
+    tx_rate = len(txs) / (time.perf_counter() - started)
+    ok = sum(1 for o in block.outcomes if o.ok)
+    return {"eth_call_per_s": round(call_rate, 1), "tx_per_s": round(tx_rate, 1), "tx_ok": ok, "tx_sent": len(txs)}
+
+
+def play(
+    cfg: FastSimConfig,
+    chain: Chain,
+    start_time: int,
+    timer: Timer,
+    progress: Progress | None = None,
+    before_check: Callable[[FastSim], None] | None = None,
+) -> tuple[FastSim, dict[str, Any]]:
+    """Set-up, steps, check and raw rates on a deployed chain with mining off."""
+    sim = FastSim(cfg, chain, start_time, progress)
+    with timer.phase("setup"):
+        sim.setup()
+    with timer.phase("run"):
+        sim.run()
+    if before_check is not None:
+        before_check(sim)
+    with timer.phase("check"):
+        checked = check_mirror(chain, sim.mirror, [p.address for p in sim.providers])
+    with timer.phase("raw rate"):
+        raw = raw_rates(chain, sim)
+    return sim, {"checked": checked, "raw": raw}
+
+
+def run_own_anvil(
+    cfg: FastSimConfig, project: Any, out: Path | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Starts an anvil of its own, deploys through Ape, plays, checks, measures, stops anvil
+    (also on error); returns the report and writes ``report.json`` into `out`."""
+    timer = Timer()
+    started = time.perf_counter()
+    with timer.phase("start anvil"):
+        anvil = Anvil(GENESIS_TIME).start()
+    try:
+        rpc = Rpc(anvil.url)
+        with timer.phase("deploy"):
+            rpc.call("evm_setAutomine", [True])
+            rpc.call("anvil_setBlockTimestampInterval", [1])  # deploy blocks one second apart
+            rpc.call("anvil_setBalance", ["0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", hex(10**30)])
+            deployment = deploy_on(anvil.url, project, _record_path(out))
+            rpc.call("anvil_removeBlockTimestampInterval")
+            rpc.call("evm_setAutomine", [False])
+        chain = Chain(rpc, deployment)
+        sim, extra = play(cfg, chain, START_TIME, timer, progress)
+        rss = anvil.rss()
+    finally:
+        anvil.stop()
+    report = build_report(sim, extra, timer.phases, time.perf_counter() - started, rss, own_anvil=True)
+    _write(report, out)
+    return report
+
+
+def run_attached(
+    cfg: FastSimConfig,
+    project: Any,
+    out: Path | None = None,
+    before_check: Callable[[FastSim], None] | None = None,
+) -> tuple[FastSim, dict[str, Any]]:
+    """The same run on the node Ape is connected to (a test session's anvil): deploys there,
+    turns its automine off for the run and back on at the end (also on error)."""
+    from ape import chain as ape_chain
+
+    timer = Timer()
+    started = time.perf_counter()
+    rpc = Rpc(str(ape_chain.provider.uri))
+    with timer.phase("deploy"):
+        deployment: Deployment = deploy_with_ape(project, _record_path(out))
+    head_time = int(ape_chain.blocks.head.timestamp)
+    start = max(START_TIME, head_time - head_time % HOUR + HOUR)
+    rpc.call("evm_setAutomine", [False])
+    try:
+        sim, extra = play(cfg, Chain(rpc, deployment), start, timer, before_check=before_check)
+    finally:  # leave the session's node as it was: mining on, no impersonation
+        rpc.call("anvil_dropAllTransactions")
+        rpc.call("evm_setAutomine", [True])
+        rpc.call("anvil_autoImpersonateAccount", [False])
+    report = build_report(sim, extra, timer.phases, time.perf_counter() - started, 0, own_anvil=False)
+    _write(report, out)
+    return sim, report
+
+
+def _record_path(out: Path | None) -> Path:
+    """Where the deploy writes its record: the output folder, else a temporary one."""
+    folder = out if out is not None else Path(tempfile.mkdtemp(prefix="fastsim-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "deployment.json"
+
+
+def _write(report: dict[str, Any], out: Path | None) -> None:
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
