@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ProviderRegistry} from "../../contracts/registry/ProviderRegistry.sol";
+import {StakingLedger} from "../../contracts/staking/StakingLedger.sol";
+import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
+import {LedgerSetup} from "./LedgerSetup.sol";
+import {StakingLedgerHandler} from "./handlers/StakingLedgerHandler.sol";
+
+/// @title StakingLedgerInvariants
+/// @notice Invariants of the staking ledger (`ProviderRegistry` on `StakingLedger`), checked by
+///         Foundry after every call the fuzzer makes to `StakingLedgerHandler`.
+contract StakingLedgerInvariants is LedgerSetup {
+    function setUp() public {
+        _deploy();
+
+        bytes4[] memory selectors = new bytes4[](23);
+        selectors[0] = StakingLedgerHandler.register.selector;
+        selectors[1] = StakingLedgerHandler.setCapacity.selector;
+        selectors[2] = StakingLedgerHandler.stake.selector;
+        selectors[3] = StakingLedgerHandler.requestUnstake.selector;
+        selectors[4] = StakingLedgerHandler.withdrawUnstaked.selector;
+        selectors[5] = StakingLedgerHandler.deregister.selector;
+        selectors[6] = StakingLedgerHandler.lockCollateral.selector;
+        selectors[7] = StakingLedgerHandler.releaseCollateral.selector;
+        selectors[8] = StakingLedgerHandler.slashProvider.selector;
+        selectors[9] = StakingLedgerHandler.recordOutcome.selector;
+        selectors[10] = StakingLedgerHandler.registerVerifier.selector;
+        selectors[11] = StakingLedgerHandler.stakeAsVerifier.selector;
+        selectors[12] = StakingLedgerHandler.requestVerifierUnstake.selector;
+        selectors[13] = StakingLedgerHandler.withdrawVerifierStake.selector;
+        selectors[14] = StakingLedgerHandler.requestDraw.selector;
+        selectors[15] = StakingLedgerHandler.processDraws.selector;
+        selectors[16] = StakingLedgerHandler.slashVerifier.selector;
+        selectors[17] = StakingLedgerHandler.warp.selector;
+        selectors[18] = StakingLedgerHandler.roll.selector;
+        selectors[19] = StakingLedgerHandler.govern.selector;
+        selectors[20] = StakingLedgerHandler.strangerCall.selector;
+        // The busiest paths get a second entry, so they are picked twice as often.
+        selectors[21] = StakingLedgerHandler.stakeAsVerifier.selector;
+        selectors[22] = StakingLedgerHandler.lockCollateral.selector;
+        _targetContract(address(handler));
+        _targetSelector(address(handler), selectors);
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    /// (a) The ledger's CMP balance equals Σ providers' `staked` + Σ verifiers' `staked`, to the wei.
+    function invariant_a_balanceEqualsStakes() public view {
+        vm.assertEq(token.balanceOf(address(registry)), _sumProviderStaked() + _sumVerifierStaked(), "(a) balance != stakes");
+    }
+
+    /// (b) For every provider, `staked >= locked + unbonding` (free stake never negative), and
+    ///     `locked` equals the sum of its live locks (ghost); so do the lock count and the GPUs
+    ///     reserved per model, which never exceed the model's capacity.
+    function invariant_b_providerStakeCoversLocksAndUnbonding() public view {
+        address[] memory ps = handler.providers();
+        bytes32[2] memory ms = handler.models();
+        for (uint256 i; i < ps.length; ++i) {
+            ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
+            vm.assertGe(p.staked, uint256(p.locked) + p.unbonding, "(b) staked < locked + unbonding");
+            vm.assertEq(p.locked, handler.ghostLocked(ps[i]), "(b) locked != sum of live locks");
+            vm.assertEq(p.activeLocks, handler.ghostLockCount(ps[i]), "(b) activeLocks != live locks");
+            vm.assertEq(registry.freeStakeOf(ps[i]), uint256(p.staked) - p.locked - p.unbonding, "(b) free stake");
+            for (uint256 m; m < 2; ++m) {
+                ProviderRegistry.Capacity memory c = registry.capacityOf(ps[i], ms[m]);
+                vm.assertEq(c.reserved, handler.ghostReserved(ps[i], ms[m]), "(b) reserved != GPUs of live locks");
+                vm.assertLe(c.reserved, c.gpuCount, "(b) reserved > gpuCount");
+            }
+        }
+    }
+
+    /// (c) When the queue is empty (`queueHead == queueTail`), `totalActiveStake()` equals
+    ///     Σ verifiers' (staked − unbonding); in general, the tree's total plus the stake changes
+    ///     still queued equals that sum.
+    function invariant_c_treeMatchesActiveStake() public view {
+        uint256 active = _sumVerifierActive();
+        uint64 head = registry.queueHead();
+        uint64 tail = registry.queueTail();
+        uint256 tree = registry.totalActiveStake();
+        if (head == tail) vm.assertEq(tree, active, "(c) empty queue: tree total != active stake");
+        for (uint64 pos = head; pos < tail; ++pos) {
+            StakingLedger.Entry memory e = registry.queueEntry(pos);
+            if (e.kind == IStakingLedger.EntryKind.StakeAdded) tree += e.value;
+            else if (e.kind == IStakingLedger.EntryKind.StakeRemoved) tree -= e.value;
+        }
+        vm.assertEq(tree, active, "(c) tree total + queued changes != active stake");
+    }
+
+    /// (d) Conservation: deposits − withdrawals − slashes paid out − burned == the ledger's balance.
+    function invariant_d_conservation() public view {
+        vm.assertEq(
+            handler.ghostDeposited() - handler.ghostWithdrawn() - handler.ghostSlashPaid() - handler.ghostBurned(),
+            token.balanceOf(address(registry)),
+            "(d) deposits - withdrawals - paid - burned != balance"
+        );
+    }
+
+    /// (e) The token supply only falls, and only by what the ledger burned (nothing else mints
+    ///     or burns in this setup).
+    function invariant_e_supplyFallsOnlyByBurns() public view {
+        vm.assertEq(INITIAL_SUPPLY - token.totalSupply(), handler.ghostBurned(), "(e) supply drop != ledger burns");
+    }
+
+    /// (f) Every drawn verifier had active stake (in the stake the draw saw: the stake when it
+    ///     was requested) and was never an excluded address; also no verifier is drawn twice,
+    ///     a draw returns min(count, eligible verifiers), and the tree the draw sees holds
+    ///     exactly the active stake as it stood at the request.
+    function invariant_f_drawsAreSound() public view {
+        vm.assertEq(resolver.drawnWithoutStake(), 0, "(f) drew a verifier without active stake");
+        vm.assertEq(resolver.drawnExcluded(), 0, "(f) drew an excluded address");
+        vm.assertEq(resolver.drawnTwice(), 0, "(f) drew a verifier twice");
+        vm.assertEq(resolver.wrongCount(), 0, "(f) wrong number of verifiers drawn");
+        vm.assertEq(resolver.wrongTotal(), 0, "(f) draw saw a tree other than the stake at its request");
+        vm.assertEq(resolver.badCompletions(), 0, "(f) completeDraw for an unknown draw");
+    }
+
+    /// (g) Strangers never succeeded at a privileged call (ghost flag).
+    function invariant_g_strangersAlwaysReverted() public view {
+        vm.assertFalse(handler.ghostStrangerSucceeded(), "(g) a stranger's privileged call succeeded");
+    }
+
+    /// (h) Every operation moved exactly what the specification says (slash amounts and payouts,
+    ///     locks, unstakes, withdrawals), and forbidden ones (staking or registering while paused,
+    ///     withdrawing before the unbonding end, deregistering with locks) always reverted.
+    function invariant_h_operationsFollowSpec() public view {
+        vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
+    }
+
+    /// (i) The rewards distributor was told every change of active stake: its last report for
+    ///     each provider and verifier equals staked − unbonding.
+    function invariant_i_rewardsReportsFollowStake() public view {
+        address[] memory ps = handler.providers();
+        for (uint256 i; i < ps.length; ++i) {
+            ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
+            vm.assertEq(rewards.providerStake(ps[i]), uint256(p.staked) - p.unbonding, "(i) provider stake report");
+        }
+        address[] memory vs = handler.verifiers();
+        for (uint256 i; i < vs.length; ++i) {
+            vm.assertEq(rewards.verifierStake(vs[i]), registry.activeStakeOf(vs[i]), "(i) verifier stake report");
+        }
+        vm.assertEq(rewards.foreignReports(), 0, "(i) a report not from the ledger");
+    }
+
+    /// @notice Run after each run (sequence of `depth` calls) of every invariant's campaign:
+    ///         checks all the invariants, so that each campaign, whichever invariant it checks
+    ///         after every call, also checks the others at the end of each of its runs (forge
+    ///         runs one campaign per `invariant_*` function). The ghost flags of (f), (g) and (h)
+    ///         are sticky, so a violation anywhere in the run is caught here.
+    function afterInvariant() public view {
+        invariant_a_balanceEqualsStakes();
+        invariant_b_providerStakeCoversLocksAndUnbonding();
+        invariant_c_treeMatchesActiveStake();
+        invariant_d_conservation();
+        invariant_e_supplyFallsOnlyByBurns();
+        invariant_f_drawsAreSound();
+        invariant_g_strangersAlwaysReverted();
+        invariant_h_operationsFollowSpec();
+        invariant_i_rewardsReportsFollowStake();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _sumProviderStaked() internal view returns (uint256 sum) {
+        address[] memory ps = handler.providers();
+        for (uint256 i; i < ps.length; ++i) {
+            sum += registry.stakeOf(ps[i]);
+        }
+    }
+
+    function _sumVerifierStaked() internal view returns (uint256 sum) {
+        address[] memory vs = handler.verifiers();
+        for (uint256 i; i < vs.length; ++i) {
+            sum += registry.verifierOf(vs[i]).staked;
+        }
+    }
+
+    function _sumVerifierActive() internal view returns (uint256 sum) {
+        address[] memory vs = handler.verifiers();
+        for (uint256 i; i < vs.length; ++i) {
+            sum += registry.activeStakeOf(vs[i]);
+        }
+    }
+}
