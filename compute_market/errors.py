@@ -21,19 +21,28 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
+from compute_market.error_units import shown
+
 
 class MarketError(Exception):
     """A transaction or call the protocol refused, with the custom error's name and arguments
-    (``NotEnoughFreeStake(have=…, need=…)``), or the revert message when there was no custom error."""
+    (``NotEnoughFreeStake(have=…, need=…)``), or the revert message when there was no custom error.
+    `args_` keeps the raw values; the message shows them in human units (`error_units.shown`:
+    tokens, UTC times, enum names), as does ``shown`` in `as_dict` when it differs from ``args``."""
 
-    def __init__(self, name: str, args: dict[str, Any]) -> None:
+    def __init__(self, name: str, args: dict[str, Any], internal_types: dict[str, str] | None = None) -> None:
         self.name = name
         self.args_ = args
-        detail = ", ".join(f"{k}={v}" for k, v in args.items())
+        self.shown = shown(name, args, internal_types)
+        detail = ", ".join(f"{k}={v}" for k, v in self.shown.items())
         super().__init__(f"{name}({detail})")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"error": self.name, "args": {k: str(v) for k, v in self.args_.items()}}
+        raw = {k: str(v) for k, v in self.args_.items()}
+        out: dict[str, Any] = {"error": self.name, "args": raw}
+        if self.shown != raw:
+            out["shown"] = self.shown
+        return out
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class ErrorSpec:
     name: str
     names: tuple[str, ...]
     types: tuple[str, ...]
+    internal_types: tuple[str, ...] = ()
 
     @property
     def selector(self) -> bytes:
@@ -63,6 +73,7 @@ def error_table(contract_types: Iterable[Any]) -> dict[bytes, ErrorSpec]:
                     entry.name,
                     tuple(i.name or f"arg{n}" for n, i in enumerate(entry.inputs)),
                     tuple(i.canonical_type for i in entry.inputs),
+                    tuple(i.internal_type or "" for i in entry.inputs),
                 )
                 table.setdefault(spec.selector, spec)
     return table
@@ -99,7 +110,8 @@ def decode_revert_data(data: bytes, table: dict[bytes, ErrorSpec] | None = None)
         values = abi_decode(list(spec.types), bytes(data[4:]))
     except (DecodingError, OverflowError, ValueError):
         return None
-    return MarketError(spec.name, {n: _plain(v, t) for n, v, t in zip(spec.names, values, spec.types, strict=True)})
+    args = {n: _plain(v, t) for n, v, t in zip(spec.names, values, spec.types, strict=True)}
+    return MarketError(spec.name, args, dict(zip(spec.names, spec.internal_types, strict=False)))
 
 
 def _revert_data(err: ContractLogicError) -> bytes | None:
@@ -116,7 +128,9 @@ def _revert_data(err: ContractLogicError) -> bytes | None:
 def decode(err: ContractLogicError) -> MarketError:
     """The `MarketError` for an Ape revert."""
     if isinstance(err, CustomError):
-        return MarketError(err.name, dict(err.inputs))
+        abi = getattr(err, "abi", None)
+        types = {i.name: i.internal_type or "" for i in getattr(abi, "inputs", []) if i.name}
+        return MarketError(err.name, dict(err.inputs), types)
     data = _revert_data(err)
     if data is not None and (decoded_error := decode_revert_data(data)) is not None:
         return decoded_error

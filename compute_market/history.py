@@ -19,24 +19,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from enum import IntEnum
 from typing import Any
 
 from ape import chain
 
 from compute_market.deployment import Protocol
+from compute_market.error_units import ENUMS
 from compute_market.keeper import market_deploy_block, read_logs
-from compute_market.models import (
-    Attestation,
-    AuctionKind,
-    DisputeStatus,
-    EntryKind,
-    JobStatus,
-    Outcome,
-)
-from compute_market.units import HOUR, from_bytes32, from_wei
+from compute_market.units import HOUR, from_bytes32, from_wei, utc
 
 # Amount fields by token (every 18-decimal amount of the three contracts' events).
 CRD_FIELDS = frozenset({"escrow", "refund", "net", "fee", "providerGross", "bond", "credits", "creditShare"})
@@ -63,17 +54,9 @@ TEXT_FIELDS = frozenset({"gpuModel", "region", "name"})  # bytes32 holding a sho
 PLAIN_FIELDS = frozenset(
     {"jobId", "bids", "gpuCount", "gpus", "position", "slot", "targetBlock", "oldValue", "newValue", "majority"}
 )
-ENUMS: dict[str, type[IntEnum]] = {
-    e.__name__: e for e in (JobStatus, AuctionKind, EntryKind, Outcome, DisputeStatus, Attestation)
-}
 JOB_CONTRACTS = ("JobMarket", "DisputeResolver", "ProviderRegistry")  # whose events carry a jobId
 WATCHED_CONTRACTS = ("JobMarket", "DisputeResolver")
 CONTRACT_ATTRIBUTES = {"JobMarket": "market", "DisputeResolver": "resolver", "ProviderRegistry": "registry"}
-
-
-def utc(timestamp: int) -> str:
-    """A Unix time as UTC ISO 8601 to the second (``2025-06-01T12:00:00Z``)."""
-    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def job_topic(job_id: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 WAD = 10**18
@@ -37,6 +38,11 @@ def bytes32(text: str) -> bytes:
     if len(raw) > 32:
         raise ValueError(f"{text!r} is longer than 32 bytes")
     return raw.ljust(32, b"\0")
+
+
+def utc(timestamp: int) -> str:
+    """A Unix time as UTC ISO 8601 to the second (``2025-06-01T12:00:00Z``)."""
+    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def from_bytes32(raw: bytes | bytearray) -> str:

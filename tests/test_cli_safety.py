@@ -85,8 +85,8 @@ def test_every_project_error_is_in_the_table():
     assert by_name["ERC20InsufficientBalance"].hex() == "e450d38c"  # OpenZeppelin's, in the tokens
     assert by_name["NotEnoughFreeStake"].hex() == "589bddd7"  # the registry's
     assert {"UnknownJob", "Panic", "Revert"} <= set(by_name)
-    data = bytes.fromhex("589bddd7") + encode(["uint256", "uint256"], [5, 7])
-    assert str(decode_revert_data(data)) == "NotEnoughFreeStake(have=5, need=7)"
+    data = bytes.fromhex("589bddd7") + encode(["uint256", "uint256"], [to_wei(5), to_wei(7)])
+    assert str(decode_revert_data(data)) == "NotEnoughFreeStake(have=5 CMP, need=7 CMP)"
     assert decode_revert_data(bytes.fromhex("deadbeef")) is None
 
 
@@ -118,6 +118,7 @@ def test_too_little_stake_under_a_bid_decodes_as_the_registry_error(protocol, ac
     assert refused.value.name == "NotEnoughFreeStake"
     assert refused.value.args_["have"] == to_wei(10)
     assert refused.value.args_["need"] > to_wei(10)
+    assert str(refused.value).startswith("NotEnoughFreeStake(have=10 CMP, need=")  # in CMP, not wei
 
 
 # ---------------------------------------------------------------------- bad input

@@ -87,11 +87,14 @@ def test_a_refusal_from_a_second_contract_prints_its_name_not_hex(anvil, record)
     refused = market(anvil, record, "TEST::2", "bid", str(job_id), "3")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith("refused: NotEnoughFreeStake(have=0, need="), last
+    assert last.startswith("refused: NotEnoughFreeStake(have=0 CMP, need="), last
+    assert last.endswith(" CMP)"), last  # in CMP, not wei
     assert "0x589bddd7" not in refused.stdout + refused.stderr
     as_json = market(anvil, record, "TEST::2", "bid", str(job_id), "3", "--json")
     assert as_json.returncode == 1
-    assert json.loads(as_json.stdout)["error"] == "NotEnoughFreeStake"
+    refusal = json.loads(as_json.stdout)
+    assert refusal["error"] == "NotEnoughFreeStake"
+    assert refusal["args"]["have"] == "0" and refusal["shown"]["have"] == "0 CMP"  # raw, and for people
     assert "JobMarket.placeBid" in as_json.stderr  # Ape's call trace, on stderr
 
 
