@@ -185,6 +185,32 @@ def test_slash_never_touches_stake_locked_for_other_jobs(registry, provider, ope
     assert (record.staked, record.locked) == (to_wei(500), to_wei(500))
 
 
+def test_one_call_closes_a_jobs_lock_slashes_and_records_the_outcome(
+    registry, token, provider, operator, bob, carol, stranger
+):
+    """`closeLock` is the market's one call per job outcome: 1,000 staked, 500 locked for job 1
+    (300 collateral and 2 GPUs at 100); a failure releases the lock, slashes the 300 collateral
+    to the harmed party (250) then the keeper (50), and counts one failure."""
+    registry.stake(to_wei(1_000), sender=provider)
+    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.closeLock(provider, 1, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=stranger)
+    tx = registry.closeLock(provider, 1, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=operator)
+    assert tx.events.filter(registry.CollateralReleased)[0].amount == to_wei(500)
+    assert tx.events.filter(registry.Slashed)[0].slashed == to_wei(300)
+    assert (token.balanceOf(bob), token.balanceOf(carol)) == (to_wei(250), to_wei(50))
+    record = registry.providerOf(provider)
+    assert (record.staked, record.locked, record.activeLocks, record.failed) == (to_wei(700), 0, 0, 1)
+    assert registry.capacityOf(provider, H100).reserved == 0
+    with ape.reverts(registry.NoCollateralLocked):  # closed once
+        registry.closeLock(provider, 1, 0, 0, [], [], sender=operator)
+    # A completion: no slash, one completion counted.
+    registry.lockCollateral(provider, 2, H100, 1, 0, sender=operator)
+    tx = registry.closeLock(provider, 2, 0, 0, [], [], sender=operator)
+    assert not tx.events.filter(registry.Slashed)
+    assert registry.providerOf(provider).completed == 1
+
+
 def test_slash_checks_its_recipient_lists(registry, provider, operator, bob):
     with ape.reverts(registry.LengthMismatch):
         registry.slash(provider, 1, [bob], [], sender=operator)

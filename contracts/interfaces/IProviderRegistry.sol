@@ -36,6 +36,19 @@ interface IProviderRegistry {
         external
         returns (uint256 slashed);
 
+    /// @notice One call per job outcome: releases the lock and the capacity of job `jobId`, then
+    ///         (when `slashAmount` is not zero) slashes as `slash` does, and records `outcome` in
+    ///         the provider's reputation. Market only.
+    /// @return slashed CMP taken.
+    function closeLock(
+        address provider,
+        uint256 jobId,
+        Outcome outcome,
+        uint256 slashAmount,
+        address[] calldata recipients,
+        uint256[] calldata amounts
+    ) external returns (uint256 slashed);
+
     /// @notice Records a settled outcome in the provider's reputation. Market and resolver only.
     function recordOutcome(address provider, Outcome outcome) external;
 

@@ -350,9 +350,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 escrow = job.escrow;
         job.escrow = 0;
         uint256 refund = escrow - _payVerificationFee(job, jobId, true);
-        registry.releaseCollateral(provider, jobId);
-        uint256 slashed = registry.slash(provider, job.collateral, recipients, amounts);
-        registry.recordOutcome(provider, IProviderRegistry.Outcome.DisputeLost);
+        uint256 slashed = registry.closeLock(
+            provider, jobId, IProviderRegistry.Outcome.DisputeLost, job.collateral, recipients, amounts
+        );
         _transfer(job.customer, refund);
         emit JobFailed(jobId, provider, slashed, 0, refund);
     }
@@ -557,8 +557,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         job.status = JobStatus.Settled;
         job.escrow = 0;
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
-        registry.releaseCollateral(provider, jobId);
-        registry.recordOutcome(provider, IProviderRegistry.Outcome.Completed);
+        registry.closeLock(provider, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
         IRewardsDistributor r = rewards;
         if (address(r) != address(0)) r.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
@@ -600,9 +599,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256[] memory amounts = new uint256[](2);
         (to[0], amounts[0]) = (customer, collateral - bounty);
         (to[1], amounts[1]) = (keeper, bounty);
-        registry.releaseCollateral(provider, jobId);
-        uint256 slashed = registry.slash(provider, collateral, to, amounts);
-        registry.recordOutcome(provider, IProviderRegistry.Outcome.Failed);
+        uint256 slashed = registry.closeLock(provider, jobId, IProviderRegistry.Outcome.Failed, collateral, to, amounts);
         _transfer(customer, refund);
         emit JobFailed(jobId, provider, slashed, bounty, refund);
     }

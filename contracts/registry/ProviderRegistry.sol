@@ -217,14 +217,7 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
 
     /// @inheritdoc IProviderRegistry
     function releaseCollateral(address provider, uint256 jobId) external onlyRole(MARKET_ROLE) {
-        Lock memory l = _locks[provider][jobId];
-        if (l.gpus == 0) revert NoCollateralLocked(provider, jobId);
-        delete _locks[provider][jobId];
-        Provider storage p = _providers[provider];
-        p.locked -= l.amount;
-        p.activeLocks -= 1;
-        _capacity[provider][l.gpuModel].reserved -= l.gpus;
-        emit CollateralReleased(provider, jobId, l.amount);
+        _release(provider, jobId);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -234,13 +227,21 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         nonReentrant
         returns (uint256 slashed)
     {
-        if (recipients.length != amounts.length) revert LengthMismatch();
-        if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
-        Provider storage p = _providers[provider];
-        slashed = _take(p, amount);
-        _notifyStake(provider, p);
-        uint256 burned = _payOut(provider, slashed, recipients, amounts);
-        emit Slashed(provider, amount, slashed, burned);
+        slashed = _slash(provider, amount, recipients, amounts);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function closeLock(
+        address provider,
+        uint256 jobId,
+        Outcome outcome,
+        uint256 slashAmount,
+        address[] calldata recipients,
+        uint256[] calldata amounts
+    ) external onlyRole(MARKET_ROLE) nonReentrant returns (uint256 slashed) {
+        _release(provider, jobId);
+        if (slashAmount != 0) slashed = _slash(provider, slashAmount, recipients, amounts);
+        _record(provider, outcome);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -248,13 +249,7 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         if (!hasRole(MARKET_ROLE, msg.sender) && !hasRole(SLASHER_ROLE, msg.sender)) {
             revert NotMarketOrSlasher(msg.sender);
         }
-        Provider storage p = _providers[provider];
-        (uint32 c, uint32 f, uint32 d) = (p.completed, p.failed, p.disputesLost);
-        if (outcome == Outcome.Completed) c += 1;
-        else if (outcome == Outcome.Failed) f += 1;
-        else d += 1;
-        (p.completed, p.failed, p.disputesLost) = (c, f, d);
-        emit ReputationUpdated(provider, outcome, c, f, d, _score(c, f, d));
+        _record(provider, outcome);
     }
 
     // ------------------------------------------------------------------ views
@@ -316,6 +311,40 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     function _notifyStake(address provider, Provider storage p) private {
         IRewardsDistributor r = rewards;
         if (address(r) != address(0)) r.stakeChanged(provider, uint256(p.staked) - p.unbonding);
+    }
+
+    function _release(address provider, uint256 jobId) private {
+        Lock memory l = _locks[provider][jobId];
+        if (l.gpus == 0) revert NoCollateralLocked(provider, jobId);
+        delete _locks[provider][jobId];
+        Provider storage p = _providers[provider];
+        p.locked -= l.amount;
+        p.activeLocks -= 1;
+        _capacity[provider][l.gpuModel].reserved -= l.gpus;
+        emit CollateralReleased(provider, jobId, l.amount);
+    }
+
+    function _slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
+        private
+        returns (uint256 slashed)
+    {
+        if (recipients.length != amounts.length) revert LengthMismatch();
+        if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
+        Provider storage p = _providers[provider];
+        slashed = _take(p, amount);
+        _notifyStake(provider, p);
+        uint256 burned = _payOut(provider, slashed, recipients, amounts);
+        emit Slashed(provider, amount, slashed, burned);
+    }
+
+    function _record(address provider, Outcome outcome) private {
+        Provider storage p = _providers[provider];
+        (uint32 c, uint32 f, uint32 d) = (p.completed, p.failed, p.disputesLost);
+        if (outcome == Outcome.Completed) c += 1;
+        else if (outcome == Outcome.Failed) f += 1;
+        else d += 1;
+        (p.completed, p.failed, p.disputesLost) = (c, f, d);
+        emit ReputationUpdated(provider, outcome, c, f, d, _score(c, f, d));
     }
 
     function _free(Provider storage p) private view returns (uint256) {
