@@ -15,6 +15,8 @@ import pytest
 from eth_account import Account
 from test_e2e_cli_agent import ADDRESSES, APE, CHEAP, ROOT, Anvil
 
+from compute_market.cli import catalog_models
+
 KEY = "0x" + "7a" * 32  # a throwaway key, not one of the test mnemonic's
 OPERATOR = Account.from_key(KEY).address
 PASSPHRASE = "correct horse 42"
@@ -103,8 +105,10 @@ def test_a_refusal_from_a_second_contract_prints_its_name_not_hex(anvil, record)
     [
         (
             ["post-job", "--gpu", "RTX-9999", "--gpus", "1", "--hours", "1", "--max-price", "3"],
-            "Error: Invalid value for '--gpu': 'RTX-9999' is not one of 'H100-80GB', 'A100-80GB', 'A10G-24GB', "
-            "'L4-24GB'.",
+            # every model of data/gpu_catalog.json, in its order
+            "Error: Invalid value for '--gpu': 'RTX-9999' is not one of "
+            + ", ".join(f"'{m}'" for m in catalog_models())
+            + ".",
         ),
         (
             ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "-3"],

@@ -6,19 +6,52 @@ import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "data" / "gpu_catalog.json"
 
 
 @dataclass(frozen=True)
+class PriceQuote:
+    """One rental price of a GPU model: a hyperscaler instance or a marketplace offering, per GPU-hour."""
+
+    provider: str
+    offering: str  # the instance type (hyperscaler) or the offering (marketplace)
+    usd_per_gpu_hour: Decimal  # the low end where the source gives a range
+    usd_per_gpu_hour_high: Decimal | None  # the high end of a range, else None
+    source: str
+    date: str  # the source's date, or when the stored copy was read
+    checked: bool  # True: machine-generated provider data; False: a secondary article
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> PriceQuote:
+        high = raw.get("usd_per_gpu_hour_high")
+        return cls(
+            raw["provider"],
+            raw.get("instance") or raw.get("offering", ""),
+            Decimal(str(raw["usd_per_gpu_hour"])),
+            None if high is None else Decimal(str(high)),
+            raw["source"],
+            raw["date"],
+            bool(raw["checked"]),
+        )
+
+
+@dataclass(frozen=True)
 class GpuModel:
-    """One GPU model of the catalog (see data/gpu_catalog.json for every figure's source)."""
+    """One GPU model of the catalog (see data/gpu_catalog.json for every figure's source).
+
+    The simulation uses the first five fields; the price quotes and notes document where
+    cloud_usd_per_gpu_hour comes from and what the marketplaces charge."""
 
     model: str
     vram_gb: int
     power_watts: Decimal
     purchase_usd: Decimal
     cloud_usd_per_gpu_hour: Decimal
+    hyperscaler: tuple[PriceQuote, ...] = ()
+    marketplace: tuple[PriceQuote, ...] = ()
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,9 @@ class Catalog:
                 Decimal(str(m["power_watts"])),
                 Decimal(str(m["purchase_usd"])),
                 Decimal(str(m["cloud_usd_per_gpu_hour"])),
+                tuple(PriceQuote.from_json(q) for q in m.get("hyperscaler", ())),
+                tuple(PriceQuote.from_json(q) for q in m.get("marketplace", ())),
+                m.get("notes", ""),
             )
             for m in raw["models"]
         }
