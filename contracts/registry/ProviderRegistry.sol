@@ -240,8 +240,8 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         uint256[] calldata amounts
     ) external onlyRole(MARKET_ROLE) nonReentrant returns (uint256 slashed) {
         _release(provider, jobId);
+        _record(provider, outcome); // effects first: the slash transfers and reports
         if (slashAmount != 0) slashed = _slash(provider, slashAmount, recipients, amounts);
-        _record(provider, outcome);
     }
 
     /// @inheritdoc IProviderRegistry
