@@ -1,14 +1,19 @@
-"""``ape run fastsim``: simulation engine v2 (slice 1). Starts its own anvil (no steps tracing,
-mining off), deploys the protocol through Ape, then plays providers, customers, a keeper and
-the oracle block by block over raw JSON-RPC batches; checks its mirror against the chain and
+"""``ape run fastsim``: simulation engine v2. Starts its own anvil (no steps tracing, mining
+off), deploys the protocol through Ape, then plays providers, customers, a keeper and the
+oracle block by block over raw JSON-RPC batches; checks its mirror against the chain and
 prints a summary with the run's speed beside the node's raw batched rate (docs/fastsim.md).
+With ``--seeds N`` it runs N seeds of the scenario in parallel processes (``--jobs``) and
+aggregates their headline figures.
 
     ape run fastsim --providers 20 --customers 50 --days 2 --seed 7
+    ape run fastsim --seeds 20 --jobs 2
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 from ape import project
@@ -16,20 +21,47 @@ from ape.logging import logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from compute_market.fastsim.aggregate import print_aggregate
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.report import print_summary
 from compute_market.fastsim.runner import run_own_anvil
+from compute_market.fastsim.sweep import run_sweep
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @click.command()
 @click.option("--providers", type=int, default=20, show_default=True)
 @click.option("--customers", type=int, default=50, show_default=True)
 @click.option("--days", type=float, default=2.0, show_default=True, help="Simulated days (fractions allowed).")
-@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="The seed (with --seeds: the first).")
+@click.option("--seeds", type=int, default=0, help="Run this many seeds (seed, seed+1, …) in parallel; aggregate.")
+@click.option("--jobs", type=int, default=0, help="Parallel runs of a sweep (default: the CPU count).")
 @click.option("--step-minutes", type=int, default=10, show_default=True, help="Simulated minutes per block.")
 @click.option("--demand", type=float, default=0.25, show_default=True, help="Jobs per customer per hour.")
+@click.option("--verifiers", type=int, default=0, show_default=True, help="Staked verifiers (0: no verification).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)
-def cli(providers: int, customers: int, days: float, seed: int, step_minutes: int, demand: float, out: Path) -> None:
+def cli(
+    providers: int,
+    customers: int,
+    days: float,
+    seed: int,
+    seeds: int,
+    jobs: int,
+    step_minutes: int,
+    demand: float,
+    verifiers: int,
+    out: Path,
+) -> None:
     """Simulate the compute market fast: one block per step, raw JSON-RPC batches."""
     logger.set_level("WARNING")  # Ape logs every deploy transaction otherwise
     cfg = FastSimConfig(
@@ -39,17 +71,15 @@ def cli(providers: int, customers: int, days: float, seed: int, step_minutes: in
         days=days,
         step_minutes=step_minutes,
         jobs_per_customer_hour=demand,
+        verifiers=verifiers,
     )
-    out = out / f"p{providers}-c{customers}-d{days:g}-seed{seed}"
     console = Console()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    scenario = f"p{providers}-c{customers}-d{days:g}" + (f"-v{verifiers}" if verifiers else "")
+    if seeds > 0:
+        _sweep(console, cfg, list(range(seed, seed + seeds)), jobs or os.cpu_count() or 1, out / scenario)
+        return
+    out = out / f"{scenario}-seed{seed}"
+    with _progress(console) as progress:
         task = progress.add_task("steps", total=cfg.steps, info="starting anvil, deploying")
 
         def tick(done: int, total: int, counts: dict[str, int]) -> None:
@@ -59,3 +89,27 @@ def cli(providers: int, customers: int, days: float, seed: int, step_minutes: in
         report = run_own_anvil(cfg, project, out, progress=tick)
     print_summary(console, report)
     console.print(f"\n[bold]written:[/bold] {out / 'report.json'}")
+
+
+def _sweep(console: Console, cfg: FastSimConfig, seeds: list[int], jobs: int, scenario_out: Path) -> None:
+    """Runs the seeds in parallel processes, prints the aggregate, fails if any run failed."""
+    out = scenario_out / f"sweep-seeds{seeds[0]}-{seeds[-1]}"
+    with _progress(console) as progress:
+        task = progress.add_task("runs", total=len(seeds), info=f"{jobs} at a time")
+
+        def done(seed: int, report: dict[str, Any] | None, error: str) -> None:
+            if report is None:
+                progress.console.print(f"[red]seed {seed} failed[/red]: {error.splitlines()[0]}")
+            else:
+                jobs_ = report["jobs"]
+                speed = report["timing"]["actor_tx_per_s"]
+                progress.console.print(
+                    f"seed {seed}: {jobs_['posted']} jobs, {jobs_['settled']} settled, {speed} actor tx/s"
+                )
+            progress.advance(task)
+
+        result = run_sweep(cfg, seeds, jobs, out, done)
+    print_aggregate(console, result, wall=result["sweep"]["wall_seconds"])
+    console.print(f"\n[bold]written:[/bold] {out / 'aggregate.json'} and {len(result['seeds'])} reports")
+    if result["failed"]:
+        raise click.ClickException(f"{len(result['failed'])} of {len(seeds)} runs failed")

@@ -1,16 +1,22 @@
-"""Simulation engine v2 (slice 1): a small run on the test session's anvil, deployed through
-the session's own Ape provider, then played over raw JSON-RPC with mining off."""
+"""Simulation engine v2: a small run on the test session's anvil, deployed through the
+session's own Ape provider, then played over raw JSON-RPC with mining off (open and sealed
+auctions, cancellations, redemptions); and a sweep of two seeds in spawned processes, each with
+its own anvil."""
 
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from compute_market.fastsim import FastSimConfig, MirrorMismatchError, check_mirror, run_attached
+from compute_market.fastsim.aggregate import headline, percentile, summarize
 from compute_market.fastsim.chain import Tx
-from compute_market.fastsim.mirror import Status
+from compute_market.fastsim.mirror import SEALED, Bond, Status
 from compute_market.fastsim.report import deterministic
+from compute_market.fastsim.sweep import run_sweep, seed_dir
+from compute_market.fastsim.verifiers import is_honest
 
 SMALL = FastSimConfig(
     seed=11,
@@ -18,6 +24,10 @@ SMALL = FastSimConfig(
     customers=10,
     days=0.3,  # 7.2 simulated hours: jobs post, lease, settle (2 h challenge window) within it
     jobs_per_customer_hour=0.6,
+    cancel_bidding_rate=0.1,  # higher than the defaults, so that a small run plays every path
+    cancel_lease_rate=0.15,
+    lapse_rate=0.15,
+    redeem_per_customer_hour=0.1,
     raw_rate_calls=200,
     raw_rate_txs=100,  # the session anvil keeps its 30M block gas limit
 )
@@ -42,6 +52,20 @@ def test_jobs_complete_end_to_end(fastsim_runs):
     assert report["transactions"]["dropped"] == 0
 
 
+def test_sealed_auctions_cancellations_and_redemptions(fastsim_runs):
+    (sim, report), _ = fastsim_runs
+    auctions, kinds = report["auctions"], report["transactions"]["by_kind"]
+    assert auctions["sealed_jobs"] > 0 and auctions["sealed_filled"] > 0
+    assert auctions["revealed"] > 0 and auctions["bonds_forfeited"] > 0  # lapsed bonds, settled by the keeper
+    assert kinds["keeper settleCommitment"] >= auctions["bonds_forfeited"] + auctions["bonds_released"]
+    sealed_leases = [j for j in sim.mirror.jobs.values() if j.kind == SEALED and j.lease_start]
+    # second price: the clearing price is the second-lowest revealed price, or the max price when alone
+    assert all(j.price == (j.second_price or j.max_price) for j in sealed_leases)
+    assert report["jobs"]["cancelled"] > 0 and kinds["customer cancelJob"] >= report["jobs"]["cancelled"]
+    assert report["credits"]["redemptions"] > 0 and float(report["credits"]["redeemed_crd"]) > 0
+    assert report["transactions"]["reverted"] == 0
+
+
 def test_mirror_matches_the_chain(fastsim_runs):
     (sim, report), _ = fastsim_runs
     assert report["checked"]["jobs"] == report["jobs"]["posted"]
@@ -55,12 +79,16 @@ def test_same_seed_same_report(fastsim_runs):
     assert set(first) - set(deterministic(first)) == {"timing", "raw", "anvil"}
 
 
-@pytest.mark.parametrize("field", ["escrow", "status", "balance"])
+@pytest.mark.parametrize("field", ["escrow", "status", "balance", "commitment"])
 def test_a_corrupted_mirror_is_caught(fastsim_runs, field):
     (sim, _), _ = fastsim_runs
     mirror = copy.deepcopy(sim.mirror)
     job = next(j for j in mirror.jobs.values() if j.status == Status.SETTLED)
-    if field == "escrow":
+    if field == "commitment":
+        job = next(j for j in mirror.jobs.values() if j.commitments)
+        bid = next(iter(job.commitments.values()))
+        bid.state = Bond.COMMITTED if bid.state != Bond.COMMITTED else Bond.REVEALED
+    elif field == "escrow":
         job.escrow += 1
     elif field == "status":
         job.status = Status.FAILED
@@ -86,3 +114,98 @@ def test_a_revert_is_named_by_its_custom_error(fastsim_runs):
     assert not outcome.ok
     assert outcome.error == "UnknownJob"
     assert chain.replay_reason(outcome.tx, block.number - 1) == "UnknownJob"
+
+
+REVIEWED = FastSimConfig(
+    seed=5,
+    providers=6,
+    customers=10,
+    days=0.4,  # 9.6 simulated hours: results, verifier draws, attestations, a jury's two 1-hour periods
+    jobs_per_customer_hour=0.6,
+    verifiers=8,
+    verification_share=0.7,
+    cheat_fake_rate=0.5,  # many fakes, so that verifiers reject and juries sit
+    raw_rate_calls=100,
+    raw_rate_txs=50,
+)
+
+
+@pytest.fixture(scope="module")
+def reviewed_run(project, tmp_path_factory):
+    """A run with verifiers on the session's anvil."""
+    return run_attached(REVIEWED, project, tmp_path_factory.mktemp("fastsim-review"))
+
+
+def test_verifiers_attest_and_juries_decide(reviewed_run):
+    sim, report = reviewed_run
+    review, kinds = report["review"], report["transactions"]["by_kind"]
+    assert review["verifiers"] == 8 and review["jobs_asking_verification"] > 0
+    assert kinds["customer requestVerifier"] == review["verifications_requested"] > 0
+    assert kinds["keeper processDraws"] > 0 and review["verifiers_assigned"] > 0
+    assert review["approved"] > 0 and review["rejected"] > 0  # honest verifiers reject fakes
+    assert review["challenges"] == review["rejected"] and review["juries"] > 0
+    assert kinds["verifier commitVote"] > 0 and kinds["verifier revealVote"] > 0
+    assert review["provider_fault"] + review["no_fault"] > 0  # at least one dispute decided
+    assert report["transactions"]["reverted"] == 0
+    for job_id, dispute in sim.mirror.review.disputes.items():
+        job = sim.mirror.jobs[job_id]
+        if dispute.fault:  # the jury found the provider at fault: the job failed, its result was fake
+            assert job.status == Status.FAILED and not is_honest(job)
+
+
+def test_a_corrupted_review_mirror_is_caught(reviewed_run):
+    sim, _ = reviewed_run
+    mirror = copy.deepcopy(sim.mirror)
+    verifier = next(iter(mirror.review.verifier_stake))
+    mirror.review.verifier_stake[verifier] += 1
+    with pytest.raises(MirrorMismatchError, match=f"verifier stake of {verifier}"):
+        check_mirror(sim.chain, mirror, [p.address for p in sim.providers])
+
+
+TINY = FastSimConfig(
+    providers=4,
+    customers=6,
+    days=0.15,  # 3.6 simulated hours
+    jobs_per_customer_hour=0.6,
+    raw_rate_calls=100,
+    raw_rate_txs=50,
+)
+
+
+def test_a_sweep_aggregates_its_runs(tmp_path):
+    """Two seeds in two spawned processes, each with its own anvil and Ape connection: one report
+    per run, and an aggregate whose figures are those of the reports."""
+    result = run_sweep(TINY, [3, 4], 2, tmp_path)
+    assert result["failed"] == {} and result["seeds"] == [3, 4]
+    assert json.loads((tmp_path / "aggregate.json").read_text()) == result
+    reports = {s: json.loads((seed_dir(tmp_path, s) / "report.json").read_text()) for s in (3, 4)}
+    assert reports[3]["config"]["seed"] == 3 and reports[4]["config"]["seed"] == 4
+    assert deterministic(reports[3]) != deterministic(reports[4])
+    for report in reports.values():
+        assert report["anvil"]["own"] and report["checked"]["jobs"] == report["jobs"]["posted"]
+    assert result["per_run"] == {str(s): headline(reports[s]) for s in (3, 4)}
+    assert result["sweep"]["jobs"] == 2 and result["runs"] == 2
+    for key in ("posted", "filled", "settled", "failed", "expired", "cancelled"):
+        values = [reports[s]["jobs"][key] for s in (3, 4)]
+        figure = result["figures"][f"jobs.{key}"]
+        assert figure["mean"] == pytest.approx(sum(values) / 2)
+        assert figure["min"] == min(values) and figure["max"] == max(values)
+        assert figure["p05"] == pytest.approx(min(values) + 0.05 * (max(values) - min(values)))
+        assert figure["p95"] == pytest.approx(min(values) + 0.95 * (max(values) - min(values)))
+    speeds = [reports[s]["timing"]["actor_tx_per_s"] for s in (3, 4)]
+    assert result["figures"]["timing.actor_tx_per_s"]["mean"] == pytest.approx(sum(speeds) / 2, abs=1e-3)
+    models = {m for r in reports.values() for m, p in r["prices"].items() if p["mean_clearing"] != "-"}
+    assert models and {f"price.{m}" for m in models} == {f for f in result["figures"] if f.startswith("price.")}
+    for model in models:
+        cleared = [r["prices"].get(model, {}).get("mean_clearing", "-") for r in reports.values()]
+        prices = [float(p) for p in cleared if p != "-"]
+        assert result["figures"][f"price.{model}"]["mean"] == pytest.approx(sum(prices) / len(prices), abs=1e-4)
+    assert "only 2 runs" in result["note"]
+
+
+def test_percentiles_interpolate_like_numpy():
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 5) == pytest.approx(1.95)
+    assert percentile(values, 95) == pytest.approx(19.05)
+    assert percentile([4.0], 5) == 4.0
+    assert summarize([1.0, 3.0])["mean"] == 2.0

@@ -9,12 +9,31 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from eth_abi import encode
+from eth_utils import keccak
+
 from compute_market.agent import CENT, CostModel, honest_result
-from compute_market.fastsim.mirror import JobState
+from compute_market.fastsim.mirror import OPEN, JobState
 from compute_market.units import WAD, from_wei, to_wei
 
 BPS = 10_000
 MIN_STAKE_PER_GPU = to_wei(100)  # ProviderRegistry.minStakePerGpu's default
+
+
+@dataclass
+class SealedBid:
+    """A sealed bid a provider committed: its price and salt (known only to it), and whether it
+    will reveal it (a lapsing provider never does: the keeper forfeits the bond)."""
+
+    price: int
+    salt: bytes
+    reveal: bool
+    revealed: bool = False  # its reveal was sent
+
+
+def commitment_hash(job_id: int, bidder: str, price: int, salt: bytes) -> bytes:
+    """`keccak256(abi.encode(jobId, bidder, price, salt))`, as `commitBid` expects."""
+    return keccak(encode(["uint256", "address", "uint256", "bytes32"], [job_id, bidder, price, salt]))
 
 
 @dataclass
@@ -30,6 +49,7 @@ class Provider:
     cost: CostModel
     plans: dict[int, str] = field(default_factory=dict)  # job id → "honest", "fake", "quit", "vanish"
     claimed_at: dict[int, int] = field(default_factory=dict)
+    sealed: dict[int, SealedBid] = field(default_factory=dict)  # job id → its sealed bid
 
     @property
     def kind(self) -> str:
@@ -72,34 +92,44 @@ class Provider:
         max_allowed = best[1] * (BPS - min_decrement_bps) // BPS
         return price if 0 < price <= max_allowed else None
 
+    def sealed_price(self, job: JobState) -> int | None:
+        """Sealed auctions, as the provider agent: a truthful bid at the ask (second price pays
+        at least that); None when the job's max price is below it."""
+        ask = to_wei(self.cost.ask())
+        return ask if 0 < ask <= job.max_price else None
+
 
 @dataclass
 class Customer:
-    """Posts jobs within its budget, mints credits when short, settles its results."""
+    """Posts jobs within its budget, mints credits when short, settles its results, cancels some
+    jobs (while bidding or half-way through the lease) and redeems spare credits."""
 
     address: str
     budget_share: float
     diligent: bool
     posted: list[int] = field(default_factory=list)
+    cancel_at: dict[int, int] = field(default_factory=dict)  # job id → when it cancels (0: never)
 
 
 @dataclass
 class StepView:
     """What the actors of one step have already decided, on top of the mirror: tentative best
-    bids, GPUs and stake they reserve, credits minted and escrowed, jobs already handled."""
+    bids, GPUs and stake they reserve (and the stake their sealed bids will lock once revealed),
+    credits minted and escrowed, jobs already handled."""
 
     best: dict[int, tuple[str, int]] = field(default_factory=dict)
     reserved: Counter[str] = field(default_factory=Counter)
     locked: Counter[str] = field(default_factory=Counter)
     credits: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
+    pending: Counter[str] = field(default_factory=Counter)  # stake sealed bids will lock when revealed
     handled: set[int] = field(default_factory=set)
 
 
 def collateral_estimate(job: JobState, price_answers: list[int], collateral_bps: int) -> int:
     """CMP a bid on `job` locks: its collateral (known once bid on, else priced like the market
     does at posting, at the higher of the last two oracle answers) plus the per-GPU minimum."""
-    if job.collateral or job.bids:
+    if job.kind == OPEN and (job.collateral or job.bids):  # sealed: the mirror never sees it
         collateral = job.collateral
     else:
         price = max(price_answers[-2:]) if price_answers else 1

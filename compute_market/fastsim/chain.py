@@ -13,7 +13,7 @@ from compute_market.fastsim.deploy import Deployment
 from compute_market.fastsim.rpc import Rpc, RpcError
 
 # The contracts whose logs update the mirror.
-WATCHED = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket")
+WATCHED = ("ComputeToken", "PriceFeed", "ComputeCredits", "ProviderRegistry", "JobMarket", "DisputeResolver")
 RICH = 10**30  # wei given to every sender (fees are zero: tips only order the block)
 # Fixed gas limits (no estimation): about twice the most each call used in gas-report.json.
 GAS = {
@@ -32,6 +32,22 @@ GAS = {
     "settleJob": 450_000,
     "slashForFailure": 450_000,
     "abandonJob": 450_000,
+    "commitBid": 350_000,
+    "revealBid": 350_000,
+    "settleCommitment": 400_000,
+    "cancelJob": 300_000,
+    "redeem": 250_000,
+    "registerVerifier": 150_000,
+    "stakeAsVerifier": 900_000,
+    "requestVerifier": 200_000,
+    "processDraws": 800_000,  # per entry (the engine sets the limit from how many it asks for)
+    "attest": 700_000,  # a rejection opens the dispute and queues its jury draw
+    "commitVote": 130_000,
+    "revealVote": 150_000,
+    "resolve": 900_000,
+    "arbitrate": 900_000,
+    "claimJuryReward": 150_000,
+    "slashAbsentVerifier": 500_000,
 }
 DEFAULT_GAS = 500_000
 

@@ -1,13 +1,13 @@
-"""The mirror against the chain, with batched `eth_call`s: every job, every balance the
-mirror knows, the supplies, provider stakes, and the market's CRD balance against the sum of
-escrows. Raises `MirrorMismatchError` listing the first differences."""
+"""The mirror against the chain, with batched `eth_call`s: every job, every sealed-bid
+commitment, every balance the mirror knows, the supplies, provider stakes, and the market's CRD
+balance against the sum of escrows. Raises `MirrorMismatchError` listing the first differences."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from compute_market.fastsim.chain import Chain
-from compute_market.fastsim.mirror import Mirror
+from compute_market.fastsim.mirror import Bond, Mirror
 
 # getJob fields compared with the mirror's JobState attributes.
 JOB_FIELDS = {
@@ -20,6 +20,10 @@ JOB_FIELDS = {
     "leaseStart": "lease_start",
     "challengeEnd": "challenge_end",
     "bidCount": "bids",
+    "kind": "kind",
+    "revealEnd": "reveal_end",
+    "secondPrice": "second_price",
+    "verification": "verification",
 }
 CHUNK = 2_000  # eth_calls per batch
 
@@ -68,6 +72,13 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
             differs = want != have if isinstance(want, str) else int(want) != int(have)
             if differs:
                 bad.append(f"job {job_id} {field}: chain {want}, mirror {have}")
+    commitments = [(job_id, p) for job_id in ids for p in sorted(mirror.jobs[job_id].commitments)]
+    onchain_commitments = _calls(chain, [("JobMarket", "commitmentOf", c) for c in commitments])
+    for (job_id, p), (raw,) in zip(commitments, onchain_commitments, strict=True):
+        bid = mirror.jobs[job_id].commitments[p]
+        want_hash, _block, revealed, _bond = raw
+        if bytes(want_hash) != bid.hash or bool(revealed) != (bid.state != Bond.COMMITTED):
+            bad.append(f"job {job_id} commitment of {p}: chain revealed={revealed}, mirror {bid.state.name}")
     holders = {s: sorted(a for a in mirror.balances[s]) for s in ("CMP", "CRD")}
     requests: list[tuple[str, str, tuple[Any, ...]]] = [("ComputeToken", "balanceOf", (a,)) for a in holders["CMP"]]
     requests += [("ComputeCredits", "balanceOf", (a,)) for a in holders["CRD"]]
@@ -100,6 +111,49 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
         have = mirror.staked[p] - mirror.locked(p)
         if want != have:
             bad.append(f"free stake of {p}: chain {want}, mirror {have}")
+    reviewed = _check_review(chain, mirror, bad) if mirror.review.tail or mirror.review.verifier_stake else 0
     if bad:
         raise MirrorMismatchError(bad[:limit], len(bad))
-    return {"jobs": len(ids), "values": len(ids) * len(JOB_FIELDS) + len(values) + 1}
+    checked = len(ids) * len(JOB_FIELDS) + 2 * len(commitments) + len(values) + 1 + reviewed
+    return {"jobs": len(ids), "commitments": len(commitments), "values": checked}
+
+
+def _check_review(chain: Chain, mirror: Mirror, bad: list[str]) -> int:
+    """The ledger's queue bounds, every verifier's stake, every verification and dispute the
+    mirror knows; appends differences to `bad`, returns how many values it compared."""
+    review = mirror.review
+    verifiers = sorted(review.verifier_stake)
+    verified = sorted(review.verifications)
+    disputed = sorted(review.disputes)
+    requests: list[tuple[str, str, tuple[Any, ...]]] = [
+        ("ProviderRegistry", "queueHead", ()),
+        ("ProviderRegistry", "queueTail", ()),
+    ]
+    requests += [("ProviderRegistry", "verifierOf", (v,)) for v in verifiers]
+    requests += [("DisputeResolver", "verificationOf", (j,)) for j in verified]
+    requests += [("DisputeResolver", "disputeOf", (j,)) for j in disputed]
+    it = iter(_calls(chain, requests))
+    head, tail = int(next(it)[0]), int(next(it)[0])
+    if (head, tail) != (review.head, review.tail):
+        bad.append(f"ledger queue: chain {head}..{tail}, mirror {review.head}..{review.tail}")
+    for v in verifiers:
+        staked = int(next(it)[0][0])
+        if staked != review.verifier_stake[v]:
+            bad.append(f"verifier stake of {v}: chain {staked}, mirror {review.verifier_stake[v]}")
+    for j in verified:
+        verifier, deadline, attestation, requested = next(it)[0]
+        mine = review.verifications[j]
+        if (verifier, int(deadline), int(attestation), bool(requested)) != (
+            mine.verifier,
+            mine.deadline,
+            int(mine.attestation),
+            mine.requested,
+        ):
+            bad.append(f"verification of job {j}: chain {verifier} {attestation} {requested}, mirror {mine}")
+    for j in disputed:
+        raw = next(it)[0]
+        challenger, status, fault, by_jury = raw[0], int(raw[2]), bool(raw[4]), bool(raw[6])
+        d = review.disputes[j]
+        if (challenger, status, fault, by_jury) != (d.challenger, int(d.status), d.fault, d.by_jury):
+            bad.append(f"dispute on job {j}: chain status {status} fault {fault}, mirror {d.status.name} {d.fault}")
+    return 2 + len(verifiers) + 4 * len(verified) + 4 * len(disputed)

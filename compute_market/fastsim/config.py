@@ -28,6 +28,16 @@ class FastSimConfig:
     bidding_minutes: int = 50  # open auctions close this long after posting
     holdback_bps: int = 2_000
     diligent_share: float = 0.7  # customers that settle as soon as the challenge window closes
+    sealed_share: float = 0.4  # jobs posted as sealed auctions (commit, reveal, second price)
+    lapse_rate: float = 0.05  # sealed commitments their provider never reveals (the bond is forfeited)
+    cancel_lease_rate: float = 0.05  # leased jobs their customer cancels half-way (as bin/simulate)
+    cancel_bidding_rate: float = 0.03  # jobs their customer cancels while bidding (sealed: before it closes)
+    redeem_per_customer_hour: float = 0.02  # chance a customer redeems half its free credits for CMP
+    verifiers: int = 0  # staked verifiers; 0: no verification, no disputes (the default scenario)
+    verification_share: float = 0.3  # jobs that ask for a verifier (when there are verifiers)
+    lazy_verifier_rate: float = 0.2  # verifiers that approve without checking and vote at random
+    verifier_cmp: int = 10_000  # CMP the admin gives each verifier
+    verifier_stake: int = 5_000
     cheat_fake_rate: float = 0.15  # share of providers that fake results
     cheat_abandon_rate: float = 0.1  # share of providers that abandon leases
     amortization_years: float = 3.0

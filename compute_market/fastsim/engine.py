@@ -1,6 +1,7 @@
 """The step loop: every step, the actors decide from the mirror, their transactions go out as
 one JSON-RPC batch, one block is mined at the step's time, and that block's logs (one
-`eth_getLogs`, which also tell which transactions succeeded) update the mirror."""
+`eth_getLogs`, which also tell which transactions succeeded) update the mirror. Open and sealed
+auctions (commit, reveal, lapsed bonds), cancellations and credit redemptions are played."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from eth_utils import keccak
 
 from compute_market.agent import CostModel
 from compute_market.fastsim.actors import (
+    MIN_STAKE_PER_GPU,
     Customer,
     Provider,
+    SealedBid,
     StepView,
     collateral_estimate,
+    commitment_hash,
     tokens_for,
 )
 from compute_market.fastsim.chain import Block, Chain, Tx
 from compute_market.fastsim.config import FastSimConfig
-from compute_market.fastsim.mirror import TERMINAL, ZERO, Mirror, Status
+from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
+from compute_market.fastsim.verifiers import Reviewing
 from compute_market.simulation.config import Catalog
 from compute_market.units import HOUR, bytes32, to_wei, usd_to_feed
 
@@ -62,6 +67,8 @@ class FastSim:
         self.blocks = 0
         self.run_txs = 0
         self.steps_done = 0
+        self.head_block = 0  # the latest block mined
+        self.reviewing: Reviewing | None = None  # verifiers and disputes, when the run has verifiers
 
     # ================================================================== set-up
 
@@ -75,7 +82,13 @@ class FastSim:
             c = Customer(actor_address("customer", i), rng.uniform(*cfg.budget), rng.random() < cfg.diligent_share)
             self.customers.append(c)
             self.customer_of[c.address] = c
-        self.chain.prepare_senders([self.admin] + [p.address for p in self.providers] + list(self.customer_of))
+        self.reviewing = Reviewing(self)
+        if self.reviewing.on:
+            self.reviewing.read_parameters()
+        verifiers = [v.address for v in self.reviewing.verifiers]
+        self.chain.prepare_senders(
+            [self.admin] + [p.address for p in self.providers] + list(self.customer_of) + verifiers
+        )
         head, _ = self.chain.head()
         for log in self.chain.logs(0, head):
             self.mirror.apply(log.contract, log.event, log.args, 0)
@@ -84,6 +97,7 @@ class FastSim:
             funding.append(Tx(self.admin, "setup", "ComputeToken", "transfer", (p.address, to_wei(cfg.provider_cmp))))
         for c in self.customers:
             funding.append(Tx(self.admin, "setup", "ComputeToken", "transfer", (c.address, to_wei(cfg.customer_cmp))))
+        funding += self.reviewing.funding()
         clock = self._mine_setup(funding, self.start_time + 1)
         joining: list[Tx] = []
         registry, credits, market = (self.chain.address(n) for n in ("ProviderRegistry", "ComputeCredits", "JobMarket"))
@@ -105,6 +119,7 @@ class FastSim:
                 Tx(c.address, "setup", "ComputeToken", "approve", (credits, MAX_UINT)),
                 Tx(c.address, "setup", "ComputeCredits", "approve", (market, MAX_UINT)),
             ]
+        joining += self.reviewing.joining()
         self._mine_setup(joining, clock)
 
     def _mine_setup(self, txs: list[Tx], timestamp: int) -> int:
@@ -116,11 +131,13 @@ class FastSim:
         return timestamp
 
     def _read_parameters(self) -> None:
-        names = ("minDecrementBps", "collateralBps", "resultGrace", "challengeWindow")
-        values = self.chain.calls([("JobMarket", n, ()) for n in names])
-        self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = (
-            int(v[0]) for v in values
+        names = (
+            *("minDecrementBps", "collateralBps", "resultGrace", "challengeWindow"),
+            *("revealPeriod", "bidBond", "verificationFeeBps"),
         )
+        values = [int(v[0]) for v in self.chain.calls([("JobMarket", n, ()) for n in names])]
+        self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
+        self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:]
 
     def _make_providers(self) -> list[Provider]:
         cfg, rng = self.cfg, self.rng
@@ -159,7 +176,11 @@ class FastSim:
         txs: list[Tx] = []
         self._oracle(now, txs)
         self._keeper(now, view, txs)
+        if self.reviewing is not None and self.reviewing.on:
+            self.reviewing.keeper(now, txs)
         self._customers(now, view, txs)
+        if self.reviewing is not None and self.reviewing.on:
+            self.reviewing.verifiers_step(now, txs)
         self._providers(now, view, txs)
         block = self._mine(txs, now)
         self.steps_done += 1
@@ -168,6 +189,7 @@ class FastSim:
     def _mine(self, txs: list[Tx], timestamp: int, setup: bool = False) -> Block:
         block = self.chain.mine_step(txs, timestamp)
         self.blocks += 1
+        self.head_block = block.number
         self.dropped += block.dropped
         for outcome in block.outcomes:
             tx = outcome.tx
@@ -179,6 +201,8 @@ class FastSim:
                 self.by_actor[tx.actor] += 1
             if not outcome.ok:
                 self.reverted[f"{tx.actor} {tx.function}: {outcome.error}"] += 1
+            elif tx.function == "processDraws":  # the ledger processed the entries the keeper counted
+                self.mirror.review.processed(int(tx.args[0]))
         for log in block.logs:
             self.mirror.apply(log.contract, log.event, log.args, block.timestamp)
             if log.contract != "JobMarket":
@@ -208,7 +232,8 @@ class FastSim:
         their customers left unsettled an hour after the challenge window."""
         for job_id in self.live:
             job = self.mirror.jobs[job_id]
-            if job.status == Status.BIDDING and now >= job.bidding_end:
+            closes = job.reveal_end if job.kind == SEALED else job.bidding_end
+            if job.status == Status.BIDDING and now >= closes:
                 txs.append(Tx(self.admin, "keeper", "JobMarket", "finalizeAuction", (job_id,)))
             elif job.status == Status.LEASED and now > job.lease_start + job.duration + self.result_grace:
                 txs.append(Tx(self.admin, "keeper", "JobMarket", "slashForFailure", (job_id,)))
@@ -217,23 +242,37 @@ class FastSim:
             else:
                 continue
             view.handled.add(job_id)
+        for job_id, provider in self.mirror.unsettled:  # sealed bids not revealed in time, or of cancelled jobs
+            job = self.mirror.jobs[job_id]
+            if job.status == Status.CANCELLED or now >= job.reveal_end:
+                txs.append(Tx(self.admin, "keeper", "JobMarket", "settleCommitment", (job_id, provider)))
 
     def _customers(self, now: int, view: StepView, txs: list[Tx]) -> None:
         cfg, rng = self.cfg, self.rng
         chance = cfg.jobs_per_customer_hour * cfg.step_seconds / HOUR
+        redeem_chance = cfg.redeem_per_customer_hour * cfg.step_seconds / HOUR
         names, weights = zip(*cfg.gpu_mix.items(), strict=True)
         for c in self.customers:
-            if c.diligent:
-                for job_id in c.posted:
-                    job = self.mirror.jobs[job_id]
-                    if (
-                        job.status == Status.RESULT_SUBMITTED
-                        and now >= job.challenge_end
-                        and job_id not in view.handled
-                    ):
-                        txs.append(Tx(c.address, "customer", "JobMarket", "settleJob", (job_id,)))
-                        view.handled.add(job_id)
-            c.posted = [j for j in c.posted if self.mirror.jobs[j].status not in TERMINAL]
+            for job_id in c.posted:
+                job = self.mirror.jobs[job_id]
+                if job_id in view.handled:
+                    continue
+                if c.diligent and job.status == Status.RESULT_SUBMITTED and now >= job.challenge_end:
+                    txs.append(Tx(c.address, "customer", "JobMarket", "settleJob", (job_id,)))
+                    view.handled.add(job_id)
+                elif self._cancels(c, job, now):
+                    txs.append(Tx(c.address, "customer", "JobMarket", "cancelJob", (job_id,)))
+                    view.handled.add(job_id)
+                elif self.reviewing is not None and self.reviewing.on:
+                    request = self.reviewing.request(job, now)
+                    if request is not None:
+                        txs.append(request)
+            still = [j for j in c.posted if self.mirror.jobs[j].status not in TERMINAL]
+            for gone in set(c.posted) - set(still):
+                c.cancel_at.pop(gone, None)
+            c.posted = still
+            if rng.random() < redeem_chance and self._redeem(c, view, txs):
+                continue
             if rng.random() >= chance:
                 continue
             gpu = self.catalog.models[rng.choices(names, weights)[0]]
@@ -241,6 +280,8 @@ class FastSim:
             gpus, hours = rng.choice((1, 1, 2, 4)), rng.choice((1, 2, 3, 4, 6))
             duration = hours * HOUR
             escrow = max_price * gpus * duration // HOUR
+            verification = self.reviewing is not None and self.reviewing.on and rng.random() < cfg.verification_share
+            escrow += escrow * self.verification_fee_bps // 10_000 if verification else 0
             if not self._fund(c, escrow, view, txs):
                 continue
             spec = (
@@ -251,13 +292,40 @@ class FastSim:
                 duration,
                 max_price,
                 now + cfg.bidding_minutes * 60,
-                0,
+                SEALED if rng.random() < cfg.sealed_share else OPEN,
                 0,
                 cfg.holdback_bps,
-                False,
+                verification,
             )
             txs.append(Tx(c.address, "customer", "JobMarket", "postJob", (spec,)))
             view.credits[c.address] -= escrow
+
+    def _cancels(self, c: Customer, job: JobState, now: int) -> bool:
+        """Whether the customer cancels `job` now. Decided once per job and phase: while bidding
+        (`cancel_bidding_rate`, at a random time before bidding closes; a sealed auction cannot
+        be cancelled later), and once leased (`cancel_lease_rate`, half-way through the lease)."""
+        cfg, rng = self.cfg, self.rng
+        if job.status == Status.BIDDING and now < job.bidding_end:
+            key = -job.job_id  # the bidding phase's decision
+            if key not in c.cancel_at:
+                cancels = rng.random() < cfg.cancel_bidding_rate
+                c.cancel_at[key] = now + rng.randrange(job.bidding_end - now) if cancels else 0
+            return c.cancel_at[key] != 0 and now >= c.cancel_at[key]
+        if job.status == Status.LEASED and now < job.lease_start + job.duration:
+            if job.job_id not in c.cancel_at:
+                cancels = rng.random() < cfg.cancel_lease_rate
+                c.cancel_at[job.job_id] = job.lease_start + job.duration // 2 if cancels else 0
+            return c.cancel_at[job.job_id] != 0 and now >= c.cancel_at[job.job_id]
+        return False
+
+    def _redeem(self, c: Customer, view: StepView, txs: list[Tx]) -> bool:
+        """Redeems half the customer's free credits for CMP (at least 1 CRD); False if it has too few."""
+        amount = (self.mirror.balances["CRD"][c.address] + view.credits[c.address]) // 2
+        if amount < to_wei(1):
+            return False
+        txs.append(Tx(c.address, "customer", "ComputeCredits", "redeem", (amount, 0, c.address)))
+        view.credits[c.address] -= amount
+        return True
 
     def _fund(self, c: Customer, escrow: int, view: StepView, txs: list[Tx]) -> bool:
         """Mints credits (three escrows' worth) when the balance is short; False when the
@@ -278,19 +346,24 @@ class FastSim:
     def _providers(self, now: int, view: StepView, txs: list[Tx]) -> None:
         serving: defaultdict[str, list[int]] = defaultdict(list)
         open_jobs: defaultdict[bytes, list[int]] = defaultdict(list)
+        sealed_jobs: defaultdict[bytes, list[int]] = defaultdict(list)
         for job_id in self.live:
             job = self.mirror.jobs[job_id]
             if job.status == Status.LEASED:
                 serving[job.provider].append(job_id)
-            elif job.status == Status.BIDDING and job.kind == 0 and now < job.bidding_end:
-                open_jobs[job.gpu_model].append(job_id)
+            elif job.status == Status.BIDDING and now < job.bidding_end and job_id not in view.handled:
+                (sealed_jobs if job.kind == SEALED else open_jobs)[job.gpu_model].append(job_id)
         order = list(self.providers)
         self.rng.shuffle(order)
         for p in order:
             for job_id in serving.get(p.address, ()):
                 self._serve(p, job_id, now, view, txs)
+            self._reveal(p, now, txs)
+            view.pending[p.address] = self._pending(p)
             for job_id in open_jobs.get(bytes32(p.gpu_model), ()):
                 self._bid(p, job_id, view, txs)
+            for job_id in sealed_jobs.get(bytes32(p.gpu_model), ()):
+                self._commit(p, job_id, view, txs)
 
     def _serve(self, p: Provider, job_id: int, now: int, view: StepView, txs: list[Tx]) -> None:
         job = self.mirror.jobs[job_id]
@@ -318,14 +391,9 @@ class FastSim:
         best = view.best.get(job_id) or ((job.provider, job.price) if job.provider != ZERO else None)
         if best is not None and best[0] == p.address:
             return
-        m = self.mirror
-        if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
-            self.skipped["provider at capacity"] += 1
+        if not self._can_take(p, job, view):
             return
-        need = collateral_estimate(job, m.answers, self.collateral_bps)
-        if m.staked[p.address] - m.locked(p.address) - view.locked[p.address] < need * 105 // 100:
-            self.skipped["provider short of free stake"] += 1
-            return
+        need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
         price = p.bid_price(job, best, self.min_decrement_bps, self.cfg.undercut_step)
         if price is None:
             return
@@ -336,6 +404,72 @@ class FastSim:
         if best is not None:  # the outbid provider's lock is released by this bid
             view.reserved[best[0]] -= job.gpu_count
             view.locked[best[0]] -= need
+
+    def _can_take(self, p: Provider, job: JobState, view: StepView) -> bool:
+        """Whether the provider has the GPUs and the free stake (beyond what its sealed bids
+        awaiting reveal will lock, and a 5% margin) for `job`; counts the skips."""
+        m = self.mirror
+        if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
+            self.skipped["provider at capacity"] += 1
+            return False
+        need = collateral_estimate(job, m.answers, self.collateral_bps)
+        free = m.staked[p.address] - m.locked(p.address) - view.locked[p.address] - view.pending[p.address]
+        if free < need * 105 // 100:
+            self.skipped["provider short of free stake"] += 1
+            return False
+        return True
+
+    def _bond_lock(self, job: JobState) -> int:
+        """What a commitment locks: the bid bond plus the per-GPU minimum."""
+        return self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
+
+    def _pending(self, p: Provider) -> int:
+        """Stake the provider's sealed bids will lock on top of their bonds if revealed best."""
+        extra = 0
+        for job_id, bid in p.sealed.items():
+            if bid.reveal:
+                job = self.mirror.jobs[job_id]
+                need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
+                extra += max(0, need - self._bond_lock(job))
+        return extra
+
+    def _commit(self, p: Provider, job_id: int, view: StepView, txs: list[Tx]) -> None:
+        """A sealed bid at the ask, with a fresh salt; some (`lapse_rate`) will never be revealed."""
+        job = self.mirror.jobs[job_id]
+        if job_id in p.sealed or p.address in job.commitments:
+            return
+        price = p.sealed_price(job)
+        if price is None or not self._can_take(p, job, view):
+            return
+        salt = self.rng.randbytes(32)
+        reveal = self.rng.random() >= self.cfg.lapse_rate
+        commitment = commitment_hash(job_id, p.address, price, salt)
+        txs.append(Tx(p.address, p.kind, "JobMarket", "commitBid", (job_id, commitment)))
+        p.sealed[job_id] = SealedBid(price, salt, reveal)
+        view.reserved[p.address] += job.gpu_count
+        view.locked[p.address] += self._bond_lock(job)
+        if reveal:
+            need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
+            view.pending[p.address] += max(0, need - self._bond_lock(job))
+
+    def _reveal(self, p: Provider, now: int, txs: list[Tx]) -> None:
+        """Reveals the provider's sealed bids whose reveal window is open; forgets the bids
+        that are revealed, released, forfeited, or whose commitment never made it."""
+        for job_id, bid in list(p.sealed.items()):
+            job = self.mirror.jobs[job_id]
+            commitment = job.commitments.get(p.address)
+            if commitment is None:
+                if job.status != Status.BIDDING or now >= job.bidding_end:
+                    del p.sealed[job_id]  # the commitment was refused
+                continue
+            if commitment.state != Bond.COMMITTED:
+                del p.sealed[job_id]
+                continue
+            # a cancelled sealed job keeps its commitments until the keeper releases them
+            window_open = job.status == Status.BIDDING and job.bidding_end <= now < job.reveal_end
+            if bid.reveal and not bid.revealed and window_open:
+                txs.append(Tx(p.address, p.kind, "JobMarket", "revealBid", (job_id, bid.price, bid.salt)))
+                bid.revealed = True
 
     # ================================================================== figures
 
@@ -348,6 +482,7 @@ class FastSim:
             "settled": statuses[Status.SETTLED],
             "failed": statuses[Status.FAILED],
             "expired": statuses[Status.EXPIRED],
+            "cancelled": statuses[Status.CANCELLED],
             "txs": self.run_txs,
             "reverted": sum(self.reverted.values()),
         }

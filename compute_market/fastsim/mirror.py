@@ -1,5 +1,6 @@
-"""The Python mirror of protocol state, updated from each block's logs only: jobs, ERC-20
-balances and supplies, provider stakes and collateral locks, the oracle's answers."""
+"""The Python mirror of protocol state, updated from each block's logs only: jobs (with their
+sealed-bid commitments), ERC-20 balances and supplies, provider stakes and collateral locks,
+credit redemptions, the oracle's answers."""
 
 from __future__ import annotations
 
@@ -8,24 +9,33 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from compute_market.fastsim.review import Review
+from compute_market.models import JobStatus
+
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
-class Status(IntEnum):
-    """`IJobMarket.JobStatus`."""
-
-    NONE = 0
-    BIDDING = 1
-    LEASED = 2
-    RESULT_SUBMITTED = 3
-    SETTLED = 4
-    CANCELLED = 5
-    EXPIRED = 6
-    FAILED = 7
-    DISPUTED = 8
-
+Status = JobStatus  # `IJobMarket.JobStatus`, as the rest of the package names it
 
 TERMINAL = frozenset({Status.SETTLED, Status.CANCELLED, Status.EXPIRED, Status.FAILED})
+OPEN, SEALED = 0, 1  # `IJobMarket.AuctionKind`
+
+
+class Bond(IntEnum):
+    """Where a sealed-bid commitment stands (`revealed` on chain: anything but COMMITTED)."""
+
+    COMMITTED = 0
+    REVEALED = 1
+    RELEASED = 2  # the job was cancelled: the bond came back
+    FORFEITED = 3  # not revealed in time: the keeper's `settleCommitment` slashed the bond
+
+
+@dataclass
+class Commitment:
+    """One provider's sealed bid on one job."""
+
+    hash: bytes
+    state: Bond = Bond.COMMITTED
 
 
 @dataclass
@@ -50,6 +60,10 @@ class JobState:
     challenge_end: int = 0
     result_hash: bytes = b"\0" * 32
     paid_gross: int = 0
+    verification: bool = False  # asked for a verifier (its escrow carries the verification fee)
+    reveal_end: int = 0  # sealed: reveals close
+    second_price: int = 0  # sealed: second-lowest revealed price
+    commitments: dict[str, Commitment] = field(default_factory=dict)  # sealed: provider → commitment
 
 
 @dataclass
@@ -66,6 +80,10 @@ class Mirror:
     registered: set[str] = field(default_factory=set)
     answers: list[int] = field(default_factory=list)  # oracle answers, in order
     answer_at: int = 0  # time of the latest answer
+    reveal_period: int = 0  # the market's `revealPeriod` (set by the engine before any job)
+    redeemed: dict[str, int] = field(default_factory=lambda: {"count": 0, "credits": 0, "tokens": 0})
+    unsettled: dict[tuple[int, str], None] = field(default_factory=dict)  # commitments not revealed or settled
+    review: Review = field(default_factory=Review)  # verifiers, the ledger's queue, verifications, disputes
 
     # ------------------------------------------------------------------ views
 
@@ -91,6 +109,13 @@ class Mirror:
             self._market(event, args, timestamp)
         elif contract == "ProviderRegistry":
             self._registry(event, args)
+            self.review.apply_ledger(event, args)
+        elif contract == "DisputeResolver":
+            self.review.apply_resolver(event, args, timestamp)
+        elif contract == "ComputeCredits" and event == "CreditsRedeemed":
+            self.redeemed["count"] += 1
+            self.redeemed["credits"] += int(args["credits"])
+            self.redeemed["tokens"] += int(args["tokensMinted"])
         elif contract == "PriceFeed" and event == "AnswerUpdated":
             self.answers.append(int(args["current"]))
             self.answer_at = int(args["updatedAt"])
@@ -133,6 +158,11 @@ class Mirror:
                 int(args["kind"]),
                 int(args["escrow"]),
             )
+            posted = self.jobs[job_id]
+            # `postJob` escrows the lease value at the max price, plus a fee when verification is asked for
+            posted.verification = posted.escrow > posted.max_price * posted.gpu_count * posted.duration // 3600
+            if int(args["kind"]) == SEALED:
+                posted.reveal_end = int(args["biddingEnd"]) + self.reveal_period
             return
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:
@@ -141,6 +171,8 @@ class Mirror:
             job.provider, job.price = args["provider"], int(args["pricePerGpuHour"])
             job.collateral = int(args["collateral"])
             job.bids += 1
+        elif event in ("BidCommitted", "BidRevealed", "BondReleased", "BondForfeited"):
+            self._sealed(job, event, args)
         elif event == "AuctionFinalized":
             job.status, job.price = Status.LEASED, int(args["clearingPrice"])
             job.escrow -= int(args["refund"])
@@ -164,3 +196,28 @@ class Mirror:
             }.get(event)
             if terminal is not None:
                 job.status, job.escrow = terminal, 0
+
+    def _sealed(self, job: JobState, event: str, args: dict[str, Any]) -> None:
+        """Commitments, reveals (best and second price as `revealBid` keeps them), lapsed bonds."""
+        provider = args["provider"]
+        key = (job.job_id, provider)
+        if event == "BidCommitted":
+            job.commitments[provider] = Commitment(bytes(args["commitment"]))
+            self.unsettled[key] = None
+            return
+        self.unsettled.pop(key, None)
+        commitment = job.commitments[provider]
+        if event == "BondReleased":
+            commitment.state = Bond.RELEASED
+        elif event == "BondForfeited":
+            commitment.state = Bond.FORFEITED
+        else:
+            commitment.state = Bond.REVEALED
+            price = int(args["pricePerGpuHour"])
+            job.bids += 1
+            if args["isBest"]:
+                if job.provider != ZERO:
+                    job.second_price = job.price
+                job.provider, job.price = provider, price
+            elif job.second_price == 0 or price < job.second_price:
+                job.second_price = price

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compute_market.agent import honest_result
-from compute_market.fastsim.mirror import Status
+from compute_market.fastsim.mirror import OPEN, SEALED, Bond, Status
 from compute_market.units import from_bytes32, from_wei
 
 if TYPE_CHECKING:
@@ -32,10 +32,40 @@ def _jobs(sim: FastSim) -> dict[str, Any]:
         "settled": statuses.get(Status.SETTLED.name, 0),
         "failed": statuses.get(Status.FAILED.name, 0),
         "expired": statuses.get(Status.EXPIRED.name, 0),
+        "cancelled": statuses.get(Status.CANCELLED.name, 0),
         "open": statuses.get(Status.BIDDING.name, 0),
         "by_status": dict(sorted(statuses.items())),
         "fake_results_settled": fakes,
         "bids": sum(j.bids for j in jobs),
+    }
+
+
+def _auctions(sim: FastSim) -> dict[str, int]:
+    """Open against sealed auctions: jobs, leases, and what became of the sealed commitments."""
+    jobs = list(sim.mirror.jobs.values())
+    sealed = [j for j in jobs if j.kind == SEALED]
+    bonds = Counter(c.state.name for j in sealed for c in j.commitments.values())
+    return {
+        "open_jobs": len(jobs) - len(sealed),
+        "open_filled": sum(1 for j in jobs if j.kind == OPEN and j.lease_start),
+        "sealed_jobs": len(sealed),
+        "sealed_filled": sum(1 for j in sealed if j.lease_start),
+        "sealed_second_price": sum(1 for j in sealed if j.lease_start and j.second_price),
+        "commitments": sum(bonds.values()),
+        "revealed": bonds.get(Bond.REVEALED.name, 0),
+        "bonds_forfeited": bonds.get(Bond.FORFEITED.name, 0),
+        "bonds_released": bonds.get(Bond.RELEASED.name, 0),
+        "unsettled": bonds.get(Bond.COMMITTED.name, 0),
+    }
+
+
+def _credits(sim: FastSim) -> dict[str, Any]:
+    """Credit redemptions (burned CRD for minted CMP)."""
+    redeemed = sim.mirror.redeemed
+    return {
+        "redemptions": redeemed["count"],
+        "redeemed_crd": str(from_wei(redeemed["credits"]).quantize(Decimal("0.0001"))),
+        "tokens_minted_cmp": str(from_wei(redeemed["tokens"]).quantize(Decimal("0.0001"))),
     }
 
 
@@ -68,10 +98,12 @@ def build_report(
     cfg["undercut_step"] = str(cfg["undercut_step"])
     run_seconds = phases.get("run", 0.0) or 1e-9
     roles = Counter(p.role for p in sim.providers)
-    return {
+    report: dict[str, Any] = {
         "config": cfg,
         "actors": {"providers": dict(sorted(roles.items())), "customers": len(sim.customers), "keeper": 1},
         "jobs": _jobs(sim),
+        "auctions": _auctions(sim),
+        "credits": _credits(sim),
         "prices": _prices(sim),
         "transactions": {
             "setup": sim.setup_txs,
@@ -94,6 +126,25 @@ def build_report(
         "raw": extra["raw"],
         "anvil": {"own": own_anvil, "rss_mb": round(rss / 2**20, 1)},
     }
+    if sim.reviewing is not None and sim.reviewing.on:  # absent from runs without verifiers
+        report["review"] = _review(sim)
+    return report
+
+
+def _review(sim: FastSim) -> dict[str, Any]:
+    """Verifiers, verifications and disputes."""
+    review = sim.mirror.review
+    assert sim.reviewing is not None
+    jobs = [j for j in sim.mirror.jobs.values() if j.verification]
+    return {
+        "verifiers": len(sim.reviewing.verifiers),
+        "lazy_verifiers": sum(1 for v in sim.reviewing.verifiers if v.lazy),
+        "jobs_asking_verification": len(jobs),
+        "verifications_requested": sum(1 for v in review.verifications.values() if v.requested),
+        **review.counts,
+        "disputed_now": sum(1 for j in sim.mirror.jobs.values() if j.status == Status.DISPUTED),
+        "queue_left": review.tail - review.head,
+    }
 
 
 def deterministic(report: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +156,24 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     """Tables: jobs, transactions by kind and reverts, timing and rates."""
     jobs, txs, timing, raw = report["jobs"], report["transactions"], report["timing"], report["raw"]
     head = Table(title="fastsim: jobs", show_header=False)
-    for key in ("posted", "filled", "settled", "failed", "expired", "open", "bids", "fake_results_settled"):
+    for key in (
+        "posted",
+        "filled",
+        "settled",
+        "failed",
+        "expired",
+        "cancelled",
+        "open",
+        "bids",
+        "fake_results_settled",
+    ):
         head.add_row(key, str(jobs[key]))
+    for key, value in report["auctions"].items():
+        head.add_row(key.replace("_", " "), str(value))
+    for key, value in report["credits"].items():
+        head.add_row(key.replace("_", " "), str(value))
+    for key, value in report.get("review", {}).items():
+        head.add_row(key.replace("_", " "), str(value))
     console.print(head)
     kinds = Table(title="transactions by kind")
     kinds.add_column("actor function")
