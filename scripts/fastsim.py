@@ -19,24 +19,13 @@ import click
 from ape import project
 from ape.logging import logger
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from compute_market.fastsim.aggregate import print_aggregate
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.report import print_summary
 from compute_market.fastsim.runner import run_own_anvil
 from compute_market.fastsim.sweep import run_sweep
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+from compute_market.progress import progress_bar
 
 
 @click.command()
@@ -79,7 +68,7 @@ def cli(
         _sweep(console, cfg, list(range(seed, seed + seeds)), jobs or os.cpu_count() or 1, out / scenario)
         return
     out = out / f"{scenario}-seed{seed}"
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("steps", total=cfg.steps, info="starting anvil, deploying")
 
         def tick(done: int, total: int, counts: dict[str, int]) -> None:
@@ -94,7 +83,7 @@ def cli(
 def _sweep(console: Console, cfg: FastSimConfig, seeds: list[int], jobs: int, scenario_out: Path) -> None:
     """Runs the seeds in parallel processes, prints the aggregate, fails if any run failed."""
     out = scenario_out / f"sweep-seeds{seeds[0]}-{seeds[-1]}"
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("runs", total=len(seeds), info=f"{jobs} at a time")
 
         def done(seed: int, report: dict[str, Any] | None, error: str) -> None:

@@ -17,8 +17,8 @@ from ape import project
 from ape.cli import ConnectedProviderCommand, network_option
 from ape.logging import logger
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from compute_market.progress import progress_bar
 from compute_market.simulation.config import SimConfig
 from compute_market.simulation.engine import START_TIME, Simulation, Tick
 from compute_market.simulation.report import build_report, write_outputs
@@ -86,14 +86,7 @@ def cli(
     cfg = base.for_scenario(scenario)
     out = out / f"{cfg.scenario}-seed{cfg.seed}"
     console = Console()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("simulating", total=cfg.days * 24, info="")
 
         def tick(done: int, total: int, t: Tick) -> None:

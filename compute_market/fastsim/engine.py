@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from eth_utils import keccak
 
-from compute_market.agent import CostModel
 from compute_market.fastsim.actors import (
     MIN_STAKE_PER_GPU,
     Customer,
@@ -27,6 +26,7 @@ from compute_market.fastsim.chain import Block, Chain, Tx
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
 from compute_market.fastsim.verifiers import Reviewing
+from compute_market.simulation.actors import draw_cost_model
 from compute_market.simulation.config import Catalog
 from compute_market.units import HOUR, bytes32, to_wei, usd_to_feed
 
@@ -149,12 +149,13 @@ class FastSim:
         out: list[Provider] = []
         for i, role in enumerate(roles):
             gpu = self.catalog.models[names[i % len(names)] if i < len(names) else rng.choices(names, weights)[0]]
-            cost = CostModel(
-                electricity_usd_per_kwh=self.catalog.electricity_usd_per_kwh * Decimal(str(rng.uniform(0.8, 1.5))),
-                gpu_power_watts=gpu.power_watts,
-                gpu_price_usd=gpu.purchase_usd,
-                amortization_hours=Decimal(str(cfg.amortization_years * 8760 * cfg.utilization_assumed)),
-                target_margin=Decimal(str(round(rng.uniform(*cfg.margin), 3))),
+            cost = draw_cost_model(
+                gpu,
+                self.catalog.electricity_usd_per_kwh,
+                rng,
+                amortization_years=cfg.amortization_years,
+                utilization=cfg.utilization_assumed,
+                margin=cfg.margin,
             )
             region, gpus = rng.choice(REGIONS), rng.choice((4, 8))
             out.append(Provider(actor_address("provider", i), role, gpu.model, gpus, gpu.vram_gb, region, cost))

@@ -8,9 +8,31 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from compute_market.agent import ProviderAgent, honest_result
+from compute_market.agent import CostModel, ProviderAgent, honest_result
 from compute_market.client import MarketClient
 from compute_market.models import JobView
+from compute_market.simulation.config import GpuModel
+
+
+def draw_cost_model(
+    gpu: GpuModel,
+    electricity_usd_per_kwh: Decimal,
+    rng: random.Random,
+    *,
+    amortization_years: float,
+    utilization: float,
+    margin: tuple[float, float],
+) -> CostModel:
+    """A provider's cost model for `gpu`, as both simulation engines draw it: electricity at
+    0.8-1.5 times the catalog's price, the GPU amortised over `amortization_years` at
+    `utilization`, and a margin drawn from `margin`."""
+    return CostModel(
+        electricity_usd_per_kwh=electricity_usd_per_kwh * Decimal(str(rng.uniform(0.8, 1.5))),
+        gpu_power_watts=gpu.power_watts,
+        gpu_price_usd=gpu.purchase_usd,
+        amortization_hours=Decimal(str(amortization_years * 8760 * utilization)),
+        target_margin=Decimal(str(round(rng.uniform(*margin), 3))),
+    )
 
 
 class CheatingAgent(ProviderAgent):

@@ -16,12 +16,12 @@ from typing import Any, TypedDict, TypeVar
 
 from ape import accounts, chain
 
-from compute_market.agent import CostModel, ProviderAgent, honest_result
+from compute_market.agent import ProviderAgent, honest_result
 from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
 from compute_market.errors import MarketError
 from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus, JobView
-from compute_market.simulation.actors import CheatingAgent, Customer, Verifier
+from compute_market.simulation.actors import CheatingAgent, Customer, Verifier, draw_cost_model
 from compute_market.simulation.config import Catalog, SimConfig
 from compute_market.units import HOUR, from_wei, to_wei
 
@@ -151,12 +151,13 @@ class Simulation:
         agents: list[ProviderAgent] = []
         for i, (account, role) in enumerate(zip(provider_accounts, roles, strict=True)):
             gpu = self.catalog.models[names[i % len(names)] if i < len(names) else rng.choices(names, weights)[0]]
-            cost = CostModel(
-                electricity_usd_per_kwh=self.catalog.electricity_usd_per_kwh * Decimal(str(rng.uniform(0.8, 1.5))),
-                gpu_power_watts=gpu.power_watts,
-                gpu_price_usd=gpu.purchase_usd,
-                amortization_hours=Decimal(str(cfg.amortization_years * 8760 * cfg.utilization_assumed)),
-                target_margin=Decimal(str(round(rng.uniform(*cfg.margin), 3))),
+            cost = draw_cost_model(
+                gpu,
+                self.catalog.electricity_usd_per_kwh,
+                rng,
+                amortization_years=cfg.amortization_years,
+                utilization=cfg.utilization_assumed,
+                margin=cfg.margin,
             )
             client = self._client(account, "provider" if role == "honest" else "cheater")
             self.protocol.token.transfer(account, to_wei(20_000), sender=self.admin)
