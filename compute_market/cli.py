@@ -28,6 +28,7 @@ from compute_market.deployment import Protocol
 from compute_market.errors import MarketError
 from compute_market.models import JobStatus, JobView
 from compute_market.units import FEED_DECIMALS, HOUR, WAD
+from compute_market.workloads import Manifest, ManifestError, load_manifest
 
 UINT32 = 2**32 - 1
 UINT64 = 2**64 - 1
@@ -126,6 +127,35 @@ class Bytes32Type(click.ParamType):
 
 
 BYTES32 = Bytes32Type()
+
+
+class InputError(click.UsageError):
+    """Bad input found once the options are parsed (options that must go together, or one
+    that rules another out): exit 2 with one ``Error: …`` line, without the usage text click
+    adds to a usage error raised inside a command."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+class ManifestFile(click.ParamType):
+    """A workload manifest file (docs/workloads.md), checked by the strict loader: the
+    `Manifest`, or one line naming what is wrong."""
+
+    name = "manifest"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Manifest:
+        if isinstance(value, Manifest):
+            return value
+        try:
+            return load_manifest(Path(str(value)).read_bytes())
+        except OSError as err:
+            self.fail(f"cannot read {value}: {err.strerror}", param, ctx)
+        except ManifestError as err:
+            self.fail(f"{value}: {err}", param, ctx)
+
+
+MANIFEST = ManifestFile()
 
 
 class AddressType(click.ParamType):
@@ -336,7 +366,8 @@ class MarketCommand(ConnectedProviderCommand):
             try:
                 return super().invoke(ctx)
             except click.ClickException as err:
-                emit_json({"error": type(err).__name__, "message": err.format_message()})
+                name = "UsageError" if isinstance(err, click.UsageError) else type(err).__name__
+                emit_json({"error": name, "message": err.format_message()})
                 raise
 
 

@@ -83,6 +83,8 @@ class JobRequest:
     min_reputation_bps: int = 0
     holdback_bps: int = 2_000
     verification: bool = False
+    workload: bytes = b"\0" * 32  # sha256 of the workload manifest (zero: a bare capacity lease)
+    manifest_uri: str = ""  # where the manifest is published (empty with a zero workload)
 
     def to_spec(self, now: int) -> tuple:
         """The contract's `JobSpec` tuple, bidding closing `bidding_seconds` after `now`."""
@@ -98,6 +100,8 @@ class JobRequest:
             self.min_reputation_bps,
             self.holdback_bps,
             self.verification,
+            self.workload,
+            self.manifest_uri,
         )
 
 

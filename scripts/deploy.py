@@ -19,7 +19,7 @@ import click
 from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
-from compute_market.cli import ADDRESS, BYTES32
+from compute_market.cli import ADDRESS, BYTES32, InputError
 from compute_market.deployment import Deployer
 
 
@@ -68,7 +68,7 @@ def cli(
     """Deploy the compute market and write its deployment record."""
     vrf = (vrf_coordinator, vrf_key_hash, vrf_subscription)
     if any(v is not None for v in vrf) and not all(v is not None for v in vrf):
-        raise click.UsageError("--vrf-coordinator, --vrf-key-hash and --vrf-subscription go together")
+        raise InputError("--vrf-coordinator, --vrf-key-hash and --vrf-subscription go together")
     deployer = Deployer(
         project, account, fresh=fresh, price_feed=price_feed, treasury=treasury, record_path=record, log=click.echo
     )

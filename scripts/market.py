@@ -33,10 +33,12 @@ from compute_market.cli import (
     GPU_MODEL,
     HOURS,
     JOB_ID,
+    MANIFEST,
     PRICE,
     QUEUE_ENTRIES,
     SECONDS,
     USD_FEED,
+    InputError,
     emit,
     emit_line,
     market_command,
@@ -53,6 +55,7 @@ from compute_market.salts import (
     reveal_with_salt,
     salts_path,
 )
+from compute_market.workloads import Manifest, workload_id
 
 SALTS_FILE = click.option(
     "--salts-file",
@@ -148,7 +151,14 @@ def set_price(client: MarketClient, as_json: bool, usd: Decimal) -> None:
 @click.option("--sealed", is_flag=True)
 @click.option("--min-reputation", type=BPS, default=0, help="Basis points.")
 @click.option("--holdback", type=BPS, default=2_000, show_default=True, help="Basis points.")
-@click.option("--verify", is_flag=True)
+@click.option("--verify", is_flag=True, help="Ask for a verifier (needs a deterministic --manifest).")
+@click.option(
+    "--manifest",
+    type=MANIFEST,
+    default=None,
+    help="The workload manifest file (docs/workloads.md): its sha256 becomes the job's workload.",
+)
+@click.option("--manifest-uri", default=None, help="Where the manifest is published (with --manifest).")
 def post_job(
     client: MarketClient,
     as_json: bool,
@@ -163,8 +173,14 @@ def post_job(
     min_reputation: int,
     holdback: int,
     verify: bool,
+    manifest: Manifest | None,
+    manifest_uri: str | None,
 ) -> None:
     """Post a job, escrowing its maximum cost."""
+    if (manifest is None) != (manifest_uri is None):
+        raise InputError("--manifest and --manifest-uri go together")
+    if verify and (manifest is None or not manifest.deterministic):
+        raise InputError("--verify needs a --manifest whose workload is deterministic (verifiers re-execute it)")
     request = JobRequest(
         gpu_model=gpu_model,
         gpu_count=gpus,
@@ -177,9 +193,12 @@ def post_job(
         min_reputation_bps=min_reputation,
         holdback_bps=holdback,
         verification=verify,
+        workload=workload_id(manifest) if manifest is not None else b"\0" * 32,
+        manifest_uri=manifest_uri or "",
     )
     job_id = client.post_job(request)
-    emit(client.job(job_id).as_dict(), as_json)
+    workload = {"workload": "0x" + request.workload.hex(), "manifest_uri": request.manifest_uri} if manifest else {}
+    emit(client.job(job_id).as_dict() | workload, as_json)
 
 
 @market_command(cli, "bid")

@@ -30,6 +30,8 @@ def job_spec(
     min_rep: int = 0,
     holdback: int = 2_000,
     verification: bool = False,
+    workload: bytes = b"\0" * 32,
+    manifest_uri: str = "",
 ) -> tuple:
     """A JobSpec tuple in the contract's field order."""
     return (
@@ -44,6 +46,8 @@ def job_spec(
         min_rep,
         holdback,
         verification,
+        workload,
+        manifest_uri,
     )
 
 

@@ -165,5 +165,5 @@ def test_the_deploy_command_takes_the_three_vrf_options_together(chain, tmp_path
         load_script("deploy").cli, ["--vrf-coordinator", "0x" + "11" * 20, *common]
     )
     assert result.exit_code == 2
-    assert "--vrf-coordinator, --vrf-key-hash and --vrf-subscription go together" in result.stderr
+    assert result.stderr == "Error: --vrf-coordinator, --vrf-key-hash and --vrf-subscription go together\n"
     assert not (tmp_path / "r.json").exists()  # nothing deployed

@@ -35,6 +35,8 @@ REGIONS = ("eu-west", "us-east")
 SETUP_BLOCK_TXS = 500
 Progress = Callable[[int, int, dict[str, int]], None]
 
+NO_WORKLOAD = b"\0" * 32
+
 
 def actor_address(kind: str, index: int) -> str:
     """A fixed address per actor (the node signs for it by impersonation)."""
@@ -297,6 +299,8 @@ class FastSim:
                 0,
                 cfg.holdback_bps,
                 verification,
+                NO_WORKLOAD,  # a capacity lease: the simulated work is not described on chain
+                "",
             )
             txs.append(Tx(c.address, "customer", "JobMarket", "postJob", (spec,)))
             view.credits[c.address] -= escrow

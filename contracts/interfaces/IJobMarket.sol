@@ -47,6 +47,11 @@ interface IJobMarket {
         uint16 minReputationBps;
         uint16 holdbackBps;
         bool verification;
+        // What to run: the sha256 of its workload manifest (docs/workloads.md) and where the
+        // manifest is published. Both empty for a bare capacity lease whose work the customer
+        // brings itself; both set, or the job is refused (`InvalidJobSpec("workload")`).
+        bytes32 workload;
+        string manifestURI;
     }
 
     /// @notice A job as stored (10 slots).

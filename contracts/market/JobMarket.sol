@@ -57,7 +57,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint64 duration,
         uint64 biddingEnd,
         AuctionKind kind,
-        uint256 escrow
+        uint256 escrow,
+        bytes32 workload,
+        string manifestURI
     );
     event AuctionFinalized(
         uint256 indexed jobId, address indexed provider, uint256 clearingPrice, uint256 bids, uint256 refund
@@ -137,17 +139,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
-        emit JobPosted(
-            jobId,
-            msg.sender,
-            spec.gpuModel,
-            spec.gpuCount,
-            spec.maxPricePerGpuHour,
-            spec.duration,
-            spec.biddingEnd,
-            spec.kind,
-            escrow
-        );
+        _emitPosted(jobId, spec, escrow);
     }
 
     /// @notice Cancels a job. While bidding (for sealed auctions, only before bidding closes):
@@ -524,6 +516,23 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         }
     }
 
+    /// @dev `JobPosted`, from its own frame (the event's eleven values do not fit postJob's stack).
+    function _emitPosted(uint256 jobId, JobSpec calldata spec, uint256 escrow) private {
+        emit JobPosted(
+            jobId,
+            msg.sender,
+            spec.gpuModel,
+            spec.gpuCount,
+            spec.maxPricePerGpuHour,
+            spec.duration,
+            spec.biddingEnd,
+            spec.kind,
+            escrow,
+            spec.workload,
+            spec.manifestURI
+        );
+    }
+
     function _validate(JobSpec calldata spec) private view {
         if (spec.gpuModel == bytes32(0)) revert InvalidJobSpec("gpuModel");
         if (spec.gpuCount == 0) revert InvalidJobSpec("gpuCount");
@@ -534,6 +543,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         }
         if (spec.holdbackBps > BPS) revert InvalidJobSpec("holdbackBps");
         if (spec.minReputationBps > BPS) revert InvalidJobSpec("minReputationBps");
+        if ((spec.workload == bytes32(0)) != (bytes(spec.manifestURI).length == 0)) revert InvalidJobSpec("workload");
     }
 
     function _leaseValue(uint256 price, uint256 gpus, uint256 duration) private pure returns (uint256) {
