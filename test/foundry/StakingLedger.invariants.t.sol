@@ -14,7 +14,11 @@ contract StakingLedgerInvariants is LedgerSetup {
     function setUp() public {
         _deploy();
 
-        bytes4[] memory selectors = new bytes4[](23);
+        // Draws start with the VRF mock as randomness source; governance switches it off and on.
+        vm.prank(GOV);
+        registry.setRandomness(vrf);
+
+        bytes4[] memory selectors = new bytes4[](26);
         selectors[0] = StakingLedgerHandler.register.selector;
         selectors[1] = StakingLedgerHandler.setCapacity.selector;
         selectors[2] = StakingLedgerHandler.stake.selector;
@@ -39,6 +43,9 @@ contract StakingLedgerInvariants is LedgerSetup {
         // The busiest paths get a second entry, so they are picked twice as often.
         selectors[21] = StakingLedgerHandler.stakeAsVerifier.selector;
         selectors[22] = StakingLedgerHandler.lockCollateral.selector;
+        selectors[23] = StakingLedgerHandler.closeJob.selector;
+        selectors[24] = StakingLedgerHandler.randomnessSource.selector;
+        selectors[25] = StakingLedgerHandler.switchRandomness.selector;
         _targetContract(address(handler));
         _targetSelector(address(handler), selectors);
     }
@@ -105,7 +112,10 @@ contract StakingLedgerInvariants is LedgerSetup {
     /// (f) Every drawn verifier had active stake (in the stake the draw saw: the stake when it
     ///     was requested) and was never an excluded address; also no verifier is drawn twice,
     ///     a draw returns min(count, eligible verifiers), and the tree the draw sees holds
-    ///     exactly the active stake as it stood at the request.
+    ///     exactly the active stake as it stood at the request. Every draw got exactly the seed
+    ///     keccak256(abi.encode(word, jobId, kind)), the word being the VRF's when it arrived,
+    ///     else (no source, or the patience ran out) the target block's hash; and the source was
+    ///     asked only by the ledger, once per draw, for the draw's queue position.
     function invariant_f_drawsAreSound() public view {
         vm.assertEq(resolver.drawnWithoutStake(), 0, "(f) drew a verifier without active stake");
         vm.assertEq(resolver.drawnExcluded(), 0, "(f) drew an excluded address");
@@ -113,6 +123,8 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(resolver.wrongCount(), 0, "(f) wrong number of verifiers drawn");
         vm.assertEq(resolver.wrongTotal(), 0, "(f) draw saw a tree other than the stake at its request");
         vm.assertEq(resolver.badCompletions(), 0, "(f) completeDraw for an unknown draw");
+        vm.assertEq(resolver.wrongSeed(), 0, "(f) a draw got another seed than its word's or block hash's");
+        vm.assertEq(vrf.badRequests(), 0, "(f) the randomness source got a bad request");
     }
 
     /// (g) Strangers never succeeded at a privileged call (ghost flag).
@@ -142,6 +154,22 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(rewards.foreignReports(), 0, "(i) a report not from the ledger");
     }
 
+    /// (j) Reputation follows the outcomes recorded (`recordOutcome`, `closeLock`): for every
+    ///     provider, `providerOf`'s completed, failed and disputesLost equal the ghost counts,
+    ///     and `reputationOf` is (c + 1) * 10000 / (c + 3f + 3d + 2).
+    function invariant_j_reputationFollowsOutcomes() public view {
+        address[] memory ps = handler.providers();
+        for (uint256 i; i < ps.length; ++i) {
+            ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
+            (uint256 c, uint256 f, uint256 d) =
+                (handler.ghostCompleted(ps[i]), handler.ghostFailed(ps[i]), handler.ghostDisputesLost(ps[i]));
+            vm.assertEq(p.completed, c, "(j) completed != outcomes recorded");
+            vm.assertEq(p.failed, f, "(j) failed != outcomes recorded");
+            vm.assertEq(p.disputesLost, d, "(j) disputesLost != outcomes recorded");
+            vm.assertEq(registry.reputationOf(ps[i]), (c + 1) * 10_000 / (c + 3 * (f + d) + 2), "(j) reputation score");
+        }
+    }
+
     /// @notice Run after each run (sequence of `depth` calls) of every invariant's campaign:
     ///         checks all the invariants, so that each campaign, whichever invariant it checks
     ///         after every call, also checks the others at the end of each of its runs (forge
@@ -157,6 +185,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         invariant_g_strangersAlwaysReverted();
         invariant_h_operationsFollowSpec();
         invariant_i_rewardsReportsFollowStake();
+        invariant_j_reputationFollowsOutcomes();
     }
 
     // ------------------------------------------------------------------ helpers

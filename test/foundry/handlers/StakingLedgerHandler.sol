@@ -6,14 +6,16 @@ import {ProviderRegistry} from "../../../contracts/registry/ProviderRegistry.sol
 import {StakingLedger} from "../../../contracts/staking/StakingLedger.sol";
 import {IStakingLedger} from "../../../contracts/interfaces/IStakingLedger.sol";
 import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
+import {IRandomnessSource} from "../../../contracts/interfaces/IRandomnessSource.sol";
 import {Base} from "../utils/Base.sol";
 import {MockResolver} from "../mocks/MockResolver.sol";
+import {MockRandomness} from "../mocks/MockRandomness.sol";
 
 /// @title StakingLedgerHandler
 /// @notice The only contract the invariant fuzzer calls. It plays every actor of the staking
 ///         ledger (`ProviderRegistry`): providers, verifiers, the market (MARKET_ROLE and
-///         SLASHER_ROLE), the resolver (through `MockResolver`), keepers, governance, the clock
-///         and strangers. Inputs are bounded so that most calls do something; missing
+///         SLASHER_ROLE), the resolver (through `MockResolver`), the VRF (through
+///         `MockRandomness`), keepers, governance, the clock and strangers. Inputs are bounded so that most calls do something; missing
 ///         preconditions are set up first (register, add capacity, stake, wait) rather than
 ///         letting the call revert. Ghost variables record what went in and out of the ledger.
 /// @dev Expected reverts (a stranger's privileged call, a stake while paused, a withdrawal
@@ -29,6 +31,9 @@ contract StakingLedgerHandler is Base {
     ProviderRegistry public immutable registry;
     ComputeToken public immutable token;
     MockResolver public immutable resolver;
+    /// @notice The randomness source governance may set on the ledger (`switchRandomness`).
+    MockRandomness public immutable vrf;
+    uint256 internal constant PATIENCE = 128; // the ledger's VRF_PATIENCE
     address public immutable gov;
     address public immutable market;
     address public immutable keeper = address(0xBEEF);
@@ -74,8 +79,15 @@ contract StakingLedgerHandler is Base {
     ///         paused, withdrawal before the unbonding end).
     uint256 public ghostSpecViolations;
     string public lastSpecViolation;
+    /// @notice Outcomes recorded per provider (`recordOutcome`, `closeLock`): completed,
+    ///         failed, disputes lost; `providerOf`'s counters must equal them (invariant (j)).
+    mapping(address => uint256) public ghostCompleted;
+    mapping(address => uint256) public ghostFailed;
+    mapping(address => uint256) public ghostDisputesLost;
     /// @notice Calls per handler action (diagnostics; forge's metrics table also has them).
     mapping(bytes32 => uint256) public callsOf;
+    /// @notice How often the new paths were reached (diagnostics; `test_coverage` reads them).
+    mapping(bytes32 => uint256) public reached;
 
     constructor(ProviderRegistry registry_, ComputeToken token_, address gov_, address market_) {
         registry = registry_;
@@ -94,6 +106,7 @@ contract StakingLedgerHandler is Base {
         _payees.push(address(0xCA201));
         _payees.push(address(0));
         resolver = new MockResolver(IStakingLedger(address(registry_)), address(this), _verifiers);
+        vrf = new MockRandomness(address(registry_), address(this));
     }
 
     // ================================================================== providers
@@ -231,11 +244,7 @@ contract StakingLedgerHandler is Base {
         LiveLock memory l = _locks[i];
         vm.prank(market);
         registry.releaseCollateral(l.provider, l.jobId);
-        _locks[i] = _locks[_locks.length - 1];
-        _locks.pop();
-        ghostLocked[l.provider] -= l.amount;
-        ghostLockCount[l.provider] -= 1;
-        ghostReserved[l.provider][l.model] -= l.gpus;
+        _removeLock(i);
     }
 
     /// @notice The market (as slasher) slashes a provider up to `amount`, paying up to four
@@ -246,14 +255,7 @@ contract StakingLedgerHandler is Base {
         ProviderRegistry.Provider memory rec = registry.providerOf(p);
         // Sometimes more than can be taken, so the cap (staked − locked) is exercised.
         amount = _bound(amount, 0, uint256(rec.staked) + uint256(rec.staked) / 4 + 1);
-        uint256 n = _bound(nRecipients, 0, 4);
-        address[] memory recipients = new address[](n);
-        uint256[] memory amounts = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 s = uint256(keccak256(abi.encode(paySeed, i)));
-            recipients[i] = _payees[s % _payees.length];
-            amounts[i] = _bound(s >> 8, 0, amount);
-        }
+        (address[] memory recipients, uint256[] memory amounts) = _slashPayees(amount, nRecipients, paySeed);
         uint256 expected = _min(amount, uint256(rec.staked) - rec.locked);
         uint256 paidBefore = _payeeBalances();
         vm.prank(market);
@@ -270,9 +272,81 @@ contract StakingLedgerHandler is Base {
     function recordOutcome(uint256 actorSeed, uint256 outcome) external {
         address p = _provider(actorSeed);
         callsOf["recordOutcome"]++;
+        IProviderRegistry.Outcome o = IProviderRegistry.Outcome(outcome % 3);
         vm.prank(market);
-        registry.recordOutcome(p, IProviderRegistry.Outcome(outcome % 3));
+        registry.recordOutcome(p, o);
+        _ghostOutcome(p, o);
+        _checkOutcomes(p, "recordOutcome recorded the wrong outcome");
         if (registry.reputationOf(p) > 10_000) _violation("reputation above 100%");
+    }
+
+    /// @notice The market closes one of the live locks with a job outcome and, two times in
+    ///         three, a slash (up to 125% of what is slashable once the lock is released) to up to
+    ///         four ordered payees. Half the time through `closeLock` (one call), half through
+    ///         the old path: `releaseCollateral`, `slash`, `recordOutcome`. Both must have the same
+    ///         effect: the lock gone, the outcome counted, exactly the expected slash paid and
+    ///         burned. One `closeLock` in eight with a slash first tries a bad payee list (five
+    ///         payees, or lengths that differ), which must revert the whole call.
+    function closeJob(
+        uint256 lockSeed,
+        uint256 pathSeed,
+        uint256 outcomeSeed,
+        uint256 amount,
+        uint256 nRecipients,
+        uint256 paySeed
+    ) external {
+        callsOf["closeJob"]++;
+        if (_locks.length == 0) return;
+        uint256 i = lockSeed % _locks.length;
+        CloseArgs memory c;
+        c.lock = _locks[i];
+        c.outcome = IProviderRegistry.Outcome(outcomeSeed % 3);
+        ProviderRegistry.Provider memory rec = registry.providerOf(c.lock.provider);
+        uint256 slashable = uint256(rec.staked) - rec.locked + c.lock.amount; // once the lock is released
+        c.amount = (pathSeed >> 8) % 3 == 0 ? 0 : _bound(amount, 1, slashable + slashable / 4 + 1);
+        (c.recipients, c.amounts) = _slashPayees(c.amount, nRecipients, paySeed);
+        uint256 expected = _min(c.amount, slashable);
+        uint256 paidBefore = _payeeBalances();
+        uint256 slashed = _close(c, pathSeed);
+        uint256 paid = _payeeBalances() - paidBefore;
+        if (slashed != expected) _violation("closeJob slashed the wrong amount");
+        if (paid != _expectedPayout(slashed, c.recipients, c.amounts)) _violation("closeJob paid the wrong amounts");
+        if (registry.lockOf(c.lock.provider, c.lock.jobId).gpus != 0) _violation("closeJob left the lock");
+        _removeLock(i);
+        _ghostOutcome(c.lock.provider, c.outcome);
+        _checkOutcomes(c.lock.provider, "closeJob recorded the wrong outcome");
+        ghostSlashPaid += paid;
+        ghostBurned += slashed - paid;
+    }
+
+    /// @dev The arguments of a job's close.
+    struct CloseArgs {
+        LiveLock lock;
+        IProviderRegistry.Outcome outcome;
+        uint256 amount;
+        address[] recipients;
+        uint256[] amounts;
+    }
+
+    /// @dev Closes `c.lock` through `closeLock` (even `pathSeed`) or the old path; returns the slash.
+    function _close(CloseArgs memory c, uint256 pathSeed) internal returns (uint256 slashed) {
+        (address p, uint256 jobId) = (c.lock.provider, c.lock.jobId);
+        if (c.amount != 0) reached["closeWithSlash"]++;
+        if (pathSeed % 2 == 0) {
+            reached["closeLock"]++;
+            if (c.amount != 0 && (pathSeed >> 16) % 8 == 0) _closeLockMustRevert(c, pathSeed);
+            vm.prank(market);
+            return registry.closeLock(p, jobId, c.outcome, c.amount, c.recipients, c.amounts);
+        }
+        reached["closeOldPath"]++;
+        vm.prank(market);
+        registry.releaseCollateral(p, jobId);
+        if (c.amount != 0) {
+            vm.prank(market);
+            slashed = registry.slash(p, c.amount, c.recipients, c.amounts);
+        }
+        vm.prank(market);
+        registry.recordOutcome(p, c.outcome);
     }
 
     // ================================================================== verifiers
@@ -363,36 +437,118 @@ contract StakingLedgerHandler is Base {
         IStakingLedger.EntryKind kind =
             kindSeed % 2 == 0 ? IStakingLedger.EntryKind.VerifierDraw : IStakingLedger.EntryKind.JuryDraw;
         uint256 jobId = _nextDrawJobId++;
+        uint64 position = registry.queueTail();
         uint256 target = resolver.request(kind, jobId, excluded, uint8(_bound(count, 0, N_VERIFIERS + 1)));
         if (target != block.number + registry.drawDelay()) _violation("requestDraw set the wrong target block");
+        StakingLedger.Entry memory e = registry.queueEntry(position);
+        if (e.kind != kind || e.value != jobId || e.targetBlock != target || registry.queueTail() != position + 1) {
+            _violation("requestDraw queued the wrong entry");
+        }
+        // With a source the draw asks it for a word for its queue position (a refusing source
+        // must not make the request revert); without one nothing is asked.
+        bool withSource = address(registry.randomness()) != address(0);
+        if (withSource && vrf.refusing()) {
+            reached["requestRefused"]++;
+            if (vrf.requested(position)) _violation("a refusing source recorded a request");
+        } else if (vrf.requested(position) != withSource) {
+            _violation(withSource ? "requestDraw did not ask the source" : "requestDraw asked an unset source");
+        }
     }
 
     /// @notice A keeper processes up to `maxEntries` queued entries, after rolling to the first
     ///         draw's target block when it is not mined yet; target blocks within the 256-block
     ///         window get a hash (`setBlockhash`), older ones have none and are re-targeted.
-    function processDraws(uint256 maxEntries, uint256 hashSeed) external {
+    ///         With a randomness source set, `mode` decides the first reachable draw whose word
+    ///         is missing: 0 the VRF delivers it now; 1 and 3 it stays pending (at the head,
+    ///         `processDraws` must then revert `DrawNotReady(jobId, target + VRF_PATIENCE)`);
+    ///         2 the keeper waits out the patience: at its last block `drawReady` must be false
+    ///         (and `processDraws` revert), one block later true, and the draw falls back to the
+    ///         target block's hash. Other draws in reach get their word half the time. The
+    ///         handler predicts the whole call (entries processed, draws completed, the seed each
+    ///         gets, re-targeting, `drawReady` of each entry reached, or the exact revert) and
+    ///         tells the resolver the seeds to expect.
+    function processDraws(uint256 maxEntries, uint256 hashSeed, uint256 mode) external {
         callsOf["processDraws"]++;
         uint64 head = registry.queueHead();
         uint64 tail = registry.queueTail();
         if (head == tail) return;
         maxEntries = _bound(maxEntries, 1, 24);
+        bool withSource = address(registry.randomness()) != address(0);
+        uint64 end = tail - head < maxEntries ? tail : head + uint64(maxEntries);
         // The first draw among the entries this call may reach decides whether the call can start.
-        for (uint64 pos = head; pos < tail && pos < head + maxEntries; ++pos) {
+        bool first = true;
+        for (uint64 pos = head; pos < end; ++pos) {
             StakingLedger.Entry memory e = registry.queueEntry(pos);
-            if (e.kind != IStakingLedger.EntryKind.VerifierDraw && e.kind != IStakingLedger.EntryKind.JuryDraw) {
-                continue;
+            if (!_isDraw(e.kind)) continue;
+            if (first) {
+                first = false;
+                if (pos == head && block.number <= e.targetBlock) vm.roll(e.targetBlock + 1);
+                if (withSource && !_wordReady(pos)) {
+                    if (mode % 4 == 0 && vrf.requested(pos)) _fulfil(pos, hashSeed);
+                    else if (mode % 4 == 2) _waitOutPatience(pos, pos == head, e);
+                }
+            } else if (withSource && vrf.pendingWord(pos) && (hashSeed >> (pos % 128)) & 1 == 1) {
+                _fulfil(pos, uint256(keccak256(abi.encode(hashSeed, pos))));
             }
-            if (pos == head && block.number <= e.targetBlock) vm.roll(e.targetBlock + 1);
+        }
+        for (uint64 pos = head; pos < end; ++pos) {
+            StakingLedger.Entry memory e = registry.queueEntry(pos);
+            if (!_isDraw(e.kind)) continue;
             if (block.number > e.targetBlock && block.number - e.targetBlock <= 256 && blockhash(e.targetBlock) == 0) {
                 vm.setBlockhash(e.targetBlock, keccak256(abi.encode(hashSeed, e.targetBlock)));
             }
         }
-        uint256 before = tail - head;
+
+        Prediction memory want = _predict(head, tail, maxEntries, withSource);
+        if (want.reverts) {
+            reached["drawNotReadyRevert"]++;
+            vm.prank(keeper);
+            (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(StakingLedger.processDraws, (maxEntries)));
+            if (ok) _violation("processDraws made a draw that was not ready");
+            else if (keccak256(ret) != keccak256(want.revertData)) _violation("processDraws reverted with the wrong error");
+            return;
+        }
+        uint256 completedBefore = resolver.drawsCompleted();
         vm.prank(keeper);
         uint256 processed = registry.processDraws(maxEntries);
         if (processed == 0 || processed > maxEntries) _violation("processDraws processed nothing or too much");
+        if (processed != want.processed) _violation("processDraws processed other entries than predicted");
+        if (resolver.drawsCompleted() - completedBefore != want.completions) {
+            _violation("processDraws completed other draws than predicted");
+        }
+        if (want.retargeted) {
+            reached["retarget"]++;
+            if (registry.queueHead() != want.retargetPos) _violation("re-targeted draw is not the head");
+            if (registry.queueEntry(want.retargetPos).targetBlock != block.number + registry.drawDelay()) {
+                _violation("re-targeted draw got the wrong target block");
+            }
+        } else if (registry.queueHead() != head + processed) {
+            _violation("processDraws moved the head wrongly");
+        }
         uint256 left = registry.queueTail() - registry.queueHead();
-        if (left > before) _violation("processDraws grew the queue");
+        if (left > tail - head) _violation("processDraws grew the queue");
+    }
+
+    /// @notice The VRF: delivers the word of a queued draw that asked for one (five times in
+    ///         six; the word is 0 one time in eight), or makes the source refuse requests (one
+    ///         time in three of the rest) or accept them again.
+    function randomnessSource(uint256 which, uint256 positionSeed, uint256 word) external {
+        callsOf["randomnessSource"]++;
+        if (which % 6 == 0) {
+            vrf.setRefusing(positionSeed % 3 == 0);
+            return;
+        }
+        uint64 head = registry.queueHead();
+        uint64 n = registry.queueTail() - head;
+        if (n == 0) return;
+        uint64 start = uint64(positionSeed % n);
+        for (uint64 k; k < n; ++k) {
+            uint64 pos = head + (start + k) % n;
+            if (vrf.pendingWord(pos)) {
+                _fulfil(pos, word);
+                return;
+            }
+        }
     }
 
     /// @notice The resolver slashes `bps` of a verifier's stake to a payee (or burns it all when
@@ -448,6 +604,31 @@ contract StakingLedgerHandler is Base {
         vm.stopPrank();
     }
 
+    /// @notice Governance sets the randomness source (the mock two times in three, else none:
+    ///         block hashes). Only with an empty queue: otherwise the call must revert
+    ///         `DrawsPending(queued)` and change nothing.
+    function switchRandomness(uint256 seed) external {
+        callsOf["switchRandomness"]++;
+        address value = seed % 3 == 0 ? address(0) : address(vrf);
+        address before = address(registry.randomness());
+        uint256 queued = registry.queueTail() - registry.queueHead();
+        vm.prank(gov);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(StakingLedger.setRandomness, (IRandomnessSource(value))));
+        if (queued != 0) {
+            reached["randomnessSwitchRefused"]++;
+            if (ok) _violation("setRandomness succeeded with a non-empty queue");
+            else if (keccak256(ret) != keccak256(abi.encodeWithSelector(StakingLedger.DrawsPending.selector, queued))) {
+                _violation("setRandomness reverted with the wrong error");
+            }
+            if (address(registry.randomness()) != before) _violation("refused setRandomness changed the source");
+            return;
+        }
+        reached[value == address(0) ? bytes32("randomnessOff") : bytes32("randomnessOn")]++;
+        if (!ok) _violation("setRandomness reverted with an empty queue");
+        if (address(registry.randomness()) != value) _violation("setRandomness set another source");
+    }
+
     /// @notice A stranger (no role) calls a privileged function with arguments that would
     ///         otherwise succeed; the call must revert.
     function strangerCall(uint256 which, uint256 strangerSeed) external {
@@ -458,7 +639,7 @@ contract StakingLedgerHandler is Base {
         address v = _verifiers[0];
         address target = address(registry);
         bytes memory data;
-        which %= 16;
+        which %= 17;
         if (which == 0) {
             data = abi.encodeCall(ProviderRegistry.lockCollateral, (p, 1 << 200, _models[0], 1, 0));
         } else if (which == 1) {
@@ -491,9 +672,15 @@ contract StakingLedgerHandler is Base {
         } else if (which == 14) {
             target = address(token);
             data = abi.encodeWithSignature("mint(address,uint256)", stranger, 1 ether);
-        } else {
+        } else if (which == 15) {
             target = address(resolver);
             data = abi.encodeCall(MockResolver.slash, (v, 10_000, stranger));
+        } else {
+            (address lp, uint256 job) = _locks.length != 0 ? (_locks[0].provider, _locks[0].jobId) : (p, 1);
+            data = abi.encodeCall(
+                ProviderRegistry.closeLock,
+                (lp, job, IProviderRegistry.Outcome.Failed, 1 ether, new address[](0), new uint256[](0))
+            );
         }
         vm.prank(stranger);
         (bool ok,) = target.call(data);
@@ -526,6 +713,157 @@ contract StakingLedgerHandler is Base {
     }
 
     // ================================================================== internals
+
+    /// @dev What `processDraws` should do from the current state.
+    struct Prediction {
+        bool reverts;
+        bytes revertData;
+        uint256 processed;
+        uint256 completions;
+        bool retargeted;
+        uint64 retargetPos;
+    }
+
+    /// @dev Walks the queue as `processDraws(maxEntries)` must: stake changes are applied; a draw
+    ///      stops the call when its target block is not mined or (with a source) its word is
+    ///      missing and the patience has not run out (a revert when nothing was processed before
+    ///      it); a draw with neither a word nor a block hash is re-targeted and stops the call;
+    ///      any other draw completes with seed keccak256(abi.encode(word or the target block's
+    ///      hash, jobId, kind)), which the resolver is told to expect. Also checks `drawReady`
+    ///      of every entry reached against the same rule.
+    function _predict(uint64 head, uint64 tail, uint256 maxEntries, bool withSource)
+        internal
+        returns (Prediction memory p)
+    {
+        uint64 pos = head;
+        while (p.processed < maxEntries && pos < tail) {
+            StakingLedger.Entry memory e = registry.queueEntry(pos);
+            if (!_isDraw(e.kind)) {
+                if (registry.drawReady(pos)) _violation("drawReady true for a stake change");
+                ++p.processed;
+                ++pos;
+                continue;
+            }
+            (bool ready, uint256 word) = withSource ? vrf.randomnessOf(pos) : (false, 0);
+            bool mined = block.number > e.targetBlock;
+            bool waiting = mined && withSource && !ready && block.number <= e.targetBlock + PATIENCE;
+            if (registry.drawReady(pos) != (mined && !waiting)) _violation("drawReady disagrees with block and word");
+            if (!mined || waiting) {
+                if (p.processed == 0) {
+                    p.reverts = true;
+                    p.revertData = abi.encodeWithSelector(
+                        StakingLedger.DrawNotReady.selector,
+                        uint256(e.value),
+                        mined ? uint256(e.targetBlock) + PATIENCE : uint256(e.targetBlock)
+                    );
+                    if (waiting) reached["wordPending"]++;
+                }
+                break;
+            }
+            bytes32 hash = ready ? bytes32(word) : blockhash(e.targetBlock);
+            if (!ready && hash == bytes32(0)) {
+                (p.retargeted, p.retargetPos) = (true, pos);
+                ++p.processed;
+                break;
+            }
+            resolver.expectSeed(e.value, uint256(keccak256(abi.encode(hash, uint256(e.value), e.kind))));
+            if (ready) reached[word == 0 ? bytes32("drawFromZeroWord") : bytes32("drawFromWord")]++;
+            else reached[withSource ? bytes32("drawFromHashAfterPatience") : bytes32("drawFromHash")]++;
+            ++p.completions;
+            ++p.processed;
+            ++pos;
+        }
+    }
+
+    /// @dev Rolls to the last block a draw without its word still waits for it: `drawReady` must
+    ///      be false there (and, at the head, `processDraws` revert exactly); then one block more,
+    ///      where `drawReady` must be true (the draw falls back to the target block's hash).
+    function _waitOutPatience(uint64 pos, bool atHead, StakingLedger.Entry memory e) internal {
+        uint256 last = uint256(e.targetBlock) + PATIENCE;
+        if (block.number > last) return;
+        reached["patienceBoundary"]++;
+        if (block.number < last) vm.roll(last);
+        if (registry.drawReady(pos)) _violation("drawReady before the patience ran out");
+        if (atHead) {
+            vm.prank(keeper);
+            (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(StakingLedger.processDraws, (1)));
+            bytes memory want = abi.encodeWithSelector(StakingLedger.DrawNotReady.selector, uint256(e.value), last);
+            if (ok || keccak256(ret) != keccak256(want)) _violation("processDraws did not wait for the word");
+        }
+        vm.roll(last + 1);
+        if (!registry.drawReady(pos)) _violation("drawReady false after the patience ran out");
+    }
+
+    /// @dev The VRF delivers a word for `pos` (zero one time in eight).
+    function _fulfil(uint256 pos, uint256 word) internal {
+        if (word % 8 == 0) word = 0;
+        vrf.fulfil(pos, word);
+    }
+
+    function _wordReady(uint256 pos) internal view returns (bool ready) {
+        (ready,) = vrf.randomnessOf(pos);
+    }
+
+    function _isDraw(IStakingLedger.EntryKind kind) internal pure returns (bool) {
+        return kind == IStakingLedger.EntryKind.VerifierDraw || kind == IStakingLedger.EntryKind.JuryDraw;
+    }
+
+    /// @dev `closeLock` with a payee list the slash must refuse (five payees, or a length
+    ///      mismatch): the whole call must revert, so the lock and the counters stay.
+    function _closeLockMustRevert(CloseArgs memory c, uint256 seed) internal {
+        reached["closeLockRefused"]++;
+        bool tooMany = (seed >> 24) % 2 == 0;
+        address[] memory recipients = new address[](tooMany ? 5 : 2);
+        uint256[] memory amounts = new uint256[](tooMany ? 5 : 1);
+        vm.prank(market);
+        (bool ok,) = address(registry).call(
+            abi.encodeCall(
+                ProviderRegistry.closeLock, (c.lock.provider, c.lock.jobId, c.outcome, c.amount, recipients, amounts)
+            )
+        );
+        if (ok) _violation("closeLock with a bad payee list succeeded");
+    }
+
+    /// @dev Up to four ordered payees (address(0) among the candidates) for a slash of `amount`.
+    function _slashPayees(uint256 amount, uint256 nRecipients, uint256 paySeed)
+        internal
+        view
+        returns (address[] memory recipients, uint256[] memory amounts)
+    {
+        uint256 n = _bound(nRecipients, 0, 4);
+        recipients = new address[](n);
+        amounts = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 s = uint256(keccak256(abi.encode(paySeed, i)));
+            recipients[i] = _payees[s % _payees.length];
+            amounts[i] = _bound(s >> 8, 0, amount);
+        }
+    }
+
+    /// @dev Forgets the live lock at index `i` (released or closed) and its ghost sums.
+    function _removeLock(uint256 i) internal {
+        LiveLock memory l = _locks[i];
+        _locks[i] = _locks[_locks.length - 1];
+        _locks.pop();
+        ghostLocked[l.provider] -= l.amount;
+        ghostLockCount[l.provider] -= 1;
+        ghostReserved[l.provider][l.model] -= l.gpus;
+    }
+
+    function _ghostOutcome(address p, IProviderRegistry.Outcome outcome) internal {
+        if (outcome == IProviderRegistry.Outcome.Completed) ghostCompleted[p] += 1;
+        else if (outcome == IProviderRegistry.Outcome.Failed) ghostFailed[p] += 1;
+        else ghostDisputesLost[p] += 1;
+    }
+
+    /// @dev `providerOf(p)`'s reputation counters must equal the ghost's.
+    function _checkOutcomes(address p, string memory what) internal {
+        ProviderRegistry.Provider memory rec = registry.providerOf(p);
+        if (rec.completed != ghostCompleted[p] || rec.failed != ghostFailed[p] || rec.disputesLost != ghostDisputesLost[p])
+        {
+            _violation(what);
+        }
+    }
 
     function _provider(uint256 seed) internal view returns (address) {
         return _providers[seed % N_PROVIDERS];

@@ -11,6 +11,9 @@ import {IStakingLedger} from "../../../contracts/interfaces/IStakingLedger.sol";
 ///         requested, which is the stake the draw must see (the ledger queues later changes
 ///         behind it). It never reverts in `completeDraw` (that would revert `processDraws`):
 ///         it counts what went wrong and the invariants require the counts to stay zero.
+///         Before each `processDraws` the handler tells it the seed every draw it expects to
+///         complete must get (`expectSeed`: from the VRF word, or the target block's hash); a
+///         completion with another seed, or with none expected, is counted in `wrongSeed`.
 contract MockResolver is IDrawConsumer {
     /// @notice What `slashDelay()` returns: the ledger's `unbondingPeriod` must exceed it.
     uint256 public constant SLASH_DELAY = 2 days;
@@ -48,6 +51,15 @@ contract MockResolver is IDrawConsumer {
     /// @notice Last `totalActiveStake` seen in a completion and the snapshot it had to equal (diagnostics).
     uint256 public lastTotalSeen;
     uint256 public lastTotalExpected;
+    /// @notice Completions whose seed differed from the one the handler expected (or had none).
+    uint256 public wrongSeed;
+    /// @notice Completions whose seed was checked (and matched).
+    uint256 public seedsChecked;
+    /// @notice Last seed received and the one expected (diagnostics).
+    uint256 public lastSeedSeen;
+    uint256 public lastSeedExpected;
+    mapping(uint256 => uint256) internal _expectedSeed;
+    mapping(uint256 => bool) internal _seedExpected;
 
     error NotHandler();
 
@@ -86,6 +98,12 @@ contract MockResolver is IDrawConsumer {
         targetBlock = ledger.requestDraw(kind, jobId);
     }
 
+    /// @notice The seed the draw for `jobId` must be completed with, should it complete in the
+    ///         next `processDraws`. Handler only.
+    function expectSeed(uint256 jobId, uint256 seed) external onlyHandler {
+        (_expectedSeed[jobId], _seedExpected[jobId]) = (seed, true);
+    }
+
     /// @notice Slashes `bps` of `verifier`'s stake to `to` through the ledger. Handler only.
     function slash(address verifier, uint256 bps, address to) external onlyHandler returns (uint256) {
         return ledger.slashVerifier(verifier, bps, to);
@@ -100,6 +118,13 @@ contract MockResolver is IDrawConsumer {
         }
         r.pending = false;
         ++drawsCompleted;
+
+        // The seed must be keccak256(abi.encode(word or target block hash, jobId, kind)).
+        (lastSeedSeen, lastSeedExpected) = (seed, _expectedSeed[jobId]);
+        if (!_seedExpected[jobId] || seed != _expectedSeed[jobId]) ++wrongSeed;
+        else ++seedsChecked;
+        delete _seedExpected[jobId];
+        delete _expectedSeed[jobId];
 
         // The tree must hold exactly the active stake as it stood at the request.
         uint256 total = _totalActiveStake();
