@@ -195,6 +195,20 @@ class MarketClient:
     def job(self, job_id: int) -> JobView:
         return JobView.from_chain(job_id, self.p.market.getJob(job_id))
 
+    def result_of(self, job_id: int) -> tuple[bytes, str]:
+        """The result a job's provider submitted: its sha256 (the bundle's, for a job with a
+        workload) and the URI it gave, from the latest `ResultSubmitted` of the job. `MarketError`
+        ``NoResult`` when none was submitted, ``UnknownJob`` for a job never posted."""
+        market = self.p.market
+        if not 1 <= job_id <= int(market.jobCount()):
+            raise MarketError("UnknownJob", {"jobId": job_id})
+        start = self.p.record.contracts["JobMarket"].block if "JobMarket" in self.p.record.contracts else 0
+        logs = list(market.ResultSubmitted.range(start, chain.blocks.head.number + 1, search_topics={"jobId": job_id}))
+        if not logs:
+            raise MarketError("NoResult", {"jobId": job_id})
+        latest = logs[-1]
+        return bytes(latest.resultHash), str(latest.uri)
+
     def open_jobs(self, last: int = 200) -> list[JobView]:
         """Jobs still bidding among the `last` posted (newest first)."""
         count = self.p.market.jobCount()

@@ -45,6 +45,7 @@ from compute_market.cli import (
     require_job,
 )
 from compute_market.client import MarketClient
+from compute_market.errors import MarketError
 from compute_market.history import follow, job_history, utc
 from compute_market.models import ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 from compute_market.salts import (
@@ -55,7 +56,7 @@ from compute_market.salts import (
     reveal_with_salt,
     salts_path,
 )
-from compute_market.workloads import Manifest, workload_id
+from compute_market.workloads import FetchConfig, Manifest, WorkloadError, fetch, unpack, workload_id
 
 SALTS_FILE = click.option(
     "--salts-file",
@@ -199,6 +200,22 @@ def post_job(
     job_id = client.post_job(request)
     workload = {"workload": "0x" + request.workload.hex(), "manifest_uri": request.manifest_uri} if manifest else {}
     emit(client.job(job_id).as_dict() | workload, as_json)
+
+
+@market_command(cli, "results")
+@click.option("--job", "job_id", type=JOB_ID, required=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to unpack into.")
+@click.option("--ipfs-gateway", default=None, help="Gateway for ipfs:// URIs (default https://ipfs.io/ipfs/).")
+def results(client: MarketClient, as_json: bool, job_id: int, out: Path, ipfs_gateway: str | None) -> None:
+    """Download a job's result bundle from the URI its provider gave, check it against the hash
+    on chain, and unpack its files into --out."""
+    expected, uri = client.result_of(job_id)
+    config = FetchConfig(ipfs_gateway=ipfs_gateway) if ipfs_gateway else FetchConfig()
+    try:
+        files = unpack(fetch(uri, expected, config), out)
+    except WorkloadError as err:
+        raise MarketError("ResultUnavailable", {"jobId": job_id, "uri": uri, "reason": str(err)}) from err
+    emit({"job_id": job_id, "sha256": "0x" + expected.hex(), "uri": uri, "files": [str(f) for f in files]}, as_json)
 
 
 @market_command(cli, "bid")

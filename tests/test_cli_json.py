@@ -47,6 +47,7 @@ SCENARIO: list[Row] = [
     ("customer", ("jobs",), None, None),
     ("customer", ("history", "--job", "{open}"), None, None),
     ("customer", ("history", "--job", "999"), "UnknownJob", None),
+    ("customer", ("results", "--job", "{sealed}", "--out", "results-never-written"), "NoResult", None),
     ("customer", ("watch", "--from-block", "0", "--max-events", "3", "--interval", "0"), None, None),
     ("keeper", ("advance-time", "60"), None, None),  # local chains only
     (ADVANCE, (str(HOUR),), None, None),

@@ -5,18 +5,23 @@ docs/workloads.md) and the manifest's URI travel in `JobPosted`; `ape run market
 
 from __future__ import annotations
 
+import hashlib
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import ape
 import pytest
-from helpers import job_spec, load_script
+from helpers import advance, job_spec, load_script
 
-from compute_market.workloads import load_manifest, workload_id
+from compute_market.models import JobRequest
+from compute_market.units import HOUR
+from compute_market.workloads import load_manifest, pack, workload_id
 
 MARKET = load_script("market").cli
 ROOT = Path(__file__).resolve().parent.parent
 MATMUL = ROOT / "examples" / "matmul" / "manifest.json"
+REQUEST = JobRequest("H100-80GB", 1, Decimal(1), Decimal(3), bidding_seconds=HOUR)
 ONE_GPU_HOUR = ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "2.5"]
 
 
@@ -72,3 +77,35 @@ def test_post_job_refuses_a_bad_workload_before_sending(invoke, accounts, tmp_pa
     assert accounts[43].nonce == nonce  # nothing sent
     as_json = invoke(MARKET, "TEST::43", *ONE_GPU_HOUR, *[e.format(**paths) for e in extra], "--json")
     assert json.loads(as_json.stdout)["error"] == "UsageError"
+
+
+def test_the_customer_downloads_the_result_bundle_and_it_is_checked(
+    invoke, market, chain, customer, provider, fresh_price, tmp_path
+):
+    """The provider stores its result bundle (here a file) and submits its sha256 and URI;
+    `results` fetches it, checks the hash against the chain and unpacks it. A bundle that no
+    longer matches is refused, as is a job without a result."""
+    fresh_price()
+    job_id = customer.post_job(REQUEST)
+    none_yet = invoke(MARKET, "TEST::43", "results", "--job", str(job_id), "--out", str(tmp_path / "no"), "--json")
+    assert none_yet.exit_code == 1 and json.loads(none_yet.stdout)["error"] == "NoResult", none_yet.stdout
+    provider.bid(job_id, Decimal(2))
+    advance(chain, HOUR)
+    provider.finalize(job_id)
+    advance(chain, HOUR)
+    bundle = pack({"out/answer.txt": b"42\n", "out/log.txt": b"ok\n"})
+    stored = tmp_path / "bundle.tar"
+    stored.write_bytes(bundle)
+    provider.submit_result(job_id, hashlib.sha256(bundle).digest(), f"file://{stored}")
+
+    out = tmp_path / "results"
+    result = invoke(MARKET, "TEST::43", "results", "--job", str(job_id), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (out / "out" / "answer.txt").read_bytes() == b"42\n"
+    assert json.loads(result.stdout)["sha256"] == "0x" + hashlib.sha256(bundle).hexdigest()
+
+    stored.write_bytes(pack({"out/answer.txt": b"41\n"}))  # the URI now serves something else
+    refused = invoke(MARKET, "TEST::43", "results", "--job", str(job_id), "--out", str(tmp_path / "again"), "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["error"] == "ResultUnavailable"
+    assert not (tmp_path / "again").exists()
