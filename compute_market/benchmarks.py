@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ape import chain
 
 from compute_market.deployment import Protocol
 from compute_market.gasreport import GasReport
+from compute_market.models import JobRequest
 from compute_market.units import DAY, HOUR, bytes32, to_wei, usd_to_feed
 
 H100 = bytes32("H100-80GB")
@@ -41,20 +43,25 @@ def registry_scenario(protocol: Protocol, gas: GasReport, admin: Any, users: lis
         gas.record("ProviderRegistry.withdrawUnstaked", registry.withdrawUnstaked(sender=user))
 
 
-def spec(*, sealed: bool = False, hours: int = 10) -> tuple:
-    return (
-        H100,
+# The benchmark's job says what to run, as a real one does: a manifest's sha256 and an IPFS URI.
+WORKLOAD = bytes.fromhex("5f" * 32)
+MANIFEST_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+
+
+def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -> tuple:
+    request = JobRequest(
+        "H100-80GB",
         2,
-        40,
-        bytes32(""),
-        hours * HOUR,
-        to_wei(2),
-        chain.pending_timestamp + HOUR,
-        1 if sealed else 0,
-        0,
-        2_000,
-        False,
+        Decimal(hours),
+        Decimal(2),
+        bidding_seconds=HOUR,
+        min_vram_gb=40,
+        sealed=sealed,
+        verification=verification,
+        workload=WORKLOAD,
+        manifest_uri=MANIFEST_URI,
     )
+    return request.to_spec(chain.pending_timestamp)
 
 
 LIFECYCLE = "JobMarket lifecycle (post, {bids} open bids, finalize, claim, result, settle)"
@@ -131,9 +138,7 @@ def _verified_result(protocol: Protocol, admin: Any, customer: Any, provider: An
     """A verified job, won by `provider`, whose result was just submitted; returns its id."""
     market = protocol.market
     refresh_price(protocol, admin)
-    job = list(spec())
-    job[-1] = True
-    job_id = market.postJob(tuple(job), sender=customer).events[-1].jobId
+    job_id = market.postJob(spec(verification=True), sender=customer).events[-1].jobId
     market.placeBid(job_id, to_wei(1), sender=provider)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
