@@ -52,6 +52,18 @@ from compute_market.errors import MarketError
 from compute_market.keeper import address_topic, market_deploy_block, read_logs, write_json_atomic
 from compute_market.models import AuctionKind, JobStatus, JobView
 from compute_market.units import from_bytes32, from_wei
+from compute_market.workloads import (
+    FetchConfig,
+    Host,
+    HttpStore,
+    LocalStore,
+    Manifest,
+    RunResult,
+    WorkloadError,
+    fetch,
+    load_published,
+    runner_for,
+)
 
 CENT = Decimal("0.0001")
 # The market events a step reads: new jobs, bids (outbids, and the agent's own), wins.
@@ -61,6 +73,8 @@ OWN_EVENTS = ("BidPlaced", "BidCommitted", "BidRevealed", "AuctionFinalized")
 # Job states in which the provider still owes something: a result, or the settlement it is paid by.
 OWED = frozenset({JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED})
 MAX_BACKOFF = 60.0  # seconds: the longest wait between two steps while the node fails
+NO_WORKLOAD = b"\0" * 32  # a bare capacity lease: nothing to run, the placeholder result
+MANIFEST_MAX_BYTES = 1 << 20  # a manifest above 1 MiB is refused before it is read in full
 
 
 def honest_result(job_id: int, provider: str) -> bytes:
@@ -140,6 +154,10 @@ class AgentState:
     commitments: dict[str, dict[str, str]] = field(default_factory=dict)  # job id → price, salt
     tracked: list[int] = field(default_factory=list)  # jobs the agent bid on or serves
     claimed_at: dict[str, int] = field(default_factory=dict)  # job id → time of the last claim
+    # job id → {"workload": hex sha256, "manifest_uri": URI}: the manifest accepted before bidding
+    workloads: dict[str, dict[str, str]] = field(default_factory=dict)
+    # job id → {"sha256": hex, "uri": URI}: the result bundle, stored, to submit at the lease's end
+    results: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> AgentState | None:
@@ -154,6 +172,8 @@ class AgentState:
                 dict(raw.get("commitments", {})),
                 [int(job_id) for job_id in raw.get("tracked", [])],
                 dict(raw.get("claimed_at", {})),
+                dict(raw.get("workloads", {})),
+                dict(raw.get("results", {})),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"not an agent state: {one_line(err)}") from err
@@ -180,11 +200,18 @@ class ProviderAgent:
         max_blocks: int = 10_000,
         log: Callable[[str], None] = print,
         sleep: Callable[[float], None] = time.sleep,
+        host: Host | None = None,
+        store: LocalStore | HttpStore | None = None,
+        fetch_config: FetchConfig | None = None,
     ) -> None:
         """Takes the state file's lock (`StateLockedError` when another agent holds it), then opens its
         state. `start_block` (default: the market's deploy block, so that no job posted before the
         agent started is missed) is where a new state starts reading logs, at most `max_blocks`
-        blocks per step; `sleep` waits between steps (tests pass their own)."""
+        blocks per step; `sleep` waits between steps (tests pass their own).
+
+        Workloads: `host` (default: `Host.detect()` when the first workload is seen) runs them,
+        `store` (default: a `LocalStore` in ``store`` next to the state file) keeps the result
+        bundles, `fetch_config` resolves manifests and inputs (default: ``cas://`` through `store`)."""
         self.client = client
         self.market = client.p.market
         self.gpu_model = gpu_model
@@ -200,6 +227,14 @@ class ProviderAgent:
         self._failures = 0  # consecutive failed steps
         self._saved: str | None = None  # the state as last written
         self._rebuild_reason: str | None = None  # why the next step rebuilds from the chain
+        self._host = host
+        self._store = store
+        self._fetch_config = fetch_config
+        self._posted: dict[int, tuple[bytes, str]] = {}  # job id → (workload, manifest URI) from JobPosted
+        self._manifests: dict[int, Manifest] = {}  # job id → its accepted manifest
+        self._refused: set[int] = set()  # jobs whose workload was refused (said once)
+        self._runs: dict[int, RunResult] = {}  # job id → a successful run whose bundle is not stored yet
+        self._failed: dict[int, str] = {}  # job id → why its run failed (if abandoning it failed too)
         self._lock: int | None = lock_state(state_path)
         self.start_block = start_block if start_block is not None else market_deploy_block(client.p)
         self.identity = f"{chain.chain_id}:{to_hex(chain.blocks[0].hash)}:{self.market.address}"
@@ -208,6 +243,28 @@ class ProviderAgent:
     @property
     def me(self) -> str:
         return self.client.address
+
+    @property
+    def host(self) -> Host:
+        """This machine's runners and resources, detected once (at the first workload if not given)."""
+        if self._host is None:
+            self._host = Host.detect()
+            self.log(f"host: {self._host.describe()}")
+        return self._host
+
+    @property
+    def store(self) -> LocalStore | HttpStore:
+        """Where result bundles go (made at the first use: a `LocalStore` in ``store`` next to the state)."""
+        if self._store is None:
+            self._store = LocalStore(self.state_path.parent / "store")
+        return self._store
+
+    @property
+    def fetch_config(self) -> FetchConfig:
+        """How manifests and inputs are fetched (default: ``cas://`` URIs through the agent's store)."""
+        if self._fetch_config is None:
+            self._fetch_config = FetchConfig(cas=self.store)
+        return self._fetch_config
 
     def close(self) -> None:
         """Releases the state file's lock (ending the process releases it too)."""
@@ -385,6 +442,9 @@ class ProviderAgent:
         logs = list(read_logs([getattr(self.market, name) for name in SCANNED_EVENTS], start, stop))
         now = int(chain.blocks.head.timestamp)
         for log in logs:  # new jobs first, then bids: the order the agent has always answered in
+            if log.event_name == "JobPosted":
+                args = log.event_arguments
+                self._posted[int(args["jobId"])] = (bytes(args["workload"]), str(args["manifestURI"]))
             if log.event_name == "JobPosted" and self._may_bid(log.event_arguments, now):
                 done += self._consider(int(log.event_arguments["jobId"]))
         for log in logs:
@@ -424,6 +484,12 @@ class ProviderAgent:
         ask = self.cost.ask()
         if job.max_price_per_gpu_hour < ask:
             return [f"job {job_id}: max {job.max_price_per_gpu_hour} below ask {ask}, skipped"]
+        if job_id in self._refused:
+            return []
+        refusal = self._check_workload(job_id)
+        if refusal is not None:
+            self._refused.add(job_id)
+            return [f"job {job_id}: not bidding: {refusal}"]
         try:
             if job.kind == AuctionKind.SEALED:
                 return self._commit(job_id, ask)
@@ -496,15 +562,27 @@ class ProviderAgent:
                     self.client.abandon(job_id)
                     self._untrack(job_id)
                     return [f"job {job_id}: abandoned"]
+                done: list[str] = []
+                workload, manifest_uri = self._workload_of(job_id)
+                if workload != NO_WORKLOAD:  # run at the lease's start, the bundle kept until its end
+                    done = self._serve(job_id, workload, manifest_uri)
+                    if job_id not in self.state.tracked:  # the run failed: abandoned
+                        return done
                 if now >= job.lease_start + int(job.hours * 3600):
-                    self.client.submit_result(job_id, self.result_for(job_id), f"agent://{self.me}/{job_id}")
-                    return [f"job {job_id}: result submitted"]
+                    if workload == NO_WORKLOAD:
+                        self.client.submit_result(job_id, self.result_for(job_id), f"agent://{self.me}/{job_id}")
+                        return [f"job {job_id}: result submitted"]
+                    stored = self.state.results.get(str(job_id))
+                    if stored is None:  # the bundle could not be stored yet: tried again next step
+                        return done
+                    self.client.submit_result(job_id, bytes.fromhex(stored["sha256"]), stored["uri"])
+                    return [*done, f"job {job_id}: result submitted: bundle {stored['sha256']} at {stored['uri']}"]
                 last = self.state.claimed_at.get(str(job_id), job.lease_start)
                 if now - last < self.claim_every:
-                    return []
+                    return done
                 received = self.client.claim(job_id)
                 self.state.claimed_at[str(job_id)] = now
-                return [f"job {job_id}: claimed {received}"] if received else []
+                return [*done, f"job {job_id}: claimed {received}"] if received else done
             if job.status == JobStatus.RESULT_SUBMITTED and now >= job.challenge_end:
                 self.client.settle(job_id)
                 self._untrack(job_id)
@@ -514,6 +592,100 @@ class ProviderAgent:
             return []
         except MarketError as err:
             return [f"job {job_id}: refused {err}"]
+
+    # ------------------------------------------------------------------ workloads
+
+    def _workload_of(self, job_id: int) -> tuple[bytes, str]:
+        """The job's workload and manifest URI: from its `JobPosted` seen by a scan, the state, or
+        else the chain (a job followed again after a restart); `NO_WORKLOAD` for a bare lease."""
+        if job_id in self._posted:
+            return self._posted[job_id]
+        saved = self.state.workloads.get(str(job_id))
+        if saved is not None:
+            posted = (bytes.fromhex(saved["workload"]), saved["manifest_uri"])
+        else:
+            head = int(chain.blocks.head.number)
+            topic = "0x" + format(job_id, "x").rjust(64, "0")
+            logs = list(read_logs([self.market.JobPosted], self.start_block, head, [[topic]]))
+            if not logs:
+                return NO_WORKLOAD, ""  # not cached: the job may be posted later (a rewound chain)
+            args = logs[-1].event_arguments
+            posted = (bytes(args["workload"]), str(args["manifestURI"]))
+        self._posted[job_id] = posted
+        return posted
+
+    def _load_manifest(self, job_id: int, workload: bytes, manifest_uri: str) -> Manifest:
+        """The job's manifest, fetched from its URI and checked (its sha256 is the job's workload,
+        it is canonical and valid); `WorkloadError` (`StoreError`, `ManifestError`) otherwise."""
+        manifest = self._manifests.get(job_id)
+        if manifest is None:
+            config = FetchConfig(
+                ipfs_gateway=self.fetch_config.ipfs_gateway,
+                cas=self.fetch_config.cas,
+                max_bytes=min(self.fetch_config.max_bytes, MANIFEST_MAX_BYTES),
+                timeout_s=self.fetch_config.timeout_s,
+            )
+            manifest = load_published(fetch(manifest_uri, workload, config), workload)
+            self._manifests[job_id] = manifest
+        return manifest
+
+    def _check_workload(self, job_id: int) -> str | None:
+        """Before bidding: None when the job has no workload, or its manifest can be fetched, is the
+        job's and this host can run it (remembered in the state); else why not, in one line."""
+        workload, manifest_uri = self._workload_of(job_id)
+        if workload == NO_WORKLOAD or str(job_id) in self.state.workloads:
+            return None
+        try:
+            manifest = self._load_manifest(job_id, workload, manifest_uri)
+            runner_for(manifest, self.host)
+        except WorkloadError as err:
+            return f"workload {workload.hex()[:12]}… from {manifest_uri}: {one_line(err)}"
+        self.state.workloads[str(job_id)] = {"workload": workload.hex(), "manifest_uri": manifest_uri}
+        return None
+
+    def _serve(self, job_id: int, workload: bytes, manifest_uri: str) -> list[str]:
+        """On a lease: runs the workload once (at the lease's start) and puts its bundle in the store,
+        remembered in the state until it is submitted. A run that fails (or cannot start) ends the
+        lease honestly: pay claimed for the time used, then `abandonJob` (no hash is submitted)."""
+        key = str(job_id)
+        if key in self.state.results:
+            return []
+        if job_id in self._failed:  # failed before, but abandoning it did not go through
+            return self._give_up(job_id, self._failed[job_id])
+        run = self._runs.get(job_id)
+        if run is None:
+            try:
+                manifest = self._load_manifest(job_id, workload, manifest_uri)
+                run = runner_for(manifest, self.host).run(manifest, self.fetch_config)
+            except WorkloadError as err:
+                return self._give_up(job_id, f"could not run: {one_line(err)}")
+            if not run.ok or run.bundle is None or run.bundle_sha256 is None:
+                return self._give_up(job_id, f"run {run.status.value}: {run.detail}")
+            self._runs[job_id] = run
+        assert run.bundle is not None
+        try:
+            digest = self.store.put(run.bundle)
+        except WorkloadError as err:  # kept in memory: stored again at the next step
+            return [f"job {job_id}: could not store the result bundle ({one_line(err)}), trying again"]
+        self.state.results[key] = {"sha256": digest, "uri": self.store.uri(digest)}
+        del self._runs[job_id]
+        return [
+            f"job {job_id}: ran the workload ({run.detail}, {run.wall_seconds:.1f} s): "
+            f"bundle {digest} stored at {self.state.results[key]['uri']}"
+        ]
+
+    def _give_up(self, job_id: int, why: str) -> list[str]:
+        """The honest end of a lease whose workload failed: claims the pay accrued so far (the time
+        used), then abandons (the customer gets the rest of the escrow and the collateral slash)."""
+        self._failed[job_id] = why
+        received = self.client.claim(job_id)
+        self.client.abandon(job_id)
+        del self._failed[job_id]
+        self._untrack(job_id)
+        return [
+            f"job {job_id}: workload failed ({why}): claimed {received} for the time used and abandoned "
+            "the lease, no result submitted"
+        ]
 
     # ------------------------------------------------------------------ hooks
 
@@ -534,3 +706,7 @@ class ProviderAgent:
             self.state.tracked.remove(job_id)
         self.state.commitments.pop(str(job_id), None)
         self.state.claimed_at.pop(str(job_id), None)
+        self.state.workloads.pop(str(job_id), None)
+        self.state.results.pop(str(job_id), None)
+        self._manifests.pop(job_id, None)
+        self._runs.pop(job_id, None)

@@ -14,6 +14,14 @@ A second agent on the same --state stops at once with a one-line error (a lock o
 ``<state>.lock``). A failed step (the node unreachable) is retried with a backoff; Ctrl-C or a
 SIGTERM ends the agent with a summary line and exit code 0.
 
+Jobs that carry a workload (docs/workloads.md) are bid on only when their manifest can be fetched
+and checked and this host can run it (the runners found at start are in the start-up line); the
+agent runs them when its lease starts and submits the result bundle's sha256 and URI: bundles go
+to --store (default ``store`` next to --state, submitted as ``file://`` URIs) or, with
+--store-url, are PUT to a store server (``ape run store``) and submitted as ``<url>/<sha256>``.
+``cas://`` inputs are read from --cas (a folder or a store server's URL; default: the agent's
+store). A run that fails claims the pay for the time used and abandons the lease.
+
 It runs headless: with an ``ape accounts`` keyfile it signs without prompting when
 ``APE_ACCOUNTS_<alias>_PASSPHRASE`` holds the passphrase, and refuses to start without it.
 """
@@ -32,6 +40,7 @@ from ape.cli import ConnectedProviderCommand, account_option, network_option
 from compute_market.agent import CostModel, ProviderAgent, StateLockedError, one_line
 from compute_market.cli import CMP_OR_ZERO, COUNT, GPU_COUNT, GPU_MODEL, NON_NEGATIVE, POSITIVE, load_client
 from compute_market.errors import MarketError
+from compute_market.workloads import FetchConfig, Host, HttpStore, LocalStore
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -51,6 +60,16 @@ from compute_market.errors import MarketError
 @click.option("--state", "state_path", type=click.Path(path_type=Path), required=True)
 @click.option("--poll", type=click.FloatRange(0, 3_600), default=2.0, show_default=True, help="Seconds between steps.")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (default: never).")
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of result bundles (default: 'store' next to --state).",
+)
+@click.option("--store-url", default=None, help="A store server (ape run store) to PUT result bundles to instead.")
+@click.option("--cas", default=None, help="Folder or store URL behind cas:// inputs (default: the agent's store).")
+@click.option("--ipfs-gateway", default=None, help="Gateway for ipfs:// URIs (default https://ipfs.io/ipfs/).")
 def cli(
     account: Any,
     deployment: Path | None,
@@ -67,6 +86,10 @@ def cli(
     state_path: Path,
     poll: float,
     max_steps: int | None,
+    store_dir: Path | None,
+    store_url: str | None,
+    cas: str | None,
+    ipfs_gateway: str | None,
 ) -> None:
     """Run a provider agent."""
     if account is None:
@@ -75,8 +98,23 @@ def cli(
     cost = CostModel(electricity, power, gpu_price, lifetime_hours, margin)
     for signum in (signal.SIGINT, signal.SIGTERM):  # over Ape's handlers, which exit at once
         signal.signal(signum, _interrupt)
+    if store_dir is not None and store_url is not None:
+        raise click.UsageError("--store and --store-url are exclusive (a local folder or a store server).")
+    host = Host.detect()
+    store = HttpStore(store_url) if store_url else LocalStore(store_dir or state_path.parent / "store")
+    inputs = store if cas is None else HttpStore(cas) if cas.startswith(("http://", "https://")) else LocalStore(cas)
+    fetch_config = FetchConfig(cas=inputs) if ipfs_gateway is None else FetchConfig(ipfs_gateway, cas=inputs)
     try:
-        agent = ProviderAgent(client, gpu_model, cost, state_path, log=lambda line: click.echo(line, nl=True))
+        agent = ProviderAgent(
+            client,
+            gpu_model,
+            cost,
+            state_path,
+            log=lambda line: click.echo(line, nl=True),
+            host=host,
+            store=store,
+            fetch_config=fetch_config,
+        )
         agent.ensure_provider(region, count, vram, stake)
     except StateLockedError as err:
         raise click.ClickException(str(err)) from None
@@ -88,7 +126,8 @@ def cli(
     except Exception as err:  # the node unreachable at start: one line, no traceback
         raise click.ClickException(f"could not set up the agent: {one_line(err)}") from err
     click.echo(
-        f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}",
+        f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}; "
+        f"workloads: {host.describe()}; bundles to {store_url or (store_dir or state_path.parent / 'store')}",
         nl=True,
     )
     agent.run(poll_seconds=poll, max_steps=max_steps)
