@@ -120,7 +120,10 @@ REVIEWED = FastSimConfig(
     seed=5,
     providers=6,
     customers=10,
-    days=0.4,  # 9.6 simulated hours: results, verifier draws, attestations, a jury's two 1-hour periods
+    # A day: results, verifier draws, attestations and several juries' two 1-hour periods, so that
+    # some jury reveals whichever verifiers the session's block hashes draw (they depend on every
+    # block the suite mined before; 9.6 hours was enough alone and not after the whole suite).
+    days=1.0,
     jobs_per_customer_hour=0.6,
     verifiers=8,
     verification_share=0.7,
@@ -144,7 +147,7 @@ def test_verifiers_attest_and_juries_decide(reviewed_run):
     assert kinds["keeper processDraws"] > 0 and review["verifiers_assigned"] > 0
     assert review["approved"] > 0 and review["rejected"] > 0  # honest verifiers reject fakes
     assert review["challenges"] == review["rejected"] and review["juries"] > 0
-    assert kinds["verifier commitVote"] > 0 and kinds["verifier revealVote"] > 0
+    assert kinds.get("verifier commitVote", 0) > 0 and kinds.get("verifier revealVote", 0) > 0, kinds
     assert review["provider_fault"] + review["no_fault"] > 0  # at least one dispute decided
     assert report["transactions"]["reverted"] == 0
     for job_id, dispute in sim.mirror.review.disputes.items():
