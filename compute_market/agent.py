@@ -48,9 +48,10 @@ from ape import chain
 from eth_utils import to_hex
 
 from compute_market.client import MarketClient
+from compute_market.deployment import market_deploy_block
 from compute_market.errors import MarketError
-from compute_market.keeper import address_topic, market_deploy_block, read_logs, write_json_atomic
-from compute_market.models import AuctionKind, JobStatus, JobView
+from compute_market.keeper import address_topic, read_logs, write_json_atomic
+from compute_market.models import NO_WORKLOAD, AuctionKind, JobStatus, JobView
 from compute_market.units import from_bytes32, from_wei
 from compute_market.workloads import (
     FetchConfig,
@@ -73,7 +74,6 @@ OWN_EVENTS = ("BidPlaced", "BidCommitted", "BidRevealed", "AuctionFinalized")
 # Job states in which the provider still owes something: a result, or the settlement it is paid by.
 OWED = frozenset({JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED})
 MAX_BACKOFF = 60.0  # seconds: the longest wait between two steps while the node fails
-NO_WORKLOAD = b"\0" * 32  # a bare capacity lease: nothing to run, the placeholder result
 MANIFEST_MAX_BYTES = 1 << 20  # a manifest above 1 MiB is refused before it is read in full
 
 

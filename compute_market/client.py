@@ -11,14 +11,14 @@ from typing import Any
 
 from ape import chain
 
-from compute_market.deployment import Protocol
+from compute_market.deployment import Protocol, market_deploy_block
 from compute_market.errors import MarketError, decoded
-from compute_market.models import JobRequest, JobStatus, JobView, ProviderView
+from compute_market.models import EntryKind, JobRequest, JobStatus, JobView, ProviderView
 from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
 
 GAS_MARGIN = 20_000
 GAS_FLOOR = 300_000
-DRAW_KINDS = (3, 4)  # IStakingLedger.EntryKind.VerifierDraw, JuryDraw
+DRAW_KINDS = (EntryKind.VERIFIER_DRAW, EntryKind.JURY_DRAW)
 
 
 class MarketClient:
@@ -202,8 +202,11 @@ class MarketClient:
         market = self.p.market
         if not 1 <= job_id <= int(market.jobCount()):
             raise MarketError("UnknownJob", {"jobId": job_id})
-        start = self.p.record.contracts["JobMarket"].block if "JobMarket" in self.p.record.contracts else 0
-        logs = list(market.ResultSubmitted.range(start, chain.blocks.head.number + 1, search_topics={"jobId": job_id}))
+        logs = list(
+            market.ResultSubmitted.range(
+                market_deploy_block(self.p), chain.blocks.head.number + 1, search_topics={"jobId": job_id}
+            )
+        )
         if not logs:
             raise MarketError("NoResult", {"jobId": job_id})
         latest = logs[-1]

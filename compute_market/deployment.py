@@ -139,6 +139,13 @@ class Protocol:
 Log = Callable[[str], None]
 
 
+def market_deploy_block(protocol: Protocol) -> int:
+    """The block the deployment's market was deployed in, from its record (no market log is
+    older); the chain head when the record lacks it."""
+    entry = protocol.record.contracts.get("JobMarket")
+    return entry.block if entry is not None else int(chain.blocks.head.number)
+
+
 def role_names(target: ContractInstance) -> list[str]:
     """Every role constant of ``target`` (``DEFAULT_ADMIN_ROLE`` and each ``..._ROLE`` getter of
     its ABI), the admin role last."""

@@ -24,9 +24,9 @@ from typing import Any
 
 from ape import chain
 
-from compute_market.deployment import Protocol
+from compute_market.deployment import Protocol, market_deploy_block
 from compute_market.error_units import ENUMS
-from compute_market.keeper import market_deploy_block, read_logs
+from compute_market.keeper import read_logs
 from compute_market.units import HOUR, from_bytes32, from_wei, utc
 
 # Amount fields by token (every 18-decimal amount of the three contracts' events).

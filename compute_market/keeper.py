@@ -49,7 +49,7 @@ from ape.types import ContractLog, LogFilter
 from eth_utils import encode_hex, keccak
 
 from compute_market.client import MarketClient
-from compute_market.deployment import Protocol
+from compute_market.deployment import market_deploy_block
 from compute_market.models import ZERO_ADDRESS, Attestation, AuctionKind, DisputeStatus, JobStatus
 from compute_market.units import from_wei
 
@@ -97,13 +97,6 @@ def read_logs(
 def address_topic(address: str) -> str:
     """An address as the 32-byte topic of an indexed event argument (for `read_logs`)."""
     return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
-
-
-def market_deploy_block(protocol: Protocol) -> int:
-    """The block the deployment's market was deployed in, from its record (no market log is
-    older); the chain head when the record lacks it."""
-    entry = protocol.record.contracts.get("JobMarket")
-    return entry.block if entry is not None else int(chain.blocks.head.number)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

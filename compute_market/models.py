@@ -68,6 +68,9 @@ class Outcome(IntEnum):
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
+NO_WORKLOAD = b"\0" * 32  # a job's `workload` when it names none: a bare capacity lease
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What a customer asks for, in human units (prices in USD credits per GPU-hour)."""
@@ -83,7 +86,7 @@ class JobRequest:
     min_reputation_bps: int = 0
     holdback_bps: int = 2_000
     verification: bool = False
-    workload: bytes = b"\0" * 32  # sha256 of the workload manifest (zero: a bare capacity lease)
+    workload: bytes = NO_WORKLOAD  # sha256 of the workload manifest
     manifest_uri: str = ""  # where the manifest is published (empty with a zero workload)
 
     def to_spec(self, now: int) -> tuple:

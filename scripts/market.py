@@ -47,7 +47,7 @@ from compute_market.cli import (
 from compute_market.client import MarketClient
 from compute_market.errors import MarketError
 from compute_market.history import follow, job_history, utc
-from compute_market.models import ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
+from compute_market.models import NO_WORKLOAD, ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 from compute_market.salts import (
     SALTS_ENV,
     SaltFileError,
@@ -194,7 +194,7 @@ def post_job(
         min_reputation_bps=min_reputation,
         holdback_bps=holdback,
         verification=verify,
-        workload=workload_id(manifest) if manifest is not None else b"\0" * 32,
+        workload=workload_id(manifest) if manifest is not None else NO_WORKLOAD,
         manifest_uri=manifest_uri or "",
     )
     job_id = client.post_job(request)

@@ -38,6 +38,7 @@ from compute_market.workloads import (
     load_manifest,
     load_published,
     matches,
+    network_isolation_prefix,
     parse_manifest,
     reexecute,
     runner_for,
@@ -473,15 +474,17 @@ def test_environment_is_reduced(monkeypatch, wl_store, wl_runner):
 
 
 def test_network_isolation(wl_store, wl_runner, wl_server):
-    if not wl_runner.network_isolated:
-        pytest.skip("network not isolated on this host (unshare -rn unavailable)")
+    """Where `unshare` can make a network namespace (it can on these machines) a run reaches no
+    server; where it cannot, the runner says so in every result rather than claiming isolation."""
     port = int(wl_server.url.rsplit(":", 1)[1].strip("/"))
     script = (
         f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n    r = 'reached'\n"
         "except OSError as e:\n    r = 'blocked'\nopen('out.txt', 'w').write(r)"
     )
     result = _run(wl_store, wl_runner, script)
-    assert result.ok and result.network_isolated and bundle.read(result.bundle)["out.txt"] == b"blocked"
+    isolated = network_isolation_prefix() is not None
+    assert result.ok and result.network_isolated == isolated
+    assert bundle.read(result.bundle)["out.txt"] == (b"blocked" if isolated else b"reached")
     open_runner = ProcessRunner(work_root=wl_runner.work_root, isolate_network=False)
     reached = _run(wl_store, open_runner, script)
     assert not reached.network_isolated and bundle.read(reached.bundle)["out.txt"] == b"reached"

@@ -26,6 +26,7 @@ from compute_market.fastsim.chain import Block, Chain, Tx
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
 from compute_market.fastsim.verifiers import Reviewing
+from compute_market.models import NO_WORKLOAD
 from compute_market.simulation.actors import draw_cost_model
 from compute_market.simulation.config import Catalog
 from compute_market.units import HOUR, bytes32, to_wei, usd_to_feed
@@ -34,8 +35,6 @@ MAX_UINT = 2**256 - 1
 REGIONS = ("eu-west", "us-east")
 SETUP_BLOCK_TXS = 500
 Progress = Callable[[int, int, dict[str, int]], None]
-
-NO_WORKLOAD = b"\0" * 32
 
 
 def actor_address(kind: str, index: int) -> str:
