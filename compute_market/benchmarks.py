@@ -217,13 +217,15 @@ def rewards_scenario(protocol: Protocol, gas: GasReport, admin: Any, reporter: A
     """Work recorded by a `reporter` holding the market's role, in the first epoch for `one` and
     in each of 30 epochs for `thirty`; then one claim each (O(1): the same gas), and stake-reward
     claims after 30 idle epochs and after one."""
-    rewards = protocol.rewards
+    rewards, registry = protocol.rewards, protocol.registry
     rewards.grantRole(rewards.MARKET_ROLE(), reporter, sender=admin)
-    rewards.grantRole(rewards.REGISTRY_ROLE(), reporter, sender=admin)
     one, thirty, staker = earners[:3]
     for earner in (one, thirty, staker):  # holders of CMP already: a first-time holder pays ~17,100 more
         protocol.token.transfer(earner, to_wei(1), sender=admin)
-    rewards.stakeChanged(staker, to_wei(1_000), sender=reporter)
+    protocol.token.transfer(staker, to_wei(1_000), sender=admin)
+    protocol.token.approve(registry, to_wei(1_000), sender=staker)
+    registry.register("ipfs://staker", EU, sender=staker)
+    registry.stake(to_wei(1_000), sender=staker)
     for epoch in range(30):
         refresh_price(protocol, admin)  # the fees that cap the rewards are valued at the oracle
         if epoch == 0:

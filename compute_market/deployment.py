@@ -237,7 +237,24 @@ class Deployer:
             p.credits.redeem_cap_per_epoch,
         )
         self.grant(token, MINTER_ROLE, credits.address)
-        registry = self.contract("ProviderRegistry", "ProviderRegistry", me, token.address)
+        r = p.rewards
+        rewards = self.contract(
+            "RewardsDistributor",
+            "RewardsDistributor",
+            me,
+            token.address,
+            credits.address,
+            r.epoch_length,
+            r.emission_cap,
+            r.base_emission,
+            r.decay_bps,
+        )
+        # The ledger accrues the rewards' stake share beside each stake: the distributor first.
+        registry = self.contract("ProviderRegistry", "ProviderRegistry", me, token.address, rewards.address)
+        if rewards.ledger() != registry.address:
+            receipt = rewards.setLedger(registry.address, sender=self.account)
+            self.gas["setLedger"] = receipt.gas_used
+            self.log(f"rewards pay the stake rewards of ledger {registry.address}")
         treasury = self.treasury or me
         # The market's auction rules, run by the market's DELEGATECALL on its own storage.
         auctions = self.contract("JobAuctions", "JobAuctions", me, credits.address, registry.address)
@@ -266,23 +283,10 @@ class Deployer:
             receipt = registry.setResolver(resolver.address, sender=self.account)
             self.gas["setResolver"] = self.gas.get("setResolver", 0) + receipt.gas_used
             self.log(f"staking ledger serves draws to {resolver.address}")
-        r = p.rewards
-        rewards = self.contract(
-            "RewardsDistributor",
-            "RewardsDistributor",
-            me,
-            token.address,
-            credits.address,
-            r.epoch_length,
-            r.emission_cap,
-            r.base_emission,
-            r.decay_bps,
-        )
         self.grant(token, MINTER_ROLE, rewards.address)
         self.grant(rewards, "MARKET_ROLE", market.address)
         self.grant(rewards, "RESOLVER_ROLE", resolver.address)
-        self.grant(rewards, "REGISTRY_ROLE", registry.address)
-        for reporter in (registry, market, resolver):
+        for reporter in (market, resolver):
             if reporter.rewards() != rewards.address:
                 receipt = reporter.setRewards(rewards.address, sender=self.account)
                 self.gas["setRewards"] = self.gas.get("setRewards", 0) + receipt.gas_used

@@ -44,7 +44,7 @@ PRIVILEGED = [
     ("registry", "slashVerifier", lambda a: (a, 1, a)),
     ("registry", "setUnbondingPeriod", lambda a: (2 * DAY,)),
     ("registry", "setMinStakePerGpu", lambda a: (0,)),
-    ("registry", "setRewards", lambda a: (a,)),
+    ("registry", "takeStakeRewards", lambda a: (a,)),
     ("registry", "pause", lambda a: ()),
     ("market", "openDispute", lambda a: (1,)),
     ("market", "resolveDispute", lambda a: (1, True, [], [])),
@@ -62,7 +62,7 @@ PRIVILEGED = [
     ("resolver", "pause", lambda a: ()),
     ("rewards", "recordWork", lambda a: (1, a, 1, 1)),
     ("rewards", "recordVerification", lambda a: (1, a)),
-    ("rewards", "stakeChanged", lambda a: (a, 1)),
+    ("rewards", "setLedger", lambda a: (a,)),
     ("rewards", "setSchedule", lambda a: (1, 50, 7_000, 2_000, 1_000)),
     ("price_feed", "setAnswer", lambda a: (1,)),
 ]

@@ -37,7 +37,7 @@ def test_deploy_wires_roles_and_writes_the_record(project, admin, tmp_path, chai
     assert token.hasRole(token.MINTER_ROLE(), rewards)
     assert rewards.hasRole(rewards.MARKET_ROLE(), market)
     assert rewards.hasRole(rewards.RESOLVER_ROLE(), resolver)
-    assert rewards.hasRole(rewards.REGISTRY_ROLE(), registry)
+    assert rewards.ledger() == registry.address  # pays the stake rewards the ledger accrues
     assert registry.rewards() == market.rewards() == resolver.rewards() == rewards.address
     assert market.resolver() == resolver.address  # whose verification record pays verification fees
     assert record["deploy_block"] <= chain.blocks.head.number
@@ -130,7 +130,7 @@ ZERO = "0x" + "00" * 20
     [
         ("ComputeCredits", lambda p, me: (ZERO, p.token, p.price_feed, 1)),  # Governed: no admin
         ("ComputeCredits", lambda p, me: (me, ZERO, p.price_feed, 1)),
-        ("ProviderRegistry", lambda p, me: (me, ZERO)),
+        ("ProviderRegistry", lambda p, me: (me, ZERO, p.rewards)),
         ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO, p.market.auctions())),
         ("JobAuctions", lambda p, me: (me, p.credits, ZERO)),
         ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # the token

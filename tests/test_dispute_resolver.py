@@ -192,8 +192,7 @@ def test_absent_verifier_is_slashed_to_the_customer(
     assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of 1,000
     assert token.balanceOf(customer) == before + to_wei(50)
     assert registry.verifierOf(verifier.verifier).staked == to_wei(950)
-    rewards = ape.project.RewardsDistributor.at(resolver.rewards())
-    assert rewards.verifierStakeOf(verifier.verifier) == to_wei(950)  # its stake rewards follow the slash
+    assert registry.activeStakeOf(verifier.verifier) == to_wei(950)  # its stake rewards follow the slash
     with ape.reverts(resolver.AlreadyAttested):  # its verification ended as absent
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
     with ape.reverts(resolver.AlreadyAttested):  # and cannot be slashed twice

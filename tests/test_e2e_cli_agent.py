@@ -168,7 +168,7 @@ class Reader:
         return self.market.functions.getJob(job_id).call()
 
     def registered(self, address: str) -> bool:
-        return self.registry.functions.providerOf(address).call()[5]
+        return self.registry.functions.providerOf(address).call()[2]  # (staked, rewardDebt, registered, …)
 
     def wait(self, what, timeout: float = 90.0) -> None:
         deadline = time.time() + timeout

@@ -258,8 +258,9 @@ def test_sealed_auction_alone_is_paid_the_max_price(market, chain, customer, pro
 
 def test_sealed_tie_is_broken_by_reputation(market, registry, chain, admin, customer, providers, fresh_price):
     low, high = providers[0], providers[1]
-    registry.grantRole(registry.SLASHER_ROLE(), admin, sender=admin)
-    registry.recordOutcome(high, 0, sender=admin)  # one completed lease: 6,666 > 5,000
+    registry.grantRole(registry.MARKET_ROLE(), admin, sender=admin)
+    registry.lockCollateral(high, 10**9, H100, 1, 0, sender=admin)  # a lease of another market's
+    registry.closeLock(high, 10**9, 0, 0, [], [], sender=admin)  # completed: 6,666 > 5,000
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, low, crd(1), b"a")  # earlier commitment, lower reputation
     commit(market, job_id, high, crd(1), b"b")

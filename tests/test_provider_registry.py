@@ -139,8 +139,8 @@ def test_only_market_and_resolver_roles_lock_slash_or_record(registry, provider,
         registry.releaseCollateral(provider, 1, sender=stranger)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
         registry.slash(provider, 1, [], [], sender=stranger)
-    with ape.reverts(registry.NotMarketOrSlasher, account=stranger.address):
-        registry.recordOutcome(provider, 0, sender=stranger)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.closeLock(provider, 1, 0, 0, [], [], sender=stranger)
 
 
 def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token, provider, operator, bob):
@@ -219,16 +219,25 @@ def test_slash_checks_its_recipient_lists(registry, provider, operator, bob):
 
 
 def test_reputation_is_the_bayesian_estimate(registry, provider, operator):
+    """Outcomes are recorded when a lease's lock closes (`closeLock`: release, reputation and any
+    slash in one call): 0 completed, 1 failed, 2 dispute lost."""
+    registry.stake(to_wei(1_000), sender=provider)
+    job = iter(range(1, 100))
+
+    def close(outcome: int):
+        job_id = next(job)
+        registry.lockCollateral(provider, job_id, H100, 1, 0, sender=operator)
+        return registry.closeLock(provider, job_id, outcome, 0, [], [], sender=operator)
+
     assert registry.reputationOf(provider) == 5_000  # (0+1)*10000/(0+2)
-    tx = registry.recordOutcome(provider, 0, sender=operator)  # completed
-    event = tx.events.filter(registry.ReputationUpdated)[0]
+    event = close(0).events.filter(registry.ReputationUpdated)[0]
     assert (event.completed, event.score) == (1, 6_666)  # 2*10000/3
     for _ in range(3):
-        registry.recordOutcome(provider, 0, sender=operator)
+        close(0)
     assert registry.reputationOf(provider) == 8_333  # 5*10000/6
-    registry.recordOutcome(provider, 1, sender=operator)  # failed: weighs three completions
+    close(1)  # failed: weighs three completions
     assert registry.reputationOf(provider) == 5_555  # 5*10000/9
-    registry.recordOutcome(provider, 2, sender=operator)  # dispute lost
+    close(2)  # dispute lost
     assert registry.reputationOf(provider) == 4_166  # 5*10000/12
     assert registry.profileOf(provider, H100).reputationBps == 4_166
 

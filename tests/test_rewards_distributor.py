@@ -30,7 +30,7 @@ AMPLE_FEE = to_wei(10_000_000)  # 4,000,000 CMP of fees: caps far above any pool
 def deploy_distributor(project, token, credits, admin, reporter, base=BASE, decay=50):
     dist = project.RewardsDistributor.deploy(admin, token, credits, DAY, to_wei(200_000_000), base, decay, sender=admin)
     token.grantRole(token.MINTER_ROLE(), dist, sender=admin)
-    for role in ("MARKET_ROLE", "RESOLVER_ROLE", "REGISTRY_ROLE"):
+    for role in ("MARKET_ROLE", "RESOLVER_ROLE"):
         dist.grantRole(getattr(dist, role)(), reporter, sender=admin)
     return dist
 
@@ -260,105 +260,183 @@ def test_only_reporters_report(dist, stranger):
         dist.recordWork(1, stranger, 1, 1, sender=stranger)
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
         dist.recordVerification(1, stranger, sender=stranger)
-    with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.stakeChanged(stranger, 1, sender=stranger)
-    with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.verifierStakeChanged(stranger, 1, sender=stranger)
 
 
 # ---------------------------------------------------------------------------- stake share
 
 
 START = 300  # seconds after genesis: later than the set-up transactions' blocks
+EU = b"eu-west".ljust(32, b"\0")
 
 
-def test_stake_rewards_follow_stake_time(dist, chain, reporter, alice, bob, token):
-    # Alice holds 1,000 from START; Bob adds 3,000 at the epoch's middle. The stake pool is 20,000.
-    pool = to_wei(20_000)
+@pytest.fixture
+def ledger(project, token, dist, admin):
+    """A staking ledger of its own accruing this distributor's stake share (the registry)."""
+    registry = project.ProviderRegistry.deploy(admin, token, dist, sender=admin)
+    dist.setLedger(registry, sender=admin)
+    return registry
+
+
+def prepare(ledger, token, admin, who, amount, *, verifier: bool = False) -> None:
+    """Funds, approves and registers `who`, so that its stake is one transaction at a chosen time."""
+    token.transfer(who, amount, sender=admin)
+    token.approve(ledger, token.allowance(who, ledger) + amount, sender=who)
+    if verifier and ledger.verifierOf(who).slot == 0:
+        ledger.registerVerifier(sender=who)
+    if not verifier and not ledger.providerOf(who).registered:
+        ledger.register("ipfs://staker", EU, sender=who)
+
+
+def rate(e: int) -> int:
+    """The ledger's accrual rate in epoch `e`: the epoch's stake share per second, rounded down."""
+    return stake_pool(e * DAY, (e + 1) * DAY) // DAY
+
+
+def test_the_distributor_tells_the_ledger_each_epochs_rate_and_exact_releases(dist):
+    for epoch in (0, 1, 29):
+        per_second, start, end = dist.stakeRateAt(dist.genesis() + epoch * DAY + 5)
+        assert (start, end) == (dist.genesis() + epoch * DAY, dist.genesis() + (epoch + 1) * DAY)
+        assert per_second == rate(epoch)
+    assert rate(0) == to_wei(20_000) // DAY == 231_481_481_481_481_481
+    g = dist.genesis()
+    assert dist.stakeReleased(g + DAY, g + 3 * DAY) == stake_pool(DAY, 3 * DAY)
+    assert dist.stakeReleased(g + DAY, g + DAY) == 0
+
+
+def test_stake_rewards_follow_stake_time(dist, ledger, chain, admin, token, alice, bob):
+    """Alice stakes 1,000 CMP from START, Bob 3,000 from the epoch's middle; the ledger accrues the
+    20,000 CMP stake share at 231,481,481,481,481,481 wei a second. Alone, Alice earns
+    rate·(43,200 - 300)/1,000 per CMP; shared, each CMP earns rate·43,200/4,000 =
+    2.499999999999999994 CMP: Bob 7,499.999999999999982 CMP (the rate's rounding, 18,000 wei
+    under 7,500), Alice 12,430.555 CMP in all."""
+    for who, amount in ((alice, to_wei(1_000)), (bob, to_wei(3_000))):
+        prepare(ledger, token, admin, who, amount)
     at(chain, dist, START)
-    dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
+    ledger.stake(to_wei(1_000), sender=alice)
     at(chain, dist, DAY // 2)
-    dist.stakeChanged(bob, to_wei(3_000), sender=reporter)
+    ledger.stake(to_wei(3_000), sender=bob)
     at(chain, dist, DAY)
     chain.mine()  # read both at the epoch's end exactly
-    # First stretch: Alice alone. Second half: 10,000 split 1:3 (2.5 CMP per staked CMP).
-    alone = stake_pool(START, DAY // 2) * WAD // to_wei(1_000)
-    shared = stake_pool(DAY // 2, DAY) * WAD // to_wei(4_000)
-    assert abs(alone - pool * (DAY // 2 - START) * WAD // (DAY * to_wei(1_000))) < 10**6
-    assert shared == to_wei("2.5")
-    assert dist.pendingStakeRewards(alice) == 1_000 * (alone + shared)
+    alone = rate(0) * (DAY // 2 - START) * WAD // to_wei(1_000)
+    shared = rate(0) * (DAY // 2) * WAD // to_wei(4_000)
+    assert shared == 2_499_999_999_999_999_994
+    assert ledger.pendingStakeRewards(alice) == 1_000 * (alone + shared)
     assert to_wei(12_430) < 1_000 * (alone + shared) < to_wei(12_431)  # 12,500 less the first 300 s
-    assert dist.pendingStakeRewards(bob) == to_wei(7_500)
-    assert dist.pendingRewards(bob) == (0, to_wei(7_500))
+    assert ledger.pendingStakeRewards(bob) == 3_000 * shared == to_wei(7_500) - 18_000
+    assert dist.pendingRewards(bob) == (0, 3_000 * shared)
+    assert ledger.stakeRewardsState() == (alone + shared, to_wei(4_000))
     # Claiming pays what accrued up to the claim's block (a second or so of epoch 1 more).
     before = token.balanceOf(bob)
-    dist.claimStakeRewards(sender=bob)
+    tx = dist.claimStakeRewards(sender=bob)
     paid = token.balanceOf(bob) - before
-    assert to_wei(7_500) <= paid < to_wei(7_500) + to_wei(1)
+    seconds = tx.timestamp - dist.genesis() - DAY
+    assert paid == 3_000 * (shared + rate(1) * seconds * WAD // to_wei(4_000))
+    assert tx.events.filter(ledger.StakeRewardsTaken)[0].amount == paid
+    assert ledger.pendingStakeRewards(bob) == 0
 
 
-def test_stake_rewards_cross_epochs_at_each_epochs_rate(dist, chain, reporter, alice, token):
+def test_only_the_distributor_takes_stake_rewards_and_only_once(dist, ledger, chain, admin, token, alice, stranger):
+    prepare(ledger, token, admin, alice, to_wei(1_000))
+    ledger.stake(to_wei(1_000), sender=alice)
+    chain.pending_timestamp += DAY // 4
+    with ape.reverts(ledger.NotRewards, caller=stranger.address):
+        ledger.takeStakeRewards(alice, sender=stranger)
+    with ape.reverts(dist.LedgerAlreadySet):
+        dist.setLedger(stranger, sender=admin)
+    first = dist.claim(sender=alice).events.filter(dist.Claimed)[0].stakeRewards
+    assert first > 0
+    chain.mine()  # the next block's second only: one more second of accrual
+    second = dist.claim(sender=alice).events.filter(dist.Claimed)
+    assert second == [] or second[0].stakeRewards <= 2 * rate(0)
+
+
+def test_stake_rewards_cross_epochs_at_each_epochs_rate(dist, ledger, chain, admin, alice, token):
+    """From START to the end of epoch 0 at epoch 0's rate, all of epoch 1 exactly (the
+    distributor's closed form, no rate rounding), then epoch 2's rate up to the claim."""
+    prepare(ledger, token, admin, alice, to_wei(1_000))
     at(chain, dist, START)
-    dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
+    ledger.stake(to_wei(1_000), sender=alice)
     at(chain, dist, 2 * DAY)
     before = token.balanceOf(alice)
     tx = dist.claimStakeRewards(sender=alice)
-    # Epoch 0 from START at 20% of 100,000, then all of epoch 1 at 20% of 99,500: one closed
-    # form over both epochs, R(2 days) - R(START) (to the claim's own block).
-    assert stake_pool(START, 2 * DAY) == to_wei(39_900) - stake_pool(0, START)
-    per_token = stake_pool(START, tx.timestamp - dist.genesis()) * WAD // to_wei(1_000)
-    assert token.balanceOf(alice) - before == to_wei(1_000) * per_token // WAD
+    released = rate(0) * (DAY - START) + stake_pool(DAY, 2 * DAY) + rate(2) * (tx.timestamp - dist.genesis() - 2 * DAY)
+    per_stake = released * WAD // to_wei(1_000)
+    assert token.balanceOf(alice) - before == 1_000 * per_stake
+    assert to_wei(39_830) < 1_000 * per_stake < to_wei(39_831)  # 20% of 100,000 and of 99,500, less 300 s
 
 
-def test_stake_rewards_over_a_thousand_idle_epochs_cost_what_one_epoch_costs(dist, chain, reporter, alice, bob, token):
+def test_stake_rewards_over_a_thousand_idle_epochs_cost_what_one_epoch_costs(
+    dist, ledger, chain, admin, alice, bob, token
+):
     """Nothing happens for 1,000 epochs: Alice's stake rewards are the stake share of 1,000
-    epochs of emission (released in closed form, to the wei), and her claim costs about what
-    Bob's claim after one epoch costs: no loop over epochs."""
+    epochs of emission (the whole epochs released in closed form, to the wei), and her claim
+    costs about what Bob's claim after one epoch costs: no loop over epochs."""
+    for who in (alice, bob):
+        prepare(ledger, token, admin, who, to_wei(1_000))
     at(chain, dist, START)
-    dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
-    dist.stakeChanged(bob, to_wei(1_000), sender=reporter)
+    alice_from = ledger.stake(to_wei(1_000), sender=alice).timestamp - dist.genesis()
+    bob_from = ledger.stake(to_wei(1_000), sender=bob).timestamp - dist.genesis()  # the same second or the next
     at(chain, dist, DAY + START)
     bob_tx = dist.claimStakeRewards(sender=bob)
+    bob_at = bob_tx.timestamp - dist.genesis()
     at(chain, dist, 1_000 * DAY + START)
     before = token.balanceOf(alice)
     alice_tx = dist.claimStakeRewards(sender=alice)
-    # To the wei, up to the claim's own block (a loaded machine can land it a second late).
-    per_token = stake_pool(START, alice_tx.timestamp - dist.genesis()) * WAD // to_wei(2_000)
-    assert token.balanceOf(alice) - before == to_wei(1_000) * per_token // WAD
+    alice_at = alice_tx.timestamp - dist.genesis()
+    alone = rate(0) * (bob_from - alice_from) * WAD // to_wei(1_000)
+    to_bob = (rate(0) * (DAY - bob_from) + rate(1) * (bob_at - DAY)) * WAD // to_wei(2_000)
+    after_bob = (
+        (rate(1) * (2 * DAY - bob_at) + stake_pool(2 * DAY, 1_000 * DAY) + rate(1_000) * (alice_at - 1_000 * DAY))
+        * WAD
+        // to_wei(2_000)
+    )
+    assert token.balanceOf(alice) - before == 1_000 * (alone + to_bob + after_bob)
     assert to_wei(1_986_000) < token.balanceOf(alice) - before < to_wei(1_987_000)  # half of 20% of 19.87 M
-    # The same storage reads and writes; only q^k's exponentiation by squaring grows, as log k
-    # (measured: 97,829 against 90,011 gas).
+    # The same storage reads and writes; only q^k's exponentiation by squaring grows, as log k.
     assert alice_tx.gas_used <= bob_tx.gas_used + 10_000
 
 
-def test_verifier_stake_earns_the_stake_share_beside_provider_stake(dist, chain, reporter, alice, bob, stranger):
+def test_verifier_stake_earns_the_stake_share_beside_provider_stake(dist, ledger, chain, admin, token, alice, bob):
     """Stake at risk earns the stake share whether it backs leases or verdicts. Alice stakes
     1,000 CMP as a provider and 1,000 as a verifier, Bob 2,000 as a verifier only: each holds
-    half of the 4,000 staked and earns half of the pool (to within the two seconds between
-    their stakes). Each part then changes alone."""
+    half of the 4,000 at risk and earns half of the pool (to within the seconds between their
+    stakes). Each part then leaves the stake at risk alone, by an unstake request."""
+    prepare(ledger, token, admin, alice, to_wei(1_000))
+    prepare(ledger, token, admin, alice, to_wei(1_000), verifier=True)
+    prepare(ledger, token, admin, bob, to_wei(2_000), verifier=True)
     at(chain, dist, START)
-    tx = dist.stakeChanged(alice, to_wei(1_000), sender=reporter)
-    assert not tx.events.filter(dist.StakeChanged)[0].verifier  # (an indexed bool decodes as 0 or 1)
-    tx = dist.verifierStakeChanged(alice, to_wei(1_000), sender=reporter)
-    event = tx.events.filter(dist.StakeChanged)[0]
-    assert (bool(event.verifier), event.oldStake, event.newStake) == (True, 0, to_wei(1_000))
-    dist.verifierStakeChanged(bob, to_wei(2_000), sender=reporter)
-    assert (dist.stakeOf(alice), dist.verifierStakeOf(alice)) == (to_wei(2_000), to_wei(1_000))
-    assert dist.totalStake() == to_wei(4_000)
+    ledger.stake(to_wei(1_000), sender=alice)
+    ledger.stakeAsVerifier(to_wei(1_000), sender=alice)
+    ledger.stakeAsVerifier(to_wei(2_000), sender=bob)
+    assert ledger.stakeRewardsState()[1] == to_wei(4_000)
     at(chain, dist, DAY)
     chain.mine()
-    per_second = to_wei(20_000) // DAY
-    alice_stake, bob_stake = dist.pendingStakeRewards(alice), dist.pendingStakeRewards(bob)
-    assert abs(alice_stake - bob_stake) <= 2 * per_second
+    alice_stake, bob_stake = ledger.pendingStakeRewards(alice), ledger.pendingStakeRewards(bob)
+    assert abs(alice_stake - bob_stake) <= 2 * rate(0)
     assert to_wei(9_900) < bob_stake < to_wei(10_000)
-    dist.verifierStakeChanged(alice, 0, sender=reporter)  # the verifier part leaves, the provider part stays
-    assert (dist.stakeOf(alice), dist.verifierStakeOf(alice)) == (to_wei(1_000), 0)
-    tx = dist.stakeChanged(alice, to_wei(500), sender=reporter)
-    event = tx.events.filter(dist.StakeChanged)[0]
-    assert (bool(event.verifier), event.oldStake, event.newStake) == (False, to_wei(1_000), to_wei(500))
-    assert (dist.stakeOf(alice), dist.totalStake()) == (to_wei(500), to_wei(2_500))
-    with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.verifierStakeChanged(stranger, 1, sender=stranger)
+    ledger.requestVerifierUnstake(to_wei(1_000), sender=alice)  # the verifier part leaves, the provider part stays
+    assert ledger.stakeRewardsState()[1] == to_wei(3_000)
+    ledger.requestUnstake(to_wei(500), sender=alice)
+    assert ledger.stakeRewardsState()[1] == to_wei(2_500)
+    # What accrued before the requests stays owed; from now on Alice earns on 500 of 2,500.
+    owed, since = ledger.pendingStakeRewards(alice), chain.blocks.head.timestamp
+    assert owed >= alice_stake
+    chain.pending_timestamp += 1_000
+    chain.mine()
+    seconds = chain.blocks.head.timestamp - since
+    expected = 500 * (rate(1) * seconds * WAD // to_wei(2_500))
+    assert abs(ledger.pendingStakeRewards(alice) - owed - expected) <= 2  # the debt's rounding
+
+
+def test_nothing_accrues_to_less_than_one_cmp_at_risk(dist, ledger, chain, admin, token, alice):
+    """1,000 wei at risk would otherwise take a whole epoch's stake share: below
+    `MIN_STAKE_AT_RISK` (1 CMP) the share released is not minted to anyone."""
+    prepare(ledger, token, admin, alice, 1_000)
+    ledger.stake(1_000, sender=alice)
+    chain.pending_timestamp += DAY // 2
+    chain.mine()
+    assert ledger.pendingStakeRewards(alice) == 0
+    assert ledger.stakeRewardsState() == (0, 1_000)
 
 
 # ---------------------------------------------------------------------------- governance
@@ -389,7 +467,7 @@ def test_market_registry_and_resolver_report_to_the_protocols_distributor(
     from helpers import job_spec
 
     provider = make_provider(accounts[11])  # stakes 10,000
-    assert rewards.stakeOf(provider) == to_wei(10_000)
+    at_risk = registry.stakeRewardsState()[1]
     customer = make_customer(accounts[10])
     job_id = market.postJob(job_spec(chain, hours=1), sender=customer).events.filter(market.JobPosted)[0].jobId
     market.placeBid(job_id, to_wei(1), sender=provider)
@@ -405,24 +483,27 @@ def test_market_registry_and_resolver_report_to_the_protocols_distributor(
     assert (mine.epoch, mine.credits) == (epoch, to_wei(2))  # 1 CRD per GPU-hour, 2 GPUs, 1 hour
     assert mine.workCap == to_wei("0.007")
     registry.requestUnstake(to_wei(4_000), sender=provider)
-    assert rewards.stakeOf(provider) == to_wei(6_000)
+    assert registry.stakeRewardsState()[1] == at_risk - to_wei(4_000)
 
 
-def test_the_resolver_reports_verifier_stake_as_it_changes(
-    rewards, resolver, accounts, make_provider, make_verifier, chain, registry
+def test_the_protocols_ledger_accrues_verifier_and_provider_stake(
+    rewards, accounts, make_provider, make_verifier, chain, registry
 ):
-    """A verifier's active stake earns the stake share: staking, an unstake request and a slash
-    each report the new active stake; a provider that also verifies earns on both stakes."""
+    """A verifier's active stake earns the stake share: staking and an unstake request move the
+    ledger's stake at risk; a provider that also verifies earns on both stakes."""
+    assert rewards.ledger() == registry.address
+    before = registry.stakeRewardsState()[1]
     verifier = make_verifier(accounts[20], stake=to_wei(1_000))
-    assert (rewards.stakeOf(verifier), rewards.verifierStakeOf(verifier)) == (to_wei(1_000), to_wei(1_000))
+    assert registry.stakeRewardsState()[1] == before + to_wei(1_000)
     registry.requestVerifierUnstake(to_wei(400), sender=verifier)
-    assert rewards.verifierStakeOf(verifier) == to_wei(600)
+    assert registry.stakeRewardsState()[1] == before + to_wei(600)
     both = make_provider(accounts[21])  # 10,000 as a provider
     make_verifier(both, stake=to_wei(1_000))
-    assert (rewards.stakeOf(both), rewards.verifierStakeOf(both)) == (to_wei(11_000), to_wei(1_000))
+    assert registry.stakeRewardsState()[1] == before + to_wei(11_600)
     chain.pending_timestamp += DAY
     chain.mine()
-    assert rewards.pendingStakeRewards(verifier) > 0
+    assert registry.pendingStakeRewards(verifier) > 0
+    assert rewards.pendingRewards(both)[1] == registry.pendingStakeRewards(both) > 0
 
 
 # ---------------------------------------------------------------------------- property
@@ -448,6 +529,8 @@ def test_claims_never_exceed_what_was_emitted_nor_the_fees_paid(
     claims: all claims stay within the emissions, and each account's work and verifier claims
     within the fee caps its reports carried."""
     dist = deploy_distributor(project, token, credits, admin, reporter)
+    ledger = project.ProviderRegistry.deploy(admin, token, dist, sender=admin)
+    dist.setLedger(ledger, sender=admin)
     people = [accounts[31], accounts[32], accounts[33]]
     caps = {account.address: 0 for account in people}
     claimed = {account.address: 0 for account in people}
@@ -470,7 +553,9 @@ def test_claims_never_exceed_what_was_emitted_nor_the_fees_paid(
         elif op == "verify":
             dist.recordVerification(job_id + 1, account, sender=reporter)
         elif op == "stake":
-            dist.stakeChanged(account, amount, sender=reporter)
+            stake = amount % to_wei(10_000) + 1
+            prepare(ledger, token, admin, account, stake)
+            ledger.stake(stake, sender=account)
         elif op == "time":
             chain.pending_timestamp += amount % (3 * DAY)
         elif op == "claim":

@@ -122,3 +122,47 @@ def test_no_drawn_verifier_can_withdraw_before_the_verdict_that_may_slash_it(reg
     with ape.reverts(registry.ParameterOutOfBounds, min=14 * DAY):
         registry.setUnbondingPeriod(14 * DAY - 1, sender=admin)
     assert resolver.challengeWindowBounds() == (6 * HOUR + 1, DAY)
+
+
+def test_the_ledger_refuses_a_token_whose_cap_does_not_fit_its_packed_records(project, admin):
+    """Stakes, locks and the stake at risk are packed in 96 bits: a CMP whose cap reaches 2^96
+    wei (79 billion CMP) could overflow them, so the ledger refuses it at deployment."""
+    wide = project.ComputeToken.deploy(admin, admin, 0, 2**96, sender=admin)
+    with ape.reverts(custom_error="TokenCapTooLarge"):
+        project.ProviderRegistry.deploy(admin, wide, ZERO, sender=admin)
+    fits = project.ComputeToken.deploy(admin, admin, 0, 2**96 - 1, sender=admin)
+    assert project.ProviderRegistry.deploy(admin, fits, ZERO, sender=admin).rewards() == ZERO
+
+
+def test_a_ledger_without_rewards_stakes_and_accrues_nothing(project, token, admin, alice, chain):
+    """With no distributor (the zero address) stake works as ever and earns nothing: there is
+    no schedule to accrue and nobody to pay."""
+    ledger = project.ProviderRegistry.deploy(admin, token, ZERO, sender=admin)
+    token.transfer(alice, to_wei(100), sender=admin)
+    token.approve(ledger, to_wei(100), sender=alice)
+    ledger.register("ipfs://p", b"eu-west".ljust(32, b"\0"), sender=alice)
+    ledger.stake(to_wei(100), sender=alice)
+    chain.pending_timestamp += DAY
+    chain.mine()
+    assert ledger.stakeRewardsState() == (0, to_wei(100))
+    assert ledger.pendingStakeRewards(alice) == 0
+    with ape.reverts(ledger.NotRewards, caller=alice.address):
+        ledger.takeStakeRewards(alice, sender=alice)
+
+
+def test_a_failing_distributor_never_blocks_stake_unstake_or_withdrawal(project, token, admin, alice, chain):
+    """The ledger asks its distributor for the stake share's rate once per epoch. A distributor
+    that reverts (here a contract without the functions: the token itself) releases nothing,
+    and staking, an unstake request and the withdrawal all go through."""
+    ledger = project.ProviderRegistry.deploy(admin, token, token, sender=admin)
+    token.transfer(alice, to_wei(100), sender=admin)
+    token.approve(ledger, to_wei(100), sender=alice)
+    ledger.register("ipfs://p", b"eu-west".ljust(32, b"\0"), sender=alice)
+    ledger.stake(to_wei(100), sender=alice)
+    chain.pending_timestamp += 2 * DAY
+    ledger.requestUnstake(to_wei(40), sender=alice)
+    assert ledger.stakeRewardsState() == (0, to_wei(60))
+    assert ledger.pendingStakeRewards(alice) == 0
+    chain.pending_timestamp += 7 * DAY
+    ledger.withdrawUnstaked(sender=alice)
+    assert token.balanceOf(alice) == to_wei(40)

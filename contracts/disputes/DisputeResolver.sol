@@ -84,8 +84,17 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         uint8 votesNoFault;
         uint112 tokenShare; // CMP each majority juror may claim
         uint112 creditShare; // CRD each majority juror may claim
+        // slot 3: the jury, packed. Juror i is the verifier at ledger slot
+        // `uint16(jurorSlots >> 16·i)`; bit i of each bitmap says whether it revealed, whether it
+        // voted that the provider was at fault, and whether it claimed its majority share.
+        uint144 jurorSlots;
+        uint16 revealed;
+        uint16 votedFault;
+        uint16 claimed;
     }
 
+    /// @notice A juror's vote, as `voteOf` shows it (stored packed: the commitment per juror
+    ///         index, the rest as bits of the dispute record).
     struct Vote {
         bytes32 commitment;
         bool revealed;
@@ -133,8 +142,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     mapping(uint256 => Verification) private _verifications;
     mapping(uint256 => Dispute) private _disputes;
-    mapping(uint256 => address[]) private _jurors;
-    mapping(uint256 => mapping(address => Vote)) private _votes;
+    /// @dev Each juror's sealed vote, by its index in the jury.
+    mapping(uint256 => bytes32[MAX_JURY]) private _commitments;
 
     event VerifierAssigned(uint256 indexed jobId, address indexed verifier, uint256 deadline);
     event VerificationLapsed(uint256 indexed jobId);
@@ -276,9 +285,10 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     function commitVote(uint256 jobId, bytes32 commitment) external {
         Dispute storage d = _votingDispute(jobId);
         if (block.timestamp >= d.commitEnd) revert CommitClosed(d.commitEnd);
-        Vote storage vote = _juror(jobId, msg.sender);
-        if (vote.commitment != bytes32(0)) revert VoteAlreadyCommitted(msg.sender);
-        vote.commitment = commitment;
+        bytes32[MAX_JURY] storage commitments = _commitments[jobId];
+        uint256 i = _jurorIndex(d, msg.sender);
+        if (commitments[i] != bytes32(0)) revert VoteAlreadyCommitted(msg.sender);
+        commitments[i] = commitment;
         emit VoteCommitted(jobId, msg.sender);
     }
 
@@ -288,13 +298,15 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (block.timestamp < d.commitEnd || block.timestamp >= d.revealEnd) {
             revert RevealNotOpen(d.commitEnd, d.revealEnd);
         }
-        Vote storage vote = _juror(jobId, msg.sender);
-        if (vote.commitment == bytes32(0) || vote.revealed) revert NoVoteCommitted(msg.sender);
-        if (keccak256(abi.encode(jobId, msg.sender, providerFault, salt)) != vote.commitment) {
+        uint256 i = _jurorIndex(d, msg.sender);
+        uint16 bit = uint16(1 << i);
+        bytes32 commitment = _commitments[jobId][i];
+        if (commitment == bytes32(0) || d.revealed & bit != 0) revert NoVoteCommitted(msg.sender);
+        if (keccak256(abi.encode(jobId, msg.sender, providerFault, salt)) != commitment) {
             revert InvalidVoteReveal();
         }
-        (vote.revealed, vote.providerFault) = (true, providerFault);
-        if (providerFault) d.votesFault += 1;
+        d.revealed |= bit;
+        if (providerFault) (d.votedFault, d.votesFault) = (d.votedFault | bit, d.votesFault + 1);
         else d.votesNoFault += 1;
         emit VoteRevealed(jobId, msg.sender, providerFault);
     }
@@ -337,9 +349,11 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     /// @return tokens CMP paid.
     /// @return crd CRD paid.
     function claimJuryReward(uint256 jobId) external nonReentrant returns (uint256 tokens, uint256 crd) {
-        (tokens, crd) = juryRewardOf(jobId, msg.sender);
+        Dispute storage d = _disputes[jobId];
+        uint16 bit;
+        (tokens, crd, bit) = _juryReward(d, msg.sender);
         if (tokens == 0 && crd == 0) revert NoJuryReward(jobId, msg.sender);
-        _votes[jobId][msg.sender].claimed = true;
+        d.claimed |= bit;
         emit JurorRewarded(jobId, msg.sender, tokens, crd);
         if (tokens != 0) IERC20(address(token)).safeTransfer(msg.sender, tokens);
         if (crd != 0) credits.safeTransfer(msg.sender, crd);
@@ -350,11 +364,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     /// @notice What `juror` may still claim for job `jobId`'s dispute (`claimJuryReward`): its
     ///         share when its jury decided, it voted with the majority and has not claimed.
     function juryRewardOf(uint256 jobId, address juror) public view returns (uint256 tokens, uint256 crd) {
-        Dispute storage d = _disputes[jobId];
-        Vote storage vote = _votes[jobId][juror];
-        if (d.status != DisputeStatus.Resolved || !d.byJury || !vote.revealed || vote.claimed) return (0, 0);
-        if (vote.providerFault != d.providerFault) return (0, 0);
-        return (d.tokenShare, d.creditShare);
+        (tokens, crd,) = _juryReward(_disputes[jobId], juror);
     }
 
     /// @notice The verification of job `jobId`.
@@ -368,13 +378,24 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     /// @notice The jurors drawn for job `jobId`.
-    function jurorsOf(uint256 jobId) external view returns (address[] memory) {
-        return _jurors[jobId];
+    function jurorsOf(uint256 jobId) public view returns (address[] memory jurors) {
+        Dispute storage d = _disputes[jobId];
+        uint256 n = d.jurorCount;
+        uint256 packed = d.jurorSlots;
+        jurors = new address[](n);
+        IStakingLedger ledger = _ledger();
+        for (uint256 i; i < n; ++i) {
+            jurors[i] = ledger.verifierAtSlot(uint16(packed >> (16 * i)));
+        }
     }
 
-    /// @notice A juror's vote on job `jobId`.
-    function voteOf(uint256 jobId, address juror) external view returns (Vote memory) {
-        return _votes[jobId][juror];
+    /// @notice A juror's vote on job `jobId` (all zero for an account not on its jury).
+    function voteOf(uint256 jobId, address juror) external view returns (Vote memory vote) {
+        Dispute storage d = _disputes[jobId];
+        (bool found, uint256 i) = _findJuror(d, juror);
+        if (!found) return vote;
+        uint256 bit = 1 << i;
+        vote = Vote(_commitments[jobId][i], d.revealed & bit != 0, d.votedFault & bit != 0, d.claimed & bit != 0);
     }
 
     /// @notice The commitment a juror must post for `providerFault` and `salt`.
@@ -544,10 +565,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         (excluded[0], excluded[1], excluded[2], excluded[3]) =
             (job.customer, job.provider, d.challenger, _verifications[jobId].verifier);
         address[] memory drawn = _ledger().drawVerifiers(seed, excluded, jurySize);
-        address[] storage jurors = _jurors[jobId];
-        for (uint256 i; i < drawn.length; ++i) {
-            jurors.push(drawn[i]);
-        }
+        d.jurorSlots = _packJury(drawn);
         uint64 commitEnd = uint64(block.timestamp) + voteCommitPeriod;
         uint64 revealEnd = commitEnd + voteRevealPeriod;
         (d.status, d.commitEnd, d.revealEnd, d.jurorCount) =
@@ -555,7 +573,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (drawn.length == 0) {
             _awaitArbiter(jobId, d);
         } else {
-            emit JuryDrawn(jobId, jurors, commitEnd, revealEnd);
+            emit JuryDrawn(jobId, drawn, commitEnd, revealEnd);
         }
     }
 
@@ -577,7 +595,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         // Absent and minority jurors lose stake to the pool of the majority.
         uint256 majority = byJury ? (fault ? d.votesFault : d.votesNoFault) : 0;
         d.byJury = majority != 0;
-        uint256 tokenPool = _penalizeJurors(jobId, fault, majority);
+        uint256 tokenPool = _penalizeJurors(jobId, d, fault, majority);
         uint256 creditPool;
         if (fault) tokenPool += _applyFault(jobId, d, majority != 0);
         else creditPool = _applyNoFault(jobId, d, majority, byDefault);
@@ -603,11 +621,15 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         market.resolveDispute(jobId, true, to, amounts);
         juryTokens = token.balanceOf(address(this)) - before;
         if (v.attestation == Attestation.ResultOk) {
-            uint256 slashed = _slashVerifier(v.verifier, verifierSlashBps, address(this));
-            uint256 jackpot = d.whistleblower ? Math.min(slashed * jackpotBps / BPS, collateral) : 0;
-            if (jackpot != 0) IERC20(address(token)).safeTransfer(challenger, jackpot);
-            if (slashed != jackpot) token.burn(slashed - jackpot);
-            if (d.whistleblower) emit JackpotPaid(jobId, challenger, jackpot, slashed - jackpot);
+            if (d.whistleblower) {
+                uint256 slashed = _slashVerifier(v.verifier, verifierSlashBps, address(this));
+                uint256 jackpot = Math.min(slashed * jackpotBps / BPS, collateral);
+                if (jackpot != 0) IERC20(address(token)).safeTransfer(challenger, jackpot);
+                if (slashed != jackpot) token.burn(slashed - jackpot);
+                emit JackpotPaid(jobId, challenger, jackpot, slashed - jackpot);
+            } else {
+                _slashVerifier(v.verifier, verifierSlashBps, address(0)); // no whistleblower: the ledger burns it all
+            }
         }
         if (d.bond != 0) credits.safeTransfer(challenger, d.bond);
     }
@@ -641,14 +663,18 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     /// @dev Penalizes jurors who did not reveal or voted with the minority; returns the CMP taken.
-    function _penalizeJurors(uint256 jobId, bool fault, uint256 majority) private returns (uint256 taken) {
-        address[] storage jurors = _jurors[jobId];
-        uint256 n = jurors.length;
+    function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority)
+        private
+        returns (uint256 taken)
+    {
+        (uint256 n, uint256 packed, uint256 revealed, uint256 votedFault) =
+            (d.jurorCount, d.jurorSlots, d.revealed, d.votedFault);
         for (uint256 i; i < n; ++i) {
-            address juror = jurors[i];
-            Vote storage vote = _votes[jobId][juror];
-            bool inMajority = majority != 0 && vote.revealed && vote.providerFault == fault;
-            if (inMajority || (majority == 0 && vote.revealed)) continue;
+            uint256 bit = 1 << i;
+            bool hasRevealed = revealed & bit != 0;
+            bool inMajority = majority != 0 && hasRevealed && (votedFault & bit != 0) == fault;
+            if (inMajority || (majority == 0 && hasRevealed)) continue;
+            address juror = _ledger().verifierAtSlot(uint16(packed >> (16 * i)));
             uint256 amount = _slashVerifier(juror, jurorPenaltyBps, address(this));
             taken += amount;
             emit JurorPenalized(jobId, juror, amount);
@@ -679,16 +705,41 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (d.status != DisputeStatus.Voting) revert WrongDisputeStatus(jobId, d.status);
     }
 
-    function _juror(uint256 jobId, address account) private view returns (Vote storage) {
-        if (!_isJuror(_jurors[jobId], account)) revert NotJuror(account);
-        return _votes[jobId][account];
+    /// @dev The jurors' ledger slots, 16 bits each (slots fit: `SortitionTree.CAPACITY` is 4,096).
+    function _packJury(address[] memory drawn) private view returns (uint144 packed) {
+        IStakingLedger ledger = _ledger();
+        for (uint256 i; i < drawn.length; ++i) {
+            packed |= uint144(ledger.verifierSlotOf(drawn[i]) << (16 * i));
+        }
     }
 
-    function _isJuror(address[] storage jurors, address account) private view returns (bool) {
-        uint256 n = jurors.length;
-        for (uint256 i; i < n; ++i) {
-            if (jurors[i] == account) return true;
+    /// @dev `juror`'s unclaimed majority share of the dispute, and its bit in the jury's bitmaps.
+    function _juryReward(Dispute storage d, address juror) private view returns (uint256, uint256, uint16 bit) {
+        if (d.status != DisputeStatus.Resolved || !d.byJury) return (0, 0, 0);
+        (bool found, uint256 i) = _findJuror(d, juror);
+        bit = uint16(1 << i);
+        if (!found || d.revealed & bit == 0 || d.claimed & bit != 0) return (0, 0, 0);
+        if ((d.votedFault & bit != 0) != d.providerFault) return (0, 0, 0);
+        return (d.tokenShare, d.creditShare, bit);
+    }
+
+    /// @dev `account`'s index on the dispute's jury; reverts `NotJuror` when it is not on it.
+    function _jurorIndex(Dispute storage d, address account) private view returns (uint256 i) {
+        bool found;
+        (found, i) = _findJuror(d, account);
+        if (!found) revert NotJuror(account);
+    }
+
+    /// @dev Whether `account` is on the dispute's jury, and its index there.
+    function _findJuror(Dispute storage d, address account) private view returns (bool found, uint256 i) {
+        uint256 n = d.jurorCount;
+        if (n == 0) return (false, 0);
+        uint256 slot = _ledger().verifierSlotOf(account);
+        if (slot == 0) return (false, 0);
+        uint256 packed = d.jurorSlots;
+        for (; i < n; ++i) {
+            if (uint16(packed >> (16 * i)) == slot) return (true, i);
         }
-        return false;
+        return (false, 0);
     }
 }

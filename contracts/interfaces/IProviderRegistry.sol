@@ -49,9 +49,6 @@ interface IProviderRegistry {
         uint256[] calldata amounts
     ) external returns (uint256 slashed);
 
-    /// @notice Records a settled outcome in the provider's reputation. Market and resolver only.
-    function recordOutcome(address provider, Outcome outcome) external;
-
     /// @notice Matching data of `provider` for `gpuModel`.
     function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory);
 

@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 /// @title IRewardsDistributor
-/// @notice What the market, the resolver and the registry report to the rewards distributor.
+/// @notice What the market and the resolver report to the rewards distributor, and the stake
+///         share's schedule the staking ledger accrues.
 interface IRewardsDistributor {
     /// @notice Job `jobId` settled in the current epoch: its provider earned `credits` and the job
     ///         paid `feeCredits` of protocol fees, which cap the activity rewards of the job's
@@ -13,11 +14,11 @@ interface IRewardsDistributor {
     ///         job settles. Resolver only.
     function recordVerification(uint256 jobId, address verifier) external;
 
-    /// @notice A provider's active stake (staked − unbonding) is now `newStake`; it earns the
-    ///         stake share. Registry only.
-    function stakeChanged(address provider, uint256 newStake) external;
+    /// @notice The stake share's release rate during the epoch containing time `t`: the epoch's
+    ///         stake share over its length, rounded down, in CMP wei per second; and that epoch's
+    ///         bounds. The staking ledger accrues stake rewards at this rate within an epoch.
+    function stakeRateAt(uint256 t) external view returns (uint256 perSecond, uint256 epochStart, uint256 epochEnd);
 
-    /// @notice A verifier's active stake (staked − unbonding) is now `newStake`; it earns the
-    ///         stake share beside any provider stake of the same account. Ledger (registry) only.
-    function verifierStakeChanged(address verifier, uint256 newStake) external;
+    /// @notice The stake share released from time `t0` to `t1` (exact, segment by segment).
+    function stakeReleased(uint256 t0, uint256 t1) external view returns (uint256);
 }

@@ -2,9 +2,10 @@
 pragma solidity ^0.8.24;
 
 /// @title IStakingLedger
-/// @notice What the dispute resolver uses of the staking ledger (the `ProviderRegistry`), which
-///         holds all CMP stake of providers and verifiers: draws over the verifiers' stake and
-///         the slashing of verifiers.
+/// @notice What the dispute resolver and the rewards distributor use of the staking ledger (the
+///         `ProviderRegistry`), which holds all CMP stake of providers and verifiers: draws over
+///         the verifiers' stake, the slashing of verifiers, and the stake rewards accrued beside
+///         each stake.
 interface IStakingLedger {
     /// @notice What a queue entry does when processed.
     enum EntryKind {
@@ -29,9 +30,24 @@ interface IStakingLedger {
         returns (address[] memory drawn);
 
     /// @notice Takes `bps` of `verifier`'s stake (active first, then unbonding) and pays it to
-    ///         `to`. Resolver only.
+    ///         `to` (the zero address: burns it). Resolver only.
     /// @return amount CMP taken.
     function slashVerifier(address verifier, uint256 bps, address to) external returns (uint256 amount);
+
+    /// @notice Takes `account`'s stake rewards accrued so far (as a provider and as a verifier)
+    ///         for the rewards distributor to pay; O(1) whatever the number of epochs.
+    ///         Rewards distributor only.
+    /// @return amount CMP the distributor must pay `account`.
+    function takeStakeRewards(address account) external returns (uint256 amount);
+
+    /// @notice Stake rewards `account` could take now.
+    function pendingStakeRewards(address account) external view returns (uint256);
+
+    /// @notice The sortition slot of verifier `account` (0: not a verifier); slots are never reused.
+    function verifierSlotOf(address account) external view returns (uint256);
+
+    /// @notice The verifier at sortition slot `slot` (zero address: none).
+    function verifierAtSlot(uint256 slot) external view returns (address);
 
     /// @notice Seconds between an unstake request and the withdrawal, for all stake.
     function unbondingPeriod() external view returns (uint64);

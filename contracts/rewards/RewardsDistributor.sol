@@ -8,6 +8,7 @@ import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IComputeToken} from "../interfaces/IComputeToken.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 
 /// @title RewardsDistributor
 /// @notice CMP emissions per epoch, split between providers' work, providers' and verifiers'
@@ -22,14 +23,17 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 ///      segment's whole tail B·10⁴/d is charged against `emissionCap` when it is added, so the
 ///      emissions of every schedule governance can set sum to at most `emissionCap`, fixed at
 ///      deployment below the token's cap minus its supply. Because R is one monotone function
-///      of time, emissions over any interval telescope: the stake accumulator catches up over
-///      any number of idle epochs with two evaluations of R per segment (at most
-///      `MAX_SEGMENTS`, one in practice).
+///      of time, emissions over any interval telescope: the staking ledger's accumulator catches
+///      up over any number of idle epochs with one `stakeReleased` (two evaluations of R per
+///      segment, at most `MAX_SEGMENTS`, one in practice).
 ///      Split per epoch (basis points of the emission, fixed with the segment): `workBps` to
 ///      providers pro rata to credits settled in the epoch (Render's rule), `stakeBps` to the
-///      active stake of providers and verifiers over time (stake at risk: both are slashable;
-///      a Synthetix reward-per-token accumulator updated on every stake change the staking
-///      ledger (the registry) reports), `verifierBps` to verifiers pro rata to the verified jobs that
+///      active stake of providers and verifiers over time (stake at risk: both are slashable).
+///      The stake share is accrued by the staking ledger beside each stake (a reward-per-stake
+///      accumulator in the ledger's own storage, no call per stake change): within an epoch at
+///      the rate `stakeRateAt` gives (the epoch's stake share over its length, rounded down),
+///      across epochs by `stakeReleased`; `claim` takes what the ledger accrued for the caller
+///      (`IStakingLedger.takeStakeRewards`) and mints it. `verifierBps` to verifiers pro rata to the verified jobs that
 ///      settled in the epoch. A share with no taker in an epoch is not minted. Every payout
 ///      rounds down, so the sum of all claims never exceeds what the schedule released.
 ///      Activity rewards are capped by the fees the activity paid (Helium HIP-10): a settled
@@ -60,8 +64,6 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
     /// @notice Reports verifiers' approvals (the DisputeResolver).
     bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
-    /// @notice Reports stake changes (the ProviderRegistry).
-    bytes32 public constant REGISTRY_ROLE = keccak256("REGISTRY_ROLE");
 
     struct Segment {
         uint64 fromEpoch;
@@ -74,22 +76,14 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
 
     /// @notice An account's activity in its latest epoch, and what it is owed.
     struct Activity {
-        // slot 0
-        uint128 credits; // credits settled in `epoch` (the work share's weight)
-        uint64 verifierUnits; // verified jobs settled in `epoch` (the verifier share's weight)
-        uint64 epoch; // the epoch the counters belong to
+        // slot 0: all that a claim of an account without activity reads
+        uint96 credits; // credits settled in `epoch` (the work share's weight)
+        uint32 verifierUnits; // verified jobs settled in `epoch` (the verifier share's weight)
+        uint32 epoch; // the epoch the counters belong to
+        uint96 owed; // activity rewards of earlier epochs, not yet claimed
         // slot 1
         uint128 workCap; // most CMP the epoch's work reward may pay: its jobs' fees, work part
         uint128 verifierCap; // most CMP the epoch's verifier reward may pay: its jobs' fees, verifier part
-        // slot 2
-        uint128 owed; // activity rewards of earlier epochs, not yet claimed
-        uint128 stakeRewards; // stake rewards accrued up to `rewardPerTokenPaid`, not yet claimed
-    }
-
-    /// @notice A provider's reported stake and the accumulator value its stake rewards reached.
-    struct StakeAccount {
-        uint96 stake;
-        uint160 rewardPerTokenPaid;
     }
 
     /// @notice An epoch's totals: the denominators of its pro-rata shares.
@@ -117,15 +111,10 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     /// @dev The verifier that approved job `jobId`'s result, until the job settles.
     mapping(uint256 => address) private _verifierOf;
 
-    // Stake rewards (Synthetix StakingRewards over the released stake share), packed: the
-    // accumulator and its time in one slot, the stake total and the claims total in another.
-    uint160 private _rewardPerToken; // stake rewards per staked CMP (WAD) up to `_updatedAt`
-    uint40 private _updatedAt;
-    uint128 private _totalStake;
-    uint128 private _totalClaimed;
-    mapping(address => StakeAccount) private _stakes;
-    /// @dev The verifier part of each `_stakes[account].stake` (the rest is provider stake).
-    mapping(address => uint256) private _verifierStake;
+    /// @notice The staking ledger, which accrues the stake share beside each stake (set once).
+    IStakingLedger public ledger;
+    /// @dev CMP minted by claims so far (packed beside `ledger`: both are read by every claim).
+    uint96 private _totalClaimed;
 
     event ScheduleSet(
         uint256 indexed fromEpoch,
@@ -142,9 +131,8 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     event VerifierWorkRecorded(
         uint256 indexed epoch, uint256 indexed jobId, address indexed verifier, uint256 verifierCap
     );
-    /// @notice `account`'s provider stake (or, with `verifier`, its verifier stake) earning the
-    ///         stake share went from `oldStake` to `newStake`.
-    event StakeChanged(address indexed account, bool indexed verifier, uint256 oldStake, uint256 newStake);
+    /// @notice The staking ledger was set.
+    event LedgerSet(address indexed ledger);
     /// @notice `account`'s activity in past `epoch` was valued: it is owed these rewards.
     event EpochRewardsSettled(address indexed account, uint256 indexed epoch, uint256 workReward, uint256 verifierReward);
     /// @notice `account` claimed its owed activity rewards and its stake rewards.
@@ -154,6 +142,7 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     error InvalidSplit(uint256 workBps, uint256 stakeBps, uint256 verifierBps);
     error EmissionCapExceeded(uint256 committed, uint256 cap);
     error TooManySegments();
+    error LedgerAlreadySet(address ledger);
 
     /// @param admin Governance.
     /// @param token_ CMP (this contract needs its minter role).
@@ -178,7 +167,6 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         token = token_;
         credits = credits_;
         genesis = block.timestamp;
-        _updatedAt = uint40(block.timestamp);
         epochLength = epochLength_;
         emissionCap = emissionCap_;
         _addSegment(0, baseEmission, decayBps, 7_000, 2_000, 1_000);
@@ -197,7 +185,7 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(feeCredits);
         uint256 workCap = feeTokens == 0 ? 0 : feeTokens * s.workBps / activityBps;
         Activity storage mine = _rollOverOwing(provider, epoch);
-        mine.credits += creditAmount.toUint128();
+        mine.credits += creditAmount.toUint96();
         mine.workCap += workCap.toUint128();
         EpochTotals storage totals = _epochTotals[epoch];
         totals.credits += creditAmount.toUint128();
@@ -220,16 +208,6 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         emit VerificationRecorded(jobId, verifier);
     }
 
-    /// @inheritdoc IRewardsDistributor
-    function stakeChanged(address provider, uint256 newStake) external onlyRole(REGISTRY_ROLE) {
-        _setStake(provider, newStake, false);
-    }
-
-    /// @inheritdoc IRewardsDistributor
-    function verifierStakeChanged(address verifier, uint256 newStake) external onlyRole(REGISTRY_ROLE) {
-        _setStake(verifier, newStake, true);
-    }
-
     // ================================================================== claims
 
     /// @notice Claims everything the caller is owed: work and verifier rewards of every past
@@ -239,10 +217,11 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     /// @return total CMP minted to the caller.
     function claim() external nonReentrant returns (uint256 total) {
         (Activity storage mine, uint256 activity) = _rollOver(msg.sender, currentEpoch());
-        (,, uint256 stake) = _accrueStake(msg.sender);
-        (uint256 owed, uint256 stakeRewards) = (mine.owed, mine.stakeRewards);
-        if (owed != 0 || stakeRewards != 0) (mine.owed, mine.stakeRewards) = (0, 0);
-        (activity, stake) = (activity + owed, stake + stakeRewards);
+        uint256 owed = mine.owed;
+        if (owed != 0) mine.owed = 0;
+        activity += owed;
+        IStakingLedger l = ledger;
+        uint256 stake = address(l) == address(0) ? 0 : l.takeStakeRewards(msg.sender);
         total = activity + stake;
         if (total == 0) return 0;
         _mint(msg.sender, total);
@@ -251,11 +230,9 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
 
     /// @notice Claims the caller's stake rewards accrued so far (O(1) whatever the number of epochs).
     function claimStakeRewards() external nonReentrant returns (uint256 amount) {
-        (,, amount) = _accrueStake(msg.sender);
-        Activity storage mine = _activity[msg.sender];
-        uint256 stored = mine.stakeRewards;
-        if (stored != 0) mine.stakeRewards = 0;
-        amount += stored;
+        IStakingLedger l = ledger;
+        if (address(l) == address(0)) return 0;
+        amount = l.takeStakeRewards(msg.sender);
         if (amount == 0) return 0;
         _mint(msg.sender, amount);
         emit StakeRewardsClaimed(msg.sender, amount);
@@ -273,32 +250,6 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         return _totalClaimed;
     }
 
-    /// @notice Sum of the active provider and verifier stakes reported (the stake share's weight).
-    function totalStake() external view returns (uint256) {
-        return _totalStake;
-    }
-
-    /// @notice `account`'s stake earning the stake share: its active provider stake plus its
-    ///         active verifier stake, as last reported by the staking ledger (the registry).
-    function stakeOf(address account) external view returns (uint256) {
-        return _stakes[account].stake;
-    }
-
-    /// @notice The verifier part of `stakeOf(account)`.
-    function verifierStakeOf(address account) external view returns (uint256) {
-        return _verifierStake[account];
-    }
-
-    /// @notice Stake rewards per staked CMP (WAD) accrued up to `lastUpdateTime()`.
-    function rewardPerTokenStored() external view returns (uint256) {
-        return _rewardPerToken;
-    }
-
-    /// @notice When the stake accumulator was last brought forward.
-    function lastUpdateTime() external view returns (uint256) {
-        return _updatedAt;
-    }
-
     /// @notice CMP scheduled for `epoch` (before the split).
     function emissionOf(uint256 epoch) public view returns (uint256) {
         return _emission(_segmentFor(epoch), epoch);
@@ -312,12 +263,21 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
             (uint256 work, uint256 verifier) = _epochRewards(mine);
             activity += work + verifier;
         }
-        stake = _pendingStake(account, mine.stakeRewards);
+        IStakingLedger l = ledger;
+        if (address(l) != address(0)) stake = l.pendingStakeRewards(account);
     }
 
-    /// @notice Stake rewards `account` can claim now.
-    function pendingStakeRewards(address account) external view returns (uint256) {
-        return _pendingStake(account, _activity[account].stakeRewards);
+    /// @inheritdoc IRewardsDistributor
+    function stakeRateAt(uint256 t) external view returns (uint256 perSecond, uint256 epochStart, uint256 epochEnd) {
+        uint256 epoch = t < genesis ? 0 : (t - genesis) / epochLength;
+        epochStart = genesis + epoch * epochLength;
+        epochEnd = epochStart + epochLength;
+        perSecond = _stakeReleased(epochStart, epochEnd) / epochLength;
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function stakeReleased(uint256 t0, uint256 t1) external view returns (uint256) {
+        return t1 > t0 ? _stakeReleased(t0, t1) : 0;
     }
 
     /// @notice `account`'s activity in its latest epoch and what it is owed (see `Activity`).
@@ -349,8 +309,16 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        _updateGlobal();
         _addSegment(currentEpoch() + 1, baseEmission, decayBps, workBps, stakeBps, verifierBps);
+    }
+
+    /// @notice Sets the staking ledger whose stake rewards `claim` pays; once (the ledger's
+    ///         accumulator is the record of what stake earned, which another ledger would not have).
+    function setLedger(IStakingLedger value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(value) == address(0)) revert ZeroAddress();
+        if (address(ledger) != address(0)) revert LedgerAlreadySet(address(ledger));
+        ledger = value;
+        emit LedgerSet(address(value));
     }
 
     // ================================================================== internals
@@ -429,26 +397,6 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         if (g < DUST) g = 0;
     }
 
-    /// @dev Sets `account`'s provider part (or verifier part) of its stake to `newStake`, after
-    ///      paying its stake rewards up to now into its stored balance.
-    function _setStake(address account, uint256 newStake, bool asVerifier) private {
-        (StakeAccount storage mine, uint256 rpt, uint256 accrued) = _accrueStake(account);
-        if (accrued != 0) _activity[account].stakeRewards += accrued.toUint128();
-        uint256 verifierPart = _verifierStake[account];
-        uint256 old = mine.stake;
-        uint256 total;
-        if (asVerifier) {
-            total = old - verifierPart + newStake;
-            _verifierStake[account] = newStake;
-            emit StakeChanged(account, true, verifierPart, newStake);
-        } else {
-            total = verifierPart + newStake;
-            emit StakeChanged(account, false, old - verifierPart, newStake);
-        }
-        (mine.stake, mine.rewardPerTokenPaid) = (total.toUint96(), uint160(rpt));
-        _totalStake = (_totalStake - old + total).toUint128();
-    }
-
     /// @dev Values `account`'s activity in a past epoch (returned as `valued`, for the caller
     ///      to pay or to owe), then points its counters at `epoch` (the current one). O(1): the
     ///      past epoch's totals are final.
@@ -462,14 +410,14 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
             emit EpochRewardsSettled(account, last, work, verifier);
             (mine.workCap, mine.verifierCap) = (0, 0);
         }
-        (mine.credits, mine.verifierUnits, mine.epoch) = (0, 0, uint64(epoch));
+        (mine.credits, mine.verifierUnits, mine.epoch) = (0, 0, epoch.toUint32());
     }
 
     /// @dev `_rollOver`, keeping what was valued as owed (reports, which pay nothing out).
     function _rollOverOwing(address account, uint256 epoch) private returns (Activity storage mine) {
         uint256 valued;
         (mine, valued) = _rollOver(account, epoch);
-        if (valued != 0) mine.owed += valued.toUint128();
+        if (valued != 0) mine.owed += valued.toUint96();
     }
 
     /// @dev An account's pro-rata shares of its epoch's work and verifier pools, each capped by
@@ -502,46 +450,8 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         }
     }
 
-    function _pendingStake(address account, uint256 accrued) private view returns (uint256) {
-        StakeAccount memory mine = _stakes[account];
-        return accrued + uint256(mine.stake) * (_rewardPerTokenNow() - mine.rewardPerTokenPaid) / WAD;
-    }
-
-    /// @dev Brings the accumulator to now and returns the stake rewards `account` accrued since
-    ///      its last update (for the caller to pay or to store), marking them accrued. An account
-    ///      without stake accrues nothing and is not written (`stakeChanged` writes its mark).
-    function _accrueStake(address account)
-        private
-        returns (StakeAccount storage mine, uint256 rpt, uint256 accrued)
-    {
-        rpt = _updateGlobal();
-        mine = _stakes[account];
-        uint256 stake = mine.stake;
-        uint256 paid = mine.rewardPerTokenPaid;
-        if (stake == 0 || rpt == paid) return (mine, rpt, 0);
-        accrued = stake * (rpt - paid) / WAD;
-        mine.rewardPerTokenPaid = uint160(rpt); // fits: it was stored as uint160
-    }
-
-    function _updateGlobal() private returns (uint256 rpt) {
-        if (_updatedAt == block.timestamp) return _rewardPerToken;
-        rpt = _rewardPerTokenNow();
-        (_rewardPerToken, _updatedAt) = (rpt.toUint160(), uint40(block.timestamp));
-    }
-
-    /// @dev The accumulator moved to now: the stake share released since the last update over
-    ///      the stake, which has not changed since (every change updates first).
-    function _rewardPerTokenNow() private view returns (uint256 rpt) {
-        rpt = _rewardPerToken;
-        uint256 staked = _totalStake;
-        uint256 since = _updatedAt;
-        if (staked != 0 && since < block.timestamp) {
-            rpt += Math.mulDiv(_stakeReleased(since, block.timestamp), WAD, staked);
-        }
-    }
-
     function _mint(address to, uint256 amount) private {
-        _totalClaimed += amount.toUint128();
+        _totalClaimed += amount.toUint96();
         token.mint(to, amount);
     }
 

@@ -43,18 +43,50 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingLedger {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using SafeCast for int256;
     using SortitionTree for SortitionTree.Tree;
 
     uint256 private constant BPS = 10_000;
+    uint256 private constant WAD = 1e18;
+    /// @notice Stake rewards accrue only while at least this much stake (1 CMP) is at risk: the
+    ///         stake share released while less is staked is not minted. This also bounds the
+    ///         accumulator: each second adds at most the CMP released, so it stays below the
+    ///         emission cap and never overflows.
+    uint256 public constant MIN_STAKE_AT_RISK = 1 ether;
     /// @notice Blocks past its target a draw waits for its VRF word before using the target
     ///         block's hash instead (half the 256-block hash window).
     uint256 public constant VRF_PATIENCE = 128;
 
     struct Verifier {
-        uint128 staked; // everything held, unbonding included
-        uint128 unbonding;
+        // slot 0
+        uint96 staked; // everything held, unbonding included
+        int152 rewardDebt; // stake rewards of the active stake already counted (see `_pending`)
+        // slot 1
+        uint96 unbonding;
         uint64 unbondingEnd;
         uint32 slot;
+    }
+
+    /// @notice The stake-reward accumulator, one slot: stake rewards per CMP of stake at risk
+    ///         (WAD), the stake at risk (every provider's and verifier's active stake), when it
+    ///         was last brought forward, and the unbonding period (a parameter every change of
+    ///         active stake by an unstake request reads with the rest).
+    /// @dev `rewardPerStake` fits 96 bits: each second adds at most the CMP released (the stake at
+    ///      risk is at least `MIN_STAKE_AT_RISK` = 1 CMP when it grows), and all releases together
+    ///      stay below the token's cap, itself below 2^96 (checked at construction). It saturates
+    ///      rather than revert, so no stake change can ever be blocked by the accumulator.
+    struct Accumulator {
+        uint96 rewardPerStake;
+        uint96 stakeAtRisk;
+        uint32 updatedAt;
+        uint32 unbondingPeriod;
+    }
+
+    /// @notice The stake share's release rate in CMP wei per second, cached from the rewards
+    ///         distributor for the epoch ending at `until` (rounded down: never above the epoch's share).
+    struct StakeRate {
+        uint128 perSecond;
+        uint64 until;
     }
 
     /// @dev Slots a draw must skip, ascending, with their weight intervals in the tree.
@@ -76,9 +108,9 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
 
     /// @notice The staked token (CMP).
     IComputeToken public immutable token;
-    /// @notice Seconds between an unstake request and the withdrawal, for providers and
-    ///         verifiers alike (default 7 days, 1 to 60 days); applies to new requests.
-    uint64 public unbondingPeriod = 7 days;
+    /// @notice The rewards distributor: its schedule sets the stake share this ledger accrues,
+    ///         and it pays what `takeStakeRewards` takes (zero: stake earns nothing).
+    IRewardsDistributor public immutable rewards;
     /// @notice Verifiers registered so far (slots are never reused).
     uint32 public verifierCount;
     /// @notice Blocks between a draw's request and the block whose hash decides it (default 2, 1 to 64).
@@ -89,8 +121,6 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
 
     /// @notice The dispute resolver: requests draws, completes them, slashes verifiers.
     IDrawConsumer public resolver;
-    /// @notice Told of every change of an account's active stake (zero: nobody).
-    IRewardsDistributor public rewards;
     /// @notice Where draws take their random words from (a VRF adapter); zero: block hashes.
     IRandomnessSource public randomness;
 
@@ -98,6 +128,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     mapping(uint256 => address) public verifierAtSlot;
     SortitionTree.Tree private _tree;
     mapping(uint256 => Entry) private _queue;
+    Accumulator private _acc;
+    StakeRate private _rate;
 
     event VerifierRegistered(address indexed verifier, uint256 slot);
     event VerifierStaked(address indexed verifier, uint256 amount, uint256 totalStaked);
@@ -111,8 +143,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     event DrawRequested(uint256 indexed jobId, EntryKind kind, uint256 targetBlock, uint256 position);
     /// @notice A stake change waits behind queued draws.
     event StakeChangeQueued(address indexed verifier, bool added, uint256 amount, uint256 position);
-    /// @notice The rewards distributor changed.
-    event RewardsSet(address indexed rewards);
+    /// @notice `account`'s stake rewards were taken for the rewards distributor to pay.
+    event StakeRewardsTaken(address indexed account, uint256 amount);
     /// @notice The resolver changed.
     event ResolverSet(address indexed resolver);
     /// @notice The randomness source changed (zero: block hashes).
@@ -131,15 +163,23 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     error DrawNotReady(uint256 jobId, uint256 targetBlock);
     error NotResolver(address caller);
     error DrawsPending(uint256 queued);
+    error NotRewards(address caller);
+    error TokenCapTooLarge(uint256 cap);
 
     modifier onlyResolver() {
         if (msg.sender != address(resolver)) revert NotResolver(msg.sender);
         _;
     }
 
-    constructor(IComputeToken token_) {
+    /// @param token_ CMP; its cap must fit the packed stake records (below 2^96 wei).
+    /// @param rewards_ The rewards distributor whose stake share this ledger accrues (zero: none).
+    constructor(IComputeToken token_, IRewardsDistributor rewards_) {
         if (address(token_) == address(0)) revert ZeroAddress();
+        uint256 cap = token_.cap();
+        if (cap > type(uint96).max) revert TokenCapTooLarge(cap);
         token = token_;
+        rewards = rewards_;
+        (_acc.updatedAt, _acc.unbondingPeriod) = (uint32(block.timestamp), 7 days);
     }
 
     // ------------------------------------------------------------------ verifiers
@@ -161,10 +201,9 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         if (amount == 0) revert ZeroAmount();
         Verifier storage v = _verifiers[msg.sender];
         if (v.slot == 0) revert NotVerifier(msg.sender);
-        uint128 total = v.staked + amount.toUint128();
-        v.staked = total;
+        uint96 total = v.staked + amount.toUint96();
+        (v.staked, v.rewardDebt) = (total, _addAtRisk(v.rewardDebt, amount));
         _changeWeight(msg.sender, v.slot, true, amount);
-        _verifierStakeChanged(msg.sender, v);
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
         emit VerifierStaked(msg.sender, amount, total);
     }
@@ -177,18 +216,18 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         Verifier storage v = _verifiers[msg.sender];
         uint256 active = uint256(v.staked) - v.unbonding;
         if (amount > active) revert NotEnoughActiveStake(active, amount);
-        uint128 total = v.unbonding + uint128(amount);
-        uint64 end = uint64(block.timestamp) + unbondingPeriod;
+        uint96 total = v.unbonding + uint96(amount);
+        uint64 end = uint64(block.timestamp) + _acc.unbondingPeriod;
         (v.unbonding, v.unbondingEnd) = (total, end);
+        v.rewardDebt = _removeAtRisk(v.rewardDebt, amount);
         _changeWeight(msg.sender, v.slot, false, amount);
-        _verifierStakeChanged(msg.sender, v);
         emit VerifierUnstakeRequested(msg.sender, amount, total, end);
     }
 
     /// @notice Withdraws the caller's unbonded verifier stake after the unbonding period.
     function withdrawVerifierStake() external nonReentrant {
         Verifier storage v = _verifiers[msg.sender];
-        uint128 amount = v.unbonding;
+        uint96 amount = v.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.timestamp < v.unbondingEnd) revert UnbondingNotOver(v.unbondingEnd);
         (v.unbonding, v.staked) = (0, v.staked - amount);
@@ -308,14 +347,13 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         amount = staked * bps / BPS;
         if (amount == 0) return 0;
         uint256 active = staked - v.unbonding;
-        if (amount <= active) {
-            _changeWeight(verifier, v.slot, false, amount);
-        } else {
-            if (active != 0) _changeWeight(verifier, v.slot, false, active);
-            v.unbonding -= uint128(amount - active);
+        uint256 fromActive = amount <= active ? amount : active;
+        if (fromActive != 0) {
+            _changeWeight(verifier, v.slot, false, fromActive);
+            v.rewardDebt = _removeAtRisk(v.rewardDebt, fromActive);
         }
-        v.staked = uint128(staked - amount);
-        _verifierStakeChanged(verifier, v);
+        if (amount > active) v.unbonding -= uint96(amount - active);
+        v.staked = uint96(staked - amount);
         emit VerifierSlashed(verifier, amount, to);
         address[] memory recipients = new address[](1);
         uint256[] memory amounts = new uint256[](1);
@@ -323,7 +361,44 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         _payOut(verifier, amount, recipients, amounts);
     }
 
+    // ------------------------------------------------------------------ stake rewards
+
+    /// @inheritdoc IStakingLedger
+    function takeStakeRewards(address account) external returns (uint256 amount) {
+        if (msg.sender != address(rewards)) revert NotRewards(msg.sender);
+        (uint256 providerAtRisk, int256 providerDebt) = _providerAtRisk(account);
+        Verifier storage v = _verifiers[account];
+        uint256 verifierAtRisk = v.staked == 0 ? 0 : uint256(v.staked) - v.unbonding;
+        // With nothing at risk what is owed does not depend on the accumulator: leave it be.
+        uint256 rps = providerAtRisk == 0 && verifierAtRisk == 0 ? 0 : _moveStakeAtRisk(0, 0);
+        uint256 fromProvider = _pending(providerAtRisk, providerDebt, rps);
+        uint256 fromVerifier = _pending(verifierAtRisk, v.rewardDebt, rps);
+        if (fromProvider != 0) _setProviderDebt(account, providerDebt + fromProvider.toInt256());
+        if (fromVerifier != 0) v.rewardDebt = (v.rewardDebt + fromVerifier.toInt256()).toInt152();
+        amount = fromProvider + fromVerifier;
+        if (amount != 0) emit StakeRewardsTaken(account, amount);
+    }
+
+    /// @inheritdoc IStakingLedger
+    function pendingStakeRewards(address account) external view returns (uint256) {
+        (uint256 rps,) = _rewardPerStakeNow();
+        (uint256 providerAtRisk, int256 providerDebt) = _providerAtRisk(account);
+        Verifier storage v = _verifiers[account];
+        return _pending(providerAtRisk, providerDebt, rps) + _pending(uint256(v.staked) - v.unbonding, v.rewardDebt, rps);
+    }
+
+    /// @notice The stake-reward accumulator brought to now: stake rewards per CMP at risk (WAD)
+    ///         and the stake at risk (every provider's and verifier's active stake).
+    function stakeRewardsState() external view returns (uint256 rewardPerStake, uint256 stakeAtRisk) {
+        (rewardPerStake, stakeAtRisk) = _rewardPerStakeNow();
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IStakingLedger
+    function unbondingPeriod() public view returns (uint64) {
+        return _acc.unbondingPeriod;
+    }
 
     /// @notice Whether the draw queued at `position` can be made now: its target block is mined
     ///         and, with a randomness source, its word arrived or its patience ran out.
@@ -343,6 +418,11 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     /// @notice A verifier's record.
     function verifierOf(address account) external view returns (Verifier memory) {
         return _verifiers[account];
+    }
+
+    /// @inheritdoc IStakingLedger
+    function verifierSlotOf(address account) external view returns (uint256) {
+        return _verifiers[account].slot;
     }
 
     /// @inheritdoc IStakingLedger
@@ -369,7 +449,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
             uint256 delay = r.slashDelay();
             if (delay >= above) above = delay + 1;
         }
-        unbondingPeriod = uint64(_checked("unbondingPeriod", unbondingPeriod, value, above, 60 days));
+        _acc.unbondingPeriod = uint32(_checked("unbondingPeriod", _acc.unbondingPeriod, value, above, 60 days));
     }
 
     /// @notice Sets `drawDelay` in blocks within [1, 64].
@@ -396,13 +476,99 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         emit RandomnessSet(address(value));
     }
 
-    /// @notice Sets the rewards distributor told of stake changes (zero to stop telling).
-    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        rewards = value;
-        emit RewardsSet(address(value));
+    // ------------------------------------------------------------------ internals
+
+    /// @dev The active stake of `account` as a provider and its reward debt (the provider side
+    ///      of the ledger is the derived contract's).
+    function _providerAtRisk(address account) internal view virtual returns (uint256 atRisk, int256 debt);
+
+    /// @dev Sets the reward debt of `account`'s provider stake.
+    function _setProviderDebt(address account, int256 debt) internal virtual;
+
+    /// @dev Brings the accumulator to now, then moves the stake at risk up by `added` and down by
+    ///      `removed`; returns the reward per stake to value the change at. Every change of an
+    ///      account's active stake calls this first, so the accumulator always divides a release
+    ///      by the stake that was at risk while it was released.
+    function _moveStakeAtRisk(uint256 added, uint256 removed) internal returns (uint256) {
+        Accumulator memory a = _acc;
+        if (a.updatedAt != block.timestamp) {
+            (uint256 released, StakeRate memory next, bool newRate) = _releasedSince(a.updatedAt, _rate);
+            if (newRate) _rate = next;
+            if (a.stakeAtRisk >= MIN_STAKE_AT_RISK) {
+                uint256 rps = a.rewardPerStake + released * WAD / a.stakeAtRisk; // < 2^96, see Accumulator
+                a.rewardPerStake = rps > type(uint96).max ? type(uint96).max : uint96(rps);
+            }
+            a.updatedAt = uint32(block.timestamp);
+        }
+        a.stakeAtRisk = (a.stakeAtRisk + added - removed).toUint96();
+        _acc = a;
+        return a.rewardPerStake;
     }
 
-    // ------------------------------------------------------------------ internals
+    /// @dev The reward debt after `amount` of active stake was added at `rps` (rounded up: the
+    ///      account never earns what accrued before its stake arrived).
+    function _addAtRisk(int152 debt, uint256 amount) internal returns (int152) {
+        uint256 rps = _moveStakeAtRisk(amount, 0);
+        return (debt + ((amount * rps + WAD - 1) / WAD).toInt256()).toInt152();
+    }
+
+    /// @dev The reward debt after `amount` of active stake left at `rps` (rounded down).
+    function _removeAtRisk(int152 debt, uint256 amount) internal returns (int152) {
+        uint256 rps = _moveStakeAtRisk(0, amount);
+        return (debt - (amount * rps / WAD).toInt256()).toInt152();
+    }
+
+    /// @dev What active stake `atRisk` with reward debt `debt` earned up to `rps`. The debt
+    ///      rounds against the account on every change, so this never exceeds what it accrued;
+    ///      rounding can leave it a few wei below zero, which counts as nothing owed.
+    function _pending(uint256 atRisk, int256 debt, uint256 rps) internal pure returns (uint256) {
+        int256 owed = (atRisk * rps / WAD).toInt256() - debt;
+        return owed > 0 ? uint256(owed) : 0;
+    }
+
+    /// @dev The accumulator brought to now, without writing (for views).
+    function _rewardPerStakeNow() private view returns (uint256 rps, uint256 stakeAtRisk) {
+        Accumulator memory a = _acc;
+        (rps, stakeAtRisk) = (a.rewardPerStake, a.stakeAtRisk);
+        if (a.updatedAt != block.timestamp && stakeAtRisk >= MIN_STAKE_AT_RISK) {
+            (uint256 released,,) = _releasedSince(a.updatedAt, _rate);
+            rps += released * WAD / stakeAtRisk;
+            if (rps > type(uint96).max) rps = type(uint96).max; // as `_moveStakeAtRisk` saturates
+        }
+    }
+
+    /// @dev The stake share released from `from` to now: at the cached rate within its epoch;
+    ///      across epoch boundaries, the distributor's exact release of the whole epochs between
+    ///      and the new epoch's rate (`newRate`, to cache) for the part of it that passed. Each
+    ///      epoch thus releases at most its stake share (O(1) whatever the number of epochs).
+    ///      A distributor that reverts or answers nonsense releases nothing (and is asked again
+    ///      at the next change): stake changes, unstaking and slashes never depend on it.
+    function _releasedSince(uint256 from, StakeRate memory r)
+        private
+        view
+        returns (uint256 released, StakeRate memory next, bool newRate)
+    {
+        uint256 t = block.timestamp;
+        IRewardsDistributor source = rewards;
+        if (address(source) == address(0) || from >= t) return (0, r, false);
+        if (t <= r.until) return (r.perSecond * (t - from), r, false);
+        if (from < r.until) (released, from) = (r.perSecond * (r.until - from), r.until);
+        try source.stakeRateAt(t) returns (uint256 perSecond, uint256 start, uint256 end) {
+            if (start > t || end <= t || perSecond > type(uint128).max) return (released, r, false);
+            if (start > from) {
+                try source.stakeReleased(from, start) returns (uint256 whole) {
+                    released += whole;
+                } catch {
+                    return (released, r, false);
+                }
+                from = start;
+            }
+            released += perSecond * (t - from);
+            (next, newRate) = (StakeRate(uint128(perSecond), uint64(end)), true);
+        } catch {
+            return (released, r, false);
+        }
+    }
 
     /// @dev Pays the recipients in order, each up to its amount, and burns what is left: the
     ///      one slash payout of the ledger, for providers and verifiers.
@@ -440,12 +606,6 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         return (false, false, blockhash(targetBlock));
     }
 
-    /// @dev Tells the rewards distributor a verifier's active stake, which earns the stake share.
-    function _verifierStakeChanged(address verifier, Verifier storage v) private {
-        IRewardsDistributor r = rewards;
-        if (address(r) != address(0)) r.verifierStakeChanged(verifier, uint256(v.staked) - v.unbonding);
-    }
-
     /// @dev Adds `slot` to the ascending excluded set `x` (nothing when it is already there).
     function _exclude(Excluded memory x, uint256 slot) private view {
         uint256 i = x.n;
@@ -455,7 +615,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
             (x.slots[j], x.starts[j], x.weights[j]) = (x.slots[j - 1], x.starts[j - 1], x.weights[j - 1]);
         }
         uint256 start = _tree.prefix(slot - 1);
-        uint256 weight = _tree.prefix(slot) - start;
+        uint256 weight = _tree.weightOf(slot);
         (x.slots[i], x.starts[i], x.weights[i]) = (slot, start, weight);
         x.n += 1;
         x.weight += weight;
