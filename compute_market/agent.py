@@ -656,7 +656,7 @@ class ProviderAgent:
         if run is None:
             try:
                 manifest = self._load_manifest(job_id, workload, manifest_uri)
-                run = runner_for(manifest, self.host).run(manifest, self.fetch_config)
+                run = self.run_workload(job_id, manifest)
             except WorkloadError as err:
                 return self._give_up(job_id, f"could not run: {one_line(err)}")
             if not run.ok or run.bundle is None or run.bundle_sha256 is None:
@@ -696,6 +696,11 @@ class ProviderAgent:
     def wants_to_abandon(self, job: JobView) -> bool:
         """Whether to quit a lease (an honest agent never does)."""
         return False
+
+    def run_workload(self, job_id: int, manifest: Manifest) -> RunResult:
+        """Runs job `job_id`'s workload (an honest agent: its own manifest, with this host's
+        runner, inputs through `fetch_config`). `WorkloadError` when it cannot start."""
+        return runner_for(manifest, self.host).run(manifest, self.fetch_config)
 
     def _track(self, job_id: int) -> None:
         if job_id not in self.state.tracked:

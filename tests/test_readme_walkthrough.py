@@ -23,7 +23,7 @@ from helpers import load_script
 from test_e2e_cli_agent import ADDRESSES, PROVIDER, ROOT, STATUS, Anvil, Reader, free_port
 
 README = ROOT / "README.md"
-MARKER = "<!-- walkthrough"
+MARKER = "<!-- walkthrough:"  # not "<!-- walkthrough-workload" (tests/test_e2e_workload_walkthrough.py)
 README_PORT = "8545"
 SETTLED = 4  # JobStatus.SETTLED
 COMMAND_TIMEOUT = 300

@@ -31,7 +31,7 @@ from compute_market.workloads.manifest import (
 from compute_market.workloads.runner import ProcessRunner, RunResult, RunStatus, network_isolation_prefix
 from compute_market.workloads.server import StoreServer
 from compute_market.workloads.store import FetchConfig, HttpStore, LocalStore, Store, fetch, sha256_hex
-from compute_market.workloads.verify import matches, reexecute
+from compute_market.workloads.verify import differing_files, fetch_manifest, matches, reexecute
 
 __all__ = [
     "ContainerRunner",
@@ -58,8 +58,10 @@ __all__ = [
     "UnsupportedRunner",
     "WorkloadError",
     "canonical_bytes",
+    "differing_files",
     "engine_available",
     "fetch",
+    "fetch_manifest",
     "load_manifest",
     "load_published",
     "matches",
