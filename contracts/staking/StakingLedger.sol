@@ -48,11 +48,11 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
 
     uint256 private constant BPS = 10_000;
     uint256 private constant WAD = 1e18;
-    /// @notice Stake rewards accrue only while at least this much stake (1 CMP) is at risk: the
+    /// @dev Stake rewards accrue only while at least this much stake (1 CMP) is at risk: the
     ///         stake share released while less is staked is not minted. This also bounds the
     ///         accumulator: each second adds at most the CMP released, so it stays below the
     ///         emission cap and never overflows.
-    uint256 public constant MIN_STAKE_AT_RISK = 1 ether;
+    uint256 internal constant MIN_STAKE_AT_RISK = 1 ether;
     /// @notice Blocks past its target a draw waits for its VRF word before using the target
     ///         block's hash instead (half the 256-block hash window).
     uint256 public constant VRF_PATIENCE = 128;
@@ -557,6 +557,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
             if (start > t || end <= t || perSecond > type(uint128).max) return (released, r, false);
             if (start > from) {
                 try source.stakeReleased(from, start) returns (uint256 whole) {
+                    if (whole > type(uint96).max) return (released, r, false); // above any cap: nonsense
                     released += whole;
                 } catch {
                     return (released, r, false);
