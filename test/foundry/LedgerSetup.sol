@@ -9,12 +9,16 @@ import {StakingLedgerHandler} from "./handlers/StakingLedgerHandler.sol";
 import {MockResolver} from "./mocks/MockResolver.sol";
 import {MockRewards} from "./mocks/MockRewards.sol";
 import {MockRandomness} from "./mocks/MockRandomness.sol";
+import {IRewardsDistributor} from "../../contracts/interfaces/IRewardsDistributor.sol";
+import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
 
 /// @title LedgerSetup
 /// @notice The deployment the invariant and fuzz tests share: CMP (the whole supply given to the
 ///         handler, which funds the actors), the `ProviderRegistry` (the staking ledger) governed
 ///         by `GOV`, the market `MARKET` with MARKET_ROLE and SLASHER_ROLE, the handler's
-///         `MockResolver` as resolver and a `MockRewards` as rewards distributor. The handler's
+///         `MockResolver` as resolver and a `MockRewards` as rewards distributor (its stake-share
+///         schedule starts `GENESIS_LEAD` before the ledger's deployment, so the ledger's first
+///         epoch is a partial one; `rewards` is immutable in the ledger). The handler's
 ///         `MockRandomness` (`vrf`) exists but is not set: draws use block hashes until a test
 ///         (or governance, in the invariant suite) sets it.
 abstract contract LedgerSetup is InvariantTest {
@@ -23,6 +27,8 @@ abstract contract LedgerSetup is InvariantTest {
 
     address internal constant GOV = address(0x60F);
     address internal constant MARKET = address(0x3A7);
+    /// @notice Time between the distributor's genesis and the ledger's deployment (mid-epoch).
+    uint256 internal constant GENESIS_LEAD = 7 hours + 17 minutes + 3;
 
     ComputeToken internal token;
     ProviderRegistry internal registry;
@@ -33,18 +39,20 @@ abstract contract LedgerSetup is InvariantTest {
 
     function _deploy() internal {
         token = new ComputeToken(GOV, address(this), INITIAL_SUPPLY, SUPPLY_CAP);
-        registry = new ProviderRegistry(GOV, IComputeToken(address(token)));
+        rewards = new MockRewards(block.timestamp);
+        vm.warp(block.timestamp + GENESIS_LEAD);
+        registry = new ProviderRegistry(GOV, IComputeToken(address(token)), IRewardsDistributor(address(rewards)));
+        rewards.setLedger(IStakingLedger(address(registry)));
         handler = new StakingLedgerHandler(registry, token, GOV, MARKET);
+        rewards.setOperator(address(handler)); // the handler breaks and mends the distributor
         resolver = handler.resolver();
         vrf = handler.vrf();
-        rewards = new MockRewards(address(registry));
         token.transfer(address(handler), INITIAL_SUPPLY);
 
         vm.startPrank(GOV);
         registry.grantRole(registry.MARKET_ROLE(), MARKET);
         registry.grantRole(registry.SLASHER_ROLE(), MARKET);
         registry.setResolver(resolver);
-        registry.setRewards(rewards);
         vm.stopPrank();
 
         vm.label(address(token), "CMP");

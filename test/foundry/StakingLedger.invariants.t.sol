@@ -18,7 +18,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.prank(GOV);
         registry.setRandomness(vrf);
 
-        bytes4[] memory selectors = new bytes4[](26);
+        bytes4[] memory selectors = new bytes4[](29);
         selectors[0] = StakingLedgerHandler.register.selector;
         selectors[1] = StakingLedgerHandler.setCapacity.selector;
         selectors[2] = StakingLedgerHandler.stake.selector;
@@ -28,7 +28,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         selectors[6] = StakingLedgerHandler.lockCollateral.selector;
         selectors[7] = StakingLedgerHandler.releaseCollateral.selector;
         selectors[8] = StakingLedgerHandler.slashProvider.selector;
-        selectors[9] = StakingLedgerHandler.recordOutcome.selector;
+        selectors[9] = StakingLedgerHandler.settleNewJob.selector;
         selectors[10] = StakingLedgerHandler.registerVerifier.selector;
         selectors[11] = StakingLedgerHandler.stakeAsVerifier.selector;
         selectors[12] = StakingLedgerHandler.requestVerifierUnstake.selector;
@@ -46,6 +46,9 @@ contract StakingLedgerInvariants is LedgerSetup {
         selectors[23] = StakingLedgerHandler.closeJob.selector;
         selectors[24] = StakingLedgerHandler.randomnessSource.selector;
         selectors[25] = StakingLedgerHandler.switchRandomness.selector;
+        selectors[26] = StakingLedgerHandler.takeStakeRewards.selector;
+        selectors[27] = StakingLedgerHandler.warpEpoch.selector;
+        selectors[28] = StakingLedgerHandler.rewardsFault.selector;
         _targetContract(address(handler));
         _targetSelector(address(handler), selectors);
     }
@@ -139,22 +142,26 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
     }
 
-    /// (i) The rewards distributor was told every change of active stake: its last report for
-    ///     each provider and verifier equals staked − unbonding.
-    function invariant_i_rewardsReportsFollowStake() public view {
+    /// (i) The stake-reward accumulator's stake at risk (`stakeRewardsState`, brought to now)
+    ///     equals Σ providers' (staked − unbonding) + Σ verifiers' (staked − unbonding), to the wei.
+    function invariant_i_stakeAtRiskFollowsStake() public view {
+        uint256 sum;
         address[] memory ps = handler.providers();
         for (uint256 i; i < ps.length; ++i) {
             ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
-            vm.assertEq(rewards.providerStake(ps[i]), uint256(p.staked) - p.unbonding, "(i) provider stake report");
+            sum += uint256(p.staked) - p.unbonding;
         }
         address[] memory vs = handler.verifiers();
         for (uint256 i; i < vs.length; ++i) {
-            vm.assertEq(rewards.verifierStake(vs[i]), registry.activeStakeOf(vs[i]), "(i) verifier stake report");
+            StakingLedger.Verifier memory v = registry.verifierOf(vs[i]);
+            sum += uint256(v.staked) - v.unbonding;
         }
-        vm.assertEq(rewards.foreignReports(), 0, "(i) a report not from the ledger");
+        (, uint256 atRisk) = registry.stakeRewardsState();
+        vm.assertEq(atRisk, sum, "(i) stakeAtRisk != active stake of providers and verifiers");
     }
 
-    /// (j) Reputation follows the outcomes recorded (`recordOutcome`, `closeLock`): for every
+    /// (j) Reputation follows the outcomes recorded (only `closeLock` records one: the handler's
+    ///     `closeJob` and `settleNewJob`; `releaseCollateral` and `slash` record none): for every
     ///     provider, `providerOf`'s completed, failed and disputesLost equal the ghost counts,
     ///     and `reputationOf` is (c + 1) * 10000 / (c + 3f + 3d + 2).
     function invariant_j_reputationFollowsOutcomes() public view {
@@ -168,6 +175,34 @@ contract StakingLedgerInvariants is LedgerSetup {
             vm.assertEq(p.disputesLost, d, "(j) disputesLost != outcomes recorded");
             vm.assertEq(registry.reputationOf(ps[i]), (c + 1) * 10_000 / (c + 3 * (f + d) + 2), "(j) reputation score");
         }
+    }
+
+    /// (k) Stake rewards never exceed the stake share released: Σ taken + Σ `pendingStakeRewards`
+    ///     over every account is at most the share the distributor released since the ledger's
+    ///     deployment while the stake at risk was at least 1 CMP (which is at most all it released
+    ///     since then), less what the ledger wrote off while the distributor reverted or answered
+    ///     nonsense, or would write off were it brought to now (`writtenOffNow`: nothing is released
+    ///     while it fails); and at least that less the rounding the accumulator may lose (the
+    ///     handler's `roundingAllowance`: nothing is lost but rounding and what was written off).
+    ///     The distributor's count of what was taken per account equals the handler's. (Each take
+    ///     equalled the pending just before it and left nothing pending: checked under (h).)
+    function invariant_k_stakeRewardsWithinRelease() public view {
+        address[] memory accounts = handler.accounts();
+        uint256 owed = rewards.totalTaken();
+        uint256 taken;
+        for (uint256 i; i < accounts.length; ++i) {
+            owed += registry.pendingStakeRewards(accounts[i]);
+            vm.assertEq(rewards.takenBy(accounts[i]), handler.ghostTaken(accounts[i]), "(k) taken per account");
+            taken += rewards.takenBy(accounts[i]);
+        }
+        vm.assertEq(taken, rewards.totalTaken(), "(k) taken by an account that is not an actor");
+        uint256 atRisk = handler.releasedAtRiskNow();
+        uint256 writtenOff = handler.writtenOffNow();
+        vm.assertLe(writtenOff, atRisk, "(k) written off > released while stake was at risk");
+        uint256 kept = atRisk - writtenOff;
+        vm.assertLe(owed, kept, "(k) taken + pending > stake share released while at risk and not written off");
+        vm.assertLe(atRisk, rewards.released(handler.deployedAt(), block.timestamp), "(k) ghost > released");
+        vm.assertGe(owed + handler.roundingAllowance(), kept, "(k) stake rewards lost beyond rounding");
     }
 
     /// @notice Run after each run (sequence of `depth` calls) of every invariant's campaign:
@@ -184,8 +219,9 @@ contract StakingLedgerInvariants is LedgerSetup {
         invariant_f_drawsAreSound();
         invariant_g_strangersAlwaysReverted();
         invariant_h_operationsFollowSpec();
-        invariant_i_rewardsReportsFollowStake();
+        invariant_i_stakeAtRiskFollowsStake();
         invariant_j_reputationFollowsOutcomes();
+        invariant_k_stakeRewardsWithinRelease();
     }
 
     // ------------------------------------------------------------------ helpers

@@ -2,7 +2,13 @@
 pragma solidity ^0.8.24;
 
 import {ProviderRegistry} from "../../contracts/registry/ProviderRegistry.sol";
+import {StakingLedger} from "../../contracts/staking/StakingLedger.sol";
+import {IComputeToken} from "../../contracts/interfaces/IComputeToken.sol";
+import {IRewardsDistributor} from "../../contracts/interfaces/IRewardsDistributor.sol";
+import {IProviderRegistry} from "../../contracts/interfaces/IProviderRegistry.sol";
+import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
 import {LedgerSetup} from "./LedgerSetup.sol";
+import {MockRewards} from "./mocks/MockRewards.sol";
 
 /// @title StakingLedgerHandlerTest
 /// @notice Scripted and fuzzed sequences through the handler: they show that its actions reach
@@ -90,7 +96,8 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     }
 
     /// Jobs close through `closeLock` (with a slash, after a refused bad payee list; without one)
-    /// and through the old path (release, slash, record): locks, slashes and reputation keep the books.
+    /// and through release and slash (no outcome); a new job is settled at once: locks, slashes
+    /// and reputation keep the books. Only the market records outcomes: a slasher cannot.
     function test_closeLockAndOldPath() public {
         handler.lockCollateral(0, 0, 4, 10_000 ether);
         handler.lockCollateral(1, 1, 2, 0);
@@ -100,15 +107,39 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         // closeLock with a slash of everything slashable; a five-payee list is refused first.
         handler.closeJob(0, 1 << 8, 1, type(uint256).max, 4, 7);
         vm.assertEq(handler.reached("closeLockRefused"), 1, "bad payee list tried");
-        // The old path with a slash, then closeLock without one.
+        // Release and slash (no outcome), then closeLock without a slash.
         handler.closeJob(0, 1 | (1 << 8), 2, 1_000 ether, 2, 9);
         handler.closeJob(0, 0, 0, 0, 0, 0);
         vm.assertEq(handler.liveLocks(), 0, "all locks closed");
         vm.assertEq(handler.reached("closeLock"), 2, "closed by closeLock");
-        vm.assertEq(handler.reached("closeOldPath"), 1, "closed by the old path");
+        vm.assertEq(handler.reached("closeOldPath"), 1, "closed by release and slash");
         vm.assertEq(handler.reached("closeWithSlash"), 2, "two closes slashed");
         vm.assertGe(handler.ghostBurned() + handler.ghostSlashPaid(), 5_000 ether, "slashed");
-        handler.recordOutcome(1, 0);
+        // Provider 0's jobs closed by closeLock (Failed) and by release and slash (no outcome),
+        // provider 1's by closeLock (Completed).
+        ProviderRegistry.Provider memory r0 = registry.providerOf(handler.providers()[0]);
+        vm.assertEq(r0.failed, 1, "closeLock recorded Failed");
+        vm.assertEq(r0.completed + r0.disputesLost, 0, "release and slash recorded no outcome");
+        vm.assertEq(registry.providerOf(handler.providers()[1]).completed, 1, "closeLock recorded Completed");
+        handler.settleNewJob(1, 0, 1, 2); // lock and close at once: DisputeLost
+        vm.assertEq(registry.providerOf(handler.providers()[1]).disputesLost, 1, "settled with an outcome");
+        vm.assertEq(handler.liveLocks(), 0, "the settled job's lock is gone");
+
+        // A resolver-like account with SLASHER_ROLE only cannot record outcomes.
+        address slasher = address(0x5A5);
+        handler.lockCollateral(2, 0, 1, 0);
+        vm.startPrank(GOV);
+        registry.grantRole(registry.SLASHER_ROLE(), slasher);
+        vm.stopPrank();
+        vm.prank(slasher);
+        (bool ok,) = address(registry).call(
+            abi.encodeCall(
+                ProviderRegistry.closeLock,
+                (handler.providers()[2], 5, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
+            )
+        );
+        vm.assertFalse(ok, "a slasher closed a lock");
+        vm.assertEq(registry.lockOf(handler.providers()[2], 5).gpus, 1, "the lock stays");
         afterInvariant();
     }
 
@@ -162,6 +193,191 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         afterInvariant();
     }
 
+    /// Stake rewards: nothing accrues while less than 1 CMP is at risk; then the released stake
+    /// share goes to the stake at risk pro rata (here across epoch boundaries and an epoch with
+    /// no share); a take pays exactly what was pending; a slash keeps what was earned; after the
+    /// big staker leaves, the 0.5 CMP left at risk earns nothing again.
+    function test_stakeRewardsAccrue() public {
+        address v = handler.verifiers()[0]; // 0x2000, account 4
+        address p = handler.providers()[1]; // 0x1001, account 1
+        handler.stakeAsVerifier(0, 0.5 ether);
+        handler.warpEpoch(1, 1); // to the next boundary
+        vm.assertEq(registry.pendingStakeRewards(v), 0, "below 1 CMP at risk: nothing accrues");
+        vm.assertEq(handler.releasedAtRiskNow(), 0, "nothing released at risk");
+
+        handler.stake(1, 1_000 ether);
+        uint256 t0 = block.timestamp;
+        handler.warpEpoch(2, 3 | (12_345 << 8)); // two boundaries ahead and 12,345 s into that epoch
+        handler.warpEpoch(3, 0); // one second before a boundary three epochs ahead
+        uint256 released = rewards.stakeReleased(t0, block.timestamp);
+        vm.assertGt(released, 0, "a share was released");
+        vm.assertEq(handler.releasedAtRiskNow(), released, "ghost: all released while at risk");
+        uint256 pp = registry.pendingStakeRewards(p);
+        uint256 pv = registry.pendingStakeRewards(v);
+        vm.assertLe(pp + pv, released, "no more than released");
+        vm.assertGe(pp + pv + 4 * 1 days, released, "no less than released, but for rounding");
+        vm.assertLe(pp, 2_000 * pv + 2_000, "pro rata (1,000 : 0.5)");
+        vm.assertGe(pp + 2_000, 2_000 * pv, "pro rata (1,000 : 0.5)");
+        (uint256 rps, uint256 atRisk) = registry.stakeRewardsState();
+        vm.assertEq(atRisk, 1_000.5 ether, "stake at risk");
+        vm.assertGt(rps, 0, "reward per stake grew");
+
+        handler.takeStakeRewards(1); // account 1: the provider
+        vm.assertEq(rewards.takenBy(p), pp, "took exactly the pending");
+        vm.assertEq(registry.pendingStakeRewards(p), 0, "nothing left pending");
+        handler.warp(1 hours);
+        uint256 earned = registry.pendingStakeRewards(p);
+        vm.assertGt(earned, 0, "earns again");
+        handler.slashProvider(1, 1_100 ether, 0, 0); // all of it (1,000 CMP) burned
+        vm.assertEq(registry.stakeOf(p), 0, "slashed to zero");
+        vm.assertGe(registry.pendingStakeRewards(p) + 1, earned, "a slash keeps what was earned");
+        uint256 pvBefore = registry.pendingStakeRewards(v);
+        handler.warpEpoch(1, 2);
+        vm.assertEq(registry.pendingStakeRewards(v), pvBefore, "0.5 CMP at risk earns nothing");
+        handler.takeStakeRewards(1);
+        handler.takeStakeRewards(4);
+        handler.takeStakeRewards(8); // an address that never staked: nothing
+        vm.assertEq(handler.reached("takeRewards"), 3, "three takes paid");
+        vm.assertEq(handler.reached("takeNothing"), 1, "one took nothing");
+        afterInvariant();
+    }
+
+    /// With no rewards distributor (zero address) stake earns nothing and nobody can take.
+    function test_zeroRewardsAccrueNothing() public {
+        ProviderRegistry bare = new ProviderRegistry(GOV, IComputeToken(address(token)), IRewardsDistributor(address(0)));
+        address alice = address(0xA1);
+        vm.prank(address(handler));
+        token.transfer(alice, 2_000 ether);
+        vm.startPrank(alice);
+        token.approve(address(bare), 2_000 ether);
+        bare.register("ipfs://alice", "eu-west");
+        bare.stake(1_000 ether);
+        bare.registerVerifier();
+        bare.stakeAsVerifier(1_000 ether);
+        vm.stopPrank();
+        vm.warp(block.timestamp + 10 days);
+        vm.prank(alice);
+        bare.requestUnstake(100 ether);
+        (uint256 rps, uint256 atRisk) = bare.stakeRewardsState();
+        vm.assertEq(rps, 0, "no reward per stake");
+        vm.assertEq(atRisk, 1_900 ether, "stake at risk still kept");
+        vm.assertEq(bare.pendingStakeRewards(alice), 0, "nothing pending");
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.NotRewards.selector, address(rewards)));
+        vm.prank(address(rewards));
+        bare.takeStakeRewards(alice);
+    }
+
+    /// A rewards distributor that reverts or answers nonsense blocks no stake change: staking,
+    /// unstake requests, withdrawals, slashes (of providers and verifiers, alone and in
+    /// `closeLock`), deregistering and takes all go through while it fails. Within the epoch
+    /// whose rate the ledger cached, stake still earns (nothing is asked); past it, nothing is
+    /// released while the distributor fails, and the next update writes that time off. Each kind
+    /// of failure, then the mended distributor: stake earns again.
+    function test_stakeGoesOnWhileDistributorFails() public {
+        handler.stakeAsVerifier(0, 1_000 ether); // at the deployment's time: nothing asked yet
+        handler.warp(1 hours);
+        handler.stake(1, 2_000 ether); // asks: caches the first epoch's rate
+        handler.rewardsFault(_faultSeed(MockRewards.Fault.Revert));
+        vm.assertEq(uint256(rewards.fault()), uint256(MockRewards.Fault.Revert), "distributor reverts");
+
+        uint256 owed = _pendingSum();
+        handler.warp(1 hours);
+        vm.assertGt(_pendingSum(), owed, "earns within the cached epoch");
+        handler.warpEpoch(1, 2); // one second past the cached epoch
+        owed = _pendingSum();
+        handler.warp(2 days);
+        vm.assertEq(_pendingSum(), owed, "nothing released while the distributor reverts");
+
+        handler.stake(1, 500 ether);
+        vm.assertGt(handler.ghostWrittenOff(), 0, "the update wrote the release since the cached epoch off");
+        vm.assertLe(_pendingSum(), owed, "the update released nothing");
+        vm.assertGe(_pendingSum() + 2, owed, "the update changed nothing owed but rounding");
+        handler.stakeAsVerifier(0, 10 ether);
+        handler.requestUnstake(1, 100 ether);
+        handler.requestVerifierUnstake(0, 50 ether);
+        handler.withdrawUnstaked(1, 1); // waits out the unbonding period, then withdraws
+        handler.withdrawVerifierStake(0, 1);
+        vm.assertEq(handler.ghostWithdrawn(), 150 ether, "both withdrew");
+        handler.slashProvider(1, 10 ether, 1, 3);
+        handler.slashVerifier(0, 500, 0);
+        handler.lockCollateral(1, 0, 1, 0);
+        handler.closeJob(0, 1 << 8, 1, 5 ether, 1, 3); // closeLock with a slash
+        vm.assertEq(handler.reached("closeWithSlash"), 1, "closed with a slash");
+        handler.deregister(1); // unbonds all free stake
+        handler.takeStakeRewards(1);
+        handler.takeStakeRewards(4);
+        vm.assertEq(handler.reached("takeRewards"), 2, "both took what they earned before the failure");
+        vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
+        afterInvariant();
+
+        // The other faults: only `stakeReleased` reverts; an epoch starting after the time asked;
+        // one ending at it; a rate of 2^128 wei per second. Each update past two epoch boundaries
+        // writes the time off, and the stake changes go through.
+        handler.stake(2, 3_000 ether);
+        for (uint256 k = uint256(MockRewards.Fault.RevertReleased); k <= uint256(MockRewards.Fault.HugeRate); ++k) {
+            handler.rewardsFault(_faultSeed(MockRewards.Fault(k)));
+            vm.assertEq(uint256(rewards.fault()), k, "fault set");
+            uint256 writtenOff = handler.ghostWrittenOff();
+            handler.warpEpoch(2, 3 | (5_000 << 8));
+            owed = _pendingSum();
+            handler.stakeAsVerifier(0, 1 ether);
+            handler.requestUnstake(2, 1 ether);
+            handler.slashVerifier(0, 100, 1);
+            handler.slashProvider(2, 1 ether, 0, 0);
+            vm.assertGt(handler.ghostWrittenOff(), writtenOff, "written off");
+            vm.assertLe(_pendingSum(), owed, "nothing released by the failing updates");
+            if (k != uint256(MockRewards.Fault.RevertReleased)) {
+                handler.warp(12 hours);
+                vm.assertLe(_pendingSum(), owed, "nothing released while the distributor fails");
+            }
+            afterInvariant();
+        }
+
+        handler.rewardsFault(1); // mended
+        vm.assertEq(uint256(rewards.fault()), uint256(MockRewards.Fault.None), "mended");
+        owed = _pendingSum();
+        handler.warpEpoch(1, 3 | (7_000 << 8));
+        handler.stake(2, 1 ether);
+        vm.assertGt(_pendingSum(), owed, "earns again");
+        vm.assertGe(handler.reached("releaseWrittenOff"), 5, "five updates wrote time off");
+        afterInvariant();
+    }
+
+    /// A distributor rate the ledger accepts but that overflows the accumulator (2^128 − 1 wei
+    /// per second for 1 CMP at risk): the reward per stake saturates at 2^96 − 1 in the view and
+    /// in the write alike, and stake changes go on.
+    function test_acceptedHugeRateSaturates() public {
+        MockRewards wild = new MockRewards(block.timestamp);
+        ProviderRegistry bare = new ProviderRegistry(GOV, IComputeToken(address(token)), IRewardsDistributor(address(wild)));
+        wild.setLedger(IStakingLedger(address(bare)));
+        wild.setFault(MockRewards.Fault.MaxRate);
+        address alice = address(0xA1);
+        vm.prank(address(handler));
+        token.transfer(alice, 10 ether);
+        vm.startPrank(alice);
+        token.approve(address(bare), 10 ether);
+        bare.registerVerifier();
+        bare.stakeAsVerifier(1 ether);
+        vm.stopPrank();
+        vm.warp(block.timestamp + 1 hours);
+        (uint256 rps,) = bare.stakeRewardsState();
+        vm.assertEq(rps, type(uint96).max, "the view saturates");
+        uint256 pending = bare.pendingStakeRewards(alice);
+        vm.prank(alice);
+        bare.stakeAsVerifier(1 ether);
+        (rps,) = bare.stakeRewardsState();
+        vm.assertEq(rps, type(uint96).max, "the write saturates");
+        vm.assertEq(bare.pendingStakeRewards(alice), pending, "the write kept what the view showed");
+        vm.warp(block.timestamp + 2 days);
+        vm.prank(alice);
+        bare.requestVerifierUnstake(2 ether);
+        vm.assertEq(wild.take(alice), pending, "took what accrued before saturating");
+        vm.warp(block.timestamp + bare.unbondingPeriod());
+        vm.prank(alice);
+        bare.withdrawVerifierStake();
+        vm.assertEq(token.balanceOf(alice), 10 ether, "withdrew");
+    }
+
     /// Fuzz: any slash of a provider with locks and unbonding stake keeps the books.
     function testFuzz_slashProvider(uint256 stakeAmount, uint256 unstake, uint256 slashAmount, uint256 n, uint256 seed)
         public
@@ -185,6 +401,21 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         vm.assertEq(resolver.drawsCompleted(), 1, "draw completed");
     }
 
+    /// Σ pendingStakeRewards over every actor.
+    function _pendingSum() internal view returns (uint256 sum) {
+        address[] memory accounts = handler.accounts();
+        for (uint256 i; i < accounts.length; ++i) {
+            sum += registry.pendingStakeRewards(accounts[i]);
+        }
+    }
+
+    /// A `rewardsFault` seed that sets `fault` (one in three seeds breaks the distributor, with
+    /// the kind 1 + (seed >> 8) % 5).
+    function _faultSeed(MockRewards.Fault fault) internal pure returns (uint256 seed) {
+        seed = (uint256(fault) - 1) << 8;
+        while (seed % 3 != 0) ++seed;
+    }
+
     /// Invariants (see `StakingLedgerInvariants`), checked at the end of each scripted test.
     function afterInvariant() internal view {
         (bool ok, bytes memory ret) = address(this).staticcall(abi.encodeWithSignature("checkAll()"));
@@ -195,7 +426,8 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         }
     }
 
-    /// @notice The ledger's accounting, as in the invariant suite's (a), (b), (d), (e), (f), (g), (h), (j).
+    /// @notice The ledger's accounting, as in the invariant suite's (a), (b), (d), (e), (f), (g),
+    ///         (h), (i), (j), (k).
     function checkAll() external view {
         address[] memory ps = handler.providers();
         address[] memory vs = handler.verifiers();
@@ -232,5 +464,15 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             vm.assertEq(p.disputesLost, handler.ghostDisputesLost(ps[i]), "(j) disputesLost");
         }
         vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
+        (, uint256 atRisk) = registry.stakeRewardsState();
+        vm.assertEq(atRisk, handler.stakeAtRisk(), "(i) stake at risk");
+        address[] memory accounts = handler.accounts();
+        uint256 owed = rewards.totalTaken();
+        for (uint256 i; i < accounts.length; ++i) {
+            owed += registry.pendingStakeRewards(accounts[i]);
+        }
+        uint256 kept = handler.releasedKeptNow();
+        vm.assertLe(owed, kept, "(k) taken + pending > released while at risk and not written off");
+        vm.assertGe(owed + handler.roundingAllowance(), kept, "(k) stake rewards lost");
     }
 }

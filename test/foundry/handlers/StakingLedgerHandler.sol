@@ -10,29 +10,45 @@ import {IRandomnessSource} from "../../../contracts/interfaces/IRandomnessSource
 import {Base} from "../utils/Base.sol";
 import {MockResolver} from "../mocks/MockResolver.sol";
 import {MockRandomness} from "../mocks/MockRandomness.sol";
+import {MockRewards} from "../mocks/MockRewards.sol";
 
 /// @title StakingLedgerHandler
 /// @notice The only contract the invariant fuzzer calls. It plays every actor of the staking
 ///         ledger (`ProviderRegistry`): providers, verifiers, the market (MARKET_ROLE and
 ///         SLASHER_ROLE), the resolver (through `MockResolver`), the VRF (through
-///         `MockRandomness`), keepers, governance, the clock and strangers. Inputs are bounded so that most calls do something; missing
+///         `MockRandomness`), the rewards distributor (through `MockRewards`: it takes stake
+///         rewards, and breaks and mends its schedule), keepers, governance, the clock and strangers. Inputs are bounded so that most calls do something; missing
 ///         preconditions are set up first (register, add capacity, stake, wait) rather than
 ///         letting the call revert. Ghost variables record what went in and out of the ledger.
 /// @dev Expected reverts (a stranger's privileged call, a stake while paused, a withdrawal
 ///      before the unbonding end) are made with low-level calls: success is recorded in a ghost
 ///      flag that an invariant requires to stay false.
+///      Every action runs under `accrues`, which follows the stake-reward accumulator: before and
+///      after the action it adds to `ghostReleasedAtRisk` the stake share the distributor released
+///      since the last checkpoint while the stake at risk was at least 1 CMP, and after the action
+///      it checks the reward per stake, and the `pendingStakeRewards` of the accounts the action
+///      acted on (all of them when time passed) against their values before (see `_afterAction`).
+///      When the action brought the ledger's accumulator forward while the distributor failed,
+///      it adds what the ledger had to write off to `ghostWrittenOff` (see `_followUpdate`). To
+///      know when the ledger brought its accumulator forward, and to which cached epoch, the
+///      handler reads the accumulator's two storage words (`accSlot`, found at deployment).
 contract StakingLedgerHandler is Base {
     uint256 internal constant N_PROVIDERS = 4;
     uint256 internal constant N_VERIFIERS = 5; // the last verifier is also provider 0
     uint256 internal constant MAX_STAKE = 1_000_000 ether;
     uint256 internal constant MAX_COLLATERAL = 50_000 ether;
     uint256 internal constant MAX_GPUS = 8;
+    uint256 internal constant MIN_STAKE_AT_RISK = 1 ether; // the ledger's MIN_STAKE_AT_RISK
 
     ProviderRegistry public immutable registry;
     ComputeToken public immutable token;
     MockResolver public immutable resolver;
     /// @notice The randomness source governance may set on the ledger (`switchRandomness`).
     MockRandomness public immutable vrf;
+    /// @notice The ledger's rewards distributor (immutable in the ledger): schedule and takes.
+    MockRewards public immutable rewards;
+    /// @notice When the ledger was deployed (the handler is deployed in the same block).
+    uint256 public immutable deployedAt;
     uint256 internal constant PATIENCE = 128; // the ledger's VRF_PATIENCE
     address public immutable gov;
     address public immutable market;
@@ -40,6 +56,7 @@ contract StakingLedgerHandler is Base {
 
     address[] internal _providers;
     address[] internal _verifiers;
+    address[] internal _accounts; // every provider and verifier once (provider 0 is also a verifier)
     address[] internal _payees; // slash recipients; address(0) among them (skipped by the ledger)
     bytes32[2] internal _models = [bytes32("H100"), bytes32("A100")];
 
@@ -79,11 +96,37 @@ contract StakingLedgerHandler is Base {
     ///         paused, withdrawal before the unbonding end).
     uint256 public ghostSpecViolations;
     string public lastSpecViolation;
-    /// @notice Outcomes recorded per provider (`recordOutcome`, `closeLock`): completed,
+    /// @notice Outcomes recorded per provider (only `closeLock` records one): completed,
     ///         failed, disputes lost; `providerOf`'s counters must equal them (invariant (j)).
     mapping(address => uint256) public ghostCompleted;
     mapping(address => uint256) public ghostFailed;
     mapping(address => uint256) public ghostDisputesLost;
+    /// @notice Stake share the distributor released since the ledger's deployment while the stake
+    ///         at risk (Σ active stake of providers and verifiers) was at least 1 CMP, up to
+    ///         `lastCheckpoint`: all the ledger may ever hand out for that time.
+    uint256 public ghostReleasedAtRisk;
+    uint256 public lastCheckpoint;
+    /// @notice Handler actions run, and the largest stake at risk seen (they bound the rounding
+    ///         the accumulator may lose, see `roundingAllowance`).
+    uint256 public ghostActions;
+    uint256 public ghostMaxStakeAtRisk;
+    /// @notice Stake rewards taken, per account (the distributor's `takenBy` must agree).
+    mapping(address => uint256) public ghostTaken;
+    /// @notice Stake share released while at risk that the ledger wrote off: released from the
+    ///         later of its accumulator's last update and the end of its cached epoch to an update
+    ///         made while the distributor reverted or answered nonsense (`MockRewards.losesRelease`).
+    uint256 public ghostWrittenOff;
+    /// @notice The storage slot of the ledger's `Accumulator` (the cached `StakeRate` is the next one).
+    uint256 public immutable accSlot;
+    /// @dev Set by `rewardsFault` for `_afterAction`: the views of pending stake rewards may
+    ///      fall (-1: the fault now hides part of the release) or grow (+1: it shows it again).
+    int256 internal _viewShift;
+    /// @dev The accounts the current action acts on and their pending stake rewards before it
+    ///      (`_touch`), and what the action took, and from whom (`_afterAction` allows for it).
+    address[] internal _touched;
+    uint256[] internal _touchedPending;
+    address internal _takenFrom;
+    uint256 internal _takenNow;
     /// @notice Calls per handler action (diagnostics; forge's metrics table also has them).
     mapping(bytes32 => uint256) public callsOf;
     /// @notice How often the new paths were reached (diagnostics; `test_coverage` reads them).
@@ -101,18 +144,61 @@ contract StakingLedgerHandler is Base {
             _verifiers.push(address(uint160(0x2000 + i)));
         }
         _verifiers.push(_providers[0]);
+        for (uint256 i; i < N_PROVIDERS; ++i) {
+            _accounts.push(_providers[i]);
+        }
+        for (uint256 i; i + 1 < N_VERIFIERS; ++i) {
+            _accounts.push(_verifiers[i]);
+        }
         _payees.push(address(0xA11CE));
         _payees.push(address(0xB0B));
         _payees.push(address(0xCA201));
         _payees.push(address(0));
         resolver = new MockResolver(IStakingLedger(address(registry_)), address(this), _verifiers);
         vrf = new MockRandomness(address(registry_), address(this));
+        rewards = MockRewards(address(registry_.rewards()));
+        deployedAt = block.timestamp;
+        lastCheckpoint = block.timestamp;
+        // The accumulator at deployment (this block): reward per stake and stake at risk zero,
+        // updated now, the default unbonding period; and no rate cached yet.
+        uint256 want = (uint256(registry_.unbondingPeriod()) << 224) | (block.timestamp << 192);
+        uint256 slot = type(uint256).max;
+        for (uint256 i; i < 64; ++i) {
+            if (uint256(vm.load(address(registry_), bytes32(i))) == want) {
+                slot = i;
+                break;
+            }
+        }
+        require(slot != type(uint256).max, "handler: the ledger's accumulator slot not found");
+        require(vm.load(address(registry_), bytes32(slot + 1)) == 0, "handler: a rate cached at deployment");
+        accSlot = slot;
+    }
+
+    /// @dev Checkpoints the stake share released before and after the action, and checks the
+    ///      accumulator's effect after it (`_afterAction`).
+    modifier accrues() {
+        Snapshot memory snap = _beforeAction();
+        _;
+        _afterAction(snap);
+    }
+
+    /// @dev What `_afterAction` compares with: the time and the reward per stake (brought to now)
+    ///      before the action; the accumulator as stored (stake at risk, last update) and the
+    ///      cached rate; and the release the views left out (`writtenOffNow` − `ghostWrittenOff`).
+    struct Snapshot {
+        uint256 time;
+        uint256 rps;
+        uint256 atRisk;
+        uint256 updatedAt;
+        uint256 perSecond;
+        uint256 until;
+        uint256 hidden;
     }
 
     // ================================================================== providers
 
     /// @notice A provider registers (nothing when it already is, or while paused: then the call must revert).
-    function register(uint256 actorSeed, bytes32 region) external {
+    function register(uint256 actorSeed, bytes32 region) external accrues {
         address p = _provider(actorSeed);
         callsOf["register"]++;
         if (registry.providerOf(p).registered) return;
@@ -120,7 +206,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A registered provider sets its capacity of one GPU model, never below what jobs hold.
-    function setCapacity(uint256 actorSeed, uint256 modelSeed, uint256 count, uint256 vram) external {
+    function setCapacity(uint256 actorSeed, uint256 modelSeed, uint256 count, uint256 vram) external accrues {
         address p = _provider(actorSeed);
         callsOf["setCapacity"]++;
         if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return;
@@ -132,7 +218,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A provider stakes `amount` (registering first if needed).
-    function stake(uint256 actorSeed, uint256 amount) external {
+    function stake(uint256 actorSeed, uint256 amount) external accrues {
         address p = _provider(actorSeed);
         callsOf["stake"]++;
         if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return;
@@ -140,7 +226,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A provider starts unbonding part of its free stake.
-    function requestUnstake(uint256 actorSeed, uint256 amount) external {
+    function requestUnstake(uint256 actorSeed, uint256 amount) external accrues {
         address p = _provider(actorSeed);
         callsOf["requestUnstake"]++;
         uint256 free = registry.freeStakeOf(p);
@@ -160,7 +246,7 @@ contract StakingLedgerHandler is Base {
 
     /// @notice A provider withdraws its unbonded stake; before the unbonding end it either waits
     ///         (warps to the end) or tries early, which must revert.
-    function withdrawUnstaked(uint256 actorSeed, uint256 waitSeed) external {
+    function withdrawUnstaked(uint256 actorSeed, uint256 waitSeed) external accrues {
         address p = _provider(actorSeed);
         callsOf["withdrawUnstaked"]++;
         ProviderRegistry.Provider memory rec = registry.providerOf(p);
@@ -172,6 +258,7 @@ contract StakingLedgerHandler is Base {
                 if (ok) _violation("provider withdrew before the unbonding end");
                 return;
             }
+            _touchAll(); // time passes: every account's pending is followed
             vm.warp(rec.unbondingEnd);
         }
         uint256 balanceBefore = token.balanceOf(p);
@@ -183,7 +270,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A provider deregisters; with collateral still locked the call must revert.
-    function deregister(uint256 actorSeed) external {
+    function deregister(uint256 actorSeed) external accrues {
         address p = _provider(actorSeed);
         callsOf["deregister"]++;
         ProviderRegistry.Provider memory rec = registry.providerOf(p);
@@ -207,10 +294,19 @@ contract StakingLedgerHandler is Base {
 
     /// @notice The market locks collateral of a provider for a new job (registering the provider,
     ///         adding capacity and stake first when they lack).
-    function lockCollateral(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 collateral) external {
+    function lockCollateral(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 collateral) external accrues {
         address p = _provider(actorSeed);
         callsOf["lockCollateral"]++;
-        if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return;
+        _lockNew(p, modelSeed, gpus, collateral);
+    }
+
+    /// @dev Locks collateral of `p` for a new job (see `lockCollateral`); returns whether it did
+    ///      (not while paused when `p` would have to register or stake first) and the live lock's index.
+    function _lockNew(address p, uint256 modelSeed, uint256 gpus, uint256 collateral)
+        internal
+        returns (bool done, uint256 index)
+    {
+        if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return (false, 0);
         bytes32 model = _models[modelSeed % 2];
         ProviderRegistry.Capacity memory c = registry.capacityOf(p, model);
         if (c.gpuCount <= c.reserved) {
@@ -223,7 +319,7 @@ contract StakingLedgerHandler is Base {
         uint256 amount = collateral + uint256(registry.minStakePerGpu()) * gpus;
         uint256 free = registry.freeStakeOf(p);
         if (amount > free) {
-            if (registry.paused()) return;
+            if (registry.paused()) return (false, 0);
             _stakeProvider(p, amount - free);
         }
         uint256 jobId = _nextJobId++;
@@ -234,10 +330,11 @@ contract StakingLedgerHandler is Base {
         ghostLocked[p] += locked;
         ghostLockCount[p] += 1;
         ghostReserved[p][model] += gpus;
+        return (true, _locks.length - 1);
     }
 
     /// @notice The market releases one of the live locks.
-    function releaseCollateral(uint256 lockSeed) external {
+    function releaseCollateral(uint256 lockSeed) external accrues {
         callsOf["releaseCollateral"]++;
         if (_locks.length == 0) return;
         uint256 i = lockSeed % _locks.length;
@@ -249,7 +346,7 @@ contract StakingLedgerHandler is Base {
 
     /// @notice The market (as slasher) slashes a provider up to `amount`, paying up to four
     ///         ordered payees (address(0) among the candidates) and burning the rest.
-    function slashProvider(uint256 actorSeed, uint256 amount, uint256 nRecipients, uint256 paySeed) external {
+    function slashProvider(uint256 actorSeed, uint256 amount, uint256 nRecipients, uint256 paySeed) external accrues {
         address p = _provider(actorSeed);
         callsOf["slashProvider"]++;
         ProviderRegistry.Provider memory rec = registry.providerOf(p);
@@ -268,25 +365,36 @@ contract StakingLedgerHandler is Base {
         ghostBurned += slashed - paid;
     }
 
-    /// @notice The market records a settled outcome of a provider.
-    function recordOutcome(uint256 actorSeed, uint256 outcome) external {
+    /// @notice The market settles a new job at once: it locks collateral for it (as
+    ///         `lockCollateral`, with no collateral beyond `minStakePerGpu` per GPU) and closes the
+    ///         lock with an outcome and no slash (`closeLock`, the only way to record an outcome).
+    ///         The lock must be gone, nothing slashed, and the outcome counted.
+    function settleNewJob(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 outcome) external accrues {
         address p = _provider(actorSeed);
-        callsOf["recordOutcome"]++;
+        callsOf["settleNewJob"]++;
+        (bool locked, uint256 i) = _lockNew(p, modelSeed, gpus, 0);
+        if (!locked) return;
+        uint256 jobId = _locks[i].jobId;
         IProviderRegistry.Outcome o = IProviderRegistry.Outcome(outcome % 3);
         vm.prank(market);
-        registry.recordOutcome(p, o);
+        uint256 slashed = registry.closeLock(p, jobId, o, 0, new address[](0), new uint256[](0));
+        if (slashed != 0) _violation("closeLock without a slash slashed");
+        if (registry.lockOf(p, jobId).gpus != 0) _violation("closeLock left the lock");
+        _removeLock(i);
         _ghostOutcome(p, o);
-        _checkOutcomes(p, "recordOutcome recorded the wrong outcome");
+        _checkOutcomes(p, "closeLock recorded the wrong outcome");
         if (registry.reputationOf(p) > 10_000) _violation("reputation above 100%");
     }
 
-    /// @notice The market closes one of the live locks with a job outcome and, two times in
-    ///         three, a slash (up to 125% of what is slashable once the lock is released) to up to
-    ///         four ordered payees. Half the time through `closeLock` (one call), half through
-    ///         the old path: `releaseCollateral`, `slash`, `recordOutcome`. Both must have the same
-    ///         effect: the lock gone, the outcome counted, exactly the expected slash paid and
-    ///         burned. One `closeLock` in eight with a slash first tries a bad payee list (five
-    ///         payees, or lengths that differ), which must revert the whole call.
+    /// @notice The market closes one of the live locks and, two times in three, slashes (up to
+    ///         125% of what is slashable once the lock is released) to up to four ordered payees.
+    ///         Half the time through `closeLock` (one call, which also records the job's outcome),
+    ///         half through `releaseCollateral` then `slash` (as a cancelled job or an auction
+    ///         bond goes: no outcome). Both must have the same effect on stake: the lock gone,
+    ///         exactly the expected slash paid and burned; `closeLock` counts the outcome, the
+    ///         other path leaves the reputation as it was. One `closeLock` in eight with a slash
+    ///         first tries a bad payee list (five payees, or lengths that differ), which must
+    ///         revert the whole call.
     function closeJob(
         uint256 lockSeed,
         uint256 pathSeed,
@@ -294,12 +402,13 @@ contract StakingLedgerHandler is Base {
         uint256 amount,
         uint256 nRecipients,
         uint256 paySeed
-    ) external {
+    ) external accrues {
         callsOf["closeJob"]++;
         if (_locks.length == 0) return;
         uint256 i = lockSeed % _locks.length;
         CloseArgs memory c;
         c.lock = _locks[i];
+        _touch(c.lock.provider);
         c.outcome = IProviderRegistry.Outcome(outcomeSeed % 3);
         ProviderRegistry.Provider memory rec = registry.providerOf(c.lock.provider);
         uint256 slashable = uint256(rec.staked) - rec.locked + c.lock.amount; // once the lock is released
@@ -307,13 +416,13 @@ contract StakingLedgerHandler is Base {
         (c.recipients, c.amounts) = _slashPayees(c.amount, nRecipients, paySeed);
         uint256 expected = _min(c.amount, slashable);
         uint256 paidBefore = _payeeBalances();
-        uint256 slashed = _close(c, pathSeed);
+        (uint256 slashed, bool recorded) = _close(c, pathSeed);
         uint256 paid = _payeeBalances() - paidBefore;
         if (slashed != expected) _violation("closeJob slashed the wrong amount");
         if (paid != _expectedPayout(slashed, c.recipients, c.amounts)) _violation("closeJob paid the wrong amounts");
         if (registry.lockOf(c.lock.provider, c.lock.jobId).gpus != 0) _violation("closeJob left the lock");
         _removeLock(i);
-        _ghostOutcome(c.lock.provider, c.outcome);
+        if (recorded) _ghostOutcome(c.lock.provider, c.outcome);
         _checkOutcomes(c.lock.provider, "closeJob recorded the wrong outcome");
         ghostSlashPaid += paid;
         ghostBurned += slashed - paid;
@@ -328,15 +437,16 @@ contract StakingLedgerHandler is Base {
         uint256[] amounts;
     }
 
-    /// @dev Closes `c.lock` through `closeLock` (even `pathSeed`) or the old path; returns the slash.
-    function _close(CloseArgs memory c, uint256 pathSeed) internal returns (uint256 slashed) {
+    /// @dev Closes `c.lock` through `closeLock` (even `pathSeed`: the outcome is recorded) or
+    ///      through `releaseCollateral` and `slash` (no outcome); returns the slash.
+    function _close(CloseArgs memory c, uint256 pathSeed) internal returns (uint256 slashed, bool recorded) {
         (address p, uint256 jobId) = (c.lock.provider, c.lock.jobId);
         if (c.amount != 0) reached["closeWithSlash"]++;
         if (pathSeed % 2 == 0) {
             reached["closeLock"]++;
             if (c.amount != 0 && (pathSeed >> 16) % 8 == 0) _closeLockMustRevert(c, pathSeed);
             vm.prank(market);
-            return registry.closeLock(p, jobId, c.outcome, c.amount, c.recipients, c.amounts);
+            return (registry.closeLock(p, jobId, c.outcome, c.amount, c.recipients, c.amounts), true);
         }
         reached["closeOldPath"]++;
         vm.prank(market);
@@ -345,14 +455,12 @@ contract StakingLedgerHandler is Base {
             vm.prank(market);
             slashed = registry.slash(p, c.amount, c.recipients, c.amounts);
         }
-        vm.prank(market);
-        registry.recordOutcome(p, c.outcome);
     }
 
     // ================================================================== verifiers
 
     /// @notice An account registers as a verifier (nothing when it already is).
-    function registerVerifier(uint256 actorSeed) external {
+    function registerVerifier(uint256 actorSeed) external accrues {
         address v = _verifier(actorSeed);
         callsOf["registerVerifier"]++;
         if (registry.verifierOf(v).slot != 0) return;
@@ -360,7 +468,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A verifier stakes `amount` (registering first if needed).
-    function stakeAsVerifier(uint256 actorSeed, uint256 amount) external {
+    function stakeAsVerifier(uint256 actorSeed, uint256 amount) external accrues {
         address v = _verifier(actorSeed);
         callsOf["stakeAsVerifier"]++;
         if (registry.verifierOf(v).slot == 0 && !_registerVerifier(v)) return;
@@ -380,7 +488,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A verifier starts unbonding part of its active stake.
-    function requestVerifierUnstake(uint256 actorSeed, uint256 amount) external {
+    function requestVerifierUnstake(uint256 actorSeed, uint256 amount) external accrues {
         address v = _verifier(actorSeed);
         callsOf["requestVerifierUnstake"]++;
         uint256 active = registry.activeStakeOf(v);
@@ -392,7 +500,7 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice A verifier withdraws its unbonded stake; before the end it waits or tries early (must revert).
-    function withdrawVerifierStake(uint256 actorSeed, uint256 waitSeed) external {
+    function withdrawVerifierStake(uint256 actorSeed, uint256 waitSeed) external accrues {
         address v = _verifier(actorSeed);
         callsOf["withdrawVerifierStake"]++;
         StakingLedger.Verifier memory rec = registry.verifierOf(v);
@@ -404,6 +512,7 @@ contract StakingLedgerHandler is Base {
                 if (ok) _violation("verifier withdrew before the unbonding end");
                 return;
             }
+            _touchAll(); // time passes: every account's pending is followed
             vm.warp(rec.unbondingEnd);
         }
         uint256 balanceBefore = token.balanceOf(v);
@@ -418,7 +527,7 @@ contract StakingLedgerHandler is Base {
 
     /// @notice The resolver queues a draw of up to `count` verifiers, excluding the verifiers
     ///         picked by `excludedMask` (and, with bit 7, a non-verifier address and a duplicate).
-    function requestDraw(uint256 kindSeed, uint256 excludedMask, uint256 count) external {
+    function requestDraw(uint256 kindSeed, uint256 excludedMask, uint256 count) external accrues {
         callsOf["requestDraw"]++;
         uint256 n;
         for (uint256 i; i < N_VERIFIERS; ++i) {
@@ -467,7 +576,7 @@ contract StakingLedgerHandler is Base {
     ///         handler predicts the whole call (entries processed, draws completed, the seed each
     ///         gets, re-targeting, `drawReady` of each entry reached, or the exact revert) and
     ///         tells the resolver the seeds to expect.
-    function processDraws(uint256 maxEntries, uint256 hashSeed, uint256 mode) external {
+    function processDraws(uint256 maxEntries, uint256 hashSeed, uint256 mode) external accrues {
         callsOf["processDraws"]++;
         uint64 head = registry.queueHead();
         uint64 tail = registry.queueTail();
@@ -532,7 +641,7 @@ contract StakingLedgerHandler is Base {
     /// @notice The VRF: delivers the word of a queued draw that asked for one (five times in
     ///         six; the word is 0 one time in eight), or makes the source refuse requests (one
     ///         time in three of the rest) or accept them again.
-    function randomnessSource(uint256 which, uint256 positionSeed, uint256 word) external {
+    function randomnessSource(uint256 which, uint256 positionSeed, uint256 word) external accrues {
         callsOf["randomnessSource"]++;
         if (which % 6 == 0) {
             vrf.setRefusing(positionSeed % 3 == 0);
@@ -553,7 +662,7 @@ contract StakingLedgerHandler is Base {
 
     /// @notice The resolver slashes `bps` of a verifier's stake to a payee (or burns it all when
     ///         the payee is address(0)).
-    function slashVerifier(uint256 actorSeed, uint256 bps, uint256 payeeSeed) external {
+    function slashVerifier(uint256 actorSeed, uint256 bps, uint256 payeeSeed) external accrues {
         address v = _verifier(actorSeed);
         callsOf["slashVerifier"]++;
         bps = _bound(bps, 0, 10_000);
@@ -571,20 +680,83 @@ contract StakingLedgerHandler is Base {
     // ================================================================== time and governance
 
     /// @notice Time passes (1 second to 30 days).
-    function warp(uint256 secondsAhead) external {
+    function warp(uint256 secondsAhead) external accrues {
         callsOf["warp"]++;
+        _touchAll();
         vm.warp(block.timestamp + _bound(secondsAhead, 1, 30 days));
     }
 
+    /// @notice Time passes to an epoch boundary of the distributor 1 to 3 epochs ahead: one second
+    ///         before it, exactly at it, one second after it, or anywhere in the epoch it starts.
+    function warpEpoch(uint256 epochs, uint256 where) external accrues {
+        callsOf["warpEpoch"]++;
+        _touchAll();
+        uint256 length = rewards.EPOCH();
+        uint256 boundary = rewards.genesis() + (rewards.epochAt(block.timestamp) + _bound(epochs, 1, 3)) * length;
+        uint256 w = where % 4;
+        uint256 t = w == 0 ? boundary - 1 : w == 1 ? boundary : w == 2 ? boundary + 1 : boundary + (where >> 8) % length;
+        if (t <= block.timestamp) t = block.timestamp + 1;
+        reached[w == 1 ? bytes32("warpToBoundary") : bytes32("warpNearBoundary")]++;
+        vm.warp(t);
+    }
+
+    /// @notice The rewards distributor takes an account's stake rewards (as `claim` does): a
+    ///         provider, a verifier, or (one time in nine) an address that never staked. It must
+    ///         get exactly what `pendingStakeRewards` said just before, and leave nothing pending.
+    function takeStakeRewards(uint256 actorSeed) external accrues {
+        callsOf["takeStakeRewards"]++;
+        uint256 k = actorSeed % (_accounts.length + 1);
+        address a = k < _accounts.length ? _accounts[k] : address(0xD00D);
+        if (a != address(0xD00D)) _touch(a);
+        uint256 pending = registry.pendingStakeRewards(a);
+        uint256 takenBefore = rewards.takenBy(a);
+        uint256 amount = rewards.take(a);
+        if (amount != pending) _violation("takeStakeRewards took other than pendingStakeRewards");
+        if (rewards.takenBy(a) != takenBefore + amount) _violation("MockRewards did not count the take");
+        if (registry.pendingStakeRewards(a) != 0) _violation("takeStakeRewards left rewards pending");
+        (_takenFrom, _takenNow) = (a, amount);
+        ghostTaken[a] += amount;
+        reached[amount == 0 ? bytes32("takeNothing") : bytes32("takeRewards")]++;
+    }
+
+    /// @notice The rewards distributor breaks (one time in three: both schedule functions revert,
+    ///         only `stakeReleased` reverts, or `stakeRateAt` answers an epoch starting after the
+    ///         time asked, one ending at it, or a rate of 2^128 wei per second) or works again.
+    ///         The ledger must then write off, at its next update, the stake share released since
+    ///         the later of its last update and its cached epoch's end; its views leave that out
+    ///         at once. So the sum of the pending stake rewards must move by the share the fault
+    ///         hides or shows again (`writtenOffNow`), but for the rounding of one update.
+    function rewardsFault(uint256 which) external accrues {
+        callsOf["rewardsFault"]++;
+        MockRewards.Fault f = which % 3 == 0 ? MockRewards.Fault(1 + (which >> 8) % 5) : MockRewards.Fault.None;
+        _touchAll();
+        uint256 hiddenBefore = writtenOffNow() - ghostWrittenOff;
+        uint256 owedBefore = _owed();
+        rewards.setFault(f);
+        uint256 hiddenAfter = writtenOffNow() - ghostWrittenOff;
+        uint256 owedAfter = _owed();
+        _viewShift = hiddenAfter > hiddenBefore ? -1 : hiddenAfter < hiddenBefore ? int256(1) : int256(0);
+        // Σ pending moves by the release hidden or shown again, less the rounding of one update.
+        (, uint256 atRisk,) = _accState();
+        uint256 tolerance = rewards.EPOCH() + 2 + atRisk / 1e18 + 1 + 2 * _accounts.length;
+        uint256 shown = owedAfter + hiddenAfter; // both sides, so no difference goes negative
+        uint256 was = owedBefore + hiddenBefore;
+        if ((shown > was ? shown - was : was - shown) > tolerance) {
+            _violation("a distributor fault moved pending stake rewards by other than the release it hides");
+        }
+        reached[f == MockRewards.Fault.None ? bytes32("rewardsMended") : bytes32("rewardsBroken")]++;
+        if (hiddenAfter > hiddenBefore) reached["rewardsHidden"]++;
+    }
+
     /// @notice Blocks pass (1 to 300: past 256, queued draw targets leave the hash window).
-    function roll(uint256 blocksAhead) external {
+    function roll(uint256 blocksAhead) external accrues {
         callsOf["roll"]++;
         vm.roll(block.number + _bound(blocksAhead, 1, 300));
     }
 
     /// @notice Governance sets `unbondingPeriod`, `minStakePerGpu` or `drawDelay` within their
     ///         bounds, or pauses / unpauses (pausing one time in four of those).
-    function govern(uint256 which, uint256 value) external {
+    function govern(uint256 which, uint256 value) external accrues {
         callsOf["govern"]++;
         which %= 4;
         uint256 minUnbonding = resolver.SLASH_DELAY() + 1;
@@ -607,7 +779,7 @@ contract StakingLedgerHandler is Base {
     /// @notice Governance sets the randomness source (the mock two times in three, else none:
     ///         block hashes). Only with an empty queue: otherwise the call must revert
     ///         `DrawsPending(queued)` and change nothing.
-    function switchRandomness(uint256 seed) external {
+    function switchRandomness(uint256 seed) external accrues {
         callsOf["switchRandomness"]++;
         address value = seed % 3 == 0 ? address(0) : address(vrf);
         address before = address(registry.randomness());
@@ -631,7 +803,7 @@ contract StakingLedgerHandler is Base {
 
     /// @notice A stranger (no role) calls a privileged function with arguments that would
     ///         otherwise succeed; the call must revert.
-    function strangerCall(uint256 which, uint256 strangerSeed) external {
+    function strangerCall(uint256 which, uint256 strangerSeed) external accrues {
         callsOf["strangerCall"]++;
         ++strangerCalls;
         address stranger = address(uint160(uint256(keccak256(abi.encode("stranger", strangerSeed % 16)))));
@@ -648,7 +820,12 @@ contract StakingLedgerHandler is Base {
         } else if (which == 2) {
             data = abi.encodeCall(ProviderRegistry.slash, (p, 1 ether, new address[](0), new uint256[](0)));
         } else if (which == 3) {
-            data = abi.encodeCall(ProviderRegistry.recordOutcome, (p, IProviderRegistry.Outcome.Completed));
+            // An outcome alone (no slash): only the market records outcomes.
+            (address lp, uint256 job) = _locks.length != 0 ? (_locks[0].provider, _locks[0].jobId) : (p, 1);
+            data = abi.encodeCall(
+                ProviderRegistry.closeLock,
+                (lp, job, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
+            );
         } else if (which == 4) {
             data = abi.encodeCall(StakingLedger.requestDraw, (IStakingLedger.EntryKind.VerifierDraw, 1 << 100));
         } else if (which == 5) {
@@ -664,7 +841,7 @@ contract StakingLedgerHandler is Base {
         } else if (which == 10) {
             data = abi.encodeWithSignature("setRandomness(address)", stranger);
         } else if (which == 11) {
-            data = abi.encodeWithSignature("setRewards(address)", address(0));
+            data = abi.encodeCall(StakingLedger.takeStakeRewards, (p));
         } else if (which == 12) {
             data = abi.encodeWithSignature(registry.paused() ? "unpause()" : "pause()");
         } else if (which == 13) {
@@ -712,7 +889,202 @@ contract StakingLedgerHandler is Base {
         return _locks.length;
     }
 
+    /// @notice Every provider and verifier actor once (provider 0 is also verifier 4).
+    function accounts() external view returns (address[] memory) {
+        return _accounts;
+    }
+
+    /// @notice Σ providers' (staked − unbonding) + Σ verifiers' (staked − unbonding), from the records.
+    function stakeAtRisk() public view returns (uint256 sum) {
+        for (uint256 i; i < N_PROVIDERS; ++i) {
+            ProviderRegistry.Provider memory p = registry.providerOf(_providers[i]);
+            sum += uint256(p.staked) - p.unbonding;
+        }
+        for (uint256 i; i < N_VERIFIERS; ++i) {
+            sum += registry.activeStakeOf(_verifiers[i]);
+        }
+    }
+
+    /// @notice `ghostReleasedAtRisk` brought to now (the stake at risk has not changed since the
+    ///         last checkpoint: every action ends with one).
+    function releasedAtRiskNow() public view returns (uint256) {
+        uint256 t = block.timestamp;
+        if (t <= lastCheckpoint || stakeAtRisk() < MIN_STAKE_AT_RISK) return ghostReleasedAtRisk;
+        return ghostReleasedAtRisk + rewards.released(lastCheckpoint, t);
+    }
+
+    /// @notice `ghostWrittenOff`, plus what the ledger would write off were it brought to now
+    ///         (its views leave that out already): while the distributor fails, the stake share
+    ///         released since the later of the accumulator's last update and the end of the cached
+    ///         epoch, if that end is past and at least 1 CMP is at risk.
+    function writtenOffNow() public view returns (uint256) {
+        (, uint256 atRisk, uint256 updatedAt) = _accState();
+        (, uint256 until) = _rateState();
+        uint256 t = block.timestamp;
+        if (t <= updatedAt || t <= until || atRisk < MIN_STAKE_AT_RISK) return ghostWrittenOff;
+        uint256 from = _max(updatedAt, until);
+        return rewards.losesRelease(from, t) ? ghostWrittenOff + rewards.released(from, t) : ghostWrittenOff;
+    }
+
+    /// @notice What the ledger may hand out for the time so far: the share released while at
+    ///         risk less what it wrote off (or would, brought to now) while the distributor failed.
+    function releasedKeptNow() external view returns (uint256) {
+        return releasedAtRiskNow() - writtenOffNow();
+    }
+
+    /// @notice The most the accumulator may lose to rounding so far. Each accumulator update that
+    ///         moves time (at most one per action, plus the open one the views bring to now)
+    ///         loses below 2·EPOCH + 2 wei to the per-second rate of the partial epochs at its
+    ///         ends, and below stakeAtRisk/1e18 + 1 wei to the reward-per-stake division; each
+    ///         stake change or take rounds an account's debt against it by at most 1 wei, and
+    ///         reading `pendingStakeRewards` rounds down by at most 1 wei per record (2 per account).
+    function roundingAllowance() external view returns (uint256) {
+        uint256 maxAtRisk = _max(ghostMaxStakeAtRisk, stakeAtRisk());
+        return (ghostActions + 1) * (2 * rewards.EPOCH() + 2 + maxAtRisk / 1e18 + 1 + 8) + 2 * _accounts.length;
+    }
+
     // ================================================================== internals
+
+    /// @dev Adds the stake share released since the last checkpoint, if the stake at risk was at
+    ///      least 1 CMP meanwhile. `atRisk` is the ledger's stake at risk now (invariant (i) holds
+    ///      it to the records' sum): it changes only inside actions, and no action both moves time
+    ///      and changes it (the waits of the withdrawals and the warps change no active stake), so
+    ///      it is the one of the whole interval.
+    function _checkpoint(uint256 atRisk) internal {
+        uint256 t = block.timestamp;
+        if (t <= lastCheckpoint) return;
+        if (atRisk >= MIN_STAKE_AT_RISK) ghostReleasedAtRisk += rewards.released(lastCheckpoint, t);
+        lastCheckpoint = t;
+    }
+
+    function _beforeAction() internal returns (Snapshot memory snap) {
+        uint256 atRisk;
+        (snap.rps, atRisk) = registry.stakeRewardsState();
+        _checkpoint(atRisk);
+        ++ghostActions;
+        snap.time = block.timestamp;
+        (, snap.atRisk, snap.updatedAt) = _accState();
+        (snap.perSecond, snap.until) = _rateState();
+        snap.hidden = writtenOffNow() - ghostWrittenOff;
+        delete _touched;
+        delete _touchedPending;
+        (_takenFrom, _takenNow) = (address(0), 0);
+        _viewShift = 0;
+    }
+
+    /// @dev The action brought the accumulator forward to `updatedAt` (from `snap.updatedAt`).
+    ///      That must be now (no action both moves time and changes stake). Past the cached
+    ///      epoch's end the ledger asks the distributor: if that fails (`losesRelease`), the share
+    ///      released from the later of the last update and that end to now is written off (when
+    ///      at least 1 CMP was at risk meanwhile), and no rate is cached; if not, the new epoch's
+    ///      rate and end are cached. Within the cached epoch nothing is asked, nothing changes.
+    function _followUpdate(Snapshot memory snap, uint256 updatedAt) internal {
+        uint256 t = block.timestamp;
+        if (updatedAt != t) _violation("the accumulator was brought to another time than now");
+        (uint256 perSecond, uint256 until) = _rateState();
+        bool cachedKept = perSecond == snap.perSecond && until == snap.until;
+        if (t <= snap.until) {
+            if (!cachedKept) _violation("the cached rate changed within its epoch");
+            return;
+        }
+        uint256 from = _max(snap.updatedAt, snap.until);
+        if (rewards.losesRelease(from, t)) {
+            reached["releaseWrittenOff"]++;
+            if (snap.atRisk >= MIN_STAKE_AT_RISK) ghostWrittenOff += rewards.released(from, t);
+            if (!cachedKept) _violation("the ledger cached a failing distributor's rate");
+        } else if (until != rewards.epochEndAt(t) || perSecond != rewards.shareOf(rewards.epochAt(t)) / rewards.EPOCH()) {
+            _violation("the ledger cached another rate than the epoch's");
+        }
+    }
+
+    /// @dev The accumulator as stored: reward per stake, stake at risk, last update.
+    function _accState() internal view returns (uint256 rps, uint256 atRisk, uint256 updatedAt) {
+        uint256 w = uint256(vm.load(address(registry), bytes32(accSlot)));
+        return (uint96(w), uint96(w >> 96), uint32(w >> 192));
+    }
+
+    /// @dev The cached stake rate: wei per second, and the end of its epoch.
+    function _rateState() internal view returns (uint256 perSecond, uint256 until) {
+        uint256 w = uint256(vm.load(address(registry), bytes32(accSlot + 1)));
+        return (uint128(w), uint64(w >> 128));
+    }
+
+    /// @dev Σ `pendingStakeRewards` over every actor.
+    function _owed() internal view returns (uint256 sum) {
+        for (uint256 i; i < _accounts.length; ++i) {
+            sum += registry.pendingStakeRewards(_accounts[i]);
+        }
+    }
+
+    /// @dev Follows `account`'s pending stake rewards through the current action: records them
+    ///      now (call it before the action changes anything of the account), once.
+    function _touch(address account) internal {
+        for (uint256 i; i < _touched.length; ++i) {
+            if (_touched[i] == account) return;
+        }
+        _touched.push(account);
+        _touchedPending.push(registry.pendingStakeRewards(account));
+    }
+
+    /// @dev Follows every account (before time passes).
+    function _touchAll() internal {
+        for (uint256 i; i < _accounts.length; ++i) {
+            _touch(_accounts[i]);
+        }
+    }
+
+    /// @dev After every action: the reward per stake never fell, and did not move at all unless
+    ///      time passed, so the pending stake rewards of an account whose records the action did
+    ///      not change did not move either. Each account the action acted on (`_touch`; all of
+    ///      them when time passed), less what the action took from it: when time passed (no action
+    ///      that moves time changes stake), its pending never fell; when it did not, it never
+    ///      grew, and fell by at most 2 wei (a change of the account's own stake rounds its debt
+    ///      against it by at most 1 wei). Exceptions, where a distributor fault hides part of the
+    ///      release from the views or shows it again: `rewardsFault` (the views may only fall when
+    ///      it broke the distributor, only grow when it mended it, by the amount checked there),
+    ///      and time passing while only `stakeReleased` reverts (the views may fall when they
+    ///      come to need it). If the action brought the accumulator forward, `_followUpdate`.
+    function _afterAction(Snapshot memory snap) internal {
+        (uint256 rps, uint256 atRisk) = registry.stakeRewardsState();
+        _checkpoint(atRisk);
+        (,, uint256 updatedAt) = _accState();
+        if (updatedAt != snap.updatedAt) _followUpdate(snap, updatedAt);
+        bool moved = block.timestamp != snap.time;
+        // The views may fall only as a fault hides part of the release: when `rewardsFault`
+        // broke the distributor (-1), or when time passed while only `stakeReleased` reverts
+        // and the views now need it (they did not before).
+        bool mayFall = _viewShift < 0
+            || (moved && rewards.fault() == MockRewards.Fault.RevertReleased && writtenOffNow() - ghostWrittenOff > snap.hidden);
+        bool mayGrow = _viewShift > 0;
+        if (rps < snap.rps && !mayFall) _violation("rewardPerStake fell");
+        if (!moved && rps > snap.rps && !mayGrow) _violation("rewardPerStake moved without time passing");
+        if (atRisk > ghostMaxStakeAtRisk) ghostMaxStakeAtRisk = atRisk;
+        for (uint256 i; i < _touched.length; ++i) {
+            address a = _touched[i];
+            uint256 before = _touchedPending[i];
+            if (a == _takenFrom) {
+                if (_takenNow > before) {
+                    _violation("a take exceeded the pending stake rewards");
+                    continue;
+                }
+                before -= _takenNow;
+            }
+            uint256 nowPending = registry.pendingStakeRewards(a);
+            if (mayGrow || mayFall) {
+                // The amounts are checked in sum (`rewardsFault`) and by (k); the direction here.
+                if (mayGrow && nowPending < before) _violation("pending stake rewards fell as the distributor mended");
+                if (mayFall && !moved && nowPending > before) _violation("pending stake rewards grew as the distributor broke");
+                continue;
+            }
+            if (moved) {
+                if (nowPending < before) _violation("pending stake rewards fell while time passed");
+            } else if (nowPending > before) {
+                _violation("pending stake rewards grew without time passing");
+            } else if (before - nowPending > 2) {
+                _violation("a stake change cost more than rounding of pending stake rewards");
+            }
+        }
+    }
 
     /// @dev What `processDraws` should do from the current state.
     struct Prediction {
@@ -865,12 +1237,20 @@ contract StakingLedgerHandler is Base {
         }
     }
 
-    function _provider(uint256 seed) internal view returns (address) {
-        return _providers[seed % N_PROVIDERS];
+    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a : b;
     }
 
-    function _verifier(uint256 seed) internal view returns (address) {
-        return _verifiers[seed % N_VERIFIERS];
+    /// @dev The provider an action acts on (its pending stake rewards are followed, `_touch`).
+    function _provider(uint256 seed) internal returns (address p) {
+        p = _providers[seed % N_PROVIDERS];
+        _touch(p);
+    }
+
+    /// @dev The verifier an action acts on (its pending stake rewards are followed, `_touch`).
+    function _verifier(uint256 seed) internal returns (address v) {
+        v = _verifiers[seed % N_VERIFIERS];
+        _touch(v);
     }
 
     /// @dev Registers `p`; while paused the call must revert (returns false then).

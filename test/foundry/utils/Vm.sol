@@ -16,6 +16,8 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     /// @notice Sets `block.number`.
     function roll(uint256 newHeight) external;
+    /// @notice Reads storage slot `slot` of `target`.
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
     /// @notice Sets what `blockhash(blockNumber)` returns.
     function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     /// @notice The next call must revert.
@@ -35,6 +37,8 @@ interface Vm {
     function assertEq(address left, address right, string calldata err) external pure;
     /// @notice Fails (reverts) with `err` unless `left >= right`.
     function assertGe(uint256 left, uint256 right, string calldata err) external pure;
+    /// @notice Fails (reverts) with `err` unless `left > right`.
+    function assertGt(uint256 left, uint256 right, string calldata err) external pure;
     /// @notice Fails (reverts) with `err` unless `left <= right`.
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
     /// @notice Fails (reverts) with `err` unless `condition`.
