@@ -33,7 +33,10 @@ class SealedBid:
 
 def commitment_hash(job_id: int, bidder: str, price: int, salt: bytes) -> bytes:
     """`keccak256(abi.encode(jobId, bidder, price, salt))`, as `commitBid` expects."""
-    return keccak(encode(["uint256", "address", "uint256", "bytes32"], [job_id, bidder, price, salt]))
+    if len(salt) != 32 or len(bidder) != 42:  # anything unusual: eth_abi checks it
+        return keccak(encode(["uint256", "address", "uint256", "bytes32"], [job_id, bidder, price, salt]))
+    words = job_id.to_bytes(32, "big") + bytes(12) + bytes.fromhex(bidder[2:]) + price.to_bytes(32, "big") + salt
+    return keccak(words)
 
 
 @dataclass
@@ -50,6 +53,12 @@ class Provider:
     plans: dict[int, str] = field(default_factory=dict)  # job id → "honest", "fake", "quit", "vanish"
     claimed_at: dict[int, int] = field(default_factory=dict)
     sealed: dict[int, SealedBid] = field(default_factory=dict)  # job id → its sealed bid
+    ask: Decimal = field(init=False)  # the cost model's ask (fixed for the run)
+    ask_wei: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ask = self.cost.ask()
+        self.ask_wei = to_wei(self.ask)
 
     @property
     def kind(self) -> str:
@@ -77,7 +86,7 @@ class Provider:
         """Open auctions, as `ProviderAgent._undercut`: the first bid asks the max price; later
         ones undercut the best by `step` (at least the market's decrement), never below the ask.
         None when the job is below the ask or the best is out of reach."""
-        ask = self.cost.ask()
+        ask = self.ask
         max_price = from_wei(job.max_price)
         if max_price < ask:
             return None
@@ -95,7 +104,7 @@ class Provider:
     def sealed_price(self, job: JobState) -> int | None:
         """Sealed auctions, as the provider agent: a truthful bid at the ask (second price pays
         at least that); None when the job's max price is below it."""
-        ask = to_wei(self.cost.ask())
+        ask = self.ask_wei
         return ask if 0 < ask <= job.max_price else None
 
 

@@ -59,6 +59,8 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         if prices.get("mean_clearing", "-") != "-":
             out[f"price.{model}"] = float(prices["mean_clearing"])
     out["timing.actor_tx_per_s"] = float(report["timing"]["actor_tx_per_s"])
+    if "actor_share_of_raw" in report["timing"]:  # reports from before it have none
+        out["timing.actor_share_of_raw"] = float(report["timing"]["actor_share_of_raw"])
     out["timing.wall_seconds"] = float(report["timing"]["wall_seconds"])
     return out
 

@@ -5,8 +5,10 @@ receipts and logs, reverts decoded by their custom error, and batched `eth_call`
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsIndex
 
 from compute_market.fastsim.abi import Codec, ErrorType, decode_revert
 from compute_market.fastsim.deploy import Deployment
@@ -50,6 +52,8 @@ GAS = {
     "slashAbsentVerifier": 500_000,
 }
 DEFAULT_GAS = 500_000
+STREAM_CHUNK = 96  # a step's transactions go out in batches of this many while the actors decide
+TIP_TOP = 10**9  # a streamed step's first tip; each later transaction tips one wei less
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,9 @@ class Chain:
     codecs: dict[str, Codec] = field(init=False)
     nonces: Counter[str] = field(default_factory=Counter)
     errors: dict[bytes, ErrorType] = field(init=False)
+    head_number: int | None = None  # the latest block, once known (the engine mines every block)
+    sender: Rpc | None = field(default=None, init=False)  # the sending thread's connection
+    sending: ThreadPoolExecutor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.codecs = {name: Codec(abi) for name, abi in self.deployment.abis.items()}
@@ -134,41 +141,67 @@ class Chain:
 
     def set_automine(self, on: bool) -> None:
         self.rpc.call("evm_setAutomine", [on])
+        self.head_number = None  # blocks may have been mined by others: read the head again
 
     def head(self) -> tuple[int, int]:
         """Number and timestamp of the latest block."""
         block = self.rpc.call("eth_getBlockByNumber", ["latest", False])
-        return int(block["number"], 16), int(block["timestamp"], 16)
+        self.head_number = int(block["number"], 16)
+        return self.head_number, int(block["timestamp"], 16)
+
+    def send_call(self, tx: Tx, tip: int) -> tuple[str, list[Any]]:
+        """The `eth_sendTransaction` of `tx` with the sender's next nonce (taken) and `tip`."""
+        data = self.codecs[tx.contract].fn(tx.function).calldata(*tx.args)
+        nonce = self.nonces[tx.sender]
+        self.nonces[tx.sender] = nonce + 1
+        fields = {
+            "from": tx.sender,
+            "to": self.address(tx.contract),
+            "data": data,
+            "gas": hex(tx.gas_limit),
+            "nonce": hex(nonce),
+            "maxFeePerGas": hex(tip),
+            "maxPriorityFeePerGas": hex(tip),
+        }
+        return ("eth_sendTransaction", [fields])
+
+    def stream(self) -> TxStream:
+        """An empty list of a step's transactions that sends them as they are appended."""
+        if self.sender is None:
+            self.sender = Rpc(self.rpc.url, self.rpc.timeout)  # its own HTTP connection
+            self.sending = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastsim-send")
+        return TxStream(self)
+
+    def close(self) -> None:
+        """Stops the sending thread (a later `stream` starts another)."""
+        if self.sending is not None:
+            self.sending.shutdown(wait=True)
+        if self.sender is not None:
+            self.sender.close()
+        self.sending, self.sender = None, None
+
+    @property
+    def wait_seconds(self) -> float:
+        """Wall time in JSON-RPC round trips, the sending thread's included."""
+        return self.rpc.wait_seconds + (self.sender.wait_seconds if self.sender is not None else 0.0)
 
     def mine_step(self, txs: list[Tx], timestamp: int) -> Block:
-        """Sends `txs` as one batch (mined in this order: decreasing tips), mines one block at
-        `timestamp`, reads its logs (one `eth_getLogs`), the statuses of the transactions that
-        logged nothing (one batch of receipts), names the reverts."""
+        """Sends `txs` (mined in this order: decreasing tips) as one batch, or, for this chain's
+        `TxStream`, waits for the batches it already sent; mines one block at `timestamp`, reads
+        its logs (one `eth_getLogs`), the statuses of the transactions that logged nothing (one
+        batch of receipts), names the reverts."""
         n = len(txs)
-        calls: list[tuple[str, list[Any]]] = []
-        for i, tx in enumerate(txs):
-            tip = hex(n - i)
-            data = self.codecs[tx.contract].fn(tx.function).calldata(*tx.args)
-            calls.append(
-                (
-                    "eth_sendTransaction",
-                    [
-                        {
-                            "from": tx.sender,
-                            "to": self.address(tx.contract),
-                            "data": data,
-                            "gas": hex(tx.gas_limit),
-                            "nonce": hex(self.nonces[tx.sender]),
-                            "maxFeePerGas": tip,
-                            "maxPriorityFeePerGas": tip,
-                        }
-                    ],
-                )
-            )
-            self.nonces[tx.sender] += 1
-        hashes = self.rpc.batch(calls, raise_errors=False)
+        if isinstance(txs, TxStream) and txs.chain is self:
+            hashes = txs.hashes()
+        else:
+            hashes = self.rpc.batch([self.send_call(tx, n - i) for i, tx in enumerate(txs)], raise_errors=False)
+        if self.head_number is None:
+            self.head_number = self.head()[0]
         self.rpc.call("evm_mine", [timestamp])
-        number, stamp = self.head()
+        # Mining is off and the engine mines every block itself: the new block is the next
+        # number, at `timestamp` (no `eth_getBlockByNumber` per step; the logs confirm it).
+        number, stamp = self.head_number + 1, timestamp
+        self.head_number = number
         sent = [(tx, h) for tx, h in zip(txs, hashes, strict=True) if isinstance(h, str)]
         logs = self.logs(number, number)
         receipts = self.statuses(number, [h for _, h in sent], {log.tx for log in logs})
@@ -240,6 +273,8 @@ class Chain:
         )
         out: list[Log] = []
         for entry in raw:
+            if start == stop and int(entry["blockNumber"], 16) != start:
+                raise RuntimeError(f"asked for the logs of block {start}, got block {entry['blockNumber']}'s")
             contract = self.by_address.get(entry["address"].lower())
             if contract is None or not entry["topics"]:
                 continue
@@ -259,3 +294,45 @@ class Chain:
             batch.append(("eth_call", [{"to": self.address(contract), "data": data}, block]))
         raw = self.rpc.batch(batch)
         return [self.codecs[c].fn(f).decode_output(r) for (c, f, _a), r in zip(requests, raw, strict=True)]
+
+
+class TxStream(list[Tx]):
+    """A step's transactions, sent while the actors are still deciding: every `STREAM_CHUNK`
+    appended, one thread of the chain posts them as a batch of `eth_sendTransaction` on its own
+    connection (batches in order, each transaction with its sender's next nonce and a tip one
+    wei below the one before, so the block keeps the decision order), while the main thread goes
+    on. Anvil checks and pools one batch while Python decides the next; `hashes` sends the rest
+    and waits for all of them, in order. (`+=` appends without sending at once: the next batch
+    takes them.)"""
+
+    def __init__(self, chain: Chain) -> None:
+        super().__init__()
+        self.chain = chain
+        self.sent = 0  # how many are in a batch already
+        self.batches: list[Future[list[Any]]] = []
+
+    def append(self, tx: Tx) -> None:
+        super().append(tx)
+        if len(self) - self.sent >= STREAM_CHUNK:
+            self.flush()
+
+    def extend(self, txs: Iterable[Tx]) -> None:
+        for tx in txs:
+            self.append(tx)
+
+    def insert(self, index: SupportsIndex, tx: Tx) -> None:
+        raise TypeError("a streamed step only appends (sent transactions cannot move)")
+
+    def flush(self) -> None:
+        """Posts the transactions not yet sent, as one batch, from the sending thread."""
+        chain = self.chain
+        if self.sent == len(self) or chain.sending is None or chain.sender is None:
+            return
+        calls = [chain.send_call(tx, TIP_TOP - i) for i, tx in enumerate(self[self.sent :], start=self.sent)]
+        self.batches.append(chain.sending.submit(chain.sender.batch, calls, raise_errors=False))
+        self.sent = len(self)
+
+    def hashes(self) -> list[Any]:
+        """Every transaction's hash (or its `RpcError`), in order, once all batches are answered."""
+        self.flush()
+        return [h for batch in self.batches for h in batch.result()]

@@ -77,6 +77,8 @@ class Mirror:
     supply: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})
     staked: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     locks: defaultdict[str, dict[int, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
+    lock_gpus: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # sums of `locks`
+    lock_amount: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     registered: set[str] = field(default_factory=set)
     answers: list[int] = field(default_factory=list)  # oracle answers, in order
     answer_at: int = 0  # time of the latest answer
@@ -89,11 +91,11 @@ class Mirror:
 
     def reserved(self, provider: str) -> int:
         """GPUs held by the provider's collateral locks."""
-        return sum(gpus for gpus, _ in self.locks[provider].values())
+        return self.lock_gpus[provider]
 
     def locked(self, provider: str) -> int:
         """CMP held by the provider's collateral locks."""
-        return sum(amount for _, amount in self.locks[provider].values())
+        return self.lock_amount[provider]
 
     def escrow_total(self) -> int:
         """Credits every job holds: what the market's CRD balance must be."""
@@ -140,9 +142,18 @@ class Mirror:
         elif event == "Slashed":
             self.staked[args["provider"]] -= int(args["slashed"])
         elif event == "CollateralLocked":
-            self.locks[args["provider"]][int(args["jobId"])] = (int(args["gpus"]), int(args["amount"]))
+            self._unlock(args["provider"], int(args["jobId"]))
+            gpus, amount = int(args["gpus"]), int(args["amount"])
+            self.locks[args["provider"]][int(args["jobId"])] = (gpus, amount)
+            self.lock_gpus[args["provider"]] += gpus
+            self.lock_amount[args["provider"]] += amount
         elif event == "CollateralReleased":
-            self.locks[args["provider"]].pop(int(args["jobId"]), None)
+            self._unlock(args["provider"], int(args["jobId"]))
+
+    def _unlock(self, provider: str, job_id: int) -> None:
+        gpus, amount = self.locks[provider].pop(job_id, (0, 0))
+        self.lock_gpus[provider] -= gpus
+        self.lock_amount[provider] -= amount
 
     def _market(self, event: str, args: dict[str, Any], timestamp: int) -> None:
         if event == "JobPosted":

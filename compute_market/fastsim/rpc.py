@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import requests
@@ -28,6 +29,7 @@ class Rpc:
         self._ids = itertools.count(1)
         self.requests = 0  # JSON-RPC requests sent (a batch counts its members)
         self.posts = 0  # HTTP round trips
+        self.wait_seconds = 0.0  # wall time inside round trips (the node working, the JSON both ways)
 
     def call(self, method: str, params: list[Any] | None = None) -> Any:
         """One request; raises `RpcError` when the node answers with an error."""
@@ -43,9 +45,13 @@ class Rpc:
             {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
             for i, (method, params) in zip(ids, calls, strict=True)
         ]
-        response = self.session.post(self.url, json=body, timeout=self.timeout)
-        response.raise_for_status()
-        answers = response.json()
+        started = time.perf_counter()
+        try:
+            response = self.session.post(self.url, json=body, timeout=self.timeout)
+            response.raise_for_status()
+            answers = response.json()
+        finally:
+            self.wait_seconds += time.perf_counter() - started
         if isinstance(answers, dict):  # a batch-level error (e.g. an unparsable request)
             raise RpcError("batch", answers.get("error", answers))
         self.requests += len(calls)

@@ -1,6 +1,7 @@
 """A sweep: many seeds of one scenario in parallel worker processes (spawn context), each run
 with its own anvil on its own port and its own Ape connection; one report per run and an
-aggregate of the headline figures (`aggregate.json`)."""
+aggregate of the headline figures (`aggregate.json`). With a cluster address the same runs are
+tasks on an existing Dask distributed cluster (`run_sweep(..., cluster=ADDRESS)`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ def run_seed(cfg: FastSimConfig, out: Path) -> dict[str, Any]:
     return run_own_anvil(cfg, project, out)
 
 
+def _run_seed_on_cluster(cfg: FastSimConfig, out: Path) -> tuple[dict[str, Any] | None, str]:
+    """The task a Dask worker runs: Ape quieted once per worker process, then one seed. The
+    worker's working directory must be the project (Ape finds the contracts from it)."""
+    _init_worker()
+    return _run_seed_safely(cfg, out)
+
+
 def _run_seed_safely(cfg: FastSimConfig, out: Path) -> tuple[dict[str, Any] | None, str]:
     """`run_seed`, with a failure returned as text (a report's exception may not pickle)."""
     try:
@@ -51,42 +59,95 @@ def seed_dir(out: Path, seed: int) -> Path:
     return out / f"seed{seed}"
 
 
-def run_sweep(cfg: FastSimConfig, seeds: list[int], jobs: int, out: Path, done: Done | None = None) -> dict[str, Any]:
-    """Runs `cfg` for every seed, `jobs` at a time in spawned processes; writes
-    `out/seed<S>/report.json` per run and `out/aggregate.json`; returns the aggregate (with the
-    sweep's wall time under `sweep`)."""
+def run_sweep(
+    cfg: FastSimConfig,
+    seeds: list[int],
+    jobs: int,
+    out: Path,
+    done: Done | None = None,
+    cluster: str | None = None,
+) -> dict[str, Any]:
+    """Runs `cfg` for every seed, `jobs` at a time in spawned processes, or as tasks on the Dask
+    cluster whose scheduler listens at `cluster` (then the cluster's workers set the
+    parallelism); writes `out/seed<S>/report.json` per run and `out/aggregate.json`; returns the
+    aggregate (with the sweep's wall time under `sweep`)."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     reports: dict[int, dict[str, Any]] = {}
     failures: dict[int, str] = {}
-    workers = max(1, min(jobs, len(seeds)))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
-        futures: dict[Future[tuple[dict[str, Any] | None, str]], int] = {
-            pool.submit(_run_seed_safely, replace(cfg, seed=seed), seed_dir(out, seed)): seed for seed in seeds
-        }
-        for future in as_completed(futures):
-            seed = futures[future]
-            try:
-                report, error = future.result()
-            except Exception as err:  # a worker that died
-                report, error = None, f"{type(err).__name__}: {err}"
-            if report is None:
-                failures[seed] = error
-            else:
-                reports[seed] = report
-            if done is not None:
-                done(seed, report, error)
+
+    def record(seed: int, report: dict[str, Any] | None, error: str) -> None:
+        if report is None:
+            failures[seed] = error
+        else:
+            reports[seed] = report
+            _write_report(seed_dir(out, seed), report)  # here, whichever machine ran it
+        if done is not None:
+            done(seed, report, error)
+
+    if cluster is not None:
+        workers, where = _on_cluster(cfg, seeds, out, cluster, record)
+    else:
+        workers, where = max(1, min(jobs, len(seeds))), "processes"
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+            futures: dict[Future[tuple[dict[str, Any] | None, str]], int] = {
+                pool.submit(_run_seed_safely, replace(cfg, seed=seed), seed_dir(out, seed)): seed for seed in seeds
+            }
+            for future in as_completed(futures):
+                try:
+                    report, error = future.result()
+                except Exception as err:  # a worker that died
+                    report, error = None, f"{type(err).__name__}: {err}"
+                record(futures[future], report, error)
     result = aggregate(reports, failures)
     result["sweep"] = {
         "wall_seconds": round(time.perf_counter() - started, 2),
         "jobs": workers,
         "cpus": os.cpu_count() or 1,
+        "runner": where,
         "config": {k: v for k, v in _config(cfg).items() if k != "seed"},
     }
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
     (out / "aggregate.json").write_text(text)
     return dict(json.loads(text))  # as written (tuples become lists)
+
+
+def _on_cluster(
+    cfg: FastSimConfig, seeds: list[int], out: Path, address: str, record: Callable[[int, Any, str], None]
+) -> tuple[int, str]:
+    """Submits one task per seed to the Dask scheduler at `address` and records each result as
+    it completes; returns the number of workers and where the runs went. A task that raised (a
+    worker lost, say) is recorded as that seed's failure, like a dead process in the pool."""
+    from distributed import Client
+    from distributed import as_completed as completed
+
+    with Client(address, timeout=30) as client:
+        workers = len(client.scheduler_info().get("workers", {}))
+        futures = {
+            client.submit(
+                _run_seed_on_cluster,
+                replace(cfg, seed=seed),
+                seed_dir(out, seed),
+                key=f"fastsim-{out.name}-seed{seed}-{time.time_ns()}",
+                pure=False,
+            ): seed
+            for seed in seeds
+        }
+        for future in completed(futures):
+            seed = futures[future]
+            try:
+                report, error = future.result()
+            except Exception as err:  # the task raised or its worker died
+                report, error = None, f"{type(err).__name__}: {err}"
+            record(seed, report, error)
+    return workers, f"dask {address}"
+
+
+def _write_report(folder: Path, report: dict[str, Any]) -> None:
+    """The run's report.json (a worker on another machine wrote its own there, not here)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 
 def _config(cfg: FastSimConfig) -> dict[str, Any]:
