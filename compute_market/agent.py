@@ -23,6 +23,9 @@ It does not drop what it owes (issue 19):
   in one line and tried again after a backoff that doubles up to a cap; Ctrl-C ends it with a
   summary line.
 
+The state file, its lock, starting over, sealed salts and the run loop are
+`compute_market.agent_base.StateAgent`'s, which the verifier agent shares.
+
 Why not Silverback: Silverback (ApeWorX's bot framework) installs here beside eth-ape 0.8.51,
 but it runs bots through its own async runner and task broker, and what the agent needs is
 small and must be testable in one process: a persisted block cursor, a few event filters and a
@@ -32,25 +35,21 @@ way against a local anvil or a testnet RPC.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from ape import chain
-from eth_utils import to_hex
 
+from compute_market.agent_base import SavedState, StateAgent, one_line
+from compute_market.agent_base import StateLockedError as StateLockedError  # raised by ProviderAgent()
 from compute_market.client import MarketClient
-from compute_market.deployment import market_deploy_block
 from compute_market.errors import MarketError
-from compute_market.keeper import address_topic, read_logs, write_json_atomic
+from compute_market.keeper import address_topic, read_logs
 from compute_market.models import NO_WORKLOAD, AuctionKind, JobStatus, JobView
 from compute_market.units import from_bytes32, from_wei
 from compute_market.workloads import (
@@ -73,7 +72,6 @@ SCANNED_EVENTS = ("JobPosted", "BidPlaced", "BidCommitted", "BidRevealed", "Auct
 OWN_EVENTS = ("BidPlaced", "BidCommitted", "BidRevealed", "AuctionFinalized")
 # Job states in which the provider still owes something: a result, or the settlement it is paid by.
 OWED = frozenset({JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED})
-MAX_BACKOFF = 60.0  # seconds: the longest wait between two steps while the node fails
 MANIFEST_MAX_BYTES = 1 << 20  # a manifest above 1 MiB is refused before it is read in full
 
 
@@ -104,53 +102,10 @@ class CostModel:
         return (self.cost_per_gpu_hour() * (1 + self.target_margin)).quantize(CENT)
 
 
-class StateLockedError(RuntimeError):
-    """Another agent (another process, or another agent of this one) holds the state file."""
-
-
-def lock_state(path: Path) -> int:
-    """Takes an exclusive lock on the sidecar ``<state>.lock`` of the state file `path`, held
-    while the returned descriptor is open (the kernel releases it when the process ends, killed
-    or not); raises `StateLockedError`, naming the holder's process id, when another holds it."""
-    lock = path.with_name(f"{path.name}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise StateLockedError(f"{path} is in use by another agent (process {holder} holds {lock})") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
-def set_aside(path: Path) -> Path:
-    """Renames a state file the agent will not use, so that nothing in it (salts) is overwritten."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    aside = path.with_name(f"{path.name}.{stamp}.old")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.{stamp}-{n}.old")
-    path.replace(aside)
-    return aside
-
-
-def one_line(err: BaseException, limit: int = 200) -> str:
-    """An exception as one short line: its type and the first line of its message."""
-    lines = str(err).strip().splitlines()
-    text = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 @dataclass
-class AgentState:
-    """What survives a restart."""
+class AgentState(SavedState):
+    """What survives a restart: the cursor, the deployment (`SavedState`), the jobs and salts."""
 
-    last_block: int  # the last block whose logs were read
-    market: str = ""  # "<chain id>:<genesis hash>:<market address>": the deployment it belongs to
     commitments: dict[str, dict[str, str]] = field(default_factory=dict)  # job id → price, salt
     tracked: list[int] = field(default_factory=list)  # jobs the agent bid on or serves
     claimed_at: dict[str, int] = field(default_factory=dict)  # job id → time of the last claim
@@ -159,31 +114,22 @@ class AgentState:
     # job id → {"sha256": hex, "uri": URI}: the result bundle, stored, to submit at the lease's end
     results: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    KIND: ClassVar[str] = "an agent state"
+
     @classmethod
-    def read(cls, path: Path) -> AgentState | None:
-        """The state saved at `path`, None when there is none; ValueError when it is unreadable."""
-        if not path.exists():
-            return None
-        try:
-            raw = json.loads(path.read_text())
-            return cls(
-                int(raw["last_block"]),
-                str(raw.get("market", "")),
-                dict(raw.get("commitments", {})),
-                [int(job_id) for job_id in raw.get("tracked", [])],
-                dict(raw.get("claimed_at", {})),
-                dict(raw.get("workloads", {})),
-                dict(raw.get("results", {})),
-            )
-        except (KeyError, TypeError, AttributeError) as err:
-            raise ValueError(f"not an agent state: {one_line(err)}") from err
-
-    def save(self, path: Path) -> None:
-        """Writes the state atomically (a kill leaves the old file or the new one)."""
-        write_json_atomic(path, vars(self))
+    def parse(cls, raw: Any) -> Self:
+        return cls(
+            int(raw["last_block"]),
+            str(raw.get("market", "")),
+            dict(raw.get("commitments", {})),
+            [int(job_id) for job_id in raw.get("tracked", [])],
+            dict(raw.get("claimed_at", {})),
+            dict(raw.get("workloads", {})),
+            dict(raw.get("results", {})),
+        )
 
 
-class ProviderAgent:
+class ProviderAgent(StateAgent[AgentState]):
     """One provider's bidding and serving loop over one GPU model."""
 
     def __init__(
@@ -205,29 +151,17 @@ class ProviderAgent:
         fetch_config: FetchConfig | None = None,
     ) -> None:
         """Takes the state file's lock (`StateLockedError` when another agent holds it), then opens its
-        state. `start_block` (default: the market's deploy block, so that no job posted before the
-        agent started is missed) is where a new state starts reading logs, at most `max_blocks`
-        blocks per step; `sleep` waits between steps (tests pass their own).
+        state (`StateAgent`). `start_block` (default: the market's deploy block, so that no job posted
+        before the agent started is missed) is where a new state starts reading logs, at most
+        `max_blocks` blocks per step; `sleep` waits between steps (tests pass their own).
 
         Workloads: `host` (default: `Host.detect()` when the first workload is seen) runs them,
         `store` (default: a `LocalStore` in ``store`` next to the state file) keeps the result
         bundles, `fetch_config` resolves manifests and inputs (default: ``cas://`` through `store`)."""
-        self.client = client
-        self.market = client.p.market
         self.gpu_model = gpu_model
         self.cost = cost
         self.undercut_step = step  # how far an outbid agent undercuts the best bid
         self.claim_every = claim_every  # seconds of accrual between two claims
-        self.salt_fn = salt_fn  # sealed-bid salts (default: secrets); the simulation seeds them
-        self.state_path = state_path
-        self.max_blocks = max_blocks
-        self.log = log
-        self.sleep = sleep
-        self.steps = self.failed_steps = 0
-        self._failures = 0  # consecutive failed steps
-        self._saved: str | None = None  # the state as last written
-        self._rebuild_reason: str | None = None  # why the next step rebuilds from the chain
-        self._host = host
         self._store = store
         self._fetch_config = fetch_config
         self._posted: dict[int, tuple[bytes, str]] = {}  # job id → (workload, manifest URI) from JobPosted
@@ -235,22 +169,17 @@ class ProviderAgent:
         self._refused: set[int] = set()  # jobs whose workload was refused (said once)
         self._runs: dict[int, RunResult] = {}  # job id → a successful run whose bundle is not stored yet
         self._failed: dict[int, str] = {}  # job id → why its run failed (if abandoning it failed too)
-        self._lock: int | None = lock_state(state_path)
-        self.start_block = start_block if start_block is not None else market_deploy_block(client.p)
-        self.identity = f"{chain.chain_id}:{to_hex(chain.blocks[0].hash)}:{self.market.address}"
-        self.state = self._open_state()
-
-    @property
-    def me(self) -> str:
-        return self.client.address
-
-    @property
-    def host(self) -> Host:
-        """This machine's runners and resources, detected once (at the first workload if not given)."""
-        if self._host is None:
-            self._host = Host.detect()
-            self.log(f"host: {self._host.describe()}")
-        return self._host
+        super().__init__(
+            AgentState,
+            client,
+            state_path,
+            start_block=start_block,
+            max_blocks=max_blocks,
+            salt_fn=salt_fn,
+            log=log,
+            sleep=sleep,
+            host=host,
+        )
 
     @property
     def store(self) -> LocalStore | HttpStore:
@@ -266,50 +195,13 @@ class ProviderAgent:
             self._fetch_config = FetchConfig(cas=self.store)
         return self._fetch_config
 
-    def close(self) -> None:
-        """Releases the state file's lock (ending the process releases it too)."""
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
-
     # ------------------------------------------------------------------ state
 
-    def _open_state(self) -> AgentState:
-        """The saved state when it is this deployment's and its cursor is not past the head;
-        otherwise a new one from `start_block` (keeping the saved jobs and salts when only the
-        cursor is wrong), which the first step completes from the chain."""
-        fresh = AgentState(self.start_block - 1, self.identity)
-        path = self.state_path
-        try:
-            saved = AgentState.read(path)
-        except ValueError as err:
-            return self._start_over(fresh, f"unreadable state {path} ({err}), set aside as {set_aside(path).name}")
-        if saved is None:
-            return self._start_over(fresh, f"no state at {path}")
-        if saved.market != self.identity:
-            other = saved.market or "an unnamed deployment"
-            return self._start_over(fresh, f"the state at {path} is for {other}, set aside as {set_aside(path).name}")
-        head = int(chain.blocks.head.number)
-        if saved.last_block > head:
-            cursor, saved.last_block = saved.last_block, fresh.last_block
-            return self._start_over(saved, f"the saved cursor (block {cursor}) is past the chain head ({head})")
-        return saved
-
-    def _start_over(self, state: AgentState, reason: str) -> AgentState:
-        """Logs why the state starts over and has the next step rebuild it from the chain."""
-        self._rebuild_reason = reason
-        self.log(
-            f"{reason}: rebuilding what {self.me} owes from the chain, "
+    def rebuilding(self) -> str:
+        return (
+            f"rebuilding what {self.me} owes from the chain, "
             f"reading the market's logs again since block {self.start_block}"
         )
-        return state
-
-    def _save(self) -> None:
-        """Writes the state when it changed, or when its file disappeared."""
-        text = json.dumps(vars(self.state), sort_keys=True)
-        if text != self._saved or not self.state_path.exists():
-            self.state.save(self.state_path)
-            self._saved = text
 
     def _rebuild(self) -> None:
         """Follows again every job this account bid on or won that still needs it (an auction to
@@ -364,39 +256,6 @@ class ProviderAgent:
 
     # ------------------------------------------------------------------ the loop
 
-    def run(self, poll_seconds: float = 2.0, max_steps: int | None = None, max_backoff: float = MAX_BACKOFF) -> None:
-        """Steps every `poll_seconds` (`max_steps` times, default until interrupted). A step that
-        fails (the node unreachable, a timeout, an RPC error) is logged in one line and tried again
-        after a backoff that doubles with each failure in a row, up to `max_backoff` seconds.
-        Ctrl-C (KeyboardInterrupt) ends the loop; either way it ends with a summary line."""
-        steps = 0
-        try:
-            while max_steps is None or steps < max_steps:
-                delay = self._attempt(poll_seconds, max_backoff)
-                steps += 1
-                if max_steps is None or steps < max_steps:
-                    self.sleep(delay)
-        except KeyboardInterrupt:
-            self.log("interrupted")
-        self.log(self.summary())
-
-    def _attempt(self, poll_seconds: float, max_backoff: float) -> float:
-        """Runs one step; returns the wait before the next: `poll_seconds` after a success, a
-        backoff after a failure (twice the poll interval, at least 1 s, doubling to `max_backoff`)."""
-        self.steps += 1
-        try:
-            self.step()
-        except Exception as err:  # the node or the network: the next step reads everything again
-            self.failed_steps += 1
-            self._failures += 1
-            delay = min(max_backoff, max(poll_seconds, 1.0) * 2 ** min(self._failures, 16))
-            self.log(f"step failed: {one_line(err)}; retrying in {delay:g} s")
-            return delay
-        if self._failures:
-            self.log(f"recovered after {self._failures} failed steps")
-        self._failures = 0
-        return poll_seconds
-
     def summary(self) -> str:
         """One line: steps, failures, the cursor and what the agent follows."""
         return (
@@ -422,15 +281,6 @@ class ProviderAgent:
             for line in done:
                 self.log(line)
         return done
-
-    def _check_state(self, head: int) -> None:
-        """Starts over when the head fell below the cursor (a restarted, redeployed or rewound
-        chain: the blocks past the head are gone) or when the state file disappeared."""
-        if head < self.state.last_block:
-            cursor, self.state.last_block = self.state.last_block, self.start_block - 1
-            self._start_over(self.state, f"the chain head ({head}) is below the cursor (block {cursor})")
-        elif self._saved is not None and not self.state_path.exists():
-            self._start_over(self.state, f"the state file {self.state_path} disappeared")
 
     def _scan(self, head: int, done: list[str]) -> None:
         """Reads the market's logs of the next blocks (at most `max_blocks`): bids on new jobs
@@ -509,20 +359,14 @@ class ProviderAgent:
         sent, so that a kill in between does not lose it; a salt saved for a commitment that
         never reached the chain is sent again."""
         key = str(job_id)
-        saved = self.state.commitments.get(key)
-        if saved is not None and any(bytes(self.market.commitmentOf(job_id, self.me).hash)):
+        if key in self.state.commitments and any(bytes(self.market.commitmentOf(job_id, self.me).hash)):
             return []
-        new = saved is None
-        if saved is None:
-            salt = self.salt_fn() if self.salt_fn else secrets.token_bytes(32)
-            saved = self.state.commitments[key] = {"price": str(ask), "salt": salt.hex()}
-            self._save()
-        try:
-            self.client.commit(job_id, Decimal(saved["price"]), bytes.fromhex(saved["salt"]))
-        except MarketError:
-            if new:  # refused: no commitment on the chain
-                del self.state.commitments[key]
-            raise
+        self._send_sealed(
+            self.state.commitments,
+            key,
+            lambda salt: {"price": str(ask), "salt": salt},
+            lambda saved: self.client.commit(job_id, Decimal(saved["price"]), bytes.fromhex(saved["salt"])),
+        )
         self._track(job_id)
         return [f"job {job_id}: committed a sealed bid"]
 
@@ -604,13 +448,10 @@ class ProviderAgent:
         if saved is not None:
             posted = (bytes.fromhex(saved["workload"]), saved["manifest_uri"])
         else:
-            head = int(chain.blocks.head.number)
-            topic = "0x" + format(job_id, "x").rjust(64, "0")
-            logs = list(read_logs([self.market.JobPosted], self.start_block, head, [[topic]]))
-            if not logs:
+            found = self._job_posted(job_id, self.start_block)
+            if found is None:
                 return NO_WORKLOAD, ""  # not cached: the job may be posted later (a rewound chain)
-            args = logs[-1].event_arguments
-            posted = (bytes(args["workload"]), str(args["manifestURI"]))
+            posted = found
         self._posted[job_id] = posted
         return posted
 

@@ -38,34 +38,30 @@ Verdicts (decided here; docs/workloads.md explains why):
   inputs taken offline after the provider fetched them); a juror who does not reveal loses its
   juror penalty the same way. Until that moment, a failed fetch is tried again at every step.
 
-Safety, as the provider agent's (`compute_market.agent`): a state file keyed by the chain and
-the market, written atomically and locked (`<state>.lock`: one agent per state file); with no
-state, a foreign one (set aside) or a cursor past the head, it reads the logs again from the
-market's deploy block (what it still owes comes back from the chain; a committed vote whose salt
-was only in a lost state cannot be revealed, which it says); a failed step is retried after a
-doubling backoff; Ctrl-C ends it with a summary line.
+Safety, as the provider agent's (both are `compute_market.agent_base.StateAgent`s): a state file
+keyed by the chain and the market, written atomically and locked (`<state>.lock`: one agent per
+state file); with no state, a foreign one (set aside) or a cursor past the head, it reads the logs
+again from the market's deploy block (what it still owes comes back from the chain; a committed
+vote whose salt was only in a lost state cannot be revealed, which it says); a failed step is
+retried after a doubling backoff; Ctrl-C ends it with a summary line.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from ape import chain
-from eth_utils import to_hex
 
-from compute_market.agent import MAX_BACKOFF, lock_state, one_line, set_aside
+from compute_market.agent_base import SavedState, StateAgent, one_line
 from compute_market.client import MarketClient
 from compute_market.deployment import market_deploy_block
 from compute_market.errors import MarketError
-from compute_market.keeper import read_logs, write_json_atomic
+from compute_market.keeper import read_logs
 from compute_market.models import NO_WORKLOAD, Attestation, DisputeStatus, JobStatus
 from compute_market.workloads import (
     FetchConfig,
@@ -103,11 +99,9 @@ class Verdict:
 
 
 @dataclass
-class VerifierState:
-    """What survives a restart."""
+class VerifierState(SavedState):
+    """What survives a restart: the cursor, the deployment (`SavedState`), the jobs and vote salts."""
 
-    last_block: int  # the last block whose logs were read
-    market: str = ""  # "<chain id>:<genesis hash>:<market address>": the deployment it belongs to
     requests: list[int] = field(default_factory=list)  # verified jobs whose verifier draw to ask for
     assigned: list[int] = field(default_factory=list)  # jobs this account was drawn to verify
     juries: list[int] = field(default_factory=list)  # disputes whose jury this account sits on
@@ -115,33 +109,27 @@ class VerifierState:
     votes: dict[str, dict[str, Any]] = field(default_factory=dict)  # job id → {"fault", "salt"}: to reveal
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # job id → Verdict.as_dict + "result"
 
+    KIND: ClassVar[str] = "a verifier state"
+    UNREADABLE: ClassVar[tuple[type[Exception], ...]] = (KeyError, TypeError, AttributeError, ValueError)
+
     @classmethod
-    def read(cls, path: Path) -> VerifierState | None:
-        """The state saved at `path`, None when there is none; ValueError when it is unreadable."""
-        if not path.exists():
-            return None
-        try:
-            raw = json.loads(path.read_text())
-            return cls(
-                int(raw["last_block"]),
-                str(raw.get("market", "")),
-                [int(j) for j in raw.get("requests", [])],
-                [int(j) for j in raw.get("assigned", [])],
-                [int(j) for j in raw.get("juries", [])],
-                [int(j) for j in raw.get("challenges", [])],
-                {str(k): dict(v) for k, v in raw.get("votes", {}).items()},
-                {str(k): dict(v) for k, v in raw.get("verdicts", {}).items()},
-            )
-        except (KeyError, TypeError, AttributeError, ValueError) as err:
-            raise ValueError(f"not a verifier state: {one_line(err)}") from err
-
-    def save(self, path: Path) -> None:
-        """Writes the state atomically (a kill leaves the old file or the new one)."""
-        write_json_atomic(path, vars(self))
+    def parse(cls, raw: Any) -> Self:
+        return cls(
+            int(raw["last_block"]),
+            str(raw.get("market", "")),
+            [int(j) for j in raw.get("requests", [])],
+            [int(j) for j in raw.get("assigned", [])],
+            [int(j) for j in raw.get("juries", [])],
+            [int(j) for j in raw.get("challenges", [])],
+            {str(k): dict(v) for k, v in raw.get("votes", {}).items()},
+            {str(k): dict(v) for k, v in raw.get("verdicts", {}).items()},
+        )
 
 
-class VerifierAgent:
+class VerifierAgent(StateAgent[VerifierState]):
     """One verifier's loop: draws, re-execution, attestations, jury votes."""
+
+    rescan_on_loss = True  # what it owes is found again only by reading every log from `start_block`
 
     def __init__(
         self,
@@ -168,99 +156,37 @@ class VerifierAgent:
         most `max_draws` queue entries a step). `host` (default: `Host.detect()` at the first
         workload) re-executes; `fetch_config` resolves manifests, inputs (``cas://`` through its
         `cas`) and the providers' bundles."""
-        self.client = client
-        self.market = client.p.market
         self.resolver = client.p.resolver
-        self.state_path = state_path
-        self.max_blocks = max_blocks
         self.max_draws = max_draws
         self.request_draws = request_draws
         self.process_draws = process_draws
         self.decide_margin = decide_margin
         self.runs = runs
-        self.salt_fn = salt_fn
-        self.log = log
-        self.sleep = sleep
-        self.steps = self.failed_steps = 0
-        self._failures = 0  # consecutive failed steps
-        self._saved: str | None = None  # the state as last written
-        self._rebuild_reason: str | None = None
-        self._host = host
         self._fetch_config = fetch_config or FetchConfig()
         self._posted: dict[int, tuple[bytes, str]] = {}  # job id → (workload, manifest URI)
         self._results: dict[int, tuple[bytes, str]] = {}  # job id → (submitted sha256, URI)
         self._attempts: dict[int, int] = {}  # job id → runs that ended timeout / out_of_memory
         self._said: dict[int, str] = {}  # job id → the last "no verdict yet" reason logged
         self._draws_after = 0  # the block from which processDraws is tried again after a refusal
-        self._lock: int | None = lock_state(state_path)
-        self.start_block = start_block if start_block is not None else market_deploy_block(client.p)
-        self.identity = f"{chain.chain_id}:{to_hex(chain.blocks[0].hash)}:{self.market.address}"
-        self.state = self._open_state()
-
-    @property
-    def me(self) -> str:
-        return self.client.address
-
-    @property
-    def host(self) -> Host:
-        """This machine's runners and resources, detected once (at the first workload if not given)."""
-        if self._host is None:
-            self._host = Host.detect()
-            self.log(f"host: {self._host.describe()}")
-        return self._host
-
-    def close(self) -> None:
-        """Releases the state file's lock (ending the process releases it too)."""
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        super().__init__(
+            VerifierState,
+            client,
+            state_path,
+            start_block=start_block,
+            max_blocks=max_blocks,
+            salt_fn=salt_fn,
+            log=log,
+            sleep=sleep,
+            host=host,
+        )
 
     # ------------------------------------------------------------------ state
 
-    def _open_state(self) -> VerifierState:
-        """The saved state when it is this deployment's and its cursor is not past the head;
-        otherwise a new one from `start_block` (keeping the saved jobs and vote salts when only
-        the cursor is wrong), which the next steps complete from the chain's logs."""
-        fresh = VerifierState(self.start_block - 1, self.identity)
-        path = self.state_path
-        try:
-            saved = VerifierState.read(path)
-        except ValueError as err:
-            return self._start_over(fresh, f"unreadable state {path} ({err}), set aside as {set_aside(path).name}")
-        if saved is None:
-            return self._start_over(fresh, f"no state at {path}")
-        if saved.market != self.identity:
-            other = saved.market or "an unnamed deployment"
-            return self._start_over(fresh, f"the state at {path} is for {other}, set aside as {set_aside(path).name}")
-        head = int(chain.blocks.head.number)
-        if saved.last_block > head:
-            cursor, saved.last_block = saved.last_block, fresh.last_block
-            return self._start_over(saved, f"the saved cursor (block {cursor}) is past the chain head ({head})")
-        return saved
-
-    def _start_over(self, state: VerifierState, reason: str) -> VerifierState:
-        self.log(
-            f"{reason}: reading the market's and the resolver's logs again since block {self.start_block} "
+    def rebuilding(self) -> str:
+        return (
+            f"reading the market's and the resolver's logs again since block {self.start_block} "
             f"to find what {self.me} owes"
         )
-        return state
-
-    def _save(self) -> None:
-        """Writes the state when it changed, or when its file disappeared."""
-        text = json.dumps(vars(self.state), sort_keys=True)
-        if text != self._saved or not self.state_path.exists():
-            self.state.save(self.state_path)
-            self._saved = text
-
-    def _check_state(self, head: int) -> None:
-        """Reads the logs again from the deploy block when the head fell below the cursor (a
-        restarted or rewound chain) or when the state file disappeared."""
-        if head < self.state.last_block:
-            cursor, self.state.last_block = self.state.last_block, self.start_block - 1
-            self._start_over(self.state, f"the chain head ({head}) is below the cursor (block {cursor})")
-        elif self._saved is not None and not self.state_path.exists():
-            self.state.last_block = self.start_block - 1
-            self._start_over(self.state, f"the state file {self.state_path} disappeared")
 
     # ------------------------------------------------------------------ set-up
 
@@ -277,36 +203,6 @@ class VerifierAgent:
             self.client.stake_as_verifier(missing)
 
     # ------------------------------------------------------------------ the loop
-
-    def run(self, poll_seconds: float = 2.0, max_steps: int | None = None, max_backoff: float = MAX_BACKOFF) -> None:
-        """Steps every `poll_seconds` (`max_steps` times, default until interrupted); a step that
-        fails is logged in one line and tried again after a backoff that doubles up to
-        `max_backoff` seconds. Ctrl-C ends the loop; either way it ends with a summary line."""
-        steps = 0
-        try:
-            while max_steps is None or steps < max_steps:
-                delay = self._attempt(poll_seconds, max_backoff)
-                steps += 1
-                if max_steps is None or steps < max_steps:
-                    self.sleep(delay)
-        except KeyboardInterrupt:
-            self.log("interrupted")
-        self.log(self.summary())
-
-    def _attempt(self, poll_seconds: float, max_backoff: float) -> float:
-        self.steps += 1
-        try:
-            self.step()
-        except Exception as err:  # the node or the network: the next step reads everything again
-            self.failed_steps += 1
-            self._failures += 1
-            delay = min(max_backoff, max(poll_seconds, 1.0) * 2 ** min(self._failures, 16))
-            self.log(f"step failed: {one_line(err)}; retrying in {delay:g} s")
-            return delay
-        if self._failures:
-            self.log(f"recovered after {self._failures} failed steps")
-        self._failures = 0
-        return poll_seconds
 
     def summary(self) -> str:
         """One line: steps, failures, the cursor and what the agent follows."""
@@ -488,19 +384,13 @@ class VerifierAgent:
         verdict, lines = self._verdict(job_id, commit_end - self.decide_margin, now)
         if verdict is None:
             return lines
-        key = str(job_id)
-        saved = self.state.votes.get(key)
-        new = saved is None
-        if saved is None:
-            salt = self.salt_fn() if self.salt_fn else secrets.token_bytes(32)
-            saved = self.state.votes[key] = {"fault": not verdict.ok, "salt": salt.hex()}
-            self._save()
-        try:
-            self.client.commit_vote(job_id, bool(saved["fault"]), bytes.fromhex(saved["salt"]))
-        except MarketError:
-            if new:  # refused: no commitment on the chain
-                del self.state.votes[key]
-            raise
+        fault = not verdict.ok
+        saved = self._send_sealed(
+            self.state.votes,
+            str(job_id),
+            lambda salt: {"fault": fault, "salt": salt},
+            lambda saved: self.client.commit_vote(job_id, bool(saved["fault"]), bytes.fromhex(saved["salt"])),
+        )
         said = "fault" if saved["fault"] else "no fault"
         return [*lines, f"job {job_id}: committed a jury vote ({said}): {verdict.why}"]
 
@@ -617,13 +507,10 @@ class VerifierAgent:
     def _posted_of(self, job_id: int) -> tuple[bytes, str]:
         """The job's workload and manifest URI, from its `JobPosted` log."""
         if job_id not in self._posted:
-            head = int(chain.blocks.head.number)
-            topic = "0x" + format(job_id, "x").rjust(64, "0")
-            logs = list(read_logs([self.market.JobPosted], market_deploy_block(self.client.p), head, [[topic]]))
-            if not logs:
+            found = self._job_posted(job_id, market_deploy_block(self.client.p))
+            if found is None:
                 return NO_WORKLOAD, ""
-            args = logs[-1].event_arguments
-            self._posted[job_id] = (bytes(args["workload"]), str(args["manifestURI"]))
+            self._posted[job_id] = found
         return self._posted[job_id]
 
 

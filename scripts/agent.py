@@ -28,19 +28,17 @@ It runs headless: with an ``ape accounts`` keyfile it signs without prompting wh
 
 from __future__ import annotations
 
-import signal
 from decimal import Decimal
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
-from compute_market.agent import CostModel, ProviderAgent, StateLockedError, one_line
+from compute_market.agent import CostModel, ProviderAgent
+from compute_market.agent_base import end_on_signals, fetch_config, require_account, set_up
 from compute_market.cli import CMP_OR_ZERO, COUNT, GPU_COUNT, GPU_MODEL, NON_NEGATIVE, POSITIVE, load_client
-from compute_market.errors import MarketError
-from compute_market.workloads import FetchConfig, Host, HttpStore, LocalStore
+from compute_market.workloads import Host, HttpStore, LocalStore
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -92,19 +90,17 @@ def cli(
     ipfs_gateway: str | None,
 ) -> None:
     """Run a provider agent."""
-    if account is None:
-        raise click.UsageError("Missing option '--account' (the agent runs headless and does not ask).")
+    require_account(account, "agent")
     client = load_client(account, deployment, headless=True)
     cost = CostModel(electricity, power, gpu_price, lifetime_hours, margin)
-    for signum in (signal.SIGINT, signal.SIGTERM):  # over Ape's handlers, which exit at once
-        signal.signal(signum, _interrupt)
+    end_on_signals()
     if store_dir is not None and store_url is not None:
         raise click.UsageError("--store and --store-url are exclusive (a local folder or a store server).")
     host = Host.detect()
     store = HttpStore(store_url) if store_url else LocalStore(store_dir or state_path.parent / "store")
-    inputs = store if cas is None else HttpStore(cas) if cas.startswith(("http://", "https://")) else LocalStore(cas)
-    fetch_config = FetchConfig(cas=inputs) if ipfs_gateway is None else FetchConfig(ipfs_gateway, cas=inputs)
-    try:
+    config = fetch_config(cas, ipfs_gateway, default_cas=store)
+
+    def start() -> ProviderAgent:
         agent = ProviderAgent(
             client,
             gpu_model,
@@ -113,27 +109,17 @@ def cli(
             log=lambda line: click.echo(line, nl=True),
             host=host,
             store=store,
-            fetch_config=fetch_config,
+            fetch_config=config,
         )
         agent.ensure_provider(region, count, vram, stake)
-    except StateLockedError as err:
-        raise click.ClickException(str(err)) from None
-    except MarketError as err:
-        raise click.ClickException(f"refused while setting up the provider: {err}") from err
-    except KeyboardInterrupt:
-        click.echo("interrupted while setting up the provider")
+        return agent
+
+    agent = set_up(start, "provider", "agent")
+    if agent is None:  # interrupted
         return
-    except Exception as err:  # the node unreachable at start: one line, no traceback
-        raise click.ClickException(f"could not set up the agent: {one_line(err)}") from err
     click.echo(
         f"agent {account.address}: ask {cost.ask()} USD per {gpu_model}-hour, from block {agent.state.last_block + 1}; "
         f"workloads: {host.describe()}; bundles to {store_url or (store_dir or state_path.parent / 'store')}",
         nl=True,
     )
     agent.run(poll_seconds=poll, max_steps=max_steps)
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """Turns Ctrl-C (SIGINT) and `kill` (SIGTERM) into the KeyboardInterrupt the agent's loop
-    ends on, with a summary line and exit code 0 (Ape's own handlers exit at once with 130/143)."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -24,20 +24,17 @@ when ``APE_ACCOUNTS_<alias>_PASSPHRASE`` holds the passphrase, and refuses to st
 
 from __future__ import annotations
 
-import signal
 from decimal import Decimal
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 
-from compute_market.agent import StateLockedError, one_line
+from compute_market.agent_base import end_on_signals, fetch_config, require_account, set_up
 from compute_market.cli import CMP_OR_ZERO, load_client
-from compute_market.errors import MarketError
 from compute_market.verifier_agent import DECIDE_MARGIN, VerifierAgent
-from compute_market.workloads import FetchConfig, Host, HttpStore, LocalStore
+from compute_market.workloads import Host
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -80,35 +77,29 @@ def cli(
     decide_margin: int,
 ) -> None:
     """Run a verifier agent."""
-    if account is None:
-        raise click.UsageError("Missing option '--account' (the verifier runs headless and does not ask).")
+    require_account(account, "verifier")
     client = load_client(account, deployment, headless=True)
-    for signum in (signal.SIGINT, signal.SIGTERM):  # over Ape's handlers, which exit at once
-        signal.signal(signum, _interrupt)
-    inputs = None if cas is None else HttpStore(cas) if cas.startswith(("http://", "https://")) else LocalStore(cas)
-    fetch_config = FetchConfig(cas=inputs) if ipfs_gateway is None else FetchConfig(ipfs_gateway, cas=inputs)
+    end_on_signals()
+    config = fetch_config(cas, ipfs_gateway)
     host = Host.detect()
-    try:
+
+    def start() -> VerifierAgent:
         agent = VerifierAgent(
             client,
             state_path,
             log=lambda line: click.echo(line, nl=True),
             host=host,
-            fetch_config=fetch_config,
+            fetch_config=config,
             request_draws=request_draws,
             process_draws=process_draws,
             decide_margin=decide_margin,
         )
         agent.ensure_verifier(stake)
-    except StateLockedError as err:
-        raise click.ClickException(str(err)) from None
-    except MarketError as err:
-        raise click.ClickException(f"refused while setting up the verifier: {err}") from err
-    except KeyboardInterrupt:
-        click.echo("interrupted while setting up the verifier")
+        return agent
+
+    agent = set_up(start, "verifier", "verifier")
+    if agent is None:  # interrupted
         return
-    except Exception as err:  # the node unreachable at start: one line, no traceback
-        raise click.ClickException(f"could not set up the verifier: {one_line(err)}") from err
     view = client.verifier()
     click.echo(
         f"verifier {account.address}: {view['staked']} CMP staked, from block {agent.state.last_block + 1}; "
@@ -116,9 +107,3 @@ def cli(
         nl=True,
     )
     agent.run(poll_seconds=poll, max_steps=max_steps)
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """Turns Ctrl-C (SIGINT) and `kill` (SIGTERM) into the KeyboardInterrupt the loop ends on,
-    with a summary line and exit code 0 (Ape's own handlers exit at once with 130/143)."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)
