@@ -328,7 +328,7 @@ def test_an_unreadable_state_is_set_aside(tmp_path):
 
 
 def test_ape_run_verifier_registers_stakes_and_refuses_a_second_agent_on_its_state(
-    invoke, checkers, accounts, fund, tmp_path
+    invoke, checkers, accounts, fund, tmp_path, chain
 ):
     """`ape run verifier` in process: it registers and stakes the account (TEST::54), steps and
     ends with its summary line; on a state file another agent holds it stops at once, one line."""
@@ -347,5 +347,8 @@ def test_ape_run_verifier_registers_stakes_and_refuses_a_second_agent_on_its_sta
     (line,) = refused.stderr.strip().splitlines()
     assert line.startswith("Error: ") and "is in use by another agent" in line
 
-    no_account = CliRunner(mix_stderr=False).invoke(verifier, ["--stake", "1", "--state", str(state)])
+    # Without --account (on the test's node, so that nothing waits for a node of its own to start).
+    no_account = CliRunner(mix_stderr=False).invoke(
+        verifier, ["--stake", "1", "--state", str(state), "--network", chain.provider.uri]
+    )
     assert no_account.exit_code == 2 and "--account" in no_account.stderr
