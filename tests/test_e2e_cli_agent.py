@@ -106,32 +106,36 @@ def market(anvil, record, account: str, *args: str) -> dict:
     return json.loads(out[out.index("{") :])
 
 
+def agent_args(anvil, record: Path, account: str, cost: list[str], state: Path, poll: str) -> list[str]:
+    """`ape run agent`'s options for an operator of 8 H100s in eu-west staking 5,000 CMP."""
+    return [
+        "--network",
+        anvil.url,
+        "--account",
+        account,
+        "--deployment",
+        str(record),
+        "--gpu",
+        "H100-80GB",
+        "--count",
+        "8",
+        "--vram",
+        "80",
+        "--region",
+        "eu-west",
+        "--stake",
+        "5000",
+        *cost,
+        "--state",
+        str(state),
+        "--poll",
+        poll,
+    ]
+
+
 class Agent:
     def __init__(self, anvil, record: Path, account: str, cost: list[str], state: Path, log: Path) -> None:
-        self.args = [
-            "agent",
-            "--network",
-            anvil.url,
-            "--account",
-            account,
-            "--deployment",
-            str(record),
-            "--gpu",
-            "H100-80GB",
-            "--count",
-            "8",
-            "--vram",
-            "80",
-            "--region",
-            "eu-west",
-            "--stake",
-            "5000",
-            *cost,
-            "--state",
-            str(state),
-            "--poll",
-            "0.3",
-        ]
+        self.args = ["agent", *agent_args(anvil, record, account, cost, state, "0.3")]
         self.log = log
         self.start()
 

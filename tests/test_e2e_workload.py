@@ -24,7 +24,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_e2e_cli_agent import ADDRESSES, APE, CHEAP, PRICE, PROVIDER, ROOT, STATUS, Anvil, Reader, ape, free_port
+from test_e2e_cli_agent import (
+    ADDRESSES,
+    APE,
+    CHEAP,
+    PRICE,
+    PROVIDER,
+    ROOT,
+    STATUS,
+    Anvil,
+    Reader,
+    agent_args,
+    ape,
+    free_port,
+)
 
 # Job fields in the order of JobMarket.Job (see test_e2e_cli_agent for the others).
 COLLATERAL, RESULT_HASH = 19, 28
@@ -108,30 +121,7 @@ class Process:
 
 
 def provider_args(anvil, record: Path, state: Path, *store: str) -> list[str]:
-    return [
-        "--network",
-        anvil.url,
-        "--account",
-        "TEST::2",
-        "--deployment",
-        str(record),
-        "--gpu",
-        "H100-80GB",
-        "--count",
-        "8",
-        "--vram",
-        "80",
-        "--region",
-        "eu-west",
-        "--stake",
-        "5000",
-        *CHEAP,
-        "--state",
-        str(state),
-        "--poll",
-        "0.5",
-        *store,
-    ]
+    return [*agent_args(anvil, record, "TEST::2", CHEAP, state, "0.5"), *store]
 
 
 def verifier(anvil, record: Path, account: str, folder: Path, cas: str) -> Process:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from test_e2e_cli_agent import ADDRESSES, PROVIDER, ROOT, STATUS
 from test_e2e_workload import OK, RESULT_HASH, SETTLED, Chain
-from test_readme_walkthrough import COMMAND_TIMEOUT, ReadmeAnvil, fenced_blocks, is_setup, shell_lines
+from test_readme_walkthrough import COMMAND_TIMEOUT, fenced_blocks, is_setup, readme_anvil, shell_lines
 
 MARKER = "<!-- walkthrough-workload"
 README = ROOT / "README.md"
@@ -51,16 +51,8 @@ def walkthrough() -> tuple[Path, str, list[str]]:
 def workload_chain():
     """The walk-through's anvil on a free port; its deployment record deleted afterwards."""
     _, command, _ = walkthrough()
-    node = ReadmeAnvil(command)
-    record = ROOT / "deployments" / f"{node.chain_id}.json"
-    folder_existed = record.parent.exists()
-    try:
+    with readme_anvil(command) as node:
         yield node
-    finally:
-        node.stop()
-        record.unlink(missing_ok=True)
-        if not folder_existed and record.parent.exists() and not any(record.parent.iterdir()):
-            record.parent.rmdir()
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import json
 import re
 import shlex
 import subprocess
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -74,10 +75,10 @@ class ReadmeAnvil(Anvil):
         self._start([*argv, "--chain-id", str(self.chain_id), "--silent"], cwd=ROOT)
 
 
-@pytest.fixture(scope="module")
-def readme_chain():
-    """README's anvil on a free port, the record it gets deleted afterwards."""
-    command, _ = walkthrough()
+@contextmanager
+def readme_anvil(command: str):
+    """A README block's anvil on a free port; the deployment record it gets deleted afterwards
+    (and the deployments folder, when the run made it)."""
     node = ReadmeAnvil(command)
     record = ROOT / "deployments" / f"{node.chain_id}.json"
     folder_existed = record.parent.exists()
@@ -88,6 +89,14 @@ def readme_chain():
         record.unlink(missing_ok=True)
         if not folder_existed and record.parent.exists() and not any(record.parent.iterdir()):
             record.parent.rmdir()
+
+
+@pytest.fixture(scope="module")
+def readme_chain():
+    """README's anvil on a free port, the record it gets deleted afterwards."""
+    command, _ = walkthrough()
+    with readme_anvil(command) as node:
+        yield node
 
 
 def test_the_walkthrough_is_the_chain_and_the_commands_it_needs():
