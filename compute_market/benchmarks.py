@@ -96,6 +96,7 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         lifecycle.append(gas.record("JobMarket.settleJob", market.settleJob(job_id, sender=customer)))
         total = sum(int(receipt.gas_used) for receipt in lifecycle)
         gas.samples[LIFECYCLE.format(bids=len(providers))].append(total)
+        gas.record("JobMarket.withdrawFees", market.withdrawFees(sender=customer))  # the job's fees
 
         # Sealed auction up to the lease, then a cancellation.
         refresh_price(protocol, admin)

@@ -173,6 +173,12 @@ class MarketClient:
         events = tx.events.filter(self.p.market.EarningsClaimed)
         return from_wei(events[0].net) if events else Decimal(0)
 
+    def withdraw_fees(self) -> Decimal:
+        """Sends the protocol fees accrued in the market to its treasury (anyone may); returns
+        the credits sent. `MarketError` ``NoFeesAccrued`` when there are none."""
+        tx = self._send(self.p.market.withdrawFees)
+        return from_wei(tx.events.filter(self.p.market.FeesWithdrawn)[0].amount)
+
     def submit_result(self, job_id: int, result_hash: bytes, uri: str) -> None:
         self._send(self.p.market.submitResult, job_id, result_hash, uri)
 

@@ -270,6 +270,12 @@ def claim(client: MarketClient, as_json: bool, job_id: int) -> None:
     emit({"job_id": job_id, "received": str(client.claim(job_id))}, as_json)
 
 
+@market_command(cli, "withdraw-fees")
+def withdraw_fees(client: MarketClient, as_json: bool) -> None:
+    """Send the protocol fees accrued in the market to its treasury (anyone may)."""
+    emit({"treasury": client.p.market.treasury(), "sent": str(client.withdraw_fees())}, as_json)
+
+
 @market_command(cli, "result")
 @click.argument("job_id", type=JOB_ID)
 @click.argument("result_hash", type=BYTES32)

@@ -98,3 +98,40 @@ def claim_jury_rewards(resolver, job_id, accounts_by_address) -> tuple[int, int]
             resolver.claimJuryReward(job_id, sender=accounts_by_address[juror])
             cmp, crd = cmp + tokens, crd + credits
     return cmp, crd
+
+
+# Job statuses in which the job's winner (or, while bidding, its best bidder) holds its lock:
+# bidding, leased, result submitted, disputed.
+HOLDING_LOCK = {1, 2, 3, 8}
+
+
+def assert_locks_match_jobs(market, registry, providers, job_ids) -> int:
+    """Across the market-ledger boundary: neither contract keeps a record per lock, so each
+    provider's locked stake, lock count and reserved GPUs in the ledger must equal, to the wei,
+    what the market's jobs say it holds: `collateral + gpuStake` and the job's GPUs for each job
+    it leads or serves, `bond + gpuStake` and the GPUs for each sealed commitment neither
+    revealed nor settled. Returns the number of live locks found (so a caller can tell the
+    check was not vacuous)."""
+    jobs = {j: market.getJob(j) for j in job_ids}
+    models = {bytes(job.gpuModel) for job in jobs.values()}
+    live = 0
+    for provider in providers:
+        locked = count = 0
+        reserved = dict.fromkeys(models, 0)
+        for job_id, job in jobs.items():
+            model = bytes(job.gpuModel)
+            if job.provider == provider.address and job.status in HOLDING_LOCK:
+                locked, count = locked + job.collateral + job.gpuStake, count + 1
+                reserved[model] += job.gpuCount
+            if job.kind != 1:
+                continue  # open auctions take no commitments
+            commitment = market.commitmentOf(job_id, provider)
+            if commitment.committedAtBlock != 0 and not commitment.revealed:
+                locked, count = locked + commitment.bond + job.gpuStake, count + 1
+                reserved[model] += job.gpuCount
+        record = registry.providerOf(provider)
+        assert (record.locked, record.activeLocks) == (locked, count), provider
+        for model, gpus in reserved.items():
+            assert registry.capacityOf(provider, model).reserved == gpus, (provider, model)
+        live += count
+    return live

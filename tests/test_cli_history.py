@@ -80,7 +80,8 @@ def test_history_is_the_jobs_timeline_in_block_order_in_human_units(
     assert (first["args"]["escrow"], first["units"]["escrow"]) == ("24", "CRD")
     assert first["args"]["customer"] == customer.address
     locked = events[1]
-    collateral = protocol.registry.lockOf(provider.address, job_id).amount
+    job = protocol.market.getJob(job_id)
+    collateral = job.collateral + job.gpuStake  # the lock the market derives from the job
     assert (locked["args"]["amount"], locked["units"]["amount"]) == (str(Decimal(collateral) / 10**18), "CMP")
     bid = events[2]
     assert bid["tx"] == locked["tx"]  # one transaction, the registry's log first

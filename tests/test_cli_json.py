@@ -56,6 +56,8 @@ SCENARIO: list[Row] = [
     ("customer", ("settle", "{open}"), "WrongStatus", None),
     (ADVANCE, (str(HOUR),), None, None),
     ("provider", ("claim", "{open}"), None, None),
+    ("keeper", ("withdraw-fees",), None, None),  # the claim's fee, to the treasury
+    ("keeper", ("withdraw-fees",), "NoFeesAccrued", None),
     ("provider", ("result", "{open}", "0x01", "ipfs://result"), None, None),
     ("verifier", ("register-verifier", "100"), None, None),
     ("customer", ("request-verifier", "{open}"), "VerificationNotRequested", None),

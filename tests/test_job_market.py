@@ -84,6 +84,8 @@ def test_post_job_escrows_max_price_times_gpus_times_hours(market, credits, chai
         ("gpuModel", {"model": bytes32("")}),
         ("gpuCount", {"gpus": 0}),
         ("maxPricePerGpuHour", {"max_price": 0}),
+        ("maxPricePerGpuHour", {"max_price": 2**96}),  # the job stores prices in 96 bits
+        ("escrow", {"max_price": 2**96 - 1, "gpus": 2}),  # so are escrows: 2 GPUs at that price do not fit
         ("biddingEnd", {"bidding": 0}),
         ("biddingEnd", {"bidding": 31 * 86_400}),
         ("holdbackBps", {"holdback": 10_001}),
@@ -110,15 +112,15 @@ def test_open_auction_with_three_bidders(market, registry, credits, chain, custo
     p1, p2, p3 = providers
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.80"), sender=p1)
-    assert registry.lockOf(p1, job_id).amount == crd("4.8") + to_wei(200)  # 30% of 40 CRD at 2.50 + 2 * 100
+    assert registry.providerOf(p1).locked == crd("4.8") + to_wei(200)  # 30% of 40 CRD at 2.50 + 2 * 100
     market.placeBid(job_id, crd("1.50"), sender=p2)
-    assert registry.lockOf(p1, job_id).gpus == 0  # outbid: released
+    assert registry.providerOf(p1).locked == 0  # outbid: released
     market.placeBid(job_id, crd("1.20"), sender=p3)
     with ape.reverts(market.BidNotLowEnough, price=crd("1.19"), maxAllowed=crd("1.188")):
         market.placeBid(job_id, crd("1.19"), sender=p1)
     tx = market.placeBid(job_id, crd("1.10"), sender=p1)
     assert tx.events.filter(market.BidPlaced)[0].collateral == crd("4.8")  # the same at any bid
-    assert registry.lockOf(p3, job_id).gpus == 0
+    assert registry.providerOf(p3).locked == 0
     assert registry.freeStakeOf(p2) == registry.freeStakeOf(p3) == to_wei(10_000)
 
     with ape.reverts(market.BiddingNotOver):
@@ -148,7 +150,7 @@ def test_best_bidder_may_lower_its_own_bid(market, registry, chain, customer, pr
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.50"), sender=providers[0])
     market.placeBid(job_id, crd("1.00"), sender=providers[0])
-    assert registry.lockOf(providers[0], job_id).amount == crd("4.8") + to_wei(200)
+    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
     assert market.getJob(job_id).price == crd(1)
 
 
@@ -227,15 +229,15 @@ def test_sealed_auction_winner_is_paid_the_second_price(
     bids = {p1: crd("1.50"), p2: crd("1.20"), p3: crd("1.70")}
     for p, price in bids.items():
         commit(market, job_id, p, price, b"salt-" + bytes(p.address[-4:], "ascii"))
-    assert registry.lockOf(p1, job_id).amount == to_wei(10) + to_wei(200)  # bid bond + per-GPU stake
+    assert registry.providerOf(p1).locked == to_wei(10) + to_wei(200)  # bid bond + per-GPU stake
     with ape.reverts(market.RevealNotOpen):
         market.revealBid(job_id, bids[p1], b"salt-" + bytes(p1.address[-4:], "ascii"), sender=p1)
     chain.pending_timestamp += HOUR
     fresh_price()
     for p, price in bids.items():
         market.revealBid(job_id, price, b"salt-" + bytes(p.address[-4:], "ascii"), sender=p)
-    assert registry.lockOf(p1, job_id).gpus == registry.lockOf(p3, job_id).gpus == 0
-    assert registry.lockOf(p2, job_id).amount == crd("4.8") + to_wei(200)  # at the max price, not its bid
+    assert registry.providerOf(p1).locked == registry.providerOf(p3).locked == 0
+    assert registry.providerOf(p2).locked == crd("4.8") + to_wei(200)  # at the max price, not its bid
     with ape.reverts(market.BiddingNotOver):
         market.finalizeAuction(job_id, sender=customer)
     chain.pending_timestamp += HOUR
@@ -259,8 +261,9 @@ def test_sealed_auction_alone_is_paid_the_max_price(market, chain, customer, pro
 def test_sealed_tie_is_broken_by_reputation(market, registry, chain, admin, customer, providers, fresh_price):
     low, high = providers[0], providers[1]
     registry.grantRole(registry.MARKET_ROLE(), admin, sender=admin)
-    registry.lockCollateral(high, 10**9, H100, 1, 0, sender=admin)  # a lease of another market's
-    registry.closeLock(high, 10**9, 0, 0, [], [], sender=admin)  # completed: 6,666 > 5,000
+    lease = (10**9, H100, 1, 0)  # a lease of another market's
+    registry.lockCollateral(high, lease, sender=admin)
+    registry.closeLock(high, lease, 0, 0, [], [], sender=admin)  # completed: 6,666 > 5,000
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, low, crd(1), b"a")  # earlier commitment, lower reputation
     commit(market, job_id, high, crd(1), b"b")
@@ -354,7 +357,7 @@ def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, cred
         credits.currentPrice()
     market.revealBid(job_id, crd("1.20"), b"a", sender=providers[0])
     market.revealBid(job_id, crd("1.50"), b"b", sender=providers[1])
-    assert registry.lockOf(providers[0], job_id).amount == crd("4.8") + to_wei(200)
+    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.getJob(job_id).provider == providers[0].address
@@ -407,6 +410,49 @@ def test_a_lapsed_commitment_forfeits_the_bond_it_locked_not_the_current_one(
     tx = market.settleCommitment(job_id, providers[0], sender=customer)
     assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
     assert registry.stakeOf(providers[0]) == to_wei(9_990)
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
+    market, registry, chain, admin, customer, providers, fresh_price, sealed
+):
+    """Posted at 100 CMP per GPU (2 GPUs: 200 CMP beside the 4.8 CMP collateral); governance
+    then sets 0, and later 1,000. Bids, commitments and the release all use the job's 200, so
+    every lock is released to the wei (no per-bid record exists to remember it)."""
+    job_id = post(market, chain, customer, sealed=sealed)
+    assert market.getJob(job_id).gpuStake == to_wei(200)
+    market.setMinStakePerGpu(0, sender=admin)
+    p1, p2 = providers[0], providers[1]
+    if sealed:
+        commit(market, job_id, p1, crd("1.50"), b"a")
+        commit(market, job_id, p2, crd("1.20"), b"b")
+        assert registry.providerOf(p1).locked == to_wei(10) + to_wei(200)
+        market.setMinStakePerGpu(to_wei(1_000), sender=admin)
+        chain.pending_timestamp += HOUR
+        market.revealBid(job_id, crd("1.50"), b"a", sender=p1)
+        market.revealBid(job_id, crd("1.20"), b"b", sender=p2)
+    else:
+        market.placeBid(job_id, crd("1.50"), sender=p1)
+        market.setMinStakePerGpu(to_wei(1_000), sender=admin)
+        market.placeBid(job_id, crd("1.20"), sender=p2)
+    assert registry.providerOf(p1).locked == 0
+    assert registry.providerOf(p2).locked == crd("4.8") + to_wei(200)
+    fresh_price()
+    assert market.getJob(post(market, chain, customer)).gpuStake == to_wei(2_000)
+    chain.pending_timestamp += 2 * HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    market.submitResult(job_id, bytes32("r"), "ipfs://r", sender=p2)
+    chain.pending_timestamp += 25 * HOUR
+    market.settleJob(job_id, sender=customer)
+    record = registry.providerOf(p2)
+    assert (record.locked, record.activeLocks, registry.capacityOf(p2, H100).reserved) == (0, 0, 0)
+
+
+def test_a_job_whose_per_gpu_stake_overflows_is_refused(market, chain, admin, customer):
+    market.setMinStakePerGpu(to_wei(1_000_000), sender=admin)
+    spec = list(job_spec(chain, gpus=2**32 - 1, max_price=1))
+    with ape.reverts(market.InvalidJobSpec, field="gpuCount"):
+        market.postJob(tuple(spec), sender=customer)
 
 
 def test_a_sealed_job_cannot_be_cancelled_once_bidding_closed(market, chain, customer, providers):
@@ -464,13 +510,13 @@ def test_claim_earnings_pays_accrued_less_holdback_and_fee(market, credits, chai
     job_id = leased_job(market, chain, customer, p1)  # 22 CRD over 10 hours, 20% holdback
     start = market.getJob(job_id).leaseStart
     chain.pending_timestamp = start + 5 * HOUR
-    before, fees = credits.balanceOf(p1), credits.balanceOf(treasury)
+    before, fees = credits.balanceOf(p1), market.feesAccrued()
     tx = market.claimEarnings(job_id, sender=p1)
     event = tx.events.filter(market.EarningsClaimed)[0]
-    # accrued 11, releasable 80% = 8.8, fee 1% = 0.088
+    # accrued 11, releasable 80% = 8.8, fee 1% = 0.088, accrued in the market for the treasury
     assert (event.net, event.fee) == (crd("8.712"), crd("0.088"))
     assert credits.balanceOf(p1) == before + crd("8.712")
-    assert credits.balanceOf(treasury) == fees + crd("0.088")
+    assert market.feesAccrued() == fees + crd("0.088")
     assert market.getJob(job_id).escrow == crd("13.2")
     with ape.reverts(market.NotProvider):
         market.claimEarnings(job_id, sender=customer)
@@ -521,10 +567,38 @@ def test_result_then_settlement_pays_the_rest_and_records_a_completion(
     settled = tx.events.filter(market.JobSettled)[0]
     assert (settled.providerGross, settled.refund) == (crd("13.2"), 0)
     assert credits.balanceOf(p1) == before + crd("13.068")  # 13.2 less 1%
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued() == crd("0.22")  # 1% of 22, for the treasury
     assert registry.providerOf(p1).completed == 1
     assert registry.providerOf(p1).locked == 0
     assert market.statusOf(job_id) == SETTLED
+
+
+def test_fees_accrue_in_the_market_and_anyone_sends_them_to_the_treasury(
+    market, credits, chain, admin, customer, providers, treasury, stranger
+):
+    """Two claims of 8.8 CRD gross each accrue 0.088 + 0.088 = 0.176 CRD of fees in the market
+    (no transfer to the treasury per claim); a stranger's `withdrawFees` sends all 0.176 to the
+    treasury set at that moment and nothing to itself; the market then holds only escrow."""
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    start = market.getJob(job_id).leaseStart
+    chain.pending_timestamp = start + 5 * HOUR
+    tx = market.claimEarnings(job_id, sender=p1)
+    assert [log["to"] for log in tx.events.filter(credits.Transfer)] == [p1.address]  # the provider only
+    chain.pending_timestamp = start + 10 * HOUR
+    market.claimEarnings(job_id, sender=p1)
+    assert market.feesAccrued() == crd("0.176")
+    market.setTreasury(admin, sender=admin)
+    before, own = credits.balanceOf(admin), credits.balanceOf(stranger)
+    tx = market.withdrawFees(sender=stranger)
+    event = tx.events.filter(market.FeesWithdrawn)[0]
+    assert (event.treasury, event.amount) == (admin.address, crd("0.176"))
+    assert credits.balanceOf(admin) == before + crd("0.176")
+    assert credits.balanceOf(stranger) == own
+    assert market.feesAccrued() == 0
+    assert credits.balanceOf(market) == market.getJob(job_id).escrow  # the 4.4 CRD of holdback
+    with ape.reverts(market.NoFeesAccrued):
+        market.withdrawFees(sender=stranger)
 
 
 def test_a_fee_free_job_pays_the_provider_everything_and_the_treasury_nothing(
@@ -537,12 +611,14 @@ def test_a_fee_free_job_pays_the_provider_everything_and_the_treasury_nothing(
     chain.pending_timestamp = start + 10 * HOUR
     tx = market.submitResult(job_id, b"\x11" * 32, "ipfs://result", sender=p1)
     chain.pending_timestamp = tx.events.filter(market.ResultSubmitted)[0].challengeEnd
-    before, fees = credits.balanceOf(p1), credits.balanceOf(treasury)
+    before = credits.balanceOf(p1)
     tx = market.settleJob(job_id, sender=customer)
     assert tx.events.filter(market.EarningsClaimed)[0].fee == 0
     assert credits.balanceOf(p1) == before + crd(22)  # the whole lease, 2 GPUs x 10 h x 1.10
-    assert credits.balanceOf(treasury) == fees
-    assert credits.balanceOf(market) == 0
+    assert market.feesAccrued() == 0
+    with ape.reverts(market.NoFeesAccrued):
+        market.withdrawFees(sender=customer)
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
     with ape.reverts(market.WrongStatus, jobId=job_id, status=SETTLED):  # nothing left to claim
         market.claimEarnings(job_id, sender=p1)
 
@@ -573,7 +649,7 @@ def test_cancellation_halfway_splits_accrued_and_unspent_to_the_wei(
     assert (event.providerGross, event.refund) == (crd("13.7"), crd("13.7"))
     assert credits.balanceOf(customer) == customer_before + crd("13.7")
     assert credits.balanceOf(p1) == provider_before + crd("13.563")  # 13.7 less 1%
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
     assert registry.providerOf(p1).locked == 0
     assert market.statusOf(job_id) == CANCELLED
 
@@ -592,7 +668,7 @@ def test_a_verified_lease_cancelled_halfway_refunds_the_unearned_verification_fe
     tx = market.cancelJob(job_id, sender=customer)
     event = tx.events.filter(market.JobCancelled)[0]
     assert (event.providerGross, event.refund) == (crd("13.7"), crd("15.7"))
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
 
 
 def test_cancellation_at_an_odd_second_splits_exactly(market, credits, chain, customer, providers):
@@ -604,7 +680,7 @@ def test_cancellation_at_an_odd_second_splits_exactly(market, credits, chain, cu
     value = crd("27.4")
     accrued = value * 12_345 // (10 * HOUR)
     assert (event.providerGross, event.refund) == (accrued, value - accrued)
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
 
 
 def test_cancel_while_bidding_refunds_everything_and_releases_the_best_bidder(
@@ -656,7 +732,7 @@ def test_provider_that_never_submits_is_slashed_and_the_customer_compensated(
     assert registry.stakeOf(p1) == to_wei(10_000) - crd("4.8")
     assert registry.providerOf(p1).failed == 1
     assert registry.providerOf(p1).locked == 0
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
     assert market.statusOf(job_id) == FAILED
 
 
@@ -738,7 +814,7 @@ def test_dispute_with_provider_fault_slashes_and_refunds(
     assert credits.balanceOf(customer) == crd_before + crd(22)
     assert registry.providerOf(p1).disputesLost == 1
     assert market.statusOf(job_id) == FAILED
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
 
 
 def test_dispute_without_fault_settles_the_job(market, registry, credits, chain, customer, providers, resolver_role):
@@ -750,7 +826,7 @@ def test_dispute_without_fault_settles_the_job(market, registry, credits, chain,
     market.resolveDispute(job_id, False, [], [], sender=resolver_role)
     assert market.statusOf(job_id) == SETTLED
     assert registry.providerOf(p1).completed == 1
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
 
 
 def test_dispute_cannot_open_after_the_window(market, chain, customer, providers, resolver_role):
@@ -873,7 +949,7 @@ def test_pause_stops_new_business_but_never_the_ways_out(
     market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
     chain.pending_timestamp += 86_400
     market.settleJob(job_id, sender=customer)
-    assert credits.balanceOf(market) == 0
+    assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
 
 
 @pytest.mark.parametrize(
@@ -891,6 +967,7 @@ def test_pause_stops_new_business_but_never_the_ways_out(
         ("setMaxBiddingPeriod", 3_599, 3_600, 90 * 86_400),
         ("setMaxDuration", 3_599, 3_600, 730 * 86_400),
         ("setBidBond", to_wei(100_001), 0, to_wei(100_000)),
+        ("setMinStakePerGpu", to_wei(1_000_001), 0, to_wei(1_000_000)),
         ("setVerificationFeeBps", 5_001, 0, 5_000),
     ],
 )

@@ -271,7 +271,7 @@ def test_a_market_left_alone_ends_with_every_job_in_a_final_state(
     assert resolver.disputeOf(disputed).status == DisputeStatus.RESOLVED
     assert market.commitmentOf(sealed, rival.address).revealed  # forfeited
     assert registry.queueHead() == registry.queueTail()
-    assert protocol.credits.balanceOf(market) == 0
+    assert protocol.credits.balanceOf(market) == protocol.market.feesAccrued()  # the treasury's fees
     assert protocol.credits.balanceOf(resolver) == 0
     assert keeper.state.jobs == {} and keeper.state.committers == {}
 

@@ -1,5 +1,7 @@
 """Conservation: after a random mix of jobs, the market's CRD balance equals what it still owes
-(the sum of its jobs' escrows) to the wei, and every ended job holds nothing.
+(the sum of its jobs' escrows) to the wei, and every ended job holds nothing; across the
+boundary, the ledger's locked stake, lock counts and reserved GPUs equal what the market's jobs
+and commitments hold (`assert_locks_match_jobs`), and nothing is locked once every job ended.
 
 Jobs run side by side in phases (post, bid, close, serve) with random sizes, prices, auction
 kinds, holdbacks, verification (whose fee the escrow also holds), timings and fates (settled,
@@ -11,7 +13,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import job_spec
+from helpers import assert_locks_match_jobs, job_spec
 
 from compute_market.units import HOUR, to_wei
 
@@ -21,16 +23,20 @@ FATES = ["settle", "settle", "cancel", "fail", "abandon", "expire", "cancel-bidd
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_market_balance_equals_escrow_owed_after_random_jobs(
-    seed, accounts, market, credits, chain, make_provider, make_customer, fresh_price
+    seed, accounts, market, registry, credits, chain, make_provider, make_customer, fresh_price
 ):
     rng = random.Random(seed)
     customers = [make_customer(accounts[i], to_wei(2_000)) for i in (10, 11)]
     providers = [make_provider(accounts[i], gpus=32) for i in (12, 13, 14)]
     jobs: list[dict] = []
 
+    most_locks = 0
+
     def check() -> None:
+        nonlocal most_locks
         owed = sum(market.getJob(j["id"]).escrow for j in jobs)
-        assert credits.balanceOf(market) == owed
+        assert credits.balanceOf(market) == owed + market.feesAccrued()
+        most_locks = max(most_locks, assert_locks_match_jobs(market, registry, providers, [j["id"] for j in jobs]))
 
     # Post: 10 jobs, one per fate plus random ones.
     fates = FATES + [rng.choice(FATES) for _ in range(3)]
@@ -121,5 +127,12 @@ def test_market_balance_equals_escrow_owed_after_random_jobs(
 
     statuses = {market.statusOf(j["id"]) for j in jobs}
     assert statuses == {SETTLED, CANCELLED, EXPIRED, FAILED}, statuses
-    assert credits.balanceOf(market) == 0
+    fees, treasury = market.feesAccrued(), market.treasury()
+    assert fees > 0
+    before = credits.balanceOf(treasury)
+    market.withdrawFees(sender=customers[0])  # anyone sends them, only to the treasury
+    assert credits.balanceOf(treasury) == before + fees
+    assert credits.balanceOf(market) == market.feesAccrued() == 0
     assert all(market.getJob(j["id"]).escrow == 0 for j in jobs)
+    assert most_locks >= 10  # the lock check saw the commitments and leases, not an empty book
+    assert all(registry.providerOf(p).locked == 0 for p in providers)

@@ -13,7 +13,7 @@ import os
 
 import pytest
 from ape.exceptions import ContractLogicError
-from helpers import job_spec, unclaimed_jury_rewards
+from helpers import assert_locks_match_jobs, job_spec, unclaimed_jury_rewards
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -238,7 +238,7 @@ def test_protocol_invariants_hold_under_random_sequences(
         @invariant()
         def market_holds_exactly_what_it_owes(self):
             jobs = {j: p.market.getJob(j) for j in self.jobs}
-            assert p.credits.balanceOf(p.market) == sum(job.escrow for job in jobs.values())
+            assert p.credits.balanceOf(p.market) == sum(job.escrow for job in jobs.values()) + p.market.feesAccrued()
             for job_id, job in jobs.items():
                 if job.status in TERMINAL:
                     assert job.escrow == 0, job_id
@@ -266,6 +266,10 @@ def test_protocol_invariants_hold_under_random_sequences(
             assert p.token.balanceOf(p.resolver) == unclaimed_jury_rewards(p.resolver, self.jobs)[0]
             if p.registry.queueHead() == p.registry.queueTail():
                 assert p.registry.totalActiveStake() == active
+
+        @invariant()
+        def the_ledger_locks_exactly_what_the_markets_jobs_hold(self):
+            assert_locks_match_jobs(p.market, p.registry, providers, self.jobs)
 
         @invariant()
         def resolver_holds_only_open_bonds_and_unclaimed_shares(self):

@@ -15,6 +15,12 @@ MIN_STAKE_PER_GPU = to_wei(100)
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
+def lock(job_id: int, gpus: int, amount: int, model: bytes = H100) -> tuple[int, bytes, int, int]:
+    """An `IProviderRegistry.Lock` as the market derives it from a job: `amount` is the whole
+    lock (the job's collateral plus `minStakePerGpu` per GPU, both fixed at posting)."""
+    return (job_id, model, gpus, amount)
+
+
 @pytest.fixture
 def operator(accounts, registry, admin):
     """An account holding the market's and the resolver's roles, as the JobMarket will."""
@@ -90,7 +96,7 @@ def test_unbonding_waits_the_period_then_withdraws(registry, token, provider, ch
 def test_locked_collateral_cannot_be_unstaked(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
     # 2 GPUs: 2 * 100 CMP per GPU + 300 CMP collateral = 500 CMP locked.
-    tx = registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
+    tx = registry.lockCollateral(provider, lock(1, 2, to_wei(500)), sender=operator)
     assert tx.events.filter(registry.CollateralLocked)[0].amount == to_wei(500)
     assert registry.freeStakeOf(provider) == to_wei(500)
     with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(500), need=to_wei(501)):
@@ -98,49 +104,88 @@ def test_locked_collateral_cannot_be_unstaked(registry, provider, operator):
     registry.requestUnstake(to_wei(500), sender=provider)
 
 
-def test_lock_needs_free_stake_for_collateral_plus_min_stake_per_gpu(registry, provider, operator):
+def test_lock_needs_free_stake_for_the_whole_lock(registry, provider, operator):
     registry.stake(to_wei(499), sender=provider)
     with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(499), need=to_wei(500)):
-        registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
+        registry.lockCollateral(provider, lock(1, 2, to_wei(500)), sender=operator)
 
 
-def test_capacity_cannot_be_reserved_twice(registry, provider, operator):
+def test_capacity_is_reserved_per_lock_and_never_beyond_what_is_offered(registry, provider, operator):
+    """8 H100s offered, none of model A100: a 6-GPU lock leaves 2; 3 more, or any A100, are
+    refused; the offer cannot fall below what jobs hold; a release gives all 6 back."""
     registry.stake(to_wei(5_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 6, 0, sender=operator)
-    with ape.reverts(registry.CollateralAlreadyLocked, provider=provider.address, jobId=1):
-        registry.lockCollateral(provider, 1, H100, 1, 0, sender=operator)
+    registry.lockCollateral(provider, lock(1, 6, 0), sender=operator)
     with ape.reverts(registry.InsufficientCapacity, available=2, requested=3):
-        registry.lockCollateral(provider, 2, H100, 3, 0, sender=operator)
+        registry.lockCollateral(provider, lock(2, 3, 0), sender=operator)
     with ape.reverts(registry.InsufficientCapacity, available=0, requested=1):
-        registry.lockCollateral(provider, 3, A100, 1, 0, sender=operator)
+        registry.lockCollateral(provider, lock(3, 1, 0, A100), sender=operator)
+    with ape.reverts(registry.InsufficientCapacity, available=2, requested=0):
+        registry.lockCollateral(provider, lock(4, 0, 0), sender=operator)
     with ape.reverts(registry.CapacityInUse, reserved=6, requested=5):
         registry.setCapacity(H100, 5, 80, sender=provider)
-    registry.releaseCollateral(provider, 1, sender=operator)
+    registry.releaseCollateral(provider, lock(1, 6, 0), sender=operator)
     assert registry.capacityOf(provider, H100).reserved == 0
-    registry.lockCollateral(provider, 2, H100, 8, 0, sender=operator)
+    registry.lockCollateral(provider, lock(2, 8, 0), sender=operator)
 
 
-def test_release_returns_stake_and_capacity(registry, provider, operator):
+def test_release_returns_stake_and_capacity_and_never_more_than_was_locked(registry, provider, operator):
+    """1,000 staked, 500 locked for job 9 (2 GPUs): the release frees both; a second release of
+    the same lock, or one of more stake than is locked, reverts and changes nothing."""
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 9, H100, 2, to_wei(300), sender=operator)
-    tx = registry.releaseCollateral(provider, 9, sender=operator)
-    assert tx.events.filter(registry.CollateralReleased)[0].amount == to_wei(500)
+    registry.lockCollateral(provider, lock(9, 2, to_wei(500)), sender=operator)
+    with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=9):  # more than locked
+        registry.releaseCollateral(provider, lock(9, 2, to_wei(501)), sender=operator)
+    tx = registry.releaseCollateral(provider, lock(9, 2, to_wei(500)), sender=operator)
+    event = tx.events.filter(registry.CollateralReleased)[0]
+    assert (event.jobId, event.amount) == (9, to_wei(500))
     assert registry.freeStakeOf(provider) == to_wei(1_000)
-    assert registry.lockOf(provider, 9).gpus == 0
-    with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=9):
-        registry.releaseCollateral(provider, 9, sender=operator)
+    record = registry.providerOf(provider)
+    assert (record.locked, record.activeLocks, registry.capacityOf(provider, H100).reserved) == (0, 0, 0)
+    with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=9):  # released once
+        registry.releaseCollateral(provider, lock(9, 2, to_wei(500)), sender=operator)
+    assert registry.freeStakeOf(provider) == to_wei(1_000)
+
+
+def test_one_call_moves_a_lock_from_the_outbid_to_the_new_best_bidder(registry, token, fund, provider, operator, bob):
+    """`replaceLock` is the market's one call per new best bid: alice holds job 1's 500 CMP and
+    2 GPUs; bob outbids her and takes the same lock, and alice is free again. A bidder without
+    the free stake or the GPUs is refused and alice keeps her lock."""
+    registry.stake(to_wei(1_000), sender=provider)
+    fund(bob, to_wei(1_000))
+    token.approve(registry, 2**256 - 1, sender=bob)
+    registry.register("ipfs://bob", EU, sender=bob)
+    registry.setCapacity(H100, 1, 80, sender=bob)
+    registry.stake(to_wei(499), sender=bob)
+    job = lock(1, 2, to_wei(500))
+    tx = registry.replaceLock(ZERO, provider, job, sender=operator)  # the first bid
+    assert not tx.events.filter(registry.CollateralReleased)
+    with ape.reverts(registry.InsufficientCapacity, available=1, requested=2):
+        registry.replaceLock(provider, bob, job, sender=operator)
+    registry.setCapacity(H100, 2, 80, sender=bob)
+    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(499), need=to_wei(500)):
+        registry.replaceLock(provider, bob, job, sender=operator)
+    assert registry.providerOf(provider).locked == to_wei(500)
+    registry.stake(to_wei(1), sender=bob)
+    tx = registry.replaceLock(provider, bob, job, sender=operator)
+    assert tx.events.filter(registry.CollateralReleased)[0]["provider"] == provider.address
+    assert tx.events.filter(registry.CollateralLocked)[0]["provider"] == bob.address
+    assert (registry.freeStakeOf(provider), registry.freeStakeOf(bob)) == (to_wei(1_000), 0)
+    assert registry.capacityOf(provider, H100).reserved == 0
+    assert registry.capacityOf(bob, H100).reserved == 2
 
 
 def test_only_market_and_resolver_roles_lock_slash_or_record(registry, provider, stranger):
     registry.stake(to_wei(1_000), sender=provider)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
-        registry.lockCollateral(provider, 1, H100, 1, 0, sender=stranger)
+        registry.lockCollateral(provider, lock(1, 1, 0), sender=stranger)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
-        registry.releaseCollateral(provider, 1, sender=stranger)
+        registry.releaseCollateral(provider, lock(1, 1, 0), sender=stranger)
+    with ape.reverts(registry.AccessControlUnauthorizedAccount):
+        registry.replaceLock(ZERO, provider, lock(1, 1, 0), sender=stranger)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
         registry.slash(provider, 1, [], [], sender=stranger)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
-        registry.closeLock(provider, 1, 0, 0, [], [], sender=stranger)
+        registry.closeLock(provider, lock(1, 1, 0), 0, 0, [], [], sender=stranger)
 
 
 def test_slash_during_unbonding_takes_from_the_unbonding_amount(registry, token, provider, operator, bob):
@@ -178,7 +223,7 @@ def test_slash_pays_harmed_party_then_challenger_then_burns(registry, token, pro
 
 def test_slash_never_touches_stake_locked_for_other_jobs(registry, provider, operator):
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)  # 500 locked
+    registry.lockCollateral(provider, lock(1, 2, to_wei(500)), sender=operator)
     tx = registry.slash(provider, to_wei(2_000), [], [], sender=operator)
     assert tx.events.filter(registry.Slashed)[0].slashed == to_wei(500)
     record = registry.providerOf(provider)
@@ -192,21 +237,22 @@ def test_one_call_closes_a_jobs_lock_slashes_and_records_the_outcome(
     (300 collateral and 2 GPUs at 100); a failure releases the lock, slashes the 300 collateral
     to the harmed party (250) then the keeper (50), and counts one failure."""
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 2, to_wei(300), sender=operator)
+    job = lock(1, 2, to_wei(500))
+    registry.lockCollateral(provider, job, sender=operator)
     with ape.reverts(registry.AccessControlUnauthorizedAccount):
-        registry.closeLock(provider, 1, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=stranger)
-    tx = registry.closeLock(provider, 1, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=operator)
+        registry.closeLock(provider, job, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=stranger)
+    tx = registry.closeLock(provider, job, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=operator)
     assert tx.events.filter(registry.CollateralReleased)[0].amount == to_wei(500)
     assert tx.events.filter(registry.Slashed)[0].slashed == to_wei(300)
     assert (token.balanceOf(bob), token.balanceOf(carol)) == (to_wei(250), to_wei(50))
     record = registry.providerOf(provider)
     assert (record.staked, record.locked, record.activeLocks, record.failed) == (to_wei(700), 0, 0, 1)
     assert registry.capacityOf(provider, H100).reserved == 0
-    with ape.reverts(registry.NoCollateralLocked):  # closed once
-        registry.closeLock(provider, 1, 0, 0, [], [], sender=operator)
+    with ape.reverts(registry.NoCollateralLocked, provider=provider.address, jobId=1):  # closed once
+        registry.closeLock(provider, job, 0, 0, [], [], sender=operator)
     # A completion: no slash, one completion counted.
-    registry.lockCollateral(provider, 2, H100, 1, 0, sender=operator)
-    tx = registry.closeLock(provider, 2, 0, 0, [], [], sender=operator)
+    registry.lockCollateral(provider, lock(2, 1, 0), sender=operator)
+    tx = registry.closeLock(provider, lock(2, 1, 0), 0, 0, [], [], sender=operator)
     assert not tx.events.filter(registry.Slashed)
     assert registry.providerOf(provider).completed == 1
 
@@ -226,8 +272,8 @@ def test_reputation_is_the_bayesian_estimate(registry, provider, operator):
 
     def close(outcome: int):
         job_id = next(job)
-        registry.lockCollateral(provider, job_id, H100, 1, 0, sender=operator)
-        return registry.closeLock(provider, job_id, outcome, 0, [], [], sender=operator)
+        registry.lockCollateral(provider, lock(job_id, 1, 0), sender=operator)
+        return registry.closeLock(provider, lock(job_id, 1, 0), outcome, 0, [], [], sender=operator)
 
     assert registry.reputationOf(provider) == 5_000  # (0+1)*10000/(0+2)
     event = close(0).events.filter(registry.ReputationUpdated)[0]
@@ -244,16 +290,16 @@ def test_reputation_is_the_bayesian_estimate(registry, provider, operator):
 
 def test_deregistration_waits_for_locks_and_leaves_nothing_stuck(registry, token, provider, operator, chain):
     registry.stake(to_wei(1_000), sender=provider)
-    registry.lockCollateral(provider, 1, H100, 1, 0, sender=operator)
+    registry.lockCollateral(provider, lock(1, 1, 0), sender=operator)
     with ape.reverts(registry.CollateralStillLocked):
         registry.deregister(sender=provider)
-    registry.releaseCollateral(provider, 1, sender=operator)
+    registry.releaseCollateral(provider, lock(1, 1, 0), sender=operator)
     tx = registry.deregister(sender=provider)
     assert tx.events.filter(registry.ProviderDeregistered)
     assert tx.events.filter(registry.UnstakeRequested)[0].amount == to_wei(1_000)
     assert not registry.profileOf(provider, H100).registered
     with ape.reverts(registry.NotRegistered):
-        registry.lockCollateral(provider, 2, H100, 1, 0, sender=operator)
+        registry.lockCollateral(provider, lock(2, 1, 0), sender=operator)
     chain.pending_timestamp += 7 * DAY
     before = token.balanceOf(provider)
     registry.withdrawUnstaked(sender=provider)
@@ -280,7 +326,6 @@ def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, prov
     ("setter", "bad", "lo", "hi"),
     [
         ("setUnbondingPeriod", 5 * DAY, 5 * DAY + 1, 60 * DAY),  # above the resolver's 5-day slash delay
-        ("setMinStakePerGpu", to_wei(1_000_001), 0, to_wei(1_000_000)),
         ("setDrawDelay", 65, 1, 64),
     ],
 )

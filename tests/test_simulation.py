@@ -69,7 +69,7 @@ def test_no_contract_holds_funds_nobody_can_claim(run):
     sim, _, _, _ = run
     p = sim.protocol
     jobs = [p.market.getJob(i) for i in range(1, p.market.jobCount() + 1)]
-    assert p.credits.balanceOf(p.market) == sum(j.escrow for j in jobs)
+    assert p.credits.balanceOf(p.market) == sum(j.escrow for j in jobs) + p.market.feesAccrued()
     assert all(j.escrow == 0 for j in jobs if j.status in (4, 5, 6, 7))
     open_bonds = sum(
         p.resolver.disputeOf(i).bond for i in range(1, len(jobs) + 1) if p.resolver.disputeOf(i).status in (1, 2, 4)

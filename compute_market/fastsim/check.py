@@ -85,6 +85,7 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     requests += [("ComputeToken", "totalSupply", ()), ("ComputeCredits", "totalSupply", ())]
     market = chain.address("JobMarket")
     requests.append(("ComputeCredits", "balanceOf", (market,)))
+    requests.append(("JobMarket", "feesAccrued", ()))
     requests += [("ProviderRegistry", "stakeOf", (p,)) for p in providers]
     requests += [("ProviderRegistry", "freeStakeOf", (p,)) for p in providers]
     values = [int(v[0]) for v in _calls(chain, requests)]
@@ -98,10 +99,13 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
         want = next(it)
         if want != mirror.supply[symbol]:
             bad.append(f"{symbol} totalSupply: chain {want}, mirror {mirror.supply[symbol]}")
-    market_crd = next(it)
-    if not market_crd == chain_escrow == mirror.escrow_total():
-        mirrored = mirror.escrow_total()
-        bad.append(f"market CRD balance {market_crd}, sum of escrows on chain {chain_escrow}, in mirror {mirrored}")
+    market_crd, chain_fees = next(it), next(it)
+    owed, mirrored = chain_escrow + chain_fees, mirror.escrow_total() + mirror.fees_accrued
+    if not market_crd == owed == mirrored:
+        bad.append(
+            f"market CRD balance {market_crd}, escrows and fees owed on chain {owed} "
+            f"({chain_escrow} + {chain_fees}), in mirror {mirrored}"
+        )
     for p in providers:
         want = next(it)
         if want != mirror.staked[p]:

@@ -85,6 +85,7 @@ class Mirror:
     reveal_period: int = 0  # the market's `revealPeriod` (set by the engine before any job)
     redeemed: dict[str, int] = field(default_factory=lambda: {"count": 0, "credits": 0, "tokens": 0})
     unsettled: dict[tuple[int, str], None] = field(default_factory=dict)  # commitments not revealed or settled
+    fees_accrued: int = 0  # the market's `feesAccrued`: protocol fees not yet sent to the treasury
     review: Review = field(default_factory=Review)  # verifiers, the ledger's queue, verifications, disputes
 
     # ------------------------------------------------------------------ views
@@ -98,7 +99,7 @@ class Mirror:
         return self.lock_amount[provider]
 
     def escrow_total(self) -> int:
-        """Credits every job holds: what the market's CRD balance must be."""
+        """Credits every job holds: with `fees_accrued`, what the market's CRD balance must be."""
         return sum(job.escrow for job in self.jobs.values())
 
     # ------------------------------------------------------------------ logs
@@ -175,6 +176,9 @@ class Mirror:
             if int(args["kind"]) == SEALED:
                 posted.reveal_end = int(args["biddingEnd"]) + self.reveal_period
             return
+        if event == "FeesWithdrawn":
+            self.fees_accrued -= int(args["amount"])
+            return
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:
             return
@@ -192,6 +196,7 @@ class Mirror:
             gross = int(args["net"]) + int(args["fee"])
             job.escrow -= gross
             job.paid_gross += gross
+            self.fees_accrued += int(args["fee"])
         elif event == "ResultSubmitted":
             job.status = Status.RESULT_SUBMITTED
             job.challenge_end = int(args["challengeEnd"])

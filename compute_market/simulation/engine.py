@@ -18,7 +18,7 @@ from ape import accounts, chain
 
 from compute_market.agent import ProviderAgent, honest_result
 from compute_market.client import MarketClient
-from compute_market.deployment import Deployer
+from compute_market.deployment import Deployer, market_deploy_block
 from compute_market.errors import MarketError
 from compute_market.models import Attestation, DisputeStatus, JobRequest, JobStatus, JobView
 from compute_market.simulation.actors import CheatingAgent, Customer, Verifier, draw_cost_model
@@ -127,6 +127,8 @@ class Simulation:
         self.verifiers = [self._make_verifier(a) for a in verifier_accounts]
         self.by_address = {v.client.address: v for v in self.verifiers}
         self.jobs: dict[int, Customer] = {}  # live jobs posted by the customers
+        self._results: dict[int, tuple[bytes, str]] = {}  # job id: (result hash, provider)
+        self._results_from = market_deploy_block(self.protocol)  # next block to read results from
         self.job_model: dict[int, str] = {}
         self.cancel_at: dict[int, int] = {}
         self.last_block = chain.blocks.head.number
@@ -346,8 +348,17 @@ class Simulation:
             self._try("verifier", juror.client.reveal_vote, job_id, fault, salt)
 
     def _result_is_honest(self, job_id: int) -> bool:
-        job = self.protocol.market.getJob(job_id)
-        return bytes(job.resultHash) == honest_result(job_id, job.provider)
+        """Whether the job's submitted result is the honest one (no result yet: not honest). The
+        market keeps a result's hash in `ResultSubmitted` only, so the results are read from the
+        logs once, from where the last read stopped."""
+        head = int(chain.blocks.head.number)
+        if head >= self._results_from:
+            market = self.protocol.market
+            for log in market.ResultSubmitted.range(self._results_from, head + 1):
+                self._results[int(log.jobId)] = (bytes(log.resultHash), str(log.provider))
+            self._results_from = head + 1
+        result = self._results.get(job_id)
+        return result is not None and result[0] == honest_result(job_id, result[1])
 
     def _claim_rewards(self) -> None:
         epoch = self.protocol.rewards.currentEpoch()

@@ -617,9 +617,12 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         (to[0], amounts[0]) = (job.customer, collateral - finderCut - juryCut);
         (to[1], amounts[1]) = (v.verifier, finderCut);
         (to[2], amounts[2]) = (address(this), juryCut);
-        uint256 before = token.balanceOf(address(this));
-        market.resolveDispute(jobId, true, to, amounts);
-        juryTokens = token.balanceOf(address(this)) - before;
+        // The ledger pays a slash in order, each payee up to its amount (`StakingLedger._payOut`):
+        // the jury's CMP is what the customer's and the finder's cuts leave of it.
+        uint256 left = market.resolveDispute(jobId, true, to, amounts);
+        left -= Math.min(amounts[0], left);
+        if (to[1] != address(0)) left -= Math.min(finderCut, left);
+        juryTokens = Math.min(juryCut, left);
         if (v.attestation == Attestation.ResultOk) {
             if (d.whistleblower) {
                 uint256 slashed = _slashVerifier(v.verifier, verifierSlashBps, address(this));

@@ -54,49 +54,54 @@ interface IJobMarket {
         string manifestURI;
     }
 
-    /// @notice A job as stored (10 slots).
+    /// @notice A job as stored: 5 slots written at posting (4 packed, and the model), the best
+    ///         bid and the bidding's record in 2 more; the region and the verification fee only
+    ///         when the job has them. Every later write lands in a slot already written.
+    ///         The result's hash, like the workload's, is in the event only (`ResultSubmitted`). Amounts are 96-bit (credits and CMP below 7.9e10 whole
+    ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit.
+    ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
+    ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder, `bond +
+    ///         gpuStake` for a sealed commitment.
     struct Job {
-        // slot 0
+        // slot 0: read by every call
         address customer;
-        uint64 biddingEnd;
-        uint32 gpuCount;
+        uint40 biddingEnd;
+        uint40 revealEnd; // sealed: reveals close
+        AuctionKind kind;
+        JobStatus status;
         // slot 1
         bytes32 gpuModel;
-        // slot 2
+        // slot 2 (written only when not zero)
         bytes32 region;
-        // slot 3
-        uint128 maxPricePerGpuHour;
-        uint64 duration;
+        // slot 3: what the customer asked for, and the money parameters fixed at posting
+        uint96 maxPricePerGpuHour;
+        uint32 duration;
+        uint32 gpuCount;
         uint32 minVramGb;
         uint16 minReputationBps;
         uint16 holdbackBps;
-        // slot 4
-        address provider; // best bidder while bidding, then the winner
-        uint64 leaseStart;
-        AuctionKind kind;
-        JobStatus status;
-        bool verification;
-        // slot 5
-        uint128 price; // best bid while bidding, then the clearing price paid
-        uint128 secondPrice; // sealed: second-lowest revealed price (0 = none)
-        // slot 6
-        uint128 escrow; // credits held for this job
-        uint128 paidGross; // credits released to the provider so far, fee included
-        // slot 7
-        uint128 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
-        uint64 leaseEnd; // set when the lease stops early (result, cancel, abandon)
-        uint32 bidCount; // bids placed (open) or revealed (sealed)
         uint16 feeBps; // protocol fee, fixed at posting
         uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
-        // slot 8
-        uint64 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
-        uint64 revealEnd; // sealed: reveals close
-        uint64 challengeEnd; // result challenge window closes
+        // slot 4: what a bid locks, fixed at posting
+        uint96 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
+        uint96 gpuStake; // CMP locked per bid beside the collateral: minStakePerGpu * gpus at posting
         uint32 resultGrace; // time after the lease to submit a result, fixed at posting
-        // slot 9
-        bytes32 resultHash;
-        // slot 10
-        uint128 verificationFee; // credits in escrow for the verifier's work, fixed at posting
+        bool verification;
+        // slot 5: the money held and paid
+        uint96 escrow; // credits held for this job
+        uint96 paidGross; // credits released to the provider so far, fee included
+        uint40 leaseStart;
+        // slot 6: the best bid
+        address provider; // best bidder while bidding, then the winner
+        uint96 price; // best bid while bidding, then the clearing price paid
+        // slot 7: written from the first bid on
+        uint32 bidCount; // bids placed (open) or revealed (sealed)
+        uint40 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
+        uint96 secondPrice; // sealed: second-lowest revealed price (0 = none)
+        uint40 leaseEnd; // set when the lease stops early (result, cancel, abandon)
+        uint40 challengeEnd; // result challenge window closes
+        // slot 8 (written only for a job that asks for verification)
+        uint96 verificationFee; // credits in escrow for the verifier's work, fixed at posting
     }
 
     /// @notice A sealed bid's commitment.
@@ -152,10 +157,11 @@ interface IJobMarket {
     /// @notice Applies a dispute's outcome in one call. On provider fault the collateral is
     ///         slashed to `recipients` (customer first), unspent escrow returns to the customer
     ///         and the provider's reputation records a lost dispute; otherwise the job settles.
+    /// @return slashed CMP taken from the provider (paid to `recipients` in order, the rest burned).
     function resolveDispute(
         uint256 jobId,
         bool providerFault,
         address[] calldata recipients,
         uint256[] calldata amounts
-    ) external;
+    ) external returns (uint256 slashed);
 }

@@ -20,14 +20,27 @@ interface IProviderRegistry {
         uint16 reputationBps;
     }
 
-    /// @notice Locks `collateral + minStakePerGpu * gpus` of the provider's free stake and
-    ///         reserves `gpus` GPUs of `gpuModel` for job `jobId`. Market only.
-    function lockCollateral(address provider, uint256 jobId, bytes32 gpuModel, uint32 gpus, uint256 collateral)
-        external
-        returns (uint256 lockedAmount);
+    /// @notice A job's hold on a provider: `amount` CMP of its free stake and `gpus` GPUs of
+    ///         `gpuModel`. The market keeps no lock record and neither does the registry: the
+    ///         market derives each lock from its job (the amounts are fixed when the job is
+    ///         posted or the bid committed), and the registry keeps only each provider's sums.
+    struct Lock {
+        uint256 jobId;
+        bytes32 gpuModel;
+        uint32 gpus;
+        uint256 amount;
+    }
 
-    /// @notice Releases the lock and the capacity reserved for job `jobId`. Market only.
-    function releaseCollateral(address provider, uint256 jobId) external;
+    /// @notice Locks `lock.amount` of the provider's free stake and reserves `lock.gpus` GPUs
+    ///         of `lock.gpuModel` for job `lock.jobId`. Market only.
+    function lockCollateral(address provider, Lock calldata lock) external;
+
+    /// @notice Releases what `lockCollateral` locked with the same `lock`. Market only.
+    function releaseCollateral(address provider, Lock calldata lock) external;
+
+    /// @notice One call per new best bid: releases `outbid`'s `lock` (zero: nobody held it) and
+    ///         locks the same for `bidder`. Market only.
+    function replaceLock(address outbid, address bidder, Lock calldata lock) external;
 
     /// @notice Takes up to `amount` of the provider's stake that no other job has locked, free
     ///         stake first and unbonding stake next, pays `recipients[i]` up to `amounts[i]` in
@@ -36,13 +49,12 @@ interface IProviderRegistry {
         external
         returns (uint256 slashed);
 
-    /// @notice One call per job outcome: releases the lock and the capacity of job `jobId`, then
-    ///         (when `slashAmount` is not zero) slashes as `slash` does, and records `outcome` in
-    ///         the provider's reputation. Market only.
+    /// @notice One call per job outcome: releases `lock`, records `outcome` in the provider's
+    ///         reputation, then (when `slashAmount` is not zero) slashes as `slash` does. Market only.
     /// @return slashed CMP taken.
     function closeLock(
         address provider,
-        uint256 jobId,
+        Lock calldata lock,
         Outcome outcome,
         uint256 slashAmount,
         address[] calldata recipients,

@@ -49,12 +49,13 @@ contract JobAuctions is JobMarketStorage {
         if (previous != address(0)) {
             uint256 maxAllowed = uint256(job.price) * (BPS - minDecrementBps) / BPS;
             if (pricePerGpuHour > maxAllowed) revert IJobMarket.BidNotLowEnough(pricePerGpuHour, maxAllowed);
-            registry.releaseCollateral(previous, jobId);
         }
         _checkEligible(job, msg.sender);
-        uint256 collateral = _lockCollateral(job, jobId, msg.sender);
-        (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), uint64(block.number));
+        uint256 collateral = job.collateral;
+        (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint96(pricePerGpuHour), uint40(block.number));
         job.bidCount += 1;
+        // One call: the outbid bidder's lock is released and the same lock taken by the caller.
+        registry.replaceLock(previous, msg.sender, _lockOf(job, jobId, collateral));
         emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
     }
 
@@ -69,8 +70,8 @@ contract JobAuctions is JobMarketStorage {
         if (c.committedAtBlock != 0) revert IJobMarket.AlreadyCommitted(jobId, msg.sender);
         _checkEligible(job, msg.sender);
         uint128 bond = bidBond;
-        registry.lockCollateral(msg.sender, jobId, job.gpuModel, job.gpuCount, bond);
         (c.hash, c.committedAtBlock, c.bond) = (commitment, uint64(block.number), bond);
+        registry.lockCollateral(msg.sender, _lockOf(job, jobId, bond));
         emit IJobMarket.BidCommitted(jobId, msg.sender, commitment);
     }
 
@@ -89,21 +90,20 @@ contract JobAuctions is JobMarketStorage {
         if (pricePerGpuHour == 0) revert IJobMarket.ZeroPrice();
         if (pricePerGpuHour > job.maxPricePerGpuHour) revert IJobMarket.BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
         c.revealed = true;
-        registry.releaseCollateral(msg.sender, jobId);
         job.bidCount += 1;
 
         address best = job.provider;
         bool isBest = best == address(0) || _beats(jobId, job, msg.sender, pricePerGpuHour, c.committedAtBlock);
         if (isBest) {
-            if (best != address(0)) {
-                registry.releaseCollateral(best, jobId);
-                job.secondPrice = job.price;
-            }
-            _lockCollateral(job, jobId, msg.sender);
-            (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint128(pricePerGpuHour), c.committedAtBlock);
+            if (best != address(0)) job.secondPrice = job.price;
+            (job.provider, job.price, job.bestBidBlock) =
+                (msg.sender, uint96(pricePerGpuHour), uint40(c.committedAtBlock));
         } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
-            job.secondPrice = uint128(pricePerGpuHour);
+            job.secondPrice = uint96(pricePerGpuHour);
         }
+        // The bond's lock goes first, so its stake and GPUs can back the collateral's.
+        registry.releaseCollateral(msg.sender, _lockOf(job, jobId, c.bond));
+        if (isBest) registry.replaceLock(best, msg.sender, _lockOf(job, jobId, job.collateral));
         emit IJobMarket.BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
     }
 
@@ -116,7 +116,7 @@ contract JobAuctions is JobMarketStorage {
         IJobMarket.Commitment storage c = _commitments[jobId][provider];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, provider);
         c.revealed = true;
-        registry.releaseCollateral(provider, jobId);
+        registry.releaseCollateral(provider, _lockOf(job, jobId, c.bond));
         if (job.status == IJobMarket.JobStatus.Cancelled) {
             emit IJobMarket.BondReleased(jobId, provider);
             return;
@@ -143,14 +143,6 @@ contract JobAuctions is JobMarketStorage {
         bytes32 region = job.region;
         if (region != bytes32(0) && p.region != region) revert IJobMarket.WrongRegion(p.region, region);
         if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
-    }
-
-    /// @dev Locks the job's collateral, priced at posting: `collateralBps` of the lease value at
-    ///      the job's max price, at least the value at any price the provider can be paid (its
-    ///      own bid, or a sealed auction's second price).
-    function _lockCollateral(IJobMarket.Job storage job, uint256 jobId, address provider) private returns (uint256 collateral) {
-        collateral = job.collateral;
-        registry.lockCollateral(provider, jobId, job.gpuModel, job.gpuCount, collateral);
     }
 
     /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.

@@ -20,10 +20,10 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///         serves the job as a lease paid by the second, submits a result, and is paid once the
 ///         challenge window closes. Providers that fail are slashed for the customer.
 /// @dev Money: credits (CRD) only. A job's `escrow` is every credit the market holds for it;
-///      every transition moves credits out of `escrow` and no credit is held outside a job, so
-///      the market's CRD balance equals the sum of its jobs' escrows (credits enter only when
-///      the market pulls them: `ComputeCredits` refuses a transfer pushed into it). A terminal
-///      job holds none. A verified job's escrow also holds its `verificationFee`, paid at the
+///      every transition moves credits out of `escrow`, and the only credits held outside a job
+///      are the protocol fees accrued for the treasury, so the market's CRD balance equals the
+///      sum of its jobs' escrows plus `feesAccrued` (credits enter only when the market pulls
+///      them: `ComputeCredits` refuses a transfer pushed into it). A terminal job holds none. A verified job's escrow also holds its `verificationFee`, paid at the
 ///      end to the verifier whose verdict was borne out, else refunded with the rest.
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
@@ -73,15 +73,18 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     event JobSettled(uint256 indexed jobId, address indexed provider, uint256 providerGross, uint256 refund);
     event JobFailed(uint256 indexed jobId, address indexed provider, uint256 slashed, uint256 bounty, uint256 refund);
     event JobDisputed(uint256 indexed jobId);
-    event DisputeResolved(uint256 indexed jobId, bool providerFault);
     event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
     event TreasurySet(address indexed treasury);
+    /// @notice Accrued protocol fees sent to the treasury.
+    event FeesWithdrawn(address indexed treasury, uint256 amount);
     event RewardsSet(address indexed rewards);
     event ResolverSet(address indexed resolver);
     /// @notice Job `jobId`'s verification fee went to the verifier whose verdict was borne out.
     event VerificationFeePaid(uint256 indexed jobId, address indexed verifier, uint256 amount);
 
     error InvalidJobSpec(string field);
+    /// @notice `withdrawFees` with no fee accrued.
+    error NoFeesAccrued();
     error BiddingNotOver(uint256 until);
     error NotCustomer(address caller);
     error NotProvider(address caller);
@@ -120,23 +123,26 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     function postJob(JobSpec calldata spec) external whenNotPaused nonReentrant returns (uint256 jobId) {
         _validate(spec);
         (uint256 escrow, uint256 verificationFee) = escrowFor(spec);
-        if (escrow == 0) revert InvalidJobSpec("escrow");
-        jobId = ++jobCount;
-        Job storage job = _jobs[jobId];
-        (job.customer, job.biddingEnd, job.gpuCount) = (msg.sender, spec.biddingEnd, spec.gpuCount);
-        job.gpuModel = spec.gpuModel;
-        job.region = spec.region;
-        (job.maxPricePerGpuHour, job.duration, job.minVramGb, job.minReputationBps, job.holdbackBps) =
-            (spec.maxPricePerGpuHour, spec.duration, spec.minVramGb, spec.minReputationBps, spec.holdbackBps);
-        (job.kind, job.status, job.verification) = (spec.kind, JobStatus.Bidding, spec.verification);
-        job.escrow = escrow.toUint128();
-        if (verificationFee != 0) job.verificationFee = uint128(verificationFee);
+        if (escrow == 0 || escrow > type(uint96).max) revert InvalidJobSpec("escrow");
         // The collateral is priced once, now: bids and reveals need no oracle (an outage cannot
         // make a reveal impossible) and every bidder locks the same amount.
         uint256 collateralCredits = (escrow - verificationFee) * collateralBps / BPS;
-        job.collateral = (collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits)).toUint128();
-        (job.feeBps, job.keeperBountyBps, job.resultGrace) = (protocolFeeBps, keeperBountyBps, resultGrace);
-        if (spec.kind == AuctionKind.Sealed) job.revealEnd = spec.biddingEnd + revealPeriod;
+        uint256 collateral = collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits);
+        if (collateral > type(uint96).max) revert InvalidJobSpec("collateral");
+        uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
+        if (gpuStake > type(uint96).max) revert InvalidJobSpec("gpuCount");
+        jobId = ++jobCount;
+        Job storage job = _jobs[jobId];
+        uint256 revealEnd = spec.kind == AuctionKind.Sealed ? spec.biddingEnd + revealPeriod : 0;
+        (job.customer, job.biddingEnd, job.revealEnd, job.kind, job.status) =
+            (msg.sender, uint40(spec.biddingEnd), uint40(revealEnd), spec.kind, JobStatus.Bidding);
+        job.gpuModel = spec.gpuModel;
+        if (spec.region != bytes32(0)) job.region = spec.region;
+        _storeTerms(job, spec);
+        (job.collateral, job.gpuStake, job.resultGrace, job.verification) =
+            (uint96(collateral), uint96(gpuStake), resultGrace, spec.verification);
+        job.escrow = uint96(escrow);
+        if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
         _emitPosted(jobId, spec, escrow);
@@ -154,13 +160,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (status == JobStatus.Leased) {
             uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
             if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
-            job.leaseEnd = uint64(block.timestamp);
+            job.leaseEnd = uint40(block.timestamp);
             providerGross = _accrued(job) - job.paidGross;
-            registry.releaseCollateral(job.provider, jobId);
+            registry.releaseCollateral(job.provider, _lockOf(job, jobId, job.collateral));
         } else if (status == JobStatus.Bidding) {
             // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
             if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
-            if (job.provider != address(0)) registry.releaseCollateral(job.provider, jobId);
+            if (job.provider != address(0)) registry.releaseCollateral(job.provider, _lockOf(job, jobId, job.collateral));
         } else {
             revert WrongStatus(jobId, status);
         }
@@ -239,8 +245,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 value = _leaseValue(clearing, job.gpuCount, job.duration);
         uint256 kept = value + job.verificationFee; // the lease, and the verifier's fee
         uint256 refund = escrow - kept;
-        (job.price, job.escrow) = (uint128(clearing), uint128(kept));
-        (job.status, job.leaseStart) = (JobStatus.Leased, uint64(block.timestamp));
+        if (sealed_) job.price = uint96(clearing);
+        (job.escrow, job.leaseStart) = (uint96(kept), uint40(block.timestamp));
+        job.status = JobStatus.Leased;
         // Outcomes move the index, undercuts do not: an open auction's clearing price already
         // carries its competition, so only a sealed auction's count of bidders nudges it down.
         _updateReference(job.gpuModel, clearing, sealed_ ? job.bidCount : 0);
@@ -262,13 +269,15 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 paid = job.paidGross;
         gross = releasable > paid ? releasable - paid : 0;
         if (gross != 0) {
-            job.escrow -= uint128(gross);
+            job.escrow -= uint96(gross);
             _payProvider(job, jobId, gross);
         }
     }
 
     /// @notice Submits the result, before `leaseEnd + resultGrace`. A result before the
     ///         scheduled end ends the lease now (pay stops accruing). The challenge window opens.
+    ///         The hash and URI are in `ResultSubmitted` only (verifiers and jurors read the
+    ///         event; no contract reads them), which spares a fresh storage slot per job.
     function submitResult(uint256 jobId, bytes32 resultHash, string calldata uri) external {
         Job storage job = _job(jobId);
         if (msg.sender != job.provider) revert NotProvider(msg.sender);
@@ -276,9 +285,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
         uint256 deadline = scheduledEnd + job.resultGrace;
         if (block.timestamp > deadline) revert ResultDeadlinePassed(deadline);
-        if (block.timestamp < scheduledEnd) job.leaseEnd = uint64(block.timestamp);
+        if (block.timestamp < scheduledEnd) job.leaseEnd = uint40(block.timestamp);
         uint256 challengeEnd = block.timestamp + challengeWindow;
-        (job.status, job.challengeEnd, job.resultHash) = (JobStatus.ResultSubmitted, uint64(challengeEnd), resultHash);
+        (job.status, job.challengeEnd) = (JobStatus.ResultSubmitted, uint40(challengeEnd));
         emit ResultSubmitted(jobId, msg.sender, resultHash, uri, challengeEnd);
     }
 
@@ -329,24 +338,24 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         external
         onlyRole(RESOLVER_ROLE)
         nonReentrant
+        returns (uint256 slashed)
     {
         Job storage job = _job(jobId);
         if (job.status != JobStatus.Disputed) revert WrongStatus(jobId, job.status);
-        emit DisputeResolved(jobId, providerFault);
         if (!providerFault) {
             _settle(job, jobId);
-            return;
+            return 0;
         }
-        address provider = job.provider;
         job.status = JobStatus.Failed;
-        uint256 escrow = job.escrow;
+        uint256 refund = job.escrow;
         job.escrow = 0;
-        uint256 refund = escrow - _payVerificationFee(job, jobId, true);
-        uint256 slashed = registry.closeLock(
-            provider, jobId, IProviderRegistry.Outcome.DisputeLost, job.collateral, recipients, amounts
+        refund -= _payVerificationFee(job, jobId, true);
+        uint256 collateral = job.collateral;
+        slashed = registry.closeLock(
+            job.provider, _lockOf(job, jobId, collateral), IProviderRegistry.Outcome.DisputeLost, collateral, recipients, amounts
         );
         _transfer(job.customer, refund);
-        emit JobFailed(jobId, provider, slashed, 0, refund);
+        emit JobFailed(jobId, job.provider, slashed, 0, refund);
     }
 
     // ================================================================== views
@@ -416,6 +425,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (value == address(0)) revert ZeroAddress();
         treasury = value;
         emit TreasurySet(value);
+    }
+
+    /// @notice Sends every fee accrued so far to the treasury (the one set now). Anyone: the
+    ///         fees can only go to the treasury, and sending them in batches spares each claim
+    ///         and settlement a transfer.
+    /// @return amount Credits sent.
+    function withdrawFees() external nonReentrant returns (uint256 amount) {
+        amount = feesAccrued;
+        if (amount == 0) revert NoFeesAccrued();
+        feesAccrued = 0;
+        address to = treasury;
+        _transfer(to, amount);
+        emit FeesWithdrawn(to, amount);
     }
 
     /// @notice Sets the resolver whose verification record decides who earns verification fees.
@@ -495,6 +517,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         maxDuration = uint64(_checked("maxDuration", maxDuration, v, 1 hours, 730 days));
     }
 
+    /// @notice Sets `minStakePerGpu` in CMP wei within [0, 1,000,000 CMP]; applies to jobs posted afterwards.
+    function setMinStakePerGpu(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        minStakePerGpu = uint96(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
+    }
+
     /// @notice Sets `bidBond` in CMP wei within [0, 100,000 CMP]; applies to commitments made afterwards.
     function setBidBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         bidBond = uint128(_checked("bidBond", bidBond, v, 0, 100_000 ether));
@@ -533,11 +560,21 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         );
     }
 
+    /// @dev Slot 3 of a new job: what the customer asked for and the fee and bounty it pays.
+    function _storeTerms(Job storage job, JobSpec calldata spec) private {
+        (job.maxPricePerGpuHour, job.duration, job.gpuCount, job.minVramGb) =
+            (uint96(spec.maxPricePerGpuHour), uint32(spec.duration), spec.gpuCount, spec.minVramGb);
+        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps) =
+            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps);
+    }
+
     function _validate(JobSpec calldata spec) private view {
         if (spec.gpuModel == bytes32(0)) revert InvalidJobSpec("gpuModel");
         if (spec.gpuCount == 0) revert InvalidJobSpec("gpuCount");
         if (spec.duration < 1 minutes || spec.duration > maxDuration) revert InvalidJobSpec("duration");
-        if (spec.maxPricePerGpuHour == 0) revert InvalidJobSpec("maxPricePerGpuHour");
+        if (spec.maxPricePerGpuHour == 0 || spec.maxPricePerGpuHour > type(uint96).max) {
+            revert InvalidJobSpec("maxPricePerGpuHour");
+        }
         if (spec.biddingEnd <= block.timestamp || spec.biddingEnd > block.timestamp + maxBiddingPeriod) {
             revert InvalidJobSpec("biddingEnd");
         }
@@ -550,13 +587,15 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         return Math.mulDiv(price * gpus, duration, HOUR);
     }
 
-    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
+    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end. A
+    ///      running lease (`Leased`) has no early end: every early end also changes the status.
     function _accrued(Job storage job) private view returns (uint256) {
         uint256 start = job.leaseStart;
         uint256 duration = job.duration;
-        uint256 end = job.leaseEnd;
+        uint256 end = job.status == JobStatus.Leased ? 0 : job.leaseEnd;
         if (end == 0) end = Math.min(block.timestamp, start + duration);
-        uint256 value = uint256(job.escrow) + job.paidGross - job.verificationFee; // the lease value
+        // The lease value, as `finalizeAuction` computed it (= escrow + paidGross - verificationFee).
+        uint256 value = _leaseValue(job.price, job.gpuCount, duration);
         return Math.mulDiv(value, end - start, duration);
     }
 
@@ -567,7 +606,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         job.status = JobStatus.Settled;
         job.escrow = 0;
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
-        registry.closeLock(provider, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
+        _closeLock(job, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
         IRewardsDistributor r = rewards;
         if (address(r) != address(0)) r.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
@@ -599,7 +638,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         address customer = job.customer;
         job.status = JobStatus.Failed;
         if (job.leaseEnd == 0) {
-            job.leaseEnd = uint64(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
+            job.leaseEnd = uint40(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
         }
         uint256 refund = job.escrow;
         job.escrow = 0;
@@ -609,9 +648,22 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256[] memory amounts = new uint256[](2);
         (to[0], amounts[0]) = (customer, collateral - bounty);
         (to[1], amounts[1]) = (keeper, bounty);
-        uint256 slashed = registry.closeLock(provider, jobId, IProviderRegistry.Outcome.Failed, collateral, to, amounts);
+        uint256 slashed = _closeLock(job, jobId, IProviderRegistry.Outcome.Failed, collateral, to, amounts);
         _transfer(customer, refund);
         emit JobFailed(jobId, provider, slashed, bounty, refund);
+    }
+
+    /// @dev The market's one call to the registry per outcome: the winner's lock released, the
+    ///      outcome recorded, `slashAmount` slashed to `to` in order.
+    function _closeLock(
+        Job storage job,
+        uint256 jobId,
+        IProviderRegistry.Outcome outcome,
+        uint256 slashAmount,
+        address[] memory to,
+        uint256[] memory amounts
+    ) private returns (uint256 slashed) {
+        slashed = registry.closeLock(job.provider, _lockOf(job, jobId, job.collateral), outcome, slashAmount, to, amounts);
     }
 
     /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the
@@ -622,11 +674,12 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     function _payProvider(Job storage job, uint256 jobId, uint256 gross) private {
         uint256 before = job.paidGross;
-        job.paidGross = uint128(before + gross);
+        job.paidGross = uint96(before + gross);
         uint256 fee = _feeOn(job, before + gross) - _feeOn(job, before);
         uint256 net = gross - fee;
         address provider = job.provider;
-        _transfer(treasury, fee);
+        // Checked: at 2^96 wei (79 billion CRD) unsent, claims wait for `withdrawFees` (anyone).
+        if (fee != 0) feesAccrued += uint96(fee);
         _transfer(provider, net);
         emit EarningsClaimed(jobId, provider, net, fee);
     }
@@ -639,10 +692,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         ReferencePrice storage r = _referencePrices[gpuModel];
         uint256 ref = r.price;
         ref = ref == 0 ? clearing : (ref * 7 + clearing) / 8;
-        uint256 target = targetBidsPerJob;
-        if (bids > target) {
-            uint256 excess = Math.min(bids - target, target);
-            ref -= ref * excess / (8 * target);
+        if (bids != 0) {
+            // Sealed auctions only (an open auction passes 0): the parameter is read only then.
+            uint256 target = targetBidsPerJob;
+            if (bids > target) {
+                uint256 excess = Math.min(bids - target, target);
+                ref -= ref * excess / (8 * target);
+            }
         }
         (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
         emit ReferencePriceUpdated(gpuModel, ref);

@@ -33,6 +33,8 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     IProviderRegistry public immutable registry;
     /// @notice Receives protocol fees.
     address public treasury;
+    /// @notice Protocol fees earned and not yet sent to the treasury (`withdrawFees`), in credits.
+    uint96 public feesAccrued;
     /// @notice Told of the credits each settled lease paid (zero: nobody).
     IRewardsDistributor public rewards;
 
@@ -59,6 +61,9 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint64 public maxDuration = 365 days;
     /// @notice Sealed auctions: CMP stake locked per commitment, forfeited if not revealed (default 10 CMP).
     uint128 public bidBond = 10 ether;
+    /// @notice CMP stake a bidder locks per GPU of the job beside its collateral (default 100
+    ///         CMP, at most 1,000,000 CMP); fixed per job when it is posted.
+    uint96 public minStakePerGpu = 100 ether;
 
     /// @notice Number of jobs posted; job ids run from 1.
     uint256 public jobCount;
@@ -88,6 +93,16 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     function _job(uint256 jobId) internal view returns (IJobMarket.Job storage job) {
         job = _jobs[jobId];
         if (job.status == IJobMarket.JobStatus.None) revert IJobMarket.UnknownJob(jobId);
+    }
+
+    /// @dev What the best bidder of job `jobId` locks: its collateral and per-GPU stake, and
+    ///         its GPUs. A sealed commitment locks `bond` in place of the collateral.
+    function _lockOf(IJobMarket.Job storage job, uint256 jobId, uint256 collateral)
+        internal
+        view
+        returns (IProviderRegistry.Lock memory)
+    {
+        return IProviderRegistry.Lock(jobId, job.gpuModel, job.gpuCount, collateral + job.gpuStake);
     }
 
     /// @dev The job `jobId`, which must be bidding in an auction of `kind`.

@@ -17,7 +17,9 @@ import {StakingLedger} from "../staking/StakingLedger.sol";
 ///         they win, slashing, and reputation.
 /// @dev Stake accounting per provider, all in CMP:
 ///        staked    = everything held for the provider (free + locked + unbonding)
-///        locked    = sum of the job locks (collateral + minStakePerGpu * gpus per job)
+///        locked    = sum of the job locks (collateral + minStakePerGpu * gpus per job, as the
+///                    market fixed them when the job was posted; the market derives each lock
+///                    from its job, so neither contract keeps a record per lock)
 ///        unbonding = stake requested out, withdrawable after `unbondingPeriod`
 ///        free      = staked - locked - unbonding
 ///      Unbonding stake stays slashable: a slash takes free stake first, then unbonding stake,
@@ -64,18 +66,8 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         uint32 reserved;
     }
 
-    struct Lock {
-        uint96 amount;
-        uint32 gpus;
-        bytes32 gpuModel;
-    }
-
-    /// @notice Stake a provider must hold free per GPU it commits to a job (default 100 CMP).
-    uint128 public minStakePerGpu = 100 ether;
-
     mapping(address => Provider) private _providers;
     mapping(address => mapping(bytes32 => Capacity)) private _capacity;
-    mapping(address => mapping(uint256 => Lock)) private _locks;
     mapping(address => string) public metadataURIOf;
 
     /// @notice A provider registered (or registered again after deregistering).
@@ -110,7 +102,6 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     error InsufficientCapacity(uint32 available, uint32 requested);
     error NotEnoughFreeStake(uint256 have, uint256 need);
     error CollateralStillLocked(uint256 locked, uint32 activeLocks);
-    error CollateralAlreadyLocked(address provider, uint256 jobId);
     error NoCollateralLocked(address provider, uint256 jobId);
     error TooManySlashRecipients(uint256 count);
     error LengthMismatch();
@@ -201,32 +192,19 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     // ------------------------------------------------------------------ market and resolver
 
     /// @inheritdoc IProviderRegistry
-    function lockCollateral(address provider, uint256 jobId, bytes32 gpuModel, uint32 gpus, uint256 collateral)
-        external
-        onlyRole(MARKET_ROLE)
-        returns (uint256 amount)
-    {
-        Lock storage l = _locks[provider][jobId];
-        if (l.gpus != 0) revert CollateralAlreadyLocked(provider, jobId);
-        Provider storage p = _providers[provider];
-        if (!p.registered) revert NotRegistered(provider);
-        Capacity storage c = _capacity[provider][gpuModel];
-        uint32 available = c.gpuCount > c.reserved ? c.gpuCount - c.reserved : 0;
-        if (gpus == 0 || gpus > available) revert InsufficientCapacity(available, gpus);
-        amount = collateral + uint256(minStakePerGpu) * gpus;
-        uint256 free = _free(p);
-        if (amount > free) revert NotEnoughFreeStake(free, amount);
-
-        c.reserved += gpus;
-        p.locked += amount.toUint96();
-        p.activeLocks += 1;
-        (l.amount, l.gpus, l.gpuModel) = (uint96(amount), gpus, gpuModel);
-        emit CollateralLocked(provider, jobId, gpuModel, gpus, amount);
+    function lockCollateral(address provider, Lock calldata lock) external onlyRole(MARKET_ROLE) {
+        _lock(provider, lock);
     }
 
     /// @inheritdoc IProviderRegistry
-    function releaseCollateral(address provider, uint256 jobId) external onlyRole(MARKET_ROLE) {
-        _release(provider, jobId);
+    function releaseCollateral(address provider, Lock calldata lock) external onlyRole(MARKET_ROLE) {
+        _release(provider, lock);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function replaceLock(address outbid, address bidder, Lock calldata lock) external onlyRole(MARKET_ROLE) {
+        if (outbid != address(0)) _release(outbid, lock);
+        _lock(bidder, lock);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -242,13 +220,13 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     /// @inheritdoc IProviderRegistry
     function closeLock(
         address provider,
-        uint256 jobId,
+        Lock calldata lock,
         Outcome outcome,
         uint256 slashAmount,
         address[] calldata recipients,
         uint256[] calldata amounts
     ) external onlyRole(MARKET_ROLE) nonReentrant returns (uint256 slashed) {
-        _release(provider, jobId);
+        _release(provider, lock);
         _record(provider, outcome); // effects first: the slash transfers and reports
         if (slashAmount != 0) slashed = _slash(provider, slashAmount, recipients, amounts);
     }
@@ -294,18 +272,6 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         return _capacity[provider][gpuModel];
     }
 
-    /// @notice The lock `provider` holds for job `jobId` (zero when none).
-    function lockOf(address provider, uint256 jobId) external view returns (Lock memory) {
-        return _locks[provider][jobId];
-    }
-
-    // ------------------------------------------------------------------ governance
-
-    /// @notice Sets `minStakePerGpu` in CMP wei, within [0, 1,000,000 CMP]; applies to new locks.
-    function setMinStakePerGpu(uint256 value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        minStakePerGpu = uint128(_checked("minStakePerGpu", minStakePerGpu, value, 0, 1_000_000 ether));
-    }
-
     // ------------------------------------------------------------------ internals
 
     /// @inheritdoc StakingLedger
@@ -321,15 +287,33 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         _providers[account].rewardDebt = debt.toInt152();
     }
 
-    function _release(address provider, uint256 jobId) private {
-        Lock memory l = _locks[provider][jobId];
-        if (l.gpus == 0) revert NoCollateralLocked(provider, jobId);
-        delete _locks[provider][jobId];
+    /// @dev Locks `lock.amount` of free stake and reserves `lock.gpus` of the model's capacity.
+    function _lock(address provider, Lock calldata lock) private {
         Provider storage p = _providers[provider];
-        p.locked -= l.amount;
-        p.activeLocks -= 1;
-        _capacity[provider][l.gpuModel].reserved -= l.gpus;
-        emit CollateralReleased(provider, jobId, l.amount);
+        if (!p.registered) revert NotRegistered(provider);
+        (bytes32 gpuModel, uint32 gpus, uint256 amount) = (lock.gpuModel, lock.gpus, lock.amount);
+        Capacity storage c = _capacity[provider][gpuModel];
+        (uint32 offered, uint32 reserved) = (c.gpuCount, c.reserved);
+        uint32 available = offered > reserved ? offered - reserved : 0;
+        if (gpus == 0 || gpus > available) revert InsufficientCapacity(available, gpus);
+        uint256 free = _free(p);
+        if (amount > free) revert NotEnoughFreeStake(free, amount);
+        c.reserved = reserved + gpus;
+        (p.locked, p.activeLocks) = (p.locked + uint96(amount), p.activeLocks + 1); // amount <= free < 2^96
+        emit CollateralLocked(provider, lock.jobId, gpuModel, gpus, amount);
+    }
+
+    /// @dev Undoes `_lock` with the same `lock`. A release of more stake or GPUs than the
+    ///      provider has locked reverts `NoCollateralLocked`: the sums never go below zero.
+    function _release(address provider, Lock calldata lock) private {
+        Provider storage p = _providers[provider];
+        Capacity storage c = _capacity[provider][lock.gpuModel];
+        (uint256 amount, uint32 gpus) = (lock.amount, lock.gpus);
+        (uint96 locked, uint24 activeLocks, uint32 reserved) = (p.locked, p.activeLocks, c.reserved);
+        if (amount > locked || activeLocks == 0 || gpus > reserved) revert NoCollateralLocked(provider, lock.jobId);
+        (p.locked, p.activeLocks) = (locked - uint96(amount), activeLocks - 1);
+        c.reserved = reserved - gpus;
+        emit CollateralReleased(provider, lock.jobId, amount);
     }
 
     function _slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)

@@ -18,7 +18,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.prank(GOV);
         registry.setRandomness(vrf);
 
-        bytes4[] memory selectors = new bytes4[](29);
+        bytes4[] memory selectors = new bytes4[](30);
         selectors[0] = StakingLedgerHandler.register.selector;
         selectors[1] = StakingLedgerHandler.setCapacity.selector;
         selectors[2] = StakingLedgerHandler.stake.selector;
@@ -49,6 +49,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         selectors[26] = StakingLedgerHandler.takeStakeRewards.selector;
         selectors[27] = StakingLedgerHandler.warpEpoch.selector;
         selectors[28] = StakingLedgerHandler.rewardsFault.selector;
+        selectors[29] = StakingLedgerHandler.replaceLock.selector;
         _targetContract(address(handler));
         _targetSelector(address(handler), selectors);
     }
@@ -60,9 +61,12 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(token.balanceOf(address(registry)), _sumProviderStaked() + _sumVerifierStaked(), "(a) balance != stakes");
     }
 
-    /// (b) For every provider, `staked >= locked + unbonding` (free stake never negative), and
-    ///     `locked` equals the sum of its live locks (ghost); so do the lock count and the GPUs
-    ///     reserved per model, which never exceed the model's capacity.
+    /// (b) For every provider, `staked >= locked + unbonding` (free stake never negative). The
+    ///     registry keeps no record per lock, only each provider's sums: `locked`, `activeLocks`
+    ///     and the GPUs `reserved` per model equal the sums over the market's live jobs held by
+    ///     the provider (the handler's ghosts, and the same recomputed from its list of live
+    ///     locks); reserved never exceeds the model's capacity, and a provider holding a lock is
+    ///     registered.
     function invariant_b_providerStakeCoversLocksAndUnbonding() public view {
         address[] memory ps = handler.providers();
         bytes32[2] memory ms = handler.models();
@@ -71,10 +75,15 @@ contract StakingLedgerInvariants is LedgerSetup {
             vm.assertGe(p.staked, uint256(p.locked) + p.unbonding, "(b) staked < locked + unbonding");
             vm.assertEq(p.locked, handler.ghostLocked(ps[i]), "(b) locked != sum of live locks");
             vm.assertEq(p.activeLocks, handler.ghostLockCount(ps[i]), "(b) activeLocks != live locks");
+            (uint256 amount, uint256 count, uint256[2] memory gpus) = handler.liveLockSums(ps[i]);
+            vm.assertEq(p.locked, amount, "(b) locked != sum over the live jobs");
+            vm.assertEq(p.activeLocks, count, "(b) activeLocks != live jobs");
+            vm.assertTrue(p.activeLocks == 0 || p.registered, "(b) a provider holding a lock is not registered");
             vm.assertEq(registry.freeStakeOf(ps[i]), uint256(p.staked) - p.locked - p.unbonding, "(b) free stake");
             for (uint256 m; m < 2; ++m) {
                 ProviderRegistry.Capacity memory c = registry.capacityOf(ps[i], ms[m]);
                 vm.assertEq(c.reserved, handler.ghostReserved(ps[i], ms[m]), "(b) reserved != GPUs of live locks");
+                vm.assertEq(c.reserved, gpus[m], "(b) reserved != GPUs of the live jobs");
                 vm.assertLe(c.reserved, c.gpuCount, "(b) reserved > gpuCount");
             }
         }

@@ -7,6 +7,7 @@ import {IComputeToken} from "../../contracts/interfaces/IComputeToken.sol";
 import {IRewardsDistributor} from "../../contracts/interfaces/IRewardsDistributor.sol";
 import {IProviderRegistry} from "../../contracts/interfaces/IProviderRegistry.sol";
 import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {LedgerSetup} from "./LedgerSetup.sol";
 import {MockRewards} from "./mocks/MockRewards.sol";
 
@@ -128,6 +129,9 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         // A resolver-like account with SLASHER_ROLE only cannot record outcomes.
         address slasher = address(0x5A5);
         handler.lockCollateral(2, 0, 1, 0);
+        (address p2, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
+        vm.assertEq(p2, handler.providers()[2], "provider 2 holds the lock");
+        vm.assertEq(lock.amount, 100 ether, "no collateral: 100 CMP per GPU");
         vm.startPrank(GOV);
         registry.grantRole(registry.SLASHER_ROLE(), slasher);
         vm.stopPrank();
@@ -135,12 +139,149 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         (bool ok,) = address(registry).call(
             abi.encodeCall(
                 ProviderRegistry.closeLock,
-                (handler.providers()[2], 5, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
+                (p2, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
             )
         );
         vm.assertFalse(ok, "a slasher closed a lock");
-        vm.assertEq(registry.lockOf(handler.providers()[2], 5).gpus, 1, "the lock stays");
+        ProviderRegistry.Provider memory r2 = registry.providerOf(p2);
+        vm.assertEq(r2.locked, 100 ether, "the lock's stake stays locked");
+        vm.assertEq(r2.activeLocks, 1, "the lock stays counted");
+        vm.assertEq(registry.capacityOf(p2, lock.gpuModel).reserved, 1, "the lock's GPU stays reserved");
+        vm.assertEq(r2.completed, 0, "no outcome recorded");
         afterInvariant();
+    }
+
+    /// The market's per-bid call: `replaceLock` moves a live lock from its holder to another
+    /// provider (set up with capacity and stake first; a bid it cannot back is refused first and
+    /// changes nothing), back again, and to the holder itself (nothing changes); an open
+    /// auction's first bid is `replaceLock(address(0), bidder, lock)`. The sums of both
+    /// providers move by exactly the lock, and the moved lock closes from its new holder.
+    function test_replaceLockMovesTheLock() public {
+        address p0 = handler.providers()[0];
+        address p1 = handler.providers()[1];
+        handler.lockCollateral(0, 0, 2, 1_000 ether); // 1,000 CMP + 2 × 100 CMP, 2 H100
+        vm.assertEq(registry.providerOf(p0).locked, 1_200 ether, "locked the collateral and the GPU stake");
+        // Provider 1 is not registered: the bid is tried as it is (refused), then 1 is set up.
+        handler.replaceLock(0, 1, 0);
+        vm.assertEq(handler.reached("replaceLockRefused"), 1, "a bid the bidder cannot back refused");
+        vm.assertEq(handler.reached("replaceLock"), 1, "moved");
+        (address holder, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
+        vm.assertEq(holder, p1, "provider 1 holds the lock");
+        ProviderRegistry.Provider memory r0 = registry.providerOf(p0);
+        ProviderRegistry.Provider memory r1 = registry.providerOf(p1);
+        vm.assertEq(r0.locked + r0.activeLocks + registry.capacityOf(p0, lock.gpuModel).reserved, 0, "outbid released");
+        vm.assertEq(r1.locked, 1_200 ether, "the bidder locked the same amount");
+        vm.assertEq(r1.activeLocks, 1, "the bidder holds one lock");
+        vm.assertEq(registry.capacityOf(p1, lock.gpuModel).reserved, 2, "the bidder reserved the GPUs");
+        vm.assertEq(registry.freeStakeOf(p0), 1_200 ether, "the outbid's stake is free again");
+        handler.replaceLock(0, 1, 1); // the holder bids again on its own job: nothing moves
+        vm.assertEq(handler.reached("replaceLockSelf"), 1, "own lock replaced");
+        vm.assertEq(registry.providerOf(p1).locked, 1_200 ether, "nothing moved");
+        handler.replaceLock(0, 0, 0); // back to provider 0, which can back it: no refused try
+        vm.assertEq(handler.reached("replaceLockRefused"), 1, "no refused try for a bidder who can back it");
+        (holder,) = handler.liveLock(0);
+        vm.assertEq(holder, p0, "provider 0 holds the lock again");
+        vm.assertEq(registry.providerOf(p1).locked, 0, "provider 1 released");
+        handler.lockCollateral(2, 1 | (1 << 8), 1, 0); // first bid: replaceLock(address(0), ...)
+        vm.assertEq(handler.reached("firstBid"), 1, "first bid locked");
+        vm.assertEq(registry.providerOf(handler.providers()[2]).locked, 100 ether, "first bid: 100 CMP per GPU");
+        handler.closeJob(0, 0, 0, 0, 0, 0); // closeLock of the moved lock, by provider 0
+        vm.assertEq(registry.providerOf(p0).completed, 1, "the moved lock closed from its holder");
+        vm.assertEq(registry.providerOf(p0).locked, 0, "released");
+        afterInvariant();
+    }
+
+    /// The registry keeps only sums: a release of more than is locked (one wei more, one GPU
+    /// more, an amount past 96 bits), a second release of a lock once it would go below zero, a
+    /// close of it, and a bid outbidding a provider that no longer holds it all revert exactly
+    /// `NoCollateralLocked(provider, jobId)` and change nothing. A stranger and a slasher (no
+    /// MARKET_ROLE) cannot call `replaceLock`.
+    function test_releaseBeyondSumsReverts() public {
+        handler.lockCollateral(0, 0, 2, 1_000 ether);
+        handler.lockCollateral(1, 0, 1, 0); // a bidder with capacity and stake for the bids below
+        handler.stake(1, 5_000 ether);
+        vm.prank(handler.providers()[1]);
+        registry.setCapacity(bytes32("H100"), 8, 80);
+        (address p, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
+        vm.assertEq(lock.amount, 1_200 ether, "1,000 CMP + 2 x 100 CMP per GPU");
+        address p1 = handler.providers()[1];
+        bytes memory refused = abi.encodeWithSelector(ProviderRegistry.NoCollateralLocked.selector, p, lock.jobId);
+
+        IProviderRegistry.Lock memory more = _copy(lock);
+        more.amount = lock.amount + 1;
+        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
+        more = _copy(lock);
+        more.gpus = lock.gpus + 1;
+        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
+        more = _copy(lock);
+        more.amount = uint256(type(uint96).max) + 1;
+        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
+
+        handler.releaseCollateral(0); // the lock of provider 0, released once
+        vm.assertEq(handler.reached("secondReleaseRefused"), 1, "the handler tried a second release");
+        vm.assertEq(registry.providerOf(p).activeLocks, 0, "released");
+        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, lock)), refused);
+        _mustRevert(
+            p,
+            lock.gpuModel,
+            abi.encodeCall(
+                ProviderRegistry.closeLock,
+                (p, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
+            ),
+            refused
+        );
+        ProviderRegistry.Provider memory r1 = registry.providerOf(p1);
+        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.replaceLock, (p, p1, lock)), refused);
+        ProviderRegistry.Provider memory r1After = registry.providerOf(p1);
+        vm.assertEq(r1After.locked, r1.locked, "the refused bid locked nothing of the bidder");
+        vm.assertEq(r1After.activeLocks, r1.activeLocks, "the refused bid counted no lock of the bidder");
+
+        // Only the market calls replaceLock: a bid that would succeed for it (a first bid of
+        // provider 1) reverts for a stranger and for a slasher.
+        bytes32 role = registry.MARKET_ROLE();
+        address stranger = address(0x57A);
+        address slasher = address(0x5A5);
+        vm.startPrank(GOV);
+        registry.grantRole(registry.SLASHER_ROLE(), slasher);
+        vm.stopPrank();
+        for (uint256 k; k < 2; ++k) {
+            address caller = k == 0 ? stranger : slasher;
+            vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, role));
+            vm.prank(caller);
+            registry.replaceLock(address(0), p1, lock);
+        }
+        (address holder, IProviderRegistry.Lock memory live) = handler.liveLock(0);
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.prank(stranger);
+        registry.replaceLock(holder, p1, live);
+        vm.assertEq(registry.providerOf(p1).locked, r1.locked, "nothing locked by the strangers' calls");
+        vm.prank(MARKET); // the same first bid from the market succeeds
+        registry.replaceLock(address(0), p1, lock);
+        vm.assertEq(registry.providerOf(p1).locked, r1.locked + lock.amount, "the market's bid locked");
+        vm.prank(MARKET);
+        registry.releaseCollateral(p1, lock); // back to what the handler's ghosts hold
+        afterInvariant();
+    }
+
+    function _copy(IProviderRegistry.Lock memory l) internal pure returns (IProviderRegistry.Lock memory) {
+        return IProviderRegistry.Lock({jobId: l.jobId, gpuModel: l.gpuModel, gpus: l.gpus, amount: l.amount});
+    }
+
+    /// `data` (a market call) must revert with exactly `err` and leave `p`'s sums and stake,
+    /// and its `model` reservation, as they were.
+    function _mustRevert(address p, bytes32 model, bytes memory data, bytes memory err) internal {
+        ProviderRegistry.Provider memory before = registry.providerOf(p);
+        uint256 reserved = registry.capacityOf(p, model).reserved;
+        vm.prank(MARKET);
+        (bool ok, bytes memory ret) = address(registry).call(data);
+        vm.assertFalse(ok, "a market call beyond the sums succeeded");
+        vm.assertTrue(keccak256(ret) == keccak256(err), "wrong revert");
+        ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
+        vm.assertEq(afterwards.locked, before.locked, "locked changed");
+        vm.assertEq(afterwards.activeLocks, before.activeLocks, "activeLocks changed");
+        vm.assertEq(afterwards.staked, before.staked, "staked changed");
+        vm.assertEq(afterwards.unbonding, before.unbonding, "unbonding changed");
+        vm.assertEq(registry.capacityOf(p, model).reserved, reserved, "reserved changed");
     }
 
     /// With the VRF mock as source: a draw uses the word once it arrived (a zero word too); a
@@ -436,6 +577,10 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
             vm.assertGe(p.staked, uint256(p.locked) + p.unbonding, "(b) staked < locked + unbonding");
             vm.assertEq(p.locked, handler.ghostLocked(ps[i]), "(b) locked != live locks");
+            vm.assertEq(p.activeLocks, handler.ghostLockCount(ps[i]), "(b) activeLocks != live locks");
+            (uint256 amount, uint256 count,) = handler.liveLockSums(ps[i]);
+            vm.assertEq(p.locked, amount, "(b) locked != sum over the live jobs");
+            vm.assertEq(p.activeLocks, count, "(b) activeLocks != live jobs");
             sum += p.staked;
         }
         for (uint256 i; i < vs.length; ++i) {

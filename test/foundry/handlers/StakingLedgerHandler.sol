@@ -39,6 +39,9 @@ contract StakingLedgerHandler is Base {
     uint256 internal constant MAX_COLLATERAL = 50_000 ether;
     uint256 internal constant MAX_GPUS = 8;
     uint256 internal constant MIN_STAKE_AT_RISK = 1 ether; // the ledger's MIN_STAKE_AT_RISK
+    /// @dev CMP the market locks per GPU beside a job's collateral (the JobMarket's default
+    ///      `minStakePerGpu`): the handler, as the market, adds it to form each lock's amount.
+    uint256 internal constant MIN_STAKE_PER_GPU = 100 ether;
 
     ProviderRegistry public immutable registry;
     ComputeToken public immutable token;
@@ -60,7 +63,10 @@ contract StakingLedgerHandler is Base {
     address[] internal _payees; // slash recipients; address(0) among them (skipped by the ledger)
     bytes32[2] internal _models = [bytes32("H100"), bytes32("A100")];
 
-    /// @notice A collateral lock the market holds.
+    /// @notice A collateral lock the market holds: what its job fixed (the registry keeps no
+    ///         record per lock, only each provider's sums; the market derives the
+    ///         `IProviderRegistry.Lock` from its job, as the handler does from this, `_lockArgs`).
+    ///         `provider` is the job's current holder (`replaceLock` moves it).
     struct LiveLock {
         address provider;
         uint256 jobId;
@@ -301,7 +307,14 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @dev Locks collateral of `p` for a new job (see `lockCollateral`); returns whether it did
-    ///      (not while paused when `p` would have to register or stake first) and the live lock's index.
+    ///      (not while paused when `p` would have to register or stake first) and the live lock's
+    ///      index. The lock's amount is `collateral` plus `MIN_STAKE_PER_GPU` per GPU, as the
+    ///      market adds it. `modelSeed` picks the model (bit 0), the call (bit 8: `lockCollateral`,
+    ///      or `replaceLock(address(0), p, lock)`, an open auction's first bid) and, one time in
+    ///      four when `p` lacks the free stake (bits 16–17), a first try of the lock before `p`
+    ///      stakes, which must revert exactly `NotEnoughFreeStake(free, amount)` and change nothing.
+    ///      Either call must move `p`'s sums by exactly the lock: `locked` by its amount,
+    ///      `activeLocks` by one, the model's `reserved` by its GPUs, and nothing else.
     function _lockNew(address p, uint256 modelSeed, uint256 gpus, uint256 collateral)
         internal
         returns (bool done, uint256 index)
@@ -316,32 +329,100 @@ contract StakingLedgerHandler is Base {
         }
         gpus = _bound(gpus, 1, _min(c.gpuCount - c.reserved, MAX_GPUS));
         collateral = _bound(collateral, 0, MAX_COLLATERAL);
-        uint256 amount = collateral + uint256(registry.minStakePerGpu()) * gpus;
+        LiveLock memory l = LiveLock(p, _nextJobId, collateral + MIN_STAKE_PER_GPU * gpus, uint32(gpus), model);
         uint256 free = registry.freeStakeOf(p);
-        if (amount > free) {
+        if (l.amount > free) {
+            if ((modelSeed >> 16) % 4 == 0) _lockMustRevert(l, free);
             if (registry.paused()) return (false, 0);
-            _stakeProvider(p, amount - free);
+            _stakeProvider(p, l.amount - free);
         }
-        uint256 jobId = _nextJobId++;
+        ++_nextJobId;
+        Sums memory before = _sums(p, model);
         vm.prank(market);
-        uint256 locked = registry.lockCollateral(p, jobId, model, uint32(gpus), collateral);
-        if (locked != amount) _violation("lockCollateral locked the wrong amount");
-        _locks.push(LiveLock(p, jobId, locked, uint32(gpus), model));
-        ghostLocked[p] += locked;
+        if ((modelSeed >> 8) % 2 == 0) {
+            registry.lockCollateral(p, _lockArgs(l));
+            _checkSums(p, l, before, 1, true, "lockCollateral moved the sums by other than the lock");
+        } else {
+            reached["firstBid"]++;
+            registry.replaceLock(address(0), p, _lockArgs(l));
+            _checkSums(p, l, before, 1, true, "replaceLock (first bid) moved the sums by other than the lock");
+        }
+        _locks.push(l);
+        ghostLocked[p] += l.amount;
         ghostLockCount[p] += 1;
         ghostReserved[p][model] += gpus;
         return (true, _locks.length - 1);
     }
 
-    /// @notice The market releases one of the live locks.
+    /// @notice The market releases one of the live locks: the provider's sums must fall by
+    ///         exactly the lock. One time in eight it first tries to release more than the lock
+    ///         (one wei more than the provider's `locked`, or one GPU more than it reserves of the
+    ///         model), which must revert and change nothing. When the release leaves too little
+    ///         locked or reserved (or no lock) for the same lock, a second release of it must
+    ///         revert too (`NoCollateralLocked`): the registry keeps no record per lock, only sums,
+    ///         which never go below zero.
     function releaseCollateral(uint256 lockSeed) external accrues {
         callsOf["releaseCollateral"]++;
         if (_locks.length == 0) return;
         uint256 i = lockSeed % _locks.length;
         LiveLock memory l = _locks[i];
+        _touch(l.provider);
+        if ((lockSeed >> 128) % 8 == 0) _overReleaseMustRevert(l, lockSeed >> 131);
+        Sums memory before = _sums(l.provider, l.model);
         vm.prank(market);
-        registry.releaseCollateral(l.provider, l.jobId);
+        registry.releaseCollateral(l.provider, _lockArgs(l));
+        _checkSums(l.provider, l, before, -1, true, "releaseCollateral moved the sums by other than the lock");
         _removeLock(i);
+        if (
+            ghostLockCount[l.provider] == 0 || ghostLocked[l.provider] < l.amount
+                || ghostReserved[l.provider][l.model] < l.gpus
+        ) {
+            reached["secondReleaseRefused"]++;
+            _releaseMustRevert(l.provider, _lockArgs(l), "a second release of a lock beyond the sums succeeded");
+        }
+    }
+
+    /// @notice The market's call per new best bid: `replaceLock(outbid, bidder, lock)` moves one
+    ///         of the live locks from the provider holding it to a bidder (a random provider: one
+    ///         time in four the holder itself, which bids again on its own job). The bidder is set
+    ///         up first as `lockCollateral` does (registered, the model's GPUs and the free stake
+    ///         the lock needs); when it could not back the lock, one time in four the bid is
+    ///         first tried as it is, and must revert and leave both providers' sums as they were.
+    ///         Then the outbid provider's sums must fall and the bidder's grow by exactly the lock
+    ///         (neither's stake nor unbonding moving); a bid on one's own job changes nothing.
+    function replaceLock(uint256 lockSeed, uint256 bidderSeed, uint256 pathSeed) external accrues {
+        callsOf["replaceLock"]++;
+        if (_locks.length == 0) return;
+        uint256 i = lockSeed % _locks.length;
+        LiveLock memory l = _locks[i];
+        address outbid = l.provider;
+        _touch(outbid);
+        address bidder = _provider(bidderSeed);
+        IProviderRegistry.Lock memory lock = _lockArgs(l);
+        if (bidder != outbid && !_canBack(bidder, l) && pathSeed % 4 == 0) {
+            reached["replaceLockRefused"]++;
+            _replaceLockMustRevert(outbid, bidder, l);
+        }
+        if (bidder != outbid && !_prepareBidder(bidder, l)) return;
+        Sums memory outbidBefore = _sums(outbid, l.model);
+        Sums memory bidderBefore = _sums(bidder, l.model);
+        vm.prank(market);
+        registry.replaceLock(outbid, bidder, lock);
+        if (bidder == outbid) {
+            reached["replaceLockSelf"]++;
+            _checkSums(outbid, l, outbidBefore, 0, true, "replaceLock on one's own lock changed the sums");
+            return;
+        }
+        reached["replaceLock"]++;
+        _checkSums(outbid, l, outbidBefore, -1, true, "replaceLock moved the outbid's sums by other than the lock");
+        _checkSums(bidder, l, bidderBefore, 1, true, "replaceLock moved the bidder's sums by other than the lock");
+        ghostLocked[outbid] -= l.amount;
+        ghostLockCount[outbid] -= 1;
+        ghostReserved[outbid][l.model] -= l.gpus;
+        ghostLocked[bidder] += l.amount;
+        ghostLockCount[bidder] += 1;
+        ghostReserved[bidder][l.model] += l.gpus;
+        _locks[i].provider = bidder;
     }
 
     /// @notice The market (as slasher) slashes a provider up to `amount`, paying up to four
@@ -366,20 +447,22 @@ contract StakingLedgerHandler is Base {
     }
 
     /// @notice The market settles a new job at once: it locks collateral for it (as
-    ///         `lockCollateral`, with no collateral beyond `minStakePerGpu` per GPU) and closes the
-    ///         lock with an outcome and no slash (`closeLock`, the only way to record an outcome).
-    ///         The lock must be gone, nothing slashed, and the outcome counted.
+    ///         `lockCollateral`, with no collateral beyond `MIN_STAKE_PER_GPU` per GPU) and closes
+    ///         the lock with an outcome and no slash (`closeLock`, the only way to record an
+    ///         outcome). The provider's sums must fall back by exactly the lock, nothing be
+    ///         slashed, and the outcome counted.
     function settleNewJob(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 outcome) external accrues {
         address p = _provider(actorSeed);
         callsOf["settleNewJob"]++;
         (bool locked, uint256 i) = _lockNew(p, modelSeed, gpus, 0);
         if (!locked) return;
-        uint256 jobId = _locks[i].jobId;
+        LiveLock memory l = _locks[i];
         IProviderRegistry.Outcome o = IProviderRegistry.Outcome(outcome % 3);
+        Sums memory before = _sums(p, l.model);
         vm.prank(market);
-        uint256 slashed = registry.closeLock(p, jobId, o, 0, new address[](0), new uint256[](0));
+        uint256 slashed = registry.closeLock(p, _lockArgs(l), o, 0, new address[](0), new uint256[](0));
         if (slashed != 0) _violation("closeLock without a slash slashed");
-        if (registry.lockOf(p, jobId).gpus != 0) _violation("closeLock left the lock");
+        _checkSums(p, l, before, -1, true, "closeLock moved the sums by other than the lock");
         _removeLock(i);
         _ghostOutcome(p, o);
         _checkOutcomes(p, "closeLock recorded the wrong outcome");
@@ -390,7 +473,8 @@ contract StakingLedgerHandler is Base {
     ///         125% of what is slashable once the lock is released) to up to four ordered payees.
     ///         Half the time through `closeLock` (one call, which also records the job's outcome),
     ///         half through `releaseCollateral` then `slash` (as a cancelled job or an auction
-    ///         bond goes: no outcome). Both must have the same effect on stake: the lock gone,
+    ///         bond goes: no outcome). Both must have the same effect on stake: the provider's
+    ///         `locked`, `activeLocks` and the model's `reserved` down by exactly the lock,
     ///         exactly the expected slash paid and burned; `closeLock` counts the outcome, the
     ///         other path leaves the reputation as it was. One `closeLock` in eight with a slash
     ///         first tries a bad payee list (five payees, or lengths that differ), which must
@@ -410,8 +494,8 @@ contract StakingLedgerHandler is Base {
         c.lock = _locks[i];
         _touch(c.lock.provider);
         c.outcome = IProviderRegistry.Outcome(outcomeSeed % 3);
-        ProviderRegistry.Provider memory rec = registry.providerOf(c.lock.provider);
-        uint256 slashable = uint256(rec.staked) - rec.locked + c.lock.amount; // once the lock is released
+        Sums memory before = _sums(c.lock.provider, c.lock.model);
+        uint256 slashable = before.staked - before.locked + c.lock.amount; // once the lock is released
         c.amount = (pathSeed >> 8) % 3 == 0 ? 0 : _bound(amount, 1, slashable + slashable / 4 + 1);
         (c.recipients, c.amounts) = _slashPayees(c.amount, nRecipients, paySeed);
         uint256 expected = _min(c.amount, slashable);
@@ -420,7 +504,7 @@ contract StakingLedgerHandler is Base {
         uint256 paid = _payeeBalances() - paidBefore;
         if (slashed != expected) _violation("closeJob slashed the wrong amount");
         if (paid != _expectedPayout(slashed, c.recipients, c.amounts)) _violation("closeJob paid the wrong amounts");
-        if (registry.lockOf(c.lock.provider, c.lock.jobId).gpus != 0) _violation("closeJob left the lock");
+        _checkSums(c.lock.provider, c.lock, before, -1, false, "closeJob moved the lock sums by other than the lock");
         _removeLock(i);
         if (recorded) _ghostOutcome(c.lock.provider, c.outcome);
         _checkOutcomes(c.lock.provider, "closeJob recorded the wrong outcome");
@@ -440,20 +524,145 @@ contract StakingLedgerHandler is Base {
     /// @dev Closes `c.lock` through `closeLock` (even `pathSeed`: the outcome is recorded) or
     ///      through `releaseCollateral` and `slash` (no outcome); returns the slash.
     function _close(CloseArgs memory c, uint256 pathSeed) internal returns (uint256 slashed, bool recorded) {
-        (address p, uint256 jobId) = (c.lock.provider, c.lock.jobId);
+        address p = c.lock.provider;
+        IProviderRegistry.Lock memory lock = _lockArgs(c.lock);
         if (c.amount != 0) reached["closeWithSlash"]++;
         if (pathSeed % 2 == 0) {
             reached["closeLock"]++;
             if (c.amount != 0 && (pathSeed >> 16) % 8 == 0) _closeLockMustRevert(c, pathSeed);
             vm.prank(market);
-            return (registry.closeLock(p, jobId, c.outcome, c.amount, c.recipients, c.amounts), true);
+            return (registry.closeLock(p, lock, c.outcome, c.amount, c.recipients, c.amounts), true);
         }
         reached["closeOldPath"]++;
         vm.prank(market);
-        registry.releaseCollateral(p, jobId);
+        registry.releaseCollateral(p, lock);
         if (c.amount != 0) {
             vm.prank(market);
             slashed = registry.slash(p, c.amount, c.recipients, c.amounts);
+        }
+    }
+
+    /// @dev What a provider's record and one model's capacity hold of its locks, and its stake.
+    struct Sums {
+        uint256 staked;
+        uint256 unbonding;
+        uint256 locked;
+        uint256 activeLocks;
+        uint256 reserved;
+    }
+
+    function _sums(address p, bytes32 model) internal view returns (Sums memory s) {
+        ProviderRegistry.Provider memory rec = registry.providerOf(p);
+        (s.staked, s.unbonding, s.locked, s.activeLocks) = (rec.staked, rec.unbonding, rec.locked, rec.activeLocks);
+        s.reserved = registry.capacityOf(p, model).reserved;
+    }
+
+    /// @dev `p`'s sums moved by exactly the lock `l` since `before`: up (`dir` 1), down (-1) or
+    ///      not at all (0): `locked` by its amount, `activeLocks` by one, `reserved` of its model
+    ///      by its GPUs; with `stakeKept`, `staked` and `unbonding` did not move either.
+    function _checkSums(address p, LiveLock memory l, Sums memory before, int256 dir, bool stakeKept, string memory what)
+        internal
+    {
+        Sums memory s = _sums(p, l.model);
+        bool ok = s.locked == _moved(before.locked, l.amount, dir) && s.activeLocks == _moved(before.activeLocks, 1, dir)
+            && s.reserved == _moved(before.reserved, l.gpus, dir);
+        if (stakeKept && (s.staked != before.staked || s.unbonding != before.unbonding)) ok = false;
+        if (!ok) _violation(what);
+    }
+
+    /// @dev `x` moved by `by` in direction `dir` (an impossible fall reads as a mismatch, not a revert).
+    function _moved(uint256 x, uint256 by, int256 dir) internal pure returns (uint256) {
+        if (dir > 0) return x + by;
+        if (dir < 0) return x >= by ? x - by : type(uint256).max;
+        return x;
+    }
+
+    function _sameSums(Sums memory a, Sums memory b) internal pure returns (bool) {
+        return a.staked == b.staked && a.unbonding == b.unbonding && a.locked == b.locked
+            && a.activeLocks == b.activeLocks && a.reserved == b.reserved;
+    }
+
+    /// @dev The `IProviderRegistry.Lock` the market derives from the job of `l`.
+    function _lockArgs(LiveLock memory l) internal pure returns (IProviderRegistry.Lock memory) {
+        return IProviderRegistry.Lock({jobId: l.jobId, gpuModel: l.model, gpus: l.gpus, amount: l.amount});
+    }
+
+    /// @dev Whether `p` could take the lock `l` as it stands: registered, enough GPUs of the
+    ///      model offered and not reserved, enough free stake.
+    function _canBack(address p, LiveLock memory l) internal view returns (bool) {
+        if (!registry.providerOf(p).registered) return false;
+        ProviderRegistry.Capacity memory c = registry.capacityOf(p, l.model);
+        return c.gpuCount >= uint256(c.reserved) + l.gpus && registry.freeStakeOf(p) >= l.amount;
+    }
+
+    /// @dev Sets `bidder` up to take the lock `l` (see `replaceLock`): registers it, raises its
+    ///      capacity of the model to what is reserved plus the lock's GPUs when it offers less,
+    ///      stakes what free stake it lacks. False while paused when it would have to register
+    ///      or stake.
+    function _prepareBidder(address bidder, LiveLock memory l) internal returns (bool) {
+        if (!registry.providerOf(bidder).registered && !_register(bidder, "eu-west")) return false;
+        ProviderRegistry.Capacity memory c = registry.capacityOf(bidder, l.model);
+        if (c.gpuCount < uint256(c.reserved) + l.gpus) {
+            vm.prank(bidder);
+            registry.setCapacity(l.model, c.reserved + l.gpus, 80);
+        }
+        uint256 free = registry.freeStakeOf(bidder);
+        if (l.amount > free) {
+            if (registry.paused()) return false;
+            _stakeProvider(bidder, l.amount - free);
+        }
+        return true; // a bidder still unable to back the lock makes `replaceLock` revert (fail_on_revert)
+    }
+
+    /// @dev A lock `p` cannot back for lack of free stake: `lockCollateral` must revert exactly
+    ///      `NotEnoughFreeStake(free, amount)` and change nothing.
+    function _lockMustRevert(LiveLock memory l, uint256 free) internal {
+        reached["lockRefused"]++;
+        Sums memory before = _sums(l.provider, l.model);
+        vm.prank(market);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(ProviderRegistry.lockCollateral, (l.provider, _lockArgs(l))));
+        bytes memory want = abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, free, l.amount);
+        if (ok) _violation("lockCollateral beyond the free stake succeeded");
+        else if (keccak256(ret) != keccak256(want)) _violation("lockCollateral beyond the free stake: wrong error");
+        if (!_sameSums(before, _sums(l.provider, l.model))) _violation("a refused lockCollateral changed the sums");
+    }
+
+    /// @dev Tries to release more than the lock `l` (its provider's whole `locked` plus one wei,
+    ///      or the model's whole `reserved` plus one GPU, `which` decides): must revert, change nothing.
+    function _overReleaseMustRevert(LiveLock memory l, uint256 which) internal {
+        reached["overReleaseRefused"]++;
+        Sums memory s = _sums(l.provider, l.model);
+        IProviderRegistry.Lock memory lock = _lockArgs(l);
+        if (which % 2 == 0) lock.amount = s.locked + 1;
+        else lock.gpus = uint32(s.reserved + 1);
+        _releaseMustRevert(l.provider, lock, "a release of more than is locked succeeded");
+    }
+
+    /// @dev `releaseCollateral(p, lock)` must revert exactly `NoCollateralLocked(p, jobId)` and
+    ///      leave `p`'s sums as they were.
+    function _releaseMustRevert(address p, IProviderRegistry.Lock memory lock, string memory what) internal {
+        Sums memory before = _sums(p, lock.gpuModel);
+        vm.prank(market);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(ProviderRegistry.releaseCollateral, (p, lock)));
+        bytes memory want = abi.encodeWithSelector(ProviderRegistry.NoCollateralLocked.selector, p, lock.jobId);
+        if (ok) _violation(what);
+        else if (keccak256(ret) != keccak256(want)) _violation("a release beyond the sums: wrong error");
+        if (!_sameSums(before, _sums(p, lock.gpuModel))) _violation("a refused release changed the sums");
+    }
+
+    /// @dev A bid from `bidder`, who cannot back the lock `l`: `replaceLock` must revert as a
+    ///      whole, the outbid keeping its lock and the bidder's sums unchanged.
+    function _replaceLockMustRevert(address outbid, address bidder, LiveLock memory l) internal {
+        Sums memory outbidBefore = _sums(outbid, l.model);
+        Sums memory bidderBefore = _sums(bidder, l.model);
+        vm.prank(market);
+        (bool ok,) =
+            address(registry).call(abi.encodeCall(ProviderRegistry.replaceLock, (outbid, bidder, _lockArgs(l))));
+        if (ok) _violation("replaceLock to a bidder who cannot back the lock succeeded");
+        if (!_sameSums(outbidBefore, _sums(outbid, l.model)) || !_sameSums(bidderBefore, _sums(bidder, l.model))) {
+            _violation("a refused replaceLock changed the sums");
         }
     }
 
@@ -754,8 +963,10 @@ contract StakingLedgerHandler is Base {
         vm.roll(block.number + _bound(blocksAhead, 1, 300));
     }
 
-    /// @notice Governance sets `unbondingPeriod`, `minStakePerGpu` or `drawDelay` within their
-    ///         bounds, or pauses / unpauses (pausing one time in four of those).
+    /// @notice Governance sets `unbondingPeriod` (anywhere within its bounds, or at one of them)
+    ///         or `drawDelay` within its bounds, or pauses / unpauses (pausing one time in four of
+    ///         those). (`minStakePerGpu` is the market's now, no longer the registry's: the handler,
+    ///         as the market, adds its `MIN_STAKE_PER_GPU` to each lock.)
     function govern(uint256 which, uint256 value) external accrues {
         callsOf["govern"]++;
         which %= 4;
@@ -765,7 +976,7 @@ contract StakingLedgerHandler is Base {
         if (which == 0) {
             registry.setUnbondingPeriod(_bound(value, minUnbonding, 60 days));
         } else if (which == 1) {
-            registry.setMinStakePerGpu(_bound(value, 0, 1_000 ether));
+            registry.setUnbondingPeriod(value % 2 == 0 ? minUnbonding : 60 days);
         } else if (which == 2) {
             registry.setDrawDelay(_bound(value, 1, 64));
         } else if (paused) {
@@ -812,19 +1023,21 @@ contract StakingLedgerHandler is Base {
         address target = address(registry);
         bytes memory data;
         which %= 17;
+        (address lp, IProviderRegistry.Lock memory lock) = _strangerLock(p);
         if (which == 0) {
-            data = abi.encodeCall(ProviderRegistry.lockCollateral, (p, 1 << 200, _models[0], 1, 0));
+            data = abi.encodeCall(
+                ProviderRegistry.lockCollateral,
+                (p, IProviderRegistry.Lock({jobId: 1 << 200, gpuModel: _models[0], gpus: 1, amount: 0}))
+            );
         } else if (which == 1) {
-            (address lp, uint256 job) = _locks.length != 0 ? (_locks[0].provider, _locks[0].jobId) : (p, 1);
-            data = abi.encodeCall(ProviderRegistry.releaseCollateral, (lp, job));
+            data = abi.encodeCall(ProviderRegistry.releaseCollateral, (lp, lock));
         } else if (which == 2) {
             data = abi.encodeCall(ProviderRegistry.slash, (p, 1 ether, new address[](0), new uint256[](0)));
         } else if (which == 3) {
             // An outcome alone (no slash): only the market records outcomes.
-            (address lp, uint256 job) = _locks.length != 0 ? (_locks[0].provider, _locks[0].jobId) : (p, 1);
             data = abi.encodeCall(
                 ProviderRegistry.closeLock,
-                (lp, job, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
+                (lp, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
             );
         } else if (which == 4) {
             data = abi.encodeCall(StakingLedger.requestDraw, (IStakingLedger.EntryKind.VerifierDraw, 1 << 100));
@@ -833,7 +1046,14 @@ contract StakingLedgerHandler is Base {
         } else if (which == 6) {
             data = abi.encodeCall(StakingLedger.setUnbondingPeriod, (10 days));
         } else if (which == 7) {
-            data = abi.encodeCall(ProviderRegistry.setMinStakePerGpu, (1));
+            // The market's per-bid call: the holder outbids itself (the release frees what the lock
+            // takes again), or a first bid when no lock is live.
+            data = _locks.length != 0
+                ? abi.encodeCall(ProviderRegistry.replaceLock, (lp, lp, lock))
+                : abi.encodeCall(
+                    ProviderRegistry.replaceLock,
+                    (address(0), p, IProviderRegistry.Lock({jobId: 1 << 200, gpuModel: _models[0], gpus: 1, amount: 0}))
+                );
         } else if (which == 8) {
             data = abi.encodeCall(StakingLedger.setDrawDelay, (5));
         } else if (which == 9) {
@@ -853,10 +1073,9 @@ contract StakingLedgerHandler is Base {
             target = address(resolver);
             data = abi.encodeCall(MockResolver.slash, (v, 10_000, stranger));
         } else {
-            (address lp, uint256 job) = _locks.length != 0 ? (_locks[0].provider, _locks[0].jobId) : (p, 1);
             data = abi.encodeCall(
                 ProviderRegistry.closeLock,
-                (lp, job, IProviderRegistry.Outcome.Failed, 1 ether, new address[](0), new uint256[](0))
+                (lp, lock, IProviderRegistry.Outcome.Failed, 1 ether, new address[](0), new uint256[](0))
             );
         }
         vm.prank(stranger);
@@ -865,6 +1084,13 @@ contract StakingLedgerHandler is Base {
             ghostStrangerSucceeded = true;
             ghostStrangerSelector = bytes4(data);
         }
+    }
+
+    /// @dev The lock a stranger's release, close or bid names: the first live lock and its
+    ///      holder, or (none live) a one-GPU lock of `p`'s for job 1.
+    function _strangerLock(address p) internal view returns (address, IProviderRegistry.Lock memory) {
+        if (_locks.length != 0) return (_locks[0].provider, _lockArgs(_locks[0]));
+        return (p, IProviderRegistry.Lock({jobId: 1, gpuModel: _models[0], gpus: 1, amount: MIN_STAKE_PER_GPU}));
     }
 
     // ================================================================== views for the invariants
@@ -887,6 +1113,24 @@ contract StakingLedgerHandler is Base {
     /// @notice Number of live locks.
     function liveLocks() external view returns (uint256) {
         return _locks.length;
+    }
+
+    /// @notice The live lock at index `i`: its holder and the `IProviderRegistry.Lock` the market
+    ///         derives from its job.
+    function liveLock(uint256 i) external view returns (address provider, IProviderRegistry.Lock memory lock) {
+        return (_locks[i].provider, _lockArgs(_locks[i]));
+    }
+
+    /// @notice Sums over the live locks held by `p` (recomputed from the list of the market's
+    ///         jobs, not the running ghosts): CMP locked, how many, GPUs reserved per model.
+    function liveLockSums(address p) external view returns (uint256 amount, uint256 count, uint256[2] memory gpus) {
+        for (uint256 i; i < _locks.length; ++i) {
+            LiveLock storage l = _locks[i];
+            if (l.provider != p) continue;
+            amount += l.amount;
+            ++count;
+            gpus[l.model == _models[0] ? 0 : 1] += l.gpus;
+        }
     }
 
     /// @notice Every provider and verifier actor once (provider 0 is also verifier 4).
@@ -1190,7 +1434,8 @@ contract StakingLedgerHandler is Base {
         vm.prank(market);
         (bool ok,) = address(registry).call(
             abi.encodeCall(
-                ProviderRegistry.closeLock, (c.lock.provider, c.lock.jobId, c.outcome, c.amount, recipients, amounts)
+                ProviderRegistry.closeLock,
+                (c.lock.provider, _lockArgs(c.lock), c.outcome, c.amount, recipients, amounts)
             )
         );
         if (ok) _violation("closeLock with a bad payee list succeeded");
