@@ -18,6 +18,7 @@ from ape import chain
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
+from compute_market import manifest
 from compute_market.params import DeployParams
 
 DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
@@ -94,6 +95,17 @@ def typed_at(project: Any, container: str, address: str) -> ContractInstance:
     )
 
 
+def packaged_at(container: str, address: str) -> ContractInstance:
+    """The contract at `address` typed with the package's bundled ABI of `container`
+    (`compute_market.manifest`): no Ape project needed. Replaces Ape's cached type, as `typed_at`."""
+    return chain.contracts.instance_at(
+        address,
+        contract_type=manifest.contract_type(container),
+        fetch_from_explorer=False,
+        replace=True,
+    )
+
+
 @dataclass
 class Protocol:
     """The deployed contracts, as Ape contract instances."""
@@ -113,16 +125,34 @@ class Protocol:
 
     @classmethod
     def load(cls, project: Any, path: Path | None = None) -> Protocol:
-        """The protocol recorded in ``path`` (default: this chain's record)."""
+        """The protocol recorded in ``path`` (default: this chain's record), typed with the
+        project's compiled contracts."""
+        return cls._typed(cls._record(path), lambda container, address: typed_at(project, container, address))
+
+    @classmethod
+    def load_packaged(cls, path: str | Path) -> Protocol:
+        """The protocol recorded in ``path``, typed with the ABIs bundled in the package: works
+        from any directory, without the repository or a compiled project (connect to the chain
+        first, e.g. ``with networks.parse_network_choice(URL):``)."""
+        return cls._typed(cls._record(Path(path)), packaged_at)
+
+    @staticmethod
+    def _record(path: Path | None) -> DeploymentRecord:
+        """The record at ``path`` (default: this chain's), checked to be for the connected chain."""
         path = path or DeploymentRecord.path_for(chain.chain_id)
         record = DeploymentRecord.load(path)
         if record is None:
             raise FileNotFoundError(f"no deployment record at {path}: run `ape run deploy` first")
         if record.chain_id != chain.chain_id:
             raise ValueError(f"{path} is for chain {record.chain_id}, connected to {chain.chain_id}")
+        return record
+
+    @classmethod
+    def _typed(cls, record: DeploymentRecord, type_at: Callable[[str, str], ContractInstance]) -> Protocol:
+        """The record's contracts, each typed by ``type_at(container, address)``."""
 
         def at(name: str, container: str) -> ContractInstance:
-            return typed_at(project, container, record.contracts[name].address)
+            return type_at(container, record.contracts[name].address)
 
         return cls(
             token=at("ComputeToken", "ComputeToken"),

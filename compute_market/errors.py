@@ -81,12 +81,17 @@ def error_table(contract_types: Iterable[Any]) -> dict[bytes, ErrorSpec]:
 
 @cache
 def project_errors() -> dict[bytes, ErrorSpec]:
-    """The error table of every compiled contract of `ape.project` (built once per process)."""
+    """The error table of every compiled contract of `ape.project` (built once per process); outside
+    the repository (no project to compile), of the ABIs bundled with the package."""
     from ape import project
+
+    from compute_market import manifest
 
     contract_types = (project.manifest.contract_types or {}).values()
     if not contract_types:  # nothing compiled yet
         contract_types = [c.contract_type for c in project.load_contracts().values()]
+    if not contract_types:  # not in the repository: the SDK installed on its own
+        contract_types = manifest.contract_types().values()
     return error_table(contract_types)
 
 

@@ -94,7 +94,12 @@ def anvil():
 
 def ape(*args: str, check: bool = True) -> str:
     result = subprocess.run(
-        [APE, "run", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=os.environ.copy()
+        [APE, "run", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"COMPUTE_MARKET_YES": "1"},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"ape run {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -169,7 +174,15 @@ class Reader:
         self.registry = contract("ProviderRegistry")
 
     def job(self, job_id: int) -> dict:
-        return self.market.functions.getJob(job_id).call()
+        """The job's fields by name (`getJob`'s ABI), so a change of the struct's packing moves nothing."""
+        get_job = next(item for item in self.market.abi if item.get("name") == "getJob")
+        names = [c["name"] for c in get_job["outputs"][0]["components"]]
+        return dict(zip(names, self.market.functions.getJob(job_id).call(), strict=True))
+
+    def result_hash(self, job_id: int) -> bytes:
+        """The hash the job's provider submitted, from `ResultSubmitted` (the market keeps it in the event only)."""
+        logs = self.market.events.ResultSubmitted().get_logs(from_block=0, argument_filters={"jobId": job_id})
+        return bytes(logs[-1]["args"]["resultHash"])
 
     def registered(self, address: str) -> bool:
         return self.registry.functions.providerOf(address).call()[2]  # (staked, rewardDebt, registered, …)
@@ -189,8 +202,8 @@ ADDRESSES = {
     "TEST::2": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
     "TEST::3": "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
 }
-# Job fields in the order of JobMarket.Job.
-CUSTOMER, PROVIDER, STATUS, PRICE, BIDS = 0, 10, 13, 15, 21
+# Job fields by name (`Reader.job`).
+CUSTOMER, PROVIDER, STATUS, PRICE, BIDS = "customer", "provider", "status", "price", "bidCount"
 
 
 def test_deploy_then_a_whole_job_through_the_cli_and_two_agents(anvil, project, tmp_path):
@@ -296,7 +309,7 @@ def test_refusals_come_back_as_custom_errors(anvil, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env=os.environ.copy(),
+        env=os.environ | {"COMPUTE_MARKET_YES": "1"},
     )
     assert out.returncode == 1
     assert json.loads(out.stdout[out.stdout.index("{") :]) == {"error": "UnknownJob", "args": {"jobId": "1"}}

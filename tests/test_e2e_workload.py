@@ -39,8 +39,8 @@ from test_e2e_cli_agent import (
     free_port,
 )
 
-# Job fields in the order of JobMarket.Job (see test_e2e_cli_agent for the others).
-COLLATERAL, RESULT_HASH = 19, 28
+# Job fields by name (see test_e2e_cli_agent for the others).
+COLLATERAL = "collateral"
 LEASED, RESULT_SUBMITTED, SETTLED, FAILED, DISPUTED = 2, 3, 4, 7, 8
 # verificationOf: (verifier, deadline, attestation, requested); disputeOf: (challenger, commitEnd,
 # status, whistleblower, providerFault, jurorCount, byJury, revealEnd, appealEnd, bond, votesFault, …)
@@ -216,7 +216,7 @@ def test_an_honest_job_through_the_http_store_is_verified_settled_and_downloaded
         checker = verifier(anvil, record, "TEST::3", tmp_path, store_url)
         processes.append(checker)
         run_the_lease(anvil, reader, job_id, provider)
-        submitted = bytes(reader.job(job_id)[RESULT_HASH])
+        submitted = reader.result_hash(job_id)
 
         # The verifier agent asks for the draw, makes it (a block later), re-executes and approves.
         reader.wait(lambda: reader.verification(job_id)[2] == OK, timeout=120)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from test_e2e_cli_agent import ADDRESSES, PROVIDER, ROOT, STATUS
-from test_e2e_workload import OK, RESULT_HASH, SETTLED, Chain
+from test_e2e_workload import OK, SETTLED, Chain
 from test_readme_walkthrough import COMMAND_TIMEOUT, fenced_blocks, is_setup, readme_anvil, shell_lines
 
 MARKER = "<!-- walkthrough-workload"
@@ -118,7 +118,7 @@ def test_the_workload_walkthrough_runs_as_written(workload_chain, checkout, proj
 
     # The verifier re-executed and approved; the customer's file is the bundle on chain.
     said = "\n".join(outputs)
-    submitted = bytes(job[RESULT_HASH]).hex()
+    submitted = reader.result_hash(1).hex()
     assert f"job 1: attested ok: re-executed matmul: bundle {submitted} matches the result" in said
     downloaded = folder / "out" / "job-1" / "out" / "checksum.json"
     assert json.loads(downloaded.read_text())["n"] == 60
