@@ -1,6 +1,6 @@
 """Shared plumbing of the `ape run market` and `ape run agent` commands: parameter types that
-refuse bad input in one line, keyfile accounts signing headless, the client, and output (with
-``--json``, stdout carries only JSON)."""
+refuse bad input in one line, keyfile accounts signing headless, the client, output (with
+``--json``, stdout carries only JSON) and the confirmation asked before value moves."""
 
 from __future__ import annotations
 
@@ -324,6 +324,69 @@ def emit(data: Any, as_json: bool) -> None:
         click.echo(str(data))
 
 
+# ---------------------------------------------------------------------- confirmation
+
+YES_ENV = "COMPUTE_MARKET_YES"  # `--yes` from the environment (1, true, yes)
+CANCELLED = "cancelled: nothing sent"
+
+
+class Cancelled(click.ClickException):
+    """The user said no (or nothing) to the confirmation: exit 1 with one line, nothing sent."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__(CANCELLED)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True, file=file)
+
+
+class ConfirmationRequired(click.ClickException):
+    """A command that moves value, without `--yes`, where nobody can answer the prompt (stdin is
+    not a terminal): exit 2 with one line naming the option, nothing sent, instead of hanging."""
+
+    exit_code = 2
+
+    def __init__(self) -> None:
+        super().__init__(f"this command moves value; pass --yes (or set {YES_ENV}=1) to confirm without a prompt")
+
+
+def _interactive() -> bool:
+    """Whether someone can answer a prompt: stdin is a terminal (tests replace this)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # no stdin, or a closed one
+        return False
+
+
+def amount_text(amount: Decimal) -> str:
+    """An amount as people write it: ``24``, ``10.575``, ``0.000001`` (no exponent, no trailing zeros)."""
+    return f"{amount.normalize():f}"
+
+
+def confirm_value(summary: str) -> None:
+    """Shows what a command is about to move (one line: what, how much, in CMP or CRD; on stderr
+    with ``--json``) and asks ``Proceed? [y/N]``, unless ``--yes`` (or ``COMPUTE_MARKET_YES=1``).
+    Call it before the command sends anything, approvals included. A no (or end of input, or
+    Ctrl-C) raises `Cancelled` (exit 1); no terminal to ask on raises `ConfirmationRequired`
+    (exit 2). Both are JSON errors with ``--json``, and nothing is sent."""
+    ctx = click.get_current_context()
+    as_json = bool(ctx.params.get("as_json"))
+    click.echo(summary, err=as_json)
+    if ctx.params.get("yes"):
+        return
+    if not _interactive():
+        raise ConfirmationRequired()
+    try:
+        proceed = click.confirm("Proceed?", default=False, err=as_json)
+    except click.Abort:  # end of input or Ctrl-C at the prompt
+        click.echo(err=as_json)  # the refusal's line below the prompt, not after it
+        proceed = False
+    if not proceed:
+        raise Cancelled()
+
+
 # ---------------------------------------------------------------------- commands
 
 
@@ -373,7 +436,8 @@ class MarketCommand(ConnectedProviderCommand):
 
 def market_command(group: click.Group, name: str) -> Callable[[Callable[..., Any]], click.Command]:
     """Registers `fn(client, as_json, **options)` as a subcommand connected to a network, with
-    `--network`, `--account`, `--deployment` and `--json`; reverts print the custom error."""
+    `--network`, `--account`, `--deployment`, `--json` and `--yes` (read by `confirm_value`, which
+    the commands that move value call); reverts print the custom error."""
 
     def decorator(fn: Callable[..., Any]) -> click.Command:
         @group.command(name=name, cls=MarketCommand, help=fn.__doc__)
@@ -386,8 +450,17 @@ def market_command(group: click.Group, name: str) -> Callable[[Callable[..., Any
             help="Deployment record (default: deployments/<chain-id>.json).",
         )
         @click.option("--json", "as_json", is_flag=True, help="Only JSON on stdout (logs go to stderr), errors too.")
+        @click.option(
+            "--yes",
+            "yes",
+            is_flag=True,
+            envvar=YES_ENV,
+            show_envvar=True,
+            help="Move value without asking (a command that sends tokens, credits or stake shows the amount and "
+            "asks first; without a terminal it refuses unless --yes).",
+        )
         @wraps(fn)
-        def command(account: Any, deployment: Path | None, as_json: bool, **kwargs: Any) -> None:
+        def command(account: Any, deployment: Path | None, as_json: bool, yes: bool, **kwargs: Any) -> None:
             client = load_client(account, deployment, headless=False)
             try:
                 fn(client, as_json, **kwargs)

@@ -50,7 +50,7 @@ class MarketClient:
         """``CMP`` for the protocol token, ``CRD`` for the credits."""
         return "CMP" if token.address == self.p.token.address else "CRD"
 
-    def _require_balance(self, token: Any, amount: int) -> None:
+    def require_balance(self, token: Any, amount: int) -> None:
         """Refuses, before anything is sent, a spend of `amount` wei of `token` the account
         cannot afford: ``InsufficientBalance(token=CRD, balance=0, needed=20, shortfall=20)``,
         amounts in CMP or CRD (not wei)."""
@@ -68,10 +68,10 @@ class MarketClient:
 
     def _approve(self, token: Any, spender: Any, amount: int) -> None:
         """Lets `spender` pull `amount` wei of `token` for the call that follows: the balance is
-        checked first (`_require_balance`: a spend the account cannot afford sends nothing, not
+        checked first (`require_balance`: a spend the account cannot afford sends nothing, not
         even the approval), and an allowance short of `amount` is set to exactly `amount`, never
         to an unlimited one; the spend consumes it (a 20 CRD escrow leaves the allowance at 0)."""
-        self._require_balance(token, amount)
+        self.require_balance(token, amount)
         if token.allowance(self.address, spender) < amount:
             self._send(token.approve, spender, amount)
 
@@ -82,7 +82,7 @@ class MarketClient:
         return {"CMP": from_wei(self.p.token.balanceOf(who)), "CRD": from_wei(self.p.credits.balanceOf(who))}
 
     def transfer_cmp(self, to: str, cmp: Decimal) -> None:
-        self._require_balance(self.p.token, to_wei(cmp))
+        self.require_balance(self.p.token, to_wei(cmp))
         self._send(self.p.token.transfer, to, to_wei(cmp))
 
     def mint_credits(self, cmp: Decimal, min_credits: Decimal | None = None) -> Decimal:
@@ -95,7 +95,7 @@ class MarketClient:
 
     def redeem_credits(self, crd: Decimal, min_tokens: Decimal | None = None) -> Decimal:
         floor = to_wei(min_tokens) if min_tokens is not None else 0
-        self._require_balance(self.p.credits, to_wei(crd))
+        self.require_balance(self.p.credits, to_wei(crd))
         tx = self._send(self.p.credits.redeem, to_wei(crd), floor, self.address)
         return from_wei(tx.events.filter(self.p.credits.CreditsRedeemed)[0].tokensMinted)
 
@@ -249,7 +249,7 @@ class MarketClient:
         self._send(self.p.resolver.arbitrate, job_id, provider_fault)
 
     def register_verifier(self, cmp: Decimal) -> None:
-        self._require_balance(self.p.token, to_wei(cmp))  # before registering: nothing sent if short
+        self.require_balance(self.p.token, to_wei(cmp))  # before registering: nothing sent if short
         self._send(self.p.registry.registerVerifier)
         self.stake_as_verifier(cmp)
 

@@ -3,10 +3,14 @@
     ape run market post-job --gpu H100-80GB --gpus 2 --hours 10 --max-price 2.00 \\
         --network ethereum:local:foundry --account TEST::1 --json
 
-Every command takes ``--network``, ``--account``, ``--deployment`` and ``--json``. Bad input
-(negative, non-numeric or out-of-range numbers, a GPU model not in the catalog) exits 2 with one
-line naming the option before anything is sent; a refusal by the chain exits 1 with the custom
-error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`).
+Every command takes ``--network``, ``--account``, ``--deployment``, ``--json`` and ``--yes``. Bad
+input (negative, non-numeric or out-of-range numbers, a GPU model not in the catalog) exits 2 with
+one line naming the option before anything is sent; a refusal by the chain exits 1 with the custom
+error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`). A command that
+moves value (post-job, stake, register-verifier, mint-credits, redeem, transfer, bid, commit,
+challenge) prints what moves and how much, then asks ``Proceed? [y/N]`` before it sends anything,
+approvals included, unless ``--yes`` (or ``COMPUTE_MARKET_YES=1``); without a terminal to ask on
+it refuses (exit 2) instead.
 """
 
 from __future__ import annotations
@@ -39,23 +43,27 @@ from compute_market.cli import (
     SECONDS,
     USD_FEED,
     InputError,
+    amount_text,
+    confirm_value,
     emit,
     emit_line,
     market_command,
     require_job,
 )
 from compute_market.client import MarketClient
-from compute_market.errors import MarketError
+from compute_market.errors import MarketError, decoded
 from compute_market.history import follow, job_history, utc
 from compute_market.models import NO_WORKLOAD, ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 from compute_market.salts import (
     SALTS_ENV,
     SaltFileError,
+    SaltKey,
     SaltStore,
     commit_with_saved_salt,
     reveal_with_salt,
     salts_path,
 )
+from compute_market.units import WAD, from_wei, to_wei
 from compute_market.workloads import FetchConfig, Manifest, WorkloadError, fetch, unpack, workload_id
 
 SALTS_FILE = click.option(
@@ -75,6 +83,23 @@ def salts_file_errors() -> Iterator[None]:
         yield
     except SaltFileError as err:
         raise click.ClickException(str(err)) from err
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def percent(bps: int) -> str:
+    """Basis points as a percentage (``50`` → ``0.5%``)."""
+    return f"{amount_text(Decimal(bps) / 100)}%"
+
+
+def stake_locked(client: MarketClient, job_id: int, bond: int | None = None) -> tuple[Decimal, Decimal]:
+    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (or
+    the sealed bid's `bond`, in wei) and the job's per-GPU stake. Refuses a job the market never
+    issued (``UnknownJob``) before anything is asked or sent."""
+    require_job(client, job_id)
+    job = client.p.market.getJob(job_id)
+    return from_wei(int(job.collateral) if bond is None else bond), from_wei(int(job.gpuStake))
 
 
 @click.group()
@@ -104,7 +129,9 @@ def set_capacity(client: MarketClient, as_json: bool, gpu_model: str, count: int
 @market_command(cli, "stake")
 @click.argument("amount", type=CMP)
 def stake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
-    """Stake AMOUNT CMP."""
+    """Stake AMOUNT CMP (shows the amount and asks first, unless --yes)."""
+    client.require_balance(client.p.token, to_wei(amount))  # unaffordable: refused, nothing asked
+    confirm_value(f"stake moves {amount_text(amount)} CMP from your balance into your provider stake")
     client.stake(amount)
     emit(client.provider().as_dict(), as_json)
 
@@ -128,7 +155,15 @@ def withdraw(client: MarketClient, as_json: bool) -> None:
 @click.argument("cmp", type=CMP)
 @click.option("--min-credits", type=CMP_OR_ZERO, default=None, help="Revert if fewer credits come out.")
 def mint_credits(client: MarketClient, as_json: bool, cmp: Decimal, min_credits: Decimal | None) -> None:
-    """Burn CMP for USD credits."""
+    """Burn CMP for USD credits at the oracle price (shows both amounts and asks first, unless --yes)."""
+    credits, wei = client.p.credits, to_wei(cmp)
+    client.require_balance(client.p.token, wei)
+    with decoded():  # a stale or jumping oracle answer is refused here, as the mint would be
+        out, price = int(credits.previewMint(wei)), int(credits.tokensToCredits(WAD))
+    confirm_value(
+        f"mint-credits burns {amount_text(cmp)} CMP for {amount_text(from_wei(out))} CRD (oracle price "
+        f"{amount_text(from_wei(price))} CRD per CMP, less the {percent(int(credits.mintSpreadBps()))} mint spread)"
+    )
     minted = client.mint_credits(cmp, min_credits)
     emit({"credits_minted": str(minted), **{k: str(v) for k, v in client.balances().items()}}, as_json)
 
@@ -177,7 +212,7 @@ def post_job(
     manifest: Manifest | None,
     manifest_uri: str | None,
 ) -> None:
-    """Post a job, escrowing its maximum cost."""
+    """Post a job, escrowing its maximum cost (shows it and asks first, unless --yes)."""
     if (manifest is None) != (manifest_uri is None):
         raise InputError("--manifest and --manifest-uri go together")
     if verify and (manifest is None or not manifest.deterministic):
@@ -197,6 +232,16 @@ def post_job(
         workload=workload_id(manifest) if manifest is not None else NO_WORKLOAD,
         manifest_uri=manifest_uri or "",
     )
+    with decoded():
+        escrow, fee = (int(x) for x in client.p.market.escrowFor(request.to_spec(chain.pending_timestamp)))
+    client.require_balance(client.p.credits, escrow)  # unaffordable: refused, nothing asked
+    gpus_text = f"{gpus} GPU{'s' if gpus != 1 else ''}"
+    terms = f"max price {amount_text(max_price)} CRD/GPU-h {TIMES} {gpus_text} {TIMES} {amount_text(hours)} h"
+    if fee:
+        terms += (
+            f" = {amount_text(from_wei(escrow - fee))} CRD, plus the {amount_text(from_wei(fee))} CRD verification fee"
+        )
+    confirm_value(f"post-job escrows {amount_text(from_wei(escrow))} CRD ({terms})")
     job_id = client.post_job(request)
     workload = {"workload": "0x" + request.workload.hex(), "manifest_uri": request.manifest_uri} if manifest else {}
     emit(client.job(job_id).as_dict() | workload, as_json)
@@ -222,7 +267,14 @@ def results(client: MarketClient, as_json: bool, job_id: int, out: Path, ipfs_ga
 @click.argument("job_id", type=JOB_ID)
 @click.argument("price", type=PRICE)
 def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
-    """Bid PRICE (USD per GPU-hour) on an open auction."""
+    """Bid PRICE (USD per GPU-hour) on an open auction, locking the job's collateral and per-GPU
+    stake of your CMP stake while the bid leads (shows it and asks first, unless --yes)."""
+    collateral, gpu_stake = stake_locked(client, job_id)
+    confirm_value(
+        f"bid locks {amount_text(collateral + gpu_stake)} CMP of your provider stake for job {job_id} while your "
+        f"bid leads (collateral {amount_text(collateral)} CMP + GPU stake {amount_text(gpu_stake)} CMP), "
+        f"at {amount_text(price)} CRD/GPU-h"
+    )
     client.bid(job_id, price)
     emit(client.job(job_id).as_dict(), as_json)
 
@@ -232,9 +284,18 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 @click.argument("price", type=PRICE)
 @SALTS_FILE
 def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salts_file: Path | None) -> None:
-    """Commit a sealed bid. Its salt is saved to the salts file before the commitment is sent
-    (for `reveal JOB PRICE`), and printed."""
+    """Commit a sealed bid, locking the bid bond and per-GPU stake of your CMP stake until the
+    reveal (shows it and asks first, unless --yes). Its salt is saved to the salts file before
+    the commitment is sent (for `reveal JOB PRICE`), and printed."""
     store = SaltStore(salts_path(salts_file))
+    bond, gpu_stake = stake_locked(client, job_id, int(client.p.market.bidBond()))
+    with salts_file_errors():
+        store.get(SaltKey.of(client, job_id))  # an unreadable salts file: refused before asking
+    confirm_value(
+        f"commit locks {amount_text(bond + gpu_stake)} CMP of your provider stake for job {job_id} (bid bond "
+        f"{amount_text(bond)} CMP, forfeited unless you reveal, + GPU stake {amount_text(gpu_stake)} CMP), "
+        f"sealed price {amount_text(price)} CRD/GPU-h"
+    )
     with salts_file_errors():
         salt = commit_with_saved_salt(client, store, job_id, price)
     emit({"job_id": job_id, "price": str(price), "salt": "0x" + salt.hex(), "salts_file": str(store.path)}, as_json)
@@ -306,7 +367,14 @@ def cancel(client: MarketClient, as_json: bool, job_id: int) -> None:
 @click.argument("job_id", type=JOB_ID)
 @click.argument("reason")
 def challenge(client: MarketClient, as_json: bool, job_id: int, reason: str) -> None:
-    """Challenge a result, posting the bond."""
+    """Challenge a result, posting the resolver's challenge bond in CRD (shows it and asks first,
+    unless --yes)."""
+    bond = int(client.p.resolver.challengeBond())
+    client.require_balance(client.p.credits, bond)  # unaffordable: refused, nothing asked
+    confirm_value(
+        f"challenge posts a {amount_text(from_wei(bond))} CRD bond on job {job_id} (returned unless the dispute "
+        "finds no fault)"
+    )
     client.challenge(job_id, reason)
     emit(client.job(job_id).as_dict(), as_json)
 
@@ -414,7 +482,10 @@ def jobs(client: MarketClient, as_json: bool, last: int) -> None:
 @click.argument("to", type=ADDRESS)
 @click.argument("amount", type=CMP)
 def transfer(client: MarketClient, as_json: bool, to: str, amount: Decimal) -> None:
-    """Send AMOUNT CMP to the address TO (to fund providers and customers)."""
+    """Send AMOUNT CMP to the address TO (to fund providers and customers; shows it and asks
+    first, unless --yes)."""
+    client.require_balance(client.p.token, to_wei(amount))  # unaffordable: refused, nothing asked
+    confirm_value(f"transfer sends {amount_text(amount)} CMP to {to}")
     client.transfer_cmp(to, amount)
     emit({"to": to, "amount": str(amount)}, as_json)
 
@@ -455,7 +526,16 @@ def verification_view(client: MarketClient, job_id: int) -> dict[str, Any]:
 @click.argument("crd", type=CMP)
 @click.option("--min-tokens", type=CMP_OR_ZERO, default=None, help="Revert if less CMP comes out.")
 def redeem(client: MarketClient, as_json: bool, crd: Decimal, min_tokens: Decimal | None) -> None:
-    """Redeem CRD credits for CMP at the oracle price (less the redemption spread)."""
+    """Redeem CRD credits for CMP at the oracle price (less the redemption spread; shows both
+    amounts and asks first, unless --yes)."""
+    credits, wei = client.p.credits, to_wei(crd)
+    client.require_balance(credits, wei)
+    with decoded():  # a stale or jumping oracle answer is refused here, as the redemption would be
+        out = int(credits.previewRedeem(wei))
+    confirm_value(
+        f"redeem burns {amount_text(crd)} CRD for {amount_text(from_wei(out))} CMP (at the oracle price, less the "
+        f"{percent(int(credits.redeemSpreadBps()))} redemption spread)"
+    )
     received = client.redeem_credits(crd, min_tokens)
     emit({"tokens_received": str(received), **{k: str(v) for k, v in client.balances().items()}}, as_json)
 
@@ -463,8 +543,15 @@ def redeem(client: MarketClient, as_json: bool, crd: Decimal, min_tokens: Decima
 @market_command(cli, "register-verifier")
 @click.argument("amount", type=CMP)
 def register_verifier(client: MarketClient, as_json: bool, amount: Decimal) -> None:
-    """Register the account as a verifier (if it is not one yet) and stake AMOUNT CMP."""
-    if client.verifier()["registered"]:
+    """Register the account as a verifier (if it is not one yet) and stake AMOUNT CMP (shows it
+    and asks first, unless --yes)."""
+    registered = bool(client.verifier()["registered"])
+    client.require_balance(client.p.token, to_wei(amount))  # unaffordable: refused, nothing asked
+    first = "" if registered else ", registering the account as a verifier first"
+    confirm_value(
+        f"register-verifier moves {amount_text(amount)} CMP from your balance into your verifier stake{first}"
+    )
+    if registered:
         client.stake_as_verifier(amount)
     else:
         client.register_verifier(amount)

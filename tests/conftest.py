@@ -209,14 +209,18 @@ def record_path(protocol, tmp_path) -> Path:
     return path
 
 
+YES = {"COMPUTE_MARKET_YES": "1"}  # answers the market commands' confirmation (tests/test_cli_confirm.py asks)
+
+
 @pytest.fixture
 def invoke(chain, record_path):
     """Runs a command of a script's click group as `account` on the test node, in process (the
-    command connects to the node by its URL); returns click's result."""
+    command connects to the node by its URL), its confirmation answered by ``COMPUTE_MARKET_YES=1``;
+    returns click's result."""
 
     def _invoke(script, account: str, *args: str):
         common = ["--network", chain.provider.uri, "--account", account, "--deployment", str(record_path)]
-        return CliRunner(mix_stderr=False).invoke(script, [*args, *common])
+        return CliRunner(mix_stderr=False).invoke(script, [*args, *common], env=YES)
 
     return _invoke
 

@@ -38,7 +38,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         text=True,
         timeout=300,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "COMPUTE_MARKET_YES": "1", **(env or {})},  # confirmations answered
     )
 
 
