@@ -23,8 +23,9 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///      every transition moves credits out of `escrow`, and the only credits held outside a job
 ///      are the protocol fees accrued for the treasury, so the market's CRD balance equals the
 ///      sum of its jobs' escrows plus `feesAccrued` (credits enter only when the market pulls
-///      them: `ComputeCredits` refuses a transfer pushed into it). A terminal job holds none. A verified job's escrow also holds its `verificationFee`, paid at the
-///      end to the verifier whose verdict was borne out, else refunded with the rest.
+///      them: `ComputeCredits` refuses a transfer pushed into it). A terminal job holds none.
+///      A verified job's escrow also holds its `verificationFee`, paid at the end to the
+///      verifier whose verdict was borne out, else refunded with the rest.
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
 ///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease

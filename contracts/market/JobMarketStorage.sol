@@ -96,7 +96,7 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     }
 
     /// @dev What the best bidder of job `jobId` locks: its collateral and per-GPU stake, and
-    ///         its GPUs. A sealed commitment locks `bond` in place of the collateral.
+    ///      its GPUs. A sealed commitment locks `bond` in place of the collateral.
     function _lockOf(IJobMarket.Job storage job, uint256 jobId, uint256 collateral)
         internal
         view
