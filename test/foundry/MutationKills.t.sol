@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ProviderRegistry} from "../../contracts/registry/ProviderRegistry.sol";
+import {StakingLedger} from "../../contracts/staking/StakingLedger.sol";
+import {IProviderRegistry} from "../../contracts/interfaces/IProviderRegistry.sol";
+import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
+import {IDrawConsumer} from "../../contracts/interfaces/IDrawConsumer.sol";
+import {LedgerSetup} from "./LedgerSetup.sol";
+
+/// The log-recording cheatcodes (not in utils/Vm.sol).
+interface VmLogs {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
+}
+
+/// @title MutationKillsTest
+/// @notice Unit tests written to kill the mutants `bin/mutation` found surviving the suite
+///         (docs/mutation.md): each test names the mutant (file:line, operator) it kills. They
+///         pin down boundaries the handler's random sequences rarely hit exactly.
+contract MutationKillsTest is LedgerSetup {
+    bytes32 internal constant MODEL = bytes32("H100");
+    address internal constant PROVIDER = address(0xB0B);
+    VmLogs internal constant vmLogs = VmLogs(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
+
+    /// What `slashDelay()` answers while this test is the ledger's resolver.
+    uint256 internal slashDelayValue;
+    uint256 internal drawsCompleted;
+    /// Whether `completeDraw` re-enters the ledger, and what each re-entrant call answered: its
+    /// revert selector, or 0 when it went through.
+    bool internal reenter;
+    bytes4[8] internal reentryAnswers;
+
+    // --- IDrawConsumer, for the tests that make this contract the resolver
+    function slashDelay() external view returns (uint256) {
+        return slashDelayValue;
+    }
+
+    function completeDraw(IStakingLedger.EntryKind, uint256, uint256) external {
+        ++drawsCompleted;
+        if (reenter) _reenterEverything();
+    }
+
+    function _answer(bool ok, bytes memory data) private pure returns (bytes4 sel) {
+        if (ok || data.length < 4) return bytes4(0);
+        assembly {
+            sel := mload(add(data, 32))
+        }
+    }
+
+    /// From inside `completeDraw` (so inside `processDraws`), call every `nonReentrant` function.
+    function _reenterEverything() private {
+        address[] memory none = new address[](0);
+        uint256[] memory zero = new uint256[](0);
+        IProviderRegistry.Lock memory lock = _lock(1, 1);
+        bytes[8] memory calls = [
+            abi.encodeCall(registry.stake, (1)),
+            abi.encodeCall(registry.withdrawUnstaked, ()),
+            abi.encodeCall(registry.slash, (PROVIDER, 0, none, zero)),
+            abi.encodeCall(registry.closeLock, (PROVIDER, lock, IProviderRegistry.Outcome.Completed, 0, none, zero)),
+            abi.encodeCall(registry.stakeAsVerifier, (1)),
+            abi.encodeCall(registry.withdrawVerifierStake, ()),
+            abi.encodeCall(registry.processDraws, (1)),
+            abi.encodeCall(registry.slashVerifier, (PROVIDER, 0, address(this)))
+        ];
+        for (uint256 i; i < calls.length; ++i) {
+            (bool ok, bytes memory data) = address(registry).call(calls[i]);
+            reentryAnswers[i] = _answer(ok, data);
+        }
+    }
+
+    function setUp() public {
+        _deploy();
+    }
+
+    function _lock(uint256 jobId, uint32 gpus) internal view returns (IProviderRegistry.Lock memory) {
+        return IProviderRegistry.Lock({jobId: jobId, gpuModel: MODEL, gpus: gpus, amount: 0});
+    }
+
+    /// ProviderRegistry.sol `_lock`: available = offered - reserved (arith `-` -> `+` survived):
+    /// once a provider's GPUs are all reserved, one more GPU is refused with `available` 0, and
+    /// with some reserved only the rest can be locked.
+    function test_lockRefusesReservedCapacity() public {
+        vm.startPrank(PROVIDER);
+        registry.register("ipfs://p", bytes32("eu-west"));
+        registry.setCapacity(MODEL, 3, 80);
+        vm.stopPrank();
+
+        vm.startPrank(MARKET);
+        registry.lockCollateral(PROVIDER, _lock(1, 2));
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientCapacity.selector, uint32(1), uint32(2)));
+        registry.lockCollateral(PROVIDER, _lock(2, 2));
+        registry.lockCollateral(PROVIDER, _lock(3, 1));
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientCapacity.selector, uint32(0), uint32(1)));
+        registry.lockCollateral(PROVIDER, _lock(4, 1));
+        vm.stopPrank();
+        vm.assertEq(registry.capacityOf(PROVIDER, MODEL).reserved, 3, "all three reserved");
+    }
+
+    /// StakingLedger.sol `drawReady`: a draw is not ready while its target block is the current
+    /// block (cmp `<=` -> `<` survived), and is ready from the next block on.
+    function test_drawReadyOnlyAfterTargetBlock() public {
+        vm.prank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+        uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 42);
+        vm.assertFalse(registry.drawReady(0), "not ready before the target block");
+        vm.roll(target);
+        vm.assertFalse(registry.drawReady(0), "not ready at the target block");
+        vm.roll(target + 1);
+        vm.assertTrue(registry.drawReady(0), "ready once the target block is mined");
+    }
+
+    /// ProviderRegistry.sol `requestUnstake`: the whole free stake can be unstaked at once
+    /// (cmp `amount > free` -> `>=` survived), one wei more cannot.
+    function test_requestUnstakeOfAllFreeStake() public {
+        vm.prank(address(handler)); // the handler holds the supply
+        token.transfer(PROVIDER, 1_000 ether);
+        vm.startPrank(PROVIDER);
+        registry.register("ipfs://p", bytes32("eu-west"));
+        token.approve(address(registry), 1_000 ether);
+        registry.stake(1_000 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, 1_000 ether, 1_000 ether + 1)
+        );
+        registry.requestUnstake(1_000 ether + 1);
+        registry.requestUnstake(1_000 ether);
+        vm.stopPrank();
+        vm.assertEq(registry.providerOf(PROVIDER).unbonding, 1_000 ether, "all of it unbonding");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 0, "nothing free");
+    }
+
+    /// StakingLedger.sol `setUnbondingPeriod`: the floor is 1 day, or the resolver's slash delay
+    /// plus one when that is at least 1 day (survived: if-neg of `delay >= above`; also pins
+    /// `>=` -> `>` and `delay + 1` -> `delay - 1`).
+    function test_unbondingPeriodFloorFollowsSlashDelay() public {
+        vm.startPrank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+
+        slashDelayValue = 1 hours; // below 1 day: the floor stays 1 day
+        vm.expectRevert();
+        registry.setUnbondingPeriod(1 days - 1);
+        registry.setUnbondingPeriod(1 days);
+        vm.assertEq(registry.unbondingPeriod(), 1 days, "1 day accepted");
+
+        slashDelayValue = 1 days; // exactly 1 day: the period must exceed it
+        vm.expectRevert();
+        registry.setUnbondingPeriod(1 days);
+        registry.setUnbondingPeriod(1 days + 1);
+        vm.assertEq(registry.unbondingPeriod(), 1 days + 1, "1 day + 1 s accepted");
+
+        slashDelayValue = 3 days;
+        vm.expectRevert();
+        registry.setUnbondingPeriod(3 days);
+        registry.setUnbondingPeriod(3 days + 1);
+        vm.assertEq(registry.unbondingPeriod(), 3 days + 1, "3 days + 1 s accepted");
+        vm.stopPrank();
+    }
+
+    /// StakingLedger.sol `setResolver`: entries queued = tail - head (arith `-` -> `+` survived):
+    /// once every queued entry is processed the resolver can be replaced, head and tail nonzero.
+    function test_setResolverAfterTheQueueDrains() public {
+        vm.prank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+        uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 7);
+        vm.prank(GOV);
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.DrawsPending.selector, uint256(1)));
+        registry.setResolver(IDrawConsumer(address(resolver)));
+        vm.roll(target + 1);
+        registry.processDraws(1);
+        vm.assertEq(drawsCompleted, 1, "draw completed");
+        vm.assertEq(registry.queueHead(), 1, "head moved");
+        vm.prank(GOV);
+        registry.setResolver(IDrawConsumer(address(resolver)));
+    }
+
+    /// StakingLedger.sol `takeStakeRewards`: nothing owed, no `StakeRewardsTaken` event (cmp
+    /// `amount != 0` -> `==` survived: the suite never looked at events).
+    function test_takeStakeRewardsOfNothingEmitsNothing() public {
+        vmLogs.recordLogs();
+        vm.prank(address(rewards));
+        uint256 amount = registry.takeStakeRewards(PROVIDER);
+        vm.assertEq(amount, 0, "nothing owed");
+        vm.assertEq(vmLogs.getRecordedLogs().length, 0, "no event");
+    }
+
+    /// StakingLedger.sol `setDrawDelay`: the new delay is stored and used by the next draw
+    /// (del of `drawDelay = ...` survived), within [1, 64].
+    function test_setDrawDelayTakesEffect() public {
+        vm.startPrank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+        registry.setDrawDelay(17);
+        vm.expectRevert();
+        registry.setDrawDelay(0);
+        vm.expectRevert();
+        registry.setDrawDelay(65);
+        vm.stopPrank();
+        vm.assertEq(registry.drawDelay(), 17, "stored");
+        uint256 target = registry.requestDraw(IStakingLedger.EntryKind.JuryDraw, 9);
+        vm.assertEq(target, block.number + 17, "used by the next draw");
+    }
+
+    /// Every `nonReentrant` entry point refuses a call made while `processDraws` runs (from the
+    /// resolver's `completeDraw`): kills the removal of `nonReentrant` (mod-rm) from `stake`,
+    /// `withdrawUnstaked`, `slash`, `closeLock`, `stakeAsVerifier`, `withdrawVerifierStake`,
+    /// `processDraws` and `slashVerifier` (the removal from `withdrawUnstaked` survived: CMP has
+    /// no transfer hooks, so only a re-entering resolver can tell).
+    function test_nonReentrantEntryPointsRefuseReentry() public {
+        vm.startPrank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+        registry.grantRole(registry.MARKET_ROLE(), address(this));
+        registry.grantRole(registry.SLASHER_ROLE(), address(this));
+        vm.stopPrank();
+        uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 5);
+        vm.roll(target + 1);
+        reenter = true;
+        registry.processDraws(1);
+        vm.assertEq(drawsCompleted, 1, "draw completed");
+        bytes4 guard = bytes4(keccak256("ReentrancyGuardReentrantCall()"));
+        for (uint256 i; i < 8; ++i) {
+            vm.assertTrue(reentryAnswers[i] == guard, string.concat("re-entry refused by the guard, call ", _digit(i)));
+        }
+    }
+
+    function _digit(uint256 i) private pure returns (string memory) {
+        return string(abi.encodePacked(bytes1(uint8(48 + i))));
+    }
+
+    /// While paused, a registered provider or verifier with approved CMP cannot stake (the
+    /// removal of `whenNotPaused` from `stakeAsVerifier` survived: the handler's paused stake
+    /// also failed for other reasons); after unpausing both stakes go through.
+    function test_pauseStopsStakesOfRegisteredAccounts() public {
+        address verifier = address(0x7E21);
+        vm.startPrank(address(handler)); // the handler holds the supply
+        token.transfer(PROVIDER, 10 ether);
+        token.transfer(verifier, 10 ether);
+        vm.stopPrank();
+        vm.startPrank(PROVIDER);
+        registry.register("ipfs://p", bytes32("eu-west"));
+        token.approve(address(registry), 10 ether);
+        vm.stopPrank();
+        vm.startPrank(verifier);
+        registry.registerVerifier();
+        token.approve(address(registry), 10 ether);
+        vm.stopPrank();
+
+        vm.prank(GOV);
+        registry.pause();
+        bytes4 paused = bytes4(keccak256("EnforcedPause()"));
+        vm.prank(PROVIDER);
+        vm.expectRevert(paused);
+        registry.stake(1 ether);
+        vm.prank(verifier);
+        vm.expectRevert(paused);
+        registry.stakeAsVerifier(1 ether);
+
+        vm.prank(GOV);
+        registry.unpause();
+        vm.prank(PROVIDER);
+        registry.stake(1 ether);
+        vm.prank(verifier);
+        registry.stakeAsVerifier(1 ether);
+        vm.assertEq(registry.stakeOf(PROVIDER), 1 ether, "provider staked");
+        vm.assertEq(registry.verifierOf(verifier).staked, 1 ether, "verifier staked");
+    }
+}
