@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from helpers import unclaimed_jury_rewards
 
+from compute_market.agent import honest_result
 from compute_market.models import JobStatus
 from compute_market.simulation.config import Catalog, SimConfig
 from compute_market.simulation.engine import Simulation
@@ -81,6 +82,20 @@ def test_no_contract_holds_funds_nobody_can_claim(run):
     # The one staking ledger holds every provider's and every verifier's stake, and nothing else.
     staked = sum(p.registry.stakeOf(a) for a in providers) + sum(p.registry.verifierOf(v).staked for v in verifiers)
     assert (p.token.balanceOf(p.registry), p.token.balanceOf(p.resolver)) == (staked, unclaimed_cmp)
+
+
+def test_only_faked_results_are_challenged_and_honest_ones_are_seen_as_honest(run):
+    """Customers and jurors judge a result against the honest one (the simulation's ground truth,
+    read from `ResultSubmitted`: the market keeps the hash in the event only). Every challenged
+    result is a fake, and the simulation sees each honest result as honest and each fake as fake."""
+    sim, _, _, _ = run
+    p = sim.protocol
+    logs = p.market.ResultSubmitted.range(0, sim.last_block + 1)
+    results = {int(log["jobId"]): (bytes(log["resultHash"]), str(log["provider"])) for log in logs}
+    honest = {j for j, (digest, who) in results.items() if digest == honest_result(j, who)}
+    challenged = {j for j in results if p.resolver.disputeOf(j).challenger != ZERO}
+    assert honest and challenged <= set(results) - honest
+    assert {j for j in results if sim._result_is_honest(j)} == honest
 
 
 def test_report_files_and_cheaters(run):

@@ -355,7 +355,8 @@ class Simulation:
         if head >= self._results_from:
             market = self.protocol.market
             for log in market.ResultSubmitted.range(self._results_from, head + 1):
-                self._results[int(log.jobId)] = (bytes(log.resultHash), str(log.provider))
+                # `log.provider` is the log's network provider: the event's argument is `log["provider"]`.
+                self._results[int(log["jobId"])] = (bytes(log["resultHash"]), str(log["provider"]))
             self._results_from = head + 1
         result = self._results.get(job_id)
         return result is not None and result[0] == honest_result(job_id, result[1])
