@@ -11,3 +11,8 @@ export TMPDIR="$root/.venv/tmp"
 mkdir -p "$TMPDIR"
 rm -rf "$root/contracts/.cache"
 cd "$root"
+# The forge platform binary itself, for bin/forge-invariants and bin/mutation: the npm wrapper
+# (node_modules/.bin/forge, @foundry-rs/forge 1.7.1's bin.mjs) does not pass the binary's exit
+# status on, so a failing run would exit 0 through it. Callers check it is executable.
+FORGE="$(ls "$root"/node_modules/@foundry-rs/forge-*/bin/forge 2>/dev/null | head -n 1)"
+export FORGE

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import EU, H100, PRICE_USD, load_script
+from helpers import CONFIRMED, EU, H100, PRICE_USD, load_script
 from hypothesis import settings
 
 from compute_market.client import MarketClient
@@ -209,9 +209,6 @@ def record_path(protocol, tmp_path) -> Path:
     return path
 
 
-YES = {"COMPUTE_MARKET_YES": "1"}  # answers the market commands' confirmation (tests/test_cli_confirm.py asks)
-
-
 @pytest.fixture
 def invoke(chain, record_path):
     """Runs a command of a script's click group as `account` on the test node, in process (the
@@ -220,7 +217,7 @@ def invoke(chain, record_path):
 
     def _invoke(script, account: str, *args: str):
         common = ["--network", chain.provider.uri, "--account", account, "--deployment", str(record_path)]
-        return CliRunner(mix_stderr=False).invoke(script, [*args, *common], env=YES)
+        return CliRunner(mix_stderr=False).invoke(script, [*args, *common], env=CONFIRMED)
 
     return _invoke
 

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+from compute_market.cli import YES_ENV
 from compute_market.units import bytes32, to_wei
 
 H100 = bytes32("H100-80GB")
@@ -14,6 +15,8 @@ EU = bytes32("eu-west")
 US = bytes32("us-east")
 ANY_REGION = bytes32("")
 PRICE_USD = "2.50"  # CMP/USD used by the market tests
+# The environment that answers the market commands' confirmation (tests/test_cli_confirm.py asks).
+CONFIRMED = {YES_ENV: "1"}
 
 
 def job_spec(

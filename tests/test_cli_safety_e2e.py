@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from helpers import CONFIRMED
 from test_e2e_cli_agent import ADDRESSES, APE, CHEAP, ROOT, Anvil
 
 from compute_market.cli import catalog_models
@@ -38,7 +39,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         text=True,
         timeout=300,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "COMPUTE_MARKET_YES": "1", **(env or {})},  # confirmations answered
+        env={**os.environ, **CONFIRMED, **(env or {})},  # confirmations answered
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import CONFIRMED
 
 ROOT = Path(__file__).resolve().parent.parent
 APE = str(Path(sys.executable).parent / "ape")
@@ -99,7 +100,7 @@ def ape(*args: str, check: bool = True) -> str:
         capture_output=True,
         text=True,
         timeout=300,
-        env=os.environ | {"COMPUTE_MARKET_YES": "1"},
+        env=os.environ | CONFIRMED,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"ape run {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -309,7 +310,7 @@ def test_refusals_come_back_as_custom_errors(anvil, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env=os.environ | {"COMPUTE_MARKET_YES": "1"},
+        env=os.environ | CONFIRMED,
     )
     assert out.returncode == 1
     assert json.loads(out.stdout[out.stdout.index("{") :]) == {"error": "UnknownJob", "args": {"jobId": "1"}}
