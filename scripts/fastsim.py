@@ -1,19 +1,26 @@
-"""``ape run fastsim``: simulation engine v2. Starts its own anvil (no steps tracing, mining
-off), deploys the protocol through Ape, then plays providers, customers, a keeper and the
-oracle block by block over raw JSON-RPC batches; checks its mirror against the chain and
-prints a summary with the run's speed beside the node's raw batched rate (docs/fastsim.md).
+"""``ape run fastsim``: simulation engine v2, and the main job (``bin/simulate`` runs it; its
+defaults are the market the Ape engine, ``ape run simulate``, plays by default: 10 providers, 5
+customers, 7 verifiers, 2 days, seed 7). Starts its own anvil (no steps tracing, mining off),
+deploys the protocol through Ape, then plays providers, customers, verifiers, a keeper and the
+oracle block by block over raw JSON-RPC batches; checks its mirror against the chain, writes
+``report.json``, ``timeseries.csv`` and four PNG plots, and prints a summary with the run's
+speed beside the node's raw batched rate (docs/fastsim.md).
 With ``--seeds N`` it runs N seeds of the scenario in parallel processes (``--jobs``), or as
 tasks on an existing Dask cluster (``--cluster tcp://HOST:8786``), and aggregates their headline
 figures.
 
-    ape run fastsim --providers 20 --customers 50 --days 2 --seed 7
+    ape run fastsim                                   # the main job's market
+    ape run fastsim --scenario scarce                 # at most 3 providers, demand 0.6
+    ape run fastsim --providers 20 --customers 50 --verifiers 0 --days 2 --seed 7
     ape run fastsim --seeds 20 --jobs 2
+    ape run fastsim --seeds 20 --jobs 2 --gpu-price-multiplier 1.5 --pue 1.2   # a cost sweep
     ape run fastsim --seeds 20 --cluster tcp://127.0.0.1:8786
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ from rich.console import Console
 
 from compute_market.fastsim.aggregate import print_aggregate
 from compute_market.fastsim.config import FastSimConfig
+from compute_market.fastsim.plots import PLOTS
 from compute_market.fastsim.report import print_summary
 from compute_market.fastsim.runner import run_own_anvil
 from compute_market.fastsim.sweep import run_sweep
@@ -31,8 +39,8 @@ from compute_market.progress import progress_bar
 
 
 @click.command()
-@click.option("--providers", type=int, default=20, show_default=True)
-@click.option("--customers", type=int, default=50, show_default=True)
+@click.option("--providers", type=int, default=10, show_default=True)
+@click.option("--customers", type=int, default=5, show_default=True)
 @click.option("--days", type=float, default=2.0, show_default=True, help="Simulated days (fractions allowed).")
 @click.option("--seed", type=int, default=7, show_default=True, help="The seed (with --seeds: the first).")
 @click.option("--seeds", type=int, default=0, help="Run this many seeds (seed, seed+1, …) in parallel; aggregate.")
@@ -45,38 +53,56 @@ from compute_market.progress import progress_bar
 )
 @click.option("--step-minutes", type=int, default=10, show_default=True, help="Simulated minutes per block.")
 @click.option("--demand", type=float, default=0.25, show_default=True, help="Jobs per customer per hour.")
-@click.option("--verifiers", type=int, default=0, show_default=True, help="Staked verifiers (0: no verification).")
+@click.option("--verifiers", type=int, default=7, show_default=True, help="Staked verifiers (0: no verification).")
+@click.option("--scenario", type=click.Choice(["baseline", "glut", "scarce"]), default="baseline", show_default=True)
+@click.option("--gpu-mix", default=None, help="e.g. H100-80GB=0.5,L4-24GB=0.5 (names from data/gpu_catalog.json)")
+@click.option("--sealed-share", type=float, default=0.4, show_default=True, help="Share of sealed auctions.")
+@click.option("--fake-rate", type=float, default=0.15, show_default=True, help="Share of providers faking results.")
+@click.option("--abandon-rate", type=float, default=0.1, show_default=True, help="Share of providers abandoning.")
+@click.option("--lazy-rate", type=float, default=0.2, show_default=True, help="Share of lazy verifiers.")
+@click.option(
+    "--check-rate",
+    type=float,
+    default=0.7,
+    show_default=True,
+    help="Chance a customer checks a result (and challenges a fake).",
+)
+@click.option(
+    "--electricity-multiplier",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Scales every provider's electricity price (drawn at 0.8-1.5 x the catalog's).",
+)
+@click.option("--gpu-price-multiplier", type=float, default=1.0, show_default=True, help="Scales GPU prices.")
+@click.option("--pue", type=float, default=None, help="Data-centre PUE (default: the economics default, 1.58).")
+@click.option("--cost-of-capital", type=float, default=None, help="Annual cost of capital (default 0.10).")
+@click.option(
+    "--full-cost-utilisation",
+    type=float,
+    default=0.60,
+    show_default=True,
+    help="Pricing policy: the trailing utilisation at which a provider asks its full cost.",
+)
+@click.option(
+    "--utilisation-window", type=int, default=24, show_default=True, help="Trailing utilisation window, hours."
+)
+@click.option("--series/--no-series", default=True, show_default=True, help="Hourly time series, CSV and PNG plots.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)
-def cli(
-    providers: int,
-    customers: int,
-    days: float,
-    seed: int,
-    seeds: int,
-    jobs: int,
-    cluster: str | None,
-    step_minutes: int,
-    demand: float,
-    verifiers: int,
-    out: Path,
-) -> None:
+def cli(**opts: Any) -> None:
     """Simulate the compute market fast: one block per step, raw JSON-RPC batches."""
     logger.set_level("WARNING")  # Ape logs every deploy transaction otherwise
-    cfg = FastSimConfig(
-        seed=seed,
-        providers=providers,
-        customers=customers,
-        days=days,
-        step_minutes=step_minutes,
-        jobs_per_customer_hour=demand,
-        verifiers=verifiers,
-    )
+    cfg = make_config(opts)
+    seed, seeds, cluster, out = opts["seed"], opts["seeds"], opts["cluster"], opts["out"]
+    scenario = f"p{cfg.providers}-c{cfg.customers}-d{cfg.days:g}" + (f"-v{cfg.verifiers}" if cfg.verifiers else "")
+    if cfg.scenario != "baseline":
+        scenario = f"{cfg.scenario}-{scenario}"
     console = Console()
-    scenario = f"p{providers}-c{customers}-d{days:g}" + (f"-v{verifiers}" if verifiers else "")
     if cluster is not None and seeds <= 0:
         raise click.BadParameter("--cluster runs a sweep: give --seeds N too", param_hint="--cluster")
     if seeds > 0:
-        _sweep(console, cfg, list(range(seed, seed + seeds)), jobs or os.cpu_count() or 1, out / scenario, cluster)
+        workers = opts["jobs"] or os.cpu_count() or 1
+        _sweep(console, cfg, list(range(seed, seed + seeds)), workers, out / scenario, cluster)
         return
     out = out / f"{scenario}-seed{seed}"
     with progress_bar(console) as progress:
@@ -88,7 +114,45 @@ def cli(
 
         report = run_own_anvil(cfg, project, out, progress=tick)
     print_summary(console, report)
-    console.print(f"\n[bold]written:[/bold] {out / 'report.json'}")
+    written = ["report.json"] + (["timeseries.csv", *PLOTS] if cfg.series else [])
+    console.print(f"\n[bold]written:[/bold] {out}/ " + ", ".join(written))
+
+
+def parse_mix(text: str | None) -> dict[str, float] | None:
+    """`H100-80GB=0.5,L4-24GB=0.5` → weights by GPU model (None when empty)."""
+    if not text:
+        return None
+    pairs = (item.split("=") for item in text.split(","))
+    return {name.strip(): float(weight) for name, weight in pairs}
+
+
+def make_config(opts: dict[str, Any]) -> FastSimConfig:
+    """The run's settings from the options (the scenario applied last, as the Ape engine does)."""
+    cfg = FastSimConfig(
+        seed=opts["seed"],
+        providers=opts["providers"],
+        customers=opts["customers"],
+        days=opts["days"],
+        step_minutes=opts["step_minutes"],
+        jobs_per_customer_hour=opts["demand"],
+        verifiers=opts["verifiers"],
+        sealed_share=opts["sealed_share"],
+        cheat_fake_rate=opts["fake_rate"],
+        cheat_abandon_rate=opts["abandon_rate"],
+        lazy_verifier_rate=opts["lazy_rate"],
+        check_rate=opts["check_rate"],
+        series=opts["series"],
+        electricity_multiplier=opts["electricity_multiplier"],
+        gpu_price_multiplier=opts["gpu_price_multiplier"],
+        pue=opts["pue"],
+        cost_of_capital=opts["cost_of_capital"],
+        full_cost_utilisation=opts["full_cost_utilisation"],
+        utilisation_window_hours=opts["utilisation_window"],
+    )
+    mix = parse_mix(opts["gpu_mix"])
+    if mix:
+        cfg = replace(cfg, gpu_mix=mix)
+    return cfg.for_scenario(opts["scenario"])
 
 
 def _sweep(

@@ -1,22 +1,25 @@
 """The actors the engine plays and how each decides, from the mirror only: providers (honest,
-fakers, abandoners) with the provider agent's cost model and undercutting rule, customers, and
-the keeper's duties. Every draw comes from the run's seeded generator."""
+fakers, abandoners) with their costs, asks and ledgers from `compute_market.economics` and the
+provider agent's undercutting rule, customers, and the keeper's duties. Every draw comes from the
+run's seeded generator."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from eth_abi import encode
 from eth_utils import keccak
 
-from compute_market.agent import CENT, CostModel, honest_result
+from compute_market.agent import CENT, honest_result
+from compute_market.economics import ProviderCosts, ProviderLedger, TrailingUtilisation, ask_price
 from compute_market.fastsim.mirror import OPEN, JobState
-from compute_market.units import WAD, from_wei, to_wei
+from compute_market.units import HOUR, WAD, bytes32, from_wei, to_wei
 
 BPS = 10_000
+NO_REGION = b"\0" * 32
 MIN_STAKE_PER_GPU = to_wei(100)  # ProviderRegistry.minStakePerGpu's default
 
 
@@ -41,7 +44,11 @@ def commitment_hash(job_id: int, bidder: str, price: int, salt: bytes) -> bytes:
 
 @dataclass
 class Provider:
-    """A provider of one GPU model. `role` is "honest", "fake" or "abandon"."""
+    """A provider of one GPU model. `role` is "honest", "fake" or "abandon".
+
+    Its costs are fixed for the run; its ask is not: `reprice` sets it from the utilisation it
+    realised over the trailing window (`ask_price`), and the engine books every owned and busy
+    GPU-hour, every credit earned, reward claimed and slash into its `ledger`."""
 
     address: str
     role: str
@@ -49,16 +56,63 @@ class Provider:
     gpu_count: int
     vram_gb: int
     region: str
-    cost: CostModel
+    costs: ProviderCosts
+    margin: Decimal
+    trailing: TrailingUtilisation
+    full_cost_utilisation: Decimal = Decimal("0.60")
+    floor_utilisation: Decimal = Decimal("0.05")
     plans: dict[int, str] = field(default_factory=dict)  # job id → "honest", "fake", "quit", "vanish"
     claimed_at: dict[int, int] = field(default_factory=dict)
     sealed: dict[int, SealedBid] = field(default_factory=dict)  # job id → its sealed bid
-    ask: Decimal = field(init=False)  # the cost model's ask (fixed for the run)
+    ask: Decimal = field(init=False)  # USD per GPU-hour, to the cent (rounded up)
     ask_wei: int = field(init=False)
+    ledger: ProviderLedger = field(init=False)
+    region_word: bytes = field(init=False)  # the region as the registry holds it (bytes32)
+    pending_seconds: int = field(init=False, default=0)  # time since the last record (seconds)
+    pending_busy: int = field(init=False, default=0)  # GPU-seconds leased since the last record
+    booked_crd: int = field(init=False, default=0)  # credits (wei) already booked into the ledger
+    booked_rewards: int = field(init=False, default=0)  # reward CMP (wei) already booked
+    slashed_cmp: int = field(init=False, default=0)  # CMP (wei) slashed from its stake
+    slashed_usd: Decimal = field(init=False, default=Decimal(0))  # the same at the oracle price of each slash
 
     def __post_init__(self) -> None:
-        self.ask = self.cost.ask()
+        self.ledger = ProviderLedger(self.costs, self.gpu_count)
+        self.region_word = bytes32(self.region)
+        self.reprice()
+
+    def reprice(self) -> None:
+        """The ask from the trailing utilisation (`ask_price`), rounded up to the cent."""
+        ask = ask_price(
+            self.costs,
+            self.trailing.value(),
+            self.margin,
+            floor_utilisation=self.floor_utilisation,
+            full_cost_utilisation=self.full_cost_utilisation,
+        )
+        self.ask = max(CENT, ask.quantize(CENT, rounding=ROUND_CEILING))
         self.ask_wei = to_wei(self.ask)
+
+    def record_step(self, seconds: int, busy_gpu_seconds: int) -> None:
+        """One step's time and the GPU-seconds its leases held; booked at `close_record`."""
+        self.pending_seconds += seconds
+        self.pending_busy += busy_gpu_seconds
+
+    def close_record(self) -> None:
+        """Ends one record (a simulated hour, or what is left at the end of the run): its owned and
+        busy GPU-hours go into the ledger and the trailing window, and the ask is re-priced."""
+        if not self.pending_seconds:
+            return
+        hours = Decimal(self.pending_seconds) / HOUR
+        busy = Decimal(self.pending_busy) / HOUR
+        self.ledger.advance(hours, busy)
+        self.trailing.record(self.gpu_count * hours, busy)
+        self.pending_seconds = self.pending_busy = 0
+        self.reprice()
+
+    def matches(self, job: JobState) -> bool:
+        """Whether it may bid on `job` (as `ProviderAgent` checks and `_checkEligible` requires):
+        the job names no region or the provider's, and asks no more memory per GPU than it has."""
+        return self.vram_gb >= job.min_vram and (job.region == NO_REGION or job.region == self.region_word)
 
     @property
     def kind(self) -> str:
@@ -111,13 +165,15 @@ class Provider:
 @dataclass
 class Customer:
     """Posts jobs within its budget, mints credits when short, settles its results, cancels some
-    jobs (while bidding or half-way through the lease) and redeems spare credits."""
+    jobs (while bidding or half-way through the lease), redeems spare credits, and checks results
+    (challenging the fakes it finds)."""
 
     address: str
     budget_share: float
     diligent: bool
     posted: list[int] = field(default_factory=list)
     cancel_at: dict[int, int] = field(default_factory=dict)  # job id → when it cancels (0: never)
+    checked: set[int] = field(default_factory=set)  # results it has checked (and challenged if fake)
 
 
 @dataclass

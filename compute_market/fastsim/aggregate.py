@@ -12,7 +12,14 @@ from rich.table import Table
 
 JOB_FIGURES = ("posted", "filled", "settled", "failed", "expired", "cancelled", "bids", "fake_results_settled")
 AUCTION_FIGURES = ("sealed_jobs", "sealed_filled", "commitments", "bonds_forfeited")
-REVIEW_FIGURES = ("verifications_requested", "approved", "rejected", "juries", "provider_fault", "no_fault")
+REVIEW_FIGURES = (
+    *("verifications_requested", "approved", "rejected", "juries", "provider_fault", "no_fault"),
+    *("customer_challenges", "unstake_withdrawals"),
+)
+ECONOMICS_FIGURES = (
+    *("utilisation", "median_clearing", "discount_vs_hyperscaler", "discount_vs_marketplace_low"),
+    *("break_even_usd", "profit_per_owned_gpu_hour", "profit_before_rewards_usd"),
+)
 FEW_SEEDS = 20  # below this, the 5th and 95th percentiles lie between the extreme runs
 
 
@@ -28,9 +35,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarize(values: list[float]) -> dict[str, float]:
-    """Mean, 5th and 95th percentiles, extremes and the number of runs."""
+    """Mean, median, 5th and 95th percentiles, extremes and the number of runs."""
     return {
         "mean": round(sum(values) / len(values), 4),
+        "median": round(percentile(values, 50), 4),
         "p05": round(percentile(values, 5), 4),
         "p95": round(percentile(values, 95), 4),
         "min": round(min(values), 4),
@@ -41,7 +49,10 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 def headline(report: dict[str, Any]) -> dict[str, float]:
     """One run's headline figures as numbers: job outcomes, sealed auctions, redemptions, review
-    (runs with verifiers), transactions, mean clearing price per GPU model (only models with leases), actor tx/s."""
+    (runs with verifiers), transactions, mean clearing price per GPU model (only models with leases), provider
+    economics per GPU model (utilisation, median clearing, discounts, break-even, profit per owned GPU-hour and
+    without rewards),
+    actor tx/s."""
     jobs = report["jobs"]
     out: dict[str, float] = {f"jobs.{k}": float(jobs.get(k, 0)) for k in JOB_FIGURES}
     for key in AUCTION_FIGURES:
@@ -53,11 +64,17 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
     for key in REVIEW_FIGURES:  # runs with verifiers only
         if key in report.get("review", {}):
             out[f"review.{key}"] = float(report["review"][key])
+    if "tokens" in report:
+        out["tokens.emitted_cmp"] = float(report["tokens"]["emitted_cmp"])
     out["transactions.run"] = float(report["transactions"]["run"])
     out["transactions.reverted"] = float(report["transactions"]["reverted"])
     for model, prices in sorted(report.get("prices", {}).items()):
         if prices.get("mean_clearing", "-") != "-":
             out[f"price.{model}"] = float(prices["mean_clearing"])
+    for model, row in sorted(report.get("economics", {}).get("models", {}).items()):  # reports since issue 18
+        for key in ECONOMICS_FIGURES:
+            if row.get(key, "-") != "-":
+                out[f"econ.{model}.{key}"] = float(row[key])
     out["timing.actor_tx_per_s"] = float(report["timing"]["actor_tx_per_s"])
     if "actor_share_of_raw" in report["timing"]:  # reports from before it have none
         out["timing.actor_share_of_raw"] = float(report["timing"]["actor_share_of_raw"])
@@ -89,10 +106,11 @@ def aggregate(reports: dict[int, dict[str, Any]], failures: dict[int, str] | Non
 
 
 def _order(name: str) -> tuple[int, str]:
-    """Jobs first (in outcome order), then auctions, credits, review, transactions, prices, timing."""
+    """Jobs first (in outcome order), then auctions, credits, review, tokens, transactions, prices,
+    economics, timing."""
     group, _, key = name.partition(".")
-    ranks = {"jobs": 0, "auctions": 1, "credits": 2, "review": 3, "transactions": 4, "price": 5, "timing": 6}
-    rank = ranks.get(group, 7)
+    groups = ("jobs", "auctions", "credits", "review", "tokens", "transactions", "price", "econ", "timing")
+    rank = groups.index(group) if group in groups else len(groups)
     inner = JOB_FIGURES.index(key) if group == "jobs" and key in JOB_FIGURES else 0
     inner = AUCTION_FIGURES.index(key) if group == "auctions" and key in AUCTION_FIGURES else inner
     inner = REVIEW_FIGURES.index(key) if group == "review" and key in REVIEW_FIGURES else inner
@@ -104,7 +122,7 @@ def _fmt(value: float) -> str:
 
 
 def print_aggregate(console: Console, agg: dict[str, Any], wall: float | None = None, rows: Iterable[str] = ()) -> None:
-    """The aggregate as a table: figure, mean, 90% interval, min-max."""
+    """The aggregate as a table: figure, mean, median, 90% interval, min-max."""
     caption = agg["note"] or None
     title = f"fastsim sweep: {agg['runs']} runs (seeds {', '.join(map(str, agg['seeds']))})"
     if wall is not None:
@@ -112,6 +130,7 @@ def print_aggregate(console: Console, agg: dict[str, Any], wall: float | None = 
     table = Table(title=title, caption=caption)
     table.add_column("figure", no_wrap=True)
     table.add_column("mean", justify="right")
+    table.add_column("median", justify="right")
     table.add_column("90% interval (p5 - p95)", justify="right")
     table.add_column("min - max", justify="right")
     wanted = set(rows)
@@ -120,7 +139,11 @@ def print_aggregate(console: Console, agg: dict[str, Any], wall: float | None = 
         if wanted and name not in wanted:
             continue
         table.add_row(
-            name, _fmt(s["mean"]), f"{_fmt(s['p05'])} - {_fmt(s['p95'])}", f"{_fmt(s['min'])} - {_fmt(s['max'])}"
+            name,
+            _fmt(s["mean"]),
+            _fmt(s["median"]) if "median" in s else "-",  # aggregates from before it have none
+            f"{_fmt(s['p05'])} - {_fmt(s['p95'])}",
+            f"{_fmt(s['min'])} - {_fmt(s['max'])}",
         )
     console.print(table)
     for seed, error in agg["failed"].items():

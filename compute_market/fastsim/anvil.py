@@ -27,9 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-import requests
-
-from compute_market.fastsim.rpc import Rpc
+from compute_market.fastsim.rpc import Rpc, RpcConnectionError
 
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 1337  # what Ape's `ethereum:local` network signs for
@@ -155,11 +153,14 @@ class Anvil:
             self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT, env=env)
             deadline = time.monotonic() + wait_seconds
             while time.monotonic() < deadline and self.process.poll() is None:
+                probe = Rpc(self.url, timeout=2)
                 try:
-                    Rpc(self.url, timeout=2).call("eth_chainId")
+                    probe.call("eth_chainId")
                     return self
-                except (requests.ConnectionError, requests.Timeout):
+                except RpcConnectionError:
                     time.sleep(0.05)
+                finally:
+                    probe.close()
             self._stop_process()  # died (port taken in between?) or never answered: try another port
             self.log.seek(0)
             said = self.log.read().decode(errors="replace")[-2000:]

@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, SupportsIndex
 
-from compute_market.fastsim.abi import Codec, ErrorType, decode_revert
+from compute_market.fastsim.abi import Codec, ErrorType, Function, decode_revert
 from compute_market.fastsim.deploy import Deployment
 from compute_market.fastsim.rpc import Rpc, RpcError
 
@@ -122,6 +122,9 @@ class Chain:
         for codec in self.codecs.values():
             self.errors.update(codec.errors)
         self.by_address = {address: name for name, address in self.deployment.addresses.items()}
+        # each watched contract's name and events by its address, as logs name it
+        self._watched = {self.address(c).lower(): (c, self.codecs[c].events) for c in WATCHED}
+        self._targets: dict[tuple[str, str], tuple[Function, str]] = {}  # (contract, function): codec, address
 
     def address(self, contract: str) -> str:
         return self.deployment.addresses[contract]
@@ -151,17 +154,22 @@ class Chain:
 
     def send_call(self, tx: Tx, tip: int) -> tuple[str, list[Any]]:
         """The `eth_sendTransaction` of `tx` with the sender's next nonce (taken) and `tip`."""
-        data = self.codecs[tx.contract].fn(tx.function).calldata(*tx.args)
+        key = (tx.contract, tx.function)
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = (self.codecs[tx.contract].fn(tx.function), self.address(tx.contract))
+        fn, to = target
         nonce = self.nonces[tx.sender]
         self.nonces[tx.sender] = nonce + 1
+        fee = hex(tip)
         fields = {
             "from": tx.sender,
-            "to": self.address(tx.contract),
-            "data": data,
-            "gas": hex(tx.gas_limit),
+            "to": to,
+            "data": fn.calldata(*tx.args),
+            "gas": hex(tx.gas or GAS.get(tx.function, DEFAULT_GAS)),
             "nonce": hex(nonce),
-            "maxFeePerGas": hex(tip),
-            "maxPriorityFeePerGas": hex(tip),
+            "maxFeePerGas": fee,
+            "maxPriorityFeePerGas": fee,
         }
         return ("eth_sendTransaction", [fields])
 
@@ -272,16 +280,17 @@ class Chain:
             [{"fromBlock": hex(start), "toBlock": hex(stop), "address": [self.address(c) for c in WATCHED]}],
         )
         out: list[Log] = []
+        append, watched, one_block = out.append, self._watched, hex(start) if start == stop else ""
         for entry in raw:
-            if start == stop and int(entry["blockNumber"], 16) != start:
+            if one_block and entry["blockNumber"] != one_block and int(entry["blockNumber"], 16) != start:
                 raise RuntimeError(f"asked for the logs of block {start}, got block {entry['blockNumber']}'s")
-            contract = self.by_address.get(entry["address"].lower())
-            if contract is None or not entry["topics"]:
+            found = watched.get(entry["address"].lower())
+            topics = entry["topics"]
+            if found is None or not topics:
                 continue
-            event = self.codecs[contract].events.get(entry["topics"][0])
+            event = found[1].get(topics[0])
             if event is not None:
-                args = event.decode(entry["topics"], entry["data"])
-                out.append(Log(contract, event.name, args, str(entry["transactionHash"])))
+                append(Log(found[0], event.name, event.decode(topics, entry["data"]), entry["transactionHash"]))
         return out
 
     # ------------------------------------------------------------------ views

@@ -1,6 +1,8 @@
-"""The mirror against the chain, with batched `eth_call`s: every job, every sealed-bid
-commitment, every balance the mirror knows, the supplies, provider stakes, and the market's CRD
-balance against the sum of escrows. Raises `MirrorMismatchError` listing the first differences."""
+"""The mirror against the chain, with batched `eth_call`s: every job (its region and least memory
+too), every sealed-bid commitment, every balance the mirror knows, the supplies, provider stakes,
+the market's CRD balance against the sum of escrows, the reference price of every GPU model the
+mirror saw one for, the CMP the rewards distributor minted by claims, and (with review) the
+verifiers' stakes and unbonding. Raises `MirrorMismatchError` listing the first differences."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ JOB_FIELDS = {
     "revealEnd": "reveal_end",
     "secondPrice": "second_price",
     "verification": "verification",
+    "region": "region",
+    "minVramGb": "min_vram",
 }
 CHUNK = 2_000  # eth_calls per batch
 
@@ -69,7 +73,12 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
         mine = mirror.jobs[job_id]
         for field, attr in JOB_FIELDS.items():
             want, have = onchain[field], getattr(mine, attr)
-            differs = want != have if isinstance(want, str) else int(want) != int(have)
+            if isinstance(want, str):
+                differs = want != have
+            elif isinstance(want, bytes):
+                differs = want != bytes(have)
+            else:
+                differs = int(want) != int(have)
             if differs:
                 bad.append(f"job {job_id} {field}: chain {want}, mirror {have}")
     commitments = [(job_id, p) for job_id in ids for p in sorted(mirror.jobs[job_id].commitments)]
@@ -88,6 +97,9 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     requests.append(("JobMarket", "feesAccrued", ()))
     requests += [("ProviderRegistry", "stakeOf", (p,)) for p in providers]
     requests += [("ProviderRegistry", "freeStakeOf", (p,)) for p in providers]
+    models = sorted(mirror.reference)
+    requests += [("JobMarket", "referencePrice", (m,)) for m in models]
+    requests.append(("RewardsDistributor", "totalClaimed", ()))
     values = [int(v[0]) for v in _calls(chain, requests)]
     it = iter(values)
     for symbol in ("CMP", "CRD"):
@@ -115,6 +127,13 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
         have = mirror.staked[p] - mirror.locked(p)
         if want != have:
             bad.append(f"free stake of {p}: chain {want}, mirror {have}")
+    for m in models:
+        want = next(it)
+        if want != mirror.reference[m]:
+            bad.append(f"reference price of {m.rstrip(bytes(1)).decode()}: chain {want}, mirror {mirror.reference[m]}")
+    claimed = next(it)
+    if claimed != mirror.rewards_total():
+        bad.append(f"rewards claimed (totalClaimed): chain {claimed}, mirror {mirror.rewards_total()}")
     reviewed = _check_review(chain, mirror, bad) if mirror.review.tail or mirror.review.verifier_stake else 0
     if bad:
         raise MirrorMismatchError(bad[:limit], len(bad))
@@ -141,9 +160,13 @@ def _check_review(chain: Chain, mirror: Mirror, bad: list[str]) -> int:
     if (head, tail) != (review.head, review.tail):
         bad.append(f"ledger queue: chain {head}..{tail}, mirror {review.head}..{review.tail}")
     for v in verifiers:
-        staked = int(next(it)[0][0])
+        record = next(it)[0]
+        staked, unbonding = int(record[0]), (int(record[2]), int(record[3]))
         if staked != review.verifier_stake[v]:
             bad.append(f"verifier stake of {v}: chain {staked}, mirror {review.verifier_stake[v]}")
+        held = review.unbonding.get(v, (0, 0))
+        if unbonding[0] != held[0] or (unbonding[0] and unbonding[1] != held[1]):
+            bad.append(f"verifier unbonding of {v}: chain {unbonding}, mirror {held}")
     for j in verified:
         verifier, deadline, attestation, requested = next(it)[0]
         mine = review.verifications[j]
@@ -160,4 +183,4 @@ def _check_review(chain: Chain, mirror: Mirror, bad: list[str]) -> int:
         d = review.disputes[j]
         if (challenger, status, fault, by_jury) != (d.challenger, int(d.status), d.fault, d.by_jury):
             bad.append(f"dispute on job {j}: chain status {status} fault {fault}, mirror {d.status.name} {d.fault}")
-    return 2 + len(verifiers) + 4 * len(verified) + 4 * len(disputed)
+    return 2 + 3 * len(verifiers) + 4 * len(verified) + 4 * len(disputed)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from compute_market.simulation.engine import START_TIME
-from compute_market.units import HOUR
+from compute_market.units import DAY, HOUR
 
 GENESIS_TIME = START_TIME - HOUR  # the engine's anvil genesis: the deploy happens in this hour
 
@@ -30,7 +30,7 @@ class FastSimConfig:
     diligent_share: float = 0.7  # customers that settle as soon as the challenge window closes
     sealed_share: float = 0.4  # jobs posted as sealed auctions (commit, reveal, second price)
     lapse_rate: float = 0.05  # sealed commitments their provider never reveals (the bond is forfeited)
-    cancel_lease_rate: float = 0.05  # leased jobs their customer cancels half-way (as bin/simulate)
+    cancel_lease_rate: float = 0.05  # leased jobs their customer cancels half-way (as the Ape engine)
     cancel_bidding_rate: float = 0.03  # jobs their customer cancels while bidding (sealed: before it closes)
     redeem_per_customer_hour: float = 0.02  # chance a customer redeems half its free credits for CMP
     verifiers: int = 0  # staked verifiers; 0: no verification, no disputes (the default scenario)
@@ -40,9 +40,22 @@ class FastSimConfig:
     verifier_stake: int = 5_000
     cheat_fake_rate: float = 0.15  # share of providers that fake results
     cheat_abandon_rate: float = 0.1  # share of providers that abandon leases
-    amortization_years: float = 3.0
-    utilization_assumed: float = 0.6
-    margin: tuple[float, float] = (0.05, 0.3)
+    # Provider economics (`compute_market.economics`; docs/fastsim.md, "Provider economics").
+    # Costs: `ProviderCosts.from_catalog` with its documented defaults, electricity drawn per
+    # provider at `electricity_range` times the catalog's price, then scaled by the multipliers.
+    electricity_range: tuple[float, float] = (0.8, 1.5)
+    electricity_multiplier: float = 1.0
+    gpu_price_multiplier: float = 1.0  # scales the catalog's purchase price
+    pue: float | None = None  # None: the economics default (1.58)
+    cost_of_capital: float | None = None  # annual; None: the economics default (0.10)
+    amortization_years: float | None = None  # None: the economics default (5 years)
+    cost_overrides: dict[str, float] = field(default_factory=dict)  # any other `from_catalog` override
+    # Pricing policy: `ask_price` from realised trailing utilisation.
+    margin: tuple[float, float] = (0.05, 0.3)  # each provider's margin, drawn from this range
+    full_cost_utilisation: float = 0.60  # the utilisation at which a provider asks its full cost
+    floor_utilisation: float = 0.05  # at or below it, the ask is the marginal cost plus the margin
+    utilisation_window_hours: int = 24  # trailing window of the utilisation the ask follows
+    initial_utilisation: float = 0.60  # the window's prior: a new provider's history before the run
     undercut_step: Decimal = Decimal("0.10")
     claim_every: int = HOUR  # a provider claims a lease's accrued pay this often
     oracle_every: int = HOUR // 2  # the keeper pushes a new answer this often (max age: 1 h)
@@ -51,6 +64,26 @@ class FastSimConfig:
     customer_cmp: int = 20_000
     raw_rate_calls: int = 2_000  # size of the raw eth_call batch measured at the end
     raw_rate_txs: int = 1_000  # size of the raw transaction batch measured at the end
+    check_rate: float = 0.7  # chance a customer checks a result, and challenges it when it is fake
+    claim_rewards: bool = True  # providers and verifiers claim their rewards once each epoch is over
+    verifier_unstake_per_day: float = 0.2  # chance a verifier asks, each simulated day, to unstake half its stake
+    unbonding_period: int = DAY  # the ledger's unbonding period in runs with verifiers (its minimum)
+    region_share: float = 0.3  # jobs that name a region (the others take any)
+    full_vram_share: float = 0.6  # jobs that need their model's whole memory (the others half of it)
+    half_vram_share: float = 0.2  # providers whose configuration offers half their model's memory
+    scenario: str = "baseline"
+    series: bool = True  # record an hourly time series (for the CSV and the plots)
+
+    def for_scenario(self, name: str) -> FastSimConfig:
+        """As `SimConfig.for_scenario`: `glut` (at least 16 providers, demand 0.15), `scarce` (at
+        most 3 providers, demand 0.6), `baseline` (as set)."""
+        if name == "glut":
+            return replace(self, scenario=name, providers=max(self.providers, 16), jobs_per_customer_hour=0.15)
+        if name == "scarce":
+            return replace(self, scenario=name, providers=min(self.providers, 3), jobs_per_customer_hour=0.6)
+        if name == "baseline":
+            return replace(self, scenario=name)
+        raise ValueError(f"unknown scenario {name!r}: baseline, glut or scarce")
 
     @property
     def step_seconds(self) -> int:

@@ -1,7 +1,9 @@
 """The step loop: every step, the actors decide from the mirror, their transactions go out as
 one JSON-RPC batch, one block is mined at the step's time, and that block's logs (one
 `eth_getLogs`, which also tell which transactions succeeded) update the mirror. Open and sealed
-auctions (commit, reveal, lapsed bonds), cancellations and credit redemptions are played."""
+auctions (commit, reveal, lapsed bonds), cancellations, credit redemptions, customers'
+challenges of results they find faked, reward claims, and jobs naming a region and a least
+memory per GPU (providers bid only where they match) are played."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from eth_utils import keccak
 
+from compute_market.economics import ProviderCosts, TrailingUtilisation
 from compute_market.fastsim.actors import (
     MIN_STAKE_PER_GPU,
     Customer,
@@ -22,18 +26,20 @@ from compute_market.fastsim.actors import (
     commitment_hash,
     tokens_for,
 )
-from compute_market.fastsim.chain import Block, Chain, Tx
+from compute_market.fastsim.chain import Block, Chain, Log, Tx
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
-from compute_market.fastsim.verifiers import Reviewing
+from compute_market.fastsim.series import Series
+from compute_market.fastsim.verifiers import Reviewing, is_honest
 from compute_market.models import NO_WORKLOAD
-from compute_market.simulation.actors import draw_cost_model
 from compute_market.simulation.config import Catalog
-from compute_market.units import HOUR, bytes32, to_wei, usd_to_feed
+from compute_market.units import DAY, HOUR, bytes32, feed_to_usd, from_bytes32, from_wei, to_wei, usd_to_feed
 
 MAX_UINT = 2**256 - 1
 REGIONS = ("eu-west", "us-east")
 SETUP_BLOCK_TXS = 500
+CHALLENGE_GAS = 700_000  # a challenge opens the dispute and queues its jury draw (as a rejecting `attest`)
+CLAIM_GAS = 400_000  # the distributor rolls the epoch over and takes the ledger's stake rewards
 Progress = Callable[[int, int, dict[str, int]], None]
 
 
@@ -56,6 +62,7 @@ class FastSim:
         self.admin = chain.deployment.admin
         self.price = Decimal("2.50")
         self.providers: list[Provider] = []
+        self.provider_of: dict[str, Provider] = {}
         self.customers: list[Customer] = []
         self.customer_of: dict[str, Customer] = {}
         self.live: dict[int, None] = {}  # jobs not yet terminal, in posting order
@@ -70,6 +77,11 @@ class FastSim:
         self.steps_done = 0
         self.head_block = 0  # the latest block mined
         self.reviewing: Reviewing | None = None  # verifiers and disputes, when the run has verifiers
+        self.series = Series()  # hourly figures for the CSV and the plots
+        self.claimed_day = 0  # the latest simulated day whose end the claimers acted on
+        self.cmp_supply_start = 0  # CMP supply once set up (before any run step)
+        self.challenge_bond = 0  # the resolver's, in credits (read at set-up)
+        self.resolver = chain.address("DisputeResolver")
 
     # ================================================================== set-up
 
@@ -79,12 +91,13 @@ class FastSim:
         cfg, rng = self.cfg, self.rng
         self._read_parameters()
         self.providers = self._make_providers()
+        self.provider_of = {p.address: p for p in self.providers}
         for i in range(cfg.customers):
             c = Customer(actor_address("customer", i), rng.uniform(*cfg.budget), rng.random() < cfg.diligent_share)
             self.customers.append(c)
             self.customer_of[c.address] = c
         self.reviewing = Reviewing(self)
-        if self.reviewing.on:
+        if self.reviewing.disputes:
             self.reviewing.read_parameters()
         verifiers = [v.address for v in self.reviewing.verifiers]
         self.chain.prepare_senders(
@@ -120,8 +133,11 @@ class FastSim:
                 Tx(c.address, "setup", "ComputeToken", "approve", (credits, MAX_UINT)),
                 Tx(c.address, "setup", "ComputeCredits", "approve", (market, MAX_UINT)),
             ]
+            if self.reviewing.challenges:  # the challenge bond is paid in credits to the resolver
+                joining.append(Tx(c.address, "setup", "ComputeCredits", "approve", (self.resolver, MAX_UINT)))
         joining += self.reviewing.joining()
         self._mine_setup(joining, clock)
+        self.cmp_supply_start = self.mirror.supply["CMP"]
 
     def _mine_setup(self, txs: list[Tx], timestamp: int) -> int:
         """Mines set-up transactions in blocks of at most `SETUP_BLOCK_TXS`, a second apart
@@ -136,9 +152,12 @@ class FastSim:
             *("minDecrementBps", "collateralBps", "resultGrace", "challengeWindow"),
             *("revealPeriod", "bidBond", "verificationFeeBps"),
         )
-        values = [int(v[0]) for v in self.chain.calls([("JobMarket", n, ()) for n in names])]
+        requests = [("JobMarket", n, ()) for n in names]
+        requests.append(("DisputeResolver", "challengeBond", ()))
+        values = [int(v[0]) for v in self.chain.calls(requests)]
         self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
-        self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:]
+        self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:7]
+        (self.challenge_bond,) = values[7:]
 
     def _make_providers(self) -> list[Provider]:
         cfg, rng = self.cfg, self.rng
@@ -150,17 +169,53 @@ class FastSim:
         out: list[Provider] = []
         for i, role in enumerate(roles):
             gpu = self.catalog.models[names[i % len(names)] if i < len(names) else rng.choices(names, weights)[0]]
-            cost = draw_cost_model(
-                gpu,
-                self.catalog.electricity_usd_per_kwh,
-                rng,
-                amortization_years=cfg.amortization_years,
-                utilization=cfg.utilization_assumed,
-                margin=cfg.margin,
-            )
+            drawn = Decimal(str(rng.uniform(*cfg.electricity_range)))  # the draws in the old cost model's order
+            margin = Decimal(str(round(rng.uniform(*cfg.margin), 3)))
+            electricity = self.catalog.electricity_usd_per_kwh * drawn * Decimal(str(cfg.electricity_multiplier))
+            costs = ProviderCosts.from_catalog(gpu, electricity, **self.cost_overrides(gpu.purchase_usd))
             region, gpus = rng.choice(REGIONS), rng.choice((4, 8))
-            out.append(Provider(actor_address("provider", i), role, gpu.model, gpus, gpu.vram_gb, region, cost))
+            vram = gpu.vram_gb // 2 if rng.random() < cfg.half_vram_share else gpu.vram_gb
+            out.append(
+                Provider(
+                    actor_address("provider", i),
+                    role,
+                    gpu.model,
+                    gpus,
+                    vram,
+                    region,
+                    costs,
+                    margin,
+                    self._trailing(gpus),
+                    full_cost_utilisation=Decimal(str(cfg.full_cost_utilisation)),
+                    floor_utilisation=Decimal(str(cfg.floor_utilisation)),
+                )
+            )
         return out
+
+    def cost_overrides(self, purchase_usd: Decimal) -> dict[str, Decimal]:
+        """The settings' overrides of `ProviderCosts.from_catalog`'s defaults for a GPU bought at
+        `purchase_usd` (the catalog's price times `gpu_price_multiplier`)."""
+        cfg = self.cfg
+        out = {key: Decimal(str(value)) for key, value in cfg.cost_overrides.items()}
+        out["gpu_price_usd"] = purchase_usd * Decimal(str(cfg.gpu_price_multiplier))
+        for key, value in (
+            ("pue", cfg.pue),
+            ("cost_of_capital", cfg.cost_of_capital),
+            ("amortisation_years", cfg.amortization_years),
+        ):
+            if value is not None:
+                out[key] = Decimal(str(value))
+        return out
+
+    def _trailing(self, gpus: int) -> TrailingUtilisation:
+        """A provider's trailing utilisation: `utilisation_window_hours` hourly records, filled
+        with a prior of that many hours at `initial_utilisation` that the run's hours push out."""
+        cfg = self.cfg
+        initial = Decimal(str(cfg.initial_utilisation))
+        trailing = TrailingUtilisation(cfg.utilisation_window_hours, initial)
+        for _ in range(cfg.utilisation_window_hours):
+            trailing.record(Decimal(gpus), gpus * initial)
+        return trailing
 
     # ================================================================== the run
 
@@ -171,27 +226,39 @@ class FastSim:
         # jobs and 4,320 steps it was about a tenth of the run)
         every = max(1, HOUR // self.cfg.step_seconds)
         counts: dict[str, int] = {}
+        if self.cfg.series:
+            self.series.record(self, self.start_time)
         for k in range(1, total + 1):
-            self.step(self.start_time + k * self.cfg.step_seconds)
+            now = self.start_time + k * self.cfg.step_seconds
+            self.step(now)
+            if k % every == 0 or k == total:  # an hour's record (or the run's last, partial one)
+                for p in self.providers:
+                    p.close_record()
+            if self.cfg.series and (k % every == 0 or k == total):
+                self.series.record(self, now)
             if self.progress is not None:
                 if k == 1 or k % every == 0 or k == total:
                     counts = self.counts()
                 else:
                     counts = {**counts, "txs": self.run_txs, "reverted": sum(self.reverted.values())}
                 self.progress(k, total, counts)
+        self._book_earnings()  # what the last block paid
 
     def step(self, now: int) -> Block:
         """One step: decisions, one batch, one block at `now`, receipts and logs."""
         view = StepView()
+        self._account(now)
         txs: list[Tx] = self.chain.stream()  # sent in batches while the actors below decide
         self._oracle(now, txs)
         self._keeper(now, view, txs)
-        if self.reviewing is not None and self.reviewing.on:
-            self.reviewing.keeper(now, txs)
+        reviewing = self.reviewing
+        if reviewing is not None and reviewing.disputes:
+            reviewing.keeper(now, txs)
         self._customers(now, view, txs)
-        if self.reviewing is not None and self.reviewing.on:
-            self.reviewing.verifiers_step(now, txs)
+        if reviewing is not None and reviewing.on:
+            reviewing.verifiers_step(now, txs)
         self._providers(now, view, txs)
+        self._claim_rewards(now, txs)
         block = self._mine(txs, now)
         self.steps_done += 1
         return block
@@ -201,6 +268,8 @@ class FastSim:
         self.blocks += 1
         self.head_block = block.number
         self.dropped += block.dropped
+        specs: dict[str, tuple[Any, ...]] = {}  # postJob's hash → its spec (region, memory: not logged)
+        claims: set[str] = set()  # reward claims' hashes: their CMP mints are rewards
         for outcome in block.outcomes:
             tx = outcome.tx
             if setup:
@@ -213,19 +282,80 @@ class FastSim:
                 self.reverted[f"{tx.actor} {tx.function}: {outcome.error}"] += 1
             elif tx.function == "processDraws":  # the ledger processed the entries the keeper counted
                 self.mirror.review.processed(int(tx.args[0]))
+            elif tx.function == "postJob":
+                specs[outcome.hash] = tx.args[0]
+            elif tx.function == "claim":
+                claims.add(outcome.hash)
         for log in block.logs:
             self.mirror.apply(log.contract, log.event, log.args, block.timestamp)
-            if log.contract != "JobMarket":
-                continue
-            job_id = int(log.args.get("jobId", 0))
-            if log.event == "JobPosted":
-                self.live[job_id] = None
-                customer = self.customer_of.get(log.args["customer"])
-                if customer is not None:
-                    customer.posted.append(job_id)
-            elif job_id in self.live and self.mirror.jobs[job_id].status in TERMINAL:
-                del self.live[job_id]
+            if log.tx in claims and log.contract == "ComputeToken" and log.args.get("from") == ZERO:
+                self.mirror.claimed(log.args["to"], int(log.args["value"]))
+            elif log.contract == "ProviderRegistry" and log.event == "Slashed":
+                self._book_slash(log.args["provider"], int(log.args["slashed"]))
+            elif log.contract == "JobMarket":
+                self._follow_job(log, specs.get(log.tx))
         return block
+
+    def _follow_job(self, log: Log, spec: tuple[Any, ...] | None) -> None:
+        """After the mirror applied a market log: a posted job's region and memory (from the
+        `postJob` sent), the live jobs and each customer's, the series' cleared leases."""
+        job_id = int(log.args.get("jobId", 0))
+        if log.event == "JobPosted":
+            if spec is not None:
+                self.mirror.posted(job_id, spec[3], spec[2])
+            self.live[job_id] = None
+            customer = self.customer_of.get(log.args["customer"])
+            if customer is not None:
+                customer.posted.append(job_id)
+        elif job_id in self.live and self.mirror.jobs[job_id].status in TERMINAL:
+            del self.live[job_id]
+        if log.event == "AuctionFinalized" and self.cfg.series:
+            job = self.mirror.jobs[job_id]
+            self.series.cleared(from_bytes32(job.gpu_model), job)
+
+    # ================================================================== provider economics
+
+    def _account(self, now: int) -> None:
+        """The step that ends at `now`, from the mirror as the block before left it: each
+        provider's time, the GPU-seconds its leases held in the step (a leased GPU is busy from
+        the lease's start to its end, or until the job is cancelled, abandoned or slashed), and
+        the credits and reward tokens it received."""
+        start = now - self.cfg.step_seconds
+        busy: Counter[str] = Counter()
+        for job_id in self.live:
+            job = self.mirror.jobs[job_id]
+            if job.status == Status.LEASED:
+                held = min(now, job.lease_start + job.duration) - max(start, job.lease_start)
+                if held > 0:
+                    busy[job.provider] += job.gpu_count * held
+        for p in self.providers:
+            p.record_step(now - start, busy[p.address])
+        self._book_earnings()
+
+    def _book_earnings(self) -> None:
+        """Credits (1 CRD = 1 USD) and reward CMP the providers received since last booked:
+        providers spend no credits, so what their balance gained is what they earned."""
+        balances = self.mirror.balances["CRD"]
+        for p in self.providers:
+            credits, rewards = balances[p.address], self.mirror.rewards[p.address]
+            if credits != p.booked_crd or rewards != p.booked_rewards:
+                p.ledger.earn(from_wei(credits - p.booked_crd), from_wei(rewards - p.booked_rewards))
+                p.booked_crd, p.booked_rewards = credits, rewards
+
+    def _book_slash(self, provider: str, slashed: int) -> None:
+        """A slash of a provider's stake (a failed lease, a forfeited bond): negative revenue, its
+        CMP valued at the oracle's latest answer."""
+        p = self.provider_of.get(provider)
+        if p is None:
+            return
+        usd = from_wei(slashed) * self.token_price()
+        p.slashed_cmp += slashed
+        p.slashed_usd += usd
+        p.ledger.earn(credits_usd=-usd)
+
+    def token_price(self) -> Decimal:
+        """CMP in USD: the oracle's latest answer on chain (the run's first price before any)."""
+        return feed_to_usd(self.mirror.answers[-1]) if self.mirror.answers else self.price
 
     # ================================================================== actors
 
@@ -274,10 +404,8 @@ class FastSim:
                 elif self._cancels(c, job, now):
                     txs.append(Tx(c.address, "customer", "JobMarket", "cancelJob", (job_id,)))
                     view.handled.add(job_id)
-                elif self.reviewing is not None and self.reviewing.on:
-                    request = self.reviewing.request(job, now)
-                    if request is not None:
-                        txs.append(request)
+                elif job.status == Status.RESULT_SUBMITTED:
+                    self._review(c, job, now, view, txs)
             if c.posted:
                 still = [j for j in c.posted if jobs[j].status not in TERMINAL]
                 if len(still) != len(c.posted):
@@ -292,6 +420,8 @@ class FastSim:
             gpu = self.catalog.models[rng.choices(names, weights)[0]]
             max_price = to_wei((gpu.cloud_usd_per_gpu_hour * Decimal(str(c.budget_share))).quantize(Decimal("0.0001")))
             gpus, hours = rng.choice((1, 1, 2, 4)), rng.choice((1, 2, 3, 4, 6))
+            region = rng.choice(REGIONS) if rng.random() < cfg.region_share else ""
+            min_vram = gpu.vram_gb if rng.random() < cfg.full_vram_share else gpu.vram_gb // 2
             duration = hours * HOUR
             escrow = max_price * gpus * duration // HOUR
             verification = self.reviewing is not None and self.reviewing.on and rng.random() < cfg.verification_share
@@ -301,8 +431,8 @@ class FastSim:
             spec = (
                 bytes32(gpu.model),
                 gpus,
-                gpu.vram_gb,
-                bytes32(""),
+                min_vram,
+                bytes32(region),
                 duration,
                 max_price,
                 now + cfg.bidding_minutes * 60,
@@ -315,6 +445,47 @@ class FastSim:
             )
             txs.append(Tx(c.address, "customer", "JobMarket", "postJob", (spec,)))
             view.credits[c.address] -= escrow
+
+    def _review(self, c: Customer, job: JobState, now: int, view: StepView, txs: list[Tx]) -> None:
+        """A result in: the customer asks for its verifier (jobs that asked for verification), and
+        checks it once (`check_rate`, as the Ape engine's customers): a fake one it challenges,
+        posting the resolver's bond in credits, while the challenge window is open."""
+        reviewing = self.reviewing
+        if reviewing is None or not reviewing.disputes:
+            return
+        if reviewing.on:
+            request = reviewing.request(job, now)
+            if request is not None:
+                txs.append(request)
+        if job.job_id in c.checked or not reviewing.challenges:
+            return
+        c.checked.add(job.job_id)
+        if is_honest(job) or self.rng.random() >= self.cfg.check_rate:
+            return
+        if now >= job.challenge_end or job.job_id in self.mirror.review.disputes:
+            self.skipped["customer challenge too late"] += 1
+            return
+        if not self._fund(c, self.challenge_bond, view, txs):
+            return
+        reason = "result does not match the work"
+        txs.append(Tx(c.address, "customer", "DisputeResolver", "challenge", (job.job_id, reason), gas=CHALLENGE_GAS))
+        view.credits[c.address] -= self.challenge_bond
+        view.handled.add(job.job_id)
+
+    def _claim_rewards(self, now: int, txs: list[Tx]) -> None:
+        """At the end of each simulated day (as the Ape engine's), every provider and verifier
+        claims what it is owed: the work and verifier rewards of the epochs (a day each) that
+        ended, and the stake rewards accrued. Timed from the run's start, not from the
+        distributor's epochs, so that a run repeats on a node whose deploy time differs."""
+        day = (now - self.start_time) // DAY
+        if not self.cfg.claim_rewards or day <= self.claimed_day:
+            return
+        self.claimed_day = day
+        claimers = [(p.address, p.kind) for p in self.providers]
+        if self.reviewing is not None:
+            claimers += [(v.address, "verifier") for v in self.reviewing.verifiers]
+        for address, kind in claimers:
+            txs.append(Tx(address, kind, "RewardsDistributor", "claim", (), gas=CLAIM_GAS))
 
     def _cancels(self, c: Customer, job: JobState, now: int) -> bool:
         """Whether the customer cancels `job` now. Decided once per job and phase: while bidding
@@ -425,6 +596,9 @@ class FastSim:
         """Whether the provider has the GPUs and the free stake (beyond what its sealed bids
         awaiting reveal will lock, and a 5% margin) for `job`; counts the skips."""
         m = self.mirror
+        if not p.matches(job):
+            self.skipped["provider region or memory does not match"] += 1
+            return False
         if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
             self.skipped["provider at capacity"] += 1
             return False

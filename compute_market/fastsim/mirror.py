@@ -1,6 +1,8 @@
 """The Python mirror of protocol state, updated from each block's logs only: jobs (with their
-sealed-bid commitments), ERC-20 balances and supplies, provider stakes and collateral locks,
-credit redemptions, the oracle's answers."""
+sealed-bid commitments), ERC-20 balances, supplies and what was minted and burned, provider
+stakes, collateral locks and slashes, credit redemptions, the oracle's answers, the market's
+reference prices, and the CMP each actor claimed from the rewards distributor (told by the
+engine, which knows which transactions were claims: the distributor is not a watched contract)."""
 
 from __future__ import annotations
 
@@ -61,6 +63,8 @@ class JobState:
     result_hash: bytes = b"\0" * 32
     paid_gross: int = 0
     verification: bool = False  # asked for a verifier (its escrow carries the verification fee)
+    region: bytes = b"\0" * 32  # zero: any region (the engine tells it from the `postJob` it sent)
+    min_vram: int = 0  # least memory per GPU (idem)
     reveal_end: int = 0  # sealed: reveals close
     second_price: int = 0  # sealed: second-lowest revealed price
     commitments: dict[str, Commitment] = field(default_factory=dict)  # sealed: provider → commitment
@@ -87,6 +91,11 @@ class Mirror:
     unsettled: dict[tuple[int, str], None] = field(default_factory=dict)  # commitments not revealed or settled
     fees_accrued: int = 0  # the market's `feesAccrued`: protocol fees not yet sent to the treasury
     review: Review = field(default_factory=Review)  # verifiers, the ledger's queue, verifications, disputes
+    minted: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers from zero
+    burned: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers to zero
+    provider_slashed: int = 0  # CMP slashed from providers (`Slashed.slashed`)
+    reference: dict[bytes, int] = field(default_factory=dict)  # GPU model → the market's reference price
+    rewards: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # CMP claimed, by claimer
 
     # ------------------------------------------------------------------ views
 
@@ -97,6 +106,19 @@ class Mirror:
     def locked(self, provider: str) -> int:
         """CMP held by the provider's collateral locks."""
         return self.lock_amount[provider]
+
+    def rewards_total(self) -> int:
+        """CMP minted by reward claims (the distributor's `totalClaimed`)."""
+        return sum(self.rewards.values())
+
+    def claimed(self, account: str, value: int) -> None:
+        """A reward claim minted `value` CMP to `account` (its `Transfer` is applied as any other)."""
+        self.rewards[account] += value
+
+    def posted(self, job_id: int, region: bytes, min_vram: int) -> None:
+        """What `JobPosted` does not log of a job: its region and least memory per GPU."""
+        job = self.jobs[job_id]
+        job.region, job.min_vram = bytes(region), int(min_vram)
 
     def escrow_total(self) -> int:
         """Credits every job holds: with `fees_accrued`, what the market's CRD balance must be."""
@@ -128,10 +150,12 @@ class Mirror:
         balances = self.balances[symbol]
         if sender == ZERO:
             self.supply[symbol] += value
+            self.minted[symbol] += value
         else:
             balances[sender] -= value
         if to == ZERO:
             self.supply[symbol] -= value
+            self.burned[symbol] += value
         else:
             balances[to] += value
 
@@ -142,6 +166,7 @@ class Mirror:
             self.staked[args["provider"]] = int(args["totalStaked"])
         elif event == "Slashed":
             self.staked[args["provider"]] -= int(args["slashed"])
+            self.provider_slashed += int(args["slashed"])
         elif event == "CollateralLocked":
             self._unlock(args["provider"], int(args["jobId"]))
             gpus, amount = int(args["gpus"]), int(args["amount"])
@@ -178,6 +203,9 @@ class Mirror:
             return
         if event == "FeesWithdrawn":
             self.fees_accrued -= int(args["amount"])
+            return
+        if event == "ReferencePriceUpdated":
+            self.reference[bytes(args["gpuModel"])] = int(args["price"])
             return
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:

@@ -62,6 +62,9 @@ class Review:
     """Review state rebuilt from the ledger's (registry's) and the resolver's logs."""
 
     verifier_stake: dict[str, int] = field(default_factory=dict)  # verifier → staked (unbonding included)
+    unbonding: dict[str, tuple[int, int]] = field(default_factory=dict)  # verifier → (amount, end)
+    verifier_slashed: int = 0  # CMP slashed from verifiers and jurors
+    unstaked: dict[str, int] = field(default_factory=lambda: {"requests": 0, "withdrawals": 0, "withdrawn": 0})
     queue: dict[int, Entry] = field(default_factory=dict)  # position → entry not yet processed
     head: int = 0  # the ledger's queueHead
     tail: int = 0  # the ledger's queueTail
@@ -74,6 +77,7 @@ class Review:
                 ("verifiers_assigned", "verifications_lapsed", "approved", "rejected", "challenges", "juries"), 0
             )
             | dict.fromkeys(("arbitrated", "provider_fault", "no_fault", "jurors_penalized", "jury_rewards_paid"), 0)
+            | dict.fromkeys(("customer_challenges", "whistleblower_challenges"), 0)
         )
     )
 
@@ -99,7 +103,15 @@ class Review:
         if event == "VerifierStaked":
             self.verifier_stake[args["verifier"]] = int(args["totalStaked"])
         elif event == "VerifierSlashed":
+            self._slashed(args["verifier"], int(args["amount"]))
+        elif event == "VerifierUnstakeRequested":
+            self.unbonding[args["verifier"]] = (int(args["totalUnbonding"]), int(args["unbondingEnd"]))
+            self.unstaked["requests"] += 1
+        elif event == "VerifierUnstaked":
             self.verifier_stake[args["verifier"]] -= int(args["amount"])
+            self.unbonding[args["verifier"]] = (0, self.unbonding[args["verifier"]][1])
+            self.unstaked["withdrawals"] += 1
+            self.unstaked["withdrawn"] += int(args["amount"])
         elif event == "StakeChangeQueued":
             kind = EntryKind.STAKE_ADDED if args["added"] else EntryKind.STAKE_REMOVED
             self._queued(int(args["position"]), Entry(kind))
@@ -108,6 +120,19 @@ class Review:
             self._queued(int(args["position"]), Entry(EntryKind(int(args["kind"])), int(args["targetBlock"]), job_id))
             if EntryKind(int(args["kind"])) == EntryKind.VERIFIER_DRAW:
                 self.verifications.setdefault(job_id, Verification()).requested = True
+
+    def active(self, verifier: str) -> int:
+        """The verifier's stake less what is unbonding."""
+        return self.verifier_stake.get(verifier, 0) - self.unbonding.get(verifier, (0, 0))[0]
+
+    def _slashed(self, verifier: str, amount: int) -> None:
+        """`slashVerifier` takes the active stake first, then the unbonding."""
+        from_unbonding = max(0, amount - self.active(verifier))
+        if from_unbonding:
+            left, end = self.unbonding[verifier]
+            self.unbonding[verifier] = (left - from_unbonding, end)
+        self.verifier_stake[verifier] -= amount
+        self.verifier_slashed += amount
 
     def _queued(self, position: int, entry: Entry) -> None:
         self.queue[position] = entry  # a draw whose target left the window is queued again in place
@@ -134,6 +159,8 @@ class Review:
         elif event == "Challenged":
             self.disputes[job_id] = Dispute(args["challenger"])
             c["challenges"] += 1
+            c["customer_challenges"] += int(int(args["bond"]) > 0)  # a verifier's rejection posts no bond
+            c["whistleblower_challenges"] += int(bool(args["whistleblower"]))
         elif event == "JuryDrawn":
             d = self.disputes[job_id]
             d.status, d.commit_end, d.reveal_end = DisputeStatus.VOTING, int(args["commitEnd"]), int(args["revealEnd"])

@@ -18,6 +18,8 @@ from compute_market.fastsim.check import check_mirror
 from compute_market.fastsim.config import GENESIS_TIME, FastSimConfig
 from compute_market.fastsim.deploy import Deployment, deploy_on, deploy_with_ape
 from compute_market.fastsim.engine import FastSim, Progress
+from compute_market.fastsim.plots import plot
+from compute_market.fastsim.rawrate import measure_protocol_rate
 from compute_market.fastsim.report import build_report
 from compute_market.fastsim.rpc import Rpc
 from compute_market.simulation.engine import START_TIME
@@ -95,7 +97,8 @@ def play(
     progress: Progress | None = None,
     before_check: Callable[[FastSim], None] | None = None,
 ) -> tuple[FastSim, dict[str, Any]]:
-    """Set-up, steps, check and raw rates on a deployed chain with mining off."""
+    """Set-up, steps, check and raw rates (approvals, and the protocol's postJob and placeBid
+    on a snapshot that is reverted) on a deployed chain with mining off."""
     sim = FastSim(cfg, chain, start_time, progress)
     with timer.phase("setup"):
         sim.setup()
@@ -112,6 +115,8 @@ def play(
         checked = check_mirror(chain, sim.mirror, [p.address for p in sim.providers])
     with timer.phase("raw rate"):
         raw = raw_rates(chain, sim)
+        # the protocol's own postJob and placeBid, inside a snapshot the node reverts to
+        raw.update(measure_protocol_rate(chain, txs=cfg.raw_rate_txs))
     return sim, {"checked": checked, "raw": raw}
 
 
@@ -149,7 +154,7 @@ def run_own_anvil(
         anvil.stop()
     extra["peak_rss"] = anvil.peak_rss
     report = build_report(sim, extra, timer.phases, time.perf_counter() - started, rss, own_anvil=True)
-    _write(report, out)
+    write_outputs(report, sim, out)
     return report
 
 
@@ -178,7 +183,7 @@ def run_attached(
         rpc.call("evm_setAutomine", [True])
         rpc.call("anvil_autoImpersonateAccount", [False])
     report = build_report(sim, extra, timer.phases, time.perf_counter() - started, 0, own_anvil=False)
-    _write(report, out)
+    write_outputs(report, sim, out)
     return sim, report
 
 
@@ -189,7 +194,19 @@ def _record_path(out: Path | None) -> Path:
     return folder / "deployment.json"
 
 
-def _write(report: dict[str, Any], out: Path | None) -> None:
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+def write_outputs(report: dict[str, Any], sim: FastSim, out: Path | None) -> list[Path]:
+    """Into `out`: the hourly time series (`timeseries.csv`) and the plots (`plots.PLOTS`) when the
+    run recorded one, then `report.json` (its `timing.phases.plots` the time the plots took).
+    Returns the files written."""
+    if out is None:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    if sim.cfg.series:
+        started = time.perf_counter()
+        files.append(sim.series.write_csv(out / "timeseries.csv", list(sim.cfg.gpu_mix)))
+        files += plot(report, sim.series, out)
+        report["timing"]["phases"]["plots"] = round(time.perf_counter() - started, 2)
+    files.append(out / "report.json")
+    files[-1].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return files

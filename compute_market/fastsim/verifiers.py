@@ -1,8 +1,10 @@
-"""Result review, played when the run has verifiers (`FastSimConfig.verifiers`, off by default):
-verifiers staked in the ledger (the provider registry), customers asking for a verifier, the
-keeper making the ledger's draws (`processDraws`) and closing votes, verifiers attesting and
-sitting on juries (commit and reveal votes with salts), majority jurors claiming their rewards.
-Every decision comes from the mirror and the run's seeded generator, as in `engine`."""
+"""Result review: verifiers staked in the ledger (the provider registry), customers asking for a
+verifier, the keeper making the ledger's draws (`processDraws`) and closing votes, verifiers
+attesting and sitting on juries (commit and reveal votes with salts), majority jurors claiming
+their rewards, verifiers unstaking (`requestVerifierUnstake`, then `withdrawVerifierStake` once
+unbonded), all when the run has verifiers (`FastSimConfig.verifiers`); the keeper's part also
+when customers challenge results (`check_rate`), which needs no verifier (an undrawn jury goes
+to the arbiter). Every decision comes from the mirror and the run's seeded generator."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from compute_market.agent import honest_result
 from compute_market.fastsim.chain import Tx
 from compute_market.fastsim.mirror import JobState, Status
 from compute_market.models import Attestation, DisputeStatus
-from compute_market.units import HOUR, to_wei
+from compute_market.units import DAY, HOUR, to_wei
 
 if TYPE_CHECKING:
     from compute_market.fastsim.engine import FastSim
@@ -28,11 +30,12 @@ PER_DRAW_GAS = 800_000  # gas limit per queued entry `processDraws` is asked to 
 @dataclass
 class Verifier:
     """A staked verifier; a lazy one approves every result and votes at random (and forgets to
-    reveal half its votes), as in `bin/simulate`."""
+    reveal half its votes), as in the Ape engine."""
 
     address: str
     lazy: bool
     votes: dict[int, tuple[bool, bytes]] = field(default_factory=dict)  # job id → (fault, salt) committed
+    unstake_day: int = 0  # the latest simulated day it considered unstaking
 
     def verdict(self, honest: bool) -> bool:
         """Its attestation: whether the result is fine."""
@@ -67,27 +70,46 @@ class Reviewing:
 
     @property
     def on(self) -> bool:
+        """Whether the run has verifiers."""
         return bool(self.verifiers)
+
+    @property
+    def challenges(self) -> bool:
+        """Whether customers check results and challenge the fakes."""
+        return self.sim.cfg.check_rate > 0
+
+    @property
+    def disputes(self) -> bool:
+        """Whether disputes can open (a verifier's rejection or a customer's challenge)."""
+        return self.on or self.challenges
+
+    @property
+    def unstaking(self) -> bool:
+        return self.on and self.sim.cfg.verifier_unstake_per_day > 0
 
     # ------------------------------------------------------------------ set-up
 
     def funding(self) -> list[Tx]:
         """CMP for each verifier; the resolver's vote and appeal periods shortened to an hour
-        (as `bin/simulate` does), so that a dispute ends within hours."""
+        (as the Ape engine does), so that a dispute ends within hours."""
         admin, cfg = self.sim.admin, self.sim.cfg
         txs = [
             Tx(admin, "setup", "ComputeToken", "transfer", (v.address, to_wei(cfg.verifier_cmp)))
             for v in self.verifiers
         ]
-        if self.on:
+        if self.disputes:
             for setter in ("setVoteCommitPeriod", "setVoteRevealPeriod", "setAppealWindow"):
                 txs.append(Tx(admin, "setup", "DisputeResolver", setter, (HOUR,)))
         return txs
 
     def joining(self) -> list[Tx]:
-        """Each verifier approves the ledger, registers and stakes."""
+        """Each verifier approves the ledger, registers and stakes; the admin shortens the
+        ledger's unbonding period (after the resolver's periods: `slashDelay` must stay below it)."""
         registry, stake = self.sim.chain.address("ProviderRegistry"), to_wei(self.sim.cfg.verifier_stake)
         txs: list[Tx] = []
+        if self.unstaking:
+            period = (self.sim.cfg.unbonding_period,)
+            txs.append(Tx(self.sim.admin, "setup", "ProviderRegistry", "setUnbondingPeriod", period))
         for v in self.verifiers:
             txs += [
                 Tx(v.address, "setup", "ComputeToken", "approve", (registry, 2**256 - 1)),
@@ -157,6 +179,8 @@ class Reviewing:
                     verifier = self.by_address.get(juror)
                     if verifier is not None:
                         self._jury_duty(verifier, job, ballot.committed, ballot.revealed, dispute.commit_end, now, txs)
+        if self.unstaking:
+            self._unstake(now, txs)
         for job_id in list(review.rewards_open):  # disputes whose majority jurors may claim
             dispute = review.disputes[job_id]
             unclaimed = [
@@ -167,6 +191,25 @@ class Reviewing:
             for juror in unclaimed:
                 if juror in self.by_address and (dispute.token_share or dispute.credit_share):
                     txs.append(Tx(juror, "verifier", "DisputeResolver", "claimJuryReward", (job_id,)))
+
+    def _unstake(self, now: int, txs: list[Tx]) -> None:
+        """Withdraws unbonded stake once its unbonding is over; once a simulated day, with a
+        chance of `verifier_unstake_per_day`, a verifier with nothing unbonding asks to unstake
+        half its active stake (it leaves the draws at once, stays slashable while unbonding)."""
+        sim = self.sim
+        review = sim.mirror.review
+        day = (now - sim.start_time) // DAY + 1
+        for v in self.verifiers:
+            unbonding, end = review.unbonding.get(v.address, (0, 0))
+            if unbonding and now >= end:
+                txs.append(Tx(v.address, "verifier", "ProviderRegistry", "withdrawVerifierStake", ()))
+                continue
+            if v.unstake_day == day:
+                continue
+            v.unstake_day = day
+            amount = review.active(v.address) // 2
+            if sim.rng.random() < sim.cfg.verifier_unstake_per_day and not unbonding and amount > 0:
+                txs.append(Tx(v.address, "verifier", "ProviderRegistry", "requestVerifierUnstake", (amount,)))
 
     def _jury_duty(
         self,
