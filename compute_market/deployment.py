@@ -287,9 +287,16 @@ class Deployer:
             self.log(f"rewards pay the stake rewards of ledger {registry.address}")
         treasury = self.treasury or me
         # The market's auction rules, run by the market's DELEGATECALL on its own storage.
-        auctions = self.contract("JobAuctions", "JobAuctions", me, credits.address, registry.address)
+        auctions = self.contract("JobAuctions", "JobAuctions", me, credits.address, registry.address, rewards.address)
         market = self.contract(
-            "JobMarket", "JobMarket", me, credits.address, registry.address, treasury, auctions.address
+            "JobMarket",
+            "JobMarket",
+            me,
+            credits.address,
+            registry.address,
+            treasury,
+            auctions.address,
+            rewards.address,
         )
         self.grant(registry, "MARKET_ROLE", market.address)
         self.grant(registry, "SLASHER_ROLE", market.address)
@@ -302,6 +309,7 @@ class Deployer:
             credits.address,
             market.address,
             registry.address,
+            rewards.address,
         )
         self.grant(market, "RESOLVER_ROLE", resolver.address)
         if market.resolver() != resolver.address:  # its verification record pays verification fees
@@ -316,11 +324,6 @@ class Deployer:
         self.grant(token, MINTER_ROLE, rewards.address)
         self.grant(rewards, "MARKET_ROLE", market.address)
         self.grant(rewards, "RESOLVER_ROLE", resolver.address)
-        for reporter in (market, resolver):
-            if reporter.rewards() != rewards.address:
-                receipt = reporter.setRewards(rewards.address, sender=self.account)
-                self.gas["setRewards"] = self.gas.get("setRewards", 0) + receipt.gas_used
-                self.log(f"{reporter.address} now reports to rewards {rewards.address}")
         self.record.save(self.path)
         return Protocol(
             token=token,

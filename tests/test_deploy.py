@@ -131,10 +131,13 @@ ZERO = "0x" + "00" * 20
         ("ComputeCredits", lambda p, me: (ZERO, p.token, p.price_feed, 1)),  # Governed: no admin
         ("ComputeCredits", lambda p, me: (me, ZERO, p.price_feed, 1)),
         ("ProviderRegistry", lambda p, me: (me, ZERO, p.rewards)),
-        ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO, p.market.auctions())),
-        ("JobAuctions", lambda p, me: (me, p.credits, ZERO)),
-        ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry)),  # the token
-        ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry)),
+        ("JobMarket", lambda p, me: (me, p.credits, p.registry, ZERO, p.market.auctions(), p.rewards)),
+        ("JobMarket", lambda p, me: (me, p.credits, p.registry, me, p.market.auctions(), ZERO)),
+        ("JobAuctions", lambda p, me: (me, p.credits, ZERO, p.rewards)),
+        ("JobAuctions", lambda p, me: (me, p.credits, p.registry, ZERO)),
+        ("DisputeResolver", lambda p, me: (me, ZERO, p.credits, p.market, p.registry, p.rewards)),  # the token
+        ("DisputeResolver", lambda p, me: (me, p.token, p.credits, ZERO, p.registry, p.rewards)),
+        ("DisputeResolver", lambda p, me: (me, p.token, p.credits, p.market, p.registry, ZERO)),
         ("RewardsDistributor", lambda p, me: (me, ZERO, p.credits, 86_400, 1, 1, 0)),
         ("RewardsDistributor", lambda p, me: (me, p.token, ZERO, 86_400, 1, 1, 0)),
     ],
@@ -143,9 +146,12 @@ ZERO = "0x" + "00" * 20
         "credits-token",
         "registry-token",
         "market-treasury",
+        "market-rewards",
         "auctions-registry",
+        "auctions-rewards",
         "resolver-token",
         "resolver-market",
+        "resolver-rewards",
         "rewards-token",
         "rewards-credits",
     ],
@@ -179,14 +185,17 @@ def test_loading_a_record_ignores_a_stale_abi_cached_for_its_addresses(project, 
     assert loaded.rewards.contract_type.name == "RewardsDistributor"
 
 
-def test_the_market_refuses_an_auctions_module_of_other_contracts(project, chain, protocol, admin):
+@pytest.mark.parametrize("other", ["registry", "rewards"])
+def test_the_market_refuses_an_auctions_module_of_other_contracts(project, chain, protocol, admin, other):
     """The market runs its auctions module's code on its own storage, so the module must have
-    been deployed for the same credits and registry (a module pointing at another registry
-    would lock and slash stake there)."""
-    other = project.JobAuctions.deploy(admin, protocol.credits, protocol.token, sender=admin)  # not a registry
+    been deployed for the same credits, registry and rewards (a module pointing at another
+    registry would lock and slash stake there)."""
+    registry = protocol.token if other == "registry" else protocol.registry  # the token: not a registry
+    rewards = protocol.token if other == "rewards" else protocol.rewards
+    module = project.JobAuctions.deploy(admin, protocol.credits, registry, rewards, sender=admin)
     container = project.JobMarket
     data = container.contract_type.deployment_bytecode.bytecode + container.constructor.encode_input(
-        admin, protocol.credits, protocol.registry, admin, other
+        admin, protocol.credits, protocol.registry, admin, module, protocol.rewards
     ).hex().removeprefix("0x")
     with pytest.raises(ContractCustomError) as failure:
         chain.provider.web3.eth.call({"from": admin.address, "data": data})

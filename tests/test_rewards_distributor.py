@@ -164,6 +164,45 @@ def test_work_without_a_fee_or_without_an_oracle_earns_nothing(dist, chain, sett
     assert dist.pendingRewards(bob) == (0, 0)
 
 
+def test_an_epochs_fees_are_valued_at_the_rate_its_first_fee_read(
+    dist, chain, settle, reporter, alice, bob, carol, credits, fresh_price
+):
+    """One oracle read per epoch: Alice's 3 CRD fee, the epoch's first, reads 0.4 CMP per CRD
+    (2.50 USD) and caps her at 7/8 of 1.2 = 1.05 CMP. The oracle then says 2.90 USD, yet Bob's
+    3 CRD fee in the same epoch is valued at the epoch's 0.4 (cap 1.05 again, no oracle call).
+    The next epoch's first fee reads the new rate (1/2.90 = 0.3448... CMP per CRD)."""
+    at(chain, dist, 100)
+    first = settle(1, alice, to_wei(300), fee=to_wei(3))
+    assert [(e.epoch, e.tokensPerCredit) for e in first.events.filter(dist.EpochRateSet)] == [(0, to_wei("0.4"))]
+    assert dist.epochTotals(0).tokensPerCredit == to_wei("0.4")
+    fresh_price("2.90")
+    second = dist.recordWork(2, bob, to_wei(300), to_wei(3), sender=reporter)
+    assert second.events.filter(dist.WorkRecorded)[0].workCap == to_wei("1.05")
+    assert not second.events.filter(dist.EpochRateSet)
+    at(chain, dist, DAY + 100)
+    fresh_price("2.90")
+    rate = credits.creditsToTokens(to_wei(1))
+    assert rate < to_wei("0.4")  # at most 1/2.90 (the higher of the last accepted answers)
+    third = dist.recordWork(3, carol, to_wei(300), to_wei(3), sender=reporter)
+    assert [(e.epoch, e.tokensPerCredit) for e in third.events.filter(dist.EpochRateSet)] == [(1, rate)]
+    assert third.events.filter(dist.WorkRecorded)[0].workCap == to_wei(3) * rate // WAD * 7 // 8
+
+
+def test_an_oracle_outage_at_an_epochs_first_fee_leaves_the_rate_for_the_next_fee(
+    dist, chain, settle, reporter, alice, bob
+):
+    """A fee recorded while the oracle is stale earns no cap and snapshots nothing; the next
+    fee with a live oracle reads the epoch's rate."""
+    at(chain, dist, 2 * 3_600)  # the oracle's last answer is more than an hour old
+    stale = dist.recordWork(1, alice, to_wei(100), to_wei(1), sender=reporter)
+    assert stale.events.filter(dist.WorkRecorded)[0].workCap == 0
+    assert not stale.events.filter(dist.EpochRateSet)
+    assert dist.epochTotals(0).tokensPerCredit == 0
+    live = settle(2, bob, to_wei(100), fee=to_wei(1))
+    assert live.events.filter(dist.WorkRecorded)[0].workCap == to_wei("0.35")
+    assert dist.epochTotals(0).tokensPerCredit == to_wei("0.4")
+
+
 def test_a_claim_twice_pays_once(dist, chain, settle, alice, token):
     at(chain, dist, 100)
     settle(1, alice, 1)

@@ -137,8 +137,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
     uint16 public juryRewardBps = 1_000;
 
-    /// @notice Told of verifiers' approvals (zero: nobody).
-    IRewardsDistributor public rewards;
+    /// @notice Told of verifiers' approvals (a required immutable peer).
+    IRewardsDistributor public immutable rewards;
 
     mapping(uint256 => Verification) private _verifications;
     mapping(uint256 => Dispute) private _disputes;
@@ -158,7 +158,6 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     event AwaitingArbiter(uint256 indexed jobId, uint256 appealEnd);
     event DisputeResolved(uint256 indexed jobId, bool providerFault, bool byJury, bool byDefault);
     event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
-    event RewardsSet(address indexed rewards);
     /// @notice The majority jurors of a dispute may each claim `tokenShare` CMP and `creditShare` CRD.
     event JuryRewardsOpened(uint256 indexed jobId, uint256 majority, uint256 tokenShare, uint256 creditShare);
     /// @notice A majority juror claimed its share.
@@ -190,13 +189,20 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     error NoJuryReward(uint256 jobId, address juror);
 
     /// @param admin Governance (also the first arbiter).
-    constructor(address admin, IComputeToken token_, IERC20 credits_, IJobMarket market_, IProviderRegistry registry_)
-        Governed(admin)
-    {
+    /// @param rewards_ The rewards distributor told of verifiers' approvals (its `RESOLVER_ROLE`).
+    constructor(
+        address admin,
+        IComputeToken token_,
+        IERC20 credits_,
+        IJobMarket market_,
+        IProviderRegistry registry_,
+        IRewardsDistributor rewards_
+    ) Governed(admin) {
         if (
             address(token_) == address(0) || address(credits_) == address(0) || address(market_) == address(0)
-                || address(registry_) == address(0)
+                || address(registry_) == address(0) || address(rewards_) == address(0)
         ) revert ZeroAddress();
+        rewards = rewards_;
         token = token_;
         credits = credits_;
         market = market_;
@@ -242,8 +248,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (block.timestamp > v.deadline) revert AttestationClosed(v.deadline);
         v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
         emit Attested(jobId, msg.sender, resultOk);
-        IRewardsDistributor r = rewards;
-        if (resultOk && address(r) != address(0)) r.recordVerification(jobId, msg.sender);
+        if (resultOk) rewards.recordVerification(jobId, msg.sender);
         if (!resultOk && status == DisputeStatus.None) {
             _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
         }
@@ -408,13 +413,6 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     // ================================================================== governance
-
-    /// @notice Sets the rewards distributor told of verifiers' approvals and active stake (zero:
-    ///         nobody).
-    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        rewards = value;
-        emit RewardsSet(address(value));
-    }
 
     /// @notice Sets `challengeBond` in CRD wei within [0, 1,000,000 CRD].
     function setChallengeBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {

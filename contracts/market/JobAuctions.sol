@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {JobMarketStorage} from "./JobMarketStorage.sol";
 
 /// @title JobAuctions
@@ -26,8 +27,9 @@ contract JobAuctions is JobMarketStorage {
     /// @param admin Governance of this module's (unused) own storage.
     /// @param credits_ The market's credits.
     /// @param registry_ The market's provider registry.
-    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_)
-        JobMarketStorage(admin, credits_, registry_)
+    /// @param rewards_ The market's rewards distributor.
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, IRewardsDistributor rewards_)
+        JobMarketStorage(admin, credits_, registry_, rewards_)
     {
         _self = address(this);
     }

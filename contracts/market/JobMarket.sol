@@ -78,7 +78,6 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     event TreasurySet(address indexed treasury);
     /// @notice Accrued protocol fees sent to the treasury.
     event FeesWithdrawn(address indexed treasury, uint256 amount);
-    event RewardsSet(address indexed rewards);
     event ResolverSet(address indexed resolver);
     /// @notice Job `jobId`'s verification fee went to the verifier whose verdict was borne out.
     event VerificationFeePaid(uint256 indexed jobId, address indexed verifier, uint256 amount);
@@ -102,15 +101,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @param registry_ Provider registry.
     /// @param treasury_ Receives protocol fees.
     /// @param auctions_ The `JobAuctions` module deployed for the same credits and registry.
+    /// @param rewards_ The rewards distributor told of every settled lease (its `MARKET_ROLE`).
     constructor(
         address admin,
         IComputeCredits credits_,
         IProviderRegistry registry_,
         address treasury_,
-        JobAuctions auctions_
-    ) JobMarketStorage(admin, credits_, registry_) {
+        JobAuctions auctions_,
+        IRewardsDistributor rewards_
+    ) JobMarketStorage(admin, credits_, registry_, rewards_) {
         if (treasury_ == address(0)) revert ZeroAddress();
-        if (auctions_.registry() != registry_ || auctions_.credits() != credits_) revert AuctionsMismatch();
+        if (auctions_.registry() != registry_ || auctions_.credits() != credits_ || auctions_.rewards() != rewards_) {
+            revert AuctionsMismatch();
+        }
         treasury = treasury_;
         auctions = address(auctions_);
     }
@@ -452,12 +455,6 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         verificationFeeBps = uint16(_checked("verificationFeeBps", verificationFeeBps, v, 0, 5_000));
     }
 
-    /// @notice Sets the rewards distributor told of settled work (zero to stop telling).
-    function setRewards(IRewardsDistributor value) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        rewards = value;
-        emit RewardsSet(address(value));
-    }
-
     /// @notice Sets `protocolFeeBps` within [0, 1000]; applies to jobs posted afterwards.
     function setProtocolFeeBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         protocolFeeBps = uint16(_checked("protocolFeeBps", protocolFeeBps, v, 0, 1_000));
@@ -609,8 +606,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
         _closeLock(job, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
-        IRewardsDistributor r = rewards;
-        if (address(r) != address(0)) r.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
+        rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
         _transfer(job.customer, refund);
         emit JobSettled(jobId, provider, providerGross, refund);
     }

@@ -35,8 +35,8 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     address public treasury;
     /// @notice Protocol fees earned and not yet sent to the treasury (`withdrawFees`), in credits.
     uint96 public feesAccrued;
-    /// @notice Told of the credits each settled lease paid (zero: nobody).
-    IRewardsDistributor public rewards;
+    /// @notice Told of the credits and fee each settled lease paid (a required immutable peer).
+    IRewardsDistributor public immutable rewards;
 
     /// @notice Protocol fee on provider pay (default 1%, at most 10%).
     uint16 public protocolFeeBps = 100;
@@ -83,10 +83,16 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     /// @param admin Governance.
     /// @param credits_ CRD.
     /// @param registry_ Provider registry.
-    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_) Governed(admin) {
-        if (address(credits_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
+    /// @param rewards_ The rewards distributor told of every settled lease.
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, IRewardsDistributor rewards_)
+        Governed(admin)
+    {
+        if (address(credits_) == address(0) || address(registry_) == address(0) || address(rewards_) == address(0)) {
+            revert ZeroAddress();
+        }
         credits = credits_;
         registry = registry_;
+        rewards = rewards_;
     }
 
     /// @dev The job `jobId`; reverts `UnknownJob` if it was never posted.

@@ -37,8 +37,9 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      settled in the epoch. A share with no taker in an epoch is not minted. Every payout
 ///      rounds down, so the sum of all claims never exceeds what the schedule released.
 ///      Activity rewards are capped by the fees the activity paid (Helium HIP-10): a settled
-///      job's protocol fee, converted to CMP at the oracle price when it settles, is that job's
-///      whole activity budget. The provider's work reward from the job is at most
+///      job's protocol fee, converted to CMP at its epoch's rate (the oracle's redemption price
+///      when the epoch's first fee was recorded, at most one epoch old), is that job's whole
+///      activity budget. The provider's work reward from the job is at most
 ///      fee·workBps/(workBps+verifierBps) and the verifier that approved it at most
 ///      fee·verifierBps/(workBps+verifierBps), so a job's activity rewards never exceed the fee
 ///      it paid; the part of a pro-rata share above an account's cap is not minted. Wash
@@ -89,7 +90,10 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     /// @notice An epoch's totals: the denominators of its pro-rata shares.
     struct EpochTotals {
         uint128 credits;
-        uint64 verifierUnits;
+        uint32 verifierUnits;
+        // CMP wei per CRD (1e18 wei), read from the oracle by the epoch's first `recordWork`
+        // that could read it: every fee of the epoch is valued at it (0 = not read yet).
+        uint96 tokensPerCredit;
     }
 
     /// @notice The token minted (CMP).
@@ -128,6 +132,8 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         uint256 indexed epoch, uint256 indexed jobId, address indexed provider, uint256 credits, uint256 workCap
     );
     event VerificationRecorded(uint256 indexed jobId, address indexed verifier);
+    /// @notice The CMP rate `epoch`'s fees are valued at (CMP wei per CRD), read once.
+    event EpochRateSet(uint256 indexed epoch, uint256 tokensPerCredit);
     event VerifierWorkRecorded(
         uint256 indexed epoch, uint256 indexed jobId, address indexed verifier, uint256 verifierCap
     );
@@ -182,12 +188,12 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         uint256 epoch = currentEpoch();
         Segment memory s = _segmentFor(epoch);
         uint256 activityBps = uint256(s.workBps) + s.verifierBps;
-        uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(feeCredits);
+        EpochTotals storage totals = _epochTotals[epoch];
+        uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(totals, epoch, feeCredits);
         uint256 workCap = feeTokens == 0 ? 0 : feeTokens * s.workBps / activityBps;
         Activity storage mine = _rollOverOwing(provider, epoch);
         mine.credits += creditAmount.toUint96();
         mine.workCap += workCap.toUint128();
-        EpochTotals storage totals = _epochTotals[epoch];
         totals.credits += creditAmount.toUint128();
         emit WorkRecorded(epoch, jobId, provider, creditAmount, workCap);
         address verifier = _verifierOf[jobId];
@@ -285,7 +291,8 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         return _activity[account];
     }
 
-    /// @notice `epoch`'s credits settled and verified jobs settled (the shares' denominators).
+    /// @notice `epoch`'s credits settled and verified jobs settled (the shares' denominators),
+    ///         and the CMP rate its fees are valued at (0 until its first fee).
     function epochTotals(uint256 epoch) external view returns (EpochTotals memory) {
         return _epochTotals[epoch];
     }
@@ -439,15 +446,27 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         }
     }
 
-    /// @dev `feeCredits` in CMP at the oracle price; zero when the oracle cannot be read (no
-    ///      reward rather than a settlement that reverts).
-    function _feeTokens(uint256 feeCredits) private view returns (uint256) {
+    /// @dev `feeCredits` in CMP at the epoch's rate: the oracle's (at the redemption price, as
+    ///      `creditsToTokens` quotes it) when the epoch's first fee was recorded, so one oracle
+    ///      call per epoch rather than per settlement, and a rate at most one epoch old. While the
+    ///      oracle cannot be read the fee earns no cap (no reward rather than a settlement that
+    ///      reverts) and the next fee tries again.
+    function _feeTokens(EpochTotals storage totals, uint256 epoch, uint256 feeCredits)
+        private
+        returns (uint256) {
         if (feeCredits == 0) return 0;
-        try credits.creditsToTokens(feeCredits) returns (uint256 tokens) {
-            return tokens;
-        } catch {
-            return 0;
+        uint256 rate = totals.tokensPerCredit;
+        if (rate == 0) {
+            try credits.creditsToTokens(1 ether) returns (uint256 tokens) {
+                // A rate beyond 96 bits (a CRD worth over 79 billion CMP) is not snapshotted.
+                if (tokens == 0 || tokens > type(uint96).max) return 0;
+                (rate, totals.tokensPerCredit) = (tokens, uint96(tokens));
+                emit EpochRateSet(epoch, tokens);
+            } catch {
+                return 0;
+            }
         }
+        return Math.mulDiv(feeCredits, rate, 1 ether);
     }
 
     function _mint(address to, uint256 amount) private {
