@@ -15,6 +15,7 @@ figures.
     ape run fastsim --seeds 20 --jobs 2
     ape run fastsim --seeds 20 --jobs 2 --gpu-price-multiplier 1.5 --pue 1.2   # a cost sweep
     ape run fastsim --seeds 20 --cluster tcp://127.0.0.1:8786
+    ape run fastsim --seeds 20 --jobs 1 --adversaries wash=1,lowball=1,shill=1   # attacks' P&L
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ape import project
 from ape.logging import logger
 from rich.console import Console
 
+from compute_market.fastsim.adversaries import parse_adversaries
 from compute_market.fastsim.aggregate import print_aggregate
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.plots import PLOTS
@@ -86,6 +88,12 @@ from compute_market.progress import progress_bar
 )
 @click.option(
     "--utilisation-window", type=int, default=24, show_default=True, help="Trailing utilisation window, hours."
+)
+@click.option(
+    "--adversaries",
+    default=None,
+    metavar="KIND=N,...",
+    help="Adversaries with their own P&L, e.g. wash=1,lowball=1,shill=1 (default: none).",
 )
 @click.option("--series/--no-series", default=True, show_default=True, help="Hourly time series, CSV and PNG plots.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)
@@ -149,6 +157,12 @@ def make_config(opts: dict[str, Any]) -> FastSimConfig:
         full_cost_utilisation=opts["full_cost_utilisation"],
         utilisation_window_hours=opts["utilisation_window"],
     )
+    try:
+        adversaries = parse_adversaries(opts.get("adversaries"))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--adversaries") from err
+    if adversaries:
+        cfg = replace(cfg, adversaries=adversaries)
     mix = parse_mix(opts["gpu_mix"])
     if mix:
         cfg = replace(cfg, gpu_mix=mix)

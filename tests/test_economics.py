@@ -302,3 +302,32 @@ def test_ask_is_monotone_in_utilisation_and_above_marginal(price, watts, electri
     low, high = sorted((u1, u2))
     assert ask_price(costs, low, margin) <= ask_price(costs, high, margin)
     assert ask_price(costs, low, margin) >= costs.marginal_per_busy_hour()
+
+
+def test_the_headline_table_reads_a_sweeps_medians_and_intervals():
+    """A sweep's aggregate (as `ape run fastsim --seeds N` writes it) becomes one README row per
+    GPU model that traded: H100 cleared at a median 2.50 USD (1.53 to 5.46 over 18 of 20 seeds),
+    64% (21% to 78%) below the lowest hyperscaler quote; a model with no clearing price is left out."""
+    from compute_market.fastsim.headline import markdown, rows
+    from compute_market.simulation.config import Catalog
+
+    def fig(median: float, p05: float, p95: float, runs: int = 18) -> dict[str, float]:
+        return {"median": median, "p05": p05, "p95": p95, "runs": runs}
+
+    aggregate = {
+        "runs": 20,
+        "figures": {
+            "econ.H100-80GB.median_clearing": fig(2.5, 1.53, 5.46),
+            "econ.H100-80GB.discount_vs_hyperscaler": fig(0.64, 0.21, 0.78),
+            "econ.H100-80GB.discount_vs_marketplace_low": fig(-0.35, -1.95, 0.17),
+            "econ.H100-80GB.utilisation": fig(0.11, 0.07, 0.2),
+            "econ.H100-80GB.profit_before_rewards_usd": fig(-1181, -2190, -347),
+            "econ.L4-24GB.utilisation": fig(0.0, 0.0, 0.0),
+        },
+    }
+    table = rows("baseline", aggregate, Catalog.load())
+    assert len(table) == 1
+    row = table[0]
+    assert row[:4] == ["baseline", "H100-80GB", "18 of 20", "2.50 (1.53 to 5.46)"]
+    assert row[5:] == ["64% (21% to 78%)", "-35% (-195% to 17%)", "11% (7% to 20%)", "-1,181 (-2,190 to -347)"]
+    assert markdown(table).splitlines()[2].startswith("| baseline | H100-80GB | 18 of 20 |")

@@ -8,25 +8,11 @@ import random
 import pytest
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
+from helpers import random_word_value
 
 from compute_market.fastsim.abi import Codec, StaticLayout, decode_words, encode_words, normalize
 
 TYPES = ["uint256", "uint64", "uint8", "int256", "int24", "address", "bool", "bytes32", "bytes4"]
-
-
-def _value(kind: str, rng: random.Random) -> object:
-    if kind.startswith("uint"):
-        bits = int(kind[4:])
-        return rng.choice([0, 1, (1 << bits) - 1, rng.getrandbits(bits)])
-    if kind.startswith("int"):
-        bits = int(kind[3:])
-        return rng.choice([0, -1, -(1 << (bits - 1)), (1 << (bits - 1)) - 1, rng.getrandbits(bits - 1)])
-    if kind == "address":
-        return "0x" + rng.randbytes(20).hex()
-    if kind == "bool":
-        return rng.random() < 0.5
-    size = int(kind[5:])
-    return rng.randbytes(rng.randint(0, size))
 
 
 def test_static_layouts_match_eth_abi():
@@ -35,7 +21,10 @@ def test_static_layouts_match_eth_abi():
         types = [rng.choice(TYPES) for _ in range(rng.randint(1, 6))]
         if rng.random() < 0.3:  # a static tuple among them
             types.append("(" + ",".join(rng.choice(TYPES) for _ in range(3)) + ")")
-        values = [[_value(k, rng) for k in t[1:-1].split(",")] if t.startswith("(") else _value(t, rng) for t in types]
+        values = [
+            [random_word_value(k, rng) for k in t[1:-1].split(",")] if t.startswith("(") else random_word_value(t, rng)
+            for t in types
+        ]
         layout = StaticLayout.of(types)
         assert layout is not None
         eth_values = [tuple(v) if isinstance(v, list) else v for v in values]

@@ -9,6 +9,7 @@ import random
 import pytest
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
+from helpers import random_word_value
 
 from compute_market.fastsim.abi import Codec, HexLayout, normalize
 
@@ -39,17 +40,7 @@ def _value(kind: str, rng: random.Random) -> object:
         return rng.choice(["", "fastsim://7", "é" * rng.randint(0, 40), "x" * rng.randint(0, 100)])
     if kind == "bytes":
         return rng.randbytes(rng.randint(0, 70))
-    if kind.startswith("uint"):
-        bits = int(kind[4:])
-        return rng.choice([0, 1, (1 << bits) - 1, rng.getrandbits(bits)])
-    if kind.startswith("int"):
-        bits = int(kind[3:])
-        return rng.choice([0, -1, -(1 << (bits - 1)), (1 << (bits - 1)) - 1, rng.getrandbits(bits - 1)])
-    if kind == "address":
-        return "0x" + rng.randbytes(20).hex()
-    if kind == "bool":
-        return rng.random() < 0.5
-    return rng.randbytes(rng.randint(0, int(kind[5:])))
+    return random_word_value(kind, rng)
 
 
 def test_hex_layouts_match_eth_abi():

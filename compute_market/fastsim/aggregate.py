@@ -75,6 +75,11 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         for key in ECONOMICS_FIGURES:
             if row.get(key, "-") != "-":
                 out[f"econ.{model}.{key}"] = float(row[key])
+    adversaries: dict[str, float] = {}
+    for row in report.get("adversaries", []):  # runs with adversaries: each kind's net P&L (summed)
+        adversaries[row["kind"]] = adversaries.get(row["kind"], 0.0) + float(row["net_usd"])
+    for kind, net in sorted(adversaries.items()):
+        out[f"adversary.{kind}.net_usd"] = round(net, 2)
     out["timing.actor_tx_per_s"] = float(report["timing"]["actor_tx_per_s"])
     if "actor_share_of_raw" in report["timing"]:  # reports from before it have none
         out["timing.actor_share_of_raw"] = float(report["timing"]["actor_share_of_raw"])
@@ -107,9 +112,12 @@ def aggregate(reports: dict[int, dict[str, Any]], failures: dict[int, str] | Non
 
 def _order(name: str) -> tuple[int, str]:
     """Jobs first (in outcome order), then auctions, credits, review, tokens, transactions, prices,
-    economics, timing."""
+    economics, adversaries, timing."""
     group, _, key = name.partition(".")
-    groups = ("jobs", "auctions", "credits", "review", "tokens", "transactions", "price", "econ", "timing")
+    groups = (
+        *("jobs", "auctions", "credits", "review", "tokens", "transactions", "price", "econ", "adversary"),
+        "timing",
+    )
     rank = groups.index(group) if group in groups else len(groups)
     inner = JOB_FIGURES.index(key) if group == "jobs" and key in JOB_FIGURES else 0
     inner = AUCTION_FIGURES.index(key) if group == "auctions" and key in AUCTION_FIGURES else inner

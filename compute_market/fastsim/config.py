@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from compute_market.simulation.config import scenario_market
 from compute_market.simulation.engine import START_TIME
 from compute_market.units import DAY, HOUR
 
@@ -71,19 +72,15 @@ class FastSimConfig:
     region_share: float = 0.3  # jobs that name a region (the others take any)
     full_vram_share: float = 0.6  # jobs that need their model's whole memory (the others half of it)
     half_vram_share: float = 0.2  # providers whose configuration offers half their model's memory
+    # Adversaries as agents with their own P&L (`fastsim.adversaries`): kind → how many; none by default
+    adversaries: dict[str, int] = field(default_factory=dict)
     scenario: str = "baseline"
     series: bool = True  # record an hourly time series (for the CSV and the plots)
 
     def for_scenario(self, name: str) -> FastSimConfig:
-        """As `SimConfig.for_scenario`: `glut` (at least 16 providers, demand 0.15), `scarce` (at
-        most 3 providers, demand 0.6), `baseline` (as set)."""
-        if name == "glut":
-            return replace(self, scenario=name, providers=max(self.providers, 16), jobs_per_customer_hour=0.15)
-        if name == "scarce":
-            return replace(self, scenario=name, providers=min(self.providers, 3), jobs_per_customer_hour=0.6)
-        if name == "baseline":
-            return replace(self, scenario=name)
-        raise ValueError(f"unknown scenario {name!r}: baseline, glut or scarce")
+        """The market of scenario `name`, as the Ape engine plays it (`scenario_market`)."""
+        providers, demand = scenario_market(name, self.providers, self.jobs_per_customer_hour)
+        return replace(self, scenario=name, providers=providers, jobs_per_customer_hour=demand)
 
     @property
     def step_seconds(self) -> int:

@@ -26,6 +26,7 @@ from compute_market.fastsim.actors import (
     commitment_hash,
     tokens_for,
 )
+from compute_market.fastsim.adversaries import Adversaries
 from compute_market.fastsim.chain import Block, Chain, Log, Tx
 from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
@@ -82,6 +83,7 @@ class FastSim:
         self.cmp_supply_start = 0  # CMP supply once set up (before any run step)
         self.challenge_bond = 0  # the resolver's, in credits (read at set-up)
         self.resolver = chain.address("DisputeResolver")
+        self.adversaries: Adversaries | None = None  # only when the settings name some (`cfg.adversaries`)
 
     # ================================================================== set-up
 
@@ -91,6 +93,9 @@ class FastSim:
         cfg, rng = self.cfg, self.rng
         self._read_parameters()
         self.providers = self._make_providers()
+        if any(cfg.adversaries.values()):
+            self.adversaries = Adversaries(self)
+            self.providers += self.adversaries.make_providers()
         self.provider_of = {p.address: p for p in self.providers}
         for i in range(cfg.customers):
             c = Customer(actor_address("customer", i), rng.uniform(*cfg.budget), rng.random() < cfg.diligent_share)
@@ -100,8 +105,9 @@ class FastSim:
         if self.reviewing.disputes:
             self.reviewing.read_parameters()
         verifiers = [v.address for v in self.reviewing.verifiers]
+        adversaries = self.adversaries.senders() if self.adversaries is not None else []
         self.chain.prepare_senders(
-            [self.admin] + [p.address for p in self.providers] + list(self.customer_of) + verifiers
+            [self.admin] + [p.address for p in self.providers] + list(self.customer_of) + verifiers + adversaries
         )
         head, _ = self.chain.head()
         for log in self.chain.logs(0, head):
@@ -112,6 +118,8 @@ class FastSim:
         for c in self.customers:
             funding.append(Tx(self.admin, "setup", "ComputeToken", "transfer", (c.address, to_wei(cfg.customer_cmp))))
         funding += self.reviewing.funding()
+        if self.adversaries is not None:
+            funding += self.adversaries.funding()
         clock = self._mine_setup(funding, self.start_time + 1)
         joining: list[Tx] = []
         registry, credits, market = (self.chain.address(n) for n in ("ProviderRegistry", "ComputeCredits", "JobMarket"))
@@ -136,8 +144,12 @@ class FastSim:
             if self.reviewing.challenges:  # the challenge bond is paid in credits to the resolver
                 joining.append(Tx(c.address, "setup", "ComputeCredits", "approve", (self.resolver, MAX_UINT)))
         joining += self.reviewing.joining()
+        if self.adversaries is not None:
+            joining += self.adversaries.joining()
         self._mine_setup(joining, clock)
         self.cmp_supply_start = self.mirror.supply["CMP"]
+        if self.adversaries is not None:
+            self.adversaries.started()
 
     def _mine_setup(self, txs: list[Tx], timestamp: int) -> int:
         """Mines set-up transactions in blocks of at most `SETUP_BLOCK_TXS`, a second apart
@@ -243,6 +255,8 @@ class FastSim:
                     counts = {**counts, "txs": self.run_txs, "reverted": sum(self.reverted.values())}
                 self.progress(k, total, counts)
         self._book_earnings()  # what the last block paid
+        if self.adversaries is not None:
+            self.adversaries.finish()  # reads what it needs from the node before it stops
 
     def step(self, now: int) -> Block:
         """One step: decisions, one batch, one block at `now`, receipts and logs."""
@@ -258,6 +272,8 @@ class FastSim:
         if reviewing is not None and reviewing.on:
             reviewing.verifiers_step(now, txs)
         self._providers(now, view, txs)
+        if self.adversaries is not None:
+            self.adversaries.step(now, view, txs)
         self._claim_rewards(now, txs)
         block = self._mine(txs, now)
         self.steps_done += 1
@@ -294,6 +310,8 @@ class FastSim:
                 self._book_slash(log.args["provider"], int(log.args["slashed"]))
             elif log.contract == "JobMarket":
                 self._follow_job(log, specs.get(log.tx))
+        if self.adversaries is not None and not setup:
+            self.adversaries.after_block(block)
         return block
 
     def _follow_job(self, log: Log, spec: tuple[Any, ...] | None) -> None:

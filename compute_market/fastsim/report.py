@@ -246,6 +246,8 @@ def build_report(
     """The report of a finished, checked run."""
     cfg = asdict(sim.cfg)
     cfg["undercut_step"] = str(cfg["undercut_step"])
+    if not cfg["adversaries"]:  # reports of runs without adversaries stay as they were
+        del cfg["adversaries"]
     run_seconds = phases.get("run", 0.0) or 1e-9
     roles = Counter(p.role for p in sim.providers)
     report: dict[str, Any] = {
@@ -294,6 +296,8 @@ def build_report(
     }
     if sim.reviewing is not None and sim.reviewing.disputes:  # absent from runs without disputes
         report["review"] = _review(sim)
+    if sim.adversaries is not None:  # absent from runs without adversaries
+        report["adversaries"] = sim.adversaries.rows()
     return report
 
 
@@ -331,9 +335,12 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         _pairs_table("auctions and credits", {**report["auctions"], **report["credits"]}),
         _pairs_table("review: verifications, challenges, disputes", report.get("review", {})),
         _providers_table(report["providers"]),
+        _adversaries_table(report.get("adversaries", [])),
         _pairs_table("money and tokens", report["tokens"]),
-        _kinds_table(report["transactions"]),
-        _reverts_table(report["transactions"]),
+        _counts_table("transactions by kind", "actor function", "sent", report["transactions"]["by_kind"]),
+        _counts_table(
+            "reverted (actor function: error)", "revert", "count", report["transactions"]["reverted_by_kind"]
+        ),
         _speed_table(report),
     ):
         if table.row_count:
@@ -347,6 +354,25 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         f"protocol's postJob+placeBid ({timing['actor_share_of_raw']:.0%}) and a raw {raw['tx_per_s']} tx/s of "
         f"approvals ({timing['actor_share_of_raw_approve']:.0%}) on the same anvil"
     )
+
+
+def _adversaries_table(rows: list[dict[str, Any]]) -> Table:
+    """Each adversary's P&L: what it spent, what it gained, the net and what stopped it."""
+    table = Table(title="adversaries (P&L in USD)")
+    for name in ("kind", "address", "spent", "gained", "net", "stopped by"):
+        table.add_column(name, justify="right" if name in ("spent", "gained", "net") else "left")
+    for row in rows:
+        net = row["net_usd"]
+        style = "green" if net.startswith("-") else "red"
+        table.add_row(
+            row["kind"],
+            row["addresses"][0][:10],
+            row["spent_usd"],
+            row["gained_usd"],
+            f"[{style}]{net}[/{style}]",
+            row["stopped_by"],
+        )
+    return table
 
 
 def _jobs_table(report: dict[str, Any]) -> Table:
@@ -454,20 +480,12 @@ def _providers_table(providers: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _kinds_table(txs: dict[str, Any]) -> Table:
-    table = Table(title="transactions by kind")
-    table.add_column("actor function")
-    table.add_column("sent", justify="right")
-    for kind, n in txs["by_kind"].items():
-        table.add_row(kind, str(n))
-    return table
-
-
-def _reverts_table(txs: dict[str, Any]) -> Table:
-    table = Table(title="reverted (actor function: error)")
-    table.add_column("revert")
-    table.add_column("count", justify="right")
-    for kind, n in txs["reverted_by_kind"].items():
+def _counts_table(title: str, what: str, counted: str, counts: dict[str, int]) -> Table:
+    """A two-column table of counts (transactions by kind, reverts by kind and error)."""
+    table = Table(title=title)
+    table.add_column(what)
+    table.add_column(counted, justify="right")
+    for kind, n in counts.items():
         table.add_row(kind, str(n))
     return table
 

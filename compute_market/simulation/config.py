@@ -78,6 +78,20 @@ class Catalog:
         return cls(Decimal(str(raw["electricity"]["usd_per_kwh"])), models)
 
 
+def scenario_market(name: str, providers: int, demand: float) -> tuple[int, float]:
+    """Providers and jobs per customer-hour of scenario `name`, for both engines: `glut`, idle
+    supply is large (at least 16 providers, demand 0.15: Akash and io.net's claim of prices
+    80-90% below the clouds); `scarce`, few providers and many jobs (at most 3 providers, demand
+    0.6: prices rise toward the cloud price); `baseline`, as set."""
+    if name == "glut":
+        return max(providers, 16), 0.15
+    if name == "scarce":
+        return min(providers, 3), 0.6
+    if name == "baseline":
+        return providers, demand
+    raise ValueError(f"unknown scenario {name!r}: baseline, glut or scarce")
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Everything a run depends on; the same config and seed give the same run."""
@@ -106,12 +120,6 @@ class SimConfig:
     scenario: str = "baseline"
 
     def for_scenario(self, name: str) -> SimConfig:
-        """`glut`: idle supply is large (Akash and io.net's claim of prices 80-90% below the
-        clouds); `scarce`: few providers, many jobs, prices rise toward the cloud price."""
-        if name == "glut":
-            return replace(self, scenario=name, providers=max(self.providers, 16), jobs_per_customer_hour=0.15)
-        if name == "scarce":
-            return replace(self, scenario=name, providers=min(self.providers, 3), jobs_per_customer_hour=0.6)
-        if name == "baseline":
-            return replace(self, scenario=name)
-        raise ValueError(f"unknown scenario {name!r}: baseline, glut or scarce")
+        """The market of scenario `name` (see `scenario_market`)."""
+        providers, demand = scenario_market(name, self.providers, self.jobs_per_customer_hour)
+        return replace(self, scenario=name, providers=providers, jobs_per_customer_hour=demand)

@@ -1,0 +1,138 @@
+"""Adversaries as agents with their own P&L in the fast engine (issue 18): a wash trader, a lowball
+bidder and a shill-bidding customer, beside the existing fake-result providers and lazy verifiers.
+
+One small run on the test session's anvil, a little over a simulated day (so that the wash trader's
+first epoch is over and it claims its work rewards), few actors and 30-minute blocks to keep it short;
+the mirror is checked against the chain at its end as in every run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rich.console import Console
+
+from compute_market.fastsim import FastSimConfig, run_attached
+from compute_market.fastsim.adversaries import parse_adversaries
+from compute_market.fastsim.aggregate import aggregate, headline
+from compute_market.fastsim.mirror import OPEN, Bond, Status
+from compute_market.fastsim.report import print_summary
+from compute_market.units import HOUR, from_wei
+
+ADVERSARIAL = FastSimConfig(
+    seed=5,
+    providers=3,
+    customers=3,
+    verifiers=2,
+    lazy_verifier_rate=0.5,
+    days=1.25,
+    step_minutes=30,
+    bidding_minutes=50,
+    jobs_per_customer_hour=0.4,
+    gpu_mix={"H100-80GB": 1.0},  # one model: every adversary meets the market's providers
+    cheat_fake_rate=0.34,  # one of the three providers fakes results
+    cheat_abandon_rate=0.0,
+    series=False,
+    raw_rate_calls=100,
+    raw_rate_txs=50,
+    adversaries={"wash": 1, "lowball": 1, "shill": 1},
+)
+
+
+@pytest.fixture(scope="module")
+def adversarial_run(project, tmp_path_factory):
+    return run_attached(ADVERSARIAL, project, tmp_path_factory.mktemp("adversaries"))
+
+
+def _rows(report, kind):
+    return [row for row in report["adversaries"] if row["kind"] == kind]
+
+
+def test_parse_adversaries():
+    assert parse_adversaries("wash=1, lowball=2,shill") == {"wash": 1, "lowball": 2, "shill": 1}
+    assert parse_adversaries("") == {} and parse_adversaries(None) == {}
+    with pytest.raises(ValueError, match="unknown adversary"):
+        parse_adversaries("sybil=3")
+
+
+def test_the_wash_trader_settles_its_own_jobs_and_claims_at_a_loss(adversarial_run):
+    sim, report = adversarial_run
+    assert sim.adversaries is not None
+    (wash,) = sim.adversaries.washers
+    jobs = [sim.mirror.jobs[j] for j in wash.jobs]
+    assert len(jobs) > 5
+    settled = [j for j in jobs if j.status == Status.SETTLED]
+    assert settled and all(j.provider == wash.provider and j.price == j.max_price for j in settled)
+    assert sim.sent["adversary claim"] >= 1 and sim.adversaries.activity[wash.provider] > 0  # it claimed work rewards
+    (row,) = _rows(report, "wash")
+    details = row["details"]
+    assert row["addresses"] == [wash.customer.address, wash.provider]
+    assert Decimal(details["stake_rewards_cmp_excluded"]) > 0  # claimed, but left out of its P&L
+    assert Decimal(row["gained_usd"]) > 0
+    # the work reward is capped by the fee the job paid: it never covers the fee
+    assert Decimal(row["gained_usd"]) < Decimal(details["fees_usd"])
+    spent = Decimal(details["fees_usd"]) + Decimal(details["mint_spread_usd"]) + Decimal(details["redeem_spread_usd"])
+    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.02")
+    assert Decimal(row["net_usd"]) < 0 and row["stopped_by"] == "the fee cap"
+
+
+def test_the_lowball_bidder_wins_below_cost_and_loses(adversarial_run):
+    sim, report = adversarial_run
+    assert sim.adversaries is not None
+    (low,) = sim.adversaries.lowballers
+    leases = [j for j in sim.mirror.jobs.values() if j.provider == low.address and j.lease_start]
+    assert leases
+    # open auctions clear at its bid, below its marginal cost (sealed ones at the second price);
+    # it cannot bid at zero risk: the collateral is priced from the job's max price, not its bid
+    open_leases = [j for j in leases if j.kind == OPEN]
+    assert open_leases and all(from_wei(j.price) < low.costs.marginal_per_busy_hour() for j in open_leases)
+    price = sim.token_price()
+    assert all(
+        from_wei(j.collateral) * price > from_wei(j.price * j.gpu_count * j.duration // HOUR) for j in open_leases
+    )
+    (row,) = _rows(report, "lowball")
+    assert Decimal(row["details"]["busy_gpu_hours"]) > 0
+    assert Decimal(row["net_usd"]) < 0 and row["stopped_by"].startswith("collateral")
+
+
+def test_the_shill_bidder_commits_from_its_own_providers(adversarial_run):
+    """The shill commits on its own sealed auctions from its staked provider addresses and reveals
+    only bids that cannot win. Its P&L is reported whatever its sign: a shill that reveals whenever
+    it cannot win gets its bond back, so it can come out ahead (docs/fastsim.md, "Adversaries")."""
+    sim, report = adversarial_run
+    assert sim.adversaries is not None
+    (shill,) = sim.adversaries.shills
+    assert shill.bids and all(a in sim.mirror.registered for a in shill.providers)
+    assert shill.revealed and shill.revealed <= set(shill.bids)
+    for job_id in shill.revealed:  # a revealed shill never won its own job
+        assert sim.mirror.jobs[job_id].provider not in shill.providers
+    commitments = [sim.mirror.jobs[j].commitments.get(a) for j, (a, _p, _s) in shill.bids.items()]
+    assert any(c is not None and c.state != Bond.COMMITTED for c in commitments)
+    (row,) = _rows(report, "shill")
+    assert row["addresses"] == [shill.customer.address, *shill.providers]
+    assert row["details"]["shill_commitments"] == len(shill.bids)
+    assert Decimal(row["net_usd"]) == Decimal(row["gained_usd"]) - Decimal(row["spent_usd"])
+    assert Decimal(row["details"]["bonds_forfeited_usd"]) == Decimal(row["spent_usd"])
+    stopped = Decimal(row["net_usd"]) < 0
+    assert (row["stopped_by"] == "lapsed bonds go to the treasury") == stopped
+
+
+def test_the_report_carries_every_adversary_and_the_sweep_figures(adversarial_run):
+    _, report = adversarial_run
+    kinds = {row["kind"] for row in report["adversaries"]}
+    assert {"wash", "lowball", "shill", "fake", "lazy"} <= kinds
+    for row in report["adversaries"]:
+        assert set(row) == {"kind", "addresses", "spent_usd", "gained_usd", "net_usd", "stopped_by", "details"}
+        assert Decimal(row["net_usd"]) == Decimal(row["gained_usd"]) - Decimal(row["spent_usd"])
+    assert report["config"]["adversaries"] == {"wash": 1, "lowball": 1, "shill": 1}
+    assert report["checked"]  # the mirror matched the chain at the end
+    figures = headline(report)
+    for kind in ("wash", "lowball", "shill"):
+        assert figures[f"adversary.{kind}.net_usd"] == float(_rows(report, kind)[0]["net_usd"])
+    agg = aggregate({5: report, 6: report})
+    assert agg["figures"]["adversary.wash.net_usd"]["median"] == figures["adversary.wash.net_usd"]
+    console = Console(record=True, width=200)
+    print_summary(console, report)
+    text = console.export_text()
+    assert "adversaries (P&L in USD)" in text
+    assert all(row["net_usd"] in text for row in report["adversaries"])
