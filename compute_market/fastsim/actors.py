@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak
@@ -16,6 +17,7 @@ from eth_utils import keccak
 from compute_market.agent import CENT, honest_result
 from compute_market.economics import ProviderCosts, ProviderLedger, TrailingUtilisation, ask_price
 from compute_market.fastsim.mirror import OPEN, JobState
+from compute_market.models import NO_WORKLOAD
 from compute_market.units import HOUR, WAD, bytes32, from_wei, to_wei
 
 BPS = 10_000
@@ -189,6 +191,37 @@ class StepView:
     tokens: Counter[str] = field(default_factory=Counter)
     pending: Counter[str] = field(default_factory=Counter)  # stake sealed bids will lock when revealed
     handled: set[int] = field(default_factory=set)
+
+
+def job_spec(
+    gpu_model: str,
+    gpus: int,
+    min_vram: int,
+    region: str,
+    duration: int,
+    max_price: int,
+    bidding_end: int,
+    kind: int,
+    holdback_bps: int,
+    verification: bool = False,
+) -> tuple[Any, ...]:
+    """`postJob`'s `JobSpec` tuple for a capacity lease (no workload: the simulated work is not
+    described on chain; no minimum reputation)."""
+    return (
+        bytes32(gpu_model),
+        gpus,
+        min_vram,
+        bytes32(region),
+        duration,
+        max_price,
+        bidding_end,
+        kind,
+        0,
+        holdback_bps,
+        verification,
+        NO_WORKLOAD,
+        "",
+    )
 
 
 def collateral_estimate(job: JobState, price_answers: list[int], collateral_bps: int) -> int:

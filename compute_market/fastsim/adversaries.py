@@ -22,10 +22,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from compute_market.economics import CENT, ProviderCosts
-from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash
+from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash, job_spec
 from compute_market.fastsim.chain import Block, Tx
 from compute_market.fastsim.mirror import OPEN, SEALED, ZERO, Bond, JobState, Status
-from compute_market.models import NO_WORKLOAD
 from compute_market.units import DAY, HOUR, bytes32, from_wei, to_wei
 
 if TYPE_CHECKING:
@@ -266,20 +265,8 @@ class Adversaries:
             max_price = to_wei(gpu.cloud_usd_per_gpu_hour)
             escrow = max_price
             if sim._fund(w.customer, escrow, view, txs):
-                spec = (
-                    bytes32(gpu.model),
-                    1,
-                    gpu.vram_gb,
-                    bytes32(w.region),
-                    HOUR,
-                    max_price,
-                    now + bidding,
-                    OPEN,
-                    0,
-                    cfg.holdback_bps,
-                    False,
-                    NO_WORKLOAD,
-                    "",
+                spec = job_spec(
+                    gpu.model, 1, gpu.vram_gb, w.region, HOUR, max_price, now + bidding, OPEN, cfg.holdback_bps, False
                 )
                 txs.append(Tx(w.customer.address, "adversary", "JobMarket", "postJob", (spec,)))
                 view.credits[w.customer.address] -= escrow
@@ -320,20 +307,17 @@ class Adversaries:
             gpus, duration = 1, 2 * HOUR
             escrow = max_price * gpus * duration // HOUR
             if sim._fund(s.customer, escrow, view, txs):
-                spec = (
-                    bytes32(gpu.model),
+                spec = job_spec(
+                    gpu.model,
                     gpus,
                     gpu.vram_gb // 2,
-                    bytes32(""),
+                    "",
                     duration,
                     max_price,
                     now + cfg.bidding_minutes * 60,
                     SEALED,
-                    0,
                     cfg.holdback_bps,
                     False,
-                    NO_WORKLOAD,
-                    "",
                 )
                 txs.append(Tx(s.customer.address, "adversary", "JobMarket", "postJob", (spec,)))
                 view.credits[s.customer.address] -= escrow

@@ -24,6 +24,7 @@ from compute_market.fastsim.actors import (
     StepView,
     collateral_estimate,
     commitment_hash,
+    job_spec,
     tokens_for,
 )
 from compute_market.fastsim.adversaries import Adversaries
@@ -32,7 +33,6 @@ from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
 from compute_market.fastsim.series import Series
 from compute_market.fastsim.verifiers import Reviewing, is_honest
-from compute_market.models import NO_WORKLOAD
 from compute_market.simulation.config import Catalog
 from compute_market.units import DAY, HOUR, bytes32, feed_to_usd, from_bytes32, from_wei, to_wei, usd_to_feed
 
@@ -446,20 +446,19 @@ class FastSim:
             escrow += escrow * self.verification_fee_bps // 10_000 if verification else 0
             if not self._fund(c, escrow, view, txs):
                 continue
-            spec = (
-                bytes32(gpu.model),
+            kind = SEALED if rng.random() < cfg.sealed_share else OPEN
+            bidding_end = now + cfg.bidding_minutes * 60
+            spec = job_spec(
+                gpu.model,
                 gpus,
                 min_vram,
-                bytes32(region),
+                region,
                 duration,
                 max_price,
-                now + cfg.bidding_minutes * 60,
-                SEALED if rng.random() < cfg.sealed_share else OPEN,
-                0,
+                bidding_end,
+                kind,
                 cfg.holdback_bps,
                 verification,
-                NO_WORKLOAD,  # a capacity lease: the simulated work is not described on chain
-                "",
             )
             txs.append(Tx(c.address, "customer", "JobMarket", "postJob", (spec,)))
             view.credits[c.address] -= escrow
