@@ -280,6 +280,21 @@ def test_only_the_assigned_verifier_attests_once_in_time(resolver, chain, result
         resolver.attest(result_job, True, sender=verifiers[verifier.verifier])
 
 
+def test_a_distributor_that_refuses_the_approval_does_not_block_the_attestation(
+    resolver, rewards, admin, result_job, verifiers, draws
+):
+    """The distributor is an immutable peer: if it refuses to record an approval (here the
+    resolver's role revoked), the attestation stands (its verifier is not left to be slashed as
+    absent) and `VerificationNotRecorded` says the approval earns nothing."""
+    verifier = draws.verifier(result_job).verifier
+    rewards.revokeRole(rewards.RESOLVER_ROLE(), resolver, sender=admin)
+    tx = resolver.attest(result_job, True, sender=verifiers[verifier])
+    assert [(log["jobId"], log["verifier"]) for log in tx.events.filter(resolver.VerificationNotRecorded)] == [
+        (result_job, verifier)
+    ]
+    assert [log["resultOk"] for log in tx.events.filter(resolver.Attested)] == [True]
+
+
 def test_a_late_attestation_reverts(resolver, chain, result_job, customer, verifiers, draws):
     verifier = draws.verifier(result_job)
     chain.pending_timestamp += 6 * HOUR + 1

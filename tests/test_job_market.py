@@ -573,6 +573,47 @@ def test_result_then_settlement_pays_the_rest_and_records_a_completion(
     assert market.statusOf(job_id) == SETTLED
 
 
+def _awaiting_settlement(market, chain, customer, provider) -> int:
+    """A 10-hour lease whose result is in and whose challenge window has closed."""
+    job_id = leased_job(market, chain, customer, provider)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR + 60
+    market.submitResult(job_id, b"\x11" * 32, "ipfs://result", sender=provider)
+    chain.pending_timestamp = market.getJob(job_id).challengeEnd
+    return job_id
+
+
+def test_a_distributor_that_refuses_the_report_does_not_hold_the_settlement(
+    market, rewards, credits, chain, admin, customer, providers
+):
+    """The rewards distributor is an immutable peer, so governance cannot unplug it; if it
+    refuses the work report (here: the market's role revoked), the lease still settles and pays
+    as usual (the provider its gross less the 1% fee), `WorkNotRecorded` says so, and the
+    provider's activity is unchanged."""
+    p1 = providers[0]
+    job_id = _awaiting_settlement(market, chain, customer, p1)
+    rewards.revokeRole(rewards.MARKET_ROLE(), market, sender=admin)
+    before, activity = credits.balanceOf(p1), rewards.activityOf(p1)
+    tx = market.settleJob(job_id, sender=customer)
+    assert [log["jobId"] for log in tx.events.filter(market.WorkNotRecorded)] == [job_id]
+    gross = tx.events.filter(market.JobSettled)[0].providerGross
+    assert gross > 0 and credits.balanceOf(p1) == before + gross - gross // 100
+    assert market.statusOf(job_id) == SETTLED
+    assert rewards.activityOf(p1) == activity
+
+
+def test_a_settlement_starved_of_gas_reverts_rather_than_skip_the_work_report(market, chain, customer, providers):
+    """A caller cannot make the distributor's report run out of gas and the settlement go on
+    without it (the catch would swallow the failure): with less than 250,000 gas left before
+    the report the whole settlement reverts `GasTooLowForReport`, and with enough it records."""
+    p1 = providers[0]
+    job_id = _awaiting_settlement(market, chain, customer, p1)
+    with ape.reverts(market.GasTooLowForReport):
+        market.settleJob(job_id, sender=customer, gas=250_000)
+    tx = market.settleJob(job_id, sender=customer, gas=600_000)
+    assert not tx.events.filter(market.WorkNotRecorded)
+    assert market.statusOf(job_id) == SETTLED
+
+
 def test_fees_accrue_in_the_market_and_anyone_sends_them_to_the_treasury(
     market, credits, chain, admin, customer, providers, treasury, stranger
 ):

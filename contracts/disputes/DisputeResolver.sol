@@ -55,6 +55,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     uint256 private constant BPS = 10_000;
     uint256 private constant MAX_JURY = 9;
+    /// @dev Gas an approval keeps for the distributor's record (one fresh slot and an event: about 30,000).
+    uint256 private constant REPORT_GAS = 100_000;
 
     /// @notice Decides disputes the jury could not.
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
@@ -164,6 +166,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
     event JackpotPaid(uint256 indexed jobId, address indexed whistleblower, uint256 amount, uint256 burned);
     event VerificationExcused(uint256 indexed jobId, address indexed verifier);
+    /// @notice The rewards distributor refused to record job `jobId`'s approval; the attestation stands.
+    event VerificationNotRecorded(uint256 indexed jobId, address indexed verifier);
 
     error VerificationNotRequested(uint256 jobId);
     error VerifierAlreadyAssigned(uint256 jobId);
@@ -187,6 +191,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     error SharesTooLarge(uint256 finderBps, uint256 juryRewardBps);
     error NotLedger(address caller);
     error NoJuryReward(uint256 jobId, address juror);
+    /// @notice Too little gas left to report the approval to the distributor.
+    error GasTooLowForReport(uint256 left, uint256 needed);
 
     /// @param admin Governance (also the first arbiter).
     /// @param rewards_ The rewards distributor told of verifiers' approvals (its `RESOLVER_ROLE`).
@@ -248,7 +254,15 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (block.timestamp > v.deadline) revert AttestationClosed(v.deadline);
         v.attestation = resultOk ? Attestation.ResultOk : Attestation.ResultBad;
         emit Attested(jobId, msg.sender, resultOk);
-        if (resultOk) rewards.recordVerification(jobId, msg.sender);
+        if (resultOk) {
+            // The distributor cannot block an attestation (its verifier would be slashed as absent);
+            // below `REPORT_GAS` left the attestation reverts rather than skip the report.
+            if (gasleft() < REPORT_GAS) revert GasTooLowForReport(gasleft(), REPORT_GAS);
+            try rewards.recordVerification(jobId, msg.sender) {}
+            catch {
+                emit VerificationNotRecorded(jobId, msg.sender);
+            }
+        }
         if (!resultOk && status == DisputeStatus.None) {
             _openDispute(jobId, msg.sender, "verifier rejected the result", 0);
         }

@@ -75,12 +75,18 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     event JobFailed(uint256 indexed jobId, address indexed provider, uint256 slashed, uint256 bounty, uint256 refund);
     event JobDisputed(uint256 indexed jobId);
     event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
+    /// @dev Gas a settlement keeps for the distributor's work report (its costliest case, the
+    ///      first report of an epoch for a new provider and a new verifier, takes about 200,000).
+    uint256 private constant REPORT_GAS = 250_000;
+
     event TreasurySet(address indexed treasury);
     /// @notice Accrued protocol fees sent to the treasury.
     event FeesWithdrawn(address indexed treasury, uint256 amount);
     event ResolverSet(address indexed resolver);
     /// @notice Job `jobId`'s verification fee went to the verifier whose verdict was borne out.
     event VerificationFeePaid(uint256 indexed jobId, address indexed verifier, uint256 amount);
+    /// @notice The rewards distributor refused job `jobId`'s work report; the job settled anyway.
+    event WorkNotRecorded(uint256 indexed jobId);
 
     error InvalidJobSpec(string field);
     /// @notice `withdrawFees` with no fee accrued.
@@ -95,12 +101,14 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     error ChallengeWindowClosed(uint256 challengeEnd);
     /// @notice The auctions module was deployed for other credits or another registry.
     error AuctionsMismatch();
+    /// @notice Too little gas left to report the settled work to the distributor.
+    error GasTooLowForReport(uint256 left, uint256 needed);
 
     /// @param admin Governance.
     /// @param credits_ CRD.
     /// @param registry_ Provider registry.
     /// @param treasury_ Receives protocol fees.
-    /// @param auctions_ The `JobAuctions` module deployed for the same credits and registry.
+    /// @param auctions_ The `JobAuctions` module deployed for the same credits, registry and rewards.
     /// @param rewards_ The rewards distributor told of every settled lease (its `MARKET_ROLE`).
     constructor(
         address admin,
@@ -606,7 +614,14 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
         _closeLock(job, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
         if (providerGross != 0) _payProvider(job, jobId, providerGross);
-        rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross));
+        // The distributor cannot hold a settlement hostage (a revoked role, a bug): the lease
+        // settles and the work goes unrewarded, said by `WorkNotRecorded`. A caller cannot starve
+        // the report of gas to skip it: below `REPORT_GAS` left the whole settlement reverts.
+        if (gasleft() < REPORT_GAS) revert GasTooLowForReport(gasleft(), REPORT_GAS);
+        try rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross)) {}
+        catch {
+            emit WorkNotRecorded(jobId);
+        }
         _transfer(job.customer, refund);
         emit JobSettled(jobId, provider, providerGross, refund);
     }
