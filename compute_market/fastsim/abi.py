@@ -41,20 +41,18 @@ def normalize(value: Any) -> Any:
     return value
 
 
-# ---------------------------------------------------------------------------- static fast path
+# ---------------------------------------------------------------------------- fast paths
 #
 # `eth_abi` validates and dispatches through many layers: about 40 µs to decode one log and 20 µs
 # to encode one call, most of the actor loop's Python time at thousands of transactions a
-# second. Almost every type the engine meets is static (one 32-byte word: uintN, intN,
-# address, bool, bytesN, or a tuple of them); those are packed and unpacked here word by word,
-# with the same checks on what is sent and the same values back (`tests/test_fastsim_codec.py`
-# compares both paths). A list of types with any dynamic member goes to `eth_abi` as before.
-# `Function` and `Event` now go through the hex fast path below first (dynamic members too);
-# this bytes path stays for `encode_words`/`decode_words` and as their fallback.
+# second. The engine's types (one-word types, `string`, `bytes` and tuples of them) are packed
+# and unpacked by one set of word codecs working on the node's hex (`HexLayout`, below), with
+# the same checks on what is sent and the same values back as `eth_abi`
+# (`tests/test_fastsim_codec.py`, `tests/test_fastsim_hexcodec.py`). `StaticLayout` is the same
+# codecs for callers holding bytes (`encode_words`, `decode_words`); arrays, and anything the
+# codecs refuse, go to `eth_abi`.
 
 _WORD = re.compile(r"^(uint|int|address|bool|bytes)(\d*)$")
-WordDecoder = Callable[[bytes], Any]
-WordEncoder = Callable[[Any], bytes]
 
 
 def _split_tuple(kind: str) -> list[str] | None:
@@ -73,168 +71,8 @@ def _split_tuple(kind: str) -> list[str] | None:
     return [m for m in members if m]
 
 
-def _word_decoder(kind: str) -> WordDecoder | None:
-    """How to read one word of `kind` as `normalize(eth_abi.decode(...))` would; None if not a
-    one-word type."""
-    match = _WORD.match(kind)
-    if match is None:
-        return None
-    base, size = match.group(1), match.group(2)
-    bits = int(size) if size else 256
-    if base == "uint":
-
-        def uint(w: bytes) -> int:
-            value = int.from_bytes(w, "big")
-            if value >> bits:
-                raise ValueError(f"{kind} out of range: 0x{w.hex()}")
-            return value
-
-        return uint
-    if base == "int":
-
-        def sint(w: bytes) -> int:
-            value = int.from_bytes(w, "big", signed=True)
-            if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
-                raise ValueError(f"{kind} out of range: 0x{w.hex()}")
-            return value
-
-        return sint
-    if base == "address":
-
-        def address(w: bytes) -> str:
-            if w[:12] != bytes(12):
-                raise ValueError(f"not an address: 0x{w.hex()}")
-            return "0x" + w[12:].hex()
-
-        return address
-    if base == "bool":
-
-        def boolean(w: bytes) -> bool:
-            if w[:31] != b"\0" * 31 or w[31] > 1:
-                raise ValueError(f"not a bool: 0x{w.hex()}")
-            return w[31] == 1
-
-        return boolean
-    if base == "bytes" and size:
-        n = int(size)
-        return lambda w: w[:n]
-    return None
-
-
-def _word_encoder(kind: str) -> WordEncoder | None:
-    """How to write one value of `kind` as one word, refusing what `eth_abi` would refuse
-    (TypeError/ValueError: the caller then lets `eth_abi` say why); None if not a one-word type."""
-    match = _WORD.match(kind)
-    if match is None:
-        return None
-    base, size = match.group(1), match.group(2)
-    bits = int(size) if size else 256
-    if base == "uint":
-
-        def uint(v: Any) -> bytes:
-            if type(v) is not int or not 0 <= v < 1 << bits:
-                raise TypeError(kind)
-            return v.to_bytes(32, "big")
-
-        return uint
-    if base == "int":
-
-        def sint(v: Any) -> bytes:
-            if type(v) is not int or not -(1 << (bits - 1)) <= v < 1 << (bits - 1):
-                raise TypeError(kind)
-            return v.to_bytes(32, "big", signed=True)
-
-        return sint
-    if base == "address":
-
-        def address(v: Any) -> bytes:
-            if type(v) is not str or len(v) != 42 or not v.startswith("0x") or v[2:] != v[2:].lower():
-                raise TypeError(kind)  # checksummed or odd forms: eth_abi checks them
-            return bytes(12) + bytes.fromhex(v[2:])
-
-        return address
-    if base == "bool":
-
-        def boolean(v: Any) -> bytes:
-            if type(v) is not bool:
-                raise TypeError(kind)
-            return (1 if v else 0).to_bytes(32, "big")
-
-        return boolean
-    if base == "bytes" and size:
-        n = int(size)
-
-        def fixed(v: Any) -> bytes:
-            if type(v) is not bytes or len(v) > n:
-                raise TypeError(kind)
-            return v + bytes(32 - len(v))
-
-        return fixed
-    return None
-
-
-@dataclass(frozen=True)
-class StaticLayout:
-    """A list of static types flattened to words: how to decode and encode them fast."""
-
-    readers: list[tuple[int, Any]]  # per top-level type: its word count and its reader
-    writers: list[Any]
-    words: int
-
-    @staticmethod
-    def of(types: list[str]) -> StaticLayout | None:
-        """The layout of `types`, or None if any of them is dynamic or unknown here."""
-        readers: list[tuple[int, Any]] = []
-        writers: list[Any] = []
-        words = 0
-        for kind in types:
-            inner = _split_tuple(kind)
-            if inner is not None:
-                sub = StaticLayout.of(inner)
-                if sub is None:
-                    return None
-                readers.append((sub.words, sub))
-                writers.append(sub)
-                words += sub.words
-                continue
-            reader, writer = _word_decoder(kind), _word_encoder(kind)
-            if reader is None or writer is None:
-                return None
-            readers.append((1, reader))
-            writers.append(writer)
-            words += 1
-        return StaticLayout(readers, writers, words)
-
-    def decode(self, raw: bytes, offset: int = 0) -> list[Any]:
-        """The values at `raw[offset:]` (tuples as lists, as `normalize` gives them)."""
-        if len(raw) - offset < 32 * self.words:
-            raise ValueError(f"{len(raw) - offset} bytes for {self.words} words")
-        out: list[Any] = []
-        for count, reader in self.readers:
-            if isinstance(reader, StaticLayout):
-                out.append(reader.decode(raw, offset))
-            else:
-                out.append(reader(raw[offset : offset + 32]))
-            offset += 32 * count
-        return out
-
-    def encode(self, values: list[Any] | tuple[Any, ...]) -> bytes:
-        """The words of `values`; TypeError/ValueError when a value does not fit its type."""
-        if len(values) != len(self.writers):
-            raise TypeError("arity")
-        parts = []
-        for writer, value in zip(self.writers, values, strict=True):
-            if isinstance(writer, StaticLayout):
-                if not isinstance(value, tuple | list):
-                    raise TypeError("tuple")
-                parts.append(writer.encode(value))
-            else:
-                parts.append(writer(value))
-        return b"".join(parts)
-
-
 def decode_words(types: list[str], raw: bytes, layout: StaticLayout | None) -> list[Any]:
-    """`normalize(eth_abi.decode(types, raw))`, by `layout` when the types are static."""
+    """`normalize(eth_abi.decode(types, raw))`, by `layout` (the hex codecs) when the types are static."""
     if layout is not None:
         return layout.decode(raw)
     return [normalize(v) for v in decode(types, raw)]
@@ -254,12 +92,12 @@ def encode_words(types: list[str], values: list[Any], layout: StaticLayout | Non
 #
 # The node speaks hex: calldata goes out and logs and return data come back as hex strings.
 # `HexLayout` encodes to and decodes from those strings directly (no bytes in between), word
-# by word, and also covers what the static path sends to `eth_abi`: `string` and `bytes`, and
-# tuples holding them (`postJob`'s `JobSpec`, `submitResult`'s URI, the `JobPosted` and
-# `ResultSubmitted` logs). Arrays stay with `eth_abi`. Anything the fast path does not accept
-# (a value of an odd type, a word out of range, non-zero padding, an offset out of bounds) is
-# handed to `eth_abi`, which encodes or decodes it or says what is wrong: the fast path gives
-# the same bytes and values as `eth_abi` or none (`tests/test_fastsim_codec.py`).
+# by word, `string` and `bytes` and tuples holding them included (`postJob`'s `JobSpec`,
+# `submitResult`'s URI, the `JobPosted` and `ResultSubmitted` logs). Arrays stay with `eth_abi`.
+# Anything the fast path does not accept (a value of an odd type, a word out of range, non-zero
+# padding, an offset out of bounds) is handed to `eth_abi`, which encodes or decodes it or says
+# what is wrong: the fast path gives the same bytes and values as `eth_abi` or none
+# (`tests/test_fastsim_codec.py`).
 
 _ZERO_WORD = "0" * 64
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -494,6 +332,32 @@ class HexLayout:
 
 
 @dataclass(frozen=True)
+class StaticLayout:
+    """Static types (one-word types and tuples of them) to and from bytes, for callers that
+    hold bytes rather than the node's hex: the same codecs as `HexLayout`, no second set."""
+
+    hex: HexLayout
+
+    @staticmethod
+    def of(types: list[str]) -> StaticLayout | None:
+        """The layout of `types`, or None if any of them is dynamic or unknown here."""
+        layout = HexLayout.of(types)
+        return None if layout is None or layout.dynamic else StaticLayout(layout)
+
+    @property
+    def words(self) -> int:
+        return self.hex.words
+
+    def decode(self, raw: bytes, offset: int = 0) -> list[Any]:
+        """The values at `raw[offset:]` (tuples as lists, as `normalize` gives them)."""
+        return self.hex.read(raw[offset:].hex())
+
+    def encode(self, values: list[Any] | tuple[Any, ...]) -> bytes:
+        """The words of `values`; `HexRefusedError` (a ValueError) when a value does not fit."""
+        return bytes.fromhex(self.hex.write(values))
+
+
+@dataclass(frozen=True)
 class Function:
     """One function: its selector, input types and output types."""
 
@@ -502,8 +366,6 @@ class Function:
     inputs: list[str]
     outputs: list[str]
     output_names: list[str]
-    in_layout: StaticLayout | None = field(default=None, compare=False)
-    out_layout: StaticLayout | None = field(default=None, compare=False)
     hex_in: HexLayout | None = field(default=None, compare=False)
     hex_out: HexLayout | None = field(default=None, compare=False)
 
@@ -519,7 +381,7 @@ class Function:
                 return self.prefix + self.hex_in.write(args)
             except (TypeError, ValueError):
                 pass  # eth_abi encodes what it accepts or says what is wrong
-        return "0x" + (self.selector + encode_words(self.inputs, list(args), self.in_layout)).hex()
+        return "0x" + (self.selector + encode_words(self.inputs, list(args), None)).hex()
 
     def decode_output(self, data: str) -> list[Any]:
         """The return values of a call, normalized."""
@@ -529,7 +391,7 @@ class Function:
                 return self.hex_out.read(text.lower())
             except (TypeError, ValueError):
                 pass  # eth_abi decodes it or says what is wrong
-        return decode_words(self.outputs, bytes.fromhex(text), self.out_layout)
+        return decode_words(self.outputs, bytes.fromhex(text), None)
 
 
 @dataclass(frozen=True)
@@ -542,8 +404,7 @@ class Event:
     indexed: list[bool]
     types: list[str]
     data_types: list[str] = field(default_factory=list, compare=False)
-    data_layout: StaticLayout | None = field(default=None, compare=False)
-    topic_readers: list[WordDecoder | None] = field(default_factory=list, compare=False)
+    topic_readers: list[HexReader | None] = field(default_factory=list, compare=False)
     hex_data: HexLayout | None = field(default=None, compare=False)
     hex_topics: tuple[HexReader, ...] | None = field(default=None, compare=False)  # None: not all one-word
 
@@ -551,21 +412,9 @@ class Event:
     def build(name: str, topic: str, names: list[str], indexed: list[bool], types: list[str]) -> Event:
         """An event with its fast decoders prepared."""
         data_types = [t for t, ix in zip(types, indexed, strict=True) if not ix]
-        readers = [_word_decoder(t) for t, ix in zip(types, indexed, strict=True) if ix]
-        hex_readers = [_hex_word_reader(t) for t, ix in zip(types, indexed, strict=True) if ix]
-        hex_topics = None if any(r is None for r in hex_readers) else tuple(r for r in hex_readers if r is not None)
-        return Event(
-            name,
-            topic,
-            names,
-            indexed,
-            types,
-            data_types,
-            StaticLayout.of(data_types),
-            readers,
-            HexLayout.of(data_types),
-            hex_topics,
-        )
+        readers = [_hex_word_reader(t) for t, ix in zip(types, indexed, strict=True) if ix]
+        hex_topics = None if any(r is None for r in readers) else tuple(r for r in readers if r is not None)
+        return Event(name, topic, names, indexed, types, data_types, readers, HexLayout.of(data_types), hex_topics)
 
     def decode(self, topics: list[str], data: str) -> dict[str, Any]:
         """The event's arguments by name (indexed dynamic types stay as their topic hash)."""
@@ -574,18 +423,19 @@ class Event:
                 return self._decode_hex(topics, data)
             except (TypeError, ValueError):
                 pass  # the general path below decodes it or says what is wrong
-        values = decode_words(self.data_types, bytes.fromhex(data[2:]), self.data_layout) if self.data_types else []
+        values = decode_words(self.data_types, bytes.fromhex(data[2:]), None) if self.data_types else []
         out: dict[str, Any] = {}
         position = 0
         topic_index = 1
         for name, kind, ix in zip(self.names, self.types, self.indexed, strict=True):
             if ix:
-                raw = bytes.fromhex(topics[topic_index][2:])
+                word = topics[topic_index][2:].lower()
                 reader = self.topic_readers[topic_index - 1]
                 topic_index += 1
                 if reader is not None:
-                    out[name] = reader(raw)
+                    out[name] = reader(word, 0)
                 else:
+                    raw = bytes.fromhex(word)
                     dynamic = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
                     out[name] = raw if dynamic else normalize(decode([kind], raw)[0])
             else:
@@ -660,8 +510,6 @@ class Codec:
                     inputs_,
                     outputs_,
                     [str(p.get("name", "")) for p in item.get("outputs", [])],
-                    StaticLayout.of(inputs_),
-                    StaticLayout.of(outputs_),
                     HexLayout.of(inputs_),
                     HexLayout.of(outputs_),
                 )
