@@ -93,13 +93,16 @@ def percent(bps: int) -> str:
     return f"{amount_text(Decimal(bps) / 100)}%"
 
 
-def stake_locked(client: MarketClient, job_id: int, bond: int | None = None) -> tuple[Decimal, Decimal]:
-    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (or
-    the sealed bid's `bond`, in wei) and the job's per-GPU stake. Refuses a job the market never
-    issued (``UnknownJob``) before anything is asked or sent."""
+def stake_locked(client: MarketClient, job_id: int, sealed: bool = False) -> tuple[Decimal, Decimal]:
+    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (a
+    sealed commitment's bond: that, or `bidBond` where larger) and the job's per-GPU stake.
+    Refuses a job the market never issued (``UnknownJob``) before anything is asked or sent."""
     require_job(client, job_id)
     job = client.p.market.getJob(job_id)
-    return from_wei(int(job.collateral) if bond is None else bond), from_wei(int(job.gpuStake))
+    collateral = int(job.collateral)
+    if sealed:
+        collateral = max(collateral, int(client.p.market.bidBond()))
+    return from_wei(collateral), from_wei(int(job.gpuStake))
 
 
 @click.group()
@@ -284,15 +287,16 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 @click.argument("price", type=PRICE)
 @SALTS_FILE
 def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salts_file: Path | None) -> None:
-    """Commit a sealed bid, locking the bid bond and per-GPU stake of your CMP stake until the
-    reveal (shows it and asks first, unless --yes). Its salt is saved to the salts file before
-    the commitment is sent (for `reveal JOB PRICE`), and printed."""
+    """Commit a sealed bid, locking a bond (the job's collateral, or the bid bond where larger) and
+    per-GPU stake of your CMP stake until the reveal (shows it and asks first, unless --yes). Its
+    salt is saved to the salts file before the commitment is sent (for `reveal JOB PRICE`), and
+    printed."""
     store = SaltStore(salts_path(salts_file))
-    bond, gpu_stake = stake_locked(client, job_id, int(client.p.market.bidBond()))
+    bond, gpu_stake = stake_locked(client, job_id, sealed=True)
     with salts_file_errors():
         store.get(SaltKey.of(client, job_id))  # an unreadable salts file: refused before asking
     confirm_value(
-        f"commit locks {amount_text(bond + gpu_stake)} CMP of your provider stake for job {job_id} (bid bond "
+        f"commit locks {amount_text(bond + gpu_stake)} CMP of your provider stake for job {job_id} (bond "
         f"{amount_text(bond)} CMP, forfeited unless you reveal, + GPU stake {amount_text(gpu_stake)} CMP), "
         f"sealed price {amount_text(price)} CRD/GPU-h"
     )

@@ -412,6 +412,72 @@ def test_a_lapsed_commitment_forfeits_the_bond_it_locked_not_the_current_one(
     assert registry.stakeOf(providers[0]) == to_wei(9_990)
 
 
+def big_sealed_job(market, chain, customer) -> int:
+    """A sealed job whose collateral is above the 10 CMP `bidBond`: 8 GPUs for 24 hours at up to
+    2.50 CRD escrows 480 CRD; 30% of it is 144 CRD, 57.6 CMP at 2.50 USD."""
+    job_id = post(market, chain, customer, sealed=True, gpus=8, hours=24, max_price=crd("2.50"))
+    assert market.getJob(job_id).collateral == to_wei("57.6")
+    return job_id
+
+
+def test_a_shill_that_hides_because_it_would_have_won_forfeits_the_jobs_collateral(
+    market, registry, token, chain, customer, providers, fresh_price
+):
+    """The customer's shill commits 1.05 beside an honest 1.80. Revealed, it would win, so it hides
+    (revealed, it would cut the honest winner's pay from the max 2.50 to 1.05: 1.45 CRD
+    for 192 GPU-hours, 278.4 CRD). Hiding now costs the job's collateral, 57.6 CMP = 144 CRD: what the shill's bid
+    would have locked as the best one. (Before: the 10 CMP bond, 25 CRD: a cheap option.)"""
+    honest, shill = providers[0], providers[1]
+    job_id = big_sealed_job(market, chain, customer)
+    commit(market, job_id, honest, crd("1.80"), b"honest")
+    commit(market, job_id, shill, crd("1.05"), b"shill")
+    assert market.commitmentOf(job_id, shill).bond == to_wei("57.6")
+    assert registry.providerOf(shill).locked == to_wei("57.6") + to_wei(800)  # the bond + 100 CMP per GPU
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    market.revealBid(job_id, crd("1.80"), b"honest", sender=honest)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    job = market.getJob(job_id)
+    assert (job.provider, job.price) == (honest.address, crd("2.50"))  # alone: paid the max price
+    customer_before, treasury_before = token.balanceOf(customer), token.balanceOf(market.treasury())
+    tx = market.settleCommitment(job_id, shill, sender=customer)
+    assert tx.events.filter(market.BondForfeited)[0].amount == to_wei("57.6")
+    assert token.balanceOf(market.treasury()) == treasury_before + to_wei("57.6")
+    assert token.balanceOf(customer) == customer_before
+    assert registry.stakeOf(shill) == to_wei(10_000) - to_wei("57.6")
+    assert registry.providerOf(shill).locked == 0
+
+
+def test_a_commitment_revealed_best_keeps_its_lock_as_the_bids_collateral(
+    market, registry, chain, customer, providers, fresh_price
+):
+    """A commitment locks what the bid locks as the best one (57.6 + 800 CMP), so revealing it best
+    moves nothing of its own: the registry only releases the bidder it displaces (one call, no
+    `CollateralLocked`). A losing reveal releases its bond; the winner's lock is the collateral."""
+    p1, p2, p3 = providers
+    job_id = big_sealed_job(market, chain, customer)
+    lock = to_wei("57.6") + to_wei(800)
+    for p, price in ((p1, "1.80"), (p2, "1.20"), (p3, "1.50")):
+        commit(market, job_id, p, crd(price), p.address[-8:].encode())
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    tx = market.revealBid(job_id, crd("1.80"), p1.address[-8:].encode(), sender=p1)
+    assert not tx.events.filter(registry.CollateralLocked) and not tx.events.filter(registry.CollateralReleased)
+    assert registry.providerOf(p1).locked == lock
+    tx = market.revealBid(job_id, crd("1.20"), p2.address[-8:].encode(), sender=p2)
+    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p1.address]
+    assert not tx.events.filter(registry.CollateralLocked)
+    tx = market.revealBid(job_id, crd("1.50"), p3.address[-8:].encode(), sender=p3)
+    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p3.address]
+    assert [registry.providerOf(p).locked for p in providers] == [0, lock, 0]
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    job = market.getJob(job_id)
+    assert (job.provider, job.price) == (p2.address, crd("1.50"))
+    assert registry.providerOf(p2).locked == lock and registry.providerOf(p2).activeLocks == 1
+
+
 @pytest.mark.parametrize("sealed", [False, True])
 def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
     market, registry, chain, admin, customer, providers, fresh_price, sealed

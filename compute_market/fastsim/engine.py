@@ -627,8 +627,10 @@ class FastSim:
         return True
 
     def _bond_lock(self, job: JobState) -> int:
-        """What a commitment locks: the bid bond plus the per-GPU minimum."""
-        return self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
+        """What a commitment locks: the job's collateral, or the bid bond where that is larger,
+        plus the per-GPU minimum (what the bid would lock as the best one)."""
+        bond_lock = self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
+        return max(bond_lock, collateral_estimate(job, self.mirror.answers, self.collateral_bps))
 
     def _pending(self, p: Provider) -> int:
         """Stake the provider's sealed bids will lock on top of their bonds if revealed best."""

@@ -62,9 +62,12 @@ contract JobAuctions is JobMarketStorage {
     }
 
     /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
-    ///         Locks `bidBond` (plus `minStakePerGpu` per GPU) and reserves capacity until the
-    ///         reveal; an unrevealed commitment forfeits that bond (as locked now, whatever
-    ///         governance sets later) to the treasury, never to the customer.
+    ///         Locks a bond of the job's collateral (`collateralBps` of the lease at the max price,
+    ///         fixed at posting), or `bidBond` where that is larger, plus `minStakePerGpu` per GPU,
+    ///         and reserves capacity until the reveal: what the commitment locks is what the bid
+    ///         would lock as the best one. An unrevealed commitment forfeits that bond (as locked
+    ///         now, whatever governance sets later) to the treasury, never to the customer: a
+    ///         customer's shill that hides because it would have won loses the job's collateral.
     function commitBid(uint256 jobId, bytes32 commitment) external onlyDelegated {
         IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
@@ -72,13 +75,17 @@ contract JobAuctions is JobMarketStorage {
         if (c.committedAtBlock != 0) revert IJobMarket.AlreadyCommitted(jobId, msg.sender);
         _checkEligible(job, msg.sender);
         uint128 bond = bidBond;
+        uint128 collateral = job.collateral;
+        if (collateral > bond) bond = collateral;
         (c.hash, c.committedAtBlock, c.bond) = (commitment, uint64(block.number), bond);
         registry.lockCollateral(msg.sender, _lockOf(job, jobId, bond));
         emit IJobMarket.BidCommitted(jobId, msg.sender, commitment);
     }
 
-    /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. The bond is released;
-    ///         a new lowest price locks collateral and demotes the previous best to second price.
+    /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
+    ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
+    ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
+    ///         price; any other reveal releases its bond.
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external onlyDelegated {
@@ -103,9 +110,16 @@ contract JobAuctions is JobMarketStorage {
         } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
             job.secondPrice = uint96(pricePerGpuHour);
         }
-        // The bond's lock goes first, so its stake and GPUs can back the collateral's.
-        registry.releaseCollateral(msg.sender, _lockOf(job, jobId, c.bond));
-        if (isBest) registry.replaceLock(best, msg.sender, _lockOf(job, jobId, job.collateral));
+        uint256 bond = c.bond;
+        uint256 collateral = job.collateral;
+        if (isBest && bond == collateral) {
+            // The commitment already locks what the best bid locks: it stays, as the bid's.
+            if (best != address(0)) registry.releaseCollateral(best, _lockOf(job, jobId, collateral));
+        } else {
+            // The bond's lock goes first, so its stake and GPUs can back the collateral's.
+            registry.releaseCollateral(msg.sender, _lockOf(job, jobId, bond));
+            if (isBest) registry.replaceLock(best, msg.sender, _lockOf(job, jobId, collateral));
+        }
         emit IJobMarket.BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
     }
 

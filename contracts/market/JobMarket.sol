@@ -203,17 +203,21 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     // ================================================================== sealed auctions
 
     /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
-    ///         Locks `bidBond` (plus `minStakePerGpu` per GPU) and reserves capacity until the
-    ///         reveal; an unrevealed commitment forfeits that bond (as locked now, whatever
-    ///         governance sets later) to the treasury, never to the customer.
+    ///         Locks a bond of the job's collateral (`collateralBps` of the lease at the max price,
+    ///         fixed at posting), or `bidBond` where that is larger, plus `minStakePerGpu` per GPU,
+    ///         and reserves capacity until the reveal: what the commitment locks is what the bid
+    ///         would lock as the best one. An unrevealed commitment forfeits that bond (as locked
+    ///         now, whatever governance sets later) to the treasury, never to the customer: a
+    ///         customer's shill that hides because it would have won loses the job's collateral.
     function commitBid(uint256 jobId, bytes32 commitment) external whenNotPaused nonReentrant {
         (jobId, commitment);
         _delegateToAuctions();
     }
 
-    /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. The bond is released;
-    ///         a new lowest price locks collateral and demotes the previous best to second price.
-    ///         Ties go to the higher reputation, then the earlier commitment, then the lower
+    /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
+    ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
+    ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
+    ///         price; any other reveal releases its bond. Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external nonReentrant {
         (jobId, pricePerGpuHour, salt);
@@ -528,7 +532,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         minStakePerGpu = uint96(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
     }
 
-    /// @notice Sets `bidBond` in CMP wei within [0, 100,000 CMP]; applies to commitments made afterwards.
+    /// @notice Sets `bidBond`, the least a commitment locks (a job's collateral where larger), in CMP wei
+    ///         within [0, 100,000 CMP]; applies to commitments made afterwards.
     function setBidBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         bidBond = uint128(_checked("bidBond", bidBond, v, 0, 100_000 ether));
     }
