@@ -83,9 +83,11 @@ def test_post_job_escrows_max_price_times_gpus_times_hours(market, credits, chai
     [
         ("gpuModel", {"model": bytes32("")}),
         ("gpuCount", {"gpus": 0}),
+        ("gpuCount", {"gpus": 2**16}),  # the job stores GPU counts in 16 bits
+        ("minVramGb", {"vram": 2**16}),  # and the least memory per GPU
         ("maxPricePerGpuHour", {"max_price": 0}),
-        ("maxPricePerGpuHour", {"max_price": 2**96}),  # the job stores prices in 96 bits
-        ("escrow", {"max_price": 2**96 - 1, "gpus": 2}),  # so are escrows: 2 GPUs at that price do not fit
+        ("maxPricePerGpuHour", {"max_price": 2**80}),  # the best bid's price is stored in 80 bits
+        ("escrow", {"max_price": 2**80 - 1, "gpus": 65_535}),  # escrows in 96 bits: 655,350 GPU-hours do not fit
         ("biddingEnd", {"bidding": 0}),
         ("biddingEnd", {"bidding": 31 * 86_400}),
         ("holdbackBps", {"holdback": 10_001}),
@@ -874,6 +876,22 @@ def test_grace_and_keeper_bounty_are_fixed_when_the_job_is_posted(
     tx = market.slashForFailure(job_id, sender=stranger)
     assert tx.events.filter(market.JobFailed)[0].bounty == crd("0.24")
     assert token.balanceOf(stranger) == before + crd("0.24")
+
+
+def test_the_challenge_window_is_fixed_when_the_job_is_posted(market, chain, admin, customer, providers, fresh_price):
+    """Posted under a 1-day challenge window; governance then sets 12 hours. The result opens the
+    job's own day, not the new 12 hours: a customer who planned a day to check the result keeps
+    it. (Before: the window was read when the result came, so a change cut running jobs' windows.)"""
+    job_id = leased_job(market, chain, customer, providers[0])
+    assert market.getJob(job_id).challengeWindow == 24 * HOUR
+    market.setChallengeWindow(12 * HOUR, sender=admin)
+    chain.pending_timestamp += 10 * HOUR
+    tx = market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=providers[0])
+    assert tx.events.filter(market.ResultSubmitted)[0].challengeEnd == tx.timestamp + 24 * HOUR
+    assert market.getJob(job_id).challengeEnd == tx.timestamp + 24 * HOUR
+    fresh_price()
+    later = post(market, chain, customer)
+    assert market.getJob(later).challengeWindow == 12 * HOUR
 
 
 def test_abandoned_lease_gives_the_customer_the_whole_slash(

@@ -55,8 +55,10 @@ interface IJobMarket {
     }
 
     /// @notice A job as stored: 5 slots written at posting (4 packed, and the model), the best
-    ///         bid and the bidding's record in 2 more; the region and the verification fee only
-    ///         when the job has them. Every later write lands in a slot already written.
+    ///         bid (with the count of bids) and the sealed bidding's record in 2 more; the region and the verification fee only
+    ///         when the job has them. Every later write lands in a slot already written. A
+    ///         result touches only the slots of the status, the provider, the terms (duration,
+    ///         grace), the lease's clock (start, challenge window) and the bidding's record.
     ///         The result's hash, like the workload's, is in the event only (`ResultSubmitted`). Amounts are 96-bit (credits and CMP below 7.9e10 whole
     ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit.
     ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
@@ -73,30 +75,32 @@ interface IJobMarket {
         bytes32 gpuModel;
         // slot 2 (written only when not zero)
         bytes32 region;
-        // slot 3: what the customer asked for, and the money parameters fixed at posting
+        // slot 3: what the customer asked for, and the terms fixed at posting (read by the
+        // auction's close, the pay, the result and the failure alike)
         uint96 maxPricePerGpuHour;
         uint32 duration;
-        uint32 gpuCount;
-        uint32 minVramGb;
+        uint16 gpuCount; // postJob refuses more than 65,535
+        uint16 minVramGb; // likewise
         uint16 minReputationBps;
         uint16 holdbackBps;
         uint16 feeBps; // protocol fee, fixed at posting
         uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
+        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
         // slot 4: what a bid locks, fixed at posting
         uint96 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
         uint96 gpuStake; // CMP locked per bid beside the collateral: minStakePerGpu * gpus at posting
-        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
         bool verification;
-        // slot 5: the money held and paid
+        // slot 5: the money held and paid, and the lease's clock
         uint96 escrow; // credits held for this job
         uint96 paidGross; // credits released to the provider so far, fee included
         uint40 leaseStart;
-        // slot 6: the best bid
+        uint24 challengeWindow; // time to challenge a result, fixed at posting (at most 14 days)
+        // slot 6: the best bid, and the count an open bid or a reveal moves with it
         address provider; // best bidder while bidding, then the winner
-        uint96 price; // best bid while bidding, then the clearing price paid
-        // slot 7: written from the first bid on
-        uint32 bidCount; // bids placed (open) or revealed (sealed)
-        uint40 bestBidBlock; // block of the best bid (sealed: of its commitment), for ties
+        uint80 price; // best bid while bidding, then the clearing price paid (postJob refuses a max above 2^80)
+        uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
+        // slot 7: written from the first bid on (the best bid's block), then the lease's end and challenge
+        uint40 bestBidBlock; // block of the best bid (sealed: of its commitment, for ties)
         uint96 secondPrice; // sealed: second-lowest revealed price (0 = none)
         uint40 leaseEnd; // set when the lease stops early (result, cancel, abandon)
         uint40 challengeEnd; // result challenge window closes

@@ -54,8 +54,10 @@ contract JobAuctions is JobMarketStorage {
         }
         _checkEligible(job, msg.sender);
         uint256 collateral = job.collateral;
-        (job.provider, job.price, job.bestBidBlock) = (msg.sender, uint96(pricePerGpuHour), uint40(block.number));
-        job.bidCount += 1;
+        (job.provider, job.price, job.bidCount) = (msg.sender, uint80(pricePerGpuHour), _counted(job.bidCount));
+        // Open bids cannot tie (each beats the best by `minDecrementBps`); the block is kept so the
+        // record's slot is written from the first bid on and the result's times land in it warm.
+        job.bestBidBlock = uint40(block.number);
         // One call: the outbid bidder's lock is released and the same lock taken by the caller.
         registry.replaceLock(previous, msg.sender, _lockOf(job, jobId, collateral));
         emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
@@ -99,14 +101,14 @@ contract JobAuctions is JobMarketStorage {
         if (pricePerGpuHour == 0) revert IJobMarket.ZeroPrice();
         if (pricePerGpuHour > job.maxPricePerGpuHour) revert IJobMarket.BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
         c.revealed = true;
-        job.bidCount += 1;
+        job.bidCount = _counted(job.bidCount);
 
         address best = job.provider;
         bool isBest = best == address(0) || _beats(jobId, job, msg.sender, pricePerGpuHour, c.committedAtBlock);
         if (isBest) {
             if (best != address(0)) job.secondPrice = job.price;
             (job.provider, job.price, job.bestBidBlock) =
-                (msg.sender, uint96(pricePerGpuHour), uint40(c.committedAtBlock));
+                (msg.sender, uint80(pricePerGpuHour), uint40(c.committedAtBlock));
         } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
             job.secondPrice = uint96(pricePerGpuHour);
         }
@@ -159,6 +161,12 @@ contract JobAuctions is JobMarketStorage {
         bytes32 region = job.region;
         if (region != bytes32(0) && p.region != region) revert IJobMarket.WrongRegion(p.region, region);
         if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
+    }
+
+    /// @dev The bid count after one more bid: it stays at 65,535 rather than revert a bid or a
+    ///      reveal (it only feeds the reference price's nudge and the events).
+    function _counted(uint16 count) private pure returns (uint16) {
+        return count == type(uint16).max ? count : count + 1;
     }
 
     /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.

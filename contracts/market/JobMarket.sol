@@ -151,9 +151,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         job.gpuModel = spec.gpuModel;
         if (spec.region != bytes32(0)) job.region = spec.region;
         _storeTerms(job, spec);
-        (job.collateral, job.gpuStake, job.resultGrace, job.verification) =
-            (uint96(collateral), uint96(gpuStake), resultGrace, spec.verification);
-        job.escrow = uint96(escrow);
+        (job.collateral, job.gpuStake, job.verification) = (uint96(collateral), uint96(gpuStake), spec.verification);
+        (job.escrow, job.challengeWindow) = (uint96(escrow), uint24(challengeWindow));
         if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
@@ -258,10 +257,12 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         }
         uint256 clearing = job.price;
         if (sealed_) clearing = job.secondPrice != 0 ? job.secondPrice : job.maxPricePerGpuHour;
-        uint256 value = _leaseValue(clearing, job.gpuCount, job.duration);
-        uint256 kept = value + job.verificationFee; // the lease, and the verifier's fee
-        uint256 refund = escrow - kept;
-        if (sealed_) job.price = uint96(clearing);
+        (uint256 gpus, uint256 duration) = (job.gpuCount, job.duration);
+        // The escrow is still what posting took (the lease at the max price, and the verifier's
+        // fee): the refund is the max price's lease less the clearing price's, the fee stays.
+        uint256 refund = _leaseValue(job.maxPricePerGpuHour, gpus, duration) - _leaseValue(clearing, gpus, duration);
+        uint256 kept = escrow - refund;
+        if (sealed_) job.price = uint80(clearing);
         (job.escrow, job.leaseStart) = (uint96(kept), uint40(block.timestamp));
         job.status = JobStatus.Leased;
         // Outcomes move the index, undercuts do not: an open auction's clearing price already
@@ -302,7 +303,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 deadline = scheduledEnd + job.resultGrace;
         if (block.timestamp > deadline) revert ResultDeadlinePassed(deadline);
         if (block.timestamp < scheduledEnd) job.leaseEnd = uint40(block.timestamp);
-        uint256 challengeEnd = block.timestamp + challengeWindow;
+        uint256 challengeEnd = block.timestamp + job.challengeWindow;
         (job.status, job.challengeEnd) = (JobStatus.ResultSubmitted, uint40(challengeEnd));
         emit ResultSubmitted(jobId, msg.sender, resultHash, uri, challengeEnd);
     }
@@ -500,7 +501,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days] and within the resolver's
     ///         `challengeWindowBounds`: longer than its `attestWindow` (a verifier's whole window
     ///         must fit in it), and short enough that a drawn verifier's stake is still bonded when
-    ///         the dispute that may slash it ends.
+    ///         the dispute that may slash it ends. Applies to jobs posted afterwards: each job keeps
+    ///         the window it was posted with (so shorten the unbonding period after lowering this
+    ///         only once the jobs posted before have settled).
     function setChallengeWindow(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         (uint256 above, uint256 below) = (1 hours, 14 days);
         IVerificationRecord r = resolver;
@@ -571,19 +574,21 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         );
     }
 
-    /// @dev Slot 3 of a new job: what the customer asked for and the fee and bounty it pays.
+    /// @dev Slot 3 of a new job: what the customer asked for, the fee and bounty it pays and the
+    ///      grace its provider has for the result.
     function _storeTerms(Job storage job, JobSpec calldata spec) private {
         (job.maxPricePerGpuHour, job.duration, job.gpuCount, job.minVramGb) =
-            (uint96(spec.maxPricePerGpuHour), uint32(spec.duration), spec.gpuCount, spec.minVramGb);
-        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps) =
-            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps);
+            (uint96(spec.maxPricePerGpuHour), uint32(spec.duration), uint16(spec.gpuCount), uint16(spec.minVramGb));
+        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps, job.resultGrace) =
+            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps, resultGrace);
     }
 
     function _validate(JobSpec calldata spec) private view {
         if (spec.gpuModel == bytes32(0)) revert InvalidJobSpec("gpuModel");
-        if (spec.gpuCount == 0) revert InvalidJobSpec("gpuCount");
+        if (spec.gpuCount == 0 || spec.gpuCount > type(uint16).max) revert InvalidJobSpec("gpuCount");
+        if (spec.minVramGb > type(uint16).max) revert InvalidJobSpec("minVramGb");
         if (spec.duration < 1 minutes || spec.duration > maxDuration) revert InvalidJobSpec("duration");
-        if (spec.maxPricePerGpuHour == 0 || spec.maxPricePerGpuHour > type(uint96).max) {
+        if (spec.maxPricePerGpuHour == 0 || spec.maxPricePerGpuHour > type(uint80).max) {
             revert InvalidJobSpec("maxPricePerGpuHour");
         }
         if (spec.biddingEnd <= block.timestamp || spec.biddingEnd > block.timestamp + maxBiddingPeriod) {
