@@ -16,6 +16,7 @@ figures.
     ape run fastsim --seeds 20 --jobs 2 --gpu-price-multiplier 1.5 --pue 1.2   # a cost sweep
     ape run fastsim --seeds 20 --cluster tcp://127.0.0.1:8786
     ape run fastsim --seeds 20 --jobs 1 --adversaries wash=1,lowball=1,shill=1   # attacks' P&L
+    ape run fastsim --seeds 20 --jobs 2 --adversaries grinder=1,sybil=1          # jury attacks' P&L
 """
 
 from __future__ import annotations
@@ -93,7 +94,13 @@ from compute_market.progress import progress_bar
     "--adversaries",
     default=None,
     metavar="KIND=N,...",
-    help="Adversaries with their own P&L, e.g. wash=1,lowball=1,shill=1 (default: none).",
+    help=(
+        "Adversaries with their own P&L (default: none): wash (wash trader), lowball (lowball bidder), "
+        "shill (shill-bidding customer), grinder (jury grinder: 8 staked verifier identities, challenges "
+        "honest results, convicts with a captured jury), sybil (sybil verifier farm: one verifier's stake "
+        "over 10 identities, against a control verifier); e.g. wash=1,lowball=1,shill=1,grinder=1,sybil=1. "
+        "grinder and sybil are meant for runs with verifiers."
+    ),
 )
 @click.option("--series/--no-series", default=True, show_default=True, help="Hourly time series, CSV and PNG plots.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)

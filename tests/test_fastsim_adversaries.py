@@ -1,12 +1,16 @@
 """Adversaries as agents with their own P&L in the fast engine (issue 18): a wash trader, a lowball
-bidder and a shill-bidding customer, beside the existing fake-result providers and lazy verifiers.
+bidder and a shill-bidding customer, beside the existing fake-result providers and lazy verifiers;
+a jury grinder and a sybil verifier farm (`fastsim/adversaries_jury.py`).
 
-One small run on the test session's anvil, a little over a simulated day (so that the wash trader's
-first epoch is over and it claims its work rewards), few actors and 30-minute blocks to keep it short;
-the mirror is checked against the chain at its end as in every run."""
+Two small runs on the test session's anvil, a little over a simulated day (so that the wash trader's
+first epoch is over and it claims its work rewards), few actors and 30-minute blocks to keep them
+short: one with the market adversaries, one with the jury adversaries (a grinder challenges every
+honest result, which would change the others' markets); the mirror is checked against the chain at
+the end of each as in every run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,10 +18,13 @@ from rich.console import Console
 
 from compute_market.fastsim import FastSimConfig, run_attached
 from compute_market.fastsim.adversaries import parse_adversaries
+from compute_market.fastsim.adversaries_jury import GRINDER_IDENTITIES, SYBIL_IDENTITIES
 from compute_market.fastsim.aggregate import aggregate, headline
 from compute_market.fastsim.mirror import OPEN, Bond, Status
 from compute_market.fastsim.report import print_summary
-from compute_market.units import HOUR, from_wei
+from compute_market.fastsim.verifiers import is_honest
+from compute_market.models import DisputeStatus
+from compute_market.units import HOUR, from_wei, to_wei
 
 ADVERSARIAL = FastSimConfig(
     seed=5,
@@ -39,9 +46,23 @@ ADVERSARIAL = FastSimConfig(
 )
 
 
+JURY = replace(
+    ADVERSARIAL,
+    verifiers=3,
+    lazy_verifier_rate=0.0,
+    verifier_unstake_per_day=0.0,
+    adversaries={"grinder": 1, "sybil": 1},
+)
+
+
 @pytest.fixture(scope="module")
 def adversarial_run(project, tmp_path_factory):
     return run_attached(ADVERSARIAL, project, tmp_path_factory.mktemp("adversaries"))
+
+
+@pytest.fixture(scope="module")
+def jury_run(project, tmp_path_factory):
+    return run_attached(JURY, project, tmp_path_factory.mktemp("jury-adversaries"))
 
 
 def _rows(report, kind):
@@ -50,9 +71,10 @@ def _rows(report, kind):
 
 def test_parse_adversaries():
     assert parse_adversaries("wash=1, lowball=2,shill") == {"wash": 1, "lowball": 2, "shill": 1}
+    assert parse_adversaries("grinder=1,sybil=2") == {"grinder": 1, "sybil": 2}
     assert parse_adversaries("") == {} and parse_adversaries(None) == {}
     with pytest.raises(ValueError, match="unknown adversary"):
-        parse_adversaries("sybil=3")
+        parse_adversaries("bribe=3")
 
 
 def test_the_wash_trader_settles_its_own_jobs_and_claims_at_a_loss(adversarial_run):
@@ -135,4 +157,101 @@ def test_the_report_carries_every_adversary_and_the_sweep_figures(adversarial_ru
     print_summary(console, report)
     text = console.export_text()
     assert "adversaries (P&L in USD)" in text
+    assert all(row["net_usd"] in text for row in report["adversaries"])
+
+
+def _chain(sim, contract, function, address):
+    return sim.chain.calls([(contract, function, (address,))])[0][0]
+
+
+def test_the_jury_grinder_votes_fault_only_with_a_captured_jury_and_its_books_match_the_chain(jury_run):
+    """The grinder challenges honest results from its own staked challenger; its identities vote
+    "at fault" exactly on the juries where they hold a majority, which then decide so. Its books
+    match the chain: each identity's CMP wallet is the jury shares, finder's cuts and rewards it
+    was seen to receive, its stake what it staked less the slashes seen; the challenger's credits
+    are what it minted less the bonds it paid plus those returned. The row adds up; its sign is
+    not asserted (docs/fastsim.md, "Adversaries")."""
+    sim, report = jury_run
+    assert sim.adversaries is not None and sim.adversaries.jury is not None
+    jury = sim.adversaries.jury
+    (g,) = jury.grinders
+    review = sim.mirror.review
+    assert len(g.identities) == GRINDER_IDENTITIES and len(g.challenged) >= 3
+    for job_id in g.challenged:
+        assert is_honest(sim.mirror.jobs[job_id])  # it challenges honest results only
+        assert review.disputes[job_id].challenger == g.challenger.address
+    decided = [
+        j for j in g.challenged if review.disputes[j].status == DisputeStatus.RESOLVED and review.disputes[j].by_jury
+    ]
+    assert decided and any(g.captured[j] for j in decided)
+    for job_id in decided:
+        d = review.disputes[job_id]
+        mine = [b for juror, b in d.jurors.items() if juror in g.addresses]
+        assert g.seats[job_id] == len(mine)
+        assert all(b.revealed and b.fault == g.captured[job_id] for b in mine)
+        assert d.fault == g.captured[job_id]  # a captured jury convicts an honest provider
+    for identity in g.identities:
+        a, books = identity.address, jury.books[identity.address]
+        staked = int(_chain(sim, "ProviderRegistry", "verifierOf", a)[0])
+        assert staked == to_wei(JURY.verifier_stake) - books.slashed_cmp == review.verifier_stake[a]
+        wallet = int(_chain(sim, "ComputeToken", "balanceOf", a))
+        assert wallet == books.jury_cmp + books.ledger_cmp + books.activity_cmp + books.stake_cmp
+    credits = int(_chain(sim, "ComputeCredits", "balanceOf", g.challenger.address))
+    assert credits == g.minted_crd - g.bonds_paid + g.bonds_returned
+    assert g.bonds_paid == len(g.challenged) * sim.challenge_bond
+    (row,) = _rows(report, "grinder")
+    details = row["details"]
+    assert row["addresses"] == [g.challenger.address, *sorted(g.addresses)]
+    assert details["challenges"] == len(g.challenged) and details["juries_captured"] == sum(g.captured.values())
+    assert details["fault_verdicts"] == sum(1 for j in decided if review.disputes[j].fault)
+    spent = sum(Decimal(details[k]) for k in ("bonds_lost_usd", "identities_slashed_usd", "mint_spread_usd"))
+    gained = sum(Decimal(details[k]) for k in ("jury_rewards_usd", "jackpots_usd", "finder_cuts_usd"))
+    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.03")
+    assert abs(gained - Decimal(row["gained_usd"])) <= Decimal("0.03")
+    assert Decimal(details["honest_jurors_penalised_cmp"]) > 0  # what its captured juries took
+    assert row["stopped_by"].startswith("not stopped") == (Decimal(row["net_usd"]) >= 0)
+
+
+def test_the_sybil_farm_splits_one_verifiers_stake_and_is_scored_against_a_control(jury_run):
+    """The farm stakes one verifier's capital over its identities, the control the same in one;
+    neither unstakes. Their stakes, CMP wallets and credits on chain are what the books say, and
+    the row is the farm's net less the control's."""
+    sim, report = jury_run
+    assert sim.adversaries is not None and sim.adversaries.jury is not None
+    jury = sim.adversaries.jury
+    (farm,) = jury.farms
+    review = sim.mirror.review
+    assert len(farm.identities) == SYBIL_IDENTITIES
+    members = [(i, to_wei(JURY.verifier_stake) // SYBIL_IDENTITIES) for i in farm.identities]
+    for identity, stake in [*members, (farm.control, to_wei(JURY.verifier_stake))]:
+        a, books = identity.address, jury.books[identity.address]
+        assert identity in sim.reviewing.verifiers and a not in review.unbonding
+        staked = int(_chain(sim, "ProviderRegistry", "verifierOf", a)[0])
+        assert staked == stake - books.slashed_cmp == review.verifier_stake[a]
+        wallet = int(_chain(sim, "ComputeToken", "balanceOf", a))
+        assert wallet == books.jury_cmp + books.ledger_cmp + books.activity_cmp + books.stake_cmp
+        assert int(_chain(sim, "ComputeCredits", "balanceOf", a)) == sim.mirror.balances["CRD"][a]
+    assert sum(jury.books[i.address].stake_cmp for i in farm.identities) > 0  # they claimed stake rewards
+    (row,) = _rows(report, "sybil")
+    details = row["details"]
+    assert row["addresses"] == [i.address for i in farm.identities]
+    assert details["farm_jury_seats"] + details["control_jury_seats"] > 0
+    farm_net, control_net = Decimal(details["farm_net_usd"]), Decimal(details["control_net_usd"])
+    assert abs(Decimal(row["net_usd"]) - (farm_net - control_net)) <= Decimal("0.03")
+    spent = Decimal(details["farm_slashed_usd"]) + control_net
+    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.02")
+
+
+def test_the_jury_adversaries_are_in_the_report_and_the_sweep_figures(jury_run):
+    _, report = jury_run
+    assert report["checked"]  # the mirror matched the chain at the end
+    assert report["config"]["adversaries"] == {"grinder": 1, "sybil": 1}
+    figures = headline(report)
+    for kind in ("grinder", "sybil"):
+        (row,) = _rows(report, kind)
+        assert Decimal(row["net_usd"]) == Decimal(row["gained_usd"]) - Decimal(row["spent_usd"])
+        assert figures[f"adversary.{kind}.net_usd"] == float(row["net_usd"])
+    console = Console(record=True, width=200)
+    print_summary(console, report)
+    text = console.export_text()
     assert all(row["net_usd"] in text for row in report["adversaries"])

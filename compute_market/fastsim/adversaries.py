@@ -8,6 +8,11 @@
     shill    a customer that posts sealed auctions every hour and commits a shill bid on each from its
              own registered, staked provider addresses; once the honest reveals are in, it reveals a
              shill only when that cannot win (it would lease to itself), hoping to set the second price.
+    grinder  a jury grinder: many staked verifier identities and a challenger of its own; it challenges
+             honest results and, when its identities hold a majority of the jury drawn, votes "at fault"
+             (`fastsim/adversaries_jury.py`).
+    sybil    a sybil verifier farm: one verifier's capital split over many identities doing honest
+             duty, against a control verifier of the same capital (`fastsim/adversaries_jury.py`).
 
 The rows for the existing cheaters (fake-result providers, lazy verifiers) are attack P&L relative to
 honest behaviour. Every figure comes from the mirror, the provider ledgers and the distributor's
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from compute_market.economics import CENT, ProviderCosts
 from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash, job_spec
+from compute_market.fastsim.adversaries_jury import JURY_KINDS, JuryAdversaries
 from compute_market.fastsim.chain import Block, Tx
 from compute_market.fastsim.mirror import OPEN, SEALED, ZERO, Bond, JobState, Status
 from compute_market.units import DAY, HOUR, bytes32, from_wei, to_wei
@@ -30,14 +36,14 @@ from compute_market.units import DAY, HOUR, bytes32, from_wei, to_wei
 if TYPE_CHECKING:
     from compute_market.fastsim.engine import FastSim
 
-KINDS = ("wash", "lowball", "shill")
+KINDS = ("wash", "lowball", "shill", *JURY_KINDS)
 SHILLS_PER_CUSTOMER = 2  # provider addresses each shill-bidding customer controls
 LOWBALL_SHARE = 100  # the lowball bidder asks 1/100 of its ask
 CLAIM_GAS = 400_000
 
 
 def parse_adversaries(text: str | None) -> dict[str, int]:
-    """`wash=1,lowball=1,shill=1` → counts by kind (unknown kinds raise ValueError)."""
+    """`wash=1,lowball=1,shill=1,grinder=1,sybil=1` → counts by kind (unknown kinds raise ValueError)."""
     out: dict[str, int] = {}
     for item in (text or "").split(","):
         if not item.strip():
@@ -133,6 +139,8 @@ class Adversaries:
             for i in range(counts.get("shill", 0))
         ]
         self.lowballers: list[LowballProvider] = []
+        jury = any(counts.get(kind, 0) for kind in JURY_KINDS)
+        self.jury = JuryAdversaries(sim, counts, self.rng) if jury else None  # grinders and sybil farms
         self.reveals: defaultdict[int, dict[str, int]] = defaultdict(dict)  # shill jobs: provider → revealed price
         self.forfeited: defaultdict[str, Decimal] = defaultdict(Decimal)  # shill provider → bonds lost (USD)
         self.forfeited_cmp: defaultdict[str, int] = defaultdict(int)
@@ -177,6 +185,8 @@ class Adversaries:
             out += [w.customer.address, w.provider]
         for s in self.shills:
             out += [s.customer.address, *s.providers]
+        if self.jury is not None:
+            out += self.jury.senders()
         return out
 
     def funding(self) -> list[Tx]:
@@ -187,6 +197,8 @@ class Adversaries:
             txs.append(Tx(admin, "setup", "ComputeToken", "transfer", (address, to_wei(cfg.customer_cmp))))
         for address in self._providers():
             txs.append(Tx(admin, "setup", "ComputeToken", "transfer", (address, to_wei(cfg.provider_cmp))))
+        if self.jury is not None:
+            txs += self.jury.funding()
         return txs
 
     def joining(self) -> list[Tx]:
@@ -210,6 +222,8 @@ class Adversaries:
                 Tx(address, "setup", "ProviderRegistry", "setCapacity", (bytes32(gpu.model), 8, gpu.vram_gb)),
                 Tx(address, "setup", "ProviderRegistry", "stake", (to_wei(cfg.provider_stake),)),
             ]
+        if self.jury is not None:
+            txs += self.jury.joining()
         return txs
 
     def started(self) -> None:
@@ -218,6 +232,9 @@ class Adversaries:
         (self.fee_bps,) = (int(v[0]) for v in sim.chain.calls([("JobMarket", "protocolFeeBps", ())]))
         for w in self.washers:
             self.start_value[w.customer.address] = self._holdings(w)[0]
+        if self.jury is not None and sim.reviewing is not None:  # the grinders leave the others' jobs alone
+            others = {*self._customers(), *self._providers(), *(p.address for p in self.lowballers)}
+            self.jury.started(sim.reviewing, others)
 
     def _customers(self) -> list[str]:
         return [w.customer.address for w in self.washers] + [s.customer.address for s in self.shills]
@@ -235,6 +252,8 @@ class Adversaries:
             self._wash(w, now, end, view, txs)
         for s in self.shills:
             self._shill(s, now, view, txs)
+        if self.jury is not None:
+            self.jury.step(now, view, txs)
         day = (now - sim.start_time) // DAY
         last = now + sim.cfg.step_seconds > end
         if (day > self.claimed_day or last) and sim.cfg.claim_rewards:
@@ -357,6 +376,8 @@ class Adversaries:
                 self.verifier_slashed_usd[args["verifier"]] += from_wei(int(args["amount"])) * price
         if claims:
             self._claims(block.number, price)
+        if self.jury is not None:
+            self.jury.after_block(block, price)
 
     def _flow(self, owners: dict[str, Wash], contract: str, args: dict[str, Any], claim: bool, price: Decimal) -> None:
         """A wash owner's token transfer: credits minted for CMP, or CMP minted for credits."""
@@ -381,6 +402,8 @@ class Adversaries:
                 args = event.decode(entry["topics"], entry["data"])
                 self.activity[args["account"]] += int(args["activityRewards"])
                 self.stake_rewards[args["account"]] += int(args["stakeRewards"])
+                if self.jury is not None:
+                    self.jury.claimed(args["account"], int(args["activityRewards"]), int(args["stakeRewards"]), price)
                 for w in self.washers:
                     if args["account"] in (w.provider, w.customer.address):
                         w.activity_usd += from_wei(int(args["activityRewards"])) * price
@@ -409,6 +432,8 @@ class Adversaries:
             out.append(self._lowball_row(low, price))
         for s in self.shills:
             out.append(self._shill_row(s))
+        if self.jury is not None:
+            out += self.jury.rows(price)
         for p in sim.providers:
             if p.role == "fake":
                 out.append(self._fake_row(p))
@@ -419,6 +444,8 @@ class Adversaries:
     def finish(self) -> None:
         """At the run's end, while the node runs: the activity rewards the wash owners are owed but
         have not claimed (their epoch is not over)."""
+        if self.jury is not None:
+            self.jury.finish()
         accounts = [a for w in self.washers for a in (w.provider, w.customer.address)]
         if accounts:
             answers = self.sim.chain.calls([("RewardsDistributor", "pendingRewards", (a,)) for a in accounts])
@@ -545,7 +572,8 @@ class Adversaries:
             gained = from_wei(sim.mirror.balances["CRD"][address]) + from_wei(self.activity[address]) * price
             return gained, self.verifier_slashed_usd[address]
 
-        honest = [earned(v.address) for v in sim.reviewing.verifiers if not v.lazy]
+        ours = set(self.jury.stake) if self.jury is not None else set()  # the jury adversaries' identities
+        honest = [earned(v.address) for v in sim.reviewing.verifiers if not v.lazy and v.address not in ours]
         baseline = sum((g - s for g, s in honest), Decimal(0)) / len(honest) if honest else Decimal(0)
         out: list[dict[str, Any]] = []
         for v in sim.reviewing.verifiers:

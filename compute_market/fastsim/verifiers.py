@@ -36,6 +36,7 @@ class Verifier:
     lazy: bool
     votes: dict[int, tuple[bool, bytes]] = field(default_factory=dict)  # job id → (fault, salt) committed
     unstake_day: int = 0  # the latest simulated day it considered unstaking
+    unstakes: bool = True  # whether it considers unstaking (an adversary's identities keep their stake)
 
     def verdict(self, honest: bool) -> bool:
         """Its attestation: whether the result is fine."""
@@ -44,6 +45,14 @@ class Verifier:
     def vote(self, honest: bool, rng: random.Random) -> bool:
         """Its vote: whether the provider is at fault."""
         return rng.random() < 0.5 if self.lazy else not honest
+
+    def attestation(self, job: JobState, last_chance: bool) -> bool | None:
+        """Its attestation on `job` now (None: not yet; an adversary's identities override it)."""
+        return self.verdict(is_honest(job))
+
+    def ballot(self, job: JobState, rng: random.Random) -> bool:
+        """Its vote on `job`'s dispute (an adversary's identities override it)."""
+        return self.vote(is_honest(job), rng)
 
 
 def vote_commitment(job_id: int, juror: str, fault: bool, salt: bytes) -> bytes:
@@ -171,8 +180,9 @@ class Reviewing:
                 verifier = self.by_address.get(v.verifier)
                 open_ = dispute is None or dispute.status != DisputeStatus.RESOLVED
                 if verifier is not None and open_ and job.status in (Status.RESULT_SUBMITTED, Status.DISPUTED):
-                    ok = verifier.verdict(is_honest(job))
-                    txs.append(Tx(verifier.address, "verifier", "DisputeResolver", "attest", (job_id, ok)))
+                    ok = verifier.attestation(job, now + sim.cfg.step_seconds > v.deadline)
+                    if ok is not None:
+                        txs.append(Tx(verifier.address, "verifier", "DisputeResolver", "attest", (job_id, ok)))
             dispute = review.disputes.get(job_id)
             if dispute is not None and dispute.status == DisputeStatus.VOTING:
                 for juror, ballot in dispute.jurors.items():
@@ -200,6 +210,8 @@ class Reviewing:
         review = sim.mirror.review
         day = (now - sim.start_time) // DAY + 1
         for v in self.verifiers:
+            if not v.unstakes:
+                continue
             unbonding, end = review.unbonding.get(v.address, (0, 0))
             if unbonding and now >= end:
                 txs.append(Tx(v.address, "verifier", "ProviderRegistry", "withdrawVerifierStake", ()))
@@ -226,7 +238,7 @@ class Reviewing:
         rng = self.sim.rng
         dispute = self.sim.mirror.review.disputes[job.job_id]
         if not committed and job.job_id not in verifier.votes and now < commit_end:
-            fault, salt = verifier.vote(is_honest(job), rng), rng.randbytes(32)
+            fault, salt = verifier.ballot(job, rng), rng.randbytes(32)
             commitment = vote_commitment(job.job_id, verifier.address, fault, salt)
             txs.append(Tx(verifier.address, "verifier", "DisputeResolver", "commitVote", (job.job_id, commitment)))
             verifier.votes[job.job_id] = (fault, salt)

@@ -37,8 +37,9 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      the whistle on its own result), and the rest is burned.
 ///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
-///      Absent and minority jurors lose `jurorPenaltyBps` of their stake to the majority jurors
-///      (burned when there is no majority). Majority jurors are paid by pull: the verdict records
+///      Absent and minority jurors lose `jurorPenaltyBps` of their stake, burned: never paid to
+///      the majority, so a majority bought with stake (a captured jury) takes nothing from the
+///      honest minority it outvotes, and splitting stake over many seats earns no penalties. Majority jurors are paid by pull: the verdict records
 ///      one equal share per juror, each claims it (the CMP rounding remainder is burned, the CRD
 ///      one stays with the provider), so `resolve` makes no transfer per juror.
 ///      Draws (the verifier, the jury) are queued in the ledger by the request and made by the
@@ -362,8 +363,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     /// @notice Pays the caller its share as a juror who voted with the majority of a dispute
-    ///         its jury decided: CMP (the penalties of absent and minority jurors, plus the jury's
-    ///         cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond). Once per
+    ///         its jury decided: CMP (the jury's cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond). Once per
     ///         juror and dispute; a share never expires. Reverts `NoJuryReward` otherwise.
     /// @return tokens CMP paid.
     /// @return crd CRD paid.
@@ -604,11 +604,11 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
             v.attestation = Attestation.Excused; // the verdict came first: nothing left to attest
             emit VerificationExcused(jobId, v.verifier);
         }
-        // Absent and minority jurors lose stake to the pool of the majority.
+        // Absent and minority jurors lose stake, burned (not the majority's to take).
         uint256 majority = byJury ? (fault ? d.votesFault : d.votesNoFault) : 0;
         d.byJury = majority != 0;
-        uint256 tokenPool = _penalizeJurors(jobId, d, fault, majority);
-        uint256 creditPool;
+        _penalizeJurors(jobId, d, fault, majority);
+        (uint256 tokenPool, uint256 creditPool) = (0, 0);
         if (fault) tokenPool += _applyFault(jobId, d, majority != 0);
         else creditPool = _applyNoFault(jobId, d, majority, byDefault);
         _openJuryRewards(jobId, d, majority, tokenPool, creditPool);
@@ -677,11 +677,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (v.attestation == wrong) _slashVerifier(v.verifier, verifierSlashBps, to);
     }
 
-    /// @dev Penalizes jurors who did not reveal or voted with the minority; returns the CMP taken.
-    function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority)
-        private
-        returns (uint256 taken)
-    {
+    /// @dev Penalizes jurors who did not reveal or voted with the minority: the ledger burns it.
+    function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority) private {
         (uint256 n, uint256 packed, uint256 revealed, uint256 votedFault) =
             (d.jurorCount, d.jurorSlots, d.revealed, d.votedFault);
         for (uint256 i; i < n; ++i) {
@@ -690,9 +687,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
             bool inMajority = majority != 0 && hasRevealed && (votedFault & bit != 0) == fault;
             if (inMajority || (majority == 0 && hasRevealed)) continue;
             address juror = _ledger().verifierAtSlot(uint16(packed >> (16 * i)));
-            uint256 amount = _slashVerifier(juror, jurorPenaltyBps, address(this));
-            taken += amount;
-            emit JurorPenalized(jobId, juror, amount);
+            emit JurorPenalized(jobId, juror, _slashVerifier(juror, jurorPenaltyBps, address(0)));
         }
     }
 
