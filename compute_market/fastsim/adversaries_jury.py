@@ -345,7 +345,7 @@ class JuryAdversaries:
         out: list[dict[str, Any]] = []
         for g in self.grinders:
             spent, gained, details = self._grinder_books(g, price)
-            stopped = "stake-weighted juries drawn from a later block (seats follow stake)"
+            stopped = "minority and absent jurors' penalties burned, not paid to a (captured) majority"
             out.append(_row("grinder", [g.challenger.address, *sorted(g.addresses)], spent, gained, stopped, details))
         for f in self.farms:
             spent, gained, details = self._farm_books(f, price)
