@@ -803,6 +803,40 @@ def test_a_captured_jury_takes_nothing_from_the_honest_minority(
     assert gained == COLLATERAL // 10 // 3 * 3  # equal shares of the jury's cut, rounded down
 
 
+def test_a_jurors_penalty_is_on_its_seat_not_its_whole_stake(
+    resolver, token, chain, admin, result_job, customer, verifiers, draws, registry
+):
+    """Every verifier stakes 4,000 CMP more (5,000 each). The absent juror loses 5% of a seat's
+    1,000 CMP at risk (`jurorSeatStake`): 50 CMP, as a 1,000 CMP juror does, not 250. Seats are
+    drawn by stake, so a penalty on the whole stake made a large verifier's exposure grow with
+    the square of its stake: ten 500 CMP identities risked a tenth per seat of what one 5,000
+    CMP verifier did (the simulation's sybil farm, +1,514 USD a run beside a jury grinder)."""
+    for account in verifiers.values():
+        token.transfer(account, to_wei(4_000), sender=admin)
+        registry.stakeAsVerifier(to_wei(4_000), sender=account)
+    resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
+    jurors = resolver.jurorsOf(result_job)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
+    tx = resolver.resolve(result_job, sender=customer)
+    assert [(e.juror, e.amount) for e in tx.events.filter(resolver.JurorPenalized)] == [(jurors[0], to_wei(50))]
+    assert registry.verifierOf(jurors[0]).staked == to_wei(4_950)
+
+
+def test_a_small_juror_risks_a_whole_seat(resolver, chain, admin, result_job, customer, verifiers, draws, registry):
+    """Governance sets a seat at 2,000 CMP; every verifier holds 1,000. The absent juror loses a
+    seat's 5%, 100 CMP (10% of its own stake), not 5% of its 1,000: ten small identities risk per
+    seat what one large verifier does, so splitting stake no longer cuts the exposure."""
+    resolver.setJurorSeatStake(to_wei(2_000), sender=admin)
+    resolver.challenge(result_job, "x", sender=customer)
+    draws.process()
+    jurors = resolver.jurorsOf(result_job)
+    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
+    tx = resolver.resolve(result_job, sender=customer)
+    assert [(e.juror, e.amount) for e in tx.events.filter(resolver.JurorPenalized)] == [(jurors[0], to_wei(100))]
+    assert registry.verifierOf(jurors[0]).staked == to_wei(900)
+
+
 def test_a_hung_jury_goes_to_the_arbiter(
     resolver, market, token, chain, result_job, customer, admin, verifiers, draws, registry
 ):
@@ -914,6 +948,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
         ("setVoteRevealPeriod", 3_599, 3_600, 3 * DAY - 1),
         ("setAppealWindow", 3_599, 3_600, 4 * DAY - 1),
         ("setJurorPenaltyBps", 5_001, 0, 5_000),
+        ("setJurorSeatStake", to_wei(10_000_001), to_wei(1), to_wei(10_000_000)),
         ("setAbsencePenaltyBps", 5_001, 0, 5_000),
         ("setVerifierSlashBps", 10_001, 0, 10_000),
     ],

@@ -126,7 +126,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     uint32 public voteRevealPeriod = 1 days;
     /// @notice Time the arbiter has once a jury fails (default 2 days).
     uint32 public appealWindow = 2 days;
-    /// @notice Stake share an absent or minority juror loses (default 5%).
+    /// @notice Share an absent or minority juror loses of the stake its seat puts at risk (default 5%).
     uint16 public jurorPenaltyBps = 500;
     /// @notice Stake share a verifier loses when absent (default 5%).
     uint16 public absencePenaltyBps = 500;
@@ -139,6 +139,11 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     uint16 public finderBps = 2_000;
     /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
     uint16 public juryRewardBps = 1_000;
+    /// @notice The stake a jury seat puts at risk (default 1,000 CMP): an absent or minority
+    ///         juror loses `jurorPenaltyBps` of this, whatever its own stake (all of it at most).
+    ///         Seats are drawn by stake, so a penalty on each juror's whole stake would make a
+    ///         verifier's exposure grow with the square of its stake, and splitting it would pay.
+    uint128 public jurorSeatStake = 1_000 ether;
 
     /// @notice Told of verifiers' approvals (a required immutable peer).
     IRewardsDistributor public immutable rewards;
@@ -472,6 +477,11 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         jurorPenaltyBps = uint16(_checked("jurorPenaltyBps", jurorPenaltyBps, v, 0, 5_000));
     }
 
+    /// @notice Sets `jurorSeatStake` in CMP wei within [1 CMP, 10,000,000 CMP].
+    function setJurorSeatStake(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        jurorSeatStake = uint128(_checked("jurorSeatStake", jurorSeatStake, v, 1 ether, 10_000_000 ether));
+    }
+
     /// @notice Sets `absencePenaltyBps` within [0, 5000].
     function setAbsencePenaltyBps(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         absencePenaltyBps = uint16(_checked("absencePenaltyBps", absencePenaltyBps, v, 0, 5_000));
@@ -677,18 +687,31 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (v.attestation == wrong) _slashVerifier(v.verifier, verifierSlashBps, to);
     }
 
-    /// @dev Penalizes jurors who did not reveal or voted with the minority: the ledger burns it.
+    /// @dev Penalizes jurors who did not reveal or voted with the minority: `jurorPenaltyBps` of a
+    ///      seat's stake at risk (`jurorSeatStake`), burned by the ledger. The ledger slashes a
+    ///      share of the whole stake, so the share is the seat's over the active stake, rounded
+    ///      up: within one basis point of the stake (a juror with stake unbonding loses that share
+    ///      of it too).
     function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority) private {
         (uint256 n, uint256 packed, uint256 revealed, uint256 votedFault) =
             (d.jurorCount, d.jurorSlots, d.revealed, d.votedFault);
+        IStakingLedger ledger = _ledger();
         for (uint256 i; i < n; ++i) {
             uint256 bit = 1 << i;
             bool hasRevealed = revealed & bit != 0;
             bool inMajority = majority != 0 && hasRevealed && (votedFault & bit != 0) == fault;
             if (inMajority || (majority == 0 && hasRevealed)) continue;
-            address juror = _ledger().verifierAtSlot(uint16(packed >> (16 * i)));
-            emit JurorPenalized(jobId, juror, _slashVerifier(juror, jurorPenaltyBps, address(0)));
+            address juror = ledger.verifierAtSlot(uint16(packed >> (16 * i)));
+            emit JurorPenalized(jobId, juror, _slashVerifier(juror, _seatPenaltyBps(ledger, juror), address(0)));
         }
+    }
+
+    /// @dev The share of `juror`'s stake that is `jurorPenaltyBps` of a seat's stake at risk,
+    ///      whatever the juror's own stake (all of it at most).
+    function _seatPenaltyBps(IStakingLedger ledger, address juror) private view returns (uint256 bps) {
+        uint256 active = ledger.activeStakeOf(juror);
+        bps = jurorPenaltyBps;
+        if (active != 0) bps = Math.min(BPS, Math.ceilDiv(bps * jurorSeatStake, active));
     }
 
     /// @dev Opens the majority jurors' rewards for claiming (`claimJuryReward`): equal shares of
