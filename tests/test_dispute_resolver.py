@@ -803,38 +803,33 @@ def test_a_captured_jury_takes_nothing_from_the_honest_minority(
     assert gained == COLLATERAL // 10 // 3 * 3  # equal shares of the jury's cut, rounded down
 
 
+@pytest.mark.parametrize(
+    ("extra_stake", "seat", "penalty", "left"),
+    [
+        (4_000, 1_000, 50, 4_950),  # a large juror loses a seat's 50 CMP, not 5% of its 5,000 (250)
+        (0, 2_000, 100, 900),  # a small juror risks a whole seat: 5% of 2,000 is 10% of its 1,000
+    ],
+)
 def test_a_jurors_penalty_is_on_its_seat_not_its_whole_stake(
-    resolver, token, chain, admin, result_job, customer, verifiers, draws, registry
+    resolver, token, chain, admin, result_job, customer, verifiers, draws, registry, extra_stake, seat, penalty, left
 ):
-    """Every verifier stakes 4,000 CMP more (5,000 each). The absent juror loses 5% of a seat's
-    1,000 CMP at risk (`jurorSeatStake`): 50 CMP, as a 1,000 CMP juror does, not 250. Seats are
-    drawn by stake, so a penalty on the whole stake made a large verifier's exposure grow with
-    the square of its stake: ten 500 CMP identities risked a tenth per seat of what one 5,000
-    CMP verifier did (the simulation's sybil farm, +1,514 USD a run beside a jury grinder)."""
+    """Every verifier stakes `extra_stake` more (each holds 1,000 CMP) and a seat puts `seat` CMP at
+    risk (`jurorSeatStake`); the absent juror loses 5% of the seat, whatever its own stake. Seats are
+    drawn by stake, so a penalty on the whole stake made a large verifier's exposure grow with the
+    square of its stake: ten 500 CMP identities risked a tenth per seat of what one 5,000 CMP
+    verifier did (the simulation's sybil farm, +1,514 USD a run beside a jury grinder)."""
+    resolver.setJurorSeatStake(to_wei(seat), sender=admin)
     for account in verifiers.values():
-        token.transfer(account, to_wei(4_000), sender=admin)
-        registry.stakeAsVerifier(to_wei(4_000), sender=account)
+        if extra_stake:
+            token.transfer(account, to_wei(extra_stake), sender=admin)
+            registry.stakeAsVerifier(to_wei(extra_stake), sender=account)
     resolver.challenge(result_job, "x", sender=customer)
     draws.process()
     jurors = resolver.jurorsOf(result_job)
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
     tx = resolver.resolve(result_job, sender=customer)
-    assert [(e.juror, e.amount) for e in tx.events.filter(resolver.JurorPenalized)] == [(jurors[0], to_wei(50))]
-    assert registry.verifierOf(jurors[0]).staked == to_wei(4_950)
-
-
-def test_a_small_juror_risks_a_whole_seat(resolver, chain, admin, result_job, customer, verifiers, draws, registry):
-    """Governance sets a seat at 2,000 CMP; every verifier holds 1,000. The absent juror loses a
-    seat's 5%, 100 CMP (10% of its own stake), not 5% of its 1,000: ten small identities risk per
-    seat what one large verifier does, so splitting stake no longer cuts the exposure."""
-    resolver.setJurorSeatStake(to_wei(2_000), sender=admin)
-    resolver.challenge(result_job, "x", sender=customer)
-    draws.process()
-    jurors = resolver.jurorsOf(result_job)
-    vote_all(resolver, chain, result_job, jurors, verifiers, fault=True, skip=1)
-    tx = resolver.resolve(result_job, sender=customer)
-    assert [(e.juror, e.amount) for e in tx.events.filter(resolver.JurorPenalized)] == [(jurors[0], to_wei(100))]
-    assert registry.verifierOf(jurors[0]).staked == to_wei(900)
+    assert [(e.juror, e.amount) for e in tx.events.filter(resolver.JurorPenalized)] == [(jurors[0], to_wei(penalty))]
+    assert registry.verifierOf(jurors[0]).staked == to_wei(left)
 
 
 def test_a_hung_jury_goes_to_the_arbiter(
