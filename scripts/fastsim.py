@@ -3,8 +3,9 @@ defaults are the market the Ape engine, ``ape run simulate``, plays by default: 
 customers, 7 verifiers, 2 days, seed 7). Starts its own anvil (no steps tracing, mining off),
 deploys the protocol through Ape, then plays providers, customers, verifiers, a keeper and the
 oracle block by block over raw JSON-RPC batches; checks its mirror against the chain, writes
-``report.json``, ``timeseries.csv`` and four PNG plots, and prints a summary with the run's
-speed beside the node's raw batched rate (docs/fastsim.md).
+``report.json``, a self-contained ``report.html``, ``timeseries.csv`` and four PNG plots, and
+prints a summary with the run's speed beside the node's raw batched rate (docs/fastsim.md).
+``--compare DIR DIR ...`` compares runs or sweeps already written (no chain).
 With ``--seeds N`` it runs N seeds of the scenario in parallel processes (``--jobs``), or as
 tasks on an existing Dask cluster (``--cluster tcp://HOST:8786``), and aggregates their headline
 figures.
@@ -17,6 +18,7 @@ figures.
     ape run fastsim --seeds 20 --cluster tcp://127.0.0.1:8786
     ape run fastsim --seeds 20 --jobs 1 --adversaries wash=1,lowball=1,shill=1   # attacks' P&L
     ape run fastsim --seeds 20 --jobs 2 --adversaries grinder=1,sybil=1          # jury attacks' P&L
+    ape run fastsim --compare sim-output/fastsim/p10-c5-d2-v7-seed7 sim-output/fastsim/p10-c5-d2-v7-seed8
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from typing import Any
 import click
 from ape import project
 from ape.logging import logger
+from click.core import ParameterSource
 from rich.console import Console
+from rich.table import Table
 
 from compute_market.fastsim.adversaries import parse_adversaries
 from compute_market.fastsim.aggregate import print_aggregate
 from compute_market.fastsim.config import FastSimConfig
+from compute_market.fastsim.html import CompareError, compare, compare_page, comparison_rows
 from compute_market.fastsim.plots import PLOTS
 from compute_market.fastsim.report import print_summary
 from compute_market.fastsim.runner import run_own_anvil
@@ -104,8 +109,22 @@ from compute_market.progress import progress_bar
 )
 @click.option("--series/--no-series", default=True, show_default=True, help="Hourly time series, CSV and PNG plots.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help=(
+        "Compare the runs (report.json) or sweeps (aggregate.json) in the folders given as arguments "
+        "(--compare DIR DIR ...): headline figures side by side with their differences; writes compare.html "
+        "beside the first folder (or into --out if given). Starts no chain."
+    ),
+)
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR ...]")
 def cli(**opts: Any) -> None:
     """Simulate the compute market fast: one block per step, raw JSON-RPC batches."""
+    if opts["compare"] or opts["folders"]:
+        console = Console()  # piped: wide enough for the side-by-side table
+        _compare(console if console.is_terminal else Console(width=200), list(opts["folders"]), opts["out"])
+        return
     logger.set_level("WARNING")  # Ape logs every deploy transaction otherwise
     cfg = make_config(opts)
     seed, seeds, cluster, out = opts["seed"], opts["seeds"], opts["cluster"], opts["out"]
@@ -129,7 +148,7 @@ def cli(**opts: Any) -> None:
 
         report = run_own_anvil(cfg, project, out, progress=tick)
     print_summary(console, report)
-    written = ["report.json"] + (["timeseries.csv", *PLOTS] if cfg.series else [])
+    written = ["report.json", "report.html"] + (["timeseries.csv", *PLOTS] if cfg.series else [])
     console.print(f"\n[bold]written:[/bold] {out}/ " + ", ".join(written))
 
 
@@ -199,6 +218,37 @@ def _sweep(
 
         result = run_sweep(cfg, seeds, jobs, out, done, cluster=cluster)
     print_aggregate(console, result, wall=result["sweep"]["wall_seconds"])
-    console.print(f"\n[bold]written:[/bold] {out / 'aggregate.json'} and {len(result['seeds'])} reports")
+    console.print(
+        f"\n[bold]written:[/bold] {out / 'aggregate.json'}, {out / 'report.html'} and {len(result['seeds'])} reports"
+    )
     if result["failed"]:
         raise click.ClickException(f"{len(result['failed'])} of {len(seeds)} runs failed")
+
+
+def _compare(console: Console, folders: list[Path], out: Path) -> None:
+    """`--compare DIR DIR ...`: the headline figures side by side (no chain), and compare.html."""
+    if not click.get_current_context().params["compare"]:
+        raise click.ClickException(f"--compare: folders given without --compare: {' '.join(map(str, folders))}")
+    try:
+        result = compare(folders)
+    except CompareError as err:
+        raise click.ClickException(f"--compare: {err}") from err
+    head, rows = comparison_rows(result)
+    title = f"fastsim comparison of {len(folders)} {result['kind']}s" + (
+        ": medians (90% interval)" if result["kind"] == "sweep" else ""
+    )
+    table = Table(title=title, caption="differences: each folder's value minus [1]'s (and relative to [1]'s)")
+    for k, name in enumerate(head):
+        table.add_column(name, justify="left" if k == 0 else "right", no_wrap=k == 0)
+    for row in rows:
+        table.add_row(*row)
+    for k, (folder, code) in enumerate(zip(result["folders"], result["code_sha256"], strict=True)):
+        console.print(f"[{k + 1}] {folder} (contracts' code sha256 {code[:16]})", markup=False)
+    for field, values in result["config_differences"]:
+        console.print(f"config {field}: " + " | ".join(values), markup=False)
+    console.print(table)
+    given = click.get_current_context().get_parameter_source("out") != ParameterSource.DEFAULT
+    target = (out if out.suffix == ".html" else out / "compare.html") if given else folders[0].parent / "compare.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(compare_page(result))
+    console.print(f"\n[bold]written:[/bold] {target}")

@@ -18,6 +18,7 @@ from compute_market.fastsim.check import check_mirror
 from compute_market.fastsim.config import GENESIS_TIME, FastSimConfig
 from compute_market.fastsim.deploy import Deployment, deploy_on, deploy_with_ape
 from compute_market.fastsim.engine import FastSim, Progress
+from compute_market.fastsim.html import code_hash, write_run_html
 from compute_market.fastsim.plots import plot
 from compute_market.fastsim.rawrate import measure_protocol_rate
 from compute_market.fastsim.report import build_report
@@ -117,7 +118,8 @@ def play(
         raw = raw_rates(chain, sim)
         # the protocol's own postJob and placeBid, inside a snapshot the node reverts to
         raw.update(measure_protocol_rate(chain, txs=cfg.raw_rate_txs))
-    return sim, {"checked": checked, "raw": raw}
+    # the deployed contracts' runtime code (report.html's code hash), while the node is up
+    return sim, {"checked": checked, "raw": raw, "code_sha256": code_hash(chain.rpc, chain.deployment.addresses)}
 
 
 def run_own_anvil(
@@ -154,6 +156,7 @@ def run_own_anvil(
         anvil.stop()
     extra["peak_rss"] = anvil.peak_rss
     report = build_report(sim, extra, timer.phases, time.perf_counter() - started, rss, own_anvil=True)
+    report["anvil"]["code_sha256"] = extra["code_sha256"]
     write_outputs(report, sim, out)
     return report
 
@@ -183,6 +186,7 @@ def run_attached(
         rpc.call("evm_setAutomine", [True])
         rpc.call("anvil_autoImpersonateAccount", [False])
     report = build_report(sim, extra, timer.phases, time.perf_counter() - started, 0, own_anvil=False)
+    report["anvil"]["code_sha256"] = extra["code_sha256"]  # deployment-specific: kept out of `deterministic`
     write_outputs(report, sim, out)
     return sim, report
 
@@ -196,7 +200,8 @@ def _record_path(out: Path | None) -> Path:
 
 def write_outputs(report: dict[str, Any], sim: FastSim, out: Path | None) -> list[Path]:
     """Into `out`: the hourly time series (`timeseries.csv`) and the plots (`plots.PLOTS`) when the
-    run recorded one, then `report.json` (its `timing.phases.plots` the time the plots took).
+    run recorded one, then `report.json` (its `timing.phases.plots` the time the plots took) and
+    `report.html` (`fastsim.html`).
     Returns the files written."""
     if out is None:
         return []
@@ -209,4 +214,5 @@ def write_outputs(report: dict[str, Any], sim: FastSim, out: Path | None) -> lis
         report["timing"]["phases"]["plots"] = round(time.perf_counter() - started, 2)
     files.append(out / "report.json")
     files[-1].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    files.append(write_run_html(report, out))  # self-contained: the summary's tables, the plots embedded
     return files

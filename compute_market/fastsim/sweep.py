@@ -18,6 +18,7 @@ from typing import Any
 
 from compute_market.fastsim.aggregate import aggregate
 from compute_market.fastsim.config import FastSimConfig
+from compute_market.fastsim.html import write_run_html, write_sweep_html
 
 Done = Callable[[int, dict[str, Any] | None, str], None]  # seed, report (None on failure), error
 
@@ -69,7 +70,8 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Runs `cfg` for every seed, `jobs` at a time in spawned processes, or as tasks on the Dask
     cluster whose scheduler listens at `cluster` (then the cluster's workers set the
-    parallelism); writes `out/seed<S>/report.json` per run and `out/aggregate.json`; returns the
+    parallelism); writes `out/seed<S>/report.json` (and `report.html`) per run, `out/aggregate.json` and
+    `out/report.html`; returns the
     aggregate (with the sweep's wall time under `sweep`)."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -107,10 +109,16 @@ def run_sweep(
         "cpus": os.cpu_count() or 1,
         "runner": where,
         "config": {k: v for k, v in _config(cfg).items() if k != "seed"},
+        # the runs' deployed code (`html.code_hash`): one hash when every run deployed the same code
+        "code_sha256": sorted(
+            {str(r["anvil"]["code_sha256"]) for r in reports.values() if "code_sha256" in r["anvil"]}
+        ),
     }
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
     (out / "aggregate.json").write_text(text)
-    return dict(json.loads(text))  # as written (tuples become lists)
+    written = dict(json.loads(text))  # as written (tuples become lists)
+    write_sweep_html(written, out)
+    return written
 
 
 def _on_cluster(
@@ -148,6 +156,8 @@ def _write_report(folder: Path, report: dict[str, Any]) -> None:
     """The run's report.json (a worker on another machine wrote its own there, not here)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    if not (folder / "report.html").is_file():  # a worker on another machine: its page, without the plots
+        write_run_html(report, folder)
 
 
 def _config(cfg: FastSimConfig) -> dict[str, Any]:
