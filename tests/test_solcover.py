@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+from solcover import collect, fast
 from solcover.analysis import BranchPoint, _Jump, _resolve, analyse
 from solcover.build import compile_contracts
 from solcover.bytecode import (
@@ -16,7 +17,6 @@ from solcover.bytecode import (
     instructions,
     strip_metadata,
 )
-from solcover.collect import install, uninstall
 from solcover.report import write
 
 FEED_SOURCE = "contracts/oracle/MockPriceFeed.sol"
@@ -78,6 +78,7 @@ def _branch(cov, build, snippet):
 
 
 def _raw(collector):
+    getattr(collector, "flush", lambda: None)()  # the fast collector traces transactions on a worker
     return {
         "codes": collector.codes,
         "runtime": {d: {"pcs": sorted(h.pcs), "jumps": h.jumps} for d, h in collector.runtime.items()},
@@ -85,9 +86,12 @@ def _raw(collector):
     }
 
 
-def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain, admin, feed_build, tmp_path):
+@pytest.mark.parametrize("tool", [collect, fast], ids=["js-tracer", "step-logs"])
+def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain, admin, feed_build, tmp_path, tool):
+    """Both collectors (the JS tracer, and anvil's step logs that `bin/coverage` uses) see the same
+    branches taken and not taken as the calls go."""
     web3_provider = chain.provider.web3.provider
-    collector = install(web3_provider)
+    collector = tool.install(web3_provider)
     try:
         feed = project.MockPriceFeed.deploy(admin, 250_000_000, sender=admin)
         feed.setAnswer(260_000_000, sender=admin)  # round 2 > 1: `if (roundId > latestRound)` taken
@@ -111,7 +115,7 @@ def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain
         feed.description()
         cov = _feed_file(feed_build, _raw(collector))
     finally:
-        uninstall(web3_provider, collector)
+        tool.uninstall(web3_provider, collector)
     newer = _branch(cov, feed_build, "if (roundId > latestRound)")
     missing = _branch(cov, feed_build, "if (r.updatedAt == 0)")
     assert (newer.taken, newer.not_taken) == (True, True)

@@ -6,5 +6,10 @@ which records the program counters each contract executed and the way each condi
 The report (``report``) compiles the contracts again with source maps (``build``), identifies the
 traced code, and maps it back to the source through the compiler's AST (``analysis``).
 
-Run it with ``bin/coverage``.
+The collector is ``fast`` (anvil's native step logs and call trees, transactions traced on a
+worker thread); ``collect`` is the original one (a JS tracer, several times slower), kept selectable
+(``SOLCOVER_COLLECTOR=js bin/coverage``) to compare the two.
+
+Run it with ``bin/coverage``; ``bin/coverage --fail-under 97`` (``python -m solcover --fail-under
+97``) fails when less than 97% of the branches ran.
 """

@@ -9,13 +9,19 @@ import click
 from solcover.analysis import analyse, identified
 from solcover.build import compile_contracts
 from solcover.collect import RAW_PATH, load
-from solcover.report import print_table, write
+from solcover.report import Figures, print_table, write
 
 
 @click.command()
 @click.option("--raw", "raw_path", type=click.Path(path_type=Path), default=RAW_PATH, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RAW_PATH.parent, show_default=True)
-def main(raw_path: Path, out_dir: Path) -> None:
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Exit with status 1 (after the report) if the total branch coverage is below this percentage.",
+)
+def main(raw_path: Path, out_dir: Path, fail_under: float | None) -> None:
     """Prints statement, branch and function coverage per contract source and writes the reports."""
     raw = load(raw_path)
     build = compile_contracts()
@@ -28,6 +34,15 @@ def main(raw_path: Path, out_dir: Path) -> None:
         f"code not ours or not matched: {sum(unknown.values())} programs"
     )
     click.echo(f"wrote {json_path} and {md_path}")
+    if fail_under is not None:
+        hit, total = Figures.of(files).branches
+        percent = 100.0 * hit / total if total else 100.0
+        if hit * 100 < fail_under * total:  # exact: 96.96% fails a 97% gate although the table shows 97.0%
+            raise click.ClickException(
+                f"branch coverage {percent:.2f}% ({hit}/{total}) is below the required {fail_under:g}%: "
+                f"{total - hit} branches never ran (listed in {md_path})"
+            )
+        click.echo(f"branch coverage {percent:.2f}% ({hit}/{total}) meets the required {fail_under:g}%")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ Ape test network: after every ``eth_sendRawTransaction`` / ``eth_sendTransaction
 mined transaction, after every ``eth_call`` it traces the same call, and after an ``eth_estimateGas``
 that failed (a transaction the test expected to revert, never sent) it traces that too. At the end
 of the session it writes what ran to ``.build/coverage/raw.json``.
+
+``bin/coverage`` now uses ``solcover.fast`` (same data from anvil's step logs, several times faster);
+this collector stays for comparison (``SOLCOVER_COLLECTOR=js``). One known difference: the JS tracer
+keys frames by ``log.contract.getAddress()``, the storage address, so code run by DELEGATECALL
+(``JobAuctions`` under ``JobMarket``) is counted as the calling contract's code here.
 """
 
 from __future__ import annotations
