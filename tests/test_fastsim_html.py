@@ -15,7 +15,7 @@ from helpers import load_script
 from test_fastsim import TINY
 
 from compute_market.fastsim import run_attached
-from compute_market.fastsim.aggregate import _fmt, aggregate, headline
+from compute_market.fastsim.aggregate import aggregate, format_figure, headline
 from compute_market.fastsim.html import code_hash, git_commit, write_sweep_html
 from compute_market.fastsim.plots import PLOTS
 
@@ -130,7 +130,9 @@ def test_a_sweep_page_and_a_comparison_of_sweeps(html_runs, tmp_path):
     assert "comparison of 2 sweeps: medians (90% interval)" in answer.stdout
     posted = result["figures"]["jobs.posted"]
     row = next(line for line in answer.stdout.splitlines() if "jobs.posted" in line)
-    assert f"{_fmt(posted['median'])} ({_fmt(posted['p05'])} to {_fmt(posted['p95'])})" in row
+    assert (
+        f"{format_figure(posted['median'])} ({format_figure(posted['p05'])} to {format_figure(posted['p95'])})" in row
+    )
     assert (tmp_path / "compare.html").is_file()
 
 

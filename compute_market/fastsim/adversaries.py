@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from compute_market.economics import CENT, ProviderCosts
 from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash, job_spec
 from compute_market.fastsim.adversaries_jury import JURY_KINDS, JuryAdversaries
+from compute_market.fastsim.books import book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
 from compute_market.fastsim.mirror import OPEN, SEALED, ZERO, Bond, JobState, Status
 from compute_market.units import DAY, HOUR, bytes32, from_wei, to_wei
@@ -382,11 +383,9 @@ class Adversaries:
     def _flow(self, owners: dict[str, Wash], contract: str, args: dict[str, Any], claim: bool, price: Decimal) -> None:
         """A wash owner's token transfer: credits minted for CMP, or CMP minted for credits."""
         sender, to, value = args["from"], args["to"], int(args["value"])
-        if contract == "ComputeToken" and sender in owners and to == ZERO:
-            owners[sender].mint_cmp_usd += from_wei(value) * price
-        elif contract == "ComputeCredits" and sender == ZERO and to in owners:
-            owners[to].minted_crd += value
-        elif contract == "ComputeCredits" and sender in owners and to == ZERO:
+        if book_mint(owners, contract, sender, to, value, price):
+            return
+        if contract == "ComputeCredits" and sender in owners and to == ZERO:
             owners[sender].redeemed_crd += value
         elif contract == "ComputeToken" and sender == ZERO and to in owners and not claim:
             owners[to].redeem_cmp_usd += from_wei(value) * price
@@ -460,7 +459,7 @@ class Adversaries:
         m = self.sim.mirror
         accounts = (w.provider, w.customer.address)
         owed = sum(pending.get(a, 0) for a in accounts)
-        mint_spread = w.mint_cmp_usd - from_wei(w.minted_crd)
+        mint_spread = mint_spread_usd(w)
         redeem_spread = from_wei(w.redeemed_crd) - w.redeem_cmp_usd
         fees = from_wei(w.fees_crd)
         spent = mint_spread + redeem_spread + fees

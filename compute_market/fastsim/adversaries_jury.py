@@ -31,8 +31,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from compute_market.fastsim.actors import Customer
+from compute_market.fastsim.books import book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
-from compute_market.fastsim.mirror import ZERO, JobState, Status
+from compute_market.fastsim.mirror import JobState, Status
 from compute_market.fastsim.review import Dispute
 from compute_market.fastsim.verifiers import Verifier, is_honest
 from compute_market.models import Attestation, DisputeStatus
@@ -312,11 +313,9 @@ class JuryAdversaries:
         self, challengers: dict[str, Grinder], contract: str, args: dict[str, Any], resolver: str, price: Decimal
     ) -> None:
         sender, to, value = args["from"], args["to"], int(args["value"])
-        if contract == "ComputeToken" and sender in challengers and to == ZERO:
-            challengers[sender].mint_cmp_usd += from_wei(value) * price
-        elif contract == "ComputeCredits" and sender == ZERO and to in challengers:
-            challengers[to].minted_crd += value
-        elif contract == "ComputeCredits" and sender in challengers and to == resolver:
+        if book_mint(challengers, contract, sender, to, value, price):
+            return
+        if contract == "ComputeCredits" and sender in challengers and to == resolver:
             challengers[sender].bonds_paid += value
         elif contract == "ComputeCredits" and sender == resolver and to in challengers:
             challengers[to].bonds_returned += value
@@ -384,7 +383,7 @@ class JuryAdversaries:
                 if self._owed(d, juror):
                     owed += from_wei(d.token_share) * price + from_wei(d.credit_share)
         bonds_lost = from_wei(g.bonds_paid - g.bonds_returned - unresolved_bonds)
-        mint_spread = g.mint_cmp_usd - from_wei(g.minted_crd)
+        mint_spread = mint_spread_usd(g)
         spent = bonds_lost + g.penalties_usd + mint_spread
         gained = g.rewards_usd + owed + g.jackpot_usd + g.finder_usd
         faults = [j for j, d in resolved.items() if d.fault]

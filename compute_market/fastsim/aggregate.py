@@ -91,7 +91,7 @@ def aggregate(reports: dict[int, dict[str, Any]], failures: dict[int, str] | Non
     """Per figure, the summary across the runs (seed → report) that have it."""
     seeds = sorted(reports)
     per_run = {seed: headline(reports[seed]) for seed in seeds}
-    names: list[str] = sorted({name for figures in per_run.values() for name in figures}, key=_order)
+    names: list[str] = sorted({name for figures in per_run.values() for name in figures}, key=figure_order)
     figures = {name: summarize([per_run[s][name] for s in seeds if name in per_run[s]]) for name in names}
     note = ""
     if len(seeds) < FEW_SEEDS:
@@ -110,7 +110,7 @@ def aggregate(reports: dict[int, dict[str, Any]], failures: dict[int, str] | Non
     }
 
 
-def _order(name: str) -> tuple[int, str]:
+def figure_order(name: str) -> tuple[int, str]:
     """Jobs first (in outcome order), then auctions, credits, review, tokens, transactions, prices,
     economics, adversaries, timing."""
     group, _, key = name.partition(".")
@@ -125,7 +125,7 @@ def _order(name: str) -> tuple[int, str]:
     return rank * 100 + inner, name
 
 
-def _fmt(value: float) -> str:
+def format_figure(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 or value == int(value) else f"{value:,.4g}"
 
 
@@ -142,16 +142,16 @@ def print_aggregate(console: Console, agg: dict[str, Any], wall: float | None = 
     table.add_column("90% interval (p5 - p95)", justify="right")
     table.add_column("min - max", justify="right")
     wanted = set(rows)
-    for name in sorted(agg["figures"], key=_order):  # aggregate.json's keys are sorted by name
+    for name in sorted(agg["figures"], key=figure_order):  # aggregate.json's keys are sorted by name
         s = agg["figures"][name]
         if wanted and name not in wanted:
             continue
         table.add_row(
             name,
-            _fmt(s["mean"]),
-            _fmt(s["median"]) if "median" in s else "-",  # aggregates from before it have none
-            f"{_fmt(s['p05'])} - {_fmt(s['p95'])}",
-            f"{_fmt(s['min'])} - {_fmt(s['max'])}",
+            format_figure(s["mean"]),
+            format_figure(s["median"]) if "median" in s else "-",  # aggregates from before it have none
+            f"{format_figure(s['p05'])} - {format_figure(s['p95'])}",
+            f"{format_figure(s['min'])} - {format_figure(s['max'])}",
         )
     console.print(table)
     for seed, error in agg["failed"].items():

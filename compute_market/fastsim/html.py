@@ -21,18 +21,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from compute_market.fastsim.aggregate import _fmt, _order, headline
+from compute_market.fastsim.aggregate import figure_order, format_figure, headline
 from compute_market.fastsim.plots import PLOTS
-from compute_market.fastsim.report import (
-    _adversaries_table,
-    _counts_table,
-    _economics_table,
-    _jobs_table,
-    _pairs_table,
-    _prices_table,
-    _providers_table,
-    _speed_table,
-)
+from compute_market.fastsim.report import summary_tables
 from compute_market.fastsim.rpc import Rpc
 
 CODE_HASHED = (
@@ -166,26 +157,6 @@ def provenance(commit: str, code: str | Iterable[str] | None) -> str:
 # ---------------------------------------------------------------------------- one run
 
 
-def run_tables(report: dict[str, Any]) -> list[Table]:
-    """The terminal summary's tables (`report.print_summary`), those with rows."""
-    tables = (
-        _jobs_table(report),
-        _prices_table(report),
-        _economics_table(report),
-        _pairs_table("auctions and credits", {**report["auctions"], **report["credits"]}),
-        _pairs_table("review: verifications, challenges, disputes", report.get("review", {})),
-        _providers_table(report["providers"]),
-        _adversaries_table(report.get("adversaries", [])),
-        _pairs_table("money and tokens", report["tokens"]),
-        _counts_table("transactions by kind", "actor function", "sent", report["transactions"]["by_kind"]),
-        _counts_table(
-            "reverted (actor function: error)", "revert", "count", report["transactions"]["reverted_by_kind"]
-        ),
-        _speed_table(report),
-    )
-    return [t for t in tables if t.row_count]
-
-
 def run_page(report: dict[str, Any], folder: Path, commit: str | None = None) -> str:
     """The page of one run whose plots (if any) are in `folder`."""
     cfg = report["config"]
@@ -193,7 +164,7 @@ def run_page(report: dict[str, Any], folder: Path, commit: str | None = None) ->
     body = [provenance(commit or git_commit(), report.get("anvil", {}).get("code_sha256"))]
     # every field: reports of runs without adversaries leave that one out (`report.build_report`)
     body += ["<h2>Configuration</h2>", config_table({"adversaries": {}, **cfg})]
-    body += ["<h2>Summary</h2>", *(table_html(t) for t in run_tables(report))]
+    body += ["<h2>Summary</h2>", *(table_html(t) for t in summary_tables(report))]
     plots = [folder / name for name in PLOTS if (folder / name).is_file()]
     if plots:
         body += ["<h2>Plots</h2>", *(image(p) for p in plots)]
@@ -220,12 +191,20 @@ def sweep_page(result: dict[str, Any], commit: str | None = None) -> str:
     body += ["<h2>Configuration</h2>", config_table(sweep.get("config", {}), "configuration (every field but seed)")]
     runner = {k: v for k, v in sweep.items() if k not in ("config", "code_sha256")}
     body.append(simple_table(("sweep", "value"), sorted(runner.items()), numeric_from=2))
-    names = sorted(result["figures"], key=_order)
+    names = sorted(result["figures"], key=figure_order)
     rows = []
     for name in names:
         s = result["figures"][name]
-        median = _fmt(s["median"]) if "median" in s else "-"
-        rows.append((name, median, f"{_fmt(s['p05'])} to {_fmt(s['p95'])}", _fmt(s["mean"]), s["runs"]))
+        median = format_figure(s["median"]) if "median" in s else "-"
+        rows.append(
+            (
+                name,
+                median,
+                f"{format_figure(s['p05'])} to {format_figure(s['p95'])}",
+                format_figure(s["mean"]),
+                s["runs"],
+            )
+        )
     body += [
         "<h2>Aggregate</h2>",
         simple_table(("figure", "median", "90% interval (p05 to p95)", "mean", "runs"), rows, result["interval"]),
@@ -234,7 +213,9 @@ def sweep_page(result: dict[str, Any], commit: str | None = None) -> str:
         body.append(f'<p class="note">{_e(result["note"])}</p>')
     per_run: dict[str, dict[str, float]] = result["per_run"]
     runs = [s for s in seeds if s in per_run]
-    per_seed = [(name, *(_fmt(per_run[s][name]) if name in per_run[s] else "-" for s in runs)) for name in names]
+    per_seed = [
+        (name, *(format_figure(per_run[s][name]) if name in per_run[s] else "-" for s in runs)) for name in names
+    ]
     body += ["<h2>Per seed</h2>", simple_table(("figure", *(f"seed {s}" for s in runs)), per_seed)]
     links = " ".join(f'<a href="seed{s}/report.html">seed {s}</a>' for s in runs)
     body.append(f'<p class="note">each seed\'s own page: {links}</p>')
@@ -289,10 +270,10 @@ def compare(folders: list[Path]) -> dict[str, Any]:
         else:
             figures = data["figures"]
             values.append({k: float(f.get("median", f["mean"])) for k, f in figures.items()})
-            spans.append({k: f"{_fmt(f['p05'])} to {_fmt(f['p95'])}" for k, f in figures.items()})
+            spans.append({k: f"{format_figure(f['p05'])} to {format_figure(f['p95'])}" for k, f in figures.items()})
             configs.append(dict(data.get("sweep", {}).get("config", {})) | {"seeds": data["seeds"]})
             codes.append(", ".join(data.get("sweep", {}).get("code_sha256", [])) or "-")
-    names = sorted({n for v in values for n in v}, key=_order)
+    names = sorted({n for v in values for n in v}, key=figure_order)
     rows: list[dict[str, Any]] = []
     for name in names:
         first = values[0].get(name)
@@ -320,7 +301,7 @@ def compare(folders: list[Path]) -> dict[str, Any]:
 def _diff(delta: float | None, rel: float | None) -> str:
     if delta is None:
         return "-"
-    text = ("+" if delta > 0 else "") + _fmt(delta)
+    text = ("+" if delta > 0 else "") + format_figure(delta)
     return text + (f" ({rel:+.1%})" if rel is not None else "")
 
 
@@ -333,7 +314,7 @@ def comparison_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]
     rows = []
     for row in result["rows"]:
         cells = [
-            ("-" if v is None else _fmt(v)) + (f" ({span})" if span and v is not None else "")
+            ("-" if v is None else format_figure(v)) + (f" ({span})" if span and v is not None else "")
             for v, span in zip(row["values"], row["spans"], strict=True)
         ]
         rows.append([row["figure"], *cells, *(_diff(d, r) for d, r in row["diffs"])])

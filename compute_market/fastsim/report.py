@@ -325,10 +325,9 @@ def deterministic(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k not in WALL_CLOCK_KEYS}
 
 
-def print_summary(console: Console, report: dict[str, Any]) -> None:
-    """The readable end of a run: jobs, prices against the clouds, auctions and credits, review,
-    providers, money and tokens, transactions, and the speed (actor and raw tx/s)."""
-    for table in (
+def summary_tables(report: dict[str, Any]) -> list[Table]:
+    """The tables of the readable summary (the terminal's and report.html's), those with rows."""
+    tables = (
         _jobs_table(report),
         _prices_table(report),
         _economics_table(report),
@@ -342,9 +341,15 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
             "reverted (actor function: error)", "revert", "count", report["transactions"]["reverted_by_kind"]
         ),
         _speed_table(report),
-    ):
-        if table.row_count:
-            console.print(table)
+    )
+    return [t for t in tables if t.row_count]
+
+
+def print_summary(console: Console, report: dict[str, Any]) -> None:
+    """The readable end of a run: jobs, prices against the clouds, auctions and credits, review,
+    providers, money and tokens, transactions, and the speed (actor and raw tx/s)."""
+    for table in summary_tables(report):
+        console.print(table)
     cfg, timing, raw = report["config"], report["timing"], report["raw"]
     hours = report["blocks"]["steps"] * cfg["step_minutes"] / 60
     console.print(

@@ -128,31 +128,53 @@ def load(path: Path = RAW_PATH) -> dict:
     return json.loads(path.read_text())
 
 
-def install(web3_provider: Any) -> Collector:
-    """Wraps `web3_provider.make_request` so that every request is followed by its trace."""
+def hook(web3_provider: Any, collector: Any) -> None:
+    """Routes the provider's requests through `collector`: its `before` (if it has one) ahead of
+    each request, its `after` with the response."""
     original = web3_provider.make_request
-    collector = Collector(request=original)
+    before = getattr(collector, "before", None)
 
     def make_request(method: str, params: Any) -> dict:
+        if before is not None:
+            before(method, params)
         response = original(method, params)
         collector.after(method, params, response)
         return response
 
     web3_provider.make_request = make_request
     web3_provider._request_func_cache = (None, None)  # web3 caches the bound method it calls
+
+
+def unhook(web3_provider: Any, original: Request) -> None:
+    """Gives the provider its own request function back."""
+    web3_provider.make_request = original
+    web3_provider._request_func_cache = (None, None)
+
+
+def session_fixture(install: Callable[[Any], Any], uninstall: Callable[[Any, Any], None]) -> Any:
+    """The plugin's autouse fixture: traces the whole session on the test network with the
+    collector `install` makes, then writes .build/coverage/raw.json."""
+
+    @pytest.fixture(scope="session", autouse=True, name="_solcover")
+    def _solcover(networks: Any) -> Any:
+        web3_provider = networks.provider.web3.provider
+        collector = install(web3_provider)
+        yield collector
+        uninstall(web3_provider, collector)
+        collector.dump()
+
+    return _solcover
+
+
+def install(web3_provider: Any) -> Collector:
+    """Wraps `web3_provider.make_request` so that every request is followed by its trace."""
+    collector = Collector(request=web3_provider.make_request)
+    hook(web3_provider, collector)
     return collector
 
 
 def uninstall(web3_provider: Any, collector: Collector) -> None:
-    web3_provider.make_request = collector.request
-    web3_provider._request_func_cache = (None, None)
+    unhook(web3_provider, collector.request)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _solcover(networks: Any) -> Any:
-    """Traces the whole session on the test network, then writes .build/coverage/raw.json."""
-    web3_provider = networks.provider.web3.provider
-    collector = install(web3_provider)
-    yield collector
-    uninstall(web3_provider, collector)
-    collector.dump()
+_solcover = session_fixture(install, uninstall)

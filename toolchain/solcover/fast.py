@@ -58,10 +58,9 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 import requests
 
-from solcover.collect import RAW_PATH, TRACER, Collector, Hits, Request, load
+from solcover.collect import RAW_PATH, TRACER, Collector, Hits, Request, hook, load, session_fixture, unhook
 
 STEP_OPTIONS = {"disableStack": True, "disableMemory": True, "disableStorage": True, "enableReturnData": False}
 CALL_OPS = frozenset({"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE", "CREATE", "CREATE2"})
@@ -480,36 +479,20 @@ def _merge(hits: Hits, pcs: set[int], jumps: dict[int, int]) -> None:
 
 def install(web3_provider: Any) -> FastCollector:
     """Wraps `web3_provider.make_request` so that every request is followed by its trace."""
-    original: Request = web3_provider.make_request
     collector = FastCollector(
-        request=original,
+        request=web3_provider.make_request,
         endpoint=web3_provider.endpoint_uri,
         legacy_delegatecall=os.environ.get("SOLCOVER_LEGACY_DELEGATECALL") == "1",
         background=os.environ.get("SOLCOVER_BACKGROUND", "1") == "1",
     )
-
-    def make_request(method: str, params: Any) -> dict:
-        collector.before(method, params)
-        response = original(method, params)
-        collector.after(method, params, response)
-        return response
-
-    web3_provider.make_request = make_request
-    web3_provider._request_func_cache = (None, None)  # web3 caches the bound method it calls
+    hook(web3_provider, collector)
     return collector
 
 
 def uninstall(web3_provider: Any, collector: FastCollector) -> None:
     collector.flush()
-    web3_provider.make_request = collector.provider_request
-    web3_provider._request_func_cache = (None, None)
+    assert collector.provider_request is not None
+    unhook(web3_provider, collector.provider_request)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _solcover(networks: Any) -> Any:
-    """Traces the whole session on the test network, then writes .build/coverage/raw.json."""
-    web3_provider = networks.provider.web3.provider
-    collector = install(web3_provider)
-    yield collector
-    uninstall(web3_provider, collector)
-    collector.dump()
+_solcover = session_fixture(install, uninstall)
