@@ -17,7 +17,7 @@ from solcover.bytecode import (
     instructions,
     strip_metadata,
 )
-from solcover.report import write
+from solcover.report import Gap, known_gaps, new_gaps, write
 
 FEED_SOURCE = "contracts/oracle/MockPriceFeed.sol"
 
@@ -122,3 +122,24 @@ def test_traced_branches_are_taken_then_not_taken_as_the_calls_go(project, chain
     assert (missing.taken, missing.not_taken) == (True, True)
     assert cov.functions["description@35"] is True
     assert collector.failures == 0
+
+
+def test_the_gate_knows_listed_gaps_by_their_code_not_their_line():
+    """`--known docs/coverage.md`: a listed gap that moved lines is still known; a second unrun copy
+    of a listed line, or a gap in other code, is new and fails the gate."""
+    listed = [
+        Gap("contracts/a/A.sol", 48, "if", "taken", "if (slot == 0 || slot > CAPACITY) revert SlotOutOfRange(slot)"),
+        Gap("contracts/a/A.sol", 90, "?:", "taken and not taken", "x > y ? x : y"),
+    ]
+    report = "# Solidity coverage\n\n| Where | Kind | Missing | Code |\n|---|---|---|---|\n"
+    report += "\n".join(gap.markdown() for gap in listed) + "\n"
+    assert known_gaps(report) == listed  # the rows parse back, `||` in the code included
+
+    moved = [Gap(g.path, g.line + 7, g.kind, g.missing, g.code) for g in listed]
+    assert new_gaps(moved, known_gaps(report)) == []
+    assert new_gaps(moved[:1], known_gaps(report)) == []  # a gap closed is fine
+
+    twice = [*moved, moved[1]]
+    assert new_gaps(twice, known_gaps(report)) == [moved[1]]
+    other = Gap("contracts/a/A.sol", 48, "if", "not taken", listed[0].code)  # the other outcome
+    assert new_gaps([other], known_gaps(report)) == [other]

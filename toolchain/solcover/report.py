@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,19 +65,68 @@ def print_table(files: list[FileCoverage], console: Console | None = None) -> Fi
     return total
 
 
-def uncovered_branches(build: Build, files: list[FileCoverage]) -> list[str]:
-    """One Markdown line per branch that never ran: where, which way, and the code."""
-    lines = []
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A branch outcome that never ran. `key` leaves the line out, so code moving does not count as new."""
+
+    path: str
+    line: int
+    kind: str
+    missing: str
+    code: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.path, self.kind, self.missing, self.code)
+
+    def markdown(self) -> str:
+        return f"| {self.path}:{self.line} | {self.kind} | {self.missing} | `{self.code}` |"
+
+
+def gaps(build: Build, files: list[FileCoverage]) -> list[Gap]:
+    """Every branch that never ran: where, which way, and the code (shortened to 90 characters)."""
+    found = []
     for cov in files:
         for point in cov.branches:
             missing = [name for name, hit in (("taken", point.taken), ("not taken", point.not_taken)) if not hit]
             if not missing:
                 continue
-            line = build.line(point.src)
             code = " ".join(build.snippet(point.src).split())
             code = code if len(code) <= 90 else code[:87] + "..."
-            lines.append(f"| {cov.path}:{line} | {point.kind} | {' and '.join(missing)} | `{code}` |")
-    return lines
+            found.append(Gap(cov.path, build.line(point.src), point.kind, " and ".join(missing), code))
+    return found
+
+
+def uncovered_branches(build: Build, files: list[FileCoverage]) -> list[str]:
+    """One Markdown line per branch that never ran."""
+    return [gap.markdown() for gap in gaps(build, files)]
+
+
+_GAP_ROW = re.compile(
+    r"^\| (?P<path>[^|]+?):(?P<line>\d+) \| (?P<kind>[^|]+?) \| (?P<missing>[^|]+?) \| `(?P<code>.*)` \|$"
+)
+
+
+def known_gaps(report_md: str) -> list[Gap]:
+    """The gaps listed in a report.md written by `write` (the committed docs/coverage.md)."""
+    return [
+        Gap(m["path"], int(m["line"]), m["kind"], m["missing"], m["code"])
+        for m in map(_GAP_ROW.match, report_md.splitlines())
+        if m
+    ]
+
+
+def new_gaps(found: list[Gap], known: list[Gap]) -> list[Gap]:
+    """The gaps not in `known`, matched by path, kind, outcome and code, line left out (and counted:
+    a second unrun copy of a known line is new)."""
+    left = Counter(gap.key for gap in known)
+    fresh = []
+    for gap in found:
+        if left[gap.key]:
+            left[gap.key] -= 1
+        else:
+            fresh.append(gap)
+    return fresh
 
 
 def write(build: Build, files: list[FileCoverage], raw: dict, out_dir: Path) -> tuple[Path, Path]:
@@ -103,10 +154,10 @@ def write(build: Build, files: list[FileCoverage], raw: dict, out_dir: Path) -> 
         fig = Figures.of([cov] if cov else files)
         name = cov.path if cov else "**Total**"
         md.append(f"| {name} | {_cell(fig.statements)} | {_cell(fig.branches)} | {_cell(fig.functions)} |")
-    gaps = uncovered_branches(build, files)
+    rows = uncovered_branches(build, files)
     missed = total.branches[1] - total.branches[0]
-    md += ["", f"## Branches that never ran ({missed}, at {len(gaps)} places)", ""]
-    md += ["| Where | Kind | Missing | Code |", "|---|---|---|---|", *gaps]
+    md += ["", f"## Branches that never ran ({missed}, at {len(rows)} places)", ""]
+    md += ["| Where | Kind | Missing | Code |", "|---|---|---|---|", *rows]
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(md) + "\n")
     return json_path, md_path
