@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import click
 from ape import chain
-from eth_utils import to_hex
+from eth_utils.conversions import to_hex
 
 from compute_market.client import MarketClient
 from compute_market.deployment import market_deploy_block
@@ -304,7 +304,7 @@ class StateAgent(ABC, Generic[S]):
         except Exception as err:  # the node or the network: the next step reads everything again
             self.failed_steps += 1
             self._failures += 1
-            delay = min(max_backoff, max(poll_seconds, 1.0) * 2 ** min(self._failures, 16))
+            delay = min(max_backoff, max(poll_seconds, 1.0) * 2.0 ** min(self._failures, 16))
             self.log(f"step failed: {one_line(err)}; retrying in {delay:g} s")
             return delay
         if self._failures:

@@ -9,7 +9,7 @@ from ape import chain
 
 from compute_market.deployment import Protocol
 from compute_market.gasreport import GasReport
-from compute_market.models import JobRequest
+from compute_market.models import JobRequest, JobSpecTuple
 from compute_market.units import DAY, HOUR, bytes32, to_wei, usd_to_feed
 
 H100 = bytes32("H100-80GB")
@@ -48,7 +48,7 @@ WORKLOAD = bytes.fromhex("5f" * 32)
 MANIFEST_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
 
-def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -> tuple:
+def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -> JobSpecTuple:
     request = JobRequest(
         "H100-80GB",
         2,
@@ -154,7 +154,7 @@ def _verified_result(protocol: Protocol, admin: Any, customer: Any, provider: An
     chain.pending_timestamp += 10 * HOUR
     market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=provider)
     refresh_price(protocol, admin)
-    return job_id
+    return int(job_id)
 
 
 def dispute_scenario(

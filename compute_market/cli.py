@@ -21,7 +21,7 @@ from ape.api import AccountAPI
 from ape.cli import ConnectedProviderCommand, account_option, network_option
 from ape_accounts import KeyfileAccount
 from ape_accounts.accounts import InvalidPasswordError
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 
 from compute_market.client import MarketClient
 from compute_market.deployment import Protocol

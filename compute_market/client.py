@@ -31,7 +31,7 @@ class MarketClient:
 
     @property
     def address(self) -> str:
-        return self.account.address
+        return str(self.account.address)
 
     def _send(self, method: Any, *args: Any) -> Any:
         """Sends with a gas limit of 25% over the estimate, and at least `GAS_FLOOR`: the state
@@ -148,7 +148,7 @@ class MarketClient:
         escrow, _fee = self.p.market.escrowFor(spec)
         self._approve(self.p.credits, self.p.market, int(escrow))
         tx = self._send(self.p.market.postJob, spec)
-        return tx.events.filter(self.p.market.JobPosted)[0].jobId
+        return int(tx.events.filter(self.p.market.JobPosted)[0].jobId)
 
     def bid(self, job_id: int, price_per_gpu_hour: Decimal) -> None:
         self._send(self.p.market.placeBid, job_id, to_wei(price_per_gpu_hour))

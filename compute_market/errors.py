@@ -17,9 +17,10 @@ from functools import cache
 from typing import Any
 
 from ape.exceptions import ContractLogicError, CustomError
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from compute_market.error_units import shown
 

@@ -46,7 +46,8 @@ from typing import Any
 
 from ape import chain
 from ape.types import ContractLog, LogFilter
-from eth_utils import encode_hex, keccak
+from eth_utils.crypto import keccak
+from eth_utils.hexadecimal import encode_hex
 
 from compute_market.client import MarketClient
 from compute_market.deployment import market_deploy_block

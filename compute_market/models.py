@@ -70,6 +70,11 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 NO_WORKLOAD = b"\0" * 32  # a job's `workload` when it names none: a bare capacity lease
 
+# The contract's `JobSpec` in field order: gpuModel, gpuCount, minVramGb, region, duration,
+# maxPricePerGpuHour, biddingEnd, kind, minReputationBps, holdbackBps, verification, workload,
+# manifestURI (IJobMarket.sol).
+JobSpecTuple = tuple[bytes, int, int, bytes, int, int, int, int, int, int, bool, bytes, str]
+
 
 @dataclass(frozen=True)
 class JobRequest:
@@ -89,7 +94,7 @@ class JobRequest:
     workload: bytes = NO_WORKLOAD  # sha256 of the workload manifest
     manifest_uri: str = ""  # where the manifest is published (empty with a zero workload)
 
-    def to_spec(self, now: int) -> tuple:
+    def to_spec(self, now: int) -> JobSpecTuple:
         """The contract's `JobSpec` tuple, bidding closing `bidding_seconds` after `now`."""
         return (
             bytes32(self.gpu_model),

@@ -29,7 +29,7 @@ def usd_to_feed(price: Decimal | int | str) -> int:
 
 def feed_to_usd(answer: int) -> Decimal:
     """Inverse of :func:`usd_to_feed`."""
-    return Decimal(answer) / 10**FEED_DECIMALS
+    return Decimal(answer) / Decimal(10**FEED_DECIMALS)
 
 
 def bytes32(text: str) -> bytes:

@@ -52,7 +52,7 @@ from compute_market.cli import (
 )
 from compute_market.client import MarketClient
 from compute_market.errors import MarketError, decoded
-from compute_market.history import follow, job_history, utc
+from compute_market.history import follow, job_history
 from compute_market.models import NO_WORKLOAD, ZERO_ADDRESS, Attestation, DisputeStatus, JobRequest
 from compute_market.salts import (
     SALTS_ENV,
@@ -63,7 +63,7 @@ from compute_market.salts import (
     reveal_with_salt,
     salts_path,
 )
-from compute_market.units import WAD, from_wei, to_wei
+from compute_market.units import WAD, from_wei, to_wei, utc
 from compute_market.workloads import FetchConfig, Manifest, WorkloadError, fetch, unpack, workload_id
 
 SALTS_FILE = click.option(

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
 from compute_market.agent import CENT, honest_result
 from compute_market.economics import ProviderCosts, ProviderLedger, TrailingUtilisation, ask_price

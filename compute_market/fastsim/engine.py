@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from compute_market.economics import ProviderCosts, TrailingUtilisation
 from compute_market.fastsim.actors import (

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from compute_market.fastsim.chain import GAS, Block, Chain, Tx
 from compute_market.models import NO_WORKLOAD

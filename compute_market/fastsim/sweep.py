@@ -130,7 +130,8 @@ def _on_cluster(
     from distributed import Client
     from distributed import as_completed as completed
 
-    with Client(address, timeout=30) as client:
+    # distributed ships type hints but leaves Client and as_completed unannotated
+    with Client(address, timeout=30) as client:  # type: ignore[no-untyped-call]
         workers = len(client.scheduler_info().get("workers", {}))
         futures = {
             client.submit(
@@ -142,7 +143,7 @@ def _on_cluster(
             ): seed
             for seed in seeds
         }
-        for future in completed(futures):
+        for future in completed(futures):  # type: ignore[no-untyped-call]
             seed = futures[future]
             try:
                 report, error = future.result()

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
 from compute_market.agent import honest_result
 from compute_market.fastsim.chain import Tx

@@ -61,10 +61,10 @@ class RunState:
     """Everything the run accumulates for the report."""
 
     ticks: list[Tick] = field(default_factory=list)
-    gas_by_actor: Counter = field(default_factory=Counter)
-    tx_by_actor: Counter = field(default_factory=Counter)
-    cheats: Counter = field(default_factory=Counter)
-    refused: Counter = field(default_factory=Counter)
+    gas_by_actor: Counter[str] = field(default_factory=Counter)
+    tx_by_actor: Counter[str] = field(default_factory=Counter)
+    cheats: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
     credits_minted: Decimal = Decimal(0)
     challenges: int = 0
     wall_seconds: float = 0.0

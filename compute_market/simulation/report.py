@@ -105,7 +105,7 @@ def build_report(sim: Simulation, state: RunState) -> dict[str, Any]:
 def chain_head(sim: Simulation) -> int:
     from ape import chain
 
-    return chain.blocks.head.number
+    return int(chain.blocks.head.number)
 
 
 def provider_report(sim: Simulation, agent: ProviderAgent) -> dict[str, Any]:

@@ -14,8 +14,8 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from compute_market.workloads.errors import StoreError
-from compute_market.workloads.manifest import ManifestError, check_relative_path
+from compute_market.workloads.errors import ManifestError, StoreError
+from compute_market.workloads.manifest import check_relative_path
 
 
 def pack(files: Mapping[str, bytes]) -> bytes:
