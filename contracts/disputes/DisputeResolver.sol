@@ -716,15 +716,13 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     /// @dev Opens the majority jurors' rewards for claiming (`claimJuryReward`): equal shares of
     ///      the CMP pool and of the CRD reward (a multiple of `majority`); the CMP pool's rounding
-    ///      remainder is burned. Without a majority the CMP pool is burned. O(1): nothing is paid
-    ///      out here, whatever the jury's size.
+    ///      remainder is burned. Without a majority there are no pools (the outcome took no jury
+    ///      cut: `_applyFault` and `_applyNoFault` return 0). O(1): nothing is paid out here,
+    ///      whatever the jury's size.
     function _openJuryRewards(uint256 jobId, Dispute storage d, uint256 majority, uint256 tokenPool, uint256 creditPool)
         private
     {
-        if (majority == 0) {
-            if (tokenPool != 0) token.burn(tokenPool);
-            return;
-        }
+        if (majority == 0) return;
         uint256 tokenShare = tokenPool / majority;
         uint256 creditShare = creditPool / majority;
         (d.tokenShare, d.creditShare) = (tokenShare.toUint112(), creditShare.toUint112());

@@ -1,0 +1,398 @@
+"""DisputeResolver and ChainlinkVrfAdapter at their boundaries: the edge outcomes of guards, views
+and payouts that the scenario tests in tests/test_dispute_resolver.py never reach.
+
+Setting (as there): CMP at 2.50 USD; a verified job of 2 GPUs for 10 hours won at 1.10 CRD per
+GPU-hour, its collateral 4.8 CMP; nine verifiers with 1,000 CMP each; a 5-seat jury; the
+challenge bond is 10 CRD; verifier slash 10%, juror penalty 5% of a 1,000 CMP seat, jackpot 50%
+of a contradicted verifier's slash; the ledger's unbonding period 7 days and the resolver's
+slash delay 5 days (challenge 1 d + commit 1 d + reveal 1 d + appeal 2 d).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ape
+import pytest
+from helpers import job_spec
+
+from compute_market.units import DAY, HOUR, to_wei
+
+NONE, VOTING, AWAITING_ARBITER, RESOLVED, DRAWING = 0, 1, 2, 3, 4
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_BYTES32 = b"\x00" * 32
+COLLATERAL = to_wei(Decimal("4.8"))
+BOND = to_wei(10)
+
+
+def crd(x: str | int) -> int:
+    return to_wei(Decimal(str(x)))
+
+
+# Module-scoped parties under names of their own (conftest refuses one name at two scopes).
+@pytest.fixture(scope="module")
+def _edge_customer(accounts, make_customer, credits, resolver):
+    account = make_customer(accounts[10])
+    credits.approve(resolver, 2**256 - 1, sender=account)
+    return account
+
+
+@pytest.fixture
+def customer(_edge_customer, fresh_price):
+    fresh_price()
+    return _edge_customer
+
+
+@pytest.fixture(scope="module")
+def _edge_provider(accounts, make_provider):
+    return make_provider(accounts[11])
+
+
+@pytest.fixture
+def provider(_edge_provider):
+    return _edge_provider
+
+
+@pytest.fixture(scope="module")
+def edge_verifiers(accounts, make_verifier):
+    return {a.address: make_verifier(a) for a in accounts[20:29]}
+
+
+@pytest.fixture
+def result_job(market, chain, customer, provider, edge_verifiers, fresh_price):
+    """A verified job whose result was just submitted."""
+    tx = market.postJob(job_spec(chain, verification=True), sender=customer)
+    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    market.placeBid(job_id, crd("1.10"), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x42" * 32, "ipfs://result", sender=provider)
+    fresh_price()
+    return job_id
+
+
+def process_draws(chain, registry, caller):
+    """Mines past the queued draws' target blocks and makes them."""
+    chain.mine(registry.drawDelay())
+    return registry.processDraws(64, sender=caller)
+
+
+def draw_verifier(resolver, chain, registry, job_id, caller):
+    """Requests and makes the verifier draw of `job_id`; its `VerifierAssigned` event."""
+    resolver.requestVerifier(job_id, sender=caller)
+    return process_draws(chain, registry, caller).events.filter(resolver.VerifierAssigned)[0]
+
+
+def commit_all(resolver, job_id, jurors, by_address, fault: bool) -> None:
+    for juror in jurors:
+        vote = resolver.voteCommitment(job_id, juror, fault, b"salt")
+        resolver.commitVote(job_id, vote, sender=by_address[juror])
+
+
+def reveal_all(resolver, job_id, jurors, by_address, fault: bool) -> None:
+    for juror in jurors:
+        resolver.revealVote(job_id, fault, b"salt", sender=by_address[juror])
+
+
+def whistleblow(resolver, chain, registry, accounts, make_provider, make_customer, credits, job_id, by_address, caller):
+    """The drawn verifier approves, a staked provider (account 12) blows the whistle and the
+    whole jury votes fault; returns (lazy verifier, whistleblower), the vote ready to resolve."""
+    lazy = by_address[draw_verifier(resolver, chain, registry, job_id, caller).verifier]
+    resolver.attest(job_id, True, sender=lazy)
+    whistleblower = make_customer(make_provider(accounts[12]))
+    credits.approve(resolver, BOND, sender=whistleblower)
+    tx = resolver.challenge(job_id, "the result is a copy", sender=whistleblower)
+    assert tx.events.filter(resolver.Challenged)[0].whistleblower
+    process_draws(chain, registry, whistleblower)
+    jurors = resolver.jurorsOf(job_id)
+    commit_all(resolver, job_id, jurors, by_address, True)
+    chain.pending_timestamp += DAY
+    reveal_all(resolver, job_id, jurors, by_address, True)
+    chain.pending_timestamp += DAY
+    return lazy, whistleblower
+
+
+# ---------------------------------------------------------------------------- attestation
+
+
+def test_an_approval_without_gas_for_the_report_reverts(
+    resolver, chain, registry, result_job, customer, edge_verifiers
+):
+    """An approval keeps REPORT_GAS (100,000) for the distributor's record: sent with a 100,000
+    gas limit, less than 100,000 is left at the check and it reverts `GasTooLowForReport` with
+    `needed` 100,000 (nothing is attested); with the gas estimated it goes through."""
+    assigned = draw_verifier(resolver, chain, registry, result_job, customer)
+    verifier = edge_verifiers[assigned.verifier]
+    with ape.reverts(resolver.GasTooLowForReport, needed=100_000):
+        resolver.attest(result_job, True, sender=verifier, gas=100_000)
+    assert resolver.verificationOf(result_job).attestation == 0  # still None
+    tx = resolver.attest(result_job, True, sender=verifier)
+    assert [log["resultOk"] for log in tx.events.filter(resolver.Attested)] == [True]
+
+
+# ---------------------------------------------------------------------------- dispute status guards
+
+
+def test_resolve_by_default_only_ends_a_dispute_awaiting_the_arbiter(
+    resolver, chain, registry, result_job, customer, edge_verifiers
+):
+    """`resolveByDefault` ends only an `AwaitingArbiter` dispute: while the jury votes (status 1),
+    even once its appeal end (zero, never set) is long past, and after a verdict (status 3) it
+    reverts `WrongDisputeStatus` with the dispute's status."""
+    resolver.challenge(result_job, "x", sender=customer)
+    process_draws(chain, registry, customer)
+    with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=VOTING):
+        resolver.resolveByDefault(result_job, sender=customer)
+    jurors = resolver.jurorsOf(result_job)
+    commit_all(resolver, result_job, jurors, edge_verifiers, False)
+    chain.pending_timestamp += DAY
+    reveal_all(resolver, result_job, jurors, edge_verifiers, False)
+    chain.pending_timestamp += DAY
+    resolver.resolve(result_job, sender=customer)
+    with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=RESOLVED):
+        resolver.resolveByDefault(result_job, sender=customer)
+    with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job + 1, status=NONE):
+        resolver.resolveByDefault(result_job + 1, sender=customer)
+
+
+# ---------------------------------------------------------------------------- views
+
+
+def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, result_job, customer, edge_verifiers):
+    """Of the nine verifiers five sit on the jury; the first juror commits. `voteOf` shows its
+    commitment, and an all-zero vote for a staked verifier off the jury (it has a ledger slot,
+    found nowhere in the jury) and for the customer (no slot), not juror 0's commitment."""
+    resolver.challenge(result_job, "x", sender=customer)
+    process_draws(chain, registry, customer)
+    jurors = resolver.jurorsOf(result_job)
+    assert len(jurors) == 5
+    commitment = resolver.voteCommitment(result_job, jurors[0], True, b"salt")
+    resolver.commitVote(result_job, commitment, sender=edge_verifiers[jurors[0]])
+    assert resolver.voteOf(result_job, jurors[0]).commitment == commitment
+    outsider = next(v for v in edge_verifiers if v not in jurors)
+    assert registry.verifierSlotOf(outsider) != 0
+    empty = (ZERO_BYTES32, False, False, False)
+    for account in (outsider, customer.address):
+        vote = resolver.voteOf(result_job, account)
+        assert (vote.commitment, vote.revealed, vote.providerFault, vote.claimed) == empty
+
+
+def test_a_dispute_without_a_jury_finds_no_juror(resolver, chain, registry, result_job, customer, edge_verifiers):
+    """Before its jury is drawn (status `Drawing`, 0 jurors) and on a job never disputed, no
+    account is a juror: `voteOf` is all zero and `jurorsOf` empty even for a staked verifier;
+    once the 5 jurors are drawn, the same verifiers are found in it."""
+    resolver.challenge(result_job, "x", sender=customer)
+    dispute = resolver.disputeOf(result_job)
+    assert (dispute.status, dispute.jurorCount) == (DRAWING, 0)
+    empty = (ZERO_BYTES32, False, False, False)
+    for job_id in (result_job, result_job + 1):
+        assert resolver.jurorsOf(job_id) == []
+        for verifier in edge_verifiers:
+            vote = resolver.voteOf(job_id, verifier)
+            assert (vote.commitment, vote.revealed, vote.providerFault, vote.claimed) == empty
+    process_draws(chain, registry, customer)
+    jurors = resolver.jurorsOf(result_job)
+    commit_all(resolver, result_job, jurors, edge_verifiers, True)
+    assert all(resolver.voteOf(result_job, j).commitment != ZERO_BYTES32 for j in jurors)
+
+
+def test_no_jury_reward_before_the_jurys_verdict(resolver, chain, registry, result_job, customer, edge_verifiers):
+    """`juryRewardOf` is (0, 0) while the jury still votes, though every juror revealed fault, and
+    claiming reverts `NoJuryReward`; once its verdict is in, each majority juror sees its share:
+    the jury's 10% of the 4.8 CMP collateral over 5 jurors, 0.096 CMP each."""
+    resolver.challenge(result_job, "x", sender=customer)
+    process_draws(chain, registry, customer)
+    jurors = resolver.jurorsOf(result_job)
+    commit_all(resolver, result_job, jurors, edge_verifiers, True)
+    chain.pending_timestamp += DAY
+    reveal_all(resolver, result_job, jurors, edge_verifiers, True)
+    assert resolver.disputeOf(result_job).status == VOTING
+    assert all(resolver.juryRewardOf(result_job, j) == (0, 0) for j in jurors)
+    with ape.reverts(resolver.NoJuryReward):
+        resolver.claimJuryReward(result_job, sender=edge_verifiers[jurors[0]])
+    chain.pending_timestamp += DAY
+    resolver.resolve(result_job, sender=customer)
+    assert all(resolver.juryRewardOf(result_job, j) == (COLLATERAL // 10 // 5, 0) for j in jurors)
+
+
+def test_no_jury_reward_when_the_arbiter_decides(
+    resolver, chain, registry, admin, result_job, customer, edge_verifiers
+):
+    """Two of five jurors reveal fault: below the quorum of 3, the arbiter decides fault. The
+    dispute is resolved but not by the jury: both revealed jurors' `juryRewardOf` is (0, 0) and
+    claiming reverts `NoJuryReward`."""
+    resolver.challenge(result_job, "x", sender=customer)
+    process_draws(chain, registry, customer)
+    jurors = resolver.jurorsOf(result_job)
+    commit_all(resolver, result_job, jurors[:2], edge_verifiers, True)
+    chain.pending_timestamp += DAY
+    reveal_all(resolver, result_job, jurors[:2], edge_verifiers, True)
+    chain.pending_timestamp += DAY
+    resolver.resolve(result_job, sender=customer)
+    resolver.arbitrate(result_job, True, sender=admin)
+    dispute = resolver.disputeOf(result_job)
+    assert (dispute.status, dispute.byJury, dispute.providerFault) == (RESOLVED, False, True)
+    assert [resolver.juryRewardOf(result_job, j) for j in jurors[:2]] == [(0, 0), (0, 0)]
+    with ape.reverts(resolver.NoJuryReward):
+        resolver.claimJuryReward(result_job, sender=edge_verifiers[jurors[0]])
+
+
+# ---------------------------------------------------------------------------- governance bounds
+
+
+def test_the_attestation_window_is_capped_at_a_day_under_a_longer_challenge_window(resolver, market, admin):
+    """Under a challenge window above 1 day (here 2 days) the attestation window's bound is its
+    own 1-day ceiling, not the challenge window less 1 s: 1 day + 1 s reverts with max 86,400
+    and 1 day is accepted."""
+    market.setChallengeWindow(2 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, value=DAY + 1, min=600, max=DAY):
+        resolver.setAttestWindow(DAY + 1, sender=admin)
+    resolver.setAttestWindow(DAY, sender=admin)
+    assert resolver.attestWindow() == DAY
+
+
+def test_a_long_unbonding_period_leaves_the_vote_periods_at_their_own_caps(resolver, registry, admin):
+    """With a 60-day unbonding period the room for the commit period (60 d - 4 d - 1 s) exceeds
+    its 7-day cap, and the appeal window's (60 d - 3 d - 1 s) its 30-day cap: the caps bind,
+    7 days + 1 s and 30 days + 1 s revert with max 7 and 30 days, 7 and 30 days are accepted."""
+    registry.setUnbondingPeriod(60 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, max=7 * DAY):
+        resolver.setVoteCommitPeriod(7 * DAY + 1, sender=admin)
+    resolver.setVoteCommitPeriod(7 * DAY, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, max=30 * DAY):
+        resolver.setAppealWindow(30 * DAY + 1, sender=admin)
+    resolver.setAppealWindow(30 * DAY, sender=admin)
+    assert (resolver.voteCommitPeriod(), resolver.appealWindow()) == (7 * DAY, 30 * DAY)
+
+
+def test_a_resolver_the_ledger_left_has_no_room_for_its_periods(
+    project, resolver, market, registry, token, credits, rewards, admin
+):
+    """The ledger moves to a second resolver (commit, reveal and appeal 1 hour: slash delay
+    1 day + 3 hours) and its unbonding period drops to that delay + 1 s (97,201 s). The old
+    resolver's vote periods alone (4 days) now exceed the unbonding period: its room is 0, so
+    `challengeWindowBounds` gives max 0 and every period setter reverts with max 0."""
+    second = project.DisputeResolver.deploy(admin, token, credits, market, registry, rewards, sender=admin)
+    for setter in ("setVoteCommitPeriod", "setVoteRevealPeriod", "setAppealWindow"):
+        getattr(second, setter)(HOUR, sender=admin)
+    assert second.slashDelay() == DAY + 3 * HOUR
+    registry.setResolver(second, sender=admin)
+    registry.setUnbondingPeriod(DAY + 3 * HOUR + 1, sender=admin)
+    assert resolver.challengeWindowBounds() == (6 * HOUR + 1, 0)
+    with ape.reverts(resolver.ParameterOutOfBounds, min=HOUR, max=0):
+        resolver.setVoteCommitPeriod(HOUR, sender=admin)
+    with ape.reverts(resolver.ParameterOutOfBounds, min=HOUR, max=0):
+        resolver.setAppealWindow(HOUR, sender=admin)
+
+
+# ---------------------------------------------------------------------------- payouts
+
+
+def test_a_zero_jackpot_burns_the_whole_slash(
+    resolver,
+    chain,
+    registry,
+    token,
+    credits,
+    admin,
+    accounts,
+    make_provider,
+    make_customer,
+    result_job,
+    edge_verifiers,
+    customer,
+):
+    """With `jackpotBps` 0 the whistleblower's jackpot is 0: the lazy verifier's 100 CMP slash
+    (10% of 1,000) is burned whole, the whistleblower gets no CMP, only its 10 CRD bond back."""
+    resolver.setShares(0, 1_000, 2_000, sender=admin)
+    lazy, whistleblower = whistleblow(
+        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, edge_verifiers, customer
+    )
+    cmp_before, crd_before = token.balanceOf(whistleblower), credits.balanceOf(whistleblower)
+    supply = token.totalSupply()
+    tx = resolver.resolve(result_job, sender=whistleblower)
+    paid = tx.events.filter(resolver.JackpotPaid)[0]
+    assert (paid.whistleblower, paid.amount, paid.burned) == (whistleblower.address, 0, to_wei(100))
+    assert token.balanceOf(whistleblower) == cmp_before
+    assert credits.balanceOf(whistleblower) == crd_before + BOND
+    assert token.totalSupply() == supply - to_wei(100)
+    assert registry.verifierOf(lazy).staked == to_wei(900)
+    assert token.balanceOf(resolver) == COLLATERAL // 10  # only the jurors' unclaimed shares
+
+
+def test_a_jackpot_equal_to_the_slash_burns_nothing(
+    resolver,
+    chain,
+    registry,
+    token,
+    credits,
+    admin,
+    accounts,
+    make_provider,
+    make_customer,
+    result_job,
+    edge_verifiers,
+    customer,
+):
+    """With `verifierSlashBps` 1 (0.01%) and `jackpotBps` 10,000 the lazy verifier loses 0.1 CMP
+    of its 1,000 and all of it, below the 4.8 CMP collateral, is the whistleblower's jackpot:
+    nothing is burned and the CMP supply is unchanged by the verdict."""
+    resolver.setVerifierSlashBps(1, sender=admin)
+    resolver.setShares(10_000, 1_000, 2_000, sender=admin)
+    lazy, whistleblower = whistleblow(
+        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, edge_verifiers, customer
+    )
+    cmp_before = token.balanceOf(whistleblower)
+    supply = token.totalSupply()
+    tx = resolver.resolve(result_job, sender=whistleblower)
+    slash = to_wei(Decimal("0.1"))
+    paid = tx.events.filter(resolver.JackpotPaid)[0]
+    assert (paid.amount, paid.burned) == (slash, 0)
+    assert token.balanceOf(whistleblower) == cmp_before + slash
+    assert token.totalSupply() == supply
+    assert registry.verifierOf(lazy).staked == to_wei(1_000) - slash
+
+
+def test_a_juror_with_all_its_stake_unbonding_loses_the_plain_penalty_share(
+    resolver, chain, registry, token, admin, result_job, customer, edge_verifiers
+):
+    """A seat puts 2,000 CMP at risk; two of the five jurors stay absent. The one still active
+    (1,000 CMP) loses 5% of the seat, 100 CMP (10% of its stake); the one that moved all its
+    1,000 CMP to unbonding after the draw has no active stake to scale by and loses the plain
+    5% of its stake, 50 CMP, burned like the other."""
+    resolver.setJurorSeatStake(to_wei(2_000), sender=admin)
+    resolver.challenge(result_job, "x", sender=customer)
+    process_draws(chain, registry, customer)
+    jurors = resolver.jurorsOf(result_job)
+    leaving, absent, voters = jurors[0], jurors[1], jurors[2:]
+    registry.requestVerifierUnstake(to_wei(1_000), sender=edge_verifiers[leaving])
+    assert registry.activeStakeOf(leaving) == 0
+    commit_all(resolver, result_job, voters, edge_verifiers, True)
+    chain.pending_timestamp += DAY
+    reveal_all(resolver, result_job, voters, edge_verifiers, True)
+    chain.pending_timestamp += DAY
+    supply = token.totalSupply()
+    tx = resolver.resolve(result_job, sender=customer)
+    penalties = {e.juror: e.amount for e in tx.events.filter(resolver.JurorPenalized)}
+    assert penalties == {leaving: to_wei(50), absent: to_wei(100)}
+    state = registry.verifierOf(leaving)
+    assert (state.staked, state.unbonding) == (to_wei(950), to_wei(950))
+    assert registry.verifierOf(absent).staked == to_wei(900)
+    assert token.totalSupply() == supply - to_wei(150)
+
+
+# ---------------------------------------------------------------------------- VRF adapter
+
+
+def test_the_vrf_adapter_refuses_a_zero_coordinator_or_consumer(project, admin, registry):
+    """The adapter's coordinator and consumer are immutable: either one zero reverts
+    `ZeroAddress` at deployment; both set, it deploys with them."""
+    coordinator = project.MockVrfCoordinator.deploy(sender=admin)
+    args = (b"\x01" * 32, 7, 3, 200_000)
+    with ape.reverts(project.ChainlinkVrfAdapter.ZeroAddress):
+        project.ChainlinkVrfAdapter.deploy(ZERO_ADDRESS, registry, *args, sender=admin)
+    with ape.reverts(project.ChainlinkVrfAdapter.ZeroAddress):
+        project.ChainlinkVrfAdapter.deploy(coordinator, ZERO_ADDRESS, *args, sender=admin)
+    adapter = project.ChainlinkVrfAdapter.deploy(coordinator, registry, *args, sender=admin)
+    assert (adapter.coordinator(), adapter.consumer()) == (coordinator.address, registry.address)
