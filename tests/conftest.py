@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import CONFIRMED, EU, H100, PRICE_USD, load_script
 from hypothesis import settings
+from strict_reverts import install as strict_reverts
 
 from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
@@ -22,6 +23,9 @@ from compute_market.units import to_wei, usd_to_feed
 settings.register_profile("repeatable", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# `ape.reverts(Error)` passes on reverts ape could not decode (tests/strict_reverts.py): made strict.
+strict_reverts()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

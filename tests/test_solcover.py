@@ -64,6 +64,24 @@ def test_a_jump_target_tagged_with_the_body_does_not_count_as_running_it():
     assert (point.classified, point.taken, point.not_taken) == (1, True, True)
 
 
+def test_a_branch_whose_code_has_two_copies_counts_each_copy():
+    # `if (point < starts[i]) break;` of a library compiled into two contracts: the `break` has no
+    # code of its own, so no jump can be classified and the bodies decide. A copy whose jump went
+    # both ways shows the branch not taken (before, only a lone copy could show it).
+    stmt, cond, body = (SourceRange(s, n, 0) for s, n in ((100, 40), (104, 16), (122, 6)))
+    body_ran = [(body.start, body.start + body.length)]
+
+    def resolved(bits: tuple[int, int], ranges: list[tuple[int, int]]) -> tuple[int, bool, bool]:
+        point = BranchPoint("if", stmt, cond, body, None)
+        _resolve(point, {stmt: [_Jump([], None, bits=b) for b in bits]}, ranges=ranges)
+        return point.classified, point.taken, point.not_taken
+
+    assert resolved((1, 3), body_ran) == (0, True, True)  # one copy went both ways
+    assert resolved((1, 0), []) == (0, False, True)  # a copy ran and the body never did
+    assert resolved((1, 1), body_ran) == (0, True, False)  # one way only, the body ran: taken only
+    assert resolved((0, 0), []) == (0, False, False)  # neither copy ran
+
+
 @pytest.fixture(scope="module")
 def feed_build():
     return compile_contracts([FEED_SOURCE])

@@ -72,6 +72,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "contracts/staking/StakingLedger.sol",
         "if (address(source) == address(0) || from > t) return (0, r, false);",
     ): "from == t never reaches _releasedSince: both callers first check updatedAt != block.timestamp",
+    (
+        "contracts/registry/ProviderRegistry.sol",
+        "taken = amount <= slashable ? amount : slashable;",
+    ): "min(a, b): when amount == slashable both branches give the same value",
+    (
+        "contracts/registry/ProviderRegistry.sol",
+        "uint256 fromFree = taken <= free ? taken : free;",
+    ): "min(a, b): when taken == free both branches give the same value",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "uint256 fromActive = amount < active ? amount : active;",
+    ): "min(a, b): when amount == active both branches give the same value",
 }
 
 ACCESS_MODIFIERS = (r"onlyRole\s*\([^()]*\)", r"whenNotPaused\b", r"nonReentrant\b")

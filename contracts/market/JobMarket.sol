@@ -141,8 +141,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 collateralCredits = (escrow - verificationFee) * collateralBps / BPS;
         uint256 collateral = collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits);
         if (collateral > type(uint96).max) revert InvalidJobSpec("collateral");
+        // At most 1,000,000 CMP (the setter's cap) × 65,535 GPUs (`_validate`) < 2^96: fits.
         uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
-        if (gpuStake > type(uint96).max) revert InvalidJobSpec("gpuCount");
         jobId = ++jobCount;
         Job storage job = _jobs[jobId];
         uint256 revealEnd = spec.kind == AuctionKind.Sealed ? spec.biddingEnd + revealPeriod : 0;
@@ -659,9 +659,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         address provider = job.provider;
         address customer = job.customer;
         job.status = JobStatus.Failed;
-        if (job.leaseEnd == 0) {
-            job.leaseEnd = uint40(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
-        }
+        // Only a leased job fails, and a lease's end is written only as it leaves `Leased`.
+        job.leaseEnd = uint40(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
         uint256 refund = job.escrow;
         job.escrow = 0;
         uint256 collateral = job.collateral;

@@ -103,6 +103,20 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertEq(registry.capacityOf(PROVIDER, MODEL).reserved, 3, "all three reserved");
     }
 
+    /// ProviderRegistry.sol `register` (del of `p.initialized = true`, `p.region = region` and
+    /// `metadataURIOf[msg.sender] = metadataURI` survived the full run): registration records the
+    /// region and the metadata URI, and marks the record's second slot used, so the first lock
+    /// writes a used slot.
+    function test_registerRecordsRegionUriAndWarmsTheRecord() public {
+        vm.prank(PROVIDER);
+        registry.register("ipfs://p", bytes32("eu-west"));
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertTrue(p.registered, "registered");
+        vm.assertTrue(p.initialized, "the second slot is nonzero from registration on");
+        vm.assertTrue(p.region == bytes32("eu-west"), "region");
+        vm.assertTrue(keccak256(bytes(registry.metadataURIOf(PROVIDER))) == keccak256("ipfs://p"), "metadata URI");
+    }
+
     /// StakingLedger.sol `drawReady`: a draw is not ready while its target block is the current
     /// block (cmp `<=` -> `<` survived), and is ready from the next block on.
     function test_drawReadyOnlyAfterTargetBlock() public {

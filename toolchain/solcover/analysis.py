@@ -10,7 +10,8 @@
   which ways each jump went, so each branch is covered or not. ``&&`` and ``||`` short-circuit
   jumps are not branches here. A branch point none of whose jumps could be classified falls
   back to the bodies: taken if its true body ran; not taken if its else body ran or, without an
-  else, if its only jump went both ways or went one way while the true body never ran.
+  else, if one of its jumps (one per copy of the code) went both ways, or if any ran while the
+  true body never did.
 
 Only sources under contracts/ count, except the test helpers in contracts/test/ (OpenZeppelin's
 code is compiled in but is not ours to measure).
@@ -253,6 +254,9 @@ def _resolve(point: BranchPoint, jumps_by_range: dict[SourceRange, list[_Jump]],
         point.taken = _ran_within(ranges, point.true_body)
         if point.false_body is not None:
             point.not_taken = _ran_within(ranges, point.false_body)
-        elif len(copies) == 1:
-            ways = bin(copies[0].bits).count("1")
-            point.not_taken = ways == 2 or (ways == 1 and not point.taken)
+        else:
+            # Each copy of the code (a library compiled into two contracts, say) counts: one
+            # that went both ways saw both, and one that ran while the true body never did saw
+            # the condition false.
+            ran = [jump for jump in copies if jump.bits]
+            point.not_taken = any(jump.bits == 3 for jump in ran) or (bool(ran) and not point.taken)
