@@ -84,6 +84,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "contracts/staking/StakingLedger.sol",
         "uint256 fromActive = amount < active ? amount : active;",
     ): "min(a, b): when amount == active both branches give the same value",
+    (
+        "contracts/registry/ProviderRegistry.sol",
+        "if (taken >= free) p.unbonding = uint96(unbonding - (taken - free));",
+    ): "when taken == free the write takes nothing off the unbonding stake",
 }
 
 ACCESS_MODIFIERS = (r"onlyRole\s*\([^()]*\)", r"whenNotPaused\b", r"nonReentrant\b")

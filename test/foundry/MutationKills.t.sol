@@ -6,6 +6,9 @@ import {StakingLedger} from "../../contracts/staking/StakingLedger.sol";
 import {IProviderRegistry} from "../../contracts/interfaces/IProviderRegistry.sol";
 import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
 import {IDrawConsumer} from "../../contracts/interfaces/IDrawConsumer.sol";
+import {IComputeToken} from "../../contracts/interfaces/IComputeToken.sol";
+import {IRewardsDistributor} from "../../contracts/interfaces/IRewardsDistributor.sol";
+import {ComputeToken} from "../../contracts/token/ComputeToken.sol";
 import {LedgerSetup} from "./LedgerSetup.sol";
 
 /// The log-recording cheatcodes (not in utils/Vm.sol).
@@ -115,6 +118,85 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertTrue(p.initialized, "the second slot is nonzero from registration on");
         vm.assertTrue(p.region == bytes32("eu-west"), "region");
         vm.assertTrue(keccak256(bytes(registry.metadataURIOf(PROVIDER))) == keccak256("ipfs://p"), "metadata URI");
+    }
+
+    /// StakingLedger.sol constructor: a CMP cap of exactly 2^96 - 1 fits the packed stake records
+    /// (cmp `cap > max` -> `>=` survived the full run), one wei more does not.
+    function test_tokenCapAtThe96BitLimit() public {
+        uint256 limit = type(uint96).max;
+        ComputeToken atLimit = new ComputeToken(GOV, address(this), 0, limit);
+        new ProviderRegistry(GOV, IComputeToken(address(atLimit)), IRewardsDistributor(address(0)));
+        ComputeToken over = new ComputeToken(GOV, address(this), 0, limit + 1);
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.TokenCapTooLarge.selector, limit + 1));
+        new ProviderRegistry(GOV, IComputeToken(address(over)), IRewardsDistributor(address(0)));
+    }
+
+    /// StakingLedger.sol `registerVerifier`: all 4,096 slots of the tree are usable (cmp `slot >
+    /// CAPACITY` -> `>=` survived): the 4,096th verifier takes the last slot, the 4,097th is refused.
+    function test_everySlotOfTheTreeIsUsable() public {
+        for (uint160 i = 1; i <= 4_096; ++i) {
+            vm.prank(address(0x10000 + i));
+            registry.registerVerifier();
+        }
+        vm.assertEq(registry.verifierAtSlot(4_096), address(0x10000 + 4_096), "the last slot taken");
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.VerifierCapacityReached.selector, uint256(4_096)));
+        vm.prank(address(0x20000));
+        registry.registerVerifier();
+    }
+
+    /// StakingLedger.sol `requestVerifierUnstake`: active = staked - unbonding (arith `-` -> `+`
+    /// survived): with 100 CMP staked and 60 unbonding, 41 more is refused and 40 is not.
+    function test_verifierUnstakesOnlyActiveStake() public {
+        address verifier = address(0xFEE);
+        _stakeAsVerifier(verifier, 100 ether);
+        vm.startPrank(verifier);
+        registry.requestVerifierUnstake(60 ether);
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.NotEnoughActiveStake.selector, 40 ether, 41 ether));
+        registry.requestVerifierUnstake(41 ether);
+        registry.requestVerifierUnstake(40 ether);
+        vm.stopPrank();
+    }
+
+    /// StakingLedger.sol `processDraws` (cmp flips of `processed < maxEntries`, `head < tail`
+    /// and `block.number <= e.targetBlock`, and `processed == 0` flipped or negated, survived):
+    /// a draw at its target block is not ready and, first in the queue, reverts `DrawNotReady`;
+    /// a batch takes at most `maxEntries` entries and never runs past the tail; a draw not ready
+    /// behind processed entries ends the batch without reverting.
+    function test_processDrawsBatchBoundaries() public {
+        vm.prank(GOV);
+        registry.setResolver(IDrawConsumer(address(this)));
+        uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 1); // position 0
+        _stakeAsVerifier(address(0xA1), 10 ether); // queued behind the draw: position 1
+        _stakeAsVerifier(address(0xA2), 10 ether); // position 2
+        vm.roll(target);
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.DrawNotReady.selector, uint256(1), target));
+        registry.processDraws(10);
+
+        vm.roll(target + 1);
+        vm.assertEq(registry.processDraws(1), 1, "one entry: the draw");
+        vm.assertEq(drawsCompleted, 1, "drawn");
+        vm.assertEq(registry.processDraws(10), 2, "the two stake changes, not past the tail");
+        vm.assertEq(registry.queueHead(), 3, "head at the tail");
+        vm.assertEq(registry.queueTail(), 3, "tail");
+
+        uint256 first = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 2); // position 3
+        _stakeAsVerifier(address(0xA3), 10 ether); // position 4
+        vm.roll(first + 1);
+        uint256 second = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 3); // position 5
+        vm.assertGt(second, block.number, "the second draw is not ready yet");
+        vm.assertEq(registry.processDraws(10), 2, "the first draw and the stake change, then a stop");
+        vm.assertEq(registry.queueHead(), 5, "the second draw waits first in the queue");
+        vm.assertEq(drawsCompleted, 2, "drawn");
+    }
+
+    function _stakeAsVerifier(address verifier, uint256 amount) private {
+        vm.prank(address(handler)); // the handler holds the supply
+        token.transfer(verifier, amount);
+        vm.startPrank(verifier);
+        if (registry.verifierSlotOf(verifier) == 0) registry.registerVerifier();
+        token.approve(address(registry), amount);
+        registry.stakeAsVerifier(amount);
+        vm.stopPrank();
     }
 
     /// StakingLedger.sol `drawReady`: a draw is not ready while its target block is the current

@@ -30,6 +30,8 @@ from solcover.report import Figures, gaps, known_gaps, new_gaps, print_table, wr
 )
 def main(raw_path: Path, out_dir: Path, fail_under: float | None, known_path: Path | None) -> None:
     """Prints statement, branch and function coverage per contract source and writes the reports."""
+    if not raw_path.is_file():
+        raise click.ClickException(f"no coverage data at {raw_path}: the test run traced nothing (it stopped early?)")
     raw = load(raw_path)
     build = compile_contracts()
     unknown = {name: n for name, n in identified(build, raw).items() if name.startswith("(unknown)")}

@@ -23,7 +23,7 @@ def _ja_buyer(accounts, make_customer):
 
 
 @pytest.fixture
-def buyer(_ja_buyer, fresh_price):
+def ja_buyer(_ja_buyer, fresh_price):
     """The customer, with a fresh oracle answer (tests move the clock)."""
     fresh_price()
     return _ja_buyer
@@ -68,14 +68,14 @@ def set_bid_count(chain, market, job_id: int, customer, count: int) -> None:
     assert market.getJob(job_id).bidCount == count
 
 
-def test_bid_count_saturates_at_65535(market, chain, buyer, _ja_bidders):
+def test_bid_count_saturates_at_65535(market, chain, ja_buyer, _ja_bidders):
     """The count stays at 65,535 rather than revert: set to 65,534 after a first bid at 1.90, the
     next bid (1.80) makes it 65,535, and two more (1.70, 1.60) leave it there while each still
     becomes the best bid; the auction closes at 1.60 reporting 65,535 bids."""
     p1, p2, p3 = _ja_bidders
-    job_id = post(market, chain, buyer)
+    job_id = post(market, chain, ja_buyer)
     market.placeBid(job_id, to_wei("1.90"), sender=p1)
-    set_bid_count(chain, market, job_id, buyer, UINT16_MAX - 1)
+    set_bid_count(chain, market, job_id, ja_buyer, UINT16_MAX - 1)
     market.placeBid(job_id, to_wei("1.80"), sender=p2)
     assert market.getJob(job_id).bidCount == UINT16_MAX
     for bidder, price in ((p3, "1.70"), (p1, "1.60")):
@@ -83,17 +83,17 @@ def test_bid_count_saturates_at_65535(market, chain, buyer, _ja_bidders):
         job = market.getJob(job_id)
         assert (job.bidCount, job.provider, job.price) == (UINT16_MAX, bidder.address, to_wei(price))
     chain.pending_timestamp += HOUR
-    event = market.finalizeAuction(job_id, sender=buyer).events.filter(market.AuctionFinalized)[0]
+    event = market.finalizeAuction(job_id, sender=ja_buyer).events.filter(market.AuctionFinalized)[0]
     assert (event["provider"], event.clearingPrice, event.bids) == (p1.address, to_wei("1.60"), UINT16_MAX)
 
 
-def test_saturated_count_holds_through_a_sealed_reveal(market, chain, buyer, _ja_bidders, fresh_price):
+def test_saturated_count_holds_through_a_sealed_reveal(market, chain, ja_buyer, _ja_bidders, fresh_price):
     """Reveals count through the same saturating step: a sealed job's count set to 65,535 stays
     65,535 after a reveal at 1.50, which becomes the best bid."""
     p1 = _ja_bidders[0]
-    job_id = post(market, chain, buyer, sealed=True)
+    job_id = post(market, chain, ja_buyer, sealed=True)
     market.commitBid(job_id, market.commitmentFor(job_id, p1, to_wei("1.50"), b"s"), sender=p1)
-    set_bid_count(chain, market, job_id, buyer, UINT16_MAX)
+    set_bid_count(chain, market, job_id, ja_buyer, UINT16_MAX)
     chain.pending_timestamp += HOUR
     tx = market.revealBid(job_id, to_wei("1.50"), b"s", sender=p1)
     assert tx.events.filter(market.BidRevealed)[0].isBest
@@ -121,14 +121,14 @@ def commit_in_one_block(chain, market, job_id: int, bids: list[tuple]) -> None:
 
 @pytest.mark.parametrize("lower_hash_reveals_first", [True, False])
 def test_same_block_tie_goes_to_the_lower_provider_hash(
-    market, chain, buyer, _ja_bidders, fresh_price, lower_hash_reveals_first
+    market, chain, ja_buyer, _ja_bidders, fresh_price, lower_hash_reveals_first
 ):
     """Two new providers (equal reputation) commit 1 CRD in the same block: price, reputation and
     commitment block all tie, so the lower `keccak256(abi.encode(jobId, provider))` wins whichever
     reveals first; it becomes the best bid and the other's 1 CRD the second price, and the
     auction clears at 1 CRD with the lower hash's provider."""
     a, b = _ja_bidders[0], _ja_bidders[1]
-    job_id = post(market, chain, buyer, sealed=True)
+    job_id = post(market, chain, ja_buyer, sealed=True)
     commit_in_one_block(chain, market, job_id, [(a, to_wei(1), b"a"), (b, to_wei(1), b"b")])
     blocks = {market.commitmentOf(job_id, p).committedAtBlock for p in (a, b)}
     assert len(blocks) == 1
@@ -146,5 +146,5 @@ def test_same_block_tie_goes_to_the_lower_provider_hash(
     job = market.getJob(job_id)
     assert (job.provider, job.price, job.secondPrice) == (low[0].address, to_wei(1), to_wei(1))
     chain.pending_timestamp += HOUR
-    event = market.finalizeAuction(job_id, sender=buyer).events.filter(market.AuctionFinalized)[0]
+    event = market.finalizeAuction(job_id, sender=ja_buyer).events.filter(market.AuctionFinalized)[0]
     assert (event["provider"], event.clearingPrice) == (low[0].address, to_wei(1))

@@ -27,7 +27,7 @@ def _jm_buyer(accounts, make_customer):
 
 
 @pytest.fixture
-def buyer(_jm_buyer, fresh_price):
+def jm_buyer(_jm_buyer, fresh_price):
     """The customer, with a fresh oracle answer (tests move the clock)."""
     fresh_price()
     return _jm_buyer
@@ -63,23 +63,23 @@ def result_job(market, chain, customer, provider) -> int:
 # ---------------------------------------------------------------------------- collateral at posting
 
 
-def test_zero_collateral_rate_posts_without_the_oracle(market, credits, registry, admin, chain, buyer, _jm_seller):
+def test_zero_collateral_rate_posts_without_the_oracle(market, credits, registry, admin, chain, jm_buyer, _jm_seller):
     """With `collateralBps` at 0 the collateral is 0 credits and the oracle is not asked: a job
     posts with a 2-hour-old answer (older than the 1-hour `maxPriceAge`), its collateral is 0 and
     its bid locks only the 200 CMP per-GPU stake. At 30% the same stale answer reverts StalePrice."""
     chain.pending_timestamp += 2 * HOUR
     chain.mine()
     with ape.reverts(credits.StalePrice, maxAge=HOUR):
-        market.postJob(job_spec(chain), sender=buyer)
+        market.postJob(job_spec(chain), sender=jm_buyer)
     market.setCollateralBps(0, sender=admin)
-    job_id = post(market, chain, buyer)
+    job_id = post(market, chain, jm_buyer)
     job = market.getJob(job_id)
     assert (job.collateral, job.gpuStake, job.escrow) == (0, to_wei(200), to_wei(40))
     market.placeBid(job_id, to_wei(1), sender=_jm_seller)
     assert registry.providerOf(_jm_seller).locked == to_wei(200)
 
 
-def test_stale_answer_reverts_with_stale_price_when_collateral_is_due(market, credits, chain, buyer):
+def test_stale_answer_reverts_with_stale_price_when_collateral_is_due(market, credits, chain, jm_buyer):
     """The other side of the zero-collateral shortcut: at the default 30% the 12-CRD collateral
     must be priced, so a 2-hour-old answer reverts the posting with the credits' StalePrice."""
     chain.pending_timestamp += 2 * HOUR
@@ -87,10 +87,10 @@ def test_stale_answer_reverts_with_stale_price_when_collateral_is_due(market, cr
     with ape.reverts(credits.StalePrice, maxAge=HOUR):
         credits.creditsToTokens(to_wei(12))
     with ape.reverts(credits.StalePrice, maxAge=HOUR):
-        market.postJob(job_spec(chain), sender=buyer)
+        market.postJob(job_spec(chain), sender=jm_buyer)
 
 
-def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed, admin, chain, buyer):
+def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed, admin, chain, jm_buyer):
     """A job escrowing 3,000 CRD (2 GPUs, 10 h, 150 CRD per GPU-hour) has 900 CRD of collateral.
     With CMP quoted at 1 feed unit (1e-8 USD) that is 900e18 * 1e8 = 9e28 CMP wei, past
     2^96 - 1 (about 7.92e28): InvalidJobSpec("collateral"). At 2 units it is 4.5e28, which fits,
@@ -101,11 +101,11 @@ def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed
     credits.setPriceFeed(feed, sender=admin)  # forgets the last two accepted answers: 1 unit it is
     assert credits.creditsToTokens(to_wei(900)) == 9 * 10**28 > UINT96_MAX
     with ape.reverts(market.InvalidJobSpec, field="collateral"):
-        market.postJob(job_spec(chain, max_price=to_wei(150)), sender=buyer)
+        market.postJob(job_spec(chain, max_price=to_wei(150)), sender=jm_buyer)
 
     feed.setAnswer(2, sender=admin)
     credits.setPriceFeed(feed, sender=admin)
-    job_id = post(market, chain, buyer, max_price=to_wei(150))
+    job_id = post(market, chain, jm_buyer, max_price=to_wei(150))
     job = market.getJob(job_id)
     assert (job.escrow, job.collateral) == (to_wei(3_000), 45 * 10**27)
 
@@ -113,55 +113,55 @@ def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed
 # ---------------------------------------------------------------------------- wrong status
 
 
-def test_cancel_refuses_a_job_past_its_lease(market, chain, buyer, _jm_seller, fresh_price):
+def test_cancel_refuses_a_job_past_its_lease(market, chain, jm_buyer, _jm_seller, fresh_price):
     """Only a bidding or leased job may be cancelled: once its result is in (status 3), after it
     expired unbid (6) or was cancelled (5), cancelJob reverts WrongStatus with that status."""
-    job_id = result_job(market, chain, buyer, _jm_seller)
+    job_id = result_job(market, chain, jm_buyer, _jm_seller)
     with ape.reverts(market.WrongStatus, jobId=job_id, status=JobStatus.RESULT_SUBMITTED):
-        market.cancelJob(job_id, sender=buyer)
+        market.cancelJob(job_id, sender=jm_buyer)
 
     fresh_price()  # the lease moved the clock past the answer's 1-hour age
-    unbid = post(market, chain, buyer)
+    unbid = post(market, chain, jm_buyer)
     chain.pending_timestamp += HOUR
-    market.finalizeAuction(unbid, sender=buyer)
+    market.finalizeAuction(unbid, sender=jm_buyer)
     assert market.statusOf(unbid) == JobStatus.EXPIRED
     with ape.reverts(market.WrongStatus, jobId=unbid, status=JobStatus.EXPIRED):
-        market.cancelJob(unbid, sender=buyer)
+        market.cancelJob(unbid, sender=jm_buyer)
 
     fresh_price()
-    cancelled = post(market, chain, buyer)
-    market.cancelJob(cancelled, sender=buyer)
+    cancelled = post(market, chain, jm_buyer)
+    market.cancelJob(cancelled, sender=jm_buyer)
     with ape.reverts(market.WrongStatus, jobId=cancelled, status=JobStatus.CANCELLED):
-        market.cancelJob(cancelled, sender=buyer)
+        market.cancelJob(cancelled, sender=jm_buyer)
 
 
-def test_slash_for_failure_refuses_a_job_that_is_not_leased(market, registry, admin, chain, buyer, _jm_seller):
+def test_slash_for_failure_refuses_a_job_that_is_not_leased(market, registry, admin, chain, jm_buyer, _jm_seller):
     """A keeper may slash only a leased job: one still bidding reverts WrongStatus(1), and one
     whose result came in one hour into its 10-hour lease reverts WrongStatus(3) even 12 hours
     later, past the lease's end plus the 1-hour grace; the provider's 204.8 CMP lock stays."""
-    bidding = post(market, chain, buyer)
+    bidding = post(market, chain, jm_buyer)
     with ape.reverts(market.WrongStatus, jobId=bidding, status=JobStatus.BIDDING):
         market.slashForFailure(bidding, sender=admin)
 
-    job_id = result_job(market, chain, buyer, _jm_seller)
+    job_id = result_job(market, chain, jm_buyer, _jm_seller)
     chain.pending_timestamp += 12 * HOUR
     with ape.reverts(market.WrongStatus, jobId=job_id, status=JobStatus.RESULT_SUBMITTED):
         market.slashForFailure(job_id, sender=admin)
     assert registry.providerOf(_jm_seller).locked == to_wei("204.8")
 
 
-def test_resolve_dispute_refuses_a_job_not_in_dispute(market, admin, chain, buyer, _jm_seller, fresh_price):
+def test_resolve_dispute_refuses_a_job_not_in_dispute(market, admin, chain, jm_buyer, _jm_seller, fresh_price):
     """The resolver may resolve only a disputed job: a result awaiting its challenge window
     (status 3) reverts WrongStatus(3) either way of the verdict, and so does a leased job (2)."""
     market.grantRole(market.RESOLVER_ROLE(), admin, sender=admin)
-    job_id = result_job(market, chain, buyer, _jm_seller)
+    job_id = result_job(market, chain, jm_buyer, _jm_seller)
     for fault in (True, False):
         with ape.reverts(market.WrongStatus, jobId=job_id, status=JobStatus.RESULT_SUBMITTED):
             market.resolveDispute(job_id, fault, [], [], sender=admin)
     assert market.statusOf(job_id) == JobStatus.RESULT_SUBMITTED
 
     fresh_price()
-    leased = leased_job(market, chain, buyer, _jm_seller)
+    leased = leased_job(market, chain, jm_buyer, _jm_seller)
     with ape.reverts(market.WrongStatus, jobId=leased, status=JobStatus.LEASED):
         market.resolveDispute(leased, True, [], [], sender=admin)
 
