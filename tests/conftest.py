@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import CONFIRMED, EU, H100, PRICE_USD, load_script
 from hypothesis import settings
-from strict_reverts import install as strict_reverts
+from utils.helpers import CONFIRMED, EU, H100, PRICE_USD, load_script
+from utils.strict_reverts import install as strict_reverts
 
 from compute_market.client import MarketClient
 from compute_market.deployment import Deployer
@@ -24,7 +24,7 @@ settings.register_profile("repeatable", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-# `ape.reverts(Error)` passes on reverts ape could not decode (tests/strict_reverts.py): made strict.
+# `ape.reverts(Error)` passes on reverts ape could not decode (tests/utils/strict_reverts.py): made strict.
 strict_reverts()
 
 

@@ -88,6 +88,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "contracts/registry/ProviderRegistry.sol",
         "if (taken >= free) p.unbonding = uint96(unbonding - (taken - free));",
     ): "when taken == free the write takes nothing off the unbonding stake",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "if (amount >= active) v.unbonding -= uint96(amount - active);",
+    ): "when amount == active the write takes nothing off the unbonding stake",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "a.rewardPerStake = rps >= type(uint96).max ? type(uint96).max : uint96(rps);",
+    ): "min(rps, 2^96 - 1): when rps == 2^96 - 1 both branches give the same value",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "return owed >= 0 ? uint256(owed) : 0;",
+    ): "max(owed, 0): when owed == 0 both branches give 0",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "if (rps >= type(uint96).max) rps = type(uint96).max; // as `_moveStakeAtRisk` saturates",
+    ): "min(rps, 2^96 - 1): when rps == 2^96 - 1 the write changes nothing",
+    (
+        "contracts/staking/StakingLedger.sol",
+        "if (from <= r.until) (released, from) = (r.perSecond * (r.until - from), r.until);",
+    ): "when from == r.until the write releases 0 and leaves from unchanged",
 }
 
 ACCESS_MODIFIERS = (r"onlyRole\s*\([^()]*\)", r"whenNotPaused\b", r"nonReentrant\b")

@@ -48,7 +48,7 @@ def normalize(value: Any) -> Any:
 # second. The engine's types (one-word types, `string`, `bytes` and tuples of them) are packed
 # and unpacked by one set of word codecs working on the node's hex (`HexLayout`, below), with
 # the same checks on what is sent and the same values back as `eth_abi`
-# (`tests/test_fastsim_codec.py`, `tests/test_fastsim_hexcodec.py`). `StaticLayout` is the same
+# (`tests/fastsim/test_fastsim_codec.py`, `tests/fastsim/test_fastsim_hexcodec.py`). `StaticLayout` is the same
 # codecs for callers holding bytes (`encode_words`, `decode_words`); arrays, and anything the
 # codecs refuse, go to `eth_abi`.
 
@@ -97,7 +97,7 @@ def encode_words(types: list[str], values: list[Any], layout: StaticLayout | Non
 # Anything the fast path does not accept (a value of an odd type, a word out of range, non-zero
 # padding, an offset out of bounds) is handed to `eth_abi`, which encodes or decodes it or says
 # what is wrong: the fast path gives the same bytes and values as `eth_abi` or none
-# (`tests/test_fastsim_codec.py`).
+# (`tests/fastsim/test_fastsim_codec.py`).
 
 _ZERO_WORD = "0" * 64
 _HEX40 = re.compile(r"[0-9a-f]{40}")

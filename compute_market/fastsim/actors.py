@@ -104,8 +104,12 @@ class Provider:
         busy GPU-hours go into the ledger and the trailing window, and the ask is re-priced."""
         if not self.pending_seconds:
             return
+        if self.pending_busy > self.gpu_count * self.pending_seconds:
+            raise ValueError(f"{self.pending_busy} busy GPU-s in {self.pending_seconds} s of {self.gpu_count} GPUs")
         hours = Decimal(self.pending_seconds) / HOUR
-        busy = Decimal(self.pending_busy) / HOUR
+        # Both divisions round: a fully busy record (8 GPUs for 1,200 s) must not come out busier
+        # than owned by the last digit (8 * 0.333...3 = 2.666...6 against 9,600 / 3,600 = 2.666...7).
+        busy = min(Decimal(self.pending_busy) / HOUR, self.gpu_count * hours)
         self.ledger.advance(hours, busy)
         self.trailing.record(self.gpu_count * hours, busy)
         self.pending_seconds = self.pending_busy = 0

@@ -6,7 +6,7 @@ default (`FastSimConfig.adversaries`: `grinder=N`, `sybil=N`); meant for runs wi
              any result). What a grinder can try against this protocol: the jury is drawn by stake
              from the hash of a block after the challenge, with the stake as it stood at the
              challenge, never the challenger, the parties or the verifier, and a job is disputed
-             once; it cannot choose or re-draw its jury (tests/test_dispute_resolver.py). It can
+             once; it cannot choose or re-draw its jury (tests/unit/dispute_resolver/). It can
              only hold many seats: split its stake over many identities (one identity holds at most
              one seat). So it challenges every honest result of the market (not the other
              adversaries' jobs) while the window is open; once the jury is drawn it counts its

@@ -3,7 +3,7 @@ can be loaded without the Ape project that compiled it (`Protocol.load_packaged`
 
 ``python -m compute_market.manifest`` regenerates the file from the project's build
 (``.build/__local__.json``, which ``ape compile`` writes); ``--check`` only compares.
-``tests/test_sdk_package.py`` fails when the file and the build disagree.
+``tests/sdk/test_sdk_package.py`` fails when the file and the build disagree.
 """
 
 from __future__ import annotations

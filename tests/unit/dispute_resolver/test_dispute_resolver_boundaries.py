@@ -1,5 +1,5 @@
 """DisputeResolver and ChainlinkVrfAdapter at their boundaries: the edge outcomes of guards, views
-and payouts that the scenario tests in tests/test_dispute_resolver.py never reach.
+and payouts that the feature tests in this folder never reach.
 
 Setting (as there): CMP at 2.50 USD; a verified job of 2 GPUs for 10 hours won at 1.10 CRD per
 GPU-hour, its collateral 4.8 CMP; nine verifiers with 1,000 CMP each; a 5-seat jury; the
@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import ape
 import pytest
-from helpers import job_spec
+from utils.helpers import job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 

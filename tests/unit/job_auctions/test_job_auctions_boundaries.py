@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
-from helpers import job_spec
+from utils.helpers import job_spec
 
 from compute_market.units import HOUR, to_wei
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from helpers import job_spec
+from utils.helpers import job_spec
 
 from compute_market.models import JobStatus
 from compute_market.units import DAY, HOUR, to_wei

@@ -9,7 +9,7 @@ import ape
 import pytest
 from ape.contracts import ContractContainer
 from ethpm_types import ContractType
-from helpers import job_spec
+from utils.helpers import job_spec
 
 from compute_market.deployment import Deployer
 from compute_market.models import EntryKind

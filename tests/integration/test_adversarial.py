@@ -1,0 +1,137 @@
+"""Adversarial suite: what an attacker or a careless operator could try, and why it fails."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from utils.helpers import H100, job_spec
+
+from compute_market.units import DAY, HOUR, to_wei
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def test_a_reentrant_price_feed_cannot_change_state_mid_mint(project, credits, token, admin, alice, fund):
+    """Oracle reads are view calls (STATICCALL): a feed that re-enters gets nowhere."""
+    attacker = project.ReentrantPriceFeed.deploy(credits, sender=admin)
+    credits.setPriceFeed(attacker, sender=admin)
+    fund(alice, to_wei(100))
+    token.approve(credits, to_wei(100), sender=alice)
+    credits.mintWithTokens(to_wei(100), 0, alice, sender=alice)  # the feed's re-entry attempt failed inside
+    assert credits.balanceOf(alice) == to_wei("248.75")
+
+
+# Every privileged function, called by a stranger with plausible arguments.
+PRIVILEGED = [
+    ("token", "mint", lambda a: (a, 1)),
+    ("credits", "setProtocolContract", lambda a: (a, True)),
+    ("credits", "setPriceFeed", lambda a: (a,)),
+    ("credits", "setMintSpreadBps", lambda a: (1,)),
+    ("credits", "setRedeemSpreadBps", lambda a: (1,)),
+    ("credits", "setMaxPriceJumpBps", lambda a: (500,)),
+    ("credits", "setMaxPriceAge", lambda a: (600,)),
+    ("credits", "setEpochLength", lambda a: (7_200,)),
+    ("credits", "setRedeemCapPerEpoch", lambda a: (1,)),
+    ("credits", "pause", lambda a: ()),
+    ("registry", "lockCollateral", lambda a: (a, (1, H100, 1, 0))),
+    ("registry", "releaseCollateral", lambda a: (a, (1, H100, 1, 0))),
+    ("registry", "replaceLock", lambda a: (a, a, (1, H100, 1, 0))),
+    ("registry", "slash", lambda a: (a, 1, [], [])),
+    ("registry", "closeLock", lambda a: (a, (1, H100, 1, 0), 0, 1, [], [])),
+    ("registry", "setResolver", lambda a: (a,)),
+    ("registry", "setRandomness", lambda a: (a,)),
+    ("registry", "setDrawDelay", lambda a: (3,)),
+    ("registry", "requestDraw", lambda a: (3, 1)),
+    ("registry", "slashVerifier", lambda a: (a, 1, a)),
+    ("registry", "setUnbondingPeriod", lambda a: (2 * DAY,)),
+    ("registry", "takeStakeRewards", lambda a: (a,)),
+    ("registry", "pause", lambda a: ()),
+    ("market", "openDispute", lambda a: (1,)),
+    ("market", "resolveDispute", lambda a: (1, True, [], [])),
+    ("market", "setTreasury", lambda a: (a,)),
+    ("market", "setProtocolFeeBps", lambda a: (0,)),
+    ("market", "setCollateralBps", lambda a: (0,)),
+    ("market", "setBidBond", lambda a: (0,)),
+    ("market", "setMinStakePerGpu", lambda a: (0,)),
+    ("market", "pause", lambda a: ()),
+    ("resolver", "arbitrate", lambda a: (1, True)),
+    ("resolver", "setChallengeBond", lambda a: (0,)),
+    ("resolver", "setJurySize", lambda a: (1,)),
+    ("resolver", "setShares", lambda a: (0, 0, 0)),
+    ("resolver", "pause", lambda a: ()),
+    ("rewards", "recordWork", lambda a: (1, a, 1, 1)),
+    ("rewards", "recordVerification", lambda a: (1, a)),
+    ("rewards", "setLedger", lambda a: (a,)),
+    ("rewards", "setSchedule", lambda a: (1, 50, 7_000, 2_000, 1_000)),
+    ("price_feed", "setAnswer", lambda a: (1,)),
+]
+
+
+@pytest.mark.parametrize(("contract", "method", "args"), PRIVILEGED, ids=[f"{c}.{m}" for c, m, _ in PRIVILEGED])
+def test_strangers_cannot_call_privileged_functions(protocol, stranger, contract, method, args):
+    target = getattr(protocol, contract)
+    with ape.reverts():
+        getattr(target, method)(*args(stranger.address), sender=stranger)
+
+
+def test_bid_griefing_costs_the_griefer_and_cannot_stall_the_auction(
+    market, registry, chain, accounts, make_provider, make_customer, fresh_price
+):
+    """Each outbid must take 1% off: 100 outbids drive the price down 63%, each bid locks fresh
+    collateral, and a tiny undercut is refused."""
+    customer = make_customer(accounts[10])
+    honest, griefer = make_provider(accounts[11]), make_provider(accounts[12])
+    fresh_price()
+    job_id = market.postJob(job_spec(chain, bidding=DAY), sender=customer).events.filter(market.JobPosted)[0].jobId
+    market.placeBid(job_id, to_wei(2), sender=honest)
+    with ape.reverts(market.BidNotLowEnough):
+        market.placeBid(job_id, to_wei(2) - 1, sender=griefer)  # one wei less: refused
+    price = to_wei(2)
+    for i in range(100):
+        price = price * 99 // 100
+        market.placeBid(job_id, price, sender=(griefer, honest)[i % 2])
+    assert market.getJob(job_id).price < to_wei(2) * 37 // 100
+    # Only the best bidder holds a lock: the outbid party's stake is all free again.
+    loser = honest if market.getJob(job_id).provider == griefer.address else griefer
+    assert registry.providerOf(loser).locked == 0
+
+
+def test_pausing_everything_never_traps_funds(
+    protocol, chain, admin, accounts, make_provider, make_customer, make_verifier, fresh_price
+):
+    p = protocol
+    customer = make_customer(accounts[10])
+    provider = make_provider(accounts[11])
+    verifier = make_verifier(accounts[20])
+    fresh_price()
+    bidding = p.market.postJob(job_spec(chain, bidding=2 * HOUR), sender=customer).events[-1].jobId
+    sealed = p.market.postJob(job_spec(chain, sealed=True, bidding=2 * HOUR), sender=customer).events[-1].jobId
+    p.market.commitBid(sealed, p.market.commitmentFor(sealed, provider, to_wei(1), b"s"), sender=provider)
+    leased = p.market.postJob(job_spec(chain), sender=customer).events[-1].jobId
+    p.market.placeBid(leased, to_wei(1), sender=provider)
+    chain.pending_timestamp += HOUR
+    p.market.finalizeAuction(leased, sender=customer)
+    for contract in (p.credits, p.registry, p.market, p.resolver, p.rewards):
+        contract.pause(sender=admin)
+    # Every party still gets out: customer refunds, provider pay, bonds, stakes, credits.
+    p.market.cancelJob(bidding, sender=customer)
+    p.market.cancelJob(sealed, sender=customer)
+    p.market.settleCommitment(sealed, provider, sender=provider)
+    chain.pending_timestamp += 5 * HOUR
+    p.market.claimEarnings(leased, sender=provider)
+    p.market.submitResult(leased, b"\x01" * 32, "r", sender=provider)
+    chain.pending_timestamp += DAY
+    p.market.settleJob(leased, sender=customer)
+    assert p.credits.balanceOf(p.market) == p.market.feesAccrued()  # only the treasury's fees
+    fresh_price()
+    p.credits.redeem(to_wei(10), 0, customer, sender=customer)
+    p.registry.requestUnstake(p.registry.freeStakeOf(provider), sender=provider)
+    p.registry.requestVerifierUnstake(to_wei(1_000), sender=verifier)
+    chain.pending_timestamp += 7 * DAY
+    p.registry.withdrawUnstaked(sender=provider)
+    p.registry.withdrawVerifierStake(sender=verifier)
+    assert p.token.balanceOf(p.registry) == 0
+    assert p.token.balanceOf(p.resolver) == 0
+    # New business, on the other hand, is refused.
+    with ape.reverts(p.market.EnforcedPause):
+        p.market.postJob(job_spec(chain), sender=customer)

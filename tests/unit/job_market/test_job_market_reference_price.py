@@ -1,0 +1,105 @@
+"""JobMarket: the reference price (an EMA with nudges).
+
+Numbers used throughout: CMP at 2.50 USD; a job of 2 GPUs for 10 hours with a max price of
+2 CRD per GPU-hour escrows 40 CRD; the lease value at price p is 20p CRD; collateral is 30% of the
+lease value at the max price (12 CRD: 4.8 CMP), whatever the bid
+in CMP, 6p CRD / 2.5 = 2.4p CMP, and the registry lock adds 100 CMP per GPU.
+"""
+
+from __future__ import annotations
+
+import pytest
+from utils.helpers import A100, H100
+from utils.job_market import commit, crd, post
+
+from compute_market.units import HOUR
+
+
+@pytest.fixture
+def customer(_customer, fresh_price):
+    fresh_price()
+    return _customer
+
+
+def test_reference_price_is_an_ema_with_nudges(market, chain, customer, providers, fresh_price):
+    p1, p2 = providers[0], providers[1]
+    # An unbid job with no history sets the reference at its max price.
+    fresh_price()  # posting prices the collateral at the oracle
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(2)
+    # A second unbid job nudges it up by 1/8.
+    fresh_price()  # posting prices the collateral at the oracle
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("2.25")
+    # A third says nothing new: the index never rises past 9/8 of the unbid max price.
+    fresh_price()  # posting prices the collateral at the oracle
+    job_id = post(market, chain, customer)
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    assert not tx.events.filter(market.ReferencePriceUpdated)
+    assert market.referencePrice(H100) == crd("2.25")
+    # A clearing price of 1.00 with one bid: EMA (7 * 2.25 + 1) / 8 = 2.09375.
+    fresh_price()
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd(1), sender=p1)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("2.09375")
+    # Five undercuts between two providers in an open auction: an outcome like any other, the
+    # plain EMA (v1 counted every undercut as a bid and nudged the index down by 2/24).
+    fresh_price()
+    job_id = post(market, chain, customer)
+    price = crd("1.9")
+    for i in range(5):
+        market.placeBid(job_id, price, sender=(p1, p2)[i % 2])
+        price = price * 98 // 100
+    chain.pending_timestamp += HOUR
+    clearing = market.finalizeAuction(job_id, sender=customer).events.filter(market.AuctionFinalized)[0]
+    ema = (crd("2.09375") * 7 + clearing.clearingPrice) // 8
+    assert market.referencePrice(H100) == ema
+    assert market.referencePrice(A100) == 0
+
+
+def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, customer, providers, fresh_price):
+    """Three providers reveal against a target of one bidder: the EMA of the 1.50 clearing price
+    (the second price) is nudged down by one eighth, the most excess counts for."""
+    market.setTargetBidsPerJob(1, sender=admin)
+    job_id = post(market, chain, customer, sealed=True)
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        commit(market, job_id, provider, crd(price), b"s")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        market.revealBid(job_id, crd(price), b"s", sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("1.5") - crd("1.5") // 8
+
+
+def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their_price(
+    market, chain, customer, providers, fresh_price
+):
+    fresh_price()  # posting prices the collateral at the oracle
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd(1), sender=providers[0])
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(1)
+    # A lowball job nobody bid on (0.50 < 1.00) leaves the index alone.
+    fresh_price()  # posting prices the collateral at the oracle
+    job_id = post(market, chain, customer, max_price=crd("0.5"))
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd(1)
+    # Unbid jobs at 1.20: +1/8 to 1.125, then capped at 9/8 of 1.20 = 1.35, then no higher.
+    expected = [crd("1.125"), crd("1.265625"), crd("1.35"), crd("1.35")]
+    for want in expected:
+        fresh_price()  # posting prices the collateral at the oracle
+        job_id = post(market, chain, customer, max_price=crd("1.2"))
+        chain.pending_timestamp += HOUR
+        market.finalizeAuction(job_id, sender=customer)
+        assert market.referencePrice(H100) == want

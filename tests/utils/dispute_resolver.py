@@ -1,0 +1,29 @@
+"""Constants and actions shared by the DisputeResolver tests (tests/unit/dispute_resolver)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from compute_market.models import DisputeStatus, JobStatus
+from compute_market.units import DAY, to_wei
+
+FAILED, SETTLED, DISPUTED = JobStatus.FAILED, JobStatus.SETTLED, JobStatus.DISPUTED
+VOTING, AWAITING_ARBITER = DisputeStatus.VOTING, DisputeStatus.AWAITING_ARBITER
+RESOLVED, DRAWING = DisputeStatus.RESOLVED, DisputeStatus.DRAWING
+COLLATERAL = to_wei(Decimal("4.8"))
+BOND = to_wei(10)
+
+
+def crd(x: str | int) -> int:
+    return to_wei(Decimal(str(x)))
+
+
+def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, skip: int = 0) -> None:
+    """Every juror commits `fault`; the first `skip` jurors never reveal."""
+    for juror in jurors:
+        account = accounts_by_address[juror]
+        resolver.commitVote(job_id, resolver.voteCommitment(job_id, juror, fault, b"salt"), sender=account)
+    chain.pending_timestamp += DAY
+    for juror in jurors[skip:]:
+        resolver.revealVote(job_id, fault, b"salt", sender=accounts_by_address[juror])
+    chain.pending_timestamp += DAY
