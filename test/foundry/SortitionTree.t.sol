@@ -56,6 +56,20 @@ contract SortitionTreeTest is Base {
         tree = new SortitionTreeHarness();
     }
 
+    /// `findSkipping`: a point exactly at the start of an excluded interval skips it (the mutant
+    /// `point <= starts[i]` of the full mutation run survived the fuzz, which rarely lands on
+    /// the start): slots 1, 2, 3 of weight 10 with slot 2 excluded, point 10 draws slot 3, and
+    /// point 9 still slot 1.
+    function test_aPointAtTheStartOfAnExcludedIntervalSkipsIt() public {
+        tree.add(1, 10);
+        tree.add(2, 10);
+        tree.add(3, 10);
+        uint256[] memory excluded = new uint256[](1);
+        excluded[0] = 2;
+        vm.assertEq(tree.findExcluding(10, excluded), 3, "the excluded slot skipped");
+        vm.assertEq(tree.findExcluding(9, excluded), 1, "left of it unchanged");
+    }
+
     /// Fuzz: after adds and subs at slots anywhere in 1..4096 (level boundaries among them),
     /// `total`, `weightOf`, `prefix`, `find` (at every interval's first and last point, and at a
     /// random one) and `findExcluding` (a random excluded set) agree with the list; and the
