@@ -24,6 +24,19 @@ def _provider(accounts, make_provider):
     return make_provider(accounts[11])
 
 
+# Every test here acts as those module parties (function-scoped names, as everywhere: see
+# `pytest_collection_finish` in tests/conftest.py), with a fresh oracle answer.
+@pytest.fixture
+def customer(_customer, fresh_price):
+    fresh_price()
+    return _customer
+
+
+@pytest.fixture
+def provider(_provider):
+    return _provider
+
+
 @pytest.fixture(scope="module")
 def verifiers(accounts, make_verifier):
     return {a.address: make_verifier(a) for a in accounts[20:29]}

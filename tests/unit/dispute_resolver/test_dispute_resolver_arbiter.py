@@ -10,23 +10,10 @@ slash (at most the collateral, the rest burned); juror penalty 5%, verifier slas
 from __future__ import annotations
 
 import ape
-import pytest
 from utils.dispute_resolver import AWAITING_ARBITER, BOND, FAILED, SETTLED, VOTING, crd
 from utils.helpers import job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
-
-
-@pytest.fixture
-def customer(_customer, fresh_price):
-    fresh_price()
-    return _customer
-
-
-@pytest.fixture
-def provider(_provider):
-    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
-    return _provider
 
 
 def test_a_hung_jury_goes_to_the_arbiter(

@@ -13,63 +13,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import ape
-import pytest
-from utils.helpers import job_spec
+from utils.dispute_resolver import BOND, COLLATERAL, DRAWING, RESOLVED, VOTING
 
+from compute_market.models import DisputeStatus
 from compute_market.units import DAY, HOUR, to_wei
 
-NONE, VOTING, AWAITING_ARBITER, RESOLVED, DRAWING = 0, 1, 2, 3, 4
+NONE = DisputeStatus.NONE
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_BYTES32 = b"\x00" * 32
-COLLATERAL = to_wei(Decimal("4.8"))
-BOND = to_wei(10)
-
-
-def crd(x: str | int) -> int:
-    return to_wei(Decimal(str(x)))
-
-
-# Module-scoped parties under names of their own (conftest refuses one name at two scopes).
-@pytest.fixture(scope="module")
-def _edge_customer(accounts, make_customer, credits, resolver):
-    account = make_customer(accounts[10])
-    credits.approve(resolver, 2**256 - 1, sender=account)
-    return account
-
-
-@pytest.fixture
-def customer(_edge_customer, fresh_price):
-    fresh_price()
-    return _edge_customer
-
-
-@pytest.fixture(scope="module")
-def _edge_provider(accounts, make_provider):
-    return make_provider(accounts[11])
-
-
-@pytest.fixture
-def provider(_edge_provider):
-    return _edge_provider
-
-
-@pytest.fixture(scope="module")
-def edge_verifiers(accounts, make_verifier):
-    return {a.address: make_verifier(a) for a in accounts[20:29]}
-
-
-@pytest.fixture
-def result_job(market, chain, customer, provider, edge_verifiers, fresh_price):
-    """A verified job whose result was just submitted."""
-    tx = market.postJob(job_spec(chain, verification=True), sender=customer)
-    job_id = tx.events.filter(market.JobPosted)[0].jobId
-    market.placeBid(job_id, crd("1.10"), sender=provider)
-    chain.pending_timestamp += HOUR
-    market.finalizeAuction(job_id, sender=customer)
-    chain.pending_timestamp += 10 * HOUR
-    market.submitResult(job_id, b"\x42" * 32, "ipfs://result", sender=provider)
-    fresh_price()
-    return job_id
 
 
 def process_draws(chain, registry, caller):
@@ -116,14 +67,12 @@ def whistleblow(resolver, chain, registry, accounts, make_provider, make_custome
 # ---------------------------------------------------------------------------- attestation
 
 
-def test_an_approval_without_gas_for_the_report_reverts(
-    resolver, chain, registry, result_job, customer, edge_verifiers
-):
+def test_an_approval_without_gas_for_the_report_reverts(resolver, chain, registry, result_job, customer, verifiers):
     """An approval keeps REPORT_GAS (100,000) for the distributor's record: sent with a 100,000
     gas limit, less than 100,000 is left at the check and it reverts `GasTooLowForReport` with
     `needed` 100,000 (nothing is attested); with the gas estimated it goes through."""
     assigned = draw_verifier(resolver, chain, registry, result_job, customer)
-    verifier = edge_verifiers[assigned.verifier]
+    verifier = verifiers[assigned.verifier]
     with ape.reverts(resolver.GasTooLowForReport, needed=100_000):
         resolver.attest(result_job, True, sender=verifier, gas=100_000)
     assert resolver.verificationOf(result_job).attestation == 0  # still None
@@ -135,7 +84,7 @@ def test_an_approval_without_gas_for_the_report_reverts(
 
 
 def test_resolve_by_default_only_ends_a_dispute_awaiting_the_arbiter(
-    resolver, chain, registry, result_job, customer, edge_verifiers
+    resolver, chain, registry, result_job, customer, verifiers
 ):
     """`resolveByDefault` ends only an `AwaitingArbiter` dispute: while the jury votes (status 1),
     even once its appeal end (zero, never set) is long past, and after a verdict (status 3) it
@@ -145,9 +94,9 @@ def test_resolve_by_default_only_ends_a_dispute_awaiting_the_arbiter(
     with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=VOTING):
         resolver.resolveByDefault(result_job, sender=customer)
     jurors = resolver.jurorsOf(result_job)
-    commit_all(resolver, result_job, jurors, edge_verifiers, False)
+    commit_all(resolver, result_job, jurors, verifiers, False)
     chain.pending_timestamp += DAY
-    reveal_all(resolver, result_job, jurors, edge_verifiers, False)
+    reveal_all(resolver, result_job, jurors, verifiers, False)
     chain.pending_timestamp += DAY
     resolver.resolve(result_job, sender=customer)
     with ape.reverts(resolver.WrongDisputeStatus, jobId=result_job, status=RESOLVED):
@@ -159,7 +108,7 @@ def test_resolve_by_default_only_ends_a_dispute_awaiting_the_arbiter(
 # ---------------------------------------------------------------------------- views
 
 
-def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, result_job, customer, edge_verifiers):
+def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, result_job, customer, verifiers):
     """Of the nine verifiers five sit on the jury; the first juror commits. `voteOf` shows its
     commitment, and an all-zero vote for a staked verifier off the jury (it has a ledger slot,
     found nowhere in the jury) and for the customer (no slot), not juror 0's commitment."""
@@ -168,9 +117,9 @@ def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, 
     jurors = resolver.jurorsOf(result_job)
     assert len(jurors) == 5
     commitment = resolver.voteCommitment(result_job, jurors[0], True, b"salt")
-    resolver.commitVote(result_job, commitment, sender=edge_verifiers[jurors[0]])
+    resolver.commitVote(result_job, commitment, sender=verifiers[jurors[0]])
     assert resolver.voteOf(result_job, jurors[0]).commitment == commitment
-    outsider = next(v for v in edge_verifiers if v not in jurors)
+    outsider = next(v for v in verifiers if v not in jurors)
     assert registry.verifierSlotOf(outsider) != 0
     empty = (ZERO_BYTES32, False, False, False)
     for account in (outsider, customer.address):
@@ -178,7 +127,7 @@ def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, 
         assert (vote.commitment, vote.revealed, vote.providerFault, vote.claimed) == empty
 
 
-def test_a_dispute_without_a_jury_finds_no_juror(resolver, chain, registry, result_job, customer, edge_verifiers):
+def test_a_dispute_without_a_jury_finds_no_juror(resolver, chain, registry, result_job, customer, verifiers):
     """Before its jury is drawn (status `Drawing`, 0 jurors) and on a job never disputed, no
     account is a juror: `voteOf` is all zero and `jurorsOf` empty even for a staked verifier;
     once the 5 jurors are drawn, the same verifiers are found in it."""
@@ -188,46 +137,44 @@ def test_a_dispute_without_a_jury_finds_no_juror(resolver, chain, registry, resu
     empty = (ZERO_BYTES32, False, False, False)
     for job_id in (result_job, result_job + 1):
         assert resolver.jurorsOf(job_id) == []
-        for verifier in edge_verifiers:
+        for verifier in verifiers:
             vote = resolver.voteOf(job_id, verifier)
             assert (vote.commitment, vote.revealed, vote.providerFault, vote.claimed) == empty
     process_draws(chain, registry, customer)
     jurors = resolver.jurorsOf(result_job)
-    commit_all(resolver, result_job, jurors, edge_verifiers, True)
+    commit_all(resolver, result_job, jurors, verifiers, True)
     assert all(resolver.voteOf(result_job, j).commitment != ZERO_BYTES32 for j in jurors)
 
 
-def test_no_jury_reward_before_the_jurys_verdict(resolver, chain, registry, result_job, customer, edge_verifiers):
+def test_no_jury_reward_before_the_jurys_verdict(resolver, chain, registry, result_job, customer, verifiers):
     """`juryRewardOf` is (0, 0) while the jury still votes, though every juror revealed fault, and
     claiming reverts `NoJuryReward`; once its verdict is in, each majority juror sees its share:
     the jury's 10% of the 4.8 CMP collateral over 5 jurors, 0.096 CMP each."""
     resolver.challenge(result_job, "x", sender=customer)
     process_draws(chain, registry, customer)
     jurors = resolver.jurorsOf(result_job)
-    commit_all(resolver, result_job, jurors, edge_verifiers, True)
+    commit_all(resolver, result_job, jurors, verifiers, True)
     chain.pending_timestamp += DAY
-    reveal_all(resolver, result_job, jurors, edge_verifiers, True)
+    reveal_all(resolver, result_job, jurors, verifiers, True)
     assert resolver.disputeOf(result_job).status == VOTING
     assert all(resolver.juryRewardOf(result_job, j) == (0, 0) for j in jurors)
     with ape.reverts(resolver.NoJuryReward):
-        resolver.claimJuryReward(result_job, sender=edge_verifiers[jurors[0]])
+        resolver.claimJuryReward(result_job, sender=verifiers[jurors[0]])
     chain.pending_timestamp += DAY
     resolver.resolve(result_job, sender=customer)
     assert all(resolver.juryRewardOf(result_job, j) == (COLLATERAL // 10 // 5, 0) for j in jurors)
 
 
-def test_no_jury_reward_when_the_arbiter_decides(
-    resolver, chain, registry, admin, result_job, customer, edge_verifiers
-):
+def test_no_jury_reward_when_the_arbiter_decides(resolver, chain, registry, admin, result_job, customer, verifiers):
     """Two of five jurors reveal fault: below the quorum of 3, the arbiter decides fault. The
     dispute is resolved but not by the jury: both revealed jurors' `juryRewardOf` is (0, 0) and
     claiming reverts `NoJuryReward`."""
     resolver.challenge(result_job, "x", sender=customer)
     process_draws(chain, registry, customer)
     jurors = resolver.jurorsOf(result_job)
-    commit_all(resolver, result_job, jurors[:2], edge_verifiers, True)
+    commit_all(resolver, result_job, jurors[:2], verifiers, True)
     chain.pending_timestamp += DAY
-    reveal_all(resolver, result_job, jurors[:2], edge_verifiers, True)
+    reveal_all(resolver, result_job, jurors[:2], verifiers, True)
     chain.pending_timestamp += DAY
     resolver.resolve(result_job, sender=customer)
     resolver.arbitrate(result_job, True, sender=admin)
@@ -235,7 +182,7 @@ def test_no_jury_reward_when_the_arbiter_decides(
     assert (dispute.status, dispute.byJury, dispute.providerFault) == (RESOLVED, False, True)
     assert [resolver.juryRewardOf(result_job, j) for j in jurors[:2]] == [(0, 0), (0, 0)]
     with ape.reverts(resolver.NoJuryReward):
-        resolver.claimJuryReward(result_job, sender=edge_verifiers[jurors[0]])
+        resolver.claimJuryReward(result_job, sender=verifiers[jurors[0]])
 
 
 # ---------------------------------------------------------------------------- governance bounds
@@ -300,14 +247,14 @@ def test_a_zero_jackpot_burns_the_whole_slash(
     make_provider,
     make_customer,
     result_job,
-    edge_verifiers,
+    verifiers,
     customer,
 ):
     """With `jackpotBps` 0 the whistleblower's jackpot is 0: the lazy verifier's 100 CMP slash
     (10% of 1,000) is burned whole, the whistleblower gets no CMP, only its 10 CRD bond back."""
     resolver.setShares(0, 1_000, 2_000, sender=admin)
     lazy, whistleblower = whistleblow(
-        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, edge_verifiers, customer
+        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, verifiers, customer
     )
     cmp_before, crd_before = token.balanceOf(whistleblower), credits.balanceOf(whistleblower)
     supply = token.totalSupply()
@@ -332,7 +279,7 @@ def test_a_jackpot_equal_to_the_slash_burns_nothing(
     make_provider,
     make_customer,
     result_job,
-    edge_verifiers,
+    verifiers,
     customer,
 ):
     """With `verifierSlashBps` 1 (0.01%) and `jackpotBps` 10,000 the lazy verifier loses 0.1 CMP
@@ -341,7 +288,7 @@ def test_a_jackpot_equal_to_the_slash_burns_nothing(
     resolver.setVerifierSlashBps(1, sender=admin)
     resolver.setShares(10_000, 1_000, 2_000, sender=admin)
     lazy, whistleblower = whistleblow(
-        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, edge_verifiers, customer
+        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, verifiers, customer
     )
     cmp_before = token.balanceOf(whistleblower)
     supply = token.totalSupply()
@@ -355,7 +302,7 @@ def test_a_jackpot_equal_to_the_slash_burns_nothing(
 
 
 def test_a_juror_with_all_its_stake_unbonding_loses_the_plain_penalty_share(
-    resolver, chain, registry, token, admin, result_job, customer, edge_verifiers
+    resolver, chain, registry, token, admin, result_job, customer, verifiers
 ):
     """A seat puts 2,000 CMP at risk; two of the five jurors stay absent. The one still active
     (1,000 CMP) loses 5% of the seat, 100 CMP (10% of its stake); the one that moved all its
@@ -366,11 +313,11 @@ def test_a_juror_with_all_its_stake_unbonding_loses_the_plain_penalty_share(
     process_draws(chain, registry, customer)
     jurors = resolver.jurorsOf(result_job)
     leaving, absent, voters = jurors[0], jurors[1], jurors[2:]
-    registry.requestVerifierUnstake(to_wei(1_000), sender=edge_verifiers[leaving])
+    registry.requestVerifierUnstake(to_wei(1_000), sender=verifiers[leaving])
     assert registry.activeStakeOf(leaving) == 0
-    commit_all(resolver, result_job, voters, edge_verifiers, True)
+    commit_all(resolver, result_job, voters, verifiers, True)
     chain.pending_timestamp += DAY
-    reveal_all(resolver, result_job, voters, edge_verifiers, True)
+    reveal_all(resolver, result_job, voters, verifiers, True)
     chain.pending_timestamp += DAY
     supply = token.totalSupply()
     tx = resolver.resolve(result_job, sender=customer)

@@ -17,18 +17,6 @@ from utils.helpers import claim_jury_rewards
 from compute_market.units import DAY, HOUR, to_wei
 
 
-@pytest.fixture
-def customer(_customer, fresh_price):
-    fresh_price()
-    return _customer
-
-
-@pytest.fixture
-def provider(_provider):
-    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
-    return _provider
-
-
 def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
     resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, draws
 ):

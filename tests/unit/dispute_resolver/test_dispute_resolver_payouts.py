@@ -9,23 +9,10 @@ slash (at most the collateral, the rest burned); juror penalty 5%, verifier slas
 
 from __future__ import annotations
 
-import pytest
 from utils.dispute_resolver import crd, vote_all
 from utils.helpers import claim_jury_rewards
 
 from compute_market.units import to_wei
-
-
-@pytest.fixture
-def customer(_customer, fresh_price):
-    fresh_price()
-    return _customer
-
-
-@pytest.fixture
-def provider(_provider):
-    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
-    return _provider
 
 
 def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(

@@ -19,18 +19,6 @@ from compute_market.units import HOUR, to_wei
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-@pytest.fixture
-def customer(_customer, fresh_price):
-    fresh_price()
-    return _customer
-
-
-@pytest.fixture
-def provider(_provider):
-    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
-    return _provider
-
-
 def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier, registry):
     v = make_verifier(accounts[29], stake=to_wei(500))  # not one of the module's nine
     assert registry.totalActiveStake() == to_wei(500)

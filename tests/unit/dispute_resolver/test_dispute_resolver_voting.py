@@ -17,18 +17,6 @@ from utils.helpers import claim_jury_rewards
 from compute_market.units import DAY, to_wei
 
 
-@pytest.fixture
-def customer(_customer, fresh_price):
-    fresh_price()
-    return _customer
-
-
-@pytest.fixture
-def provider(_provider):
-    # Function-scoped like every other `provider` fixture: see `pytest_collection_finish` in conftest.
-    return _provider
-
-
 def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_job, customer, verifiers, draws):
     resolver.challenge(result_job, "x", sender=customer)
     draws.process()
