@@ -1,6 +1,6 @@
 """A lazy provider's matmul: the honest example's program, but it computes only the first half of
 the rows and leaves the rest zero, so its checksum is wrong. Re-execution of the honest manifest
-catches it (tests/workloads/test_workloads.py)."""
+catches it (tests/test_workloads.py)."""
 
 import hashlib
 import json
