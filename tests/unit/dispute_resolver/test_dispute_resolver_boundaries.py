@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import ape
+import pytest
 from utils.dispute_resolver import BOND, COLLATERAL, DRAWING, RESOLVED, VOTING
 
 from compute_market.models import DisputeStatus
@@ -46,22 +47,30 @@ def reveal_all(resolver, job_id, jurors, by_address, fault: bool) -> None:
         resolver.revealVote(job_id, fault, b"salt", sender=by_address[juror])
 
 
-def whistleblow(resolver, chain, registry, accounts, make_provider, make_customer, credits, job_id, by_address, caller):
-    """The drawn verifier approves, a staked provider (account 12) blows the whistle and the
-    whole jury votes fault; returns (lazy verifier, whistleblower), the vote ready to resolve."""
-    lazy = by_address[draw_verifier(resolver, chain, registry, job_id, caller).verifier]
-    resolver.attest(job_id, True, sender=lazy)
-    whistleblower = make_customer(make_provider(accounts[12]))
-    credits.approve(resolver, BOND, sender=whistleblower)
-    tx = resolver.challenge(job_id, "the result is a copy", sender=whistleblower)
-    assert tx.events.filter(resolver.Challenged)[0].whistleblower
-    process_draws(chain, registry, whistleblower)
-    jurors = resolver.jurorsOf(job_id)
-    commit_all(resolver, job_id, jurors, by_address, True)
-    chain.pending_timestamp += DAY
-    reveal_all(resolver, job_id, jurors, by_address, True)
-    chain.pending_timestamp += DAY
-    return lazy, whistleblower
+@pytest.fixture
+def whistleblow(
+    resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, verifiers, customer
+):
+    """A call (made once the test has set its parameters): the drawn verifier approves the result
+    job, a staked provider (account 12) blows the whistle and the whole jury votes fault; returns
+    (lazy verifier, whistleblower), the vote ready to resolve."""
+
+    def blow():
+        lazy = verifiers[draw_verifier(resolver, chain, registry, result_job, customer).verifier]
+        resolver.attest(result_job, True, sender=lazy)
+        whistleblower = make_customer(make_provider(accounts[12]))
+        credits.approve(resolver, BOND, sender=whistleblower)
+        tx = resolver.challenge(result_job, "the result is a copy", sender=whistleblower)
+        assert tx.events.filter(resolver.Challenged)[0].whistleblower
+        process_draws(chain, registry, whistleblower)
+        jurors = resolver.jurorsOf(result_job)
+        commit_all(resolver, result_job, jurors, verifiers, True)
+        chain.pending_timestamp += DAY
+        reveal_all(resolver, result_job, jurors, verifiers, True)
+        chain.pending_timestamp += DAY
+        return lazy, whistleblower
+
+    return blow
 
 
 # ---------------------------------------------------------------------------- attestation
@@ -236,26 +245,11 @@ def test_a_resolver_the_ledger_left_has_no_room_for_its_periods(
 # ---------------------------------------------------------------------------- payouts
 
 
-def test_a_zero_jackpot_burns_the_whole_slash(
-    resolver,
-    chain,
-    registry,
-    token,
-    credits,
-    admin,
-    accounts,
-    make_provider,
-    make_customer,
-    result_job,
-    verifiers,
-    customer,
-):
+def test_a_zero_jackpot_burns_the_whole_slash(resolver, registry, token, credits, admin, result_job, whistleblow):
     """With `jackpotBps` 0 the whistleblower's jackpot is 0: the lazy verifier's 100 CMP slash
     (10% of 1,000) is burned whole, the whistleblower gets no CMP, only its 10 CRD bond back."""
     resolver.setShares(0, 1_000, 2_000, sender=admin)
-    lazy, whistleblower = whistleblow(
-        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, verifiers, customer
-    )
+    lazy, whistleblower = whistleblow()
     cmp_before, crd_before = token.balanceOf(whistleblower), credits.balanceOf(whistleblower)
     supply = token.totalSupply()
     tx = resolver.resolve(result_job, sender=whistleblower)
@@ -268,28 +262,13 @@ def test_a_zero_jackpot_burns_the_whole_slash(
     assert token.balanceOf(resolver) == COLLATERAL // 10  # only the jurors' unclaimed shares
 
 
-def test_a_jackpot_equal_to_the_slash_burns_nothing(
-    resolver,
-    chain,
-    registry,
-    token,
-    credits,
-    admin,
-    accounts,
-    make_provider,
-    make_customer,
-    result_job,
-    verifiers,
-    customer,
-):
+def test_a_jackpot_equal_to_the_slash_burns_nothing(resolver, registry, token, credits, admin, result_job, whistleblow):
     """With `verifierSlashBps` 1 (0.01%) and `jackpotBps` 10,000 the lazy verifier loses 0.1 CMP
     of its 1,000 and all of it, below the 4.8 CMP collateral, is the whistleblower's jackpot:
     nothing is burned and the CMP supply is unchanged by the verdict."""
     resolver.setVerifierSlashBps(1, sender=admin)
     resolver.setShares(10_000, 1_000, 2_000, sender=admin)
-    lazy, whistleblower = whistleblow(
-        resolver, chain, registry, accounts, make_provider, make_customer, credits, result_job, verifiers, customer
-    )
+    lazy, whistleblower = whistleblow()
     cmp_before = token.balanceOf(whistleblower)
     supply = token.totalSupply()
     tx = resolver.resolve(result_job, sender=whistleblower)
