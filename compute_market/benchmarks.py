@@ -212,7 +212,7 @@ def draw_scaling(
     for size in sizes:
         while registry.verifierCount() < size:
             batch = min(50, size - registry.verifierCount())
-            fleet.spawn(registry, token, batch, to_wei(100), sender=admin)
+            fleet.spawn(registry, token, batch, to_wei(1_000), sender=admin)
         used = []
         for _ in range(2):  # the first draw of a deployment also pays for first-time storage
             job_id = _verified_result(protocol, admin, customer, provider)

@@ -549,7 +549,14 @@ def redeem(client: MarketClient, as_json: bool, crd: Decimal, min_tokens: Decima
 def register_verifier(client: MarketClient, as_json: bool, amount: Decimal) -> None:
     """Register the account as a verifier (if it is not one yet) and stake AMOUNT CMP (shows it
     and asks first, unless --yes)."""
-    registered = bool(client.verifier()["registered"])
+    view = client.verifier()
+    registered = bool(view["registered"])
+    minimum = from_wei(int(client.p.registry.MIN_VERIFIER_STAKE()))
+    if view["active"] + amount < minimum:  # the ledger would refuse it: say so before asking
+        raise InputError(
+            f"AMOUNT: a verifier's active stake must be at least {amount_text(minimum)} CMP; "
+            f"{amount_text(amount)} more makes it {amount_text(view['active'] + amount)}"
+        )
     client.require_balance(client.p.token, to_wei(amount))  # unaffordable: refused, nothing asked
     first = "" if registered else ", registering the account as a verifier first"
     confirm_value(

@@ -85,6 +85,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "uint256 fromActive = amount < active ? amount : active;",
     ): "min(a, b): when amount == active both branches give the same value",
     (
+        "contracts/staking/StakingLedger.sol",
+        "amount = wanted <= staked ? wanted : staked;",
+    ): "min(a, b): when wanted == staked both branches give the same value",
+    (
         "contracts/registry/ProviderRegistry.sol",
         "if (taken >= free) p.unbonding = uint96(unbonding - (taken - free));",
     ): "when taken == free the write takes nothing off the unbonding stake",

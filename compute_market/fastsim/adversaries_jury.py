@@ -45,8 +45,10 @@ if TYPE_CHECKING:
 
 JURY_KINDS = ("grinder", "sybil")
 GRINDER_IDENTITIES = 8  # verifier identities of the grinder, `verifier_stake` each
-SYBIL_IDENTITIES = 10  # identities of the farm, sharing one verifier's `verifier_stake`
-CHALLENGER_STAKE = 1  # CMP the grinder's challenger stakes (any stake entitles it to challenge)
+# Identities of the farm, sharing one verifier's `verifier_stake` (1,000 CMP each: the ledger's minimum).
+SYBIL_IDENTITIES = 5
+# CMP the grinder's challenger stakes: any stake entitles it to challenge, and 1,000 is the ledger's least.
+CHALLENGER_STAKE = 1_000
 CHALLENGE_GAS = 700_000  # as the customers' challenges (`engine.CHALLENGE_GAS`)
 
 

@@ -18,7 +18,7 @@ from eth_utils.crypto import keccak
 from compute_market.agent import honest_result
 from compute_market.fastsim.chain import Tx
 from compute_market.fastsim.mirror import JobState, Status
-from compute_market.models import Attestation, DisputeStatus
+from compute_market.models import MIN_VERIFIER_STAKE, Attestation, DisputeStatus
 from compute_market.units import DAY, HOUR, to_wei
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ class Reviewing:
     def _unstake(self, now: int, txs: list[Tx]) -> None:
         """Withdraws unbonded stake once its unbonding is over; once a simulated day, with a
         chance of `verifier_unstake_per_day`, a verifier with nothing unbonding asks to unstake
-        half its active stake (it leaves the draws at once, stays slashable while unbonding)."""
+        half its active stake, keeping at least `MIN_VERIFIER_STAKE` (it leaves the draws at once,
+        stays slashable while unbonding)."""
         sim = self.sim
         review = sim.mirror.review
         day = (now - sim.start_time) // DAY + 1
@@ -219,7 +220,8 @@ class Reviewing:
             if v.unstake_day == day:
                 continue
             v.unstake_day = day
-            amount = review.active(v.address) // 2
+            active = review.active(v.address)  # keeps half, never less than the ledger's minimum
+            amount = active - max(active - active // 2, MIN_VERIFIER_STAKE)
             if sim.rng.random() < sim.cfg.verifier_unstake_per_day and not unbonding and amount > 0:
                 txs.append(Tx(v.address, "verifier", "ProviderRegistry", "requestVerifierUnstake", (amount,)))
 

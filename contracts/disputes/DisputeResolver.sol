@@ -31,13 +31,15 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      rest to the customer: the customer's compensation depends on the verdict and the
 ///      verifier's attestation, never on who challenged. The challenger's bond comes back. A
 ///      verifier that approved the result (before or after the challenge) loses
-///      `verifierSlashBps` of its stake; in a whistleblower challenge (against a result the
+///      `verifierSlashBps` of `seatStake`; in a whistleblower challenge (against a result the
 ///      verifier approved) the whistleblower gets `jackpotBps` of that slash, at most the
 ///      provider's collateral (so a provider's own second address never profits from blowing
 ///      the whistle on its own result), and the rest is burned.
 ///      On no fault: the bond goes `juryRewardBps` to the majority jurors and the rest to the
 ///      provider; a verifier that rejected the result loses `verifierSlashBps` to the provider.
-///      Absent and minority jurors lose `jurorPenaltyBps` of their stake, burned: never paid to
+///      Every penalty is a share of one seat's stake (`seatStake`), never of the verifier's whole
+///      stake: draws are by stake, so a large verifier is drawn more often, not fined more each time.
+///      Absent and minority jurors lose `jurorPenaltyBps` of it, burned: never paid to
 ///      the majority, so a majority bought with stake (a captured jury) takes nothing from the
 ///      honest minority it outvotes, and splitting stake over many seats earns no penalties. Majority jurors are paid by pull: the verdict records
 ///      one equal share per juror, each claims it (the CMP rounding remainder is burned, the CRD
@@ -126,11 +128,11 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     uint32 public voteRevealPeriod = 1 days;
     /// @notice Time the arbiter has once a jury fails (default 2 days).
     uint32 public appealWindow = 2 days;
-    /// @notice Share an absent or minority juror loses of the stake its seat puts at risk (default 5%).
+    /// @notice Share of `seatStake` an absent or minority juror loses (default 5%).
     uint16 public jurorPenaltyBps = 500;
-    /// @notice Stake share a verifier loses when absent (default 5%).
+    /// @notice Share of `seatStake` a verifier loses when absent (default 5%).
     uint16 public absencePenaltyBps = 500;
-    /// @notice Stake share a verifier loses when the dispute proves its attestation wrong (default 10%).
+    /// @notice Share of `seatStake` a verifier loses when the dispute proves its attestation wrong (default 10%).
     uint16 public verifierSlashBps = 1_000;
     /// @notice Share of a contradicted verifier's slash paid to the whistleblower (default 50%,
     ///         at most the slashed collateral); the rest is burned.
@@ -139,11 +141,13 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     uint16 public finderBps = 2_000;
     /// @notice Share of the slashed collateral or the forfeited bond for the majority jurors (default 10%).
     uint16 public juryRewardBps = 1_000;
-    /// @notice The stake a jury seat puts at risk (default 1,000 CMP): an absent or minority
-    ///         juror loses `jurorPenaltyBps` of this, whatever its own stake (all of it at most).
-    ///         Seats are drawn by stake, so a penalty on each juror's whole stake would make a
-    ///         verifier's exposure grow with the square of its stake, and splitting it would pay.
-    uint128 public jurorSeatStake = 1_000 ether;
+    /// @notice The stake every draw puts at risk, a verifier's assignment as a juror's seat
+    ///         (default 1,000 CMP, at most the ledger's `MIN_VERIFIER_STAKE`): penalties are
+    ///         shares of it, whatever the verifier's own stake (all of it at most), as Kleros
+    ///         locks `minStake × alpha` per draw. Draws are by stake, so a penalty on a verifier's
+    ///         whole stake would make its exposure grow with the square of its stake, and
+    ///         splitting the stake over identities would pay.
+    uint128 public seatStake = 1_000 ether;
 
     /// @notice Told of verifiers' approvals (a required immutable peer).
     IRewardsDistributor public immutable rewards;
@@ -274,7 +278,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         }
     }
 
-    /// @notice Slashes a verifier that did not attest in time (`absencePenaltyBps` of its stake,
+    /// @notice Slashes a verifier that did not attest in time (`absencePenaltyBps` of `seatStake`,
     ///         to the customer). Anyone.
     function slashAbsentVerifier(uint256 jobId) external nonReentrant {
         Verification storage v = _verifications[jobId];
@@ -477,9 +481,9 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         jurorPenaltyBps = uint16(_checked("jurorPenaltyBps", jurorPenaltyBps, v, 0, 5_000));
     }
 
-    /// @notice Sets `jurorSeatStake` in CMP wei within [1 CMP, 10,000,000 CMP].
-    function setJurorSeatStake(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        jurorSeatStake = uint128(_checked("jurorSeatStake", jurorSeatStake, v, 1 ether, 10_000_000 ether));
+    /// @notice Sets `seatStake` in CMP wei within [1 CMP, the ledger's `MIN_VERIFIER_STAKE`].
+    function setSeatStake(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        seatStake = uint128(_checked("seatStake", seatStake, v, 1 ether, _ledger().MIN_VERIFIER_STAKE()));
     }
 
     /// @notice Sets `absencePenaltyBps` within [0, 5000].
@@ -534,9 +538,10 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         return IStakingLedger(address(registry));
     }
 
-    /// @dev Takes `bps` of the verifier's stake in the ledger and pays it to `to`.
+    /// @dev Takes `bps` of `seatStake` from the verifier's stake in the ledger (all of it at most)
+    ///      and pays it to `to`.
     function _slashVerifier(address verifier, uint256 bps, address to) private returns (uint256) {
-        return _ledger().slashVerifier(verifier, bps, to);
+        return _ledger().slashVerifier(verifier, bps * seatStake / BPS, to);
     }
 
     function _openDispute(uint256 jobId, address challenger, string memory reason, uint128 bond) private {
@@ -681,17 +686,14 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     /// @dev The verdict contradicts the verifier's attestation `wrong` (whether it attested before
-    ///      or after the challenge, and whoever challenged): `verifierSlashBps` of its stake to `to`.
+    ///      or after the challenge, and whoever challenged): `verifierSlashBps` of `seatStake` to `to`.
     function _slashContradictedVerifier(uint256 jobId, Attestation wrong, address to) private {
         Verification storage v = _verifications[jobId];
         if (v.attestation == wrong) _slashVerifier(v.verifier, verifierSlashBps, to);
     }
 
-    /// @dev Penalizes jurors who did not reveal or voted with the minority: `jurorPenaltyBps` of a
-    ///      seat's stake at risk (`jurorSeatStake`), burned by the ledger. The ledger slashes a
-    ///      share of the whole stake, so the share is the seat's over the active stake, rounded
-    ///      up: within one basis point of the stake (a juror with stake unbonding loses that share
-    ///      of it too).
+    /// @dev Penalizes jurors who did not reveal or voted with the minority: `jurorPenaltyBps` of
+    ///      `seatStake` (all of the juror's stake at most, unbonding included), burned by the ledger.
     function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority) private {
         (uint256 n, uint256 packed, uint256 revealed, uint256 votedFault) =
             (d.jurorCount, d.jurorSlots, d.revealed, d.votedFault);
@@ -702,16 +704,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
             bool inMajority = majority != 0 && hasRevealed && (votedFault & bit != 0) == fault;
             if (inMajority || (majority == 0 && hasRevealed)) continue;
             address juror = ledger.verifierAtSlot(uint16(packed >> (16 * i)));
-            emit JurorPenalized(jobId, juror, _slashVerifier(juror, _seatPenaltyBps(ledger, juror), address(0)));
+            emit JurorPenalized(jobId, juror, _slashVerifier(juror, jurorPenaltyBps, address(0)));
         }
-    }
-
-    /// @dev The share of `juror`'s stake that is `jurorPenaltyBps` of a seat's stake at risk,
-    ///      whatever the juror's own stake (all of it at most).
-    function _seatPenaltyBps(IStakingLedger ledger, address juror) private view returns (uint256 bps) {
-        uint256 active = ledger.activeStakeOf(juror);
-        bps = jurorPenaltyBps;
-        if (active != 0) bps = Math.min(BPS, Math.ceilDiv(bps * jurorSeatStake, active));
     }
 
     /// @dev Opens the majority jurors' rewards for claiming (`claimJuryReward`): equal shares of

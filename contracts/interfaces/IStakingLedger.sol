@@ -29,10 +29,15 @@ interface IStakingLedger {
         view
         returns (address[] memory drawn);
 
-    /// @notice Takes `bps` of `verifier`'s stake (active first, then unbonding) and pays it to
-    ///         `to` (the zero address: burns it). Resolver only.
-    /// @return amount CMP taken.
-    function slashVerifier(address verifier, uint256 bps, address to) external returns (uint256 amount);
+    /// @notice Takes `amount` CMP of `verifier`'s stake, all of it at most (active first, then
+    ///         unbonding), and pays it to `to` (the zero address: burns it). Resolver only.
+    /// @return taken CMP taken.
+    function slashVerifier(address verifier, uint256 amount, address to) external returns (uint256 taken);
+
+    /// @notice The least active stake a verifier may hold (1,000 CMP), other than none: no draw can
+    ///         put more at risk (the resolver's `seatStake` is bounded by it), so splitting stake
+    ///         over identities never lowers what an assignment or a seat risks.
+    function MIN_VERIFIER_STAKE() external view returns (uint256);
 
     /// @notice Takes `account`'s stake rewards accrued so far (as a provider and as a verifier)
     ///         for the rewards distributor to pay; O(1) whatever the number of epochs.

@@ -46,7 +46,6 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     using SafeCast for int256;
     using SortitionTree for SortitionTree.Tree;
 
-    uint256 private constant BPS = 10_000;
     uint256 private constant WAD = 1e18;
     /// @dev Stake rewards accrue only while at least this much stake (1 CMP) is at risk: the
     ///         stake share released while less is staked is not minted. This also bounds the
@@ -56,6 +55,8 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     /// @notice Blocks past its target a draw waits for its VRF word before using the target
     ///         block's hash instead (half the 256-block hash window).
     uint256 public constant VRF_PATIENCE = 128;
+    /// @inheritdoc IStakingLedger
+    uint256 public constant MIN_VERIFIER_STAKE = 1_000 ether;
 
     struct Verifier {
         // slot 0
@@ -156,6 +157,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     error NotVerifier(address account);
     error VerifierCapacityReached(uint256 capacity);
     error NotEnoughActiveStake(uint256 have, uint256 need);
+    error VerifierStakeBelowMinimum(uint256 active, uint256 minimum);
     error UnbondingNotOver(uint256 unbondingEnd);
     error NothingToWithdraw();
     error ZeroAmount();
@@ -196,12 +198,14 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         emit VerifierRegistered(msg.sender, slot);
     }
 
-    /// @notice Adds `amount` CMP (approved to this contract) to the caller's verifier stake.
+    /// @notice Adds `amount` CMP (approved to this contract) to the caller's verifier stake; the
+    ///         active stake after it must be at least `MIN_VERIFIER_STAKE`.
     function stakeAsVerifier(uint256 amount) external whenNotPaused nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Verifier storage v = _verifiers[msg.sender];
         if (v.slot == 0) revert NotVerifier(msg.sender);
         uint96 total = v.staked + amount.toUint96();
+        _checkVerifierStake(total - v.unbonding);
         (v.staked, v.rewardDebt) = (total, _addAtRisk(v.rewardDebt, amount));
         _changeWeight(msg.sender, v.slot, true, amount);
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
@@ -210,12 +214,13 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
 
     /// @notice Starts unbonding `amount` of the caller's active verifier stake; it leaves the
     ///         draw now, stays slashable, and is withdrawable `unbondingPeriod` after the last
-    ///         request.
+    ///         request. What stays active must be none or at least `MIN_VERIFIER_STAKE`.
     function requestVerifierUnstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Verifier storage v = _verifiers[msg.sender];
         uint256 active = uint256(v.staked) - v.unbonding;
         if (amount > active) revert NotEnoughActiveStake(active, amount);
+        if (amount != active) _checkVerifierStake(active - amount);
         uint96 total = v.unbonding + uint96(amount);
         uint64 end = uint64(block.timestamp) + _acc.unbondingPeriod;
         (v.unbonding, v.unbondingEnd) = (total, end);
@@ -233,6 +238,12 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         (v.unbonding, v.staked) = (0, v.staked - amount);
         IERC20(address(token)).safeTransfer(msg.sender, amount);
         emit VerifierUnstaked(msg.sender, amount);
+    }
+
+    /// @dev A verifier's active stake is none or at least `MIN_VERIFIER_STAKE`: an identity smaller
+    ///      than what a draw can put at risk would lose less than a whole seat when penalised.
+    function _checkVerifierStake(uint256 active) private pure {
+        if (active < MIN_VERIFIER_STAKE) revert VerifierStakeBelowMinimum(active, MIN_VERIFIER_STAKE);
     }
 
     // ------------------------------------------------------------------ draws
@@ -336,7 +347,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     }
 
     /// @inheritdoc IStakingLedger
-    function slashVerifier(address verifier, uint256 bps, address to)
+    function slashVerifier(address verifier, uint256 wanted, address to)
         external
         onlyResolver
         nonReentrant
@@ -344,7 +355,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     {
         Verifier storage v = _verifiers[verifier];
         uint256 staked = v.staked;
-        amount = staked * bps / BPS;
+        amount = wanted < staked ? wanted : staked;
         if (amount == 0) return 0;
         uint256 active = staked - v.unbonding;
         uint256 fromActive = amount <= active ? amount : active;

@@ -145,16 +145,19 @@ contract MutationKillsTest is LedgerSetup {
     }
 
     /// StakingLedger.sol `requestVerifierUnstake`: active = staked - unbonding (arith `-` -> `+`
-    /// survived): with 100 CMP staked and 60 unbonding, 41 more is refused and 40 is not.
+    /// survived): with 2,500 CMP staked and 1,500 unbonding, 1,001 more is refused and 1,000 (all
+    /// that is active) is not. (The mutant's active stake, 4,000 CMP, would let 1,001 through and
+    /// leave 2,999 active, above `MIN_VERIFIER_STAKE`: no other check refuses it.)
     function test_verifierUnstakesOnlyActiveStake() public {
         address verifier = address(0xFEE);
-        _stakeAsVerifier(verifier, 100 ether);
+        _stakeAsVerifier(verifier, 2_500 ether);
         vm.startPrank(verifier);
-        registry.requestVerifierUnstake(60 ether);
-        vm.expectRevert(abi.encodeWithSelector(StakingLedger.NotEnoughActiveStake.selector, 40 ether, 41 ether));
-        registry.requestVerifierUnstake(41 ether);
-        registry.requestVerifierUnstake(40 ether);
+        registry.requestVerifierUnstake(1_500 ether);
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.NotEnoughActiveStake.selector, 1_000 ether, 1_001 ether));
+        registry.requestVerifierUnstake(1_001 ether);
+        registry.requestVerifierUnstake(1_000 ether);
         vm.stopPrank();
+        vm.assertEq(registry.activeStakeOf(verifier), 0, "all of it unbonding");
     }
 
     /// StakingLedger.sol `processDraws` (cmp flips of `processed < maxEntries`, `head < tail`
@@ -166,8 +169,8 @@ contract MutationKillsTest is LedgerSetup {
         vm.prank(GOV);
         registry.setResolver(IDrawConsumer(address(this)));
         uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 1); // position 0
-        _stakeAsVerifier(address(0xA1), 10 ether); // queued behind the draw: position 1
-        _stakeAsVerifier(address(0xA2), 10 ether); // position 2
+        _stakeAsVerifier(address(0xA1), 1_000 ether); // queued behind the draw: position 1
+        _stakeAsVerifier(address(0xA2), 1_000 ether); // position 2
         vm.roll(target);
         vm.expectRevert(abi.encodeWithSelector(StakingLedger.DrawNotReady.selector, uint256(1), target));
         registry.processDraws(10);
@@ -180,7 +183,7 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertEq(registry.queueTail(), 3, "tail");
 
         uint256 first = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 2); // position 3
-        _stakeAsVerifier(address(0xA3), 10 ether); // position 4
+        _stakeAsVerifier(address(0xA3), 1_000 ether); // position 4
         vm.roll(first + 1);
         uint256 second = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 3); // position 5
         vm.assertGt(second, block.number, "the second draw is not ready yet");
@@ -334,7 +337,7 @@ contract MutationKillsTest is LedgerSetup {
         address verifier = address(0x7E21);
         vm.startPrank(address(handler)); // the handler holds the supply
         token.transfer(PROVIDER, 10 ether);
-        token.transfer(verifier, 10 ether);
+        token.transfer(verifier, 1_000 ether);
         vm.stopPrank();
         vm.startPrank(PROVIDER);
         registry.register("ipfs://p", bytes32("eu-west"));
@@ -342,7 +345,7 @@ contract MutationKillsTest is LedgerSetup {
         vm.stopPrank();
         vm.startPrank(verifier);
         registry.registerVerifier();
-        token.approve(address(registry), 10 ether);
+        token.approve(address(registry), 1_000 ether);
         vm.stopPrank();
 
         vm.prank(GOV);
@@ -353,15 +356,15 @@ contract MutationKillsTest is LedgerSetup {
         registry.stake(1 ether);
         vm.prank(verifier);
         vm.expectRevert(paused);
-        registry.stakeAsVerifier(1 ether);
+        registry.stakeAsVerifier(1_000 ether); // the minimum: only the pause refuses it
 
         vm.prank(GOV);
         registry.unpause();
         vm.prank(PROVIDER);
         registry.stake(1 ether);
         vm.prank(verifier);
-        registry.stakeAsVerifier(1 ether);
+        registry.stakeAsVerifier(1_000 ether);
         vm.assertEq(registry.stakeOf(PROVIDER), 1 ether, "provider staked");
-        vm.assertEq(registry.verifierOf(verifier).staked, 1 ether, "verifier staked");
+        vm.assertEq(registry.verifierOf(verifier).staked, 1_000 ether, "verifier staked");
     }
 }

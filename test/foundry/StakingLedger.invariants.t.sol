@@ -214,6 +214,23 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertGe(owed + handler.roundingAllowance(), kept, "(k) stake rewards lost beyond rounding");
     }
 
+    /// (l) Every verifier's active stake (staked − unbonding) is none or at least the ledger's
+    ///     `MIN_VERIFIER_STAKE` (1,000 CMP), unless the last change of it was a slash that left
+    ///     less (the handler's `ghostSlashedBelowMinimum`): stakes and unstake requests must leave
+    ///     none or at least the minimum (the handler also tries ones that would not: they must
+    ///     revert, under (h)); only a slash may leave less, and the verifier can then only stake
+    ///     back up to the minimum or unbond all of it.
+    function invariant_l_verifierStakeNoneOrAtLeastMinimum() public view {
+        uint256 minimum = registry.MIN_VERIFIER_STAKE();
+        vm.assertEq(minimum, 1_000 ether, "(l) MIN_VERIFIER_STAKE != 1,000 CMP");
+        address[] memory vs = handler.verifiers();
+        for (uint256 i; i < vs.length; ++i) {
+            uint256 active = registry.activeStakeOf(vs[i]);
+            if (active == 0 || active >= minimum) continue;
+            vm.assertTrue(handler.ghostSlashedBelowMinimum(vs[i]), "(l) active stake below the minimum, not by a slash");
+        }
+    }
+
     /// @notice Run after each run (sequence of `depth` calls) of every invariant's campaign:
     ///         checks all the invariants, so that each campaign, whichever invariant it checks
     ///         after every call, also checks the others at the end of each of its runs (forge
@@ -231,6 +248,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         invariant_i_stakeAtRiskFollowsStake();
         invariant_j_reputationFollowsOutcomes();
         invariant_k_stakeRewardsWithinRelease();
+        invariant_l_verifierStakeNoneOrAtLeastMinimum();
     }
 
     // ------------------------------------------------------------------ helpers

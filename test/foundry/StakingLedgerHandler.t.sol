@@ -50,7 +50,8 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         vm.assertEq(resolver.drawsCompleted(), 3, "re-targeted draw completed");
 
         // A slashed verifier's stake leaves the tree; an all-slashed one is never drawn.
-        handler.slashVerifier(0, 10_000, 0);
+        handler.slashVerifier(0, 1_500 ether, 0); // more than its 1,000 CMP: takes all of it
+        vm.assertEq(registry.verifierOf(handler.verifiers()[0]).staked, 0, "slashed to zero");
         handler.requestDraw(0, 0, 5);
         handler.processDraws(4, 5, 3);
         vm.assertEq(resolver.verifiersDrawn(), 6 + 2 + 4, "four verifiers with stake left");
@@ -81,14 +82,14 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     /// Every privileged function reverts for strangers; pausing stops stakes and registrations.
     function test_strangersAndPause() public {
         handler.lockCollateral(1, 0, 1, 0);
-        handler.stakeAsVerifier(1, 1 ether);
+        handler.stakeAsVerifier(1, 1_000 ether);
         for (uint256 which; which < 17; ++which) {
             handler.strangerCall(which, which);
         }
         handler.govern(3, 0); // pause
         vm.assertTrue(registry.paused(), "paused");
         handler.stake(2, 1 ether);
-        handler.stakeAsVerifier(3, 1 ether);
+        handler.stakeAsVerifier(3, 1_000 ether);
         handler.register(3, "x");
         handler.govern(3, 0); // unpause
         vm.assertFalse(registry.paused(), "unpaused");
@@ -337,11 +338,15 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     /// Stake rewards: nothing accrues while less than 1 CMP is at risk; then the released stake
     /// share goes to the stake at risk pro rata (here across epoch boundaries and an epoch with
     /// no share); a take pays exactly what was pending; a slash keeps what was earned; after the
-    /// big staker leaves, the 0.5 CMP left at risk earns nothing again.
+    /// big staker leaves, the 0.5 CMP left at risk earns nothing again. (A verifier stakes at
+    /// least `MIN_VERIFIER_STAKE`: it gets down to 0.5 CMP by a slash, in the same second.)
     function test_stakeRewardsAccrue() public {
         address v = handler.verifiers()[0]; // 0x2000, account 4
         address p = handler.providers()[1]; // 0x1001, account 1
-        handler.stakeAsVerifier(0, 0.5 ether);
+        handler.stakeAsVerifier(0, 1_000 ether);
+        handler.slashVerifier(0, 999.5 ether, 3); // payee 3 is address(0): burned
+        vm.assertEq(registry.activeStakeOf(v), 0.5 ether, "0.5 CMP left by the slash");
+        vm.assertTrue(handler.ghostSlashedBelowMinimum(v), "below the minimum by a slash");
         handler.warpEpoch(1, 1); // to the next boundary
         vm.assertEq(registry.pendingStakeRewards(v), 0, "below 1 CMP at risk: nothing accrues");
         vm.assertEq(handler.releasedAtRiskNow(), 0, "nothing released at risk");
@@ -433,14 +438,15 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         vm.assertGt(handler.ghostWrittenOff(), 0, "the update wrote the release since the cached epoch off");
         vm.assertLe(_pendingSum(), owed, "the update released nothing");
         vm.assertGe(_pendingSum() + 2, owed, "the update changed nothing owed but rounding");
-        handler.stakeAsVerifier(0, 10 ether);
+        handler.stakeAsVerifier(0, 100 ether);
         handler.requestUnstake(1, 100 ether);
-        handler.requestVerifierUnstake(0, 50 ether);
+        handler.requestVerifierUnstake(0, 50 ether); // leaves 1,050 CMP active
+        vm.assertEq(registry.activeStakeOf(handler.verifiers()[0]), 1_050 ether, "verifier unbonds 50 CMP");
         handler.withdrawUnstaked(1, 1); // waits out the unbonding period, then withdraws
         handler.withdrawVerifierStake(0, 1);
         vm.assertEq(handler.ghostWithdrawn(), 150 ether, "both withdrew");
         handler.slashProvider(1, 10 ether, 1, 3);
-        handler.slashVerifier(0, 500, 0);
+        handler.slashVerifier(0, 50 ether, 0); // leaves 1,000 CMP
         handler.lockCollateral(1, 0, 1, 0);
         handler.closeJob(0, 1 << 8, 1, 5 ether, 1, 3); // closeLock with a slash
         vm.assertEq(handler.reached("closeWithSlash"), 1, "closed with a slash");
@@ -461,9 +467,9 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             uint256 writtenOff = handler.ghostWrittenOff();
             handler.warpEpoch(2, 3 | (5_000 << 8));
             owed = _pendingSum();
-            handler.stakeAsVerifier(0, 1 ether);
+            handler.stakeAsVerifier(0, 10 ether);
             handler.requestUnstake(2, 1 ether);
-            handler.slashVerifier(0, 100, 1);
+            handler.slashVerifier(0, 10 ether, 1); // back to 1,000 CMP
             handler.slashProvider(2, 1 ether, 0, 0);
             vm.assertGt(handler.ghostWrittenOff(), writtenOff, "written off");
             vm.assertLe(_pendingSum(), owed, "nothing released by the failing updates");
@@ -485,8 +491,8 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     }
 
     /// A distributor rate the ledger accepts but that overflows the accumulator (2^128 − 1 wei
-    /// per second for 1 CMP at risk): the reward per stake saturates at 2^96 − 1 in the view and
-    /// in the write alike, and stake changes go on.
+    /// per second for 1,000 CMP at risk, the least a verifier stakes): the reward per stake
+    /// saturates at 2^96 − 1 in the view and in the write alike, and stake changes go on.
     function test_acceptedHugeRateSaturates() public {
         MockRewards wild = new MockRewards(block.timestamp);
         ProviderRegistry bare = new ProviderRegistry(GOV, IComputeToken(address(token)), IRewardsDistributor(address(wild)));
@@ -494,29 +500,71 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         wild.setFault(MockRewards.Fault.MaxRate);
         address alice = address(0xA1);
         vm.prank(address(handler));
-        token.transfer(alice, 10 ether);
+        token.transfer(alice, 2_000 ether);
         vm.startPrank(alice);
-        token.approve(address(bare), 10 ether);
+        token.approve(address(bare), 2_000 ether);
         bare.registerVerifier();
-        bare.stakeAsVerifier(1 ether);
+        bare.stakeAsVerifier(1_000 ether);
         vm.stopPrank();
         vm.warp(block.timestamp + 1 hours);
         (uint256 rps,) = bare.stakeRewardsState();
         vm.assertEq(rps, type(uint96).max, "the view saturates");
         uint256 pending = bare.pendingStakeRewards(alice);
         vm.prank(alice);
-        bare.stakeAsVerifier(1 ether);
+        bare.stakeAsVerifier(1_000 ether);
         (rps,) = bare.stakeRewardsState();
         vm.assertEq(rps, type(uint96).max, "the write saturates");
         vm.assertEq(bare.pendingStakeRewards(alice), pending, "the write kept what the view showed");
         vm.warp(block.timestamp + 2 days);
         vm.prank(alice);
-        bare.requestVerifierUnstake(2 ether);
+        bare.requestVerifierUnstake(2_000 ether);
         vm.assertEq(wild.take(alice), pending, "took what accrued before saturating");
         vm.warp(block.timestamp + bare.unbondingPeriod());
         vm.prank(alice);
         bare.withdrawVerifierStake();
-        vm.assertEq(token.balanceOf(alice), 10 ether, "withdrew");
+        vm.assertEq(token.balanceOf(alice), 2_000 ether, "withdrew");
+    }
+
+    /// The verifiers' minimum stake through the handler: a stake or an unstake request that would
+    /// leave some active stake below `MIN_VERIFIER_STAKE` is tried (`amount % 8 == 7`) and must
+    /// revert exactly; the valid ones leave none or at least the minimum. Only a slash leaves
+    /// less (`ghostSlashedBelowMinimum`, invariant (l)); the verifier can then stake back up to
+    /// the minimum or unbond all of it. A slash beyond the stake takes all of it.
+    function test_verifierMinimumThroughTheHandler() public {
+        address v = handler.verifiers()[0];
+        uint256 min = registry.MIN_VERIFIER_STAKE();
+        handler.stakeAsVerifier(0, 7); // 7 wei of the 1,000 CMP needed: refused
+        vm.assertEq(handler.reached("verifierStakeBelowMinRefused"), 1, "stake below the minimum refused");
+        vm.assertEq(registry.activeStakeOf(v), 0, "nothing staked");
+        handler.stakeAsVerifier(0, 1_200 ether);
+        handler.requestVerifierUnstake(0, 7); // 200 CMP + 8 wei: would leave 8 wei short of 1,000 CMP
+        vm.assertEq(handler.reached("verifierUnstakeBelowMinRefused"), 1, "unstake below the minimum refused");
+        handler.requestVerifierUnstake(0, 200 ether); // leaves exactly the minimum
+        vm.assertEq(registry.activeStakeOf(v), min, "the minimum left active");
+
+        handler.slashVerifier(0, 400 ether, 0); // 600 CMP left: below the minimum, by a slash
+        vm.assertEq(registry.activeStakeOf(v), 600 ether, "slashed active stake first");
+        vm.assertTrue(handler.ghostSlashedBelowMinimum(v), "below the minimum by a slash");
+        vm.assertEq(handler.reached("verifierSlashedBelowMin"), 1, "slashed below the minimum");
+        afterInvariant();
+        handler.requestVerifierUnstake(0, 7); // partial: refused, only all of it may go
+        handler.stakeAsVerifier(0, 15); // 15 wei of the 400 CMP needed: refused
+        vm.assertEq(handler.reached("verifierUnstakeBelowMinRefused"), 2, "partial unstake refused");
+        vm.assertEq(handler.reached("verifierStakeBelowMinRefused"), 2, "too small a top-up refused");
+        vm.assertTrue(handler.ghostSlashedBelowMinimum(v), "refused calls change nothing");
+        handler.stakeAsVerifier(0, 400 ether); // back to exactly the minimum
+        vm.assertEq(registry.activeStakeOf(v), min, "topped up to the minimum");
+        vm.assertFalse(handler.ghostSlashedBelowMinimum(v), "at the minimum again");
+
+        handler.slashVerifier(0, 500 ether, 3); // burned; 500 CMP left
+        handler.requestVerifierUnstake(0, 100 ether); // below the minimum: unbonds all of it
+        vm.assertEq(registry.activeStakeOf(v), 0, "all of it unbonding");
+        vm.assertFalse(handler.ghostSlashedBelowMinimum(v), "none active");
+        vm.assertEq(registry.verifierOf(v).unbonding, 700 ether, "200 + 500 CMP unbonding");
+        handler.slashVerifier(0, 1_000 ether, 1); // more than the 700 CMP staked: all of it, from unbonding
+        vm.assertEq(registry.verifierOf(v).staked, 0, "nothing left");
+        vm.assertEq(handler.reached("verifierSlashedAll"), 1, "slashed all");
+        afterInvariant();
     }
 
     /// Fuzz: any slash of a provider with locks and unbonding stake keeps the books.
@@ -530,13 +578,16 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         afterInvariant();
     }
 
-    /// Fuzz: a verifier slash with queued draws and unbonding stake keeps the tree in step.
-    function testFuzz_slashVerifierWhileDrawQueued(uint256 amount, uint256 unstake, uint256 bps, uint256 payee) public {
+    /// Fuzz: a verifier slash (of any amount: min(amount, staked) is taken) with queued draws and
+    /// unbonding stake keeps the tree in step.
+    function testFuzz_slashVerifierWhileDrawQueued(uint256 amount, uint256 unstake, uint256 slashAmount, uint256 payee)
+        public
+    {
         handler.stakeAsVerifier(0, amount);
         handler.stakeAsVerifier(1, amount >> 1);
         handler.requestDraw(0, 0, 2);
         handler.requestVerifierUnstake(0, unstake);
-        handler.slashVerifier(0, bps, payee);
+        handler.slashVerifier(0, slashAmount, payee);
         handler.processDraws(8, amount, 3);
         afterInvariant();
         vm.assertEq(resolver.drawsCompleted(), 1, "draw completed");
@@ -568,7 +619,7 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     }
 
     /// @notice The ledger's accounting, as in the invariant suite's (a), (b), (d), (e), (f), (g),
-    ///         (h), (i), (j), (k).
+    ///         (h), (i), (j), (k), (l).
     function checkAll() external view {
         address[] memory ps = handler.providers();
         address[] memory vs = handler.verifiers();
@@ -609,6 +660,13 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             vm.assertEq(p.disputesLost, handler.ghostDisputesLost(ps[i]), "(j) disputesLost");
         }
         vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
+        for (uint256 i; i < vs.length; ++i) {
+            uint256 active = registry.activeStakeOf(vs[i]);
+            vm.assertTrue(
+                active == 0 || active >= registry.MIN_VERIFIER_STAKE() || handler.ghostSlashedBelowMinimum(vs[i]),
+                "(l) verifier stake below the minimum, not by a slash"
+            );
+        }
         (, uint256 atRisk) = registry.stakeRewardsState();
         vm.assertEq(atRisk, handler.stakeAtRisk(), "(i) stake at risk");
         address[] memory accounts = handler.accounts();

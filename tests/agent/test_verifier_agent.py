@@ -333,11 +333,17 @@ def test_ape_run_verifier_registers_stakes_and_refuses_a_second_agent_on_its_sta
     """`ape run verifier` in process: it registers and stakes the account (TEST::54), steps and
     ends with its summary line; on a state file another agent holds it stops at once, one line."""
     verifier = load_script("verifier").cli
-    fund(accounts[54], to_wei(500))
+    fund(accounts[54], to_wei(1_000))
     state = tmp_path / "cli" / "state.json"
-    result = invoke(verifier, "TEST::54", "--stake", "500", "--state", str(state), "--max-steps", "1", "--poll", "0")
+    # Less than the ledger's 1,000 CMP minimum: refused before anything is sent, one line.
+    small = invoke(verifier, "TEST::54", "--stake", "500", "--state", str(state), "--max-steps", "1", "--poll", "0")
+    assert small.exit_code == 2 and accounts[54].nonce == 0
+    assert small.stderr.strip().splitlines() == [
+        "Error: --stake: a verifier keeps at least 1000 CMP staked (or 0 to stay out of the draws)"
+    ]
+    result = invoke(verifier, "TEST::54", "--stake", "1000", "--state", str(state), "--max-steps", "1", "--poll", "0")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert f"verifier {accounts[54].address}: 500 CMP staked" in result.stdout
+    assert f"verifier {accounts[54].address}: 1000 CMP staked" in result.stdout
     assert f"verifier {accounts[54].address}: 1 steps (0 failed)" in result.stdout
     assert json.loads(state.read_text())["market"] == checkers[0].identity
 

@@ -231,7 +231,7 @@ def test_every_value_moving_command_shows_what_moves(
     fresh_price()
     customer = MarketClient(protocol, make_customer(accounts[43]))
     provider = make_provider(accounts[41])
-    fund(accounts[47], to_wei(500))
+    fund(accounts[47], to_wei(1_500))
     stranger = accounts[48].address
 
     def shown(account: str, *args: str) -> str:
@@ -247,8 +247,8 @@ def test_every_value_moving_command_shows_what_moves(
     assert shown("TEST::47", "redeem", "10") == (
         "redeem burns 10 CRD for 3.96 CMP (at the oracle price, less the 1% redemption spread)"
     )
-    assert shown("TEST::47", "register-verifier", "100") == (
-        "register-verifier moves 100 CMP from your balance into your verifier stake, "
+    assert shown("TEST::47", "register-verifier", "1000") == (
+        "register-verifier moves 1000 CMP from your balance into your verifier stake, "
         "registering the account as a verifier first"
     )
     assert shown("TEST::47", "register-verifier", "5") == (

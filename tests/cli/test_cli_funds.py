@@ -88,6 +88,18 @@ def test_the_escrow_approved_is_the_contracts_lease_value_to_the_wei(protocol, a
     assert protocol.credits.allowance(accounts[46], protocol.market) == 0
 
 
+def test_a_verifier_stake_below_the_ledgers_minimum_is_one_line_and_sends_nothing(accounts, invoke):
+    """The ledger keeps a verifier's active stake at 0 or at least 1,000 CMP (`MIN_VERIFIER_STAKE`):
+    `register-verifier 999` says so naming AMOUNT (exit 2) before it asks or sends anything."""
+    nonce = accounts[45].nonce
+    refused = invoke(MARKET, "TEST::45", "register-verifier", "999")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        "Error: AMOUNT: a verifier's active stake must be at least 1000 CMP; 999 more makes it 999"
+    ]
+    assert accounts[45].nonce == nonce
+
+
 def test_minting_approves_exactly_and_a_verifier_short_of_cmp_is_not_even_registered(
     accounts, protocol, holder, fresh_price, run_market, invoke
 ):
@@ -95,10 +107,10 @@ def test_minting_approves_exactly_and_a_verifier_short_of_cmp_is_not_even_regist
     run_market("TEST::45", "mint-credits", "3")
     assert protocol.token.allowance(accounts[45], protocol.credits) == 0
     nonce = accounts[45].nonce
-    refused = invoke(MARKET, "TEST::45", "register-verifier", "100")
+    refused = invoke(MARKET, "TEST::45", "register-verifier", "1000")
     assert refused.exit_code == 1
     assert refused.stderr.strip().splitlines() == [
-        "refused: InsufficientBalance(token=CMP, balance=7, needed=100, shortfall=93)"
+        "refused: InsufficientBalance(token=CMP, balance=7, needed=1000, shortfall=993)"
     ]
     assert accounts[45].nonce == nonce  # neither registerVerifier nor an approval
     assert not holder.verifier()["registered"]

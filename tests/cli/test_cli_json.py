@@ -27,7 +27,7 @@ SCENARIO: list[Row] = [
     ("keeper", ("set-price", "2.5"), "OwnableUnauthorizedAccount", None),
     ("admin", ("transfer", "{provider}", "3000"), None, None),
     ("admin", ("transfer", "{customer}", "1000"), None, None),
-    ("admin", ("transfer", "{verifier}", "200"), None, None),
+    ("admin", ("transfer", "{verifier}", "1200"), None, None),
     ("provider", ("register", "--region", "eu-west"), None, None),
     ("provider", ("set-capacity", "--gpu", "H100-80GB", "--count", "8", "--vram", "80"), None, None),
     ("provider", ("stake", "2500"), None, None),
@@ -59,7 +59,7 @@ SCENARIO: list[Row] = [
     ("keeper", ("withdraw-fees",), None, None),  # the claim's fee, to the treasury
     ("keeper", ("withdraw-fees",), "NoFeesAccrued", None),
     ("provider", ("result", "{open}", "0x01", "ipfs://result"), None, None),
-    ("verifier", ("register-verifier", "100"), None, None),
+    ("verifier", ("register-verifier", "1000"), None, None),
     ("customer", ("request-verifier", "{open}"), "VerificationNotRequested", None),
     ("verifier", ("attest", "{open}", "ok"), "NotAssignedVerifier", None),
     ("customer", ("challenge", "{open}", "the output is empty"), None, None),

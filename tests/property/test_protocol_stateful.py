@@ -58,7 +58,8 @@ def test_protocol_invariants_hold_under_random_sequences(
     providers = [make_provider(accounts[i], gpus=64) for i in (12, 13, 14)]
     # Verifiers (jurors of the customers' challenges); the first provider is one too: one ledger
     # holds both of its stakes.
-    verifiers = [make_verifier(accounts[i]) for i in (15, 16, 17)] + [make_verifier(providers[0], to_wei(500))]
+    # 1,600 CMP each: an unstake of up to 600 leaves the ledger's 1,000 CMP minimum active.
+    verifiers = [make_verifier(a, to_wei(1_600)) for a in (*(accounts[i] for i in (15, 16, 17)), providers[0])]
     params = ("protocolFeeBps", "collateralBps", "minDecrementBps", "keeperBountyBps")
 
     class Protocol(RuleBasedStateMachine):

@@ -39,6 +39,9 @@ contract StakingLedgerHandler is Base {
     uint256 internal constant MAX_COLLATERAL = 50_000 ether;
     uint256 internal constant MAX_GPUS = 8;
     uint256 internal constant MIN_STAKE_AT_RISK = 1 ether; // the ledger's MIN_STAKE_AT_RISK
+    /// @dev The least active stake a verifier may hold, other than none (the ledger's
+    ///      `MIN_VERIFIER_STAKE`, 1,000 CMP: the constructor checks the ledger agrees).
+    uint256 internal constant MIN_VERIFIER_STAKE = 1_000 ether;
     /// @dev CMP the market locks per GPU beside a job's collateral (the JobMarket's default
     ///      `minStakePerGpu`): the handler, as the market, adds it to form each lock's amount.
     uint256 internal constant MIN_STAKE_PER_GPU = 100 ether;
@@ -102,6 +105,11 @@ contract StakingLedgerHandler is Base {
     ///         paused, withdrawal before the unbonding end).
     uint256 public ghostSpecViolations;
     string public lastSpecViolation;
+    /// @notice Whether the last change of a verifier's active stake was a slash that left it
+    ///         between 0 and `MIN_VERIFIER_STAKE` (exclusive): the only way a verifier may hold
+    ///         less than the minimum but some (invariant (l)). A stake or an unstake request,
+    ///         which must leave none or at least the minimum, clears it.
+    mapping(address => bool) public ghostSlashedBelowMinimum;
     /// @notice Outcomes recorded per provider (only `closeLock` records one): completed,
     ///         failed, disputes lost; `providerOf`'s counters must equal them (invariant (j)).
     mapping(address => uint256) public ghostCompleted;
@@ -139,6 +147,7 @@ contract StakingLedgerHandler is Base {
     mapping(bytes32 => uint256) public reached;
 
     constructor(ProviderRegistry registry_, ComputeToken token_, address gov_, address market_) {
+        require(registry_.MIN_VERIFIER_STAKE() == MIN_VERIFIER_STAKE, "handler: the ledger's MIN_VERIFIER_STAKE");
         registry = registry_;
         token = token_;
         gov = gov_;
@@ -676,36 +685,88 @@ contract StakingLedgerHandler is Base {
         _registerVerifier(v);
     }
 
-    /// @notice A verifier stakes `amount` (registering first if needed).
+    /// @notice A verifier stakes `amount` (registering first if needed), bounded so that its
+    ///         active stake after it is at least `MIN_VERIFIER_STAKE`. One time in eight
+    ///         (`amount % 8 == 7`) when its active stake is below the minimum, it stakes too
+    ///         little to reach it instead: the call must revert exactly
+    ///         `VerifierStakeBelowMinimum(active + amount, MIN_VERIFIER_STAKE)` and change nothing.
     function stakeAsVerifier(uint256 actorSeed, uint256 amount) external accrues {
         address v = _verifier(actorSeed);
         callsOf["stakeAsVerifier"]++;
         if (registry.verifierOf(v).slot == 0 && !_registerVerifier(v)) return;
-        amount = _bound(amount, 1, MAX_STAKE);
-        _fund(v, amount);
         uint256 activeBefore = registry.activeStakeOf(v);
+        uint256 need = activeBefore >= MIN_VERIFIER_STAKE ? 1 : MIN_VERIFIER_STAKE - activeBefore;
+        bool tooLittle = need > 1 && amount % 8 == 7;
+        amount = tooLittle ? _bound(amount, 1, need - 1) : _bound(amount, need, MAX_STAKE);
+        _fund(v, amount);
         if (registry.paused()) {
             vm.prank(v);
             (bool ok,) = address(registry).call(abi.encodeCall(StakingLedger.stakeAsVerifier, (amount)));
             if (ok) _violation("verifier staked while paused");
             return;
         }
+        if (tooLittle) {
+            reached["verifierStakeBelowMinRefused"]++;
+            uint256 stakedBefore = registry.verifierOf(v).staked;
+            vm.prank(v);
+            (bool ok, bytes memory ret) =
+                address(registry).call(abi.encodeCall(StakingLedger.stakeAsVerifier, (amount)));
+            bytes memory want = abi.encodeWithSelector(
+                StakingLedger.VerifierStakeBelowMinimum.selector, activeBefore + amount, MIN_VERIFIER_STAKE
+            );
+            if (ok) _violation("a verifier staked below the minimum");
+            else if (keccak256(ret) != keccak256(want)) _violation("stakeAsVerifier below the minimum: wrong error");
+            if (registry.verifierOf(v).staked != stakedBefore) _violation("a refused stakeAsVerifier staked");
+            return;
+        }
         vm.prank(v);
         registry.stakeAsVerifier(amount);
         if (registry.activeStakeOf(v) != activeBefore + amount) _violation("stakeAsVerifier added the wrong amount");
         ghostDeposited += amount;
+        ghostSlashedBelowMinimum[v] = false;
     }
 
-    /// @notice A verifier starts unbonding part of its active stake.
+    /// @notice A verifier starts unbonding part of its active stake: all of it, or (when it holds
+    ///         more than `MIN_VERIFIER_STAKE`) as much as leaves at least the minimum active.
+    ///         One time in eight (`amount % 8 == 7`) it asks to unbond an amount that would leave
+    ///         some active stake but less than the minimum instead: the call must revert exactly
+    ///         `VerifierStakeBelowMinimum(active - amount, MIN_VERIFIER_STAKE)` and change nothing.
     function requestVerifierUnstake(uint256 actorSeed, uint256 amount) external accrues {
         address v = _verifier(actorSeed);
         callsOf["requestVerifierUnstake"]++;
         uint256 active = registry.activeStakeOf(v);
         if (active == 0) return;
-        amount = _bound(amount, 1, active);
+        // Up to `room` leaves at least the minimum active; `room + 1` stands for all of it.
+        uint256 room = active > MIN_VERIFIER_STAKE ? active - MIN_VERIFIER_STAKE : 0;
+        if (active > 1 && amount % 8 == 7) {
+            _unstakeBelowMinimum(v, active, _bound(amount, room + 1, active - 1));
+            return;
+        }
+        amount = _bound(amount, 1, room + 1);
+        if (amount == room + 1) amount = active;
         vm.prank(v);
         registry.requestVerifierUnstake(amount);
         if (registry.activeStakeOf(v) != active - amount) _violation("requestVerifierUnstake moved the wrong amount");
+        ghostSlashedBelowMinimum[v] = false;
+    }
+
+    /// @dev `v` asks to unbond `amount` of its `active` stake, leaving some but less than the
+    ///      minimum: must revert exactly `VerifierStakeBelowMinimum(active - amount, minimum)`.
+    function _unstakeBelowMinimum(address v, uint256 active, uint256 amount) internal {
+        reached["verifierUnstakeBelowMinRefused"]++;
+        StakingLedger.Verifier memory before = registry.verifierOf(v);
+        vm.prank(v);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(StakingLedger.requestVerifierUnstake, (amount)));
+        bytes memory want = abi.encodeWithSelector(
+            StakingLedger.VerifierStakeBelowMinimum.selector, active - amount, MIN_VERIFIER_STAKE
+        );
+        if (ok) _violation("a verifier unstaked to below the minimum");
+        else if (keccak256(ret) != keccak256(want)) _violation("requestVerifierUnstake below the minimum: wrong error");
+        StakingLedger.Verifier memory afterwards = registry.verifierOf(v);
+        if (afterwards.unbonding != before.unbonding || afterwards.unbondingEnd != before.unbondingEnd) {
+            _violation("a refused requestVerifierUnstake changed the unbonding");
+        }
     }
 
     /// @notice A verifier withdraws its unbonded stake; before the end it waits or tries early (must revert).
@@ -869,19 +930,39 @@ contract StakingLedgerHandler is Base {
         }
     }
 
-    /// @notice The resolver slashes `bps` of a verifier's stake to a payee (or burns it all when
-    ///         the payee is address(0)).
-    function slashVerifier(uint256 actorSeed, uint256 bps, uint256 payeeSeed) external accrues {
+    /// @notice The resolver slashes `amount` CMP of a verifier's stake to a payee (or burns it
+    ///         all when the payee is address(0)): the ledger takes min(amount, staked), active
+    ///         stake first, then unbonding. The amount is, by `payeeSeed >> 8`, one time in two
+    ///         up to `MIN_VERIFIER_STAKE` (a penalty of the resolver: a share of its `seatStake`,
+    ///         which the minimum bounds), else up to twice the verifier's stake (beyond it: all).
+    function slashVerifier(uint256 actorSeed, uint256 amount, uint256 payeeSeed) external accrues {
         address v = _verifier(actorSeed);
         callsOf["slashVerifier"]++;
-        bps = _bound(bps, 0, 10_000);
+        StakingLedger.Verifier memory before = registry.verifierOf(v);
+        uint256 active = uint256(before.staked) - before.unbonding;
+        uint256 cap = (payeeSeed >> 8) % 2 == 1 ? MIN_VERIFIER_STAKE : 2 * uint256(before.staked) + 1;
+        amount = _bound(amount, 0, cap);
         address to = _payees[payeeSeed % _payees.length];
-        uint256 expected = uint256(registry.verifierOf(v).staked) * bps / 10_000;
+        uint256 expected = _min(amount, before.staked);
+        uint256 fromActive = _min(expected, active);
         uint256 paidBefore = _payeeBalances();
-        uint256 slashed = resolver.slash(v, bps, to);
+        uint256 slashed = resolver.slash(v, amount, to);
         uint256 paid = _payeeBalances() - paidBefore;
         if (slashed != expected) _violation("slashVerifier took the wrong amount");
         if (paid != (to == address(0) ? 0 : slashed)) _violation("slashVerifier paid the wrong amount");
+        StakingLedger.Verifier memory afterwards = registry.verifierOf(v);
+        if (
+            afterwards.staked != before.staked - expected
+                || afterwards.unbonding != before.unbonding - (expected - fromActive)
+        ) {
+            _violation("slashVerifier took other than active stake first, then unbonding");
+        }
+        if (expected != 0 && expected == before.staked) reached["verifierSlashedAll"]++;
+        if (fromActive != 0) {
+            bool below = active - fromActive != 0 && active - fromActive < MIN_VERIFIER_STAKE;
+            ghostSlashedBelowMinimum[v] = below;
+            if (below) reached["verifierSlashedBelowMin"]++;
+        }
         ghostSlashPaid += paid;
         ghostBurned += slashed - paid;
     }
@@ -1042,7 +1123,7 @@ contract StakingLedgerHandler is Base {
         } else if (which == 4) {
             data = abi.encodeCall(StakingLedger.requestDraw, (IStakingLedger.EntryKind.VerifierDraw, 1 << 100));
         } else if (which == 5) {
-            data = abi.encodeCall(StakingLedger.slashVerifier, (v, 10_000, stranger));
+            data = abi.encodeCall(StakingLedger.slashVerifier, (v, MIN_VERIFIER_STAKE, stranger));
         } else if (which == 6) {
             data = abi.encodeCall(StakingLedger.setUnbondingPeriod, (10 days));
         } else if (which == 7) {
@@ -1071,7 +1152,7 @@ contract StakingLedgerHandler is Base {
             data = abi.encodeWithSignature("mint(address,uint256)", stranger, 1 ether);
         } else if (which == 15) {
             target = address(resolver);
-            data = abi.encodeCall(MockResolver.slash, (v, 10_000, stranger));
+            data = abi.encodeCall(MockResolver.slash, (v, MIN_VERIFIER_STAKE, stranger));
         } else {
             data = abi.encodeCall(
                 ProviderRegistry.closeLock,

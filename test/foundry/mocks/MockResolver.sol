@@ -104,9 +104,10 @@ contract MockResolver is IDrawConsumer {
         (_expectedSeed[jobId], _seedExpected[jobId]) = (seed, true);
     }
 
-    /// @notice Slashes `bps` of `verifier`'s stake to `to` through the ledger. Handler only.
-    function slash(address verifier, uint256 bps, address to) external onlyHandler returns (uint256) {
-        return ledger.slashVerifier(verifier, bps, to);
+    /// @notice Slashes `amount` CMP of `verifier`'s stake (all of it at most) to `to` through the
+    ///         ledger. Handler only.
+    function slash(address verifier, uint256 amount, address to) external onlyHandler returns (uint256) {
+        return ledger.slashVerifier(verifier, amount, to);
     }
 
     /// @inheritdoc IDrawConsumer

@@ -280,14 +280,13 @@ def test_a_jackpot_equal_to_the_slash_burns_nothing(resolver, registry, token, c
     assert registry.verifierOf(lazy).staked == to_wei(1_000) - slash
 
 
-def test_a_juror_with_all_its_stake_unbonding_loses_the_plain_penalty_share(
+def test_a_juror_with_all_its_stake_unbonding_loses_the_same_seat_share(
     resolver, chain, registry, token, admin, result_job, customer, verifiers
 ):
-    """A seat puts 2,000 CMP at risk; two of the five jurors stay absent. The one still active
-    (1,000 CMP) loses 5% of the seat, 100 CMP (10% of its stake); the one that moved all its
-    1,000 CMP to unbonding after the draw has no active stake to scale by and loses the plain
-    5% of its stake, 50 CMP, burned like the other."""
-    resolver.setJurorSeatStake(to_wei(2_000), sender=admin)
+    """A seat puts 600 CMP at risk; two of the five jurors stay absent. The one still active and
+    the one that moved all its 1,000 CMP to unbonding after the draw lose the same 5% of the seat,
+    30 CMP each (the second out of its unbonding stake), burned."""
+    resolver.setSeatStake(to_wei(600), sender=admin)
     resolver.challenge(result_job, "x", sender=customer)
     process_draws(chain, registry, customer)
     jurors = resolver.jurorsOf(result_job)
@@ -301,11 +300,11 @@ def test_a_juror_with_all_its_stake_unbonding_loses_the_plain_penalty_share(
     supply = token.totalSupply()
     tx = resolver.resolve(result_job, sender=customer)
     penalties = {e.juror: e.amount for e in tx.events.filter(resolver.JurorPenalized)}
-    assert penalties == {leaving: to_wei(50), absent: to_wei(100)}
+    assert penalties == {leaving: to_wei(30), absent: to_wei(30)}
     state = registry.verifierOf(leaving)
-    assert (state.staked, state.unbonding) == (to_wei(950), to_wei(950))
-    assert registry.verifierOf(absent).staked == to_wei(900)
-    assert token.totalSupply() == supply - to_wei(150)
+    assert (state.staked, state.unbonding) == (to_wei(970), to_wei(970))
+    assert registry.verifierOf(absent).staked == to_wei(970)
+    assert token.totalSupply() == supply - to_wei(60)
 
 
 # ---------------------------------------------------------------------------- VRF adapter

@@ -28,7 +28,7 @@ from compute_market.units import DAY, HOUR, to_wei
         ("setVoteRevealPeriod", 3_599, 3_600, 3 * DAY - 1),
         ("setAppealWindow", 3_599, 3_600, 4 * DAY - 1),
         ("setJurorPenaltyBps", 5_001, 0, 5_000),
-        ("setJurorSeatStake", to_wei(10_000_001), to_wei(1), to_wei(10_000_000)),
+        ("setSeatStake", to_wei(1_000) + 1, to_wei(1), to_wei(1_000)),  # at most the ledger's minimum verifier stake
         ("setAbsencePenaltyBps", 5_001, 0, 5_000),
         ("setVerifierSlashBps", 10_001, 0, 10_000),
     ],

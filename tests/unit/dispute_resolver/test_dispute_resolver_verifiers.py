@@ -10,7 +10,6 @@ slash (at most the collateral, the rest burned); juror penalty 5%, verifier slas
 from __future__ import annotations
 
 import ape
-import pytest
 from utils.dispute_resolver import DISPUTED, crd
 from utils.helpers import job_spec
 
@@ -20,8 +19,10 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, accounts, make_verifier, registry):
-    v = make_verifier(accounts[29], stake=to_wei(500))  # not one of the module's nine
-    assert registry.totalActiveStake() == to_wei(500)
+    """A verifier with 1,500 CMP (not one of the module's nine) unstakes 500: the 1,000 left active
+    meets the ledger's minimum; the unbonded 500 comes out after the unbonding period."""
+    v = make_verifier(accounts[29], stake=to_wei(1_500))
+    assert registry.totalActiveStake() == to_wei(1_500)
     with ape.reverts(registry.ZeroAmount):
         registry.stakeAsVerifier(0, sender=v)
     with ape.reverts(registry.ZeroAmount):
@@ -30,18 +31,18 @@ def test_verifier_stake_unbonds_and_leaves_the_draw(resolver, token, chain, acco
         registry.withdrawVerifierStake(sender=v)
     with ape.reverts(registry.AlreadyVerifier):
         registry.registerVerifier(sender=v)
-    with ape.reverts(registry.NotEnoughActiveStake, have=to_wei(500), need=to_wei(501)):
-        registry.requestVerifierUnstake(to_wei(501), sender=v)
-    tx = registry.requestVerifierUnstake(to_wei(200), sender=v)
+    with ape.reverts(registry.NotEnoughActiveStake, have=to_wei(1_500), need=to_wei(1_501)):
+        registry.requestVerifierUnstake(to_wei(1_501), sender=v)
+    tx = registry.requestVerifierUnstake(to_wei(500), sender=v)
     end = tx.events.filter(registry.VerifierUnstakeRequested)[0].unbondingEnd
-    assert registry.totalActiveStake() == to_wei(300)
+    assert registry.totalActiveStake() == to_wei(1_000)
     with ape.reverts(registry.UnbondingNotOver):
         registry.withdrawVerifierStake(sender=v)
     chain.pending_timestamp = end
     before = token.balanceOf(v)
     registry.withdrawVerifierStake(sender=v)
-    assert token.balanceOf(v) == before + to_wei(200)
-    assert registry.verifierOf(v).staked == to_wei(300)
+    assert token.balanceOf(v) == before + to_wei(500)
+    assert registry.verifierOf(v).staked == to_wei(1_000)
     with ape.reverts(registry.NotVerifier):
         registry.stakeAsVerifier(1, sender=accounts[30])
 
@@ -114,19 +115,22 @@ def test_absent_verifier_is_slashed_to_the_customer(
         resolver.slashAbsentVerifier(result_job + 1, sender=customer)
 
 
-@pytest.mark.parametrize("unstaked", [to_wei(980), to_wei(1_000)], ids=["some-active-left", "all-unbonding"])
 def test_an_absent_verifier_who_started_unbonding_is_slashed_from_the_unbonding_stake(
-    resolver, token, chain, result_job, customer, verifiers, unstaked, draws, registry
+    resolver, token, chain, result_job, customer, verifiers, draws, registry
 ):
+    """The drawn verifier asks all its 1,000 CMP out before its deadline (it cannot leave less
+    than the 1,000 CMP minimum active: 980 of it is refused); the absence penalty, 5% of the
+    1,000 CMP seat, comes out of the unbonding stake: 950 left, all of it unbonding."""
     verifier = draws.verifier(result_job)
     account = verifiers[verifier.verifier]
-    registry.requestVerifierUnstake(unstaked, sender=account)  # runs for the exit before the slash
+    with ape.reverts(registry.VerifierStakeBelowMinimum, active=to_wei(20), minimum=to_wei(1_000)):
+        registry.requestVerifierUnstake(to_wei(980), sender=account)
+    registry.requestVerifierUnstake(to_wei(1_000), sender=account)  # runs for the exit before the slash
     chain.pending_timestamp += 6 * HOUR + 1
     before = token.balanceOf(customer)
     tx = resolver.slashAbsentVerifier(result_job, sender=customer)
-    assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of all 1,000 staked
+    assert tx.events.filter(resolver.VerifierAbsent)[0].penalty == to_wei(50)  # 5% of the 1,000 CMP seat
     assert token.balanceOf(customer) == before + to_wei(50)
-    # The active remainder goes first, then the unbonding stake: 950 left, all of it unbonding.
     state = registry.verifierOf(account)
     assert (state.staked, state.unbonding) == (to_wei(950), to_wei(950))
     assert registry.activeStakeOf(account) == 0

@@ -102,18 +102,18 @@ def test_a_captured_jury_takes_nothing_from_the_honest_minority(
     ("extra_stake", "seat", "penalty", "left"),
     [
         (4_000, 1_000, 50, 4_950),  # a large juror loses a seat's 50 CMP, not 5% of its 5,000 (250)
-        (0, 2_000, 100, 900),  # a small juror risks a whole seat: 5% of 2,000 is 10% of its 1,000
+        (0, 600, 30, 970),  # a smaller seat: 5% of 600 CMP, whatever the juror's 1,000
     ],
 )
 def test_a_jurors_penalty_is_on_its_seat_not_its_whole_stake(
     resolver, token, chain, admin, result_job, customer, verifiers, draws, registry, extra_stake, seat, penalty, left
 ):
     """Every verifier stakes `extra_stake` more (each holds 1,000 CMP) and a seat puts `seat` CMP at
-    risk (`jurorSeatStake`); the absent juror loses 5% of the seat, whatever its own stake. Seats are
+    risk (`seatStake`); the absent juror loses 5% of the seat, whatever its own stake. Seats are
     drawn by stake, so a penalty on the whole stake made a large verifier's exposure grow with the
     square of its stake: ten 500 CMP identities risked a tenth per seat of what one 5,000 CMP
     verifier did (the simulation's sybil farm, +1,514 USD a run beside a jury grinder)."""
-    resolver.setJurorSeatStake(to_wei(seat), sender=admin)
+    resolver.setSeatStake(to_wei(seat), sender=admin)
     for account in verifiers.values():
         if extra_stake:
             token.transfer(account, to_wei(extra_stake), sender=admin)

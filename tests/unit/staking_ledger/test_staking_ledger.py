@@ -16,16 +16,16 @@ def test_the_ledger_holds_every_stake_of_providers_and_verifiers_to_the_wei(
     registry, resolver, token, accounts, make_provider, make_verifier
 ):
     """A provider with 10,000 CMP, a verifier with 1,000 and an account that is both (2,000 as a
-    provider, 500 as a verifier): the ledger holds 13,500 CMP, the resolver nothing."""
+    provider, 1,500 as a verifier): the ledger holds 14,500 CMP, the resolver nothing."""
     before = token.balanceOf(registry)
     make_provider(accounts[20], stake=to_wei(10_000))
     make_verifier(accounts[21], stake=to_wei(1_000))
     both = make_provider(accounts[22], stake=to_wei(2_000))
-    make_verifier(both, stake=to_wei(500))
-    assert token.balanceOf(registry) - before == to_wei(13_500)
+    make_verifier(both, stake=to_wei(1_500))
+    assert token.balanceOf(registry) - before == to_wei(14_500)
     assert token.balanceOf(resolver) == 0
-    assert (registry.stakeOf(both), registry.verifierOf(both).staked) == (to_wei(2_000), to_wei(500))
-    assert registry.activeStakeOf(both) == to_wei(500)  # only verifier stake is drawn
+    assert (registry.stakeOf(both), registry.verifierOf(both).staked) == (to_wei(2_000), to_wei(1_500))
+    assert registry.activeStakeOf(both) == to_wei(1_500)  # only verifier stake is drawn
 
 
 def test_one_unbonding_rule_for_providers_and_verifiers(
@@ -33,10 +33,10 @@ def test_one_unbonding_rule_for_providers_and_verifiers(
 ):
     """`unbondingPeriod` (6 days here) governs both: each request ends 6 days after it, an early
     withdrawal fails with the same error for both, both withdraw at the end; there is no second
-    period to set."""
+    period to set. (The verifier holds 1,400 CMP, so the 1,000 left active meets the minimum.)"""
     registry.setUnbondingPeriod(6 * DAY, sender=admin)
     provider = make_provider(accounts[23], stake=to_wei(1_000))
-    verifier = make_verifier(accounts[24], stake=to_wei(1_000))
+    verifier = make_verifier(accounts[24], stake=to_wei(1_400))
     p_tx = registry.requestUnstake(to_wei(400), sender=provider)
     v_tx = registry.requestVerifierUnstake(to_wei(400), sender=verifier)
     p_end = p_tx.events.filter(registry.UnstakeRequested)[0].unbondingEnd
@@ -82,20 +82,23 @@ def test_the_resolver_changes_only_while_no_draw_is_queued(registry, resolver, a
 
 
 def test_a_verifier_slash_is_paid_by_the_ledgers_one_payout(registry, admin, token, accounts, make_verifier):
-    """`slashVerifier` takes the share and pays it as a provider slash is paid (`SlashPaid`); a
-    payee of zero burns it."""
+    """`slashVerifier` takes the amount asked (all of the stake at most) and pays it as a provider
+    slash is paid (`SlashPaid`); a payee of zero burns it. 1,000 CMP staked: 100 to the harmed
+    party, then 2,000 asked of the 900 left: 900 burned, nothing left."""
     verifier = make_verifier(accounts[26], stake=to_wei(1_000))
     registry.setResolver(admin, sender=admin)
     harmed = accounts[27]
     before, supply = token.balanceOf(harmed), token.totalSupply()
-    tx = registry.slashVerifier(verifier, 1_000, harmed, sender=admin)  # 10%
+    tx = registry.slashVerifier(verifier, to_wei(100), harmed, sender=admin)
     paid = tx.events.filter(registry.SlashPaid)[0]
     assert (paid.account, paid.recipient, paid.amount) == (verifier.address, harmed.address, to_wei(100))
     assert token.balanceOf(harmed) - before == to_wei(100)
-    registry.slashVerifier(verifier, 1_000, ZERO, sender=admin)  # 10% of the 900 left, burned
-    assert supply - token.totalSupply() == to_wei(90)
-    assert registry.verifierOf(verifier).staked == to_wei(810)
-    assert registry.activeStakeOf(verifier) == to_wei(810)
+    assert registry.verifierOf(verifier).staked == to_wei(900)
+    tx = registry.slashVerifier(verifier, to_wei(2_000), ZERO, sender=admin)  # more than it has: all of it
+    assert tx.events.filter(registry.VerifierSlashed)[0].amount == to_wei(900)
+    assert supply - token.totalSupply() == to_wei(900)
+    assert registry.verifierOf(verifier).staked == 0
+    assert registry.activeStakeOf(verifier) == 0
 
 
 def test_no_drawn_verifier_can_withdraw_before_the_verdict_that_may_slash_it(registry, resolver, market, admin):

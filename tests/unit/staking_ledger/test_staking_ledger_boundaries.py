@@ -142,16 +142,16 @@ def test_the_4097th_verifier_is_refused_at_the_trees_capacity(project, token, ch
 
 
 def test_a_slash_that_rounds_to_nothing_changes_nothing(registry, admin, token, accounts, make_verifier):
-    """A verifier with 9,999 wei staked slashed 1 bps: 9,999·1/10,000 rounds to 0, so the slash
-    returns 0 at once: no `VerifierSlashed`, no payout, the stake and the tree untouched."""
-    verifier = make_verifier(accounts[50], stake=9_999)
+    """A slash of 0 CMP (a penalty share set to 0 by governance) returns 0 at once: no
+    `VerifierSlashed`, no payout, the verifier's 1,000 CMP and the tree untouched."""
+    verifier = make_verifier(accounts[50], stake=to_wei(1_000))
     registry.setResolver(admin, sender=admin)  # an account standing in for the resolver
     total, supply = registry.totalActiveStake(), token.totalSupply()
-    assert registry.slashVerifier.call(verifier, 1, accounts[51], sender=admin) == 0
-    tx = registry.slashVerifier(verifier, 1, accounts[51], sender=admin)
+    assert registry.slashVerifier.call(verifier, 0, accounts[51], sender=admin) == 0
+    tx = registry.slashVerifier(verifier, 0, accounts[51], sender=admin)
     assert not tx.events.filter(registry.VerifierSlashed)
     assert not tx.events.filter(registry.SlashPaid)
-    assert registry.verifierOf(verifier).staked == 9_999
+    assert registry.verifierOf(verifier).staked == to_wei(1_000)
     assert (registry.totalActiveStake(), token.totalSupply(), token.balanceOf(accounts[51])) == (total, supply, 0)
 
 
@@ -211,15 +211,15 @@ def test_a_draw_not_yet_due_behind_processed_entries_stops_the_batch_without_rev
     registry.setDrawDelay(1, sender=admin)
     resolver.requestVerifier(first_job, sender=edge_buyer)
     registry.setDrawDelay(64, sender=admin)
-    staker = make_verifier(accounts[54], stake=to_wei(700))  # queued behind the first draw
+    staker = make_verifier(accounts[54], stake=to_wei(1_700))  # queued behind the first draw
     total = registry.totalActiveStake()
     tx = resolver.requestVerifier(second_job, sender=edge_buyer)
     second = tx.events.filter(registry.DrawRequested)[0]
     assert registry.queueTail() - registry.queueHead() == 3
     tx = registry.processDraws(8, sender=stranger)
     assert [e.jobId for e in tx.events.filter(resolver.VerifierAssigned)] == [first_job]
-    assert registry.totalActiveStake() == total + to_wei(700)  # the stake change reached the tree
-    assert registry.activeStakeOf(staker) == to_wei(700)
+    assert registry.totalActiveStake() == total + to_wei(1_700)  # the stake change reached the tree
+    assert registry.activeStakeOf(staker) == to_wei(1_700)
     assert (registry.queueHead(), registry.queueTail()) == (second.position, second.position + 1)
     with ape.reverts(registry.DrawNotReady, jobId=second_job, targetBlock=second.targetBlock):
         registry.processDraws(8, sender=stranger)
@@ -252,7 +252,7 @@ def test_a_draw_waiting_for_its_vrf_word_behind_processed_entries_stops_the_batc
     first_job, second_job = verified_results(market, chain, edge_buyer, edge_seller, fresh_price, 2)
     tx = resolver.requestVerifier(first_job, sender=edge_buyer)
     request_id = tx.events.filter(adapter.RandomnessRequested)[0].requestId
-    staker = make_verifier(accounts[55], stake=to_wei(300))  # queued behind the first draw
+    staker = make_verifier(accounts[55], stake=to_wei(1_300))  # queued behind the first draw
     tx = resolver.requestVerifier(second_job, sender=edge_buyer)
     second = tx.events.filter(registry.DrawRequested)[0]
     coordinator.fulfill(request_id, 0xC0FFEE, sender=stranger)
@@ -261,7 +261,7 @@ def test_a_draw_waiting_for_its_vrf_word_behind_processed_entries_stops_the_batc
     assert registry.drawReady(second.position) is False
     tx = registry.processDraws(8, sender=stranger)
     assert [e.jobId for e in tx.events.filter(resolver.VerifierAssigned)] == [first_job]
-    assert registry.activeStakeOf(staker) == to_wei(300)
+    assert registry.activeStakeOf(staker) == to_wei(1_300)
     assert (registry.queueHead(), registry.queueTail()) == (second.position, second.position + 1)
     patience = int(registry.VRF_PATIENCE())
     with ape.reverts(registry.DrawNotReady, jobId=second_job, targetBlock=second.targetBlock + patience):
