@@ -13,7 +13,10 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand, network_option
 
-from compute_market.benchmarks import (
+from compute_market.deployment import Deployer, Protocol
+from compute_market.gasreport import GasReport
+from compute_market.simulation.engine import START_TIME
+from gas_benchmarks.scenarios import (
     H100,
     credits_scenario,
     deployed_sizes,
@@ -24,9 +27,6 @@ from compute_market.benchmarks import (
     registry_scenario,
     rewards_scenario,
 )
-from compute_market.deployment import Deployer, Protocol
-from compute_market.gasreport import GasReport
-from compute_market.simulation.engine import START_TIME
 
 # A fixed genesis, as for the simulation: the same prevrandao (so the same verifiers and jurors
 # drawn) and the same epoch positions on every run, so that two runs give the same figures.

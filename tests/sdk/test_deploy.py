@@ -215,7 +215,7 @@ def test_the_auctions_module_refuses_direct_calls(project, protocol, admin):
 def test_the_market_fits_with_room_to_grow(project):
     """Deployed sizes from the build (what `ape run gas` prints): the market under 21,500
     bytes, every contract under the 24,576-byte limit."""
-    from compute_market.benchmarks import deployed_sizes
+    from gas_benchmarks.scenarios import deployed_sizes
 
     sizes = deployed_sizes(project)
     assert sizes["JobMarket"] <= 21_500, sizes
