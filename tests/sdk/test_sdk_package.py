@@ -32,7 +32,8 @@ def _source_copy(dest: Path) -> Path:
     src.mkdir(parents=True)
     shutil.copy(ROOT / "pyproject.toml", src)
     shutil.copy(ROOT / "README.md", src)
-    shutil.copytree(ROOT / "compute_market", src / "compute_market", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("compute_market", "gas_benchmarks"):  # the benchmark beside it, to show it stays out
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     return src
 
 
@@ -174,6 +175,13 @@ def test_the_built_package_loads_a_deployment_from_another_directory(
 
 
 # ---------------------------------------------------------------------- the manifest is package data
+
+
+def test_the_package_ships_no_benchmark_code(built_package):
+    """The gas benchmark's scenarios live in `gas_benchmarks/`, beside the package, not in it: a
+    wheel holds `compute_market` alone (it held `compute_market/benchmarks.py` before)."""
+    assert sorted(p.name for p in built_package.iterdir()) == ["compute_market"]
+    assert not list(built_package.rglob("*bench*"))
 
 
 def test_the_package_build_carries_the_manifest(built_package, tmp_path):
