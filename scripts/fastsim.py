@@ -69,6 +69,13 @@ from compute_market.progress import progress_bar
 @click.option("--abandon-rate", type=float, default=0.1, show_default=True, help="Share of providers abandoning.")
 @click.option("--lazy-rate", type=float, default=0.2, show_default=True, help="Share of lazy verifiers.")
 @click.option(
+    "--verification-share",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Share of jobs that ask for a verifier (with --verifiers above 0).",
+)
+@click.option(
     "--check-rate",
     type=float,
     default=0.7,
@@ -103,7 +110,7 @@ from compute_market.progress import progress_bar
         "Adversaries with their own P&L (default: none): wash (wash trader), lowball (lowball bidder), "
         "shill (shill-bidding customer), grinder (jury grinder: 8 staked verifier identities, challenges "
         "honest results, convicts with a captured jury), sybil (sybil verifier farm: one verifier's stake "
-        "over 10 identities, against a control verifier); e.g. wash=1,lowball=1,shill=1,grinder=1,sybil=1. "
+        "over 5 identities of 1,000 CMP, against a control verifier); e.g. wash=1,lowball=1,shill=1,grinder=1,sybil=1. "
         "grinder and sybil are meant for runs with verifiers."
     ),
 )
@@ -174,6 +181,7 @@ def make_config(opts: dict[str, Any]) -> FastSimConfig:
         cheat_fake_rate=opts["fake_rate"],
         cheat_abandon_rate=opts["abandon_rate"],
         lazy_verifier_rate=opts["lazy_rate"],
+        verification_share=opts["verification_share"],
         check_rate=opts["check_rate"],
         series=opts["series"],
         electricity_multiplier=opts["electricity_multiplier"],

@@ -15,6 +15,8 @@ AUCTION_FIGURES = ("sealed_jobs", "sealed_filled", "commitments", "bonds_forfeit
 REVIEW_FIGURES = (
     *("verifications_requested", "approved", "rejected", "juries", "provider_fault", "no_fault"),
     *("customer_challenges", "unstake_withdrawals"),
+    # the checks' re-executions over the leased GPU-hours (fastsim/overhead.py)
+    *("overhead", "overhead_verifiers", "overhead_juries", "overhead_of_verified"),
 )
 ECONOMICS_FIGURES = (
     *("utilisation", "median_clearing", "discount_vs_hyperscaler", "discount_vs_marketplace_low"),
@@ -62,7 +64,7 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         out["credits.redemptions"] = float(report["credits"]["redemptions"])
         out["credits.redeemed_crd"] = float(report["credits"]["redeemed_crd"])
     for key in REVIEW_FIGURES:  # runs with verifiers only
-        if key in report.get("review", {}):
+        if report.get("review", {}).get(key, "-") != "-":  # a ratio of nothing is "-"
             out[f"review.{key}"] = float(report["review"][key])
     if "tokens" in report:
         out["tokens.emitted_cmp"] = float(report["tokens"]["emitted_cmp"])

@@ -14,6 +14,7 @@ from rich.table import Table
 from compute_market.agent import honest_result
 from compute_market.economics import CENT, discount_vs_cloud, percentile
 from compute_market.fastsim.mirror import OPEN, SEALED, Bond, Status
+from compute_market.fastsim.overhead import verification_overhead
 from compute_market.units import bytes32, from_bytes32, from_wei
 
 if TYPE_CHECKING:
@@ -317,6 +318,7 @@ def _review(sim: FastSim) -> dict[str, Any]:
         "unstake_requests": review.unstaked["requests"],
         "unstake_withdrawals": review.unstaked["withdrawals"],
         "unstaked_cmp": str(from_wei(review.unstaked["withdrawn"]).quantize(FOUR)),
+        **verification_overhead(sim),
     }
 
 
