@@ -69,6 +69,20 @@ from compute_market.progress import progress_bar
 @click.option("--abandon-rate", type=float, default=0.1, show_default=True, help="Share of providers abandoning.")
 @click.option("--lazy-rate", type=float, default=0.2, show_default=True, help="Share of lazy verifiers.")
 @click.option(
+    "--outside-option/--no-outside-option",
+    default=False,
+    show_default=True,
+    help="Customers budget against the cheapest alternative (cloud or marketplace) and take it when the "
+    'market\'s reference price saves too little (docs/fastsim.md, "Customers with choices").',
+)
+@click.option(
+    "--elasticity",
+    type=click.FloatRange(0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="With --outside-option: demand kept per unit of saving (2: a market half the outside price keeps all).",
+)
+@click.option(
     "--verification-share",
     type=click.FloatRange(0, 1),
     default=0.3,
@@ -182,6 +196,8 @@ def make_config(opts: dict[str, Any]) -> FastSimConfig:
         cheat_abandon_rate=opts["abandon_rate"],
         lazy_verifier_rate=opts["lazy_rate"],
         verification_share=opts["verification_share"],
+        outside_option=opts["outside_option"],
+        elasticity=opts["elasticity"],
         check_rate=opts["check_rate"],
         series=opts["series"],
         electricity_multiplier=opts["electricity_multiplier"],

@@ -82,6 +82,11 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         adversaries[row["kind"]] = adversaries.get(row["kind"], 0.0) + float(row["net_usd"])
     for kind, net in sorted(adversaries.items()):
         out[f"adversary.{kind}.net_usd"] = round(net, 2)
+    if "demand" in report:  # runs with the outside option: the share of demand that went elsewhere
+        outside, market = sum(report["demand"]["went_outside"].values()), sum(report["demand"]["to_market"].values())
+        if outside + market:
+            out["demand.outside_share"] = round(outside / (outside + market), 4)
+        out["demand.budget_raises"] = float(report["demand"]["budget_raises"])
     out["timing.actor_tx_per_s"] = float(report["timing"]["actor_tx_per_s"])
     if "actor_share_of_raw" in report["timing"]:  # reports from before it have none
         out["timing.actor_share_of_raw"] = float(report["timing"]["actor_share_of_raw"])

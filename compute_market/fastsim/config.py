@@ -74,6 +74,10 @@ class FastSimConfig:
     half_vram_share: float = 0.2  # providers whose configuration offers half their model's memory
     # Adversaries as agents with their own P&L (`fastsim.adversaries`): kind → how many; none by default
     adversaries: dict[str, int] = field(default_factory=dict)
+    # Customers with choices (`fastsim.demand`): budgets against the cheapest alternative (cloud or
+    # marketplace), demand that follows the market's saving, budgets raised after unfilled jobs.
+    outside_option: bool = False
+    elasticity: float = 2.0  # demand multiplier per unit of saving (with `outside_option`)
     scenario: str = "baseline"
     series: bool = True  # record an hourly time series (for the CSV and the plots)
 

@@ -30,6 +30,7 @@ from compute_market.fastsim.actors import (
 from compute_market.fastsim.adversaries import Adversaries
 from compute_market.fastsim.chain import Block, Chain, Log, Tx
 from compute_market.fastsim.config import FastSimConfig
+from compute_market.fastsim.demand import Demand, outside_price
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
 from compute_market.fastsim.series import Series
 from compute_market.fastsim.verifiers import Reviewing, is_honest
@@ -84,6 +85,8 @@ class FastSim:
         self.challenge_bond = 0  # the resolver's, in credits (read at set-up)
         self.resolver = chain.address("DisputeResolver")
         self.adversaries: Adversaries | None = None  # only when the settings name some (`cfg.adversaries`)
+        # customers with choices (`cfg.outside_option`): where demand went, budgets raised
+        self.demand: Demand | None = Demand(elasticity=cfg.elasticity) if cfg.outside_option else None
 
     # ================================================================== set-up
 
@@ -430,13 +433,23 @@ class FastSim:
                     for gone in set(c.posted) - set(still):
                         c.cancel_at.pop(gone, None)
                         c.cancel_at.pop(-gone, None)
+                        if self.demand is not None and jobs[gone].status == Status.EXPIRED:  # nobody bid
+                            self.demand.unfilled(c.address, from_bytes32(jobs[gone].gpu_model))
                     c.posted = still
             if rng.random() < redeem_chance and self._redeem(c, view, txs):
                 continue
             if rng.random() >= chance:
                 continue
             gpu = self.catalog.models[rng.choices(names, weights)[0]]
-            max_price = to_wei((gpu.cloud_usd_per_gpu_hour * Decimal(str(c.budget_share))).quantize(Decimal("0.0001")))
+            if self.demand is None:
+                budget = gpu.cloud_usd_per_gpu_hour * Decimal(str(c.budget_share))
+            else:  # against the cheapest alternative, if the market's price still pays
+                outside = outside_price(gpu)
+                reference = self.mirror.reference.get(bytes32(gpu.model), 0)
+                if not self.demand.takes_market(rng, gpu.model, reference, outside):
+                    continue
+                budget = outside * Decimal(str(self.demand.budget_share(c.address, gpu.model, c.budget_share)))
+            max_price = to_wei(budget.quantize(Decimal("0.0001")))
             gpus, hours = rng.choice((1, 1, 2, 4)), rng.choice((1, 2, 3, 4, 6))
             region = rng.choice(REGIONS) if rng.random() < cfg.region_share else ""
             min_vram = gpu.vram_gb if rng.random() < cfg.full_vram_share else gpu.vram_gb // 2

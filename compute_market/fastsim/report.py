@@ -299,6 +299,8 @@ def build_report(
         report["review"] = _review(sim)
     if sim.adversaries is not None:  # absent from runs without adversaries
         report["adversaries"] = sim.adversaries.rows()
+    if sim.demand is not None:  # absent from runs without the outside option
+        report["demand"] = sim.demand.report()
     return report
 
 
@@ -329,12 +331,15 @@ def deterministic(report: dict[str, Any]) -> dict[str, Any]:
 
 def summary_tables(report: dict[str, Any]) -> list[Table]:
     """The tables of the readable summary (the terminal's and report.html's), those with rows."""
+    demand = report.get("demand", {})  # runs with the outside option
     tables = (
         _jobs_table(report),
         _prices_table(report),
         _economics_table(report),
         _pairs_table("auctions and credits", {**report["auctions"], **report["credits"]}),
         _pairs_table("review: verifications, challenges, disputes", report.get("review", {})),
+        _counts_table("customers' choices: jobs to the market", "GPU", "jobs", demand.get("to_market", {})),
+        _counts_table("customers' choices: jobs taken elsewhere", "GPU", "jobs", demand.get("went_outside", {})),
         _providers_table(report["providers"]),
         _adversaries_table(report.get("adversaries", [])),
         _pairs_table("money and tokens", report["tokens"]),

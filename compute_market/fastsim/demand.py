@@ -1,0 +1,98 @@
+"""Customers with choices (issue 18), on with `--outside-option`: the market competes with the
+cheapest alternative each GPU model has, and demand follows the saving.
+
+- **The outside option** of a GPU model is its cheapest alternative in the catalog: the
+  hyperscaler's on-demand price or, where one is listed, the lowest marketplace quote (RunPod,
+  Vast, Lambda; `data/gpu_catalog.json`). A customer's budget (the job's max price) is its
+  `budget_share` of that price, not of the hyperscaler's.
+- **Price-elastic demand.** Before posting, a customer looks at the market's reference price of
+  the model (public, on chain: it moves on outcomes) and posts with a chance of
+  `elasticity * saving`, capped at 1, where `saving = 1 - reference / outside`; otherwise it takes
+  the outside option (counted per model as `went_outside`). With the default elasticity of 2, a
+  market half the outside price keeps all its demand, one a quarter cheaper half of it. The
+  chance never falls below `TRIAL` (10%): the reference moves only on outcomes, so a market whose
+  reference looks as dear as the outside option would otherwise never get the jobs that could
+  show it is cheaper (posting costs a customer little: an unfilled job's escrow comes back). A
+  model with no reference price (none set, no outcome yet) keeps all its demand.
+- **A higher budget after an unfilled job.** When a customer's job ends with no lease
+  (expired: nobody bid within its max price), its next budget for that model rises by
+  `budget_raise` (15%), up to the outside price itself.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from compute_market.units import from_wei
+
+if TYPE_CHECKING:
+    from compute_market.simulation.config import GpuModel
+
+ELASTICITY = 2.0  # demand multiplier per unit of saving (see above)
+BUDGET_RAISE = 0.15  # a budget's rise after an unfilled job
+TRIAL = 0.1  # the least chance a job goes to the market, whatever its reference price
+
+
+def outside_price(gpu: GpuModel) -> Decimal:
+    """The model's cheapest alternative in USD per GPU-hour: the hyperscaler's on-demand price or
+    the lowest marketplace quote, whichever is lower."""
+    quotes = [q.usd_per_gpu_hour for q in gpu.marketplace]
+    return min([gpu.cloud_usd_per_gpu_hour, *quotes])
+
+
+def demand_chance(reference_wei: int, outside: Decimal, elasticity: float = ELASTICITY) -> float:
+    """The chance a customer posts to the market rather than taking the outside option, from the
+    market's reference price (0: none yet, all demand stays)."""
+    if reference_wei == 0:
+        return 1.0
+    saving = 1 - float(from_wei(reference_wei) / outside)
+    return min(1.0, max(TRIAL, elasticity * saving))
+
+
+@dataclass
+class Demand:
+    """The customers' budgets per model and where their demand went."""
+
+    elasticity: float = ELASTICITY
+    budget_raise: float = BUDGET_RAISE
+    raised: dict[tuple[str, str], float] = field(default_factory=dict)  # (customer, model) → budget multiplier
+    went_outside: Counter[str] = field(default_factory=Counter)
+    to_market: Counter[str] = field(default_factory=Counter)
+    raises: int = 0
+
+    def takes_market(self, rng: random.Random, model: str, reference_wei: int, outside: Decimal) -> bool:
+        """Whether this job goes to the market (one draw of `rng`); counts where it went."""
+        if rng.random() < demand_chance(reference_wei, outside, self.elasticity):
+            self.to_market[model] += 1
+            return True
+        self.went_outside[model] += 1
+        return False
+
+    def budget_share(self, customer: str, model: str, share: float) -> float:
+        """The customer's budget as a share of the outside price: its own share, raised after
+        unfilled jobs, at most 1."""
+        return min(1.0, share * self.raised.get((customer, model), 1.0))
+
+    def unfilled(self, customer: str, model: str) -> None:
+        """One of the customer's jobs for `model` ended with no lease: its next budget rises."""
+        key = (customer, model)
+        self.raised[key] = self.raised.get(key, 1.0) * (1 + self.budget_raise)
+        self.raises += 1
+
+    def report(self) -> dict[str, Any]:
+        """What the run's customers did with their choices."""
+        models = sorted(set(self.went_outside) | set(self.to_market))
+        return {
+            "elasticity": self.elasticity,
+            "budget_raise": self.budget_raise,
+            "to_market": {m: self.to_market[m] for m in models},
+            "went_outside": {m: self.went_outside[m] for m in models},
+            "budget_raises": self.raises,
+        }
+
+
+__all__ = ["BUDGET_RAISE", "ELASTICITY", "TRIAL", "Demand", "demand_chance", "outside_price"]

@@ -1,0 +1,98 @@
+"""Customers with choices in the block-level engine (issue 18, `--outside-option`): budgets against
+the cheapest alternative, demand that follows the market's saving, budgets raised after unfilled
+jobs (`compute_market/fastsim/demand.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from compute_market.fastsim import FastSimConfig, run_attached
+from compute_market.fastsim.aggregate import headline
+from compute_market.fastsim.demand import TRIAL, Demand, demand_chance, outside_price
+from compute_market.simulation.config import Catalog, GpuModel, PriceQuote
+from compute_market.units import to_wei
+
+
+def _quote(usd: str) -> PriceQuote:
+    return PriceQuote("m", "x", Decimal(usd), None, "https://example.org", "2026-11-01", True)
+
+
+def test_the_outside_option_is_the_cheapest_alternative():
+    """Cloud 6.88 with marketplace quotes 2.49 and 1.87: 1.87; without quotes: the cloud price; and
+    the catalog's H100 is priced at its lowest marketplace quote, below AWS."""
+    quotes = (_quote("2.49"), _quote("1.87"))
+    gpu = GpuModel("G", 80, Decimal(700), Decimal(25_000), Decimal("6.88"), marketplace=quotes)
+    assert outside_price(gpu) == Decimal("1.87")
+    assert outside_price(replace(gpu, marketplace=())) == Decimal("6.88")
+    h100 = Catalog.load().models["H100-80GB"]
+    assert outside_price(h100) == min(q.usd_per_gpu_hour for q in h100.marketplace) < h100.cloud_usd_per_gpu_hour
+
+
+@pytest.mark.parametrize(
+    ("reference", "chance"),
+    [
+        ("0", 1.0),  # no reference: all demand stays
+        ("1.00", 1.0),  # half the outside price: a saving of 50%, times 2
+        ("1.50", 0.5),  # a saving of 25%: half the demand
+        ("1.90", 0.1),  # a saving of 5%: 10%, the trial floor
+        ("2.40", TRIAL),  # dearer than the outside option: the trial floor only
+    ],
+)
+def test_demand_follows_the_saving_against_the_outside_price(reference, chance):
+    """Outside price 2.00 USD, elasticity 2."""
+    assert demand_chance(to_wei(reference), Decimal("2.00")) == pytest.approx(chance)
+
+
+def test_an_unfilled_job_raises_the_next_budget_for_that_model_up_to_the_outside_price():
+    """A budget of 60% of the outside price: 69% after one unfilled job, 79.35% after two, capped at
+    100% after four; another model's budget is untouched."""
+    demand = Demand()
+    assert demand.budget_share("c", "H100", 0.6) == 0.6
+    demand.unfilled("c", "H100")
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(0.69)
+    demand.unfilled("c", "H100")
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(0.7935)
+    demand.unfilled("c", "H100")
+    demand.unfilled("c", "H100")
+    assert demand.budget_share("c", "H100", 0.6) == 1.0
+    assert demand.budget_share("c", "L4", 0.6) == 0.6 and demand.budget_share("d", "H100", 0.6) == 0.6
+    assert demand.report()["budget_raises"] == 4
+
+
+CHOOSING = FastSimConfig(
+    seed=4,
+    providers=6,
+    customers=10,
+    days=0.5,
+    jobs_per_customer_hour=0.6,
+    raw_rate_calls=100,
+    raw_rate_txs=50,
+)
+
+
+@pytest.fixture(scope="module")
+def runs(project, tmp_path_factory):
+    """The same market without and with customers' choices."""
+    plain = run_attached(CHOOSING, project, tmp_path_factory.mktemp("demand-off"))[1]
+    choosing = run_attached(replace(CHOOSING, outside_option=True), project, tmp_path_factory.mktemp("demand-on"))[1]
+    return plain, choosing
+
+
+def test_customers_with_an_outside_option_post_fewer_jobs_at_lower_budgets(runs):
+    """Without choices every customer posts at a share of the hyperscaler's price; with them, the
+    budget is a share of the cheapest alternative (the marketplaces, far below AWS for the H100 and
+    A100), and some jobs go elsewhere: fewer jobs posted, lower max prices, the report says where
+    the demand went and a sweep aggregates the share that left."""
+    plain, choosing = runs
+    assert "demand" not in plain
+    demand = choosing["demand"]
+    outside, market = sum(demand["went_outside"].values()), sum(demand["to_market"].values())
+    assert outside > 0 and market == choosing["jobs"]["posted"] < plain["jobs"]["posted"]
+    for model in ("H100-80GB", "A100-80GB"):
+        assert Decimal(choosing["prices"][model]["mean_max_price"]) < Decimal(plain["prices"][model]["mean_max_price"])
+    figures = headline(choosing)
+    assert figures["demand.outside_share"] == round(outside / (outside + market), 4)
+    assert "demand.outside_share" not in headline(plain)
