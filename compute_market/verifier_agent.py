@@ -191,14 +191,16 @@ class VerifierAgent(StateAgent[VerifierState]):
     # ------------------------------------------------------------------ set-up
 
     def ensure_verifier(self, stake: Decimal) -> None:
-        """Registers as a verifier (when `stake` is above zero and it is not one) and tops its stake
-        up to `stake` CMP, doing only what is missing."""
+        """Registers as a verifier (when `stake` is above zero and it is not one) and tops its
+        active stake up to `stake` CMP, doing only what is missing. Stake still unbonding is not
+        counted: it leaves the draws, and the ledger's minimum (`MIN_VERIFIER_STAKE`) is on the
+        active stake."""
         view = self.client.verifier()
         if not view["registered"]:
             if stake > 0:
                 self.client.register_verifier(stake)
             return
-        missing = stake - view["staked"]
+        missing = stake - view["active"]
         if missing > 0:
             self.client.stake_as_verifier(missing)
 

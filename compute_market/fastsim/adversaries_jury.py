@@ -2,7 +2,7 @@
 default (`FastSimConfig.adversaries`: `grinder=N`, `sybil=N`); meant for runs with verifiers.
 
     grinder  one owner staking `GRINDER_IDENTITIES` verifier identities of `verifier_stake` each, and
-             a challenger address of its own (a verifier staking 1 CMP: staked parties may challenge
+             a challenger address of its own (a verifier staking 1,000 CMP, the least: staked parties may challenge
              any result). What a grinder can try against this protocol: the jury is drawn by stake
              from the hash of a block after the challenge, with the stake as it stood at the
              challenge, never the challenger, the parties or the verifier, and a job is disputed
@@ -11,8 +11,8 @@ default (`FastSimConfig.adversaries`: `grinder=N`, `sybil=N`); meant for runs wi
              one seat). So it challenges every honest result of the market (not the other
              adversaries' jobs) while the window is open; once the jury is drawn it counts its
              seats, and when they are a majority of the jury its identities vote "provider at
-             fault" (the honest minority loses `jurorPenaltyBps` of its stake to them, the provider
-             its collateral); otherwise they vote honestly and the bond is lost. Elsewhere its
+             fault" (the honest minority loses `jurorPenaltyBps` of a seat's stake, burned, the
+             provider its collateral); otherwise they vote honestly and the bond is lost. Elsewhere its
              identities attest and vote honestly and claim their rewards like any verifier.
     sybil    one owner splitting one honest verifier's capital (`verifier_stake`) over
              `SYBIL_IDENTITIES` identities that all do honest duty (attest, vote, claim), against a

@@ -15,8 +15,9 @@ cheapest alternative each GPU model has, and demand follows the saving.
   show it is cheaper (posting costs a customer little: an unfilled job's escrow comes back). A
   model with no reference price (none set, no outcome yet) keeps all its demand.
 - **A higher budget after an unfilled job.** When a customer's job ends with no lease
-  (expired: nobody bid within its max price), its next budget for that model rises by
-  `budget_raise` (15%), up to the outside price itself.
+  (expired: nobody bid within its max price, or no provider matched its region or memory: the
+  customer cannot tell which), its budget for that model rises by `budget_raise` (15%), again
+  after each such job, up to the outside price itself; a filled job does not lower it.
 """
 
 from __future__ import annotations
@@ -65,12 +66,16 @@ class Demand:
     raises: int = 0
 
     def takes_market(self, rng: random.Random, model: str, reference_wei: int, outside: Decimal) -> bool:
-        """Whether this job goes to the market (one draw of `rng`); counts where it went."""
+        """Whether this job goes to the market (one draw of `rng`); counts a job taken elsewhere
+        (the engine counts one posted with `posted`, once the customer could fund it)."""
         if rng.random() < demand_chance(reference_wei, outside, self.elasticity):
-            self.to_market[model] += 1
             return True
         self.went_outside[model] += 1
         return False
+
+    def posted(self, model: str) -> None:
+        """A job for `model` went to the market."""
+        self.to_market[model] += 1
 
     def budget_share(self, customer: str, model: str, share: float) -> float:
         """The customer's budget as a share of the outside price: its own share, raised after

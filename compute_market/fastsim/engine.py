@@ -475,6 +475,8 @@ class FastSim:
             )
             txs.append(Tx(c.address, "customer", "JobMarket", "postJob", (spec,)))
             view.credits[c.address] -= escrow
+            if self.demand is not None:
+                self.demand.posted(gpu.model)
 
     def _review(self, c: Customer, job: JobState, now: int, view: StepView, txs: list[Tx]) -> None:
         """A result in: the customer asks for its verifier (jobs that asked for verification), and

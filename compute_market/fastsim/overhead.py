@@ -9,7 +9,10 @@ docs/workloads.md). So each check costs the job's own GPU-hours, and the overhea
 
 where a verifier counts when it attested (approved or rejected) and a juror when it revealed a
 vote, each only if it is not lazy: a lazy verifier approves and votes without running anything
-(`fastsim.verifiers.Verifier`), which is what it saves and what its penalties price. The two
+(`fastsim.verifiers.Verifier`), which is what it saves and what its penalties price. A jury
+grinder's identities (`fastsim.adversaries_jury`) attest and vote by plan on the jobs it
+challenged, without running them, and are not counted there; elsewhere they do honest duty, as a
+sybil farm's identities do, and are. The two
 parts are reported apart (`overhead_verifiers`, `overhead_juries`: each over the leased
 GPU-hours), and the verifiers' part also over the GPU-hours of the leases that asked for a
 verifier (`overhead_of_verified`: below 1 where verifiers were lazy, absent or not drawn in
@@ -49,19 +52,27 @@ def verification_overhead(sim: FastSim) -> dict[str, Any]:
     review = sim.mirror.review
     jobs = sim.mirror.jobs
     lazy = {v.address for v in sim.reviewing.verifiers if v.lazy}
+    by_plan: set[tuple[str, int]] = set()  # (identity, job): a grinder's own challenges, decided by plan
+    jury = sim.adversaries.jury if sim.adversaries is not None else None
+    for g in jury.grinders if jury is not None else ():
+        by_plan |= {(i.address, job_id) for i in g.identities for job_id in g.challenged}
     served = [j for j in jobs.values() if j.result_hash != NO_RESULT]
     leased = sum((_gpu_hours(j) for j in served), Decimal(0))
     verified = sum((_gpu_hours(j) for j in served if j.verification), Decimal(0))
     by_verifiers = Decimal(0)
     checks = 0
     for job_id, v in review.verifications.items():
-        if v.attestation in CHECKED and v.verifier not in lazy:
+        if v.attestation in CHECKED and v.verifier not in lazy and (v.verifier, job_id) not in by_plan:
             by_verifiers += _gpu_hours(jobs[job_id])
             checks += 1
     by_jurors = Decimal(0)
     votes = 0
     for job_id, dispute in review.disputes.items():
-        honest = sum(1 for juror, ballot in dispute.jurors.items() if ballot.revealed and juror not in lazy)
+        honest = sum(
+            1
+            for juror, ballot in dispute.jurors.items()
+            if ballot.revealed and juror not in lazy and (juror, job_id) not in by_plan
+        )
         by_jurors += honest * _gpu_hours(jobs[job_id])
         votes += honest
     spent = by_verifiers + by_jurors

@@ -211,7 +211,7 @@ def test_draws_a_requested_verifier_then_slashes_it_when_absent(
     advance(chain, int(resolver.attestWindow()) + 1)
     done = keeper.step()
     assert summary(done) == [("slashAbsentVerifier", job_id, True)]
-    penalty = staked * resolver.absencePenaltyBps() // 10_000
+    penalty = min(staked, resolver.seatStake() * resolver.absencePenaltyBps() // 10_000)  # a seat's share
     assert registry.verifierOf(verifier).staked == staked - penalty
     assert resolver.verificationOf(job_id).attestation == Attestation.ABSENT
 

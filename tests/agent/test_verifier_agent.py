@@ -327,6 +327,24 @@ def test_an_unreadable_state_is_set_aside(tmp_path):
     assert VerifierState.read(Path(tmp_path / "none.json")) is None
 
 
+def test_the_agent_tops_up_the_active_stake_not_counting_stake_still_unbonding(protocol, accounts, fund, tmp_path):
+    """A verifier with all its 1,000 CMP unbonding (out of the draws) asks for 1,500: it stakes 1,500
+    more, so 1,500 are active. Counting the unbonding stake, it sent 500, which the ledger refuses
+    (an active stake between 0 and its 1,000 CMP minimum) and the agent did not start."""
+    account = accounts[56]
+    fund(account, to_wei(2_500))
+    client = MarketClient(protocol, account)
+    client.register_verifier(Decimal(1_000))
+    protocol.registry.requestVerifierUnstake(to_wei(1_000), sender=account)
+    agent = VerifierAgent(client, tmp_path / "state.json", log=Lines(), host=HOST, fetch_config=FetchConfig())
+    try:
+        agent.ensure_verifier(Decimal(1_500))
+    finally:
+        agent.close()
+    view = client.verifier()
+    assert (view["active"], view["staked"], view["unbonding"]) == (Decimal(1_500), Decimal(2_500), Decimal(1_000))
+
+
 def test_ape_run_verifier_registers_stakes_and_refuses_a_second_agent_on_its_state(
     invoke, checkers, accounts, fund, tmp_path, chain
 ):

@@ -37,7 +37,7 @@ def test_the_outside_option_is_the_cheapest_alternative():
         ("0", 1.0),  # no reference: all demand stays
         ("1.00", 1.0),  # half the outside price: a saving of 50%, times 2
         ("1.50", 0.5),  # a saving of 25%: half the demand
-        ("1.90", 0.1),  # a saving of 5%: 10%, the trial floor
+        ("1.95", 0.1),  # a saving of 2.5%: 5%, raised to the 10% trial floor
         ("2.40", TRIAL),  # dearer than the outside option: the trial floor only
     ],
 )

@@ -26,11 +26,11 @@ def _job(job_id: int, gpus: int, hours: int, *, verified: bool, result: bool = T
     return job
 
 
-def _sim(jobs: list[JobState], review: Review) -> SimpleNamespace:
+def _sim(jobs: list[JobState], review: Review, adversaries: SimpleNamespace | None = None) -> SimpleNamespace:
     verifiers = [SimpleNamespace(address=HONEST, lazy=False), SimpleNamespace(address=OTHER, lazy=False)]
     verifiers.append(SimpleNamespace(address=LAZY, lazy=True))
     mirror = SimpleNamespace(jobs={j.job_id: j for j in jobs}, review=review)
-    return SimpleNamespace(mirror=mirror, reviewing=SimpleNamespace(verifiers=verifiers))
+    return SimpleNamespace(mirror=mirror, reviewing=SimpleNamespace(verifiers=verifiers), adversaries=adversaries)
 
 
 def test_the_overhead_counts_every_re_execution_and_no_lazy_check():
@@ -72,6 +72,23 @@ def test_the_overhead_counts_every_re_execution_and_no_lazy_check():
         "overhead_juries": "0.4615",
         "overhead_of_verified": "0.8000",
     }
+
+
+def test_a_jury_grinder_re_runs_nothing_it_challenged_and_everything_else():
+    """Two 4-GPU, 2-hour jobs disputed, an honest juror and a grinder identity revealing on each:
+    on job 1, which the grinder challenged, its identity voted by plan (not counted); on job 2 it
+    did honest duty (counted). 3 re-runs of 8 GPU-hours over 16 leased: 1.5000."""
+    review = Review()
+    for job_id in (1, 2):
+        dispute = Dispute(CUSTOMER)
+        dispute.jurors = {HONEST: Ballot(True, True), "0xgrinder": Ballot(True, True, True)}
+        review.disputes[job_id] = dispute
+    identity = SimpleNamespace(address="0xgrinder")
+    grinder = SimpleNamespace(identities=[identity], challenged=[1])
+    adversaries = SimpleNamespace(jury=SimpleNamespace(grinders=[grinder]))
+    jobs = [_job(1, 4, 2, verified=False), _job(2, 4, 2, verified=False)]
+    out = verification_overhead(_sim(jobs, review, adversaries))
+    assert (out["juror_reexecutions"], out["juror_reexecution_gpu_hours"], out["overhead"]) == (3, "24.0000", "1.5000")
 
 
 def test_a_run_with_nothing_leased_has_no_overhead_ratio():
