@@ -491,8 +491,10 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     }
 
     /// A distributor rate the ledger accepts but that overflows the accumulator (2^128 − 1 wei
-    /// per second for 1,000 CMP at risk, the least a verifier stakes): the reward per stake
-    /// saturates at 2^96 − 1 in the view and in the write alike, and stake changes go on.
+    /// per second for exactly 1 CMP at risk, `MIN_STAKE_AT_RISK`: a provider's stake, which has no
+    /// minimum, unlike a verifier's): the reward per stake saturates at 2^96 − 1 in the view and in
+    /// the write alike, and stake changes go on. At exactly 1 CMP the view brings the accumulator
+    /// forward (`stakeAtRisk >= MIN_STAKE_AT_RISK`; with `>` the view would show 0).
     function test_acceptedHugeRateSaturates() public {
         MockRewards wild = new MockRewards(block.timestamp);
         ProviderRegistry bare = new ProviderRegistry(GOV, IComputeToken(address(token)), IRewardsDistributor(address(wild)));
@@ -500,29 +502,29 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         wild.setFault(MockRewards.Fault.MaxRate);
         address alice = address(0xA1);
         vm.prank(address(handler));
-        token.transfer(alice, 2_000 ether);
+        token.transfer(alice, 10 ether);
         vm.startPrank(alice);
-        token.approve(address(bare), 2_000 ether);
-        bare.registerVerifier();
-        bare.stakeAsVerifier(1_000 ether);
+        token.approve(address(bare), 10 ether);
+        bare.register("ipfs://alice", bytes32("eu-west"));
+        bare.stake(1 ether);
         vm.stopPrank();
         vm.warp(block.timestamp + 1 hours);
         (uint256 rps,) = bare.stakeRewardsState();
         vm.assertEq(rps, type(uint96).max, "the view saturates");
         uint256 pending = bare.pendingStakeRewards(alice);
         vm.prank(alice);
-        bare.stakeAsVerifier(1_000 ether);
+        bare.stake(1 ether);
         (rps,) = bare.stakeRewardsState();
         vm.assertEq(rps, type(uint96).max, "the write saturates");
         vm.assertEq(bare.pendingStakeRewards(alice), pending, "the write kept what the view showed");
         vm.warp(block.timestamp + 2 days);
         vm.prank(alice);
-        bare.requestVerifierUnstake(2_000 ether);
+        bare.requestUnstake(2 ether);
         vm.assertEq(wild.take(alice), pending, "took what accrued before saturating");
         vm.warp(block.timestamp + bare.unbondingPeriod());
         vm.prank(alice);
-        bare.withdrawVerifierStake();
-        vm.assertEq(token.balanceOf(alice), 2_000 ether, "withdrew");
+        bare.withdrawUnstaked();
+        vm.assertEq(token.balanceOf(alice), 10 ether, "withdrew");
     }
 
     /// The verifiers' minimum stake through the handler: a stake or an unstake request that would
