@@ -46,13 +46,13 @@ def test_the_protocols_ledger_accrues_verifier_and_provider_stake(
     ledger's stake at risk; a provider that also verifies earns on both stakes."""
     assert rewards.ledger() == registry.address
     before = registry.stakeRewardsState()[1]
-    verifier = make_verifier(accounts[20], stake=to_wei(1_000))
+    verifier = make_verifier(accounts[20], stake=to_wei(1_400))
+    assert registry.stakeRewardsState()[1] == before + to_wei(1_400)
+    registry.requestVerifierUnstake(to_wei(400), sender=verifier)  # 1,000 stays active: the minimum
     assert registry.stakeRewardsState()[1] == before + to_wei(1_000)
-    registry.requestVerifierUnstake(to_wei(400), sender=verifier)
-    assert registry.stakeRewardsState()[1] == before + to_wei(600)
     both = make_provider(accounts[21])  # 10,000 as a provider
     make_verifier(both, stake=to_wei(1_000))
-    assert registry.stakeRewardsState()[1] == before + to_wei(11_600)
+    assert registry.stakeRewardsState()[1] == before + to_wei(12_000)
     chain.pending_timestamp += DAY
     chain.mine()
     assert registry.pendingStakeRewards(verifier) > 0
