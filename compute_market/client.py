@@ -322,6 +322,11 @@ class MarketClient:
         """Ends a dispute nobody decided once its appeal window passed (anyone): no verdict."""
         self._send(self.p.resolver.resolveByDefault, job_id)
 
+    def min_verifier_stake(self) -> Decimal:
+        """The least active stake (CMP) a verifier may hold other than none: the ledger's
+        `MIN_VERIFIER_STAKE`."""
+        return from_wei(int(self.p.registry.MIN_VERIFIER_STAKE()))
+
     def stake_as_verifier(self, cmp: Decimal) -> None:
         """Adds `cmp` CMP to the account's verifier stake (it must be a verifier already)."""
         amount = to_wei(cmp)

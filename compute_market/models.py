@@ -66,9 +66,6 @@ class Outcome(IntEnum):
 
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-# The ledger's `MIN_VERIFIER_STAKE` (a constant of the contract): the least active stake a verifier
-# may hold other than none, 1,000 CMP.
-MIN_VERIFIER_STAKE = to_wei(1_000)
 
 
 NO_WORKLOAD = b"\0" * 32  # a job's `workload` when it names none: a bare capacity lease

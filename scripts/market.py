@@ -551,7 +551,7 @@ def register_verifier(client: MarketClient, as_json: bool, amount: Decimal) -> N
     and asks first, unless --yes)."""
     view = client.verifier()
     registered = bool(view["registered"])
-    minimum = from_wei(int(client.p.registry.MIN_VERIFIER_STAKE()))
+    minimum = client.min_verifier_stake()
     if view["active"] + amount < minimum:  # the ledger would refuse it: say so before asking
         raise InputError(
             f"AMOUNT: a verifier's active stake must be at least {amount_text(minimum)} CMP; "

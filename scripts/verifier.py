@@ -33,7 +33,6 @@ from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from compute_market.agent_base import end_on_signals, fetch_config, require_account, set_up
 from compute_market.cli import CMP_OR_ZERO, InputError, load_client
-from compute_market.units import from_wei
 from compute_market.verifier_agent import DECIDE_MARGIN, VerifierAgent
 from compute_market.workloads import Host
 
@@ -80,7 +79,7 @@ def cli(
     """Run a verifier agent."""
     require_account(account, "verifier")
     client = load_client(account, deployment, headless=True)
-    minimum = from_wei(int(client.p.registry.MIN_VERIFIER_STAKE()))
+    minimum = client.min_verifier_stake()
     if 0 < stake < minimum:  # the ledger refuses a smaller verifier stake: say so before starting
         raise InputError(f"--stake: a verifier keeps at least {minimum} CMP staked (or 0 to stay out of the draws)")
     end_on_signals()

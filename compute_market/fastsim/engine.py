@@ -83,6 +83,7 @@ class FastSim:
         self.claimed_day = 0  # the latest simulated day whose end the claimers acted on
         self.cmp_supply_start = 0  # CMP supply once set up (before any run step)
         self.challenge_bond = 0  # the resolver's, in credits (read at set-up)
+        self.min_verifier_stake = 0  # the ledger's `MIN_VERIFIER_STAKE`, in CMP wei (read at set-up)
         self.resolver = chain.address("DisputeResolver")
         self.adversaries: Adversaries | None = None  # only when the settings name some (`cfg.adversaries`)
         # customers with choices (`cfg.outside_option`): where demand went, budgets raised
@@ -169,10 +170,11 @@ class FastSim:
         )
         requests = [("JobMarket", n, ()) for n in names]
         requests.append(("DisputeResolver", "challengeBond", ()))
+        requests.append(("ProviderRegistry", "MIN_VERIFIER_STAKE", ()))
         values = [int(v[0]) for v in self.chain.calls(requests)]
         self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
         self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:7]
-        (self.challenge_bond,) = values[7:]
+        self.challenge_bond, self.min_verifier_stake = values[7:]
 
     def _make_providers(self) -> list[Provider]:
         cfg, rng = self.cfg, self.rng

@@ -18,7 +18,7 @@ from eth_utils.crypto import keccak
 from compute_market.agent import honest_result
 from compute_market.fastsim.chain import Tx
 from compute_market.fastsim.mirror import JobState, Status
-from compute_market.models import MIN_VERIFIER_STAKE, Attestation, DisputeStatus
+from compute_market.models import Attestation, DisputeStatus
 from compute_market.units import DAY, HOUR, to_wei
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ class Reviewing:
                 continue
             v.unstake_day = day
             active = review.active(v.address)  # keeps half, never less than the ledger's minimum
-            amount = active - max(active - active // 2, MIN_VERIFIER_STAKE)
+            amount = active - max(active - active // 2, sim.min_verifier_stake)
             if sim.rng.random() < sim.cfg.verifier_unstake_per_day and not unbonding and amount > 0:
                 txs.append(Tx(v.address, "verifier", "ProviderRegistry", "requestVerifierUnstake", (amount,)))
 
