@@ -82,8 +82,14 @@ def main(argv: list[str]) -> int:
     catalog = Catalog.load()
     table: list[list[str]] = []
     for arg in argv:
-        scenario, path = arg.split("=", 1)
-        table += rows(scenario, json.loads(Path(path).read_text()), catalog)
+        scenario, given = arg.split("=", 1)
+        path = Path(given) / "aggregate.json" if Path(given).is_dir() else Path(given)
+        try:
+            aggregate = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            print(f"{scenario}: cannot read a sweep's aggregate.json at {path} ({exc})", file=sys.stderr)
+            return 2
+        table += rows(scenario, aggregate, catalog)
     print(markdown(table))
     return 0
 

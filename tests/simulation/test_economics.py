@@ -333,6 +333,22 @@ def test_the_headline_table_reads_a_sweeps_medians_and_intervals():
     assert markdown(table).splitlines()[2].startswith("| baseline | H100-80GB | 18 of 20 |")
 
 
+def test_the_headline_command_takes_a_sweep_folder_and_names_a_bad_path(tmp_path, capsys):
+    """`python -m compute_market.fastsim.headline baseline=DIR` reads DIR/aggregate.json (before, a
+    folder raised IsADirectoryError); a path with no aggregate exits 2 with one line naming it."""
+    import json
+
+    from compute_market.fastsim.headline import main
+
+    (tmp_path / "aggregate.json").write_text(json.dumps({"runs": 0, "figures": {}}))
+    assert main([f"baseline={tmp_path}"]) == 0
+    assert capsys.readouterr().out.startswith("| scenario |")
+    missing = tmp_path / "nowhere"
+    assert main([f"glut={missing}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"glut: cannot read a sweep's aggregate.json at {missing}")
+
+
 def test_a_fully_busy_third_of_an_hour_books_as_owned(h100):
     """The engine's provider books a record of integer seconds: 8 GPUs busy for all of 1,200 s
     owns 8 * 1/3 = 2.666...6 GPU-hours (1/3 rounded first) and sold 9,600 / 3,600 = 2.666...7: the
