@@ -18,6 +18,16 @@ cheapest alternative each GPU model has, and demand follows the saving.
   (expired: nobody bid within its max price, or no provider matched its region or memory: the
   customer cannot tell which), its budget for that model rises by `budget_raise` (15%), again
   after each such job, up to the outside price itself; a filled job does not lower it.
+- **Budgets that weigh the providers' failure risk.** A lease can fail (a provider that abandons
+  it, a fake result a jury convicts): the customer then buys the job again outside and receives
+  the job's collateral, `collateralBps` of the lease at its max price (read from the market at
+  set-up). The risk of a model is what the market's public outcomes show, `JobFailed` among the
+  leases that ended (`JobSettled` or `JobFailed`), from a prior of one failure in ten leases:
+  `(failed + 1) / (ended + 10)`. In units of the outside price, a max price `b` then costs the
+  customer `b + risk * (1 - c * b)` for `c` the collateral share, so the budget that costs what
+  its share `s` of the outside price would is `b = (s - risk) / (1 - c * risk)` (0 when the risk
+  is at least its share: the job goes elsewhere), and the saving that drives demand is measured
+  at the reference price `r` the same way: `1 - (r + risk * (outside - c * r)) / outside`.
 """
 
 from __future__ import annotations
@@ -36,6 +46,20 @@ if TYPE_CHECKING:
 ELASTICITY = 2.0  # demand multiplier per unit of saving (see above)
 BUDGET_RAISE = 0.15  # a budget's rise after an unfilled job
 TRIAL = 0.1  # the least chance a job goes to the market, whatever its reference price
+RISK_PRIOR = (1, 10)  # a model's failure risk before any outcome: one failure in ten leases
+
+
+def failure_risk(failed: int, ended: int) -> float:
+    """A model's chance that a lease fails, from the leases that ended and the prior."""
+    return (failed + RISK_PRIOR[0]) / (ended + RISK_PRIOR[1])
+
+
+def risk_adjusted_share(share: float, risk: float, collateral_share: float) -> float:
+    """The budget, as a share of the outside price, that costs the customer what `share` of the
+    outside price would once a failed lease (chance `risk`) is bought again outside and pays the
+    customer `collateral_share` of the max price: `(share - risk) / (1 - collateral_share * risk)`,
+    at least 0."""
+    return max(0.0, (share - risk) / (1 - collateral_share * risk))
 
 
 def outside_price(gpu: GpuModel) -> Decimal:
@@ -45,12 +69,19 @@ def outside_price(gpu: GpuModel) -> Decimal:
     return min([gpu.cloud_usd_per_gpu_hour, *quotes])
 
 
-def demand_chance(reference_wei: int, outside: Decimal, elasticity: float = ELASTICITY) -> float:
+def demand_chance(
+    reference_wei: int,
+    outside: Decimal,
+    elasticity: float = ELASTICITY,
+    risk: float = 0.0,
+    collateral_share: float = 0.0,
+) -> float:
     """The chance a customer posts to the market rather than taking the outside option, from the
-    market's reference price (0: none yet, all demand stays)."""
+    market's reference price (0: none yet, all demand stays) and the model's failure risk."""
     if reference_wei == 0:
         return 1.0
-    saving = 1 - float(from_wei(reference_wei) / outside)
+    reference = float(from_wei(reference_wei) / outside)  # in units of the outside price
+    saving = 1 - (reference + risk * (1 - collateral_share * reference))
     return min(1.0, max(TRIAL, elasticity * saving))
 
 
@@ -60,18 +91,41 @@ class Demand:
 
     elasticity: float = ELASTICITY
     budget_raise: float = BUDGET_RAISE
+    collateral_share: float = 0.0  # the market's `collateralBps` / 10,000 (the engine sets it at set-up)
     raised: dict[tuple[str, str], float] = field(default_factory=dict)  # (customer, model) → budget multiplier
     went_outside: Counter[str] = field(default_factory=Counter)
     to_market: Counter[str] = field(default_factory=Counter)
+    ended: Counter[str] = field(default_factory=Counter)  # leases that settled or failed, by model
+    failed: Counter[str] = field(default_factory=Counter)
     raises: int = 0
 
     def takes_market(self, rng: random.Random, model: str, reference_wei: int, outside: Decimal) -> bool:
         """Whether this job goes to the market (one draw of `rng`); counts a job taken elsewhere
         (the engine counts one posted with `posted`, once the customer could fund it)."""
-        if rng.random() < demand_chance(reference_wei, outside, self.elasticity):
+        chance = demand_chance(reference_wei, outside, self.elasticity, self.risk(model), self.collateral_share)
+        if rng.random() < chance:
             return True
         self.went_outside[model] += 1
         return False
+
+    def risk(self, model: str) -> float:
+        """The model's failure risk from the market's outcomes so far."""
+        return failure_risk(self.failed[model], self.ended[model])
+
+    def lease_ended(self, model: str, failed: bool) -> None:
+        """A lease of `model` ended (`JobSettled` or `JobFailed`), as every customer sees on chain."""
+        self.ended[model] += 1
+        self.failed[model] += failed
+
+    def budget(self, customer: str, model: str, share: float, outside: Decimal) -> Decimal | None:
+        """The max price (USD per GPU-hour) of the customer's next job for `model`: its
+        `budget_share` of the outside price; None, counted as taken elsewhere, when the failure
+        risk leaves nothing worth posting."""
+        weighed = self.budget_share(customer, model, share)
+        if weighed <= 0:
+            self.went_outside[model] += 1
+            return None
+        return outside * Decimal(str(weighed))
 
     def posted(self, model: str) -> None:
         """A job for `model` went to the market."""
@@ -79,8 +133,9 @@ class Demand:
 
     def budget_share(self, customer: str, model: str, share: float) -> float:
         """The customer's budget as a share of the outside price: its own share, raised after
-        unfilled jobs, at most 1."""
-        return min(1.0, share * self.raised.get((customer, model), 1.0))
+        unfilled jobs, at most 1, then weighed by the model's failure risk (0: not worth posting)."""
+        raised = min(1.0, share * self.raised.get((customer, model), 1.0))
+        return risk_adjusted_share(raised, self.risk(model), self.collateral_share)
 
     def unfilled(self, customer: str, model: str) -> None:
         """One of the customer's jobs for `model` ended with no lease: its next budget rises."""
@@ -97,7 +152,20 @@ class Demand:
             "to_market": {m: self.to_market[m] for m in models},
             "went_outside": {m: self.went_outside[m] for m in models},
             "budget_raises": self.raises,
+            "failure_risk": {m: round(self.risk(m), 4) for m in sorted(set(models) | set(self.ended))},
+            "leases_ended": {m: self.ended[m] for m in sorted(self.ended)},
+            "leases_failed": {m: self.failed[m] for m in sorted(self.ended)},
         }
 
 
-__all__ = ["BUDGET_RAISE", "ELASTICITY", "TRIAL", "Demand", "demand_chance", "outside_price"]
+__all__ = [
+    "BUDGET_RAISE",
+    "ELASTICITY",
+    "RISK_PRIOR",
+    "TRIAL",
+    "Demand",
+    "demand_chance",
+    "failure_risk",
+    "outside_price",
+    "risk_adjusted_share",
+]

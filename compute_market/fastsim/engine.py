@@ -175,6 +175,8 @@ class FastSim:
         self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
         self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:7]
         self.challenge_bond, self.min_verifier_stake = values[7:]
+        if self.demand is not None:
+            self.demand.collateral_share = self.collateral_bps / 10_000
 
     def _make_providers(self) -> list[Provider]:
         cfg, rng = self.cfg, self.rng
@@ -332,6 +334,8 @@ class FastSim:
                 customer.posted.append(job_id)
         elif job_id in self.live and self.mirror.jobs[job_id].status in TERMINAL:
             del self.live[job_id]
+        if log.event in ("JobSettled", "JobFailed") and self.demand is not None:
+            self.demand.lease_ended(from_bytes32(self.mirror.jobs[job_id].gpu_model), log.event == "JobFailed")
         if log.event == "AuctionFinalized" and self.cfg.series:
             job = self.mirror.jobs[job_id]
             self.series.cleared(from_bytes32(job.gpu_model), job)
@@ -450,7 +454,10 @@ class FastSim:
                 reference = self.mirror.reference.get(bytes32(gpu.model), 0)
                 if not self.demand.takes_market(rng, gpu.model, reference, outside):
                     continue
-                budget = outside * Decimal(str(self.demand.budget_share(c.address, gpu.model, c.budget_share)))
+                weighed = self.demand.budget(c.address, gpu.model, c.budget_share, outside)
+                if weighed is None:  # the failure risk eats the whole saving: elsewhere after all
+                    continue
+                budget = weighed
             max_price = to_wei(budget.quantize(Decimal("0.0001")))
             gpus, hours = rng.choice((1, 1, 2, 4)), rng.choice((1, 2, 3, 4, 6))
             region = rng.choice(REGIONS) if rng.random() < cfg.region_share else ""

@@ -11,7 +11,15 @@ import pytest
 
 from compute_market.fastsim import FastSimConfig, run_attached
 from compute_market.fastsim.aggregate import headline
-from compute_market.fastsim.demand import TRIAL, Demand, demand_chance, outside_price
+from compute_market.fastsim.demand import (
+    RISK_PRIOR,
+    TRIAL,
+    Demand,
+    demand_chance,
+    failure_risk,
+    outside_price,
+    risk_adjusted_share,
+)
 from compute_market.simulation.config import Catalog, GpuModel, PriceQuote
 from compute_market.units import to_wei
 
@@ -48,18 +56,59 @@ def test_demand_follows_the_saving_against_the_outside_price(reference, chance):
 
 def test_an_unfilled_job_raises_the_next_budget_for_that_model_up_to_the_outside_price():
     """A budget of 60% of the outside price: 69% after one unfilled job, 79.35% after two, capped at
-    100% after four; another model's budget is untouched."""
-    demand = Demand()
-    assert demand.budget_share("c", "H100", 0.6) == 0.6
+    100% after four; another model's budget is untouched. Each is then weighed by the prior failure
+    risk (10%) with a 30% collateral: (s - 0.1) / 0.97."""
+    demand = Demand(collateral_share=0.3)
+
+    def weighed(share: float) -> float:
+        return (share - 0.1) / 0.97
+
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(weighed(0.6))
     demand.unfilled("c", "H100")
-    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(0.69)
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(weighed(0.69))
     demand.unfilled("c", "H100")
-    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(0.7935)
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(weighed(0.7935))
     demand.unfilled("c", "H100")
     demand.unfilled("c", "H100")
-    assert demand.budget_share("c", "H100", 0.6) == 1.0
-    assert demand.budget_share("c", "L4", 0.6) == 0.6 and demand.budget_share("d", "H100", 0.6) == 0.6
+    assert demand.budget_share("c", "H100", 0.6) == pytest.approx(weighed(1.0))
+    assert demand.budget_share("c", "L4", 0.6) == demand.budget_share("d", "H100", 0.6) == pytest.approx(weighed(0.6))
     assert demand.report()["budget_raises"] == 4
+
+
+def test_the_failure_risk_starts_at_the_prior_and_follows_the_markets_outcomes():
+    """One failure in ten before any outcome; 10 settled leases: 1/20; then 10 failed: 11/30. Only
+    that model's outcomes count."""
+    demand = Demand()
+    assert demand.risk("H100") == failure_risk(0, 0) == RISK_PRIOR[0] / RISK_PRIOR[1] == 0.1
+    for _ in range(10):
+        demand.lease_ended("H100", failed=False)
+    assert demand.risk("H100") == pytest.approx(1 / 20)
+    for _ in range(10):
+        demand.lease_ended("H100", failed=True)
+    assert demand.risk("H100") == pytest.approx(11 / 30) and demand.risk("L4") == 0.1
+    report = demand.report()
+    assert (report["leases_ended"], report["leases_failed"]) == ({"H100": 20}, {"H100": 10})
+    assert report["failure_risk"]["H100"] == round(11 / 30, 4)
+
+
+def test_a_risky_model_gets_lower_budgets_and_less_demand():
+    """Share 90%, risk 10%, collateral 30%: a max price of 0.8 / 0.97 = 82.5% of the outside price
+    costs as much as 90% would with no failures. A reference at half the outside price keeps all
+    demand without risk; with a 20% risk the failures cost 0.2 * (1 - 0.3 * 0.5) = 17% of the
+    outside price, the saving is 33% and two thirds of the demand stays. A risk at or above the
+    customer's share leaves no budget: the job goes elsewhere and is counted there."""
+    assert risk_adjusted_share(0.9, 0.1, 0.3) == pytest.approx(0.8 / 0.97)
+    assert risk_adjusted_share(0.9, 0.0, 0.3) == 0.9
+    assert risk_adjusted_share(0.5, 0.5, 0.3) == risk_adjusted_share(0.5, 0.7, 0.3) == 0.0
+    half = to_wei("1.00")
+    assert demand_chance(half, Decimal("2.00")) == 1.0
+    assert demand_chance(half, Decimal("2.00"), risk=0.2, collateral_share=0.3) == pytest.approx(0.66)
+    demand = Demand(collateral_share=0.3)
+    for _ in range(30):
+        demand.lease_ended("H100", failed=True)  # risk 31/40
+    assert demand.budget("c", "H100", 0.7, Decimal("2.00")) is None
+    assert demand.went_outside["H100"] == 1
+    assert demand.budget("c", "L4", 0.7, Decimal("0.50")) == Decimal("0.50") * Decimal(str((0.7 - 0.1) / 0.97))
 
 
 CHOOSING = FastSimConfig(
@@ -96,3 +145,15 @@ def test_customers_with_an_outside_option_post_fewer_jobs_at_lower_budgets(runs)
     figures = headline(choosing)
     assert figures["demand.outside_share"] == round(outside / (outside + market), 4)
     assert "demand.outside_share" not in headline(plain)
+
+
+def test_the_customers_failure_risk_counts_the_runs_ended_leases(runs):
+    """The customers' risk is read from the run's public outcomes: every settled and failed lease
+    of the run, by model, and the risk reported is the prior updated by them."""
+    _, choosing = runs
+    demand, by_status = choosing["demand"], choosing["jobs"]["by_status"]
+    ended, failed = demand["leases_ended"], demand["leases_failed"]
+    assert sum(ended.values()) == by_status.get("SETTLED", 0) + by_status.get("FAILED", 0) > 0
+    assert sum(failed.values()) == by_status.get("FAILED", 0)
+    for model, n in ended.items():
+        assert demand["failure_risk"][model] == round(failure_risk(failed[model], n), 4)
