@@ -83,6 +83,26 @@ from compute_market.progress import progress_bar
     help="With --outside-option: demand kept per unit of saving (2: a market half the outside price keeps all).",
 )
 @click.option(
+    "--entry-exit/--no-entry-exit",
+    default=False,
+    show_default=True,
+    help="Providers leave when their P&L over the last 24 h (rewards at the oracle price) is negative, and "
+    '--entrants dormant providers enter while the incumbents make money (docs/fastsim.md, "Entry and exit").',
+)
+@click.option(
+    "--entrants",
+    type=click.IntRange(0, 1_000),
+    default=3,
+    show_default=True,
+    help="With --entry-exit: providers waiting to enter.",
+)
+@click.option(
+    "--rewards-in-decisions/--no-rewards-in-decisions",
+    default=True,
+    show_default=True,
+    help="With --entry-exit: value token rewards at the oracle price when deciding (else at nothing).",
+)
+@click.option(
     "--verification-share",
     type=click.FloatRange(0, 1),
     default=0.3,
@@ -198,6 +218,9 @@ def make_config(opts: dict[str, Any]) -> FastSimConfig:
         verification_share=opts["verification_share"],
         outside_option=opts["outside_option"],
         elasticity=opts["elasticity"],
+        entry_exit=opts["entry_exit"],
+        entrants=opts["entrants"],
+        rewards_in_decisions=opts["rewards_in_decisions"],
         check_rate=opts["check_rate"],
         series=opts["series"],
         electricity_multiplier=opts["electricity_multiplier"],

@@ -63,6 +63,7 @@ class Provider:
     trailing: TrailingUtilisation
     full_cost_utilisation: Decimal = Decimal("0.60")
     floor_utilisation: Decimal = Decimal("0.05")
+    state: str = "active"  # "dormant", "active", "leaving", "left" (`fastsim.supply`, with `--entry-exit`)
     plans: dict[int, str] = field(default_factory=dict)  # job id → "honest", "fake", "quit", "vanish"
     claimed_at: dict[int, int] = field(default_factory=dict)
     sealed: dict[int, SealedBid] = field(default_factory=dict)  # job id → its sealed bid

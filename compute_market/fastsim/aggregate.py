@@ -87,6 +87,9 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         if outside + market:
             out["demand.outside_share"] = round(outside / (outside + market), 4)
         out["demand.budget_raises"] = float(report["demand"]["budget_raises"])
+    if "supply" in report:  # runs with entry and exit: how many came and went
+        out["supply.entries"] = float(len(report["supply"]["entries"]))
+        out["supply.exits"] = float(len(report["supply"]["exits"]))
     out["timing.actor_tx_per_s"] = float(report["timing"]["actor_tx_per_s"])
     if "actor_share_of_raw" in report["timing"]:  # reports from before it have none
         out["timing.actor_share_of_raw"] = float(report["timing"]["actor_share_of_raw"])

@@ -124,7 +124,7 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
             bad.append(f"stake of {p}: chain {want}, mirror {mirror.staked[p]}")
     for p in providers:
         want = next(it)
-        have = mirror.staked[p] - mirror.locked(p)
+        have = mirror.staked[p] - mirror.locked(p) - mirror.unbonding[p]
         if want != have:
             bad.append(f"free stake of {p}: chain {want}, mirror {have}")
     for m in models:

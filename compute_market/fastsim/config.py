@@ -78,6 +78,12 @@ class FastSimConfig:
     # marketplace), demand that follows the market's saving, budgets raised after unfilled jobs.
     outside_option: bool = False
     elasticity: float = 2.0  # demand multiplier per unit of saving (with `outside_option`)
+    # Providers that enter and leave on profit (`fastsim.supply`): exits on a negative P&L over the
+    # trailing window, `entrants` dormant providers that enter while the incumbents make money.
+    entry_exit: bool = False
+    entrants: int = 3
+    exit_window_hours: int = 24
+    rewards_in_decisions: bool = True  # entry and exit value token rewards at the oracle price (else at 0)
     scenario: str = "baseline"
     series: bool = True  # record an hourly time series (for the CSV and the plots)
 

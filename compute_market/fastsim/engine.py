@@ -33,6 +33,7 @@ from compute_market.fastsim.config import FastSimConfig
 from compute_market.fastsim.demand import Demand, outside_price
 from compute_market.fastsim.mirror import OPEN, SEALED, TERMINAL, ZERO, Bond, JobState, Mirror, Status
 from compute_market.fastsim.series import Series
+from compute_market.fastsim.supply import ACTIVE, DORMANT, LEAVING, Supply
 from compute_market.fastsim.verifiers import Reviewing, is_honest
 from compute_market.simulation.config import Catalog
 from compute_market.units import DAY, HOUR, bytes32, feed_to_usd, from_bytes32, from_wei, to_wei, usd_to_feed
@@ -88,6 +89,8 @@ class FastSim:
         self.adversaries: Adversaries | None = None  # only when the settings name some (`cfg.adversaries`)
         # customers with choices (`cfg.outside_option`): where demand went, budgets raised
         self.demand: Demand | None = Demand(elasticity=cfg.elasticity) if cfg.outside_option else None
+        # providers that enter and leave on profit (`cfg.entry_exit`)
+        self.supply: Supply | None = Supply(cfg.exit_window_hours) if cfg.entry_exit else None
 
     # ================================================================== set-up
 
@@ -97,6 +100,8 @@ class FastSim:
         cfg, rng = self.cfg, self.rng
         self._read_parameters()
         self.providers = self._make_providers()
+        if self.supply is not None:  # dormant entrants, after the incumbents
+            self.providers += self.supply.make_entrants(self, cfg.entrants, len(self.providers))
         if any(cfg.adversaries.values()):
             self.adversaries = Adversaries(self)
             self.providers += self.adversaries.make_providers()
@@ -138,8 +143,9 @@ class FastSim:
                     "setCapacity",
                     (bytes32(p.gpu_model), p.gpu_count, p.vram_gb),
                 ),
-                Tx(p.address, "setup", "ProviderRegistry", "stake", (to_wei(cfg.provider_stake),)),
             ]
+            if p.state != DORMANT:  # an entrant stakes when it enters
+                joining.append(Tx(p.address, "setup", "ProviderRegistry", "stake", (to_wei(cfg.provider_stake),)))
         for c in self.customers:
             joining += [
                 Tx(c.address, "setup", "ComputeToken", "approve", (credits, MAX_UINT)),
@@ -187,29 +193,34 @@ class FastSim:
         names, weights = zip(*cfg.gpu_mix.items(), strict=True)
         out: list[Provider] = []
         for i, role in enumerate(roles):
-            gpu = self.catalog.models[names[i % len(names)] if i < len(names) else rng.choices(names, weights)[0]]
-            drawn = Decimal(str(rng.uniform(*cfg.electricity_range)))  # the draws in the old cost model's order
-            margin = Decimal(str(round(rng.uniform(*cfg.margin), 3)))
-            electricity = self.catalog.electricity_usd_per_kwh * drawn * Decimal(str(cfg.electricity_multiplier))
-            costs = ProviderCosts.from_catalog(gpu, electricity, **self.cost_overrides(gpu.purchase_usd))
-            region, gpus = rng.choice(REGIONS), rng.choice((4, 8))
-            vram = gpu.vram_gb // 2 if rng.random() < cfg.half_vram_share else gpu.vram_gb
-            out.append(
-                Provider(
-                    actor_address("provider", i),
-                    role,
-                    gpu.model,
-                    gpus,
-                    vram,
-                    region,
-                    costs,
-                    margin,
-                    self._trailing(gpus),
-                    full_cost_utilisation=Decimal(str(cfg.full_cost_utilisation)),
-                    floor_utilisation=Decimal(str(cfg.floor_utilisation)),
-                )
-            )
+            model = names[i % len(names)] if i < len(names) else rng.choices(names, weights)[0]
+            out.append(self.new_provider(i, role, model, rng))
         return out
+
+    def new_provider(self, index: int, role: str, model: str, rng: random.Random) -> Provider:
+        """Provider `index` of GPU model `model`: its electricity price, margin, region, GPUs and
+        memory drawn from `rng` (in this order), its costs from the catalog."""
+        cfg = self.cfg
+        gpu = self.catalog.models[model]
+        drawn = Decimal(str(rng.uniform(*cfg.electricity_range)))  # the draws in the old cost model's order
+        margin = Decimal(str(round(rng.uniform(*cfg.margin), 3)))
+        electricity = self.catalog.electricity_usd_per_kwh * drawn * Decimal(str(cfg.electricity_multiplier))
+        costs = ProviderCosts.from_catalog(gpu, electricity, **self.cost_overrides(gpu.purchase_usd))
+        region, gpus = rng.choice(REGIONS), rng.choice((4, 8))
+        vram = gpu.vram_gb // 2 if rng.random() < cfg.half_vram_share else gpu.vram_gb
+        return Provider(
+            actor_address("provider", index),
+            role,
+            gpu.model,
+            gpus,
+            vram,
+            region,
+            costs,
+            margin,
+            self._trailing(gpus),
+            full_cost_utilisation=Decimal(str(cfg.full_cost_utilisation)),
+            floor_utilisation=Decimal(str(cfg.floor_utilisation)),
+        )
 
     def cost_overrides(self, purchase_usd: Decimal) -> dict[str, Decimal]:
         """The settings' overrides of `ProviderCosts.from_catalog`'s defaults for a GPU bought at
@@ -253,6 +264,8 @@ class FastSim:
             if k % every == 0 or k == total:  # an hour's record (or the run's last, partial one)
                 for p in self.providers:
                     p.close_record()
+                if self.supply is not None and k % every == 0:
+                    self.supply.hourly(self, k // every)
             if self.cfg.series and (k % every == 0 or k == total):
                 self.series.record(self, now)
             if self.progress is not None:
@@ -278,6 +291,8 @@ class FastSim:
         self._customers(now, view, txs)
         if reviewing is not None and reviewing.on:
             reviewing.verifiers_step(now, txs)
+        if self.supply is not None:
+            self.supply.step(self, txs)
         self._providers(now, view, txs)
         if self.adversaries is not None:
             self.adversaries.step(now, view, txs)
@@ -356,7 +371,8 @@ class FastSim:
                 if held > 0:
                     busy[job.provider] += job.gpu_count * held
         for p in self.providers:
-            p.record_step(now - start, busy[p.address])
+            if p.state in (ACTIVE, LEAVING):  # a dormant entrant or one that left owns no GPUs here
+                p.record_step(now - start, busy[p.address])
         self._book_earnings()
 
     def _book_earnings(self) -> None:
@@ -522,7 +538,7 @@ class FastSim:
         if not self.cfg.claim_rewards or day <= self.claimed_day:
             return
         self.claimed_day = day
-        claimers = [(p.address, p.kind) for p in self.providers]
+        claimers = [(p.address, p.kind) for p in self.providers if p.state != DORMANT]
         if self.reviewing is not None:
             claimers += [(v.address, "verifier") for v in self.reviewing.verifiers]
         for address, kind in claimers:
@@ -587,6 +603,8 @@ class FastSim:
             for job_id in serving.get(p.address, ()):
                 self._serve(p, job_id, now, view, txs)
             self._reveal(p, now, txs)
+            if p.state != ACTIVE:  # dormant, or leaving: no new bids
+                continue
             view.pending[p.address] = self._pending(p)
             for job_id in open_jobs.get(bytes32(p.gpu_model), ()):
                 self._bid(p, job_id, view, txs)

@@ -80,6 +80,7 @@ class Mirror:
     )
     supply: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})
     staked: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unbonding: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # providers' stake leaving
     locks: defaultdict[str, dict[int, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
     lock_gpus: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # sums of `locks`
     lock_amount: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -166,8 +167,18 @@ class Mirror:
         elif event == "Staked":
             self.staked[args["provider"]] = int(args["totalStaked"])
         elif event == "Slashed":
-            self.staked[args["provider"]] -= int(args["slashed"])
-            self.provider_slashed += int(args["slashed"])
+            # the registry takes free stake first, then unbonding stake (`ProviderRegistry._take`)
+            provider, slashed = args["provider"], int(args["slashed"])
+            free = self.staked[provider] - self.locked(provider) - self.unbonding[provider]
+            if slashed > free:
+                self.unbonding[provider] -= slashed - free
+            self.staked[provider] -= slashed
+            self.provider_slashed += slashed
+        elif event == "UnstakeRequested":
+            self.unbonding[args["provider"]] = int(args["totalUnbonding"])
+        elif event == "Unstaked":
+            self.staked[args["provider"]] -= int(args["amount"])
+            self.unbonding[args["provider"]] = 0
         elif event == "CollateralLocked":
             self._unlock(args["provider"], int(args["jobId"]))
             gpus, amount = int(args["gpus"]), int(args["amount"])

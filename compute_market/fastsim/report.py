@@ -302,6 +302,8 @@ def build_report(
         report["adversaries"] = sim.adversaries.rows()
     if sim.demand is not None:  # absent from runs without the outside option
         report["demand"] = sim.demand.report()
+    if sim.supply is not None:  # absent from runs without entry and exit
+        report["supply"] = sim.supply.report(sim)
     return report
 
 
@@ -333,6 +335,16 @@ def deterministic(report: dict[str, Any]) -> dict[str, Any]:
 def summary_tables(report: dict[str, Any]) -> list[Table]:
     """The tables of the readable summary (the terminal's and report.html's), those with rows."""
     demand = report.get("demand", {})  # runs with the outside option
+    supply = report.get("supply")  # runs with entry and exit
+    moves = (
+        {}
+        if supply is None
+        else {
+            "entries": len(supply["entries"]),
+            "exits": len(supply["exits"]),
+            **{f"providers {state}": n for state, n in supply["providers_by_state"].items()},
+        }
+    )
     tables = (
         _jobs_table(report),
         _prices_table(report),
@@ -341,6 +353,7 @@ def summary_tables(report: dict[str, Any]) -> list[Table]:
         _pairs_table("review: verifications, challenges, disputes", report.get("review", {})),
         _counts_table("customers' choices: jobs to the market", "GPU", "jobs", demand.get("to_market", {})),
         _counts_table("customers' choices: jobs taken elsewhere", "GPU", "jobs", demand.get("went_outside", {})),
+        _pairs_table("providers entering and leaving", moves),
         _providers_table(report["providers"]),
         _adversaries_table(report.get("adversaries", [])),
         _pairs_table("money and tokens", report["tokens"]),
