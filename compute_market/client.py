@@ -161,6 +161,8 @@ class MarketClient:
         return salt
 
     def reveal(self, job_id: int, price_per_gpu_hour: Decimal, salt: bytes) -> None:
+        """Reveals a sealed bid (between bidding's end and the reveal's); not revealing forfeits
+        the bond the commitment locked (`settleCommitment`)."""
         self._send(self.p.market.revealBid, job_id, to_wei(price_per_gpu_hour), salt)
 
     def finalize(self, job_id: int) -> JobView:

@@ -65,7 +65,6 @@ def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -
 
 
 LIFECYCLE = "JobMarket lifecycle (post, {bids} open bids, finalize, claim, result, settle)"
-REVEAL_NOT_BEST = "JobMarket.revealBid (not the best: the reveal fee)"
 
 
 def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: Any, providers: list[Any]) -> None:
@@ -110,16 +109,14 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         # Sealed auction up to the lease, then a cancellation.
         refresh_price(protocol, admin)
         job_id = market.postJob(spec(sealed=True), sender=customer).events[-1].jobId
-        # Each reveal but the last becomes the best; the last, the highest price, pays the reveal fee.
-        prices = [to_wei("1.5") - i * to_wei("0.1") for i in range(len(providers) - 1)] + [to_wei("1.6")]
+        prices = [to_wei("1.5") - i * to_wei("0.1") for i in range(len(providers))]
         for provider, p in zip(providers, prices, strict=True):
             digest = market.commitmentFor(job_id, provider, p, b"salt")
             gas.record("JobMarket.commitBid", market.commitBid(job_id, digest, sender=provider))
         chain.pending_timestamp += HOUR
         refresh_price(protocol, admin)
-        for i, (provider, p) in enumerate(zip(providers, prices, strict=True)):
-            name = "JobMarket.revealBid" if i < len(providers) - 1 else REVEAL_NOT_BEST
-            gas.record(name, market.revealBid(job_id, p, b"salt", sender=provider))
+        for provider, p in zip(providers, prices, strict=True):
+            gas.record("JobMarket.revealBid", market.revealBid(job_id, p, b"salt", sender=provider))
         chain.pending_timestamp += HOUR
         gas.record("JobMarket.finalizeAuction (sealed)", market.finalizeAuction(job_id, sender=customer))
         chain.pending_timestamp += 2 * HOUR

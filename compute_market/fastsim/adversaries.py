@@ -145,8 +145,6 @@ class Adversaries:
         self.reveals: defaultdict[int, dict[str, int]] = defaultdict(dict)  # shill jobs: provider → revealed price
         self.forfeited: defaultdict[str, Decimal] = defaultdict(Decimal)  # shill provider → bonds lost (USD)
         self.forfeited_cmp: defaultdict[str, int] = defaultdict(int)
-        self.reveal_fees: defaultdict[str, Decimal] = defaultdict(Decimal)  # shill provider → reveal fees (USD)
-        self.reveal_fees_cmp: defaultdict[str, int] = defaultdict(int)
         self.activity: defaultdict[str, int] = defaultdict(int)  # `Claimed.activityRewards`, by account
         self.stake_rewards: defaultdict[str, int] = defaultdict(int)  # `Claimed.stakeRewards`
         self.verifier_slashed: defaultdict[str, int] = defaultdict(int)
@@ -346,9 +344,8 @@ class Adversaries:
 
     def after_block(self, block: Block) -> None:
         """What the adversaries follow in a mined block: their jobs, the sealed reveals on the shills'
-        jobs, forfeited shill bonds and the shills' reveal fees, verifier slashes, and (blocks with a
-        reward claim) the split of each claim into activity and stake rewards from the distributor's
-        `Claimed` logs."""
+        jobs, forfeited shill bonds, verifier slashes, and (blocks with a reward claim) the split of
+        each claim into activity and stake rewards from the distributor's `Claimed` logs."""
         sim = self.sim
         washers = {w.customer.address: w for w in self.washers}
         shills = {s.customer.address: s for s in self.shills}
@@ -375,9 +372,6 @@ class Adversaries:
                 elif log.event == "BondForfeited" and args["provider"] in shill_providers:
                     self.forfeited_cmp[args["provider"]] += int(args["amount"])
                     self.forfeited[args["provider"]] += from_wei(int(args["amount"])) * price
-                elif log.event == "RevealFeePaid" and args["provider"] in shill_providers:
-                    self.reveal_fees_cmp[args["provider"]] += int(args["amount"])
-                    self.reveal_fees[args["provider"]] += from_wei(int(args["amount"])) * price
             elif log.contract == "ProviderRegistry" and log.event == "VerifierSlashed":
                 self.verifier_slashed[args["verifier"]] += int(args["amount"])
                 self.verifier_slashed_usd[args["verifier"]] += from_wei(int(args["amount"])) * price
@@ -527,16 +521,14 @@ class Adversaries:
             "jobs_with_lower_price": improved,
             "bonds_forfeited_cmp": _cmp(sum(self.forfeited_cmp[a] for a in s.providers)),
             "bonds_forfeited_usd": _usd(sum((self.forfeited[a] for a in s.providers), Decimal(0))),
-            "reveal_fees_cmp": _cmp(sum(self.reveal_fees_cmp[a] for a in s.providers)),
-            "reveal_fees_usd": _usd(sum((self.reveal_fees[a] for a in s.providers), Decimal(0))),
         }
-        spent = sum((self.forfeited[a] + self.reveal_fees[a] for a in s.providers), Decimal(0))
+        spent = sum((self.forfeited[a] for a in s.providers), Decimal(0))
         return _row(
             "shill",
             [s.customer.address, *s.providers],
             spent,
             improvement,
-            "the reveal fee on every reveal that cannot win; lapsed bonds go to the treasury",
+            "lapsed bonds go to the treasury",
             details,
         )
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 JOB_FIGURES = ("posted", "filled", "settled", "failed", "expired", "cancelled", "bids", "fake_results_settled")
-AUCTION_FIGURES = ("sealed_jobs", "sealed_filled", "commitments", "bonds_forfeited", "reveal_fees_cmp")
+AUCTION_FIGURES = ("sealed_jobs", "sealed_filled", "commitments", "bonds_forfeited")
 REVIEW_FIGURES = (
     *("verifications_requested", "approved", "rejected", "juries", "provider_fault", "no_fault"),
     *("customer_challenges", "unstake_withdrawals"),

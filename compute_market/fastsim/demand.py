@@ -19,15 +19,18 @@ cheapest alternative each GPU model has, and demand follows the saving.
   customer cannot tell which), its budget for that model rises by `budget_raise` (15%), again
   after each such job, up to the outside price itself; a filled job does not lower it.
 - **Budgets that weigh the providers' failure risk.** A lease can fail (a provider that abandons
-  it, a fake result a jury convicts): the customer then buys the job again outside and receives
-  the job's collateral, `collateralBps` of the lease at its max price (read from the market at
-  set-up). The risk of a model is what the market's public outcomes show, `JobFailed` among the
-  leases that ended (`JobSettled` or `JobFailed`), from a prior of one failure in ten leases:
-  `(failed + 1) / (ended + 10)`. In units of the outside price, a max price `b` then costs the
-  customer `b + risk * (1 - c * b)` for `c` the collateral share, so the budget that costs what
-  its share `s` of the outside price would is `b = (s - risk) / (1 - c * risk)` (0 when the risk
-  is at least its share: the job goes elsewhere), and the saving that drives demand is measured
-  at the reference price `r` the same way: `1 - (r + risk * (outside - c * r)) / outside`.
+  it, a fake result a jury convicts): the customer has then paid for the hours served (wasted: the
+  job is bought again outside), gets the unspent escrow back, and receives the job's collateral
+  less the keeper's bounty. The risk of a model is what the market's public outcomes show,
+  `JobFailed` among the leases that ended (`JobSettled` or `JobFailed`), from a prior of one
+  failure in ten leases: `(failed + 1) / (ended + 10)`; the share of a failed lease's value paid
+  before it failed, `f`, is the mean over the model's failed leases, from a prior of one half. In
+  units of the outside price, a max price `b` then costs the customer
+  `(1 - risk) * b + risk * (f * b + 1 - k * b)`, for `k` the collateral share it recovers
+  (`collateralBps` less `keeperBountyBps`, read from the market at set-up), so the budget that
+  costs what its share `s` of the outside price would is `b = (s - risk) / (1 - risk * (1 - f + k))`
+  (none when the risk is at least its share: the job goes elsewhere), and the saving that drives
+  demand is measured the same way at the reference price.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ ELASTICITY = 2.0  # demand multiplier per unit of saving (see above)
 BUDGET_RAISE = 0.15  # a budget's rise after an unfilled job
 TRIAL = 0.1  # the least chance a job goes to the market, whatever its reference price
 RISK_PRIOR = (1, 10)  # a model's failure risk before any outcome: one failure in ten leases
+TICK = Decimal("0.0001")  # a max price's precision in USD (the engine posts it to this tick)
 
 
 def failure_risk(failed: int, ended: int) -> float:
@@ -54,12 +58,20 @@ def failure_risk(failed: int, ended: int) -> float:
     return (failed + RISK_PRIOR[0]) / (ended + RISK_PRIOR[1])
 
 
-def risk_adjusted_share(share: float, risk: float, collateral_share: float) -> float:
-    """The budget, as a share of the outside price, that costs the customer what `share` of the
-    outside price would once a failed lease (chance `risk`) is bought again outside and pays the
-    customer `collateral_share` of the max price: `(share - risk) / (1 - collateral_share * risk)`,
-    at least 0."""
-    return max(0.0, (share - risk) / (1 - collateral_share * risk))
+PAID_PRIOR = (0.5, 1)  # the share of a failed lease's value paid before it failed: one half, before any
+
+
+def failure_cost(price: float, risk: float, recovered: float, paid: float) -> float:
+    """What a lease at `price` (in units of the outside price) costs the customer once failures
+    count: with chance `risk` it paid `paid` of the lease, buys the job outside and recovers
+    `recovered` of the max price (the collateral less the keeper's bounty)."""
+    return (1 - risk) * price + risk * (paid * price + 1 - recovered * price)
+
+
+def risk_adjusted_share(share: float, risk: float, recovered: float, paid: float = 1.0) -> float:
+    """The budget, as a share of the outside price, whose `failure_cost` is `share`:
+    `(share - risk) / (1 - risk * (1 - paid + recovered))`, at least 0."""
+    return max(0.0, (share - risk) / (1 - risk * (1 - paid + recovered)))
 
 
 def outside_price(gpu: GpuModel) -> Decimal:
@@ -74,14 +86,15 @@ def demand_chance(
     outside: Decimal,
     elasticity: float = ELASTICITY,
     risk: float = 0.0,
-    collateral_share: float = 0.0,
+    recovered: float = 0.0,
+    paid: float = 1.0,
 ) -> float:
     """The chance a customer posts to the market rather than taking the outside option, from the
     market's reference price (0: none yet, all demand stays) and the model's failure risk."""
     if reference_wei == 0:
         return 1.0
     reference = float(from_wei(reference_wei) / outside)  # in units of the outside price
-    saving = 1 - (reference + risk * (1 - collateral_share * reference))
+    saving = 1 - failure_cost(reference, risk, recovered, paid)
     return min(1.0, max(TRIAL, elasticity * saving))
 
 
@@ -91,18 +104,20 @@ class Demand:
 
     elasticity: float = ELASTICITY
     budget_raise: float = BUDGET_RAISE
-    collateral_share: float = 0.0  # the market's `collateralBps` / 10,000 (the engine sets it at set-up)
+    recovered_share: float = 0.0  # collateral less the keeper's bounty, of the max price (set at set-up)
     raised: dict[tuple[str, str], float] = field(default_factory=dict)  # (customer, model) → budget multiplier
     went_outside: Counter[str] = field(default_factory=Counter)
     to_market: Counter[str] = field(default_factory=Counter)
     ended: Counter[str] = field(default_factory=Counter)  # leases that settled or failed, by model
     failed: Counter[str] = field(default_factory=Counter)
+    paid_before_failing: dict[str, float] = field(default_factory=dict)  # sum of failed leases' paid shares
     raises: int = 0
 
     def takes_market(self, rng: random.Random, model: str, reference_wei: int, outside: Decimal) -> bool:
         """Whether this job goes to the market (one draw of `rng`); counts a job taken elsewhere
         (the engine counts one posted with `posted`, once the customer could fund it)."""
-        chance = demand_chance(reference_wei, outside, self.elasticity, self.risk(model), self.collateral_share)
+        risk, paid = self.risk(model), self.paid_share(model)
+        chance = demand_chance(reference_wei, outside, self.elasticity, risk, self.recovered_share, paid)
         if rng.random() < chance:
             return True
         self.went_outside[model] += 1
@@ -112,20 +127,28 @@ class Demand:
         """The model's failure risk from the market's outcomes so far."""
         return failure_risk(self.failed[model], self.ended[model])
 
-    def lease_ended(self, model: str, failed: bool) -> None:
-        """A lease of `model` ended (`JobSettled` or `JobFailed`), as every customer sees on chain."""
+    def paid_share(self, model: str) -> float:
+        """The share of a failed lease's value its customer had paid, from the model's failures."""
+        total = self.paid_before_failing.get(model, 0.0) + PAID_PRIOR[0]
+        return total / (self.failed[model] + PAID_PRIOR[1])
+
+    def lease_ended(self, model: str, failed: bool, paid_share: float = 0.0) -> None:
+        """A lease of `model` ended (`JobSettled` or `JobFailed`, with the share of its value paid),
+        as every customer sees on chain."""
         self.ended[model] += 1
-        self.failed[model] += failed
+        if failed:
+            self.failed[model] += 1
+            self.paid_before_failing[model] = self.paid_before_failing.get(model, 0.0) + paid_share
 
     def budget(self, customer: str, model: str, share: float, outside: Decimal) -> Decimal | None:
         """The max price (USD per GPU-hour) of the customer's next job for `model`: its
         `budget_share` of the outside price; None, counted as taken elsewhere, when the failure
         risk leaves nothing worth posting."""
-        weighed = self.budget_share(customer, model, share)
-        if weighed <= 0:
+        budget = (outside * Decimal(str(self.budget_share(customer, model, share)))).quantize(TICK)
+        if budget < TICK:  # nothing worth posting (a max price rounds to the tick, 0.0001)
             self.went_outside[model] += 1
             return None
-        return outside * Decimal(str(weighed))
+        return budget
 
     def posted(self, model: str) -> None:
         """A job for `model` went to the market."""
@@ -135,7 +158,7 @@ class Demand:
         """The customer's budget as a share of the outside price: its own share, raised after
         unfilled jobs, at most 1, then weighed by the model's failure risk (0: not worth posting)."""
         raised = min(1.0, share * self.raised.get((customer, model), 1.0))
-        return risk_adjusted_share(raised, self.risk(model), self.collateral_share)
+        return risk_adjusted_share(raised, self.risk(model), self.recovered_share, self.paid_share(model))
 
     def unfilled(self, customer: str, model: str) -> None:
         """One of the customer's jobs for `model` ended with no lease: its next budget rises."""
@@ -153,6 +176,7 @@ class Demand:
             "went_outside": {m: self.went_outside[m] for m in models},
             "budget_raises": self.raises,
             "failure_risk": {m: round(self.risk(m), 4) for m in sorted(set(models) | set(self.ended))},
+            "paid_before_failing": {m: round(self.paid_share(m), 4) for m in sorted(self.ended)},
             "leases_ended": {m: self.ended[m] for m in sorted(self.ended)},
             "leases_failed": {m: self.failed[m] for m in sorted(self.ended)},
         }
@@ -165,6 +189,7 @@ __all__ = [
     "TRIAL",
     "Demand",
     "demand_chance",
+    "failure_cost",
     "failure_risk",
     "outside_price",
     "risk_adjusted_share",

@@ -172,17 +172,17 @@ class FastSim:
     def _read_parameters(self) -> None:
         names = (
             *("minDecrementBps", "collateralBps", "resultGrace", "challengeWindow"),
-            *("revealPeriod", "bidBond", "verificationFeeBps"),
+            *("revealPeriod", "bidBond", "verificationFeeBps", "keeperBountyBps"),
         )
         requests = [("JobMarket", n, ()) for n in names]
         requests.append(("DisputeResolver", "challengeBond", ()))
         requests.append(("ProviderRegistry", "MIN_VERIFIER_STAKE", ()))
         values = [int(v[0]) for v in self.chain.calls(requests)]
         self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
-        self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps = values[4:7]
-        self.challenge_bond, self.min_verifier_stake = values[7:]
-        if self.demand is not None:
-            self.demand.collateral_share = self.collateral_bps / 10_000
+        self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps, keeper_bounty_bps = values[4:8]
+        self.challenge_bond, self.min_verifier_stake = values[8:]
+        if self.demand is not None:  # a failed lease's customer recovers the collateral less the bounty
+            self.demand.recovered_share = self.collateral_bps * (10_000 - keeper_bounty_bps) / 10_000**2
 
     def _make_providers(self) -> list[Provider]:
         cfg, rng = self.cfg, self.rng
@@ -350,7 +350,10 @@ class FastSim:
         elif job_id in self.live and self.mirror.jobs[job_id].status in TERMINAL:
             del self.live[job_id]
         if log.event in ("JobSettled", "JobFailed") and self.demand is not None:
-            self.demand.lease_ended(from_bytes32(self.mirror.jobs[job_id].gpu_model), log.event == "JobFailed")
+            job = self.mirror.jobs[job_id]
+            value = job.price * job.gpu_count * job.duration // HOUR
+            paid = job.paid_gross / value if value else 0.0
+            self.demand.lease_ended(from_bytes32(job.gpu_model), log.event == "JobFailed", paid)
         if log.event == "AuctionFinalized" and self.cfg.series:
             job = self.mirror.jobs[job_id]
             self.series.cleared(from_bytes32(job.gpu_model), job)
@@ -597,7 +600,7 @@ class FastSim:
                 serving[job.provider].append(job_id)
             elif job.status == Status.BIDDING and now < job.bidding_end and job_id not in view.handled:
                 (sealed_jobs if job.kind == SEALED else open_jobs)[job.gpu_model].append(job_id)
-        order = list(self.providers)
+        order = [p for p in self.providers if p.state != DORMANT]  # the same draws as without entrants
         self.rng.shuffle(order)
         for p in order:
             for job_id in serving.get(p.address, ()):

@@ -94,8 +94,7 @@ class Mirror:
     review: Review = field(default_factory=Review)  # verifiers, the ledger's queue, verifications, disputes
     minted: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers from zero
     burned: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers to zero
-    provider_slashed: int = 0  # CMP slashed from providers (`Slashed.slashed`), reveal fees included
-    reveal_fees: int = 0  # CMP sealed reveals that did not become the best paid (`RevealFeePaid`)
+    provider_slashed: int = 0  # CMP slashed from providers (`Slashed.slashed`)
     reference: dict[bytes, int] = field(default_factory=dict)  # GPU model → the market's reference price
     rewards: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # CMP claimed, by claimer
 
@@ -218,9 +217,6 @@ class Mirror:
             return
         if event == "ReferencePriceUpdated":
             self.reference[bytes(args["gpuModel"])] = int(args["price"])
-            return
-        if event == "RevealFeePaid":
-            self.reveal_fees += int(args["amount"])
             return
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:

@@ -43,7 +43,7 @@ def _jobs(sim: FastSim) -> dict[str, Any]:
     }
 
 
-def _auctions(sim: FastSim) -> dict[str, int | str]:
+def _auctions(sim: FastSim) -> dict[str, int]:
     """Open against sealed auctions: jobs, leases, and what became of the sealed commitments."""
     jobs = list(sim.mirror.jobs.values())
     sealed = [j for j in jobs if j.kind == SEALED]
@@ -58,7 +58,6 @@ def _auctions(sim: FastSim) -> dict[str, int | str]:
         "revealed": bonds.get(Bond.REVEALED.name, 0),
         "bonds_forfeited": bonds.get(Bond.FORFEITED.name, 0),
         "bonds_released": bonds.get(Bond.RELEASED.name, 0),
-        "reveal_fees_cmp": str(from_wei(sim.mirror.reveal_fees).quantize(FOUR)),
         "unsettled": bonds.get(Bond.COMMITTED.name, 0),
     }
 

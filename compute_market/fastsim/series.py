@@ -50,11 +50,12 @@ class Series:
     def record(self, sim: FastSim, now: int) -> None:
         """The tick at `now`."""
         m = sim.mirror
-        offered = sum(p.gpu_count for p in sim.providers)
-        reserved = sum(m.reserved(p.address) for p in sim.providers)
+        present = [p for p in sim.providers if p.state in ("active", "leaving")]  # not dormant or gone
+        offered = sum(p.gpu_count for p in present)
+        reserved = sum(m.reserved(p.address) for p in present)
         reference = {model: float(from_wei(m.reference.get(bytes32(model), 0))) for model in sim.cfg.gpu_mix}
         asks: defaultdict[str, list[float]] = defaultdict(list)
-        for p in sim.providers:
+        for p in present:
             asks[p.gpu_model].append(float(p.ask))
         self.ticks.append(
             Tick(

@@ -1,6 +1,7 @@
 """Providers that enter and leave on profit (issue 18), on with `--entry-exit`.
 
-- **Exit.** Every simulated hour, a provider that has been in the market for at least `window`
+- **Exit.** Every simulated hour, a provider of the market (honest, faking or abandoning: the
+  adversaries keep their own strategies) that has been in the market for at least `window`
   hours (24) looks at its P&L over the last `window` hours: the credits it earned (slashes
   negative), the reward tokens it earned (claimed, or owed: the distributor's `pendingRewards`)
   valued at the oracle's latest answer, less the ownership
@@ -20,7 +21,8 @@ shows an epoch's once it is over), so a shorter window would see the costs of ho
 have not come yet.
 
 Token rewards count in both decisions at the oracle's price (`--no-rewards-in-decisions`: at
-nothing, as if the token were worthless): in a market whose emission pays more than the hardware
+nothing, as if the token were worthless; slashes are still valued at the oracle price, as the
+ledgers book them): in a market whose emission pays more than the hardware
 costs, providers enter whatever the customers pay (README, "Providers that enter and leave")."""
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from compute_market.fastsim.engine import FastSim
 
 WINDOW_HOURS = 24
+MARKET_ROLES = ("honest", "fake", "abandon")  # the market's providers; an adversary plays its own strategy
 ACTIVE, DORMANT, LEAVING, LEFT = "active", "dormant", "leaving", "left"
 
 
@@ -79,6 +82,10 @@ class Supply:
     entries: list[dict[str, Any]] = field(default_factory=list)
     exits: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.window < WINDOW_HOURS:
+            raise ValueError(f"exit_window_hours must span a reward epoch (at least {WINDOW_HOURS}), got {self.window}")
+
     def make_entrants(self, sim: FastSim, count: int, first_index: int) -> list[Provider]:
         """`count` honest providers, dormant, drawn as the engine draws its own (`_provider`) from
         a generator of their own."""
@@ -106,7 +113,7 @@ class Supply:
             profit, owned = trailing_pnl(p, history[0], history[-1], price)
             if p.role == "honest":
                 market_profit, market_owned = market_profit + profit, market_owned + owned
-            if p.state == ACTIVE and profit < 0:
+            if p.state == ACTIVE and profit < 0 and p.role in MARKET_ROLES:
                 p.state = LEAVING
                 self.exits.append({"provider": p.address, "hour": hour, "trailing_pnl_usd": str(round(profit, 2))})
         dormant = [p for p in sim.providers if p.state == DORMANT and p not in self.joining]
@@ -125,9 +132,9 @@ class Supply:
         for p in sim.providers:
             if p.state != LEAVING or sim.mirror.locked(p.address):
                 continue  # leases and sealed commitments lock stake: it waits until they are over
-            staked = sim.mirror.staked[p.address]
-            if staked:
-                txs.append(Tx(p.address, "provider", "ProviderRegistry", "requestUnstake", (staked,)))
+            free = sim.mirror.staked[p.address] - sim.mirror.unbonding[p.address]  # nothing is locked
+            if free > 0:
+                txs.append(Tx(p.address, "provider", "ProviderRegistry", "requestUnstake", (free,)))
             p.state = LEFT
 
     def report(self, sim: FastSim) -> dict[str, Any]:

@@ -122,9 +122,6 @@ interface IJobMarket {
     event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
     event BondReleased(uint256 indexed jobId, address indexed provider);
     event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
-    /// @notice A sealed reveal that did not become the best paid `amount` CMP of its stake to the
-    ///         treasury: 20% of the job's collateral (README Decisions, "Shill bids").
-    event RevealFeePaid(uint256 indexed jobId, address indexed provider, uint256 amount);
 
     error UnknownJob(uint256 jobId);
     error WrongStatus(uint256 jobId, JobStatus status);

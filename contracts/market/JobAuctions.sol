@@ -87,9 +87,7 @@ contract JobAuctions is JobMarketStorage {
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
     ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
     ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
-    ///         price; any other reveal releases its bond and pays `REVEAL_FEE_BPS` (20%) of the
-    ///         job's collateral to the treasury: a customer's shill, revealed only where it cannot
-    ///         win, pays it on every reveal, whether or not it lowered the price.
+    ///         price; any other reveal releases its bond.
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external onlyDelegated {
@@ -125,10 +123,6 @@ contract JobAuctions is JobMarketStorage {
             if (isBest) registry.replaceLock(best, msg.sender, _lockOf(job, jobId, collateral));
         }
         emit IJobMarket.BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
-        if (!isBest) {
-            uint256 fee = collateral * REVEAL_FEE_BPS / BPS;
-            if (fee != 0) emit IJobMarket.RevealFeePaid(jobId, msg.sender, _slashToTreasury(msg.sender, fee));
-        }
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
@@ -146,7 +140,12 @@ contract JobAuctions is JobMarketStorage {
             return;
         }
         if (block.timestamp < job.revealEnd) revert IJobMarket.RevealStillOpen(job.revealEnd);
-        emit IJobMarket.BondForfeited(jobId, provider, _slashToTreasury(provider, c.bond));
+        uint256 bond = c.bond;
+        address[] memory to = new address[](1);
+        uint256[] memory amounts = new uint256[](1);
+        (to[0], amounts[0]) = (treasury, bond);
+        uint256 slashed = registry.slash(provider, bond, to, amounts);
+        emit IJobMarket.BondForfeited(jobId, provider, slashed);
     }
 
     // ------------------------------------------------------------------ internals
@@ -162,14 +161,6 @@ contract JobAuctions is JobMarketStorage {
         bytes32 region = job.region;
         if (region != bytes32(0) && p.region != region) revert IJobMarket.WrongRegion(p.region, region);
         if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
-    }
-
-    /// @dev Slashes up to `amount` of `provider`'s unlocked stake to the treasury; returns what was taken.
-    function _slashToTreasury(address provider, uint256 amount) private returns (uint256) {
-        address[] memory to = new address[](1);
-        uint256[] memory amounts = new uint256[](1);
-        (to[0], amounts[0]) = (treasury, amount);
-        return registry.slash(provider, amount, to, amounts);
     }
 
     /// @dev The bid count after one more bid: it stays at 65,535 rather than revert a bid or a

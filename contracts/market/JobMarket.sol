@@ -216,10 +216,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
     ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
     ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
-    ///         price; any other reveal releases its bond and pays 20% of the job's collateral to
-    ///         the treasury (`RevealFeePaid`: a shill revealed only where it cannot win pays it
-    ///         every time). Ties go to the higher reputation, then the earlier commitment, then
-    ///         the lower `keccak256(jobId, provider)`.
+    ///         price; any other reveal releases its bond. Ties go to the higher reputation, then the earlier commitment, then the lower
+    ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external nonReentrant {
         (jobId, pricePerGpuHour, salt);
         _delegateToAuctions();

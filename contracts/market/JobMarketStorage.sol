@@ -21,9 +21,6 @@ import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant HOUR = 3600;
-    /// @dev Share of a sealed job's collateral a reveal that does not become the best pays to the
-    ///      treasury (20%: 6% of the lease at the max price under the default `collateralBps`).
-    uint256 internal constant REVEAL_FEE_BPS = 2_000;
 
     struct ReferencePrice {
         uint128 price;

@@ -16,6 +16,7 @@ from compute_market.fastsim.demand import (
     TRIAL,
     Demand,
     demand_chance,
+    failure_cost,
     failure_risk,
     outside_price,
     risk_adjusted_share,
@@ -57,11 +58,12 @@ def test_demand_follows_the_saving_against_the_outside_price(reference, chance):
 def test_an_unfilled_job_raises_the_next_budget_for_that_model_up_to_the_outside_price():
     """A budget of 60% of the outside price: 69% after one unfilled job, 79.35% after two, capped at
     100% after four; another model's budget is untouched. Each is then weighed by the prior failure
-    risk (10%) with a 30% collateral: (s - 0.1) / 0.97."""
-    demand = Demand(collateral_share=0.3)
+    risk (10%), a failed lease's prior paid share (one half) and the 28.5% of the max price a
+    customer recovers (30% collateral less the 5% keeper's bounty): (s - 0.1) / (1 - 0.1 * 0.785)."""
+    demand = Demand(recovered_share=0.285)
 
     def weighed(share: float) -> float:
-        return (share - 0.1) / 0.97
+        return (share - 0.1) / (1 - 0.1 * (1 - 0.5 + 0.285))
 
     assert demand.budget_share("c", "H100", 0.6) == pytest.approx(weighed(0.6))
     demand.unfilled("c", "H100")
@@ -75,15 +77,20 @@ def test_an_unfilled_job_raises_the_next_budget_for_that_model_up_to_the_outside
     assert demand.report()["budget_raises"] == 4
 
 
-def test_the_failure_risk_starts_at_the_prior_and_follows_the_markets_outcomes():
-    """One failure in ten before any outcome; 10 settled leases: 1/20; then 10 failed: 11/30. Only
-    that model's outcomes count."""
+def test_the_failure_risk_and_the_paid_share_start_at_their_priors_and_follow_the_outcomes():
+    """One failure in ten before any outcome; 10 settled leases: 1/20; then 10 failed: 11/30. A
+    failed lease's paid share starts at one half; two failures that had paid 20% and 40%: (0.5 +
+    0.6) / 3. Only that model's outcomes count."""
     demand = Demand()
     assert demand.risk("H100") == failure_risk(0, 0) == RISK_PRIOR[0] / RISK_PRIOR[1] == 0.1
+    assert demand.paid_share("H100") == 0.5
     for _ in range(10):
         demand.lease_ended("H100", failed=False)
     assert demand.risk("H100") == pytest.approx(1 / 20)
-    for _ in range(10):
+    for paid in (0.2, 0.4):
+        demand.lease_ended("H100", failed=True, paid_share=paid)
+    assert demand.paid_share("H100") == pytest.approx(1.1 / 3)
+    for _ in range(8):
         demand.lease_ended("H100", failed=True)
     assert demand.risk("H100") == pytest.approx(11 / 30) and demand.risk("L4") == 0.1
     report = demand.report()
@@ -92,23 +99,34 @@ def test_the_failure_risk_starts_at_the_prior_and_follows_the_markets_outcomes()
 
 
 def test_a_risky_model_gets_lower_budgets_and_less_demand():
-    """Share 90%, risk 10%, collateral 30%: a max price of 0.8 / 0.97 = 82.5% of the outside price
-    costs as much as 90% would with no failures. A reference at half the outside price keeps all
-    demand without risk; with a 20% risk the failures cost 0.2 * (1 - 0.3 * 0.5) = 17% of the
-    outside price, the saving is 33% and two thirds of the demand stays. A risk at or above the
-    customer's share leaves no budget: the job goes elsewhere and is counted there."""
+    """Share 90%, risk 10%, 30% recovered: paying the whole lease before a failure, a max price of
+    0.8 / 0.97 = 82.5% of the outside price costs what 90% would with no failures; paying half of
+    it, 0.8 / 0.92 = 87.0%; the budget's failure cost is the share again. A reference at half the
+    outside price keeps all demand without risk; at a 20% risk, paying it all before failing, the
+    failures cost 0.2 * (1 - 0.3 * 0.5) = 17% of the outside price, the saving is 33% and two thirds
+    of the demand stays. A risk at or above the customer's share leaves no budget: the job goes
+    elsewhere and is counted there; a budget is posted to the 0.0001 tick."""
     assert risk_adjusted_share(0.9, 0.1, 0.3) == pytest.approx(0.8 / 0.97)
+    assert risk_adjusted_share(0.9, 0.1, 0.3, paid=0.5) == pytest.approx(0.8 / 0.92)
+    for paid in (0.0, 0.5, 1.0):
+        b = risk_adjusted_share(0.9, 0.1, 0.3, paid)
+        assert failure_cost(b, 0.1, 0.3, paid) == pytest.approx(0.9)
     assert risk_adjusted_share(0.9, 0.0, 0.3) == 0.9
     assert risk_adjusted_share(0.5, 0.5, 0.3) == risk_adjusted_share(0.5, 0.7, 0.3) == 0.0
     half = to_wei("1.00")
     assert demand_chance(half, Decimal("2.00")) == 1.0
-    assert demand_chance(half, Decimal("2.00"), risk=0.2, collateral_share=0.3) == pytest.approx(0.66)
-    demand = Demand(collateral_share=0.3)
+    assert demand_chance(half, Decimal("2.00"), risk=0.2, recovered=0.3) == pytest.approx(0.66)
+    demand = Demand(recovered_share=0.3)
     for _ in range(30):
         demand.lease_ended("H100", failed=True)  # risk 31/40
     assert demand.budget("c", "H100", 0.7, Decimal("2.00")) is None
     assert demand.went_outside["H100"] == 1
-    assert demand.budget("c", "L4", 0.7, Decimal("0.50")) == Decimal("0.50") * Decimal(str((0.7 - 0.1) / 0.97))
+    share = (0.7 - 0.1) / (1 - 0.1 * (1 - 0.5 + 0.3))
+    assert demand.budget("c", "L4", 0.7, Decimal("0.50")) == (Decimal("0.50") * Decimal(str(share))).quantize(
+        Decimal("0.0001")
+    )
+    assert demand.budget("c", "L4", 0.7, Decimal("0.00001")) is None  # below the tick
+    assert demand.went_outside["L4"] == 1
 
 
 CHOOSING = FastSimConfig(
@@ -157,3 +175,4 @@ def test_the_customers_failure_risk_counts_the_runs_ended_leases(runs):
     assert sum(failed.values()) == by_status.get("FAILED", 0)
     for model, n in ended.items():
         assert demand["failure_risk"][model] == round(failure_risk(failed[model], n), 4)
+        assert 0 <= demand["paid_before_failing"][model] <= 1

@@ -15,7 +15,8 @@ from compute_market.economics import ProviderCosts, TrailingUtilisation
 from compute_market.fastsim import FastSimConfig, run_attached
 from compute_market.fastsim.actors import Provider
 from compute_market.fastsim.aggregate import headline
-from compute_market.fastsim.supply import DORMANT, LEFT, Snapshot, snapshot, trailing_pnl
+from compute_market.fastsim.mirror import Mirror
+from compute_market.fastsim.supply import DORMANT, LEFT, Snapshot, Supply, snapshot, trailing_pnl
 from compute_market.simulation.config import Catalog
 from compute_market.units import to_wei
 
@@ -41,6 +42,33 @@ def test_the_trailing_pnl_counts_credits_rewards_at_the_price_and_every_owned_ho
     assert profit - profit_at_zero == Decimal(25)  # the rewards, and nothing else, move with the price
     assert snapshot(p) == Snapshot(Decimal(0), Decimal(0), Decimal(0), Decimal(0))
     assert snapshot(p, Decimal(3)).reward_tokens == Decimal(3)  # earned, not claimed yet
+
+
+def test_the_mirror_follows_a_providers_unbonding_stake_as_the_registry_takes_it():
+    """1,000 CMP staked, 300 locked by a lease, 600 asked back: 100 free. A slash of 250 takes the
+    100 free first, then 150 of the unbonding stake (`ProviderRegistry._take`): 750 staked, 450
+    unbonding, nothing free; the withdrawal of the 450 leaves the 300 the lease holds."""
+    mirror, who = Mirror(), "0x" + "22" * 20
+    mirror.apply("ProviderRegistry", "Staked", {"provider": who, "amount": 1000, "totalStaked": 1000}, 0)
+    mirror.apply("ProviderRegistry", "CollateralLocked", {"provider": who, "jobId": 1, "gpus": 1, "amount": 300}, 0)
+    mirror.apply(
+        "ProviderRegistry",
+        "UnstakeRequested",
+        {"provider": who, "amount": 600, "totalUnbonding": 600, "unbondingEnd": 9},
+        0,
+    )
+    assert mirror.staked[who] - mirror.locked(who) - mirror.unbonding[who] == 100
+    mirror.apply("ProviderRegistry", "Slashed", {"provider": who, "amount": 250, "slashed": 250, "burned": 0}, 0)
+    assert (mirror.staked[who], mirror.unbonding[who], mirror.locked(who)) == (750, 450, 300)
+    mirror.apply("ProviderRegistry", "Unstaked", {"provider": who, "amount": 450}, 0)
+    assert (mirror.staked[who], mirror.unbonding[who]) == (300, 0)
+
+
+def test_a_window_shorter_than_a_reward_epoch_is_refused():
+    """Rewards are earned a day at a time: a shorter window would see costs without their rewards."""
+    with pytest.raises(ValueError, match="exit_window_hours must span a reward epoch"):
+        Supply(window=12)
+    assert Supply(window=24).window == 24
 
 
 MARKET = FastSimConfig(
@@ -76,42 +104,47 @@ def _chain(sim, function, address):
 
 
 def test_while_the_emission_pays_for_the_hardware_the_entrants_come_in(runs):
-    """Rewards at the oracle price: the incumbents make money over the window, so one entrant a
-    simulated hour stakes and starts bidding; nobody leaves. An entrant's costs start when it
-    enters: it owned its GPUs from the step that sent its stake (half an hour after the hour it
-    decided) to the end, not for the whole run."""
+    """Rewards at the oracle price: the incumbents made money over the first window, so one entrant
+    a simulated hour stakes and starts bidding. A provider leaves only on a losing window (an idle
+    one earns no stake rewards: only stake at risk does). An entrant's costs start when it enters:
+    it owned its GPUs from the step that sent its stake (half an hour after the hour it decided)
+    to the end, not for the whole run."""
     (sim, report), _ = runs
     supply = report["supply"]
-    assert supply["exits"] == [] and len(supply["entries"]) == MARKET.entrants
     assert [e["hour"] for e in supply["entries"]] == [25, 26]  # after the first 24-hour window, one an hour
     assert all(Decimal(e["market_profit_per_gpu_hour"]) > 0 for e in supply["entries"])
-    assert supply["providers_by_state"] == {"active": MARKET.providers + MARKET.entrants}
+    assert all(Decimal(e["trailing_pnl_usd"]) < 0 and e["hour"] >= 25 for e in supply["exits"])
+    states = supply["providers_by_state"]
+    assert states.get("active", 0) + states.get("left", 0) + states.get("leaving", 0) == MARKET.providers + 2
     hours = MARKET.days * 24
     for entry in supply["entries"]:
         p = sim.provider_of[entry["provider"]]
-        assert _chain(sim, "stakeOf", p.address) == to_wei(MARKET.provider_stake) - p.slashed_cmp  # reveal fees
+        assert _chain(sim, "stakeOf", p.address) == to_wei(MARKET.provider_stake) - p.slashed_cmp
         # owned from the step that sends its stake, the first after the hour it decided: 8 GPUs for 22.5 h
         assert p.ledger.owned_gpu_hours == p.gpu_count * (hours - entry["hour"] - Decimal(MARKET.step_minutes) / 60)
     figures = headline(report)
-    assert (figures["supply.entries"], figures["supply.exits"]) == (MARKET.entrants, 0)
+    assert (figures["supply.entries"], figures["supply.exits"]) == (2, len(supply["exits"]))
 
 
 def test_without_the_emission_every_provider_loses_money_and_leaves(runs):
-    """Rewards at nothing: at this market's utilisation every incumbent's P&L over the window is
-    negative, so each stops bidding and, its leases over, asks to unstake all its stake (on
-    chain: nothing free, all of it unbonding); the entrants never come in, and their GPUs cost
-    nothing. Jobs posted after the exits find nobody."""
+    """Rewards at nothing: at this market's utilisation every incumbent's P&L over a window goes
+    negative (from hour 25, the first full window), so each stops bidding and, its leases over,
+    asks to unstake all its stake (on chain: nothing free, all of it unbonding). An entrant comes
+    in only on a window the providers still present made money in (their last leases); one that
+    never came stays dormant, without stake or cost. Jobs posted after the exits find nobody."""
     _, (sim, report) = runs
     supply = report["supply"]
-    assert supply["entries"] == [] and len(supply["exits"]) == MARKET.providers
-    assert all(Decimal(e["trailing_pnl_usd"]) < 0 for e in supply["exits"])
-    assert supply["providers_by_state"] == {"dormant": MARKET.entrants, "left": MARKET.providers}
+    assert len(supply["exits"]) == MARKET.providers
+    assert all(e["hour"] >= 25 and Decimal(e["trailing_pnl_usd"]) < 0 for e in supply["exits"])
+    assert all(Decimal(e["market_profit_per_gpu_hour"]) > 0 for e in supply["entries"])
+    entered = {e["provider"] for e in supply["entries"]}
     for p in sim.providers:
-        if p.state == LEFT:
-            assert _chain(sim, "freeStakeOf", p.address) == 0
-            assert _chain(sim, "stakeOf", p.address) == sim.mirror.unbonding[p.address] > 0
-        else:
-            assert p.state == DORMANT and p.ledger.owned_gpu_hours == 0
-            assert _chain(sim, "stakeOf", p.address) == 0
+        if p.address in entered or p.state != DORMANT:
+            continue
+        assert p.ledger.owned_gpu_hours == 0 and _chain(sim, "stakeOf", p.address) == 0
+    for exit_ in supply["exits"]:
+        p = sim.provider_of[exit_["provider"]]
+        assert p.state == LEFT and _chain(sim, "freeStakeOf", p.address) == 0
+        assert _chain(sim, "stakeOf", p.address) == sim.mirror.unbonding[p.address] > 0
     assert report["jobs"]["by_status"].get("EXPIRED", 0) > 0
     assert report["checked"]  # the mirror (stake unbonding included) matched the chain
