@@ -175,6 +175,10 @@ def cli(**opts: Any) -> None:
     console = Console()
     if cluster is not None and seeds <= 0:
         raise click.BadParameter("--cluster runs a sweep: give --seeds N too", param_hint="--cluster")
+    if cfg.entry_exit and 60 % cfg.step_minutes:
+        raise click.BadParameter(
+            "--entry-exit decides every hour: the step must divide 60", param_hint="--step-minutes"
+        )
     if seeds > 0:
         workers = opts["jobs"] or os.cpu_count() or 1
         _sweep(console, cfg, list(range(seed, seed + seeds)), workers, out / scenario, cluster)

@@ -26,11 +26,13 @@ cheapest alternative each GPU model has, and demand follows the saving.
   failure in ten leases: `(failed + 1) / (ended + 10)`; the share of a failed lease's value paid
   before it failed, `f`, is the mean over the model's failed leases, from a prior of one half. In
   units of the outside price, a max price `b` then costs the customer
-  `(1 - risk) * b + risk * (f * b + 1 - k * b)`, for `k` the collateral share it recovers
-  (`collateralBps` less `keeperBountyBps`, read from the market at set-up), so the budget that
-  costs what its share `s` of the outside price would is `b = (s - risk) / (1 - risk * (1 - f + k))`
-  (none when the risk is at least its share: the job goes elsewhere), and the saving that drives
-  demand is measured the same way at the reference price.
+  `(1 - risk) * b + risk * (f * b + 1 - k * b)`, for `k` the share of the max price it recovers
+  (`collateralBps` times `1 - keeperBountyBps`, read from the market at set-up: a keeper's
+  `slashForFailure` takes its bounty; a provider's own `abandonJob` takes none, not modelled), so
+  the budget that costs what its share `s` of the outside price would is
+  `b = (s - risk) / (1 - risk * (1 - f + k))`, none when the risk is at least its share (the job
+  goes elsewhere) and at most the outside price; the saving that drives demand is measured the
+  same way at the reference price (the collateral taken at the reference, not the max price).
 """
 
 from __future__ import annotations
@@ -70,8 +72,13 @@ def failure_cost(price: float, risk: float, recovered: float, paid: float) -> fl
 
 def risk_adjusted_share(share: float, risk: float, recovered: float, paid: float = 1.0) -> float:
     """The budget, as a share of the outside price, whose `failure_cost` is `share`:
-    `(share - risk) / (1 - risk * (1 - paid + recovered))`, at least 0."""
-    return max(0.0, (share - risk) / (1 - risk * (1 - paid + recovered)))
+    `(share - risk) / (1 - risk * (1 - paid + recovered))`; 0 when the risk is at least the share,
+    and at most the outside price itself (1), which is also the budget when a failure would
+    return more than the price it adds (the cost no longer grows with the price)."""
+    if share <= risk:
+        return 0.0
+    slope = 1 - risk * (1 - paid + recovered)  # how the failure cost grows with the price
+    return 1.0 if slope <= 0 else min(1.0, (share - risk) / slope)
 
 
 def outside_price(gpu: GpuModel) -> Decimal:

@@ -89,7 +89,11 @@ class FastSim:
         self.adversaries: Adversaries | None = None  # only when the settings name some (`cfg.adversaries`)
         # customers with choices (`cfg.outside_option`): where demand went, budgets raised
         self.demand: Demand | None = Demand(elasticity=cfg.elasticity) if cfg.outside_option else None
-        # providers that enter and leave on profit (`cfg.entry_exit`)
+        # providers that enter and leave on profit (`cfg.entry_exit`): decided on hourly records
+        if cfg.entry_exit and HOUR % cfg.step_seconds:
+            raise ValueError(
+                f"entry and exit decide every hour: the step ({cfg.step_minutes} min) must divide 60 minutes"
+            )
         self.supply: Supply | None = Supply(cfg.exit_window_hours) if cfg.entry_exit else None
 
     # ================================================================== set-up
@@ -665,7 +669,8 @@ class FastSim:
             self.skipped["provider at capacity"] += 1
             return False
         need = collateral_estimate(job, m.answers, self.collateral_bps)
-        free = m.staked[p.address] - m.locked(p.address) - view.locked[p.address] - view.pending[p.address]
+        free = m.staked[p.address] - m.locked(p.address) - m.unbonding[p.address]
+        free -= view.locked[p.address] + view.pending[p.address]
         if free < need * 105 // 100:
             self.skipped["provider short of free stake"] += 1
             return False

@@ -2,7 +2,7 @@
 price with its 90% interval over the seeds, against the catalog's lowest hyperscaler and
 marketplace prices, with the realised utilisation and the providers' profit before token rewards.
 
-    python -m compute_market.fastsim.headline baseline=DIR/aggregate.json glut=... scarce=...
+    python -m compute_market.fastsim.headline baseline=DIR/aggregate.json glut=... scarce=...  (or the sweep folders)
 
 Each `aggregate.json` is what `ape run fastsim --seeds N [--scenario S]` writes; figures are
 the sweep's per-figure median and its 5th and 95th percentiles over the runs in which the model
@@ -77,7 +77,7 @@ def markdown(table: list[list[str]]) -> str:
 
 def main(argv: list[str]) -> int:
     if not argv or any("=" not in arg for arg in argv):
-        print("usage: python -m compute_market.fastsim.headline SCENARIO=PATH/aggregate.json ...", file=sys.stderr)
+        print("usage: python -m compute_market.fastsim.headline SCENARIO=SWEEP_DIR_OR_AGGREGATE ...", file=sys.stderr)
         return 2
     catalog = Catalog.load()
     table: list[list[str]] = []

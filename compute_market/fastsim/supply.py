@@ -12,9 +12,9 @@
 - **Entry.** `entrants` more providers (honest, drawn from their own seeded generator so that the
   incumbents and customers are those of the same run without entry) are set up dormant: funded,
   registered, capacity declared, no stake and no cost (they have not bought their GPUs). Every
-  simulated hour, when the incumbents that have been in for `window` hours made money over it
-  (their P&L as above, per owned GPU-hour, is positive), the next dormant one stakes and starts
-  bidding; its costs start then. One a simulated hour at most.
+  simulated hour, when the honest incumbents that have been in for `window` hours and are not
+  leaving made money over it (their P&L as above, per owned GPU-hour, is positive), the next
+  dormant one stakes and starts bidding; its costs start then. One a simulated hour at most.
 
 The window must span a reward epoch (a day): rewards are earned epoch by epoch (`pendingRewards`
 shows an epoch's once it is over), so a shorter window would see the costs of hours whose rewards
@@ -100,6 +100,7 @@ class Supply:
 
     def hourly(self, sim: FastSim, hour: int) -> None:
         """After the hour's records: each provider's snapshot, the exits, and at most one entry."""
+        sim._book_earnings()  # what the last block paid (claims land on the hour) before the snapshots
         price = sim.token_price() if sim.cfg.rewards_in_decisions else Decimal(0)
         market_profit, market_owned = Decimal(0), Decimal(0)
         present = [p for p in sim.providers if p.state in (ACTIVE, LEAVING)]
@@ -111,7 +112,7 @@ class Supply:
             if len(history) <= self.window:
                 continue  # not in the market for a whole window yet
             profit, owned = trailing_pnl(p, history[0], history[-1], price)
-            if p.role == "honest":
+            if p.role == "honest" and p.state == ACTIVE:  # the entry signal: the providers staying
                 market_profit, market_owned = market_profit + profit, market_owned + owned
             if p.state == ACTIVE and profit < 0 and p.role in MARKET_ROLES:
                 p.state = LEAVING

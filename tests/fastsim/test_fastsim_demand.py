@@ -113,6 +113,12 @@ def test_a_risky_model_gets_lower_budgets_and_less_demand():
         assert failure_cost(b, 0.1, 0.3, paid) == pytest.approx(0.9)
     assert risk_adjusted_share(0.9, 0.0, 0.3) == 0.9
     assert risk_adjusted_share(0.5, 0.5, 0.3) == risk_adjusted_share(0.5, 0.7, 0.3) == 0.0
+    # never above the outside price: recovering more than it paid, a failure would cost less than
+    # the price it adds (0.8 / 0.8715 = 0.918 > 0.9 is allowed; 1.0 raised would be 1.03: capped);
+    # at a risk whose failures return more than the price adds, the outside price itself
+    assert risk_adjusted_share(0.9, 0.1, 0.285, paid=0.0) == pytest.approx(0.8 / 0.8715)
+    assert risk_adjusted_share(1.0, 0.1, 0.285, paid=0.0) == 1.0
+    assert risk_adjusted_share(1.0, 0.8, 0.285, paid=0.0) == 1.0  # slope 1 - 0.8 * 1.285 < 0
     half = to_wei("1.00")
     assert demand_chance(half, Decimal("2.00")) == 1.0
     assert demand_chance(half, Decimal("2.00"), risk=0.2, recovered=0.3) == pytest.approx(0.66)
