@@ -510,7 +510,7 @@ class Adversaries:
                 continue  # only leases it paid for in full
             honest = sorted(p for a, p in self.reveals[job_id].items() if a not in s.providers)
             without = honest[1] if len(honest) > 1 else job.max_price  # the clearing price without shills
-            saved = from_wei((without - job.price) * job.gpu_count * job.duration // HOUR)
+            saved = from_wei(job.lease_value(without - job.price))  # the price cut over the lease
             if saved > 0:
                 improved += 1
                 improvement += saved
@@ -543,11 +543,7 @@ class Adversaries:
         hours = sum((Decimal(j.gpu_count * j.duration) / HOUR for j in faked), Decimal(0))
         saved = p.costs.marginal_per_busy_hour() * hours
         withheld = sum(
-            (
-                from_wei(j.price * j.gpu_count * j.duration // HOUR - j.paid_gross)
-                for j in faked
-                if j.status == Status.FAILED
-            ),
+            (from_wei(j.lease_value() - j.paid_gross) for j in faked if j.status == Status.FAILED),
             Decimal(0),
         )
         details = {

@@ -278,7 +278,7 @@ class FastSim:
                 else:
                     counts = {**counts, "txs": self.run_txs, "reverted": sum(self.reverted.values())}
                 self.progress(k, total, counts)
-        self._book_earnings()  # what the last block paid
+        self.book_earnings()  # what the last block paid
         if self.adversaries is not None:
             self.adversaries.finish()  # reads what it needs from the node before it stops
 
@@ -355,7 +355,7 @@ class FastSim:
             del self.live[job_id]
         if log.event in ("JobSettled", "JobFailed") and self.demand is not None:
             job = self.mirror.jobs[job_id]
-            value = job.price * job.gpu_count * job.duration // HOUR
+            value = job.lease_value()
             paid = job.paid_gross / value if value else 0.0
             self.demand.lease_ended(from_bytes32(job.gpu_model), log.event == "JobFailed", paid)
         if log.event == "AuctionFinalized" and self.cfg.series:
@@ -380,9 +380,9 @@ class FastSim:
         for p in self.providers:
             if p.state in (ACTIVE, LEAVING):  # a dormant entrant or one that left owns no GPUs here
                 p.record_step(now - start, busy[p.address])
-        self._book_earnings()
+        self.book_earnings()
 
-    def _book_earnings(self) -> None:
+    def book_earnings(self) -> None:
         """Credits (1 CRD = 1 USD) and reward CMP the providers received since last booked:
         providers spend no credits, so what their balance gained is what they earned."""
         balances = self.mirror.balances["CRD"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from compute_market.fastsim.review import Review
 from compute_market.models import JobStatus
+from compute_market.units import HOUR
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -68,6 +69,10 @@ class JobState:
     reveal_end: int = 0  # sealed: reveals close
     second_price: int = 0  # sealed: second-lowest revealed price
     commitments: dict[str, Commitment] = field(default_factory=dict)  # sealed: provider → commitment
+
+    def lease_value(self, price: int | None = None) -> int:
+        """Credits (wei) of the whole lease at `price` per GPU-hour (default: the job's price)."""
+        return (self.price if price is None else price) * self.gpu_count * self.duration // HOUR
 
 
 @dataclass
@@ -208,7 +213,7 @@ class Mirror:
             )
             posted = self.jobs[job_id]
             # `postJob` escrows the lease value at the max price, plus a fee when verification is asked for
-            posted.verification = posted.escrow > posted.max_price * posted.gpu_count * posted.duration // 3600
+            posted.verification = posted.escrow > posted.lease_value(posted.max_price)
             if int(args["kind"]) == SEALED:
                 posted.reveal_end = int(args["biddingEnd"]) + self.reveal_period
             return

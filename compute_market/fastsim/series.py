@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compute_market.fastsim.mirror import JobState, Status
+from compute_market.fastsim.supply import ACTIVE, LEAVING
 from compute_market.units import bytes32, from_wei
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Series:
     def record(self, sim: FastSim, now: int) -> None:
         """The tick at `now`."""
         m = sim.mirror
-        present = [p for p in sim.providers if p.state in ("active", "leaving")]  # not dormant or gone
+        present = [p for p in sim.providers if p.state in (ACTIVE, LEAVING)]  # not dormant or gone
         offered = sum(p.gpu_count for p in present)
         reserved = sum(m.reserved(p.address) for p in present)
         reference = {model: float(from_wei(m.reference.get(bytes32(model), 0))) for model in sim.cfg.gpu_mix}

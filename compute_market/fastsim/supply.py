@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from compute_market.economics import ProviderLedger
 from compute_market.fastsim.chain import Tx
 from compute_market.units import from_wei, to_wei
 
@@ -63,13 +64,17 @@ def snapshot(p: Provider, unclaimed_tokens: Decimal = Decimal(0)) -> Snapshot:
 
 
 def trailing_pnl(p: Provider, then: Snapshot, now: Snapshot, token_price: Decimal) -> tuple[Decimal, Decimal]:
-    """The provider's profit between two snapshots, rewards at `token_price`, and the GPU-hours it
-    owned in between."""
-    owned = now.owned_gpu_hours - then.owned_gpu_hours
-    busy = now.busy_gpu_hours - then.busy_gpu_hours
-    revenue = now.credits_usd - then.credits_usd + (now.reward_tokens - then.reward_tokens) * token_price
-    cost = p.costs.ownership_per_hour() * owned + p.costs.marginal_per_busy_hour() * busy
-    return revenue - cost, owned
+    """The provider's profit between two snapshots, rewards at `token_price` (the ledger's own
+    `pnl` over the difference), and the GPU-hours it owned in between."""
+    between = ProviderLedger(
+        p.costs,
+        p.gpu_count,
+        owned_gpu_hours=now.owned_gpu_hours - then.owned_gpu_hours,
+        busy_gpu_hours=now.busy_gpu_hours - then.busy_gpu_hours,
+        credits_usd=now.credits_usd - then.credits_usd,
+        reward_tokens=now.reward_tokens - then.reward_tokens,
+    )
+    return between.pnl(token_price).profit, between.owned_gpu_hours
 
 
 @dataclass
@@ -100,7 +105,7 @@ class Supply:
 
     def hourly(self, sim: FastSim, hour: int) -> None:
         """After the hour's records: each provider's snapshot, the exits, and at most one entry."""
-        sim._book_earnings()  # what the last block paid (claims land on the hour) before the snapshots
+        sim.book_earnings()  # what the last block paid (claims land on the hour) before the snapshots
         price = sim.token_price() if sim.cfg.rewards_in_decisions else Decimal(0)
         market_profit, market_owned = Decimal(0), Decimal(0)
         present = [p for p in sim.providers if p.state in (ACTIVE, LEAVING)]
