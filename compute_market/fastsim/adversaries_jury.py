@@ -110,8 +110,8 @@ class Grinder:
             if dispute is None or not dispute.jurors:
                 return False
             mine = self.addresses
-            self.seats[job_id] = sum(1 for juror in dispute.jurors if juror in mine)
-            self.captured[job_id] = self.seats[job_id] >= len(dispute.jurors) // 2 + 1
+            self.seats[job_id] = sum(b.seats for juror, b in dispute.jurors.items() if juror in mine)
+            self.captured[job_id] = self.seats[job_id] >= dispute.seat_count // 2 + 1
         return self.captured[job_id]
 
 
@@ -383,7 +383,8 @@ class JuryAdversaries:
         for d in resolved.values():
             for juror in g.addresses:
                 if self._owed(d, juror):
-                    owed += from_wei(d.token_share) * price + from_wei(d.credit_share)
+                    seats = d.jurors[juror].seats  # one share per seat
+                    owed += (from_wei(d.token_share) * price + from_wei(d.credit_share)) * seats
         bonds_lost = from_wei(g.bonds_paid - g.bonds_returned - unresolved_bonds)
         mint_spread = mint_spread_usd(g)
         spent = bonds_lost + g.penalties_usd + mint_spread
@@ -459,7 +460,7 @@ class JuryAdversaries:
             return sum(1 for v in done if v.verifier in addresses)
 
         def seats(addresses: list[str]) -> int:
-            return sum(1 for d in review.disputes.values() for juror in d.jurors if juror in addresses)
+            return sum(b.seats for d in review.disputes.values() for juror, b in d.jurors.items() if juror in addresses)
 
         control = [f.control.address]
 

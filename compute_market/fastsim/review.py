@@ -4,6 +4,7 @@ jury, votes, verdict, jury rewards)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +34,13 @@ class Verification:
 
 @dataclass
 class Ballot:
-    """One juror's vote."""
+    """One juror's vote (it counts once per seat the juror holds)."""
 
     committed: bool = False
     revealed: bool = False
     fault: bool = False
     claimed: bool = False
+    seats: int = 1
 
 
 @dataclass
@@ -50,11 +52,16 @@ class Dispute:
     commit_end: int = 0
     reveal_end: int = 0
     appeal_end: int = 0
-    jurors: dict[str, Ballot] = field(default_factory=dict)
+    jurors: dict[str, Ballot] = field(default_factory=dict)  # one ballot per juror, whatever its seats
     fault: bool = False
     by_jury: bool = False
     token_share: int = 0
     credit_share: int = 0
+
+    @property
+    def seat_count(self) -> int:
+        """The jury's seats (`jurySize` when drawn; a juror may hold several)."""
+        return sum(b.seats for b in self.jurors.values())
 
 
 @dataclass
@@ -164,7 +171,8 @@ class Review:
         elif event == "JuryDrawn":
             d = self.disputes[job_id]
             d.status, d.commit_end, d.reveal_end = DisputeStatus.VOTING, int(args["commitEnd"]), int(args["revealEnd"])
-            d.jurors = {juror: Ballot() for juror in args["jurors"]}
+            seats = Counter(args["jurors"])  # drawn with replacement: a juror once per seat
+            d.jurors = {juror: Ballot(seats=n) for juror, n in seats.items()}
             c["juries"] += 1
         elif event == "VoteCommitted":
             self.disputes[job_id].jurors[args["juror"]].committed = True

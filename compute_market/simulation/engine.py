@@ -313,7 +313,7 @@ class Simulation:
                 self._try("verifier", assigned.client.attest, job_id, verdict)
             dispute = resolver.disputeOf(job_id)
             if dispute.status == DisputeStatus.VOTING:
-                for juror_address in resolver.jurorsOf(job_id):
+                for juror_address in dict.fromkeys(resolver.jurorsOf(job_id)):  # once per juror, not seat
                     juror = self.by_address.get(juror_address)
                     if juror is not None:
                         self._jury_duty(juror, job_id, dispute, now, truth_ok)
@@ -329,7 +329,7 @@ class Simulation:
     def _claim_jury_rewards(self, job_id: int) -> None:
         """The majority jurors of a dispute just decided claim their shares (paid by pull)."""
         resolver = self.protocol.resolver
-        for juror_address in resolver.jurorsOf(job_id):
+        for juror_address in dict.fromkeys(resolver.jurorsOf(job_id)):  # once per juror, not seat
             juror = self.by_address.get(juror_address)
             if juror is not None and any(resolver.juryRewardOf(job_id, juror_address)):
                 self._try("verifier", juror.client.claim_jury_reward, job_id)

@@ -42,15 +42,18 @@ import {IStakingLedger} from "../interfaces/IStakingLedger.sol";
 ///      Absent and minority jurors lose `jurorPenaltyBps` of it, burned: never paid to
 ///      the majority, so a majority bought with stake (a captured jury) takes nothing from the
 ///      honest minority it outvotes, and splitting stake over many seats earns no penalties. Majority jurors are paid by pull: the verdict records
-///      one equal share per juror, each claims it (the CMP rounding remainder is burned, the CRD
+///      one equal share per seat, each juror claims its seats' shares (the CMP rounding remainder is burned, the CRD
 ///      one stays with the provider), so `resolve` makes no transfer per juror.
 ///      Draws (the verifier, the jury) are queued in the ledger by the request and made by the
 ///      ledger's `processDraws` from a later block's hash with the stake as it stood at the
 ///      request, calling back `completeDraw` here (see `StakingLedger`):
 ///      a challenged dispute is `Drawing` until its jury is drawn.
 ///      Draws exclude the job's customer and provider, the challenger and the verifier exactly,
-///      whatever their stake; a jury comes out smaller than `jurySize` only when fewer other
-///      verifiers have stake. Jurors earn no emission (only the pools above); a verifier's
+///      whatever their stake. A jury is `jurySize` seats drawn with replacement (as Kleros draws):
+///      a verifier drawn for several seats commits and reveals once, and its vote, penalties and
+///      shares count once per seat, so the seats a stake expects, and what they earn and risk,
+///      do not depend on how many identities hold it. No jury only when no other verifier has
+///      stake. Jurors earn no emission (only the pools above); a verifier's
 ///      approval earns a verifier unit from the rewards distributor when the job settles.
 contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver, IDrawConsumer {
     using SafeERC20 for IERC20;
@@ -87,8 +90,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         // slot 2
         uint8 votesFault;
         uint8 votesNoFault;
-        uint112 tokenShare; // CMP each majority juror may claim
-        uint112 creditShare; // CRD each majority juror may claim
+        uint112 tokenShare; // CMP each majority seat may claim
+        uint112 creditShare; // CRD each majority seat may claim
         // slot 3: the jury, packed. Juror i is the verifier at ledger slot
         // `uint16(jurorSlots >> 16·i)`; bit i of each bitmap says whether it revealed, whether it
         // voted that the provider was at fault, and whether it claimed its majority share.
@@ -128,7 +131,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     uint32 public voteRevealPeriod = 1 days;
     /// @notice Time the arbiter has once a jury fails (default 2 days).
     uint32 public appealWindow = 2 days;
-    /// @notice Share of `seatStake` an absent or minority juror loses (default 5%).
+    /// @notice Share of `seatStake` an absent or minority juror loses per seat (default 5%).
     uint16 public jurorPenaltyBps = 500;
     /// @notice Share of `seatStake` a verifier loses when absent (default 5%).
     uint16 public absencePenaltyBps = 500;
@@ -328,15 +331,15 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
             revert RevealNotOpen(d.commitEnd, d.revealEnd);
         }
         uint256 i = _jurorIndex(d, msg.sender);
-        uint16 bit = uint16(1 << i);
         bytes32 commitment = _commitments[jobId][i];
-        if (commitment == bytes32(0) || d.revealed & bit != 0) revert NoVoteCommitted(msg.sender);
+        if (commitment == bytes32(0) || d.revealed & (1 << i) != 0) revert NoVoteCommitted(msg.sender);
         if (keccak256(abi.encode(jobId, msg.sender, providerFault, salt)) != commitment) {
             revert InvalidVoteReveal();
         }
-        d.revealed |= bit;
-        if (providerFault) (d.votedFault, d.votesFault) = (d.votedFault | bit, d.votesFault + 1);
-        else d.votesNoFault += 1;
+        (uint16 seats, uint8 count) = _seats(d, i); // one vote per seat the juror holds
+        d.revealed |= seats;
+        if (providerFault) (d.votedFault, d.votesFault) = (d.votedFault | seats, d.votesFault + count);
+        else d.votesNoFault += count;
         emit VoteRevealed(jobId, msg.sender, providerFault);
     }
 
@@ -372,16 +375,16 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     }
 
     /// @notice Pays the caller its share as a juror who voted with the majority of a dispute
-    ///         its jury decided: CMP (the jury's cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond). Once per
-    ///         juror and dispute; a share never expires. Reverts `NoJuryReward` otherwise.
+    ///         its jury decided: CMP (the jury's cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond), one
+    ///         share per seat it holds. Once per juror and dispute; a share never expires. Reverts `NoJuryReward` otherwise.
     /// @return tokens CMP paid.
     /// @return crd CRD paid.
     function claimJuryReward(uint256 jobId) external nonReentrant returns (uint256 tokens, uint256 crd) {
         Dispute storage d = _disputes[jobId];
-        uint16 bit;
-        (tokens, crd, bit) = _juryReward(d, msg.sender);
+        uint16 seats;
+        (tokens, crd, seats) = _juryReward(d, msg.sender);
         if (tokens == 0 && crd == 0) revert NoJuryReward(jobId, msg.sender);
-        d.claimed |= bit;
+        d.claimed |= seats;
         emit JurorRewarded(jobId, msg.sender, tokens, crd);
         if (tokens != 0) IERC20(address(token)).safeTransfer(msg.sender, tokens);
         if (crd != 0) credits.safeTransfer(msg.sender, crd);
@@ -405,7 +408,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         return _disputes[jobId];
     }
 
-    /// @notice The jurors drawn for job `jobId`.
+    /// @notice The jury's seats for job `jobId`: a juror drawn for several seats appears once per
+    ///         seat (it commits and reveals once, its vote counts once per seat).
     function jurorsOf(uint256 jobId) public view returns (address[] memory jurors) {
         Dispute storage d = _disputes[jobId];
         uint256 n = d.jurorCount;
@@ -584,7 +588,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         emit VerifierAssigned(jobId, drawn[0], deadline);
     }
 
-    /// @dev The jury: `jurySize` verifiers other than the parties, the challenger and the verifier;
+    /// @dev The jury: `jurySize` seats, drawn with replacement among the verifiers other than the
+    ///      parties, the challenger and the verifier;
     ///      the vote's periods start now. No juror available: to the arbiter.
     function _completeJuryDraw(uint256 jobId, IJobMarket.JobParties memory job, uint256 seed) private {
         Dispute storage d = _disputes[jobId];
@@ -692,7 +697,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         if (v.attestation == wrong) _slashVerifier(v.verifier, verifierSlashBps, to);
     }
 
-    /// @dev Penalizes jurors who did not reveal or voted with the minority: `jurorPenaltyBps` of
+    /// @dev Penalizes each seat whose juror did not reveal or voted with the minority: `jurorPenaltyBps` of
     ///      `seatStake` (all of the juror's stake at most, unbonding included), burned by the ledger.
     function _penalizeJurors(uint256 jobId, Dispute storage d, bool fault, uint256 majority) private {
         (uint256 n, uint256 packed, uint256 revealed, uint256 votedFault) =
@@ -738,14 +743,25 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         }
     }
 
-    /// @dev `juror`'s unclaimed majority share of the dispute, and its bit in the jury's bitmaps.
-    function _juryReward(Dispute storage d, address juror) private view returns (uint256, uint256, uint16 bit) {
+    /// @dev `juror`'s unclaimed majority shares of the dispute (one per seat), and its seats'
+    ///      bits in the jury's bitmaps.
+    function _juryReward(Dispute storage d, address juror) private view returns (uint256, uint256, uint16) {
         if (d.status != DisputeStatus.Resolved || !d.byJury) return (0, 0, 0);
         (bool found, uint256 i) = _findJuror(d, juror);
-        bit = uint16(1 << i);
+        uint256 bit = 1 << i;
         if (!found || d.revealed & bit == 0 || d.claimed & bit != 0) return (0, 0, 0);
         if ((d.votedFault & bit != 0) != d.providerFault) return (0, 0, 0);
-        return (d.tokenShare, d.creditShare, bit);
+        (uint16 seats, uint8 count) = _seats(d, i);
+        return (uint256(d.tokenShare) * count, uint256(d.creditShare) * count, seats);
+    }
+
+    /// @dev The seats of the juror at index `first` (its first): their bits and how many.
+    function _seats(Dispute storage d, uint256 first) private view returns (uint16 seats, uint8 count) {
+        (uint256 n, uint256 packed) = (d.jurorCount, d.jurorSlots);
+        uint256 slot = uint16(packed >> (16 * first));
+        for (uint256 j = first; j < n; ++j) {
+            if (uint16(packed >> (16 * j)) == slot) (seats, count) = (seats | uint16(1 << j), count + 1);
+        }
     }
 
     /// @dev `account`'s index on the dispute's jury; reverts `NotJuror` when it is not on it.

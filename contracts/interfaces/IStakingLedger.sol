@@ -22,8 +22,10 @@ interface IStakingLedger {
     /// @return targetBlock The block whose hash will decide the draw.
     function requestDraw(EntryKind kind, uint256 jobId) external returns (uint256 targetBlock);
 
-    /// @notice Up to `count` distinct verifiers drawn from `seed`, stake-weighted over the tree
-    ///         as it stands (call it from `completeDraw`), never any address of `excluded`.
+    /// @notice `count` seats drawn from `seed`, stake-weighted over the tree as it stands (call it
+    ///         from `completeDraw`), never any address of `excluded`; with replacement, so a
+    ///         verifier may hold several seats (it appears once per seat). None when no stake is
+    ///         left to draw from.
     function drawVerifiers(uint256 seed, address[] calldata excluded, uint256 count)
         external
         view

@@ -320,29 +320,20 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         returns (address[] memory drawn)
     {
         // The excluded slots' weight intervals, ascending, each computed once for all the draws.
-        Excluded memory x = Excluded(
-            new uint256[](excluded.length + count),
-            new uint256[](excluded.length + count),
-            new uint256[](excluded.length + count),
-            0,
-            0
-        );
-        for (uint256 i; i < excluded.length; ++i) {
+        // Seats are drawn with replacement (Kleros): a verifier drawn twice holds two seats, so
+        // the seats a stake expects do not depend on how many identities hold it.
+        uint256 n = excluded.length;
+        Excluded memory x = Excluded(new uint256[](n), new uint256[](n), new uint256[](n), 0, 0);
+        for (uint256 i; i < n; ++i) {
             uint256 slot = _verifiers[excluded[i]].slot;
             if (slot != 0) _exclude(x, slot);
         }
+        uint256 total = _tree.total - x.weight;
+        if (total == 0) return new address[](0);
         drawn = new address[](count);
-        uint256 found;
-        for (; found < count; ++found) {
-            uint256 total = _tree.total - x.weight;
-            if (total == 0) break;
-            uint256 point = uint256(keccak256(abi.encode(seed, found))) % total;
-            uint256 slot = _tree.findSkipping(point, x.starts, x.weights, x.n);
-            drawn[found] = verifierAtSlot[slot];
-            _exclude(x, slot);
-        }
-        assembly ("memory-safe") {
-            mstore(drawn, found) // shorten to the verifiers found
+        for (uint256 i; i < count; ++i) {
+            uint256 point = uint256(keccak256(abi.encode(seed, i))) % total;
+            drawn[i] = verifierAtSlot[_tree.findSkipping(point, x.starts, x.weights, x.n)];
         }
     }
 

@@ -190,7 +190,7 @@ def test_the_jury_grinder_votes_fault_only_with_a_captured_jury_and_its_books_ma
     for job_id in decided:
         d = review.disputes[job_id]
         mine = [b for juror, b in d.jurors.items() if juror in g.addresses]
-        assert g.seats[job_id] == len(mine)
+        assert g.seats[job_id] == sum(b.seats for b in mine)  # one vote a seat
         assert all(b.revealed and b.fault == g.captured[job_id] for b in mine)
         assert d.fault == g.captured[job_id]  # a captured jury convicts an honest provider
     for identity in g.identities:

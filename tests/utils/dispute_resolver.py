@@ -19,7 +19,9 @@ def crd(x: str | int) -> int:
 
 
 def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, skip: int = 0) -> None:
-    """Every juror commits `fault`; the first `skip` jurors never reveal."""
+    """Every juror commits `fault`, once whatever its seats (`jurors` may list it per seat); the
+    first `skip` distinct jurors never reveal."""
+    jurors = list(dict.fromkeys(jurors))
     for juror in jurors:
         account = accounts_by_address[juror]
         resolver.commitVote(job_id, resolver.voteCommitment(job_id, juror, fault, b"salt"), sender=account)
@@ -27,3 +29,11 @@ def vote_all(resolver, chain, job_id, jurors, accounts_by_address, fault: bool, 
     for juror in jurors[skip:]:
         resolver.revealVote(job_id, fault, b"salt", sender=accounts_by_address[juror])
     chain.pending_timestamp += DAY
+
+
+def seats_of(jurors) -> dict[str, int]:
+    """Seats per juror of a jury as `jurorsOf` lists it (once per seat), in order of first seat."""
+    seats: dict[str, int] = {}
+    for juror in jurors:
+        seats[juror] = seats.get(juror, 0) + 1
+    return seats

@@ -88,7 +88,7 @@ def unclaimed_jury_rewards(resolver, job_ids) -> tuple[int, int]:
     """CMP and CRD the resolver holds for majority jurors who have not claimed yet (wei)."""
     cmp = crd = 0
     for job_id in job_ids:
-        for juror in resolver.jurorsOf(job_id):
+        for juror in dict.fromkeys(resolver.jurorsOf(job_id)):  # a juror per seat: once each
             tokens, credits = resolver.juryRewardOf(job_id, juror)
             cmp, crd = cmp + tokens, crd + credits
     return cmp, crd
@@ -97,7 +97,7 @@ def unclaimed_jury_rewards(resolver, job_ids) -> tuple[int, int]:
 def claim_jury_rewards(resolver, job_id, accounts_by_address) -> tuple[int, int]:
     """Every juror with a share in `job_id`'s dispute claims it; the CMP and CRD paid (wei)."""
     cmp = crd = 0
-    for juror in resolver.jurorsOf(job_id):
+    for juror in dict.fromkeys(resolver.jurorsOf(job_id)):
         tokens, credits = resolver.juryRewardOf(job_id, juror)
         if tokens or credits:
             resolver.claimJuryReward(job_id, sender=accounts_by_address[juror])

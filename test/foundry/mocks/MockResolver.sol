@@ -40,9 +40,8 @@ contract MockResolver is IDrawConsumer {
     uint256 public drawnWithoutStake;
     /// @notice Drawn verifiers that were in the draw's excluded list.
     uint256 public drawnExcluded;
-    /// @notice Verifiers drawn twice in one draw.
-    uint256 public drawnTwice;
-    /// @notice Draws that returned a different number of verifiers than min(count, eligible).
+    /// @notice Draws that returned a different number of seats than `count` (none when no
+    ///         verifier is eligible): seats are drawn with replacement.
     uint256 public wrongCount;
     /// @notice Draws whose tree total differed from the active stake at the request.
     uint256 public wrongTotal;
@@ -139,14 +138,11 @@ contract MockResolver is IDrawConsumer {
         for (uint256 i; i < _verifiers.length; ++i) {
             if (r.snapshot[i] != 0 && !_isExcluded(r.excluded, _verifiers[i])) ++eligible;
         }
-        if (drawn.length != (eligible < r.count ? eligible : r.count)) ++wrongCount;
+        if (drawn.length != (eligible == 0 ? 0 : r.count)) ++wrongCount;
 
         for (uint256 i; i < drawn.length; ++i) {
             if (_isExcluded(r.excluded, drawn[i])) ++drawnExcluded;
             if (_snapshotOf(r, drawn[i]) == 0) ++drawnWithoutStake;
-            for (uint256 j; j < i; ++j) {
-                if (drawn[j] == drawn[i]) ++drawnTwice;
-            }
         }
     }
 

@@ -26,7 +26,7 @@ def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
     assert tx.events.filter(resolver.Challenged)[0].bond == BOND
     assert market.statusOf(result_job) == DISPUTED
     jurors = resolver.jurorsOf(result_job)
-    assert 3 <= len(jurors) <= 5
+    assert len(jurors) == 5  # seats
     juror_before = {j: token.balanceOf(j) for j in jurors}
     vote_all(resolver, chain, result_job, jurors, verifiers, fault=True)
     tx = resolver.resolve(result_job, sender=customer)
@@ -46,7 +46,7 @@ def test_upheld_challenge_compensates_the_customer_and_slashes_the_provider(
     # (10 CRD) back, collateral less the jury's 10% in CMP.
     assert credits.balanceOf(customer) == crd_before + crd(24)
     assert token.balanceOf(customer) == cmp_before + COLLATERAL - jury_cut
-    assert sum(token.balanceOf(j) - juror_before[j] for j in jurors) == jury_cut
+    assert sum(token.balanceOf(j) - juror_before[j] for j in set(jurors)) == jury_cut
     assert registry.stakeOf(provider) == to_wei(10_000) - COLLATERAL
     assert registry.providerOf(provider).disputesLost == 1
     assert registry.reputationOf(provider) == 2_000  # (0+1)*10000/(0+3+2)
@@ -70,7 +70,7 @@ def test_rejected_challenge_costs_the_challenger_its_bond(
     paid_to_provider = credits.balanceOf(provider) - provider_before
     # The provider gets its pay (22 CRD less the 1% fee) and the bond less the jury's cut.
     assert paid_to_provider == crd("21.78") + BOND - jury_cut
-    assert sum(credits.balanceOf(j) - juror_before[j] for j in jurors) == jury_cut
+    assert sum(credits.balanceOf(j) - juror_before[j] for j in set(jurors)) == jury_cut
     assert market.statusOf(result_job) == SETTLED
     assert registry.providerOf(provider).completed == 1
     assert credits.balanceOf(resolver) == 0
@@ -276,7 +276,7 @@ def test_an_attestation_after_the_verdict_reverts_and_the_verifier_is_excused(
     assigned = draws.verifier(result_job)
     resolver.challenge(result_job, "wrong output", sender=customer)
     draws.process()
-    jurors = resolver.jurorsOf(result_job)
+    jurors = list(dict.fromkeys(resolver.jurorsOf(result_job)))  # each juror once, whatever its seats
     for juror in jurors:
         commitment = resolver.voteCommitment(result_job, juror, True, b"salt")
         resolver.commitVote(result_job, commitment, sender=verifiers[juror])

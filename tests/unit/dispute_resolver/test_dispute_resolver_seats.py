@@ -17,7 +17,7 @@ import ape
 import pytest
 from utils.dispute_resolver import vote_all
 
-from compute_market.units import HOUR, to_wei
+from compute_market.units import DAY, HOUR, to_wei
 
 MINIMUM = to_wei(1_000)
 
@@ -92,3 +92,71 @@ def test_a_verifier_holds_no_active_stake_or_at_least_the_minimum(registry, toke
         registry.stakeAsVerifier(to_wei(500), sender=verifier)
     registry.stakeAsVerifier(MINIMUM, sender=verifier)
     assert (registry.activeStakeOf(verifier), registry.verifierOf(verifier).staked) == (MINIMUM, 2 * MINIMUM)
+
+
+def test_a_stake_split_over_identities_expects_the_seats_it_would_hold_whole(
+    registry, token, admin, accounts, verifiers
+):
+    """Seats are drawn with replacement: over 200 juries of 5 seats drawn among one verifier of
+    5,000 CMP and five of 1,000 (the module's nine excluded), each side holds about half of the
+    1,000 seats (binomial: 500 +- 16). Drawn as distinct identities (before), the 5,000 CMP
+    verifier sat at most once a jury (at most 200 seats) and the five small ones took the rest:
+    splitting a stake bought seats."""
+    make = {accounts[30]: to_wei(5_000), **{accounts[i]: MINIMUM for i in range(31, 36)}}
+    for account, stake in make.items():
+        token.transfer(account, stake, sender=admin)
+        token.approve(registry, stake, sender=account)
+        registry.registerVerifier(sender=account)
+        registry.stakeAsVerifier(stake, sender=account)
+    excluded = list(verifiers)
+    whole = split = 0
+    for seed in range(200):
+        seats = registry.drawVerifiers(seed, excluded, 5)
+        assert len(seats) == 5
+        whole += sum(1 for s in seats if s == accounts[30].address)
+        split += sum(1 for s in seats if s in {a.address for a in list(make)[1:]})
+    assert whole + split == 1_000
+    assert 430 <= whole <= 570
+
+
+def test_a_juror_holding_several_seats_votes_is_paid_and_penalised_once_per_seat(
+    resolver, registry, token, chain, result_job, customer, verifiers, draws
+):
+    """Seven of the nine verifiers leave the draws, so the jury's 5 seats fall to the two left:
+    one holds at least 3. It votes "fault" with one commitment and one reveal, and its vote
+    counts once per seat (a majority alone); the other votes "no fault" on its seats. The
+    majority juror claims one share of the jury's cut per seat; the minority juror loses 50 CMP
+    (5% of a 1,000 CMP seat) per seat. Drawn as distinct identities (before), the jury had two
+    seats, one vote each: a tie, to the arbiter."""
+    staying = list(verifiers)[:2]
+    for address in list(verifiers)[2:]:
+        registry.requestVerifierUnstake(MINIMUM, sender=verifiers[address])
+    resolver.challenge(result_job, "wrong output", sender=customer)
+    draws.process()
+    jurors = list(resolver.jurorsOf(result_job))
+    assert len(jurors) == 5 and set(jurors) <= set(staying)
+    seats = {a: jurors.count(a) for a in staying}
+    major, minor = sorted(staying, key=lambda a: -seats[a])
+    assert seats[major] >= 3
+    votes = {major: True, minor: False}
+    for juror in [a for a in staying if seats[a]]:
+        digest = resolver.voteCommitment(result_job, juror, votes[juror], b"salt")
+        resolver.commitVote(result_job, digest, sender=verifiers[juror])
+    chain.pending_timestamp += DAY
+    for juror in [a for a in staying if seats[a]]:
+        resolver.revealVote(result_job, votes[juror], b"salt", sender=verifiers[juror])
+    dispute = resolver.disputeOf(result_job)
+    assert (dispute.votesFault, dispute.votesNoFault) == (seats[major], seats[minor])
+    chain.pending_timestamp += DAY
+    tx = resolver.resolve(result_job, sender=customer)
+    assert tx.events.filter(resolver.DisputeResolved)[0].providerFault
+    penalties = tx.events.filter(resolver.JurorPenalized)
+    assert [(p.juror, p.amount) for p in penalties] == [(minor, to_wei(50))] * seats[minor]
+    assert registry.verifierOf(minor).staked == MINIMUM - to_wei(50) * seats[minor]
+    opened = tx.events.filter(resolver.JuryRewardsOpened)[0]
+    assert opened.majority == seats[major]
+    paid = resolver.claimJuryReward(result_job, sender=verifiers[major]).events.filter(resolver.JurorRewarded)[0]
+    assert paid.tokens == opened.tokenShare * seats[major] > 0
+    assert resolver.juryRewardOf(result_job, major) == (0, 0)
+    with ape.reverts(resolver.NoJuryReward):
+        resolver.claimJuryReward(result_job, sender=verifiers[major])
