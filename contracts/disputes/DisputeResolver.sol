@@ -92,17 +92,18 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         uint8 votesNoFault;
         uint112 tokenShare; // CMP each majority seat may claim
         uint112 creditShare; // CRD each majority seat may claim
-        // slot 3: the jury, packed. Juror i is the verifier at ledger slot
-        // `uint16(jurorSlots >> 16·i)`; bit i of each bitmap says whether it revealed, whether it
-        // voted that the provider was at fault, and whether it claimed its majority share.
+        // slot 3: the jury, packed. Seat i is held by the verifier at ledger slot
+        // `uint16(jurorSlots >> 16·i)` (a verifier may hold several); bit i of each bitmap says
+        // whether the seat's vote was revealed, whether it was that the provider was at fault, and
+        // whether the seat's majority share was claimed (a juror's seats move together).
         uint144 jurorSlots;
         uint16 revealed;
         uint16 votedFault;
         uint16 claimed;
     }
 
-    /// @notice A juror's vote, as `voteOf` shows it (stored packed: the commitment per juror
-    ///         index, the rest as bits of the dispute record).
+    /// @notice A juror's vote, as `voteOf` shows it (stored packed: the commitment at the juror's
+    ///         first seat, the rest as bits of the dispute record; it counts once per seat).
     struct Vote {
         bytes32 commitment;
         bool revealed;
@@ -121,7 +122,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     /// @notice Bond a challenger posts, in CRD (default 10).
     uint128 public challengeBond = 10 ether;
-    /// @notice Verifiers on a jury (default 5, 1 to 9).
+    /// @notice Seats on a jury (default 5, 1 to 9), drawn with replacement.
     uint8 public jurySize = 5;
     /// @notice Time the drawn verifier has to attest (default 6 h, 10 min to 1 day; keep it
     ///         shorter than the market's challenge window).
@@ -157,7 +158,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     mapping(uint256 => Verification) private _verifications;
     mapping(uint256 => Dispute) private _disputes;
-    /// @dev Each juror's sealed vote, by its index in the jury.
+    /// @dev Each juror's sealed vote, by the index of its first seat in the jury.
     mapping(uint256 => bytes32[MAX_JURY]) private _commitments;
 
     event VerifierAssigned(uint256 indexed jobId, address indexed verifier, uint256 deadline);
@@ -172,10 +173,12 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
     event VoteRevealed(uint256 indexed jobId, address indexed juror, bool providerFault);
     event AwaitingArbiter(uint256 indexed jobId, uint256 appealEnd);
     event DisputeResolved(uint256 indexed jobId, bool providerFault, bool byJury, bool byDefault);
+    /// @notice An absent or minority juror's penalty, once per seat it held.
     event JurorPenalized(uint256 indexed jobId, address indexed juror, uint256 amount);
-    /// @notice The majority jurors of a dispute may each claim `tokenShare` CMP and `creditShare` CRD.
+    /// @notice The majority jurors of a dispute may claim `tokenShare` CMP and `creditShare` CRD
+    ///         per seat; `majority` counts the majority's seats.
     event JuryRewardsOpened(uint256 indexed jobId, uint256 majority, uint256 tokenShare, uint256 creditShare);
-    /// @notice A majority juror claimed its share.
+    /// @notice A majority juror claimed its shares (one per seat).
     event JurorRewarded(uint256 indexed jobId, address indexed juror, uint256 tokens, uint256 credits);
     event JackpotPaid(uint256 indexed jobId, address indexed whistleblower, uint256 amount, uint256 burned);
     event VerificationExcused(uint256 indexed jobId, address indexed verifier);
@@ -343,7 +346,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         emit VoteRevealed(jobId, msg.sender, providerFault);
     }
 
-    /// @notice Closes the vote after `revealEnd` (anyone): a majority of the drawn jury,
+    /// @notice Closes the vote after `revealEnd` (anyone): a majority of the jury's seats,
     ///         revealed, decides; otherwise the dispute waits for the arbiter until `appealEnd`.
     function resolve(uint256 jobId) external nonReentrant {
         Dispute storage d = _votingDispute(jobId);
@@ -374,7 +377,7 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
         _apply(jobId, d, false, false, true);
     }
 
-    /// @notice Pays the caller its share as a juror who voted with the majority of a dispute
+    /// @notice Pays the caller its shares as a juror who voted with the majority of a dispute
     ///         its jury decided: CMP (the jury's cut of a slashed collateral) and CRD (the jury's cut of a forfeited bond), one
     ///         share per seat it holds. Once per juror and dispute; a share never expires. Reverts `NoJuryReward` otherwise.
     /// @return tokens CMP paid.
@@ -392,8 +395,8 @@ contract DisputeResolver is Governed, ReentrancyGuardTransient, IDisputeResolver
 
     // ================================================================== views
 
-    /// @notice What `juror` may still claim for job `jobId`'s dispute (`claimJuryReward`): its
-    ///         share when its jury decided, it voted with the majority and has not claimed.
+    /// @notice What `juror` may still claim for job `jobId`'s dispute (`claimJuryReward`): a
+    ///         share per seat when its jury decided, it voted with the majority and has not claimed.
     function juryRewardOf(uint256 jobId, address juror) public view returns (uint256 tokens, uint256 crd) {
         (tokens, crd,) = _juryReward(_disputes[jobId], juror);
     }

@@ -120,7 +120,7 @@ def test_resolve_by_default_only_ends_a_dispute_awaiting_the_arbiter(
 
 
 def test_vote_of_an_account_off_the_jury_is_all_zero(resolver, chain, registry, result_job, customer, verifiers):
-    """Of the nine verifiers five sit on the jury; the first juror commits. `voteOf` shows its
+    """Of the nine verifiers at most five hold the jury's five seats; the first juror commits. `voteOf` shows its
     commitment, and an all-zero vote for a staked verifier off the jury (it has a ledger slot,
     found nowhere in the jury) and for the customer (no slot), not juror 0's commitment."""
     resolver.challenge(result_job, "x", sender=customer)
@@ -179,7 +179,7 @@ def test_no_jury_reward_before_the_jurys_verdict(resolver, chain, registry, resu
 
 
 def test_no_jury_reward_when_the_arbiter_decides(resolver, chain, registry, admin, result_job, customer, verifiers):
-    """Only the juror holding the fewest of the five seats (one or two: eight verifiers share
+    """Only the juror holding the fewest of the five seats (one or two: nine verifiers share
     them) reveals fault: below the quorum of 3 seats, the arbiter decides fault. The dispute is
     resolved but not by the jury: the revealed juror's `juryRewardOf` is (0, 0) and claiming
     reverts `NoJuryReward`."""
