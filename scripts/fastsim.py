@@ -148,6 +148,20 @@ from compute_market.progress import progress_bar
         "grinder and sybil are meant for runs with verifiers."
     ),
 )
+@click.option(
+    "--gas-price-gwei",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Gas price an adversary pays for its own transactions (gas used from their receipts).",
+)
+@click.option(
+    "--eth-usd",
+    type=click.FloatRange(min=0),
+    default=3000.0,
+    show_default=True,
+    help="Price of the chain's native coin in USD, for --gas-price-gwei.",
+)
 @click.option("--series/--no-series", default=True, show_default=True, help="Hourly time series, CSV and PNG plots.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("sim-output/fastsim"), show_default=True)
 @click.option(
@@ -226,6 +240,8 @@ def make_config(opts: dict[str, Any]) -> FastSimConfig:
         entrants=opts["entrants"],
         rewards_in_decisions=opts["rewards_in_decisions"],
         check_rate=opts["check_rate"],
+        gas_price_gwei=opts["gas_price_gwei"],
+        eth_usd=opts["eth_usd"],
         series=opts["series"],
         electricity_multiplier=opts["electricity_multiplier"],
         gpu_price_multiplier=opts["gpu_price_multiplier"],

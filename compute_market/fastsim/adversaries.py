@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from compute_market.economics import CENT, ProviderCosts
 from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash, job_spec
 from compute_market.fastsim.adversaries_jury import JURY_KINDS, JuryAdversaries
-from compute_market.fastsim.books import book_mint, mint_spread_usd
+from compute_market.fastsim.books import GasBook, book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
 from compute_market.fastsim.mirror import OPEN, SEALED, ZERO, Bond, JobState, Status
 from compute_market.units import DAY, HOUR, bytes32, from_wei, to_wei
@@ -122,6 +122,7 @@ class Adversaries:
         self.sim = sim
         cfg = sim.cfg
         self.rng = random.Random(f"adversaries:{cfg.seed}")  # never the market's generator
+        self.gas = GasBook.priced(cfg.gas_price_gwei, cfg.eth_usd)  # what their own transactions used
         counts = cfg.adversaries
         names = list(cfg.gpu_mix)
         self.model = max(names, key=lambda n: cfg.gpu_mix[n])  # the most asked-for model
@@ -141,7 +142,7 @@ class Adversaries:
         ]
         self.lowballers: list[LowballProvider] = []
         jury = any(counts.get(kind, 0) for kind in JURY_KINDS)
-        self.jury = JuryAdversaries(sim, counts, self.rng) if jury else None  # grinders and sybil farms
+        self.jury = JuryAdversaries(sim, counts, self.rng, self.gas) if jury else None  # grinders and sybil farms
         self.reveals: defaultdict[int, dict[str, int]] = defaultdict(dict)  # shill jobs: provider → revealed price
         self.forfeited: defaultdict[str, Decimal] = defaultdict(Decimal)  # shill provider → bonds lost (USD)
         self.forfeited_cmp: defaultdict[str, int] = defaultdict(int)
@@ -342,6 +343,19 @@ class Adversaries:
                 txs.append(Tx(s.customer.address, "adversary", "JobMarket", "postJob", (spec,)))
                 view.credits[s.customer.address] -= escrow
 
+    def book_gas(self, block: Block) -> None:
+        """The gas the adversaries' own transactions used in `block`, set-up blocks included (their
+        receipts, one batch; blocks without one of theirs read nothing)."""
+        watched = set(self.senders()) | {p.address for p in self.lowballers}
+        if self.jury is not None:
+            watched |= {g.challenger.address for g in self.jury.grinders}
+        ours = [o for o in block.outcomes if o.tx.sender in watched]
+        if not ours:
+            return
+        receipts = self.sim.chain.rpc.batch([("eth_getTransactionReceipt", [o.hash]) for o in ours])
+        for outcome, receipt in zip(ours, receipts, strict=True):
+            self.gas.used[outcome.tx.sender] += int(receipt["gasUsed"], 16)
+
     def after_block(self, block: Block) -> None:
         """What the adversaries follow in a mined block: their jobs, the sealed reveals on the shills'
         jobs, forfeited shill bonds, verifier slashes, and (blocks with a reward claim) the split of
@@ -462,7 +476,8 @@ class Adversaries:
         mint_spread = mint_spread_usd(w)
         redeem_spread = from_wei(w.redeemed_crd) - w.redeem_cmp_usd
         fees = from_wei(w.fees_crd)
-        spent = mint_spread + redeem_spread + fees
+        gas = self.gas.gas(accounts)
+        spent = mint_spread + redeem_spread + fees + self.gas.usd(gas)
         gained = w.activity_usd + from_wei(owed) * price
         cmp, crd = self._holdings(w)
         start = self.start_value[w.customer.address]
@@ -480,13 +495,16 @@ class Adversaries:
             "activity_rewards_owed_cmp": _cmp(owed),
             "stake_rewards_cmp_excluded": _cmp(stake_cmp),
             "holdings_change_usd": _usd(holdings),
+            "gas_used": gas,
+            "gas_usd": _usd(self.gas.usd(gas)),
         }
         return _row("wash", [w.customer.address, w.provider], spent, gained, "the fee cap", details)
 
     def _lowball_row(self, p: Provider, price: Decimal) -> dict[str, Any]:
         pnl = p.ledger.pnl(price)
         dedicated = p.costs.ownership_per_hour() * pnl.busy_gpu_hours
-        spent = pnl.marginal_cost + dedicated
+        gas = self.gas.gas([p.address])
+        spent = pnl.marginal_cost + dedicated + self.gas.usd(gas)
         gained = pnl.credits_usd  # credits earned, slashes as negative revenue; no rewards
         details = {
             "busy_gpu_hours": str(pnl.busy_gpu_hours.quantize(Decimal("0.0001"))),
@@ -497,6 +515,8 @@ class Adversaries:
             "ownership_of_busy_hours_usd": _usd(dedicated),
             "profit_before_rewards_usd": _usd(pnl.profit - pnl.rewards_usd),
             "slashed_usd": _usd(p.slashed_usd),
+            "gas_used": gas,
+            "gas_usd": _usd(self.gas.usd(gas)),
         }
         return _row("lowball", [p.address], spent, gained, "collateral at the max price; serves below cost", details)
 
@@ -521,8 +541,11 @@ class Adversaries:
             "jobs_with_lower_price": improved,
             "bonds_forfeited_cmp": _cmp(sum(self.forfeited_cmp[a] for a in s.providers)),
             "bonds_forfeited_usd": _usd(sum((self.forfeited[a] for a in s.providers), Decimal(0))),
+            # the shill providers' transactions only: the customer's own would be sent anyway
+            "gas_used": self.gas.gas(s.providers),
+            "gas_usd": _usd(self.gas.usd(self.gas.gas(s.providers))),
         }
-        spent = sum((self.forfeited[a] for a in s.providers), Decimal(0))
+        spent = sum((self.forfeited[a] for a in s.providers), Decimal(0)) + self.gas.usd(self.gas.gas(s.providers))
         return _row(
             "shill",
             [s.customer.address, *s.providers],

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from compute_market.fastsim.actors import Customer
-from compute_market.fastsim.books import book_mint, mint_spread_usd
+from compute_market.fastsim.books import GasBook, book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
 from compute_market.fastsim.mirror import JobState, Status
 from compute_market.fastsim.review import Dispute
@@ -142,11 +142,12 @@ class Books:
 class JuryAdversaries:
     """The run's jury grinders and sybil farms: set-up, their moves, their books and rows."""
 
-    def __init__(self, sim: FastSim, counts: dict[str, int], rng: random.Random) -> None:
+    def __init__(self, sim: FastSim, counts: dict[str, int], rng: random.Random, gas: GasBook) -> None:
         from compute_market.fastsim.engine import actor_address
 
         self.sim = sim
         self.rng = rng
+        self.gas = gas  # the gas the identities' and challengers' transactions used
         cfg = sim.cfg
         self.grinders: list[Grinder] = []
         for g in range(counts.get("grinder", 0)):
@@ -387,7 +388,8 @@ class JuryAdversaries:
                     owed += (from_wei(d.token_share) * price + from_wei(d.credit_share)) * seats
         bonds_lost = from_wei(g.bonds_paid - g.bonds_returned - unresolved_bonds)
         mint_spread = mint_spread_usd(g)
-        spent = bonds_lost + g.penalties_usd + mint_spread
+        gas = self.gas.gas([g.challenger.address])  # its challenges and mints; the identities' duty is left out
+        spent = bonds_lost + g.penalties_usd + mint_spread + self.gas.usd(gas)
         gained = g.rewards_usd + owed + g.jackpot_usd + g.finder_usd
         faults = [j for j, d in resolved.items() if d.fault]
         books = [self.books[a] for a in g.addresses]
@@ -424,6 +426,8 @@ class JuryAdversaries:
             "honest_collateral_slashed_cmp": _cmp(sum(m.jobs[j].collateral for j in faults)),
             "honest_duty_elsewhere_usd_excluded": _usd(duty),
             "stake_rewards_cmp_excluded": _cmp(sum(b.stake_cmp for b in books) + sum(p[1] for p in pending)),
+            "gas_used": gas,
+            "gas_usd": _usd(self.gas.usd(gas)),
         }
         return spent, gained, details
 
@@ -454,6 +458,8 @@ class JuryAdversaries:
         slashed = sum((s for _, s in earned), Decimal(0))
         control_gained, control_slashed = self._earned(f.control.address, price)
         control_net = control_gained - control_slashed
+        farm_gas, control_gas = self.gas.gas(farm), self.gas.gas([f.control.address])
+        extra_gas = self.gas.usd(farm_gas) - self.gas.usd(control_gas)  # what splitting costs in gas
 
         def attested(addresses: list[str]) -> int:
             done = [v for v in review.verifications.values() if v.attestation != Attestation.NONE]
@@ -483,8 +489,11 @@ class JuryAdversaries:
             "control_stake_rewards_cmp": rewards(control, 1),
             "farm_activity_rewards_cmp": rewards(farm, 0),
             "control_activity_rewards_cmp": rewards(control, 0),
+            "farm_gas_used": farm_gas,
+            "control_gas_used": control_gas,
+            "extra_gas_usd": _usd(extra_gas),
         }
-        return slashed + control_net, gained, details
+        return slashed + control_net + extra_gas, gained, details
 
 
 __all__ = ["GRINDER_IDENTITIES", "JURY_KINDS", "SYBIL_IDENTITIES", "Farm", "Grinder", "Identity", "JuryAdversaries"]

@@ -78,10 +78,16 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
             if row.get(key, "-") != "-":
                 out[f"econ.{model}.{key}"] = float(row[key])
     adversaries: dict[str, float] = {}
+    gas: dict[str, float] = {}
     for row in report.get("adversaries", []):  # runs with adversaries: each kind's net P&L (summed)
         adversaries[row["kind"]] = adversaries.get(row["kind"], 0.0) + float(row["net_usd"])
+        used = row["details"].get("gas_used", row["details"].get("farm_gas_used"))
+        if used is not None:  # the gas its own transactions used (the farm's: all its identities')
+            gas[row["kind"]] = gas.get(row["kind"], 0.0) + float(used)
     for kind, net in sorted(adversaries.items()):
         out[f"adversary.{kind}.net_usd"] = round(net, 2)
+    for kind, used in sorted(gas.items()):
+        out[f"adversary.{kind}.gas_used"] = used
     if "demand" in report:  # runs with the outside option: the share of demand that went elsewhere
         outside, market = sum(report["demand"]["went_outside"].values()), sum(report["demand"]["to_market"].values())
         if outside + market:

@@ -1,9 +1,12 @@
 """Bookkeeping the adversaries share: credits an owner minted by burning CMP, from the token
-transfers of a block (the wash trader's and the jury grinder's books)."""
+transfers of a block (the wash trader's and the jury grinder's books), and the gas their
+transactions used, from the receipts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
@@ -33,3 +36,22 @@ def book_mint(owners: Mapping[str, Minter], contract: str, sender: str, to: str,
 def mint_spread_usd(m: Minter) -> Decimal:
     """What minting cost beyond the credits it gave: the CMP burned less the credits minted (USD)."""
     return m.mint_cmp_usd - from_wei(m.minted_crd)
+
+
+@dataclass
+class GasBook:
+    """Gas the adversaries' own transactions used (their receipts' `gasUsed`), per sender, and
+    what it costs at the run's gas price (`--gas-price-gwei`) and ETH price (`--eth-usd`)."""
+
+    usd_per_gas: Decimal
+    used: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @classmethod
+    def priced(cls, gas_price_gwei: float, eth_usd: float) -> GasBook:
+        return cls(Decimal(str(gas_price_gwei)) * Decimal(str(eth_usd)) / Decimal(10**9))
+
+    def gas(self, addresses: Iterable[str]) -> int:
+        return sum(self.used.get(a, 0) for a in addresses)
+
+    def usd(self, gas: int) -> Decimal:
+        return gas * self.usd_per_gas

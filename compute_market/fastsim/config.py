@@ -66,6 +66,11 @@ class FastSimConfig:
     raw_rate_calls: int = 2_000  # size of the raw eth_call batch measured at the end
     raw_rate_txs: int = 1_000  # size of the raw transaction batch measured at the end
     check_rate: float = 0.7  # chance a customer checks a result, and challenges it when it is fake
+    # What an adversary's transactions cost it: gas used (receipts) x gas price x ETH price. The
+    # local chain charges nothing that matters; 0 leaves the rows as the protocol's rules alone
+    # make them (an L2 at a few thousandths of a gwei is close to that).
+    gas_price_gwei: float = 0.0
+    eth_usd: float = 3_000.0
     claim_rewards: bool = True  # providers and verifiers claim their rewards once each epoch is over
     verifier_unstake_per_day: float = 0.2  # chance a verifier asks, each simulated day, to unstake half its stake
     unbonding_period: int = DAY  # the ledger's unbonding period in runs with verifiers (its minimum)

@@ -336,8 +336,10 @@ class FastSim:
                 self._book_slash(log.args["provider"], int(log.args["slashed"]))
             elif log.contract == "JobMarket":
                 self._follow_job(log, specs.get(log.tx))
-        if self.adversaries is not None and not setup:
-            self.adversaries.after_block(block)
+        if self.adversaries is not None:
+            self.adversaries.book_gas(block)
+            if not setup:
+                self.adversaries.after_block(block)
         return block
 
     def _follow_job(self, log: Log, spec: tuple[Any, ...] | None) -> None:

@@ -14,12 +14,15 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
+from utils.helpers import load_script
 
 from compute_market.fastsim import FastSimConfig, run_attached
 from compute_market.fastsim.adversaries import parse_adversaries
 from compute_market.fastsim.adversaries_jury import GRINDER_IDENTITIES, SYBIL_IDENTITIES
 from compute_market.fastsim.aggregate import aggregate, headline
+from compute_market.fastsim.books import GasBook
 from compute_market.fastsim.mirror import OPEN, Bond, Status
 from compute_market.fastsim.report import print_summary
 from compute_market.fastsim.verifiers import is_honest
@@ -43,7 +46,15 @@ ADVERSARIAL = FastSimConfig(
     raw_rate_calls=100,
     raw_rate_txs=50,
     adversaries={"wash": 1, "lowball": 1, "shill": 1},
+    gas_price_gwei=2.0,  # each adversary pays its own transactions' gas: 2 gwei at 3,000 USD per ETH
+    eth_usd=3_000.0,
 )
+USD_PER_GAS = Decimal(2) * 3_000 / 10**9
+
+
+def _gas_usd(details, key="gas_used"):
+    """The row's gas at the runs' price, to the cent as the books give it."""
+    return (details[key] * USD_PER_GAS).quantize(Decimal("0.01"))
 
 
 JURY = replace(
@@ -77,6 +88,17 @@ def test_parse_adversaries():
         parse_adversaries("bribe=3")
 
 
+def test_gas_is_priced_at_the_settings_and_a_negative_price_is_refused():
+    """2 gwei at 3,000 USD an ETH: a million gas costs 6 USD; `--gas-price-gwei -1` is refused in
+    one line naming the option."""
+    book = GasBook.priced(2.0, 3_000.0)
+    book.used["0xa"] += 600_000
+    book.used["0xb"] += 400_000
+    assert book.gas(["0xa", "0xb", "0xc"]) == 1_000_000 and book.usd(1_000_000) == Decimal(6)
+    answer = CliRunner(mix_stderr=False).invoke(load_script("fastsim").cli, ["--gas-price-gwei", "-1"])
+    assert answer.exit_code == 2 and "--gas-price-gwei" in answer.stderr and "Traceback" not in answer.stderr
+
+
 def test_the_wash_trader_settles_its_own_jobs_and_claims_at_a_loss(adversarial_run):
     sim, report = adversarial_run
     assert sim.adversaries is not None
@@ -93,8 +115,9 @@ def test_the_wash_trader_settles_its_own_jobs_and_claims_at_a_loss(adversarial_r
     assert Decimal(row["gained_usd"]) > 0
     # the work reward is capped by the fee the job paid: it never covers the fee
     assert Decimal(row["gained_usd"]) < Decimal(details["fees_usd"])
+    assert details["gas_used"] > 0 and Decimal(details["gas_usd"]) == _gas_usd(details)
     spent = Decimal(details["fees_usd"]) + Decimal(details["mint_spread_usd"]) + Decimal(details["redeem_spread_usd"])
-    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.02")
+    assert abs(spent + Decimal(details["gas_usd"]) - Decimal(row["spent_usd"])) <= Decimal("0.03")
     assert Decimal(row["net_usd"]) < 0 and row["stopped_by"] == "the fee cap"
 
 
@@ -114,6 +137,7 @@ def test_the_lowball_bidder_wins_below_cost_and_loses(adversarial_run):
     )
     (row,) = _rows(report, "lowball")
     assert Decimal(row["details"]["busy_gpu_hours"]) > 0
+    assert row["details"]["gas_used"] > 0 and Decimal(row["details"]["gas_usd"]) == _gas_usd(row["details"])
     assert Decimal(row["net_usd"]) < 0 and row["stopped_by"].startswith("collateral")
 
 
@@ -137,7 +161,12 @@ def test_the_shill_bidder_commits_from_its_own_providers(adversarial_run):
     assert row["addresses"] == [shill.customer.address, *shill.providers]
     assert row["details"]["shill_commitments"] == len(shill.bids)
     assert Decimal(row["net_usd"]) == Decimal(row["gained_usd"]) - Decimal(row["spent_usd"])
-    assert Decimal(row["details"]["bonds_forfeited_usd"]) == Decimal(row["spent_usd"])
+    # its shill providers' gas (a commitment alone is over 100,000), not the customer's own jobs'
+    details = row["details"]
+    assert details["gas_used"] > 100_000 * len(shill.bids) and Decimal(details["gas_usd"]) == _gas_usd(details)
+    spent = Decimal(details["bonds_forfeited_usd"]) + Decimal(details["gas_usd"])
+    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.01")
+    assert sim.adversaries.gas.gas([shill.customer.address]) > 0  # booked, but not the attack's
     stopped = Decimal(row["net_usd"]) < 0
     assert (row["stopped_by"] == "lapsed bonds go to the treasury") == stopped
 
@@ -154,6 +183,7 @@ def test_the_report_carries_every_adversary_and_the_sweep_figures(adversarial_ru
     figures = headline(report)
     for kind in ("wash", "lowball", "shill"):
         assert figures[f"adversary.{kind}.net_usd"] == float(_rows(report, kind)[0]["net_usd"])
+        assert figures[f"adversary.{kind}.gas_used"] == _rows(report, kind)[0]["details"]["gas_used"]
     agg = aggregate({5: report, 6: report})
     assert agg["figures"]["adversary.wash.net_usd"]["median"] == figures["adversary.wash.net_usd"]
     console = Console(record=True, width=200)
@@ -207,9 +237,10 @@ def test_the_jury_grinder_votes_fault_only_with_a_captured_jury_and_its_books_ma
     assert row["addresses"] == [g.challenger.address, *sorted(g.addresses)]
     assert details["challenges"] == len(g.challenged) and details["juries_captured"] == sum(g.captured.values())
     assert details["fault_verdicts"] == sum(1 for j in decided if review.disputes[j].fault)
-    spent = sum(Decimal(details[k]) for k in ("bonds_lost_usd", "identities_slashed_usd", "mint_spread_usd"))
+    spent = sum(Decimal(details[k]) for k in ("bonds_lost_usd", "identities_slashed_usd", "mint_spread_usd", "gas_usd"))
     gained = sum(Decimal(details[k]) for k in ("jury_rewards_usd", "jackpots_usd", "finder_cuts_usd"))
-    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.03")
+    assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.04")
+    assert details["gas_used"] > 0 and Decimal(details["gas_usd"]) == _gas_usd(details)  # the challenger's
     assert abs(gained - Decimal(row["gained_usd"])) <= Decimal("0.03")
     assert Decimal(details["honest_jurors_penalised_cmp"]) > 0  # what its captured juries took
     assert row["stopped_by"].startswith("not stopped") == (Decimal(row["net_usd"]) >= 0)
@@ -218,7 +249,7 @@ def test_the_jury_grinder_votes_fault_only_with_a_captured_jury_and_its_books_ma
 def test_the_sybil_farm_splits_one_verifiers_stake_and_is_scored_against_a_control(jury_run):
     """The farm stakes one verifier's capital over its identities, the control the same in one;
     neither unstakes. Their stakes, CMP wallets and credits on chain are what the books say, and
-    the row is the farm's net less the control's."""
+    the row is the farm's net less the control's and less the gas its extra identities used."""
     sim, report = jury_run
     assert sim.adversaries is not None and sim.adversaries.jury is not None
     jury = sim.adversaries.jury
@@ -240,8 +271,13 @@ def test_the_sybil_farm_splits_one_verifiers_stake_and_is_scored_against_a_contr
     assert row["addresses"] == [i.address for i in farm.identities]
     assert details["farm_jury_seats"] + details["control_jury_seats"] > 0
     farm_net, control_net = Decimal(details["farm_net_usd"]), Decimal(details["control_net_usd"])
-    assert abs(Decimal(row["net_usd"]) - (farm_net - control_net)) <= Decimal("0.03")
-    spent = Decimal(details["farm_slashed_usd"]) + control_net
+    extra_gas = Decimal(details["extra_gas_usd"])
+    assert abs(Decimal(row["net_usd"]) - (farm_net - control_net - extra_gas)) <= Decimal("0.03")
+    # splitting costs gas: five identities register, stake, claim and vote where one would
+    assert details["farm_gas_used"] > details["control_gas_used"] > 0
+    extra = (details["farm_gas_used"] - details["control_gas_used"]) * USD_PER_GAS
+    assert abs(Decimal(details["extra_gas_usd"]) - extra) <= Decimal("0.01")
+    spent = Decimal(details["farm_slashed_usd"]) + control_net + Decimal(details["extra_gas_usd"])
     assert abs(spent - Decimal(row["spent_usd"])) <= Decimal("0.02")
 
 
