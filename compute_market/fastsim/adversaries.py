@@ -346,15 +346,22 @@ class Adversaries:
     def book_gas(self, block: Block) -> None:
         """The gas the adversaries' own transactions used in `block`, set-up blocks included (their
         receipts, one batch; blocks without one of theirs read nothing)."""
-        watched = set(self.senders()) | {p.address for p in self.lowballers}
-        if self.jury is not None:
-            watched |= {g.challenger.address for g in self.jury.grinders}
-        ours = [o for o in block.outcomes if o.tx.sender in watched]
+        ours = [o for o in block.outcomes if o.tx.sender in self.gas_senders()]
         if not ours:
             return
         receipts = self.sim.chain.rpc.batch([("eth_getTransactionReceipt", [o.hash]) for o in ours])
         for outcome, receipt in zip(ours, receipts, strict=True):
-            self.gas.used[outcome.tx.sender] += int(receipt["gasUsed"], 16)
+            used = int(receipt["gasUsed"], 16)  # an outcome is a transaction mined in this block
+            self.gas.book(outcome.tx.sender, used)
+            if self.jury is not None:
+                self.jury.book_attack_gas(outcome.tx, used)
+
+    def gas_senders(self) -> set[str]:
+        """Every address whose transactions' gas is booked: the adversaries' own."""
+        watched = set(self.senders()) | {p.address for p in self.lowballers}
+        if self.jury is not None:
+            watched |= {g.challenger.address for g in self.jury.grinders}
+        return watched
 
     def after_block(self, block: Block) -> None:
         """What the adversaries follow in a mined block: their jobs, the sealed reveals on the shills'
@@ -545,13 +552,16 @@ class Adversaries:
             "gas_used": self.gas.gas(s.providers),
             "gas_usd": _usd(self.gas.usd(self.gas.gas(s.providers))),
         }
-        spent = sum((self.forfeited[a] for a in s.providers), Decimal(0)) + self.gas.usd(self.gas.gas(s.providers))
+        bonds = sum((self.forfeited[a] for a in s.providers), Decimal(0))
+        spent = bonds + self.gas.usd(self.gas.gas(s.providers))
+        # what stops it when it loses: the bonds (the protocol's rule) or only its commitments' gas
+        stopped = "lapsed bonds go to the treasury" if improvement < bonds else "the gas of its commitments"
         return _row(
             "shill",
             [s.customer.address, *s.providers],
             spent,
             improvement,
-            "lapsed bonds go to the treasury",
+            stopped,
             details,
         )
 

@@ -47,6 +47,19 @@ JURY_KINDS = ("grinder", "sybil")
 GRINDER_IDENTITIES = 8  # verifier identities of the grinder, `verifier_stake` each
 # Identities of the farm, sharing one verifier's `verifier_stake` (1,000 CMP each: the ledger's minimum).
 SYBIL_IDENTITIES = 5
+# A verifier's duty (what honest identities send too) and a juror's vote and claim, by function.
+DUTY = frozenset(
+    {
+        "attest",
+        "commitVote",
+        "revealVote",
+        "claimJuryReward",
+        "claim",
+        "requestVerifierUnstake",
+        "withdrawVerifierStake",
+    }
+)
+VOTES = frozenset({"commitVote", "revealVote", "claimJuryReward"})
 # CMP the grinder's challenger stakes: any stake entitles it to challenge, and 1,000 is the ledger's least.
 CHALLENGER_STAKE = 1_000
 CHALLENGE_GAS = 700_000  # as the customers' challenges (`engine.CHALLENGE_GAS`)
@@ -96,6 +109,7 @@ class Grinder:
     penalties_usd: Decimal = Decimal(0)  # its identities' slashes on its own disputes (jurors, verifier)
     penalties_cmp: int = 0
     honest_penalised_cmp: int = 0  # honest jurors' penalties on its disputes (taken by its majority)
+    gas: int = 0  # its attack's gas: set-up, the challenger's challenges and mints, its votes on them
     review: Any = field(default=None, repr=False, compare=False)  # the run's mirror of review (`Mirror.review`)
 
     @property
@@ -341,6 +355,16 @@ class JuryAdversaries:
 
     # ------------------------------------------------------------------ P&L
 
+    def book_attack_gas(self, tx: Tx, gas: int) -> None:
+        """Books a grinder's attack gas: its challenger's transactions but its verifier duty, and
+        its identities' set-up and votes and claims on the disputes it opened (their duty elsewhere,
+        like its rewards, is left out)."""
+        for g in self.grinders:
+            challenger = tx.sender == g.challenger.address and tx.function not in DUTY
+            own_vote = tx.function in VOTES and int(tx.args[0]) in g.challenged
+            if challenger or (tx.sender in g.addresses and (tx.actor == "setup" or own_vote)):
+                g.gas += gas
+
     def rows(self, price: Decimal) -> list[dict[str, Any]]:
         from compute_market.fastsim.adversaries import _row
 
@@ -351,7 +375,11 @@ class JuryAdversaries:
             out.append(_row("grinder", [g.challenger.address, *sorted(g.addresses)], spent, gained, stopped, details))
         for f in self.farms:
             spent, gained, details = self._farm_books(f, price)
-            stopped = "stake-weighted draws and emissions (splitting earns the same per CMP)"
+            stopped = (
+                "stake-weighted draws and emissions (splitting earns the same per CMP)"
+                if Decimal(details["net_before_gas_usd"]) < 0
+                else "the gas of its extra identities (seats, pay and penalties follow the stake)"
+            )
             out.append(_row("sybil", [i.address for i in f.identities], spent, gained, stopped, details))
         return out
 
@@ -388,7 +416,7 @@ class JuryAdversaries:
                     owed += (from_wei(d.token_share) * price + from_wei(d.credit_share)) * seats
         bonds_lost = from_wei(g.bonds_paid - g.bonds_returned - unresolved_bonds)
         mint_spread = mint_spread_usd(g)
-        gas = self.gas.gas([g.challenger.address])  # its challenges and mints; the identities' duty is left out
+        gas = g.gas  # `book_attack_gas`
         spent = bonds_lost + g.penalties_usd + mint_spread + self.gas.usd(gas)
         gained = g.rewards_usd + owed + g.jackpot_usd + g.finder_usd
         faults = [j for j, d in resolved.items() if d.fault]
@@ -459,6 +487,7 @@ class JuryAdversaries:
         control_gained, control_slashed = self._earned(f.control.address, price)
         control_net = control_gained - control_slashed
         farm_gas, control_gas = self.gas.gas(farm), self.gas.gas([f.control.address])
+        before_gas = gained - slashed - control_net
         extra_gas = self.gas.usd(farm_gas) - self.gas.usd(control_gas)  # what splitting costs in gas
 
         def attested(addresses: list[str]) -> int:
@@ -491,6 +520,8 @@ class JuryAdversaries:
             "control_activity_rewards_cmp": rewards(control, 0),
             "farm_gas_used": farm_gas,
             "control_gas_used": control_gas,
+            "extra_gas_used": farm_gas - control_gas,
+            "net_before_gas_usd": _usd(before_gas),
             "extra_gas_usd": _usd(extra_gas),
         }
         return slashed + control_net + extra_gas, gained, details

@@ -81,8 +81,8 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
     gas: dict[str, float] = {}
     for row in report.get("adversaries", []):  # runs with adversaries: each kind's net P&L (summed)
         adversaries[row["kind"]] = adversaries.get(row["kind"], 0.0) + float(row["net_usd"])
-        used = row["details"].get("gas_used", row["details"].get("farm_gas_used"))
-        if used is not None:  # the gas its own transactions used (the farm's: all its identities')
+        used = row["details"].get("gas_used", row["details"].get("extra_gas_used"))
+        if used is not None:  # the gas its own attack used (the farm's: beyond the control's)
             gas[row["kind"]] = gas.get(row["kind"], 0.0) + float(used)
     for kind, net in sorted(adversaries.items()):
         out[f"adversary.{kind}.net_usd"] = round(net, 2)

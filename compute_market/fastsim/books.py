@@ -45,6 +45,11 @@ class GasBook:
 
     usd_per_gas: Decimal
     used: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sent: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # transactions mined
+
+    def book(self, sender: str, gas: int) -> None:
+        self.used[sender] += gas
+        self.sent[sender] += 1
 
     @classmethod
     def priced(cls, gas_price_gwei: float, eth_usd: float) -> GasBook:
