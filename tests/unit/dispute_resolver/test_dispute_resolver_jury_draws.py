@@ -131,3 +131,20 @@ def test_a_verifier_with_a_third_of_the_stake_gets_about_a_third_of_the_draws(
         market.submitResult(job_id, b"\x42" * 32, "r", sender=provider)
         wins += draws.verifier(job_id).verifier == attacker.address
     assert 2 <= wins <= 16, wins
+
+
+def test_exclusions_given_in_any_order_are_skipped_exactly(registry, verifiers):
+    """The ledger keeps the excluded slots sorted as it takes them: excluding the last, the first
+    and the middle of the nine verifiers (registered in order, so their slots ascend), the second
+    and third inserted before the first, 100 juries of 5 seats never seat any of the three and
+    seat every one of the six others."""
+    order = list(verifiers)
+    slot = registry.verifierSlotOf
+    assert slot(order[0]) < slot(order[4]) < slot(order[8])
+    excluded = [order[8], order[0], order[4]]
+    seated = set()
+    for seed in range(100):
+        seats = registry.drawVerifiers(seed, excluded, 5)
+        assert len(seats) == 5 and not set(seats) & set(excluded)
+        seated |= set(seats)
+    assert seated == set(order) - set(excluded)
