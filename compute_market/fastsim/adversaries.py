@@ -346,7 +346,8 @@ class Adversaries:
     def book_gas(self, block: Block) -> None:
         """The gas the adversaries' own transactions used in `block`, set-up blocks included (their
         receipts, one batch; blocks without one of theirs read nothing)."""
-        ours = [o for o in block.outcomes if o.tx.sender in self.gas_senders()]
+        watched = self.gas_senders()
+        ours = [o for o in block.outcomes if o.tx.sender in watched]
         if not ours:
             return
         receipts = self.sim.chain.rpc.batch([("eth_getTransactionReceipt", [o.hash]) for o in ours])
@@ -502,8 +503,7 @@ class Adversaries:
             "activity_rewards_owed_cmp": _cmp(owed),
             "stake_rewards_cmp_excluded": _cmp(stake_cmp),
             "holdings_change_usd": _usd(holdings),
-            "gas_used": gas,
-            "gas_usd": _usd(self.gas.usd(gas)),
+            **gas_details(self.gas, gas),
         }
         return _row("wash", [w.customer.address, w.provider], spent, gained, "the fee cap", details)
 
@@ -522,8 +522,7 @@ class Adversaries:
             "ownership_of_busy_hours_usd": _usd(dedicated),
             "profit_before_rewards_usd": _usd(pnl.profit - pnl.rewards_usd),
             "slashed_usd": _usd(p.slashed_usd),
-            "gas_used": gas,
-            "gas_usd": _usd(self.gas.usd(gas)),
+            **gas_details(self.gas, gas),
         }
         return _row("lowball", [p.address], spent, gained, "collateral at the max price; serves below cost", details)
 
@@ -541,19 +540,20 @@ class Adversaries:
             if saved > 0:
                 improved += 1
                 improvement += saved
+        bonds = sum((self.forfeited[a] for a in s.providers), Decimal(0))
+        gas = self.gas.gas(
+            s.providers
+        )  # the shill providers' transactions only: the customer's own would be sent anyway
         details = {
             "jobs_posted": len(s.jobs),
             "shill_commitments": len(s.bids),
             "shill_reveals": len(s.revealed),
             "jobs_with_lower_price": improved,
             "bonds_forfeited_cmp": _cmp(sum(self.forfeited_cmp[a] for a in s.providers)),
-            "bonds_forfeited_usd": _usd(sum((self.forfeited[a] for a in s.providers), Decimal(0))),
-            # the shill providers' transactions only: the customer's own would be sent anyway
-            "gas_used": self.gas.gas(s.providers),
-            "gas_usd": _usd(self.gas.usd(self.gas.gas(s.providers))),
+            "bonds_forfeited_usd": _usd(bonds),
+            **gas_details(self.gas, gas),
         }
-        bonds = sum((self.forfeited[a] for a in s.providers), Decimal(0))
-        spent = bonds + self.gas.usd(self.gas.gas(s.providers))
+        spent = bonds + self.gas.usd(gas)
         # what stops it when it loses: the bonds (the protocol's rule) or only its commitments' gas
         stopped = "lapsed bonds go to the treasury" if improvement < bonds else "the gas of its commitments"
         return _row(
@@ -631,6 +631,11 @@ def _usd(value: Decimal) -> str:
 
 def _cmp(wei: int) -> str:
     return str(from_wei(wei).quantize(Decimal("0.0001")))
+
+
+def gas_details(book: GasBook, gas: int) -> dict[str, Any]:
+    """A row's `details` entries for the gas its attack used and what it cost."""
+    return {"gas_used": gas, "gas_usd": _usd(book.usd(gas))}
 
 
 def _row(

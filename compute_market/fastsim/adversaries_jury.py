@@ -400,7 +400,7 @@ class JuryAdversaries:
         answer, owed at the last) and the challenger's jackpots; spent = the bonds it lost, its jurors'
         penalties on its disputes, and the spread of minting the bonds' credits. Its identities'
         honest duty elsewhere (fees, rewards, stake rewards) is left out and given in `details`."""
-        from compute_market.fastsim.adversaries import _cmp, _usd
+        from compute_market.fastsim.adversaries import _cmp, _usd, gas_details
 
         m, sim = self.sim.mirror, self.sim
         review = m.review
@@ -454,8 +454,7 @@ class JuryAdversaries:
             "honest_collateral_slashed_cmp": _cmp(sum(m.jobs[j].collateral for j in faults)),
             "honest_duty_elsewhere_usd_excluded": _usd(duty),
             "stake_rewards_cmp_excluded": _cmp(sum(b.stake_cmp for b in books) + sum(p[1] for p in pending)),
-            "gas_used": gas,
-            "gas_usd": _usd(self.gas.usd(gas)),
+            **gas_details(self.gas, gas),
         }
         return spent, gained, details
 
@@ -488,7 +487,7 @@ class JuryAdversaries:
         control_net = control_gained - control_slashed
         farm_gas, control_gas = self.gas.gas(farm), self.gas.gas([f.control.address])
         before_gas = gained - slashed - control_net
-        extra_gas = self.gas.usd(farm_gas) - self.gas.usd(control_gas)  # what splitting costs in gas
+        extra_gas = self.gas.usd(farm_gas - control_gas)  # what splitting costs in gas
 
         def attested(addresses: list[str]) -> int:
             done = [v for v in review.verifications.values() if v.attestation != Attestation.NONE]
