@@ -14,11 +14,19 @@ class GasReport:
 
     def __init__(self) -> None:
         self.samples: dict[str, list[int]] = defaultdict(list)
+        self.transactions: dict[str, list[str]] = defaultdict(list)
 
     def record(self, operation: str, receipt: Any) -> Any:
         """Adds the receipt's gas under ``operation`` and returns the receipt."""
         self.samples[operation].append(int(receipt.gas_used))
+        self.transactions[operation].append(str(receipt.txn_hash))
         return receipt
+
+    def median_transaction(self, operation: str) -> str | None:
+        """The hash of the transaction whose gas is the median of ``operation`` (the lower middle
+        one for an even count); None for an operation recorded without a receipt."""
+        pairs = sorted(zip(self.samples[operation], self.transactions[operation], strict=False))
+        return pairs[(len(pairs) - 1) // 2][1] if pairs and len(pairs) == len(self.samples[operation]) else None
 
     def summary(self) -> dict[str, dict[str, int]]:
         return {

@@ -126,16 +126,18 @@ contract JobAuctions is JobMarketStorage {
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
-    ///         was cancelled (possible only before bidding closed), forfeited once the reveal
-    ///         period is over: the bond locked at commit, to the treasury (a customer paid with
-    ///         lapsed bonds could post shill commitments as a free option). Anyone.
+    ///         was cancelled while bidding (possible only before bidding closed, so nobody could
+    ///         reveal), forfeited once the reveal period is over: the bond locked at commit, to
+    ///         the treasury (a customer paid with lapsed bonds could post shill commitments as a
+    ///         free option). A lease cancelled later does not excuse a commitment that lapsed
+    ///         before it. Anyone.
     function settleCommitment(uint256 jobId, address provider) external onlyDelegated {
         IJobMarket.Job storage job = _job(jobId);
         IJobMarket.Commitment storage c = _commitments[jobId][provider];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, provider);
         c.revealed = true;
         registry.releaseCollateral(provider, _lockOf(job, jobId, c.bond));
-        if (job.status == IJobMarket.JobStatus.Cancelled) {
+        if (job.status == IJobMarket.JobStatus.Cancelled && job.leaseStart == 0) {
             emit IJobMarket.BondReleased(jobId, provider);
             return;
         }

@@ -224,9 +224,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
-    ///         was cancelled (possible only before bidding closed), forfeited once the reveal
-    ///         period is over: the bond locked at commit, to the treasury (a customer paid with
-    ///         lapsed bonds could post shill commitments as a free option). Anyone.
+    ///         was cancelled while bidding (possible only before bidding closed, so nobody could
+    ///         reveal), forfeited once the reveal period is over: the bond locked at commit, to
+    ///         the treasury (a customer paid with lapsed bonds could post shill commitments as a
+    ///         free option). A lease cancelled later does not excuse a commitment that lapsed
+    ///         before it. Anyone.
     function settleCommitment(uint256 jobId, address provider) external nonReentrant {
         (jobId, provider);
         _delegateToAuctions();
@@ -420,8 +422,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
     ///         clearing prices, nudged up 1/8 when a job expires unbid (never past 9/8 of that
-    ///         job's max price) and down by up to 1/8 when a sealed auction draws more than
-    ///         `targetBidsPerJob` bidders (EIP-1559 style). Zero: no history.
+    ///         job's max price); a sealed auction that draws more than `targetBidsPerJob`
+    ///         bidders enters its clearing price lowered by up to 1/8 (the index never falls
+    ///         below 7/8 of a steady clearing price). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
         return _referencePrices[gpuModel].price;
     }
@@ -711,16 +714,20 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     function _updateReference(bytes32 gpuModel, uint256 clearing, uint256 bids) private {
         ReferencePrice storage r = _referencePrices[gpuModel];
-        uint256 ref = r.price;
-        ref = ref == 0 ? clearing : (ref * 7 + clearing) / 8;
+        uint256 sample = clearing;
         if (bids != 0) {
             // Sealed auctions only (an open auction passes 0): the parameter is read only then.
+            // The nudge lowers this outcome's sample, never the index itself: compounded on the
+            // index, one nudge per outcome would settle it at 7/15 of a steady clearing price;
+            // on the sample, the index stays at or above 7/8 of it however many bids are revealed.
             uint256 target = targetBidsPerJob;
             if (bids > target) {
                 uint256 excess = Math.min(bids - target, target);
-                ref -= ref * excess / (8 * target);
+                sample -= clearing * excess / (8 * target);
             }
         }
+        uint256 ref = r.price;
+        ref = ref == 0 ? sample : (ref * 7 + sample) / 8;
         (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
         emit ReferencePriceUpdated(gpuModel, ref);
     }

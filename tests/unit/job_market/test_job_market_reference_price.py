@@ -80,6 +80,31 @@ def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, cust
     assert market.referencePrice(H100) == crd("1.5") - crd("1.5") // 8
 
 
+def test_a_steady_clearing_price_with_many_sealed_bidders_keeps_the_reference_at_seven_eighths(
+    market, chain, admin, customer, providers, fresh_price
+):
+    """Four sealed jobs in a row, each cleared at 1.50 (the second price) with three reveals
+    against a target of one: every outcome enters the index at 1.50 - 1/8 = 1.3125, so the
+    index stays at 1.3125 after each. Before, the nudge was taken off the index itself every
+    time and compounded: 1.3125, 1.1689, 1.0590, 0.9789, on its way to 7/15 of 1.50 (0.70), so
+    anyone could drag the index down with throwaway reveals that cost only gas."""
+    market.setTargetBidsPerJob(1, sender=admin)
+    prices = ["1.20", "1.50", "1.70"]
+    for _ in range(4):
+        fresh_price()  # posting prices the collateral at the oracle
+        job_id = post(market, chain, customer, sealed=True)
+        for provider, price in zip(providers, prices, strict=True):
+            commit(market, job_id, provider, crd(price), b"s")
+        chain.pending_timestamp += HOUR
+        for provider, price in zip(providers, prices, strict=True):
+            market.revealBid(job_id, crd(price), b"s", sender=provider)
+        chain.pending_timestamp += HOUR
+        market.finalizeAuction(job_id, sender=customer)
+        assert market.referencePrice(H100) == crd("1.3125")
+        # the winner runs nothing here: cancel the lease so its GPUs are free for the next job
+        market.cancelJob(job_id, sender=customer)
+
+
 def test_unbid_jobs_raise_the_reference_by_an_eighth_up_to_nine_eighths_of_their_price(
     market, chain, customer, providers, fresh_price
 ):

@@ -206,6 +206,43 @@ def test_unrevealed_commitment_forfeits_the_bond_to_the_protocol(market, registr
         market.settleCommitment(job_id, providers[0], sender=customer)
 
 
+def test_a_lapsed_commitment_is_forfeited_even_after_the_customer_cancels_the_lease(
+    market, registry, token, chain, customer, providers
+):
+    """providers[0] commits and reveals, providers[1] commits and never reveals. The auction
+    closes, then the customer cancels the running lease. The lapse happened before the
+    cancellation: providers[1] still forfeits its 10 CMP bond to the treasury (9,990 CMP left).
+    Before, any cancelled job released an unrevealed bond without penalty, so a lease cancelled
+    after the auction let every lapsed bidder off."""
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd("1.20"), b"s")
+    commit(market, job_id, providers[1], crd("1.10"), b"t")
+    chain.pending_timestamp += HOUR
+    market.revealBid(job_id, crd("1.20"), b"s", sender=providers[0])
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    market.cancelJob(job_id, sender=customer)
+    treasury_before = token.balanceOf(market.treasury())
+    tx = market.settleCommitment(job_id, providers[1], sender=customer)
+    assert not tx.events.filter(market.BondReleased)
+    assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
+    assert token.balanceOf(market.treasury()) == treasury_before + to_wei(10)
+    assert registry.stakeOf(providers[1]) == to_wei(9_990)
+    assert registry.providerOf(providers[1]).locked == 0
+
+
+def test_a_commitment_on_a_job_cancelled_while_bidding_is_released_whole(market, registry, chain, customer, providers):
+    """Cancelled before bidding closed, nobody could reveal: the commitment's bond is released
+    without penalty (BondReleased, the whole 10,000 CMP kept, nothing locked)."""
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[1], crd("1.10"), b"t")
+    market.cancelJob(job_id, sender=customer)
+    tx = market.settleCommitment(job_id, providers[1], sender=customer)
+    assert tx.events.filter(market.BondReleased) and not tx.events.filter(market.BondForfeited)
+    assert registry.stakeOf(providers[1]) == to_wei(10_000)
+    assert registry.providerOf(providers[1]).locked == 0
+
+
 @pytest.mark.parametrize("new_bond", [to_wei(5_000), 0])
 def test_a_lapsed_commitment_forfeits_the_bond_it_locked_not_the_current_one(
     market, registry, chain, admin, customer, providers, new_bond
