@@ -9,7 +9,7 @@ In one `Keeper.step()`, bounded by `max_actions` transactions and `max_looks` jo
 - settles jobs whose challenge window closed (`settleJob`);
 - slashes providers that delivered no result by end + the job's `resultGrace` (`slashForFailure`);
 - forfeits sealed commitments nobody revealed once the reveal period is over, or releases them
-  on a cancelled job (`settleCommitment`);
+  on a job cancelled while bidding (`settleCommitment`);
 - slashes verifiers that did not attest by their deadline (`slashAbsentVerifier`);
 - closes jury votes after `revealEnd` (`resolve`) and disputes nobody decided after `appealEnd`
   (`resolveByDefault`).
@@ -371,7 +371,7 @@ class Keeper:
             look.wake.append(look.now + self.recheck_after)
 
     def _commitments(self, job_id: int, status: JobStatus, reveal_end: int, look: _Look) -> None:
-        """Forfeits (cancelled job: releases) the sealed commitments nobody revealed."""
+        """Forfeits the sealed commitments nobody revealed (a job cancelled while bidding: releases them)."""
         bidders = self.state.committers.get(str(job_id))
         if not bidders:
             return

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import ape
-import pytest
-from utils.helpers import H100, job_spec
+from utils.helpers import job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 
@@ -21,57 +20,7 @@ def test_a_reentrant_price_feed_cannot_change_state_mid_mint(project, credits, t
     assert credits.balanceOf(alice) == to_wei("248.75")
 
 
-# Every privileged function, called by a stranger with plausible arguments.
-PRIVILEGED = [
-    ("token", "mint", lambda a: (a, 1)),
-    ("credits", "setProtocolContract", lambda a: (a, True)),
-    ("credits", "setPriceFeed", lambda a: (a,)),
-    ("credits", "setMintSpreadBps", lambda a: (1,)),
-    ("credits", "setRedeemSpreadBps", lambda a: (1,)),
-    ("credits", "setMaxPriceJumpBps", lambda a: (500,)),
-    ("credits", "setMaxPriceAge", lambda a: (600,)),
-    ("credits", "setEpochLength", lambda a: (7_200,)),
-    ("credits", "setRedeemCapPerEpoch", lambda a: (1,)),
-    ("credits", "pause", lambda a: ()),
-    ("registry", "lockCollateral", lambda a: (a, (1, H100, 1, 0))),
-    ("registry", "releaseCollateral", lambda a: (a, (1, H100, 1, 0))),
-    ("registry", "replaceLock", lambda a: (a, a, (1, H100, 1, 0))),
-    ("registry", "slash", lambda a: (a, 1, [], [])),
-    ("registry", "closeLock", lambda a: (a, (1, H100, 1, 0), 0, 1, [], [])),
-    ("registry", "setResolver", lambda a: (a,)),
-    ("registry", "setRandomness", lambda a: (a,)),
-    ("registry", "setDrawDelay", lambda a: (3,)),
-    ("registry", "requestDraw", lambda a: (3, 1)),
-    ("registry", "slashVerifier", lambda a: (a, 1, a)),
-    ("registry", "setUnbondingPeriod", lambda a: (2 * DAY,)),
-    ("registry", "takeStakeRewards", lambda a: (a,)),
-    ("registry", "pause", lambda a: ()),
-    ("market", "openDispute", lambda a: (1,)),
-    ("market", "resolveDispute", lambda a: (1, True, [], [])),
-    ("market", "setTreasury", lambda a: (a,)),
-    ("market", "setProtocolFeeBps", lambda a: (0,)),
-    ("market", "setCollateralBps", lambda a: (0,)),
-    ("market", "setBidBond", lambda a: (0,)),
-    ("market", "setMinStakePerGpu", lambda a: (0,)),
-    ("market", "pause", lambda a: ()),
-    ("resolver", "arbitrate", lambda a: (1, True)),
-    ("resolver", "setChallengeBond", lambda a: (0,)),
-    ("resolver", "setJurySize", lambda a: (1,)),
-    ("resolver", "setShares", lambda a: (0, 0, 0)),
-    ("resolver", "pause", lambda a: ()),
-    ("rewards", "recordWork", lambda a: (1, a, 1, 1)),
-    ("rewards", "recordVerification", lambda a: (1, a)),
-    ("rewards", "setLedger", lambda a: (a,)),
-    ("rewards", "setSchedule", lambda a: (1, 50, 7_000, 2_000, 1_000)),
-    ("price_feed", "setAnswer", lambda a: (1,)),
-]
-
-
-@pytest.mark.parametrize(("contract", "method", "args"), PRIVILEGED, ids=[f"{c}.{m}" for c, m, _ in PRIVILEGED])
-def test_strangers_cannot_call_privileged_functions(protocol, stranger, contract, method, args):
-    target = getattr(protocol, contract)
-    with ape.reverts():
-        getattr(target, method)(*args(stranger.address), sender=stranger)
+# Strangers on every gated function: tests/sdk/test_permissions.py, from the permission map.
 
 
 def test_bid_griefing_costs_the_griefer_and_cannot_stall_the_auction(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ape
 import pytest
-from utils.helpers import assert_bounded_setter
+from utils.dispute_resolver import crd
+from utils.helpers import assert_bounded_setter, job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 
@@ -50,6 +51,37 @@ def test_the_attestation_window_stays_inside_the_challenge_window(resolver, mark
         resolver.setAttestWindow(6 * HOUR + 1, sender=admin)
     resolver.setAttestWindow(HOUR, sender=admin)
     market.setChallengeWindow(HOUR + 1, sender=admin)
+
+
+def test_a_job_posted_under_a_shorter_challenge_window_loses_its_verification_never_money(
+    resolver, market, credits, chain, admin, customer, provider, verifiers
+):
+    """Each job keeps the challenge window it was posted with, while the attestation window's
+    bound is checked against the market's current one. A verified job posted under a 6 h + 1 s
+    window, after which governance sets the window back to 1 day and the attestation window to
+    20 h, can no longer be verified inside its own window: `requestVerifier` refuses
+    (`VerificationTooLate`), so no verifier is drawn. The job still settles, and the 2 CRD
+    verification fee (5% of the 40 CRD lease at the max price) comes back to the customer with
+    the escrow: the customer loses the verification it asked for, never money, and can still
+    challenge the result itself (Decisions, "Windows fixed per job")."""
+    market.setChallengeWindow(6 * HOUR + 1, sender=admin)
+    job_id = (
+        market.postJob(job_spec(chain, verification=True), sender=customer).events.filter(market.JobPosted)[0].jobId
+    )
+    market.setChallengeWindow(DAY, sender=admin)
+    resolver.setAttestWindow(20 * HOUR, sender=admin)
+    market.placeBid(job_id, crd("1.10"), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x42" * 32, "ipfs://result", sender=provider)
+    with ape.reverts(resolver.VerificationTooLate):
+        resolver.requestVerifier(job_id, sender=customer)
+    chain.pending_timestamp += 6 * HOUR + 2
+    before = credits.balanceOf(customer)
+    settled = market.settleJob(job_id, sender=customer).events.filter(market.JobSettled)[0]
+    assert (settled.providerGross, settled.refund) == (crd(22), crd(2))
+    assert credits.balanceOf(customer) == before + crd(2)
 
 
 def test_shares_cannot_exceed_the_whole(resolver, admin):

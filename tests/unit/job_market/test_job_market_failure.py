@@ -67,6 +67,27 @@ def test_a_failed_provider_slashing_itself_gets_no_keeper_bounty(market, registr
     assert token.balanceOf(p1) == provider_before
 
 
+def test_a_failed_provider_slashing_itself_through_another_address_still_loses_95_percent(
+    market, registry, token, chain, customer, providers, accounts
+):
+    """The same provider calls `slashForFailure` from a second address of its own: that address
+    is paid the 5% keeper bounty (0.24 CMP) like any keeper, and the provider's two addresses
+    together still lose 4.56 CMP of the 4.8 CMP collateral, 95%: the bounty pays whoever ends a
+    failure first (the provider can always be first) and cannot turn a failure into a gain. The
+    customer gets the other 4.56 CMP. (Decisions, "The keeper bounty on a failure".)"""
+    p1, second = providers[0], accounts[47]
+    job_id = leased_job(market, chain, customer, p1)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 11 * HOUR + 1
+    stake_before = registry.stakeOf(p1)
+    group_before = token.balanceOf(p1) + token.balanceOf(second)
+    customer_before = token.balanceOf(customer)
+    tx = market.slashForFailure(job_id, sender=second)
+    assert tx.events.filter(market.JobFailed)[0].bounty == crd("0.24")
+    group_change = token.balanceOf(p1) + token.balanceOf(second) + registry.stakeOf(p1) - group_before - stake_before
+    assert group_change == -crd("4.56")
+    assert token.balanceOf(customer) == customer_before + crd("4.56")
+
+
 def test_grace_and_keeper_bounty_are_fixed_when_the_job_is_posted(
     market, token, chain, admin, customer, providers, stranger
 ):

@@ -8,12 +8,14 @@ in CMP, 6p CRD / 2.5 = 2.4p CMP, and the registry lock adds 100 CMP per GPU.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import ape
 import pytest
 from utils.helpers import H100
 from utils.job_market import EXPIRED, commit, crd, post
 
-from compute_market.units import HOUR, to_wei
+from compute_market.units import HOUR, to_wei, usd_to_feed
 
 
 @pytest.fixture
@@ -149,6 +151,9 @@ def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registr
     market.finalizeAuction(sealed, sender=customer)
     job = market.getJob(sealed)
     assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), crd("4.8"))
+    # and the ledger holds it: the winner's 4.8 CMP and 100 CMP per GPU, the loser released
+    assert registry.providerOf(providers[1]).locked == crd("4.8") + to_wei(200)
+    assert registry.providerOf(providers[2]).locked == 0
 
 
 def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, credits, chain, customer, providers):
@@ -170,6 +175,32 @@ def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, cred
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.getJob(job_id).provider == providers[0].address
+
+
+def test_a_jumping_oracle_never_makes_a_reveal_impossible(
+    market, registry, credits, feed, admin, chain, customer, providers
+):
+    """The oracle's answer jumps 50% (2.50 -> 3.75 USD per CMP) after the commitments: the credits
+    contract refuses to price with it (`PriceJumpTooLarge`, the bound is 20%), yet both bids are
+    revealed and the auction is won at the collateral fixed at posting (4.8 CMP), so no bond is
+    forfeited for the oracle's fault. (Before: `revealBid` priced the collateral then and
+    reverted.)"""
+    job_id = post(market, chain, customer, sealed=True)
+    commit(market, job_id, providers[0], crd("1.20"), b"a")
+    commit(market, job_id, providers[1], crd("1.50"), b"b")
+    feed.setAnswer(usd_to_feed(Decimal("3.75")), sender=admin)
+    chain.pending_timestamp += HOUR
+    chain.mine()
+    with ape.reverts(credits.PriceJumpTooLarge):
+        credits.currentPrice()
+    market.revealBid(job_id, crd("1.20"), b"a", sender=providers[0])
+    market.revealBid(job_id, crd("1.50"), b"b", sender=providers[1])
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    job = market.getJob(job_id)
+    assert (job.provider, job.collateral) == (providers[0].address, crd("4.8"))
+    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
+    assert registry.providerOf(providers[1]).locked == 0
 
 
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
