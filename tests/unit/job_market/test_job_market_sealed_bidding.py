@@ -15,7 +15,7 @@ import pytest
 from utils.helpers import H100
 from utils.job_market import EXPIRED, commit, crd, post
 
-from compute_market.units import HOUR, to_wei, usd_to_feed
+from compute_market.units import DAY, HOUR, to_wei, usd_to_feed
 
 
 @pytest.fixture
@@ -178,19 +178,21 @@ def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, cred
 
 
 def test_a_jumping_oracle_never_makes_a_reveal_impossible(
-    market, registry, credits, feed, admin, chain, customer, providers
+    market, registry, credits, token, feed, admin, chain, customer, providers
 ):
-    """The oracle's answer jumps 50% (2.50 -> 3.75 USD per CMP) after the commitments: the credits
-    contract refuses to price with it (`PriceJumpTooLarge`, the bound is 20%), yet both bids are
-    revealed and the auction is won at the collateral fixed at posting (4.8 CMP), so no bond is
-    forfeited for the oracle's fault. (Before: `revealBid` priced the collateral then and
-    reverted.)"""
+    """The credits contract accepts a fresh 2.50 USD answer (a mint) and, with `maxPriceAge` at
+    2 days, still holds it when the oracle jumps 50% to 3.75 at the reveals: it refuses to price
+    with the jump (`PriceJumpTooLarge`, the bound is 20%). Both bids are revealed all the same and
+    the auction is won at the collateral fixed at posting (4.8 CMP), so no bond is forfeited for
+    the oracle's fault. (Before: `revealBid` priced the collateral then and reverted.)"""
+    credits.setMaxPriceAge(2 * DAY, sender=admin)
+    token.approve(credits, to_wei(1), sender=admin)
+    credits.mintWithTokens(to_wei(1), 0, admin, sender=admin)  # accepts the fresh 2.50 answer
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, providers[0], crd("1.20"), b"a")
     commit(market, job_id, providers[1], crd("1.50"), b"b")
-    feed.setAnswer(usd_to_feed(Decimal("3.75")), sender=admin)
     chain.pending_timestamp += HOUR
-    chain.mine()
+    feed.setAnswer(usd_to_feed(Decimal("3.75")), sender=admin)
     with ape.reverts(credits.PriceJumpTooLarge):
         credits.currentPrice()
     market.revealBid(job_id, crd("1.20"), b"a", sender=providers[0])
