@@ -541,9 +541,8 @@ class Adversaries:
                 improved += 1
                 improvement += saved
         bonds = sum((self.forfeited[a] for a in s.providers), Decimal(0))
-        gas = self.gas.gas(
-            s.providers
-        )  # the shill providers' transactions only: the customer's own would be sent anyway
+        # the shill providers' transactions only: the customer's own would be sent anyway
+        gas = self.gas.gas(s.providers)
         details = {
             "jobs_posted": len(s.jobs),
             "shill_commitments": len(s.bids),

@@ -13,7 +13,7 @@ import pytest
 from ape.utils import ZERO_ADDRESS
 
 from compute_market import permissions
-from compute_market.deployment import Deployer, typed_at
+from compute_market.deployment import Deployer, role_names, typed_at
 from compute_market.permissions import DEPLOYER, GOVERNANCE, GOVERNED, GUARDIAN, PERMISSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,8 +147,7 @@ def _check_holders(project: Any, protocol: Any, chain: Any, governance: str, dep
     head = chain.blocks.head.number
     for contract in ("token", *GOVERNED):
         target = contracts[contract]
-        roles = [m.name for m in target.contract_type.view_methods if m.name.endswith("_ROLE") and not m.inputs]
-        for name in roles:
+        for name in role_names(target):
             assert (contract, name) in expected, f"{contract}.{name} has no row in the map"
             actual = _role_holders(target, getattr(target, name)(), head)
             assert actual == expected[(contract, name)], f"{contract}.{name}: {actual} != {expected[(contract, name)]}"
