@@ -229,7 +229,7 @@ class ProviderAgent(StateAgent[AgentState]):
             self._track(job_id)
             if job.kind == AuctionKind.SEALED and str(job_id) not in self.state.commitments:
                 commitment = self.market.commitmentOf(job_id, self.me)
-                if any(bytes(commitment.hash)) and not commitment.revealed:
+                if commitment.committedAtBlock != 0 and not commitment.revealed:
                     return [
                         f"job {job_id}: its sealed bid cannot be revealed: the salt was only in the lost state "
                         "(salts are never on the chain), so the bid lapses and its bond is forfeited"
@@ -359,7 +359,7 @@ class ProviderAgent(StateAgent[AgentState]):
         sent, so that a kill in between does not lose it; a salt saved for a commitment that
         never reached the chain is sent again."""
         key = str(job_id)
-        if key in self.state.commitments and any(bytes(self.market.commitmentOf(job_id, self.me).hash)):
+        if key in self.state.commitments and self.market.commitmentOf(job_id, self.me).committedAtBlock != 0:
             return []
         self._send_sealed(
             self.state.commitments,

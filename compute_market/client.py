@@ -11,6 +11,7 @@ from typing import Any
 
 from ape import chain
 
+from compute_market.commitments import commitment_for
 from compute_market.deployment import Protocol, market_deploy_block
 from compute_market.errors import MarketError, decoded
 from compute_market.models import EntryKind, JobRequest, JobStatus, JobView, ProviderView
@@ -156,7 +157,7 @@ class MarketClient:
     def commit(self, job_id: int, price_per_gpu_hour: Decimal, salt: bytes | None = None) -> bytes:
         """Commits a sealed bid; returns the salt, which the reveal needs (keep it)."""
         salt = salt or secrets.token_bytes(32)
-        digest = self.p.market.commitmentFor(job_id, self.address, to_wei(price_per_gpu_hour), salt)
+        digest = commitment_for(job_id, self.address, to_wei(price_per_gpu_hour), salt)
         self._send(self.p.market.commitBid, job_id, digest)
         return salt
 

@@ -19,6 +19,7 @@ from compute_market.units import from_bytes32, from_wei, utc
 ENUMS: dict[str, type[IntEnum]] = {
     e.__name__: e for e in (JobStatus, AuctionKind, EntryKind, Outcome, DisputeStatus, Attestation)
 }
+NAMES = frozenset({"name", "field"})  # bytes32 names: a parameter's (`ParameterOutOfBounds`), a job spec's field
 TIMES = frozenset(
     {
         "unbondingEnd",
@@ -70,9 +71,9 @@ def shown_value(error: str, name: str, value: Any, internal_type: str = "") -> s
         return utc(value)
     if name in SECONDS and isinstance(value, int):
         return f"{value} s"
-    if name == "name" and isinstance(value, str) and value.startswith("0x") and len(value) == 66:
-        value = bytes.fromhex(value[2:])  # a parameter's name, already shown as hex
-    if isinstance(value, bytes | bytearray) and len(value) == 32 and name == "name":
+    if name in NAMES and isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+        value = bytes.fromhex(value[2:])  # a parameter's or a field's name, already shown as hex
+    if isinstance(value, bytes | bytearray) and len(value) == 32 and name in NAMES:
         try:
             return from_bytes32(value)
         except UnicodeDecodeError:

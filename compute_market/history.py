@@ -9,7 +9,7 @@ the registry's `CollateralLocked` and `CollateralReleased`), from the market's d
 
 - 18-decimal amounts as decimals with their token: CRD for credits (escrow, prices per
   GPU-hour, refunds, pay, fees, challenge bonds), CMP for stake (collateral, slashes, bounties,
-  penalties, jury tokens, bonds forfeited);
+  penalties, jury tokens, bonds forfeited), and the CMP rate a posting read in CMP/CRD;
 - timestamps (``biddingEnd``, ``deadline``…) as UTC ISO 8601, ``duration`` in hours;
 - enums by name (``kind=SEALED``), GPU models and regions as text, other bytes as ``0x`` hex.
 """
@@ -46,6 +46,7 @@ CMP_FIELDS = frozenset(
         "tokenShare",
     }
 )
+RATE_FIELDS = frozenset({"tokensPerCredit"})  # CMP wei per CRD (1e18 wei): CMP per CRD, 18 decimals
 TIME_FIELDS = frozenset(
     {"biddingEnd", "revealEnd", "challengeEnd", "deadline", "commitEnd", "appealEnd", "unbondingEnd"}
 )
@@ -77,6 +78,8 @@ def unit_of(name: str, abi_type: str) -> str | None:
         return "CRD/GPU-h"
     if name in CMP_FIELDS:
         return "CMP"
+    if name in RATE_FIELDS:
+        return "CMP/CRD"
     if name == "duration":
         return "h"
     return None

@@ -8,6 +8,7 @@ from typing import Any
 
 from ape import chain
 
+from compute_market.commitments import commitment_for
 from compute_market.deployment import Protocol
 from compute_market.gasreport import GasReport
 from compute_market.models import JobRequest, JobSpecTuple
@@ -78,9 +79,11 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
     credits.approve(market, 2**256 - 1, sender=customer)
     for _round in range(3):
         refresh_price(protocol, admin)
-        # A companion lease on the same timeline, settled first: the epoch's first fee reads the
-        # oracle for the epoch's CMP rate, every later settlement of the epoch uses it.
-        first = market.postJob(spec(), sender=customer).events[-1].jobId
+        # A companion lease on the same timeline, posted and settled first: the first posting of
+        # ten minutes reads the CMP rate for collateral and the epoch's first fee the epoch's
+        # rate; the postings and settlements after them use the kept rates.
+        reads_rate = gas.record("JobMarket.postJob (reads the CMP rate)", market.postJob(spec(), sender=customer))
+        first = reads_rate.events[-1].jobId
         market.placeBid(first, to_wei("1.8"), sender=providers[0])
         # Open auction, a whole lease; its transactions also add up to one job's lifecycle.
         lifecycle = [gas.record("JobMarket.postJob", market.postJob(spec(), sender=customer))]
@@ -112,7 +115,7 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         job_id = market.postJob(spec(sealed=True), sender=customer).events[-1].jobId
         prices = [to_wei("1.5") - i * to_wei("0.1") for i in range(len(providers))]
         for provider, p in zip(providers, prices, strict=True):
-            digest = market.commitmentFor(job_id, provider, p, b"salt")
+            digest = commitment_for(job_id, provider, p, b"salt")
             gas.record("JobMarket.commitBid", market.commitBid(job_id, digest, sender=provider))
         chain.pending_timestamp += HOUR
         refresh_price(protocol, admin)

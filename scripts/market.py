@@ -93,16 +93,14 @@ def percent(bps: int) -> str:
     return f"{amount_text(Decimal(bps) / 100)}%"
 
 
-def stake_locked(client: MarketClient, job_id: int, sealed: bool = False) -> tuple[Decimal, Decimal]:
-    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (a
-    sealed commitment's bond: that, or `bidBond` where larger) and the job's per-GPU stake.
-    Refuses a job the market never issued (``UnknownJob``) before anything is asked or sent."""
+def stake_locked(client: MarketClient, job_id: int) -> tuple[Decimal, Decimal]:
+    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (also
+    a sealed commitment's bond; at least the `bidBond` of when a sealed job was posted) and the
+    job's per-GPU stake. Refuses a job the market never issued (``UnknownJob``) before anything
+    is asked or sent."""
     require_job(client, job_id)
     job = client.p.market.getJob(job_id)
-    collateral = int(job.collateral)
-    if sealed:
-        collateral = max(collateral, int(client.p.market.bidBond()))
-    return from_wei(collateral), from_wei(int(job.gpuStake))
+    return from_wei(int(job.collateral)), from_wei(int(job.gpuStake))
 
 
 @click.group()
@@ -287,12 +285,12 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 @click.argument("price", type=PRICE)
 @SALTS_FILE
 def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salts_file: Path | None) -> None:
-    """Commit a sealed bid, locking a bond (the job's collateral, or the bid bond where larger) and
+    """Commit a sealed bid, locking a bond (the job's collateral, at least the bid bond) and
     per-GPU stake of your CMP stake until the reveal (shows it and asks first, unless --yes). Its
     salt is saved to the salts file before the commitment is sent (for `reveal JOB PRICE`), and
     printed."""
     store = SaltStore(salts_path(salts_file))
-    bond, gpu_stake = stake_locked(client, job_id, sealed=True)
+    bond, gpu_stake = stake_locked(client, job_id)
     with salts_file_errors():
         store.get(SaltKey.of(client, job_id))  # an unreadable salts file: refused before asking
     confirm_value(

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
-from eth_abi.abi import encode
-from eth_utils.crypto import keccak
-
 from compute_market.agent import CENT, honest_result
 from compute_market.economics import ProviderCosts, ProviderLedger, TrailingUtilisation, ask_price
 from compute_market.fastsim.mirror import OPEN, JobState
@@ -34,14 +31,6 @@ class SealedBid:
     salt: bytes
     reveal: bool
     revealed: bool = False  # its reveal was sent
-
-
-def commitment_hash(job_id: int, bidder: str, price: int, salt: bytes) -> bytes:
-    """`keccak256(abi.encode(jobId, bidder, price, salt))`, as `commitBid` expects."""
-    if len(salt) != 32 or len(bidder) != 42:  # anything unusual: eth_abi checks it
-        return keccak(encode(["uint256", "address", "uint256", "bytes32"], [job_id, bidder, price, salt]))
-    words = job_id.to_bytes(32, "big") + bytes(12) + bytes.fromhex(bidder[2:]) + price.to_bytes(32, "big") + salt
-    return keccak(words)
 
 
 @dataclass
@@ -186,15 +175,13 @@ class Customer:
 @dataclass
 class StepView:
     """What the actors of one step have already decided, on top of the mirror: tentative best
-    bids, GPUs and stake they reserve (and the stake their sealed bids will lock once revealed),
-    credits minted and escrowed, jobs already handled."""
+    bids, GPUs and stake they reserve, credits minted and escrowed, jobs already handled."""
 
     best: dict[int, tuple[str, int]] = field(default_factory=dict)
     reserved: Counter[str] = field(default_factory=Counter)
     locked: Counter[str] = field(default_factory=Counter)
     credits: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
-    pending: Counter[str] = field(default_factory=Counter)  # stake sealed bids will lock when revealed
     handled: set[int] = field(default_factory=set)
 
 
@@ -230,10 +217,14 @@ def job_spec(
 
 
 def collateral_estimate(job: JobState, price_answers: list[int], collateral_bps: int) -> int:
-    """CMP a bid on `job` locks: its collateral (known once bid on, else priced like the market
-    does at posting, at the higher of the last two oracle answers) plus the per-GPU minimum."""
+    """CMP a bid on `job` locks: its collateral (known once bid on; else as the market priced it
+    at posting, at the CMP rate it kept then, or failing that at the higher of the last two
+    oracle answers) plus the per-GPU minimum. A sealed job's floor, the bid bond, is the
+    engine's to add."""
     if job.kind == OPEN and (job.collateral or job.bids):  # sealed: the mirror never sees it
         collateral = job.collateral
+    elif job.rate:
+        collateral = job.lease_value(job.max_price) * collateral_bps // BPS * job.rate // WAD
     else:
         price = max(price_answers[-2:]) if price_answers else 1
         collateral = job.escrow * collateral_bps // BPS * 10**8 // price

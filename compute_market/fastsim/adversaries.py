@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from compute_market.commitments import commitment_for
 from compute_market.economics import CENT, ProviderCosts
-from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, commitment_hash, job_spec
+from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, job_spec
 from compute_market.fastsim.adversaries_jury import JURY_KINDS, JuryAdversaries
 from compute_market.fastsim.books import GasBook, book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
@@ -310,7 +311,7 @@ class Adversaries:
                 shill = s.providers[len(s.bids) % len(s.providers)]
                 price = job.max_price * self.rng.randint(60, 95) // 100
                 salt = self.rng.randbytes(32)
-                commitment = commitment_hash(job_id, shill, price, salt)
+                commitment = commitment_for(job_id, shill, price, salt)
                 txs.append(Tx(shill, "adversary", "JobMarket", "commitBid", (job_id, commitment)))
                 s.bids[job_id] = (shill, price, salt)
             elif job_id in s.bids and job_id not in s.revealed and job.bidding_end + cfg.step_seconds <= now:

@@ -85,8 +85,8 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     onchain_commitments = _calls(chain, [("JobMarket", "commitmentOf", c) for c in commitments])
     for (job_id, p), (raw,) in zip(commitments, onchain_commitments, strict=True):
         bid = mirror.jobs[job_id].commitments[p]
-        want_hash, _block, revealed, _bond = raw
-        if bytes(want_hash) != bid.hash or bool(revealed) != (bid.state != Bond.COMMITTED):
+        want_hash, _block, revealed = raw  # the chain keeps the hash's first 24 bytes
+        if bytes(want_hash) != bid.hash[:24] or bool(revealed) != (bid.state != Bond.COMMITTED):
             bad.append(f"job {job_id} commitment of {p}: chain revealed={revealed}, mirror {bid.state.name}")
     holders = {s: sorted(a for a in mirror.balances[s]) for s in ("CMP", "CRD")}
     requests: list[tuple[str, str, tuple[Any, ...]]] = [("ComputeToken", "balanceOf", (a,)) for a in holders["CMP"]]

@@ -15,6 +15,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
+from compute_market.commitments import commitment_for
 from compute_market.economics import ProviderCosts, TrailingUtilisation
 from compute_market.fastsim.actors import (
     MIN_STAKE_PER_GPU,
@@ -23,7 +24,6 @@ from compute_market.fastsim.actors import (
     SealedBid,
     StepView,
     collateral_estimate,
-    commitment_hash,
     job_spec,
     tokens_for,
 )
@@ -614,7 +614,6 @@ class FastSim:
             self._reveal(p, now, txs)
             if p.state != ACTIVE:  # dormant, or leaving: no new bids
                 continue
-            view.pending[p.address] = self._pending(p)
             for job_id in open_jobs.get(bytes32(p.gpu_model), ()):
                 self._bid(p, job_id, view, txs)
             for job_id in sealed_jobs.get(bytes32(p.gpu_model), ()):
@@ -670,29 +669,18 @@ class FastSim:
         if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
             self.skipped["provider at capacity"] += 1
             return False
-        need = collateral_estimate(job, m.answers, self.collateral_bps)
-        free = m.staked[p.address] - m.locked(p.address) - m.unbonding[p.address]
-        free -= view.locked[p.address] + view.pending[p.address]
+        need = self._bond_lock(job) if job.kind == SEALED else collateral_estimate(job, m.answers, self.collateral_bps)
+        free = m.staked[p.address] - m.locked(p.address) - m.unbonding[p.address] - view.locked[p.address]
         if free < need * 105 // 100:
             self.skipped["provider short of free stake"] += 1
             return False
         return True
 
     def _bond_lock(self, job: JobState) -> int:
-        """What a commitment locks: the job's collateral, or the bid bond where that is larger,
-        plus the per-GPU minimum (what the bid would lock as the best one)."""
+        """What a commitment locks, and the winner of a sealed job: the job's collateral (at
+        least the bid bond, fixed at posting) plus the per-GPU minimum."""
         bond_lock = self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
         return max(bond_lock, collateral_estimate(job, self.mirror.answers, self.collateral_bps))
-
-    def _pending(self, p: Provider) -> int:
-        """Stake the provider's sealed bids will lock on top of their bonds if revealed best."""
-        extra = 0
-        for job_id, bid in p.sealed.items():
-            if bid.reveal:
-                job = self.mirror.jobs[job_id]
-                need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
-                extra += max(0, need - self._bond_lock(job))
-        return extra
 
     def _commit(self, p: Provider, job_id: int, view: StepView, txs: list[Tx]) -> None:
         """A sealed bid at the ask, with a fresh salt; some (`lapse_rate`) will never be revealed."""
@@ -704,14 +692,11 @@ class FastSim:
             return
         salt = self.rng.randbytes(32)
         reveal = self.rng.random() >= self.cfg.lapse_rate
-        commitment = commitment_hash(job_id, p.address, price, salt)
+        commitment = commitment_for(job_id, p.address, price, salt)
         txs.append(Tx(p.address, p.kind, "JobMarket", "commitBid", (job_id, commitment)))
         p.sealed[job_id] = SealedBid(price, salt, reveal)
         view.reserved[p.address] += job.gpu_count
         view.locked[p.address] += self._bond_lock(job)
-        if reveal:
-            need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
-            view.pending[p.address] += max(0, need - self._bond_lock(job))
 
     def _reveal(self, p: Provider, now: int, txs: list[Tx]) -> None:
         """Reveals the provider's sealed bids whose reveal window is open; forgets the bids

@@ -68,6 +68,7 @@ class JobState:
     min_vram: int = 0  # least memory per GPU (idem)
     reveal_end: int = 0  # sealed: reveals close
     second_price: int = 0  # sealed: second-lowest revealed price
+    rate: int = 0  # CMP wei per CRD its collateral was priced at (the market's kept rate at posting)
     commitments: dict[str, Commitment] = field(default_factory=dict)  # sealed: provider → commitment
 
     def lease_value(self, price: int | None = None) -> int:
@@ -92,6 +93,7 @@ class Mirror:
     registered: set[str] = field(default_factory=set)
     answers: list[int] = field(default_factory=list)  # oracle answers, in order
     answer_at: int = 0  # time of the latest answer
+    collateral_rate: int = 0  # CMP wei per CRD the market last read for collateral (`CollateralRateRead`)
     reveal_period: int = 0  # the market's `revealPeriod` (set by the engine before any job)
     redeemed: dict[str, int] = field(default_factory=lambda: {"count": 0, "credits": 0, "tokens": 0})
     unsettled: dict[tuple[int, str], None] = field(default_factory=dict)  # commitments not revealed or settled
@@ -212,10 +214,14 @@ class Mirror:
                 int(args["escrow"]),
             )
             posted = self.jobs[job_id]
+            posted.rate = self.collateral_rate  # read in the same `postJob` (logged before it) or kept
             # `postJob` escrows the lease value at the max price, plus a fee when verification is asked for
             posted.verification = posted.escrow > posted.lease_value(posted.max_price)
             if int(args["kind"]) == SEALED:
                 posted.reveal_end = int(args["biddingEnd"]) + self.reveal_period
+            return
+        if event == "CollateralRateRead":
+            self.collateral_rate = int(args["tokensPerCredit"])
             return
         if event == "FeesWithdrawn":
             self.fees_accrued -= int(args["amount"])

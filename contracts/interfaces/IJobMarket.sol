@@ -62,8 +62,8 @@ interface IJobMarket {
     ///         The result's hash, like the workload's, is in the event only (`ResultSubmitted`). Amounts are 96-bit (credits and CMP below 7.9e10 whole
     ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit.
     ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
-    ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder, `bond +
-    ///         gpuStake` for a sealed commitment.
+    ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder and for each
+    ///         sealed commitment alike.
     struct Job {
         // slot 0: read by every call
         address customer;
@@ -87,9 +87,10 @@ interface IJobMarket {
         uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
         uint32 resultGrace; // time after the lease to submit a result, fixed at posting
         // slot 4: what a bid locks, fixed at posting
-        uint96 collateral; // CMP priced at posting, locked by the best bidder, slashable on failure
+        uint96 collateral; // CMP priced at posting (sealed: at least `bidBond`), locked by the best bidder and each commitment
         uint96 gpuStake; // CMP locked per bid beside the collateral: minStakePerGpu * gpus at posting
         bool verification;
+        bool hasRegion; // the job names a region (slot 2 is read only then)
         // slot 5: the money held and paid, and the lease's clock
         uint96 escrow; // credits held for this job
         uint96 paidGross; // credits released to the provider so far, fee included
@@ -100,7 +101,7 @@ interface IJobMarket {
         uint80 price; // best bid while bidding, then the clearing price paid (postJob refuses a max above 2^80)
         uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
         // slot 7: written from the first bid on (the best bid's block), then the lease's end and challenge
-        uint40 bestBidBlock; // block of the best bid (sealed: of its commitment, for ties)
+        uint40 bestBidBlock; // open: the first bid's block; sealed: the best bid's commitment's (for ties)
         uint96 secondPrice; // sealed: second-lowest revealed price (0 = none)
         uint40 leaseEnd; // set when the lease stops early (result, cancel, abandon)
         uint40 challengeEnd; // result challenge window closes
@@ -108,12 +109,14 @@ interface IJobMarket {
         uint96 verificationFee; // credits in escrow for the verifier's work, fixed at posting
     }
 
-    /// @notice A sealed bid's commitment.
+    /// @notice A sealed bid's commitment, in one slot. Its bond is the job's `collateral`
+    ///         (fixed at posting, at least `bidBond` for a sealed job), so it is not stored.
+    ///         The hash is kept to its first 24 bytes: finding two bids with the same 192-bit
+    ///         prefix (to choose the price after the others reveal) takes about 2^96 hashes.
     struct Commitment {
-        bytes32 hash;
-        uint64 committedAtBlock;
+        bytes24 hash; // the first 24 bytes of keccak256(abi.encode(jobId, bidder, price, salt))
+        uint40 committedAtBlock;
         bool revealed; // revealed, released or forfeited
-        uint128 bond; // the bid bond locked at commit (what a lapse forfeits)
     }
 
     // Auction events and errors (emitted and raised by the market and by its `Auctions` library).

@@ -53,41 +53,39 @@ contract JobAuctions is JobMarketStorage {
             if (pricePerGpuHour > maxAllowed) revert IJobMarket.BidNotLowEnough(pricePerGpuHour, maxAllowed);
         }
         _checkEligible(job, msg.sender);
-        uint256 collateral = job.collateral;
         (job.provider, job.price, job.bidCount) = (msg.sender, uint80(pricePerGpuHour), _counted(job.bidCount));
-        // Open bids cannot tie (each beats the best by `minDecrementBps`); the block is kept so the
-        // record's slot is written from the first bid on and the result's times land in it warm.
-        job.bestBidBlock = uint40(block.number);
+        // Open bids cannot tie (each beats the best by `minDecrementBps`), so no later bid needs the
+        // block: the first bid's is kept so that the record's slot is written from then on and the
+        // result's times land in it at the price of a used slot.
+        if (previous == address(0)) job.bestBidBlock = uint40(block.number);
         // One call: the outbid bidder's lock is released and the same lock taken by the caller.
-        registry.replaceLock(previous, msg.sender, _lockOf(job, jobId, collateral));
-        emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, collateral);
+        registry.replaceLock(previous, msg.sender, _lockOf(job, jobId));
+        emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, job.collateral);
     }
 
-    /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
-    ///         Locks a bond of the job's collateral (`collateralBps` of the lease at the max price,
-    ///         fixed at posting), or `bidBond` where that is larger, plus `minStakePerGpu` per GPU,
-    ///         and reserves capacity until the reveal: what the commitment locks is what the bid
-    ///         would lock as the best one. An unrevealed commitment forfeits that bond (as locked
-    ///         now, whatever governance sets later) to the treasury, never to the customer: a
-    ///         customer's shill that hides because it would have won loses the job's collateral.
+    /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`
+    ///         (its first 24 bytes are kept). Locks the job's collateral as the bond (`collateralBps`
+    ///         of the lease at the max price, or `bidBond` where that is larger, fixed at posting),
+    ///         plus `minStakePerGpu` per GPU, and reserves capacity until the reveal: what the
+    ///         commitment locks is what the bid locks as the best one. An unrevealed commitment
+    ///         forfeits that bond (whatever governance sets later) to the treasury, never to the
+    ///         customer: a customer's shill that hides because it would have won loses the job's
+    ///         collateral. One fresh slot per commitment.
     function commitBid(uint256 jobId, bytes32 commitment) external onlyDelegated {
         IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
         IJobMarket.Commitment storage c = _commitments[jobId][msg.sender];
         if (c.committedAtBlock != 0) revert IJobMarket.AlreadyCommitted(jobId, msg.sender);
         _checkEligible(job, msg.sender);
-        uint128 bond = bidBond;
-        uint128 collateral = job.collateral;
-        if (collateral > bond) bond = collateral;
-        (c.hash, c.committedAtBlock, c.bond) = (commitment, uint64(block.number), bond);
-        registry.lockCollateral(msg.sender, _lockOf(job, jobId, bond));
+        (c.hash, c.committedAtBlock) = (bytes24(commitment), uint40(block.number));
+        registry.lockCollateral(msg.sender, _lockOf(job, jobId));
         emit IJobMarket.BidCommitted(jobId, msg.sender, commitment);
     }
 
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
-    ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
-    ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
-    ///         price; any other reveal releases its bond.
+    ///         its commitment's lock as the bid's collateral (the two are the same), releases the
+    ///         previous best and demotes it to second price; any other reveal releases its bond.
+    ///         One registry call either way.
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external onlyDelegated {
@@ -97,7 +95,9 @@ contract JobAuctions is JobMarketStorage {
         }
         IJobMarket.Commitment storage c = _commitments[jobId][msg.sender];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, msg.sender);
-        if (keccak256(abi.encode(jobId, msg.sender, pricePerGpuHour, salt)) != c.hash) revert IJobMarket.InvalidReveal();
+        if (bytes24(keccak256(abi.encode(jobId, msg.sender, pricePerGpuHour, salt))) != c.hash) {
+            revert IJobMarket.InvalidReveal();
+        }
         if (pricePerGpuHour == 0) revert IJobMarket.ZeroPrice();
         if (pricePerGpuHour > job.maxPricePerGpuHour) revert IJobMarket.BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
         c.revealed = true;
@@ -108,26 +108,21 @@ contract JobAuctions is JobMarketStorage {
         if (isBest) {
             if (best != address(0)) job.secondPrice = job.price;
             (job.provider, job.price, job.bestBidBlock) =
-                (msg.sender, uint80(pricePerGpuHour), uint40(c.committedAtBlock));
+                (msg.sender, uint80(pricePerGpuHour), c.committedAtBlock);
         } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
             job.secondPrice = uint96(pricePerGpuHour);
         }
-        uint256 bond = c.bond;
-        uint256 collateral = job.collateral;
-        if (isBest && bond == collateral) {
-            // The commitment already locks what the best bid locks: it stays, as the bid's.
-            if (best != address(0)) registry.releaseCollateral(best, _lockOf(job, jobId, collateral));
-        } else {
-            // The bond's lock goes first, so its stake and GPUs can back the collateral's.
-            registry.releaseCollateral(msg.sender, _lockOf(job, jobId, bond));
-            if (isBest) registry.replaceLock(best, msg.sender, _lockOf(job, jobId, collateral));
-        }
+        // The commitment already locks what the best bid locks: a new best keeps it as the bid's
+        // and releases the previous best's; any other reveal releases its own.
+        address released = isBest ? best : msg.sender;
+        if (released != address(0)) registry.releaseCollateral(released, _lockOf(job, jobId));
         emit IJobMarket.BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
     }
 
     /// @notice Ends a commitment that was not revealed: released without penalty when the job
     ///         was cancelled while bidding (possible only before bidding closed, so nobody could
-    ///         reveal), forfeited once the reveal period is over: the bond locked at commit, to
+    ///         reveal), forfeited once the reveal period is over: the bond it locked (the job's
+    ///         collateral, fixed at posting), to
     ///         the treasury (a customer paid with lapsed bonds could post shill commitments as a
     ///         free option). A lease cancelled later does not excuse a commitment that lapsed
     ///         before it. Anyone.
@@ -136,13 +131,13 @@ contract JobAuctions is JobMarketStorage {
         IJobMarket.Commitment storage c = _commitments[jobId][provider];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, provider);
         c.revealed = true;
-        registry.releaseCollateral(provider, _lockOf(job, jobId, c.bond));
+        registry.releaseCollateral(provider, _lockOf(job, jobId));
         if (job.status == IJobMarket.JobStatus.Cancelled && job.leaseStart == 0) {
             emit IJobMarket.BondReleased(jobId, provider);
             return;
         }
         if (block.timestamp < job.revealEnd) revert IJobMarket.RevealStillOpen(job.revealEnd);
-        uint256 bond = c.bond;
+        uint256 bond = job.collateral;
         address[] memory to = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (to[0], amounts[0]) = (treasury, bond);
@@ -160,8 +155,10 @@ contract JobAuctions is JobMarketStorage {
         if (!p.registered) revert IJobMarket.ProviderNotRegistered(provider);
         if (p.gpuCount == 0) revert IJobMarket.GpuModelNotOffered(job.gpuModel);
         if (p.vramGb < job.minVramGb) revert IJobMarket.InsufficientVram(p.vramGb, job.minVramGb);
-        bytes32 region = job.region;
-        if (region != bytes32(0) && p.region != region) revert IJobMarket.WrongRegion(p.region, region);
+        if (job.hasRegion) {
+            bytes32 region = job.region;
+            if (p.region != region) revert IJobMarket.WrongRegion(p.region, region);
+        }
         if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
     }
 
@@ -172,7 +169,7 @@ contract JobAuctions is JobMarketStorage {
     }
 
     /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.
-    function _beats(uint256 jobId, IJobMarket.Job storage job, address challenger, uint256 price, uint64 committedAtBlock)
+    function _beats(uint256 jobId, IJobMarket.Job storage job, address challenger, uint256 price, uint40 committedAtBlock)
         private
         view
         returns (bool)
@@ -183,7 +180,7 @@ contract JobAuctions is JobMarketStorage {
         uint16 repA = registry.reputationOf(challenger);
         uint16 repB = registry.reputationOf(incumbent);
         if (repA != repB) return repA > repB;
-        uint64 incumbentBlock = job.bestBidBlock;
+        uint40 incumbentBlock = job.bestBidBlock;
         if (committedAtBlock != incumbentBlock) return committedAtBlock < incumbentBlock;
         return keccak256(abi.encode(jobId, challenger)) < keccak256(abi.encode(jobId, incumbent));
     }

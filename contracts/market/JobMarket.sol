@@ -75,6 +75,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     event JobFailed(uint256 indexed jobId, address indexed provider, uint256 slashed, uint256 bounty, uint256 refund);
     event JobDisputed(uint256 indexed jobId);
     event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
+    /// @notice `postJob` read the CMP rate (CMP wei per credit) it prices collateral at; the
+    ///         next `RATE_MAX_AGE` of postings use it.
+    event CollateralRateRead(uint256 tokensPerCredit);
     /// @dev Gas a settlement keeps for the distributor's work report (its costliest case, the
     ///      first report of an epoch for a new provider and a new verifier, takes about 200,000).
     uint256 private constant REPORT_GAS = 250_000;
@@ -88,7 +91,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice The rewards distributor refused job `jobId`'s work report; the job settled anyway.
     event WorkNotRecorded(uint256 indexed jobId);
 
-    error InvalidJobSpec(string field);
+    /// @notice `postJob` refused the job: `field` names what is wrong (a spec field, or the
+    ///         `escrow` or `collateral` past 96 bits), as short text in a bytes32.
+    error InvalidJobSpec(bytes32 field);
     /// @notice `withdrawFees` with no fee accrued.
     error NoFeesAccrued();
     error BiddingNotOver(uint256 until);
@@ -139,7 +144,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // The collateral is priced once, now: bids and reveals need no oracle (an outage cannot
         // make a reveal impossible) and every bidder locks the same amount.
         uint256 collateralCredits = (escrow - verificationFee) * collateralBps / BPS;
-        uint256 collateral = collateralCredits == 0 ? 0 : credits.creditsToTokens(collateralCredits);
+        uint256 collateral = collateralCredits == 0 ? 0 : Math.mulDiv(collateralCredits, _collateralRate(), 1 ether);
+        // A sealed job's collateral is at least `bidBond`: each commitment locks the collateral as
+        // its bond, so a commitment revealed best keeps its lock and a lapse forfeits it.
+        if (spec.kind == AuctionKind.Sealed && collateral < bidBond) collateral = bidBond;
         if (collateral > type(uint96).max) revert InvalidJobSpec("collateral");
         // At most 1,000,000 CMP (the setter's cap) × 65,535 GPUs (`_validate`) < 2^96: fits.
         uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
@@ -149,9 +157,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         (job.customer, job.biddingEnd, job.revealEnd, job.kind, job.status) =
             (msg.sender, uint40(spec.biddingEnd), uint40(revealEnd), spec.kind, JobStatus.Bidding);
         job.gpuModel = spec.gpuModel;
-        if (spec.region != bytes32(0)) job.region = spec.region;
+        bool hasRegion = spec.region != bytes32(0);
+        if (hasRegion) job.region = spec.region;
         _storeTerms(job, spec);
-        (job.collateral, job.gpuStake, job.verification) = (uint96(collateral), uint96(gpuStake), spec.verification);
+        (job.collateral, job.gpuStake, job.verification, job.hasRegion) =
+            (uint96(collateral), uint96(gpuStake), spec.verification, hasRegion);
         (job.escrow, job.challengeWindow) = (uint96(escrow), uint24(challengeWindow));
         if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
 
@@ -173,11 +183,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
             job.leaseEnd = uint40(block.timestamp);
             providerGross = _accrued(job) - job.paidGross;
-            registry.releaseCollateral(job.provider, _lockOf(job, jobId, job.collateral));
+            registry.releaseCollateral(job.provider, _lockOf(job, jobId));
         } else if (status == JobStatus.Bidding) {
             // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
             if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
-            if (job.provider != address(0)) registry.releaseCollateral(job.provider, _lockOf(job, jobId, job.collateral));
+            if (job.provider != address(0)) registry.releaseCollateral(job.provider, _lockOf(job, jobId));
         } else {
             revert WrongStatus(jobId, status);
         }
@@ -371,7 +381,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         refund -= _payVerificationFee(job, jobId, true);
         uint256 collateral = job.collateral;
         slashed = registry.closeLock(
-            job.provider, _lockOf(job, jobId, collateral), IProviderRegistry.Outcome.DisputeLost, collateral, recipients, amounts
+            job.provider, _lockOf(job, jobId), IProviderRegistry.Outcome.DisputeLost, collateral, recipients, amounts
         );
         _transfer(job.customer, refund);
         emit JobFailed(jobId, job.provider, slashed, 0, refund);
@@ -427,15 +437,6 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         below 7/8 of a steady clearing price). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
         return _referencePrices[gpuModel].price;
-    }
-
-    /// @notice The commitment a sealed bidder must post for `price` and `salt`.
-    function commitmentFor(uint256 jobId, address provider, uint256 price, bytes32 salt)
-        external
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(jobId, provider, price, salt));
     }
 
     // ================================================================== governance
@@ -538,8 +539,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         minStakePerGpu = uint96(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
     }
 
-    /// @notice Sets `bidBond`, the least a commitment locks (a job's collateral where larger), in CMP wei
-    ///         within [0, 100,000 CMP]; applies to commitments made afterwards.
+    /// @notice Sets `bidBond`, the least collateral of a sealed job (what each of its commitments
+    ///         locks as its bond), in CMP wei within [0, 100,000 CMP]; applies to jobs posted afterwards.
     function setBidBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         bidBond = uint128(_checked("bidBond", bidBond, v, 0, 100_000 ether));
     }
@@ -687,7 +688,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         address[] memory to,
         uint256[] memory amounts
     ) private returns (uint256 slashed) {
-        slashed = registry.closeLock(job.provider, _lockOf(job, jobId, job.collateral), outcome, slashAmount, to, amounts);
+        slashed = registry.closeLock(job.provider, _lockOf(job, jobId), outcome, slashAmount, to, amounts);
+    }
+
+    /// @dev CMP wei per credit for a posting's collateral: the rate read within `RATE_MAX_AGE`, or
+    ///      a fresh one from the credits contract (the redemption price, reverting as it does on a
+    ///      stale or jumping oracle), kept for the next postings. A rate beyond 96 bits (a credit
+    ///      worth over 79 billion CMP: a broken feed) is refused (`SafeCastOverflowedUintDowncast`).
+    function _collateralRate() private returns (uint256 rate) {
+        rate = collateralRate;
+        if (block.timestamp < uint256(collateralRateReadAt) + RATE_MAX_AGE) return rate; // never read: 0 + 10 min
+        rate = credits.creditsToTokens(1 ether);
+        (collateralRate, collateralRateReadAt) = (rate.toUint96(), uint40(block.timestamp));
+        emit CollateralRateRead(rate);
     }
 
     /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the

@@ -21,6 +21,8 @@ import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant HOUR = 3600;
+    /// @notice How long a CMP rate read by `postJob` prices later postings' collateral.
+    uint256 internal constant RATE_MAX_AGE = 10 minutes;
 
     struct ReferencePrice {
         uint128 price;
@@ -59,11 +61,19 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint32 public maxBiddingPeriod = 30 days;
     /// @notice Longest lease (default 365 days); the shortest is one minute.
     uint64 public maxDuration = 365 days;
-    /// @notice Sealed auctions: CMP stake locked per commitment, forfeited if not revealed (default 10 CMP).
+    /// @notice Sealed auctions: the least collateral of a sealed job, fixed at posting (default 10
+    ///         CMP); each commitment locks the job's collateral and forfeits it if not revealed.
     uint128 public bidBond = 10 ether;
     /// @notice CMP stake a bidder locks per GPU of the job beside its collateral (default 100
     ///         CMP, at most 1,000,000 CMP); fixed per job when it is posted.
     uint96 public minStakePerGpu = 100 ether;
+    /// @notice CMP wei per credit (1e18 CRD wei) at the redemption price, as `postJob` last read
+    ///         it from the credits contract (0: never), and when. A posting within
+    ///         `RATE_MAX_AGE` of the read prices its collateral at it instead of calling the
+    ///         oracle again. Packed beside `minStakePerGpu`, which every posting reads.
+    uint96 internal collateralRate;
+    /// @notice When `collateralRate` was read.
+    uint40 internal collateralRateReadAt;
 
     /// @notice Number of jobs posted; job ids run from 1.
     uint256 public jobCount;
@@ -101,14 +111,10 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
         if (job.status == IJobMarket.JobStatus.None) revert IJobMarket.UnknownJob(jobId);
     }
 
-    /// @dev What the best bidder of job `jobId` locks: its collateral and per-GPU stake, and
-    ///      its GPUs. A sealed commitment locks `bond` in place of the collateral.
-    function _lockOf(IJobMarket.Job storage job, uint256 jobId, uint256 collateral)
-        internal
-        view
-        returns (IProviderRegistry.Lock memory)
-    {
-        return IProviderRegistry.Lock(jobId, job.gpuModel, job.gpuCount, collateral + job.gpuStake);
+    /// @dev What the best bidder of job `jobId` (and each sealed commitment) locks: the job's
+    ///      collateral and per-GPU stake, and its GPUs.
+    function _lockOf(IJobMarket.Job storage job, uint256 jobId) internal view returns (IProviderRegistry.Lock memory) {
+        return IProviderRegistry.Lock(jobId, job.gpuModel, job.gpuCount, uint256(job.collateral) + job.gpuStake);
     }
 
     /// @dev The job `jobId`, which must be bidding in an auction of `kind`.

@@ -148,7 +148,7 @@ def test_forfeits_an_unrevealed_sealed_commitment_after_the_reveal_period(
     before_stake = rival.provider().staked
     done = keeper.step()
     assert summary(done) == [("finalizeAuction", job_id, True), ("settleCommitment", job_id, True)]
-    bond = from_wei(protocol.market.commitmentOf(job_id, rival.address).bond)  # as locked at commit
+    bond = from_wei(protocol.market.getJob(job_id).collateral)  # a commitment's bond: the job's collateral
     assert done[1].detail == f"{bond} CMP"
     assert customer.job(job_id).status == JobStatus.LEASED and customer.job(job_id).provider == provider.address
     assert protocol.market.commitmentOf(job_id, rival.address).revealed

@@ -256,8 +256,8 @@ def test_every_value_moving_command_shows_what_moves(
     )
 
     sealed = customer.post_job(JobRequest("H100-80GB", 2, Decimal(4), Decimal(3), sealed=True))
-    job = protocol.market.getJob(sealed)  # a commitment's bond: the job's collateral, or `bidBond` where larger
-    bond, gpu_stake = from_wei(max(job.collateral, protocol.market.bidBond())), from_wei(job.gpuStake)
+    job = protocol.market.getJob(sealed)  # a commitment's bond: the job's collateral (at least `bidBond`)
+    bond, gpu_stake = from_wei(job.collateral), from_wei(job.gpuStake)
     assert shown("TEST::41", "commit", str(sealed), "2") == (
         f"commit locks {bond + gpu_stake:f} CMP of your provider stake for job {sealed} (bond {bond:f} CMP, "
         f"forfeited unless you reveal, + GPU stake {gpu_stake:f} CMP), sealed price 2 CRD/GPU-h"

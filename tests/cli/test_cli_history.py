@@ -131,30 +131,40 @@ def test_every_integer_the_commands_show_has_a_unit_or_is_a_count(project):
 def test_watch_from_a_block_prints_each_event_as_history_does_and_stops_at_max_events(
     chain, customer, provider, fresh_price, invoke
 ):
+    """Every event of the market, the rate a posting reads for its collateral included (CMP at
+    2.50 USD: 0.4 CMP per CRD), in block order and in human units."""
     fresh_price()
     start = chain.blocks.head.number + 1
     job_id = customer.post_job(REQUEST)
     provider.bid(job_id, Decimal("2.5"))
 
-    lines = invoke(MARKET, "TEST::43", "watch", "--from-block", str(start), "--max-events", "2", "--interval", "0")
+    lines = invoke(MARKET, "TEST::43", "watch", "--from-block", str(start), "--max-events", "3", "--interval", "0")
     assert lines.exit_code == 0, lines.stderr
     shown = lines.stdout.strip().splitlines()
-    assert [line.split("  ")[2] for line in shown] == ["JobMarket.JobPosted", "JobMarket.BidPlaced"]
-    assert "escrow=24 CRD" in shown[0] and "pricePerGpuHour=2.5 CRD/GPU-h" in shown[1]
-    assert lines.stderr.strip().splitlines()[-1] == f"watched 2 events from block {start}"
+    names = [line.split("  ")[2] for line in shown]
+    assert names == ["JobMarket.CollateralRateRead", "JobMarket.JobPosted", "JobMarket.BidPlaced"]
+    assert "tokensPerCredit=0.4 CMP/CRD" in shown[0]
+    assert "escrow=24 CRD" in shown[1] and "pricePerGpuHour=2.5 CRD/GPU-h" in shown[2]
+    assert lines.stderr.strip().splitlines()[-1] == f"watched 3 events from block {start}"
 
     as_json = invoke(
-        MARKET, "TEST::43", "watch", "--from-block", str(start), "--max-events", "2", "--interval", "0", "--json"
+        MARKET, "TEST::43", "watch", "--from-block", str(start), "--max-events", "3", "--interval", "0", "--json"
     )
     assert as_json.exit_code == 0, as_json.stderr
     events = [json.loads(line) for line in as_json.stdout.splitlines()]  # JSON Lines: one object each
-    assert [(e["event"], e["args"]["jobId"]) for e in events] == [("JobPosted", job_id), ("BidPlaced", job_id)]
-    assert events[1]["args"]["provider"] == provider.address
+    assert [(e["event"], e["args"].get("jobId")) for e in events] == [
+        ("CollateralRateRead", None),
+        ("JobPosted", job_id),
+        ("BidPlaced", job_id),
+    ]
+    assert events[2]["args"]["provider"] == provider.address
 
 
 def test_watch_follows_events_mined_after_it_started(chain, customer, fresh_price, invoke):
     fresh_price()
     posted: list[int] = []
+
+    customer.post_job(REQUEST)  # reads the CMP rate: the posting watched below uses it and logs only `JobPosted`
 
     def post_later() -> None:
         time.sleep(1.0)

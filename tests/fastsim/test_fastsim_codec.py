@@ -118,8 +118,8 @@ def test_event_and_call_decoding_match_eth_abi():
     assert codec.fn("getThing").decode_output(out) == [[provider, 9, False]]
 
 
-def test_commitment_hash_is_abi_encode():
-    from compute_market.fastsim.actors import commitment_hash
+def test_commitment_for_is_abi_encode():
+    from compute_market.commitments import commitment_for
 
     rng = random.Random(3)
     for _ in range(50):
@@ -130,4 +130,4 @@ def test_commitment_hash_is_abi_encode():
             rng.randbytes(32),
         )
         expected = keccak(encode(["uint256", "address", "uint256", "bytes32"], [job, bidder, price, salt]))
-        assert commitment_hash(job, bidder, price, salt) == expected
+        assert commitment_for(job, bidder, price, salt) == expected

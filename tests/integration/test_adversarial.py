@@ -5,6 +5,7 @@ from __future__ import annotations
 import ape
 from utils.helpers import job_spec
 
+from compute_market.commitments import commitment_for
 from compute_market.units import DAY, HOUR, to_wei
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -55,7 +56,7 @@ def test_pausing_everything_never_traps_funds(
     fresh_price()
     bidding = p.market.postJob(job_spec(chain, bidding=2 * HOUR), sender=customer).events[-1].jobId
     sealed = p.market.postJob(job_spec(chain, sealed=True, bidding=2 * HOUR), sender=customer).events[-1].jobId
-    p.market.commitBid(sealed, p.market.commitmentFor(sealed, provider, to_wei(1), b"s"), sender=provider)
+    p.market.commitBid(sealed, commitment_for(sealed, provider, to_wei(1), b"s"), sender=provider)
     leased = p.market.postJob(job_spec(chain), sender=customer).events[-1].jobId
     p.market.placeBid(leased, to_wei(1), sender=provider)
     chain.pending_timestamp += HOUR

@@ -15,7 +15,7 @@ import pytest
 from utils.helpers import advance, job_spec, load_script
 
 from compute_market.models import JobRequest
-from compute_market.units import HOUR
+from compute_market.units import HOUR, bytes32
 from compute_market.workloads import load_manifest, pack, workload_id
 
 MARKET = load_script("market").cli
@@ -39,7 +39,7 @@ def test_the_workload_and_its_uri_travel_in_job_posted(market, chain, customer, 
 )
 def test_a_workload_without_its_uri_or_the_reverse_is_refused(market, chain, customer, fresh_price, workload, uri):
     fresh_price()
-    with ape.reverts(market.InvalidJobSpec, field="workload"):
+    with ape.reverts(market.InvalidJobSpec, field=bytes32("workload")):
         market.postJob(job_spec(chain, workload=workload, manifest_uri=uri), sender=customer.account)
 
 

@@ -15,6 +15,7 @@ import random
 import pytest
 from utils.helpers import assert_locks_match_jobs, job_spec
 
+from compute_market.commitments import commitment_for
 from compute_market.models import JobStatus
 from compute_market.units import HOUR, to_wei
 
@@ -66,7 +67,7 @@ def test_market_balance_equals_escrow_owed_after_random_jobs(
         spec = market.getJob(job["id"])
         if job["sealed"]:
             price, salt = spec.maxPricePerGpuHour * rng.randint(40, 100) // 100, rng.randbytes(32)
-            market.commitBid(job["id"], market.commitmentFor(job["id"], provider, price, salt), sender=provider)
+            market.commitBid(job["id"], commitment_for(job["id"], provider, price, salt), sender=provider)
             job["bids"].append((provider, price, salt))
         else:
             ceiling = spec.price or spec.maxPricePerGpuHour

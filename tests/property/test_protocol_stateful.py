@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 )
 from utils.helpers import assert_locks_match_jobs, job_spec, unclaimed_jury_rewards
 
+from compute_market.commitments import commitment_for
 from compute_market.models import DisputeStatus, JobStatus
 from compute_market.units import HOUR, to_wei
 
@@ -95,7 +96,7 @@ def test_protocol_invariants_hold_under_random_sequences(
             p.market.placeBid(self.jobs[0], to_wei(2), sender=providers[1])
             price, salt = to_wei(2), os.urandom(32)
             p.market.commitBid(
-                self.jobs[1], p.market.commitmentFor(self.jobs[1], providers[2], price, salt), sender=providers[2]
+                self.jobs[1], commitment_for(self.jobs[1], providers[2], price, salt), sender=providers[2]
             )
             self.salts[(self.jobs[1], providers[2].address)] = (price, salt)
 
@@ -146,7 +147,7 @@ def test_protocol_invariants_hold_under_random_sequences(
             fresh_price()
             if job.kind == 1:
                 price, salt = job.maxPricePerGpuHour * share // 100, os.urandom(32)
-                digest = p.market.commitmentFor(job_id, provider, price, salt)
+                digest = commitment_for(job_id, provider, price, salt)
                 if self.attempt(p.market.commitBid, job_id, digest, sender=provider) is not None:
                     self.salts[(job_id, provider.address)] = (price, salt)
             else:

@@ -132,7 +132,7 @@ def assert_locks_match_jobs(market, registry, providers, job_ids) -> int:
                 continue  # open auctions take no commitments
             commitment = market.commitmentOf(job_id, provider)
             if commitment.committedAtBlock != 0 and not commitment.revealed:
-                locked, count = locked + commitment.bond + job.gpuStake, count + 1
+                locked, count = locked + job.collateral + job.gpuStake, count + 1  # the bond: the collateral
                 reserved[model] += job.gpuCount
         record = registry.providerOf(provider)
         assert (record.locked, record.activeLocks) == (locked, count), provider

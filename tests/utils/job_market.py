@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from compute_market.commitments import commitment_for
 from compute_market.models import JobStatus
 from compute_market.units import HOUR, to_wei
 from utils.helpers import job_spec
@@ -30,4 +31,4 @@ def leased_job(market, chain, customer, provider, price: str = "1.10", **kw) -> 
 
 
 def commit(market, job_id, provider, price: int, salt: bytes) -> None:
-    market.commitBid(job_id, market.commitmentFor(job_id, provider, price, salt), sender=provider)
+    market.commitBid(job_id, commitment_for(job_id, provider, price, salt), sender=provider)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ape
 import pytest
 from utils.dispute_resolver import BOND, COLLATERAL, DISPUTED, FAILED, RESOLVED, SETTLED, crd, vote_all
-from utils.helpers import claim_jury_rewards
+from utils.helpers import claim_jury_rewards, job_spec
 
 from compute_market.units import DAY, HOUR, to_wei
 
@@ -312,3 +312,32 @@ def test_a_job_is_disputed_once(resolver, result_job, customer):
     resolver.challenge(result_job, "first", sender=customer)
     with ape.reverts(resolver.AlreadyDisputed):
         resolver.challenge(result_job, "second", sender=customer)
+
+
+def test_a_jury_pool_the_majority_does_not_divide_burns_its_remainder(
+    resolver, market, token, chain, customer, provider, verifiers, draws, fresh_price
+):
+    """Posted with CMP at 2.70 USD, the job's collateral is 12 CRD at 0.370370370370370370 CMP per
+    CRD: 4.444444444444444440 CMP, and the jury's 10% is 0.444444444444444444 CMP. Five seats
+    voting fault split it 0.088888888888888888 CMP a seat; the 4 wei left over are burned, so the
+    resolver holds exactly the five shares."""
+    fresh_price("2.70")
+    job_id = market.postJob(job_spec(chain, verification=True), sender=customer).events[-1].jobId
+    market.placeBid(job_id, crd("1.10"), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x42" * 32, "ipfs://result", sender=provider)
+    fresh_price("2.70")
+    collateral = market.getJob(job_id).collateral
+    assert collateral == 4_444_444_444_444_444_440
+    resolver.challenge(job_id, "output does not match the spec", sender=customer)
+    draws.process()
+    jurors = resolver.jurorsOf(job_id)
+    vote_all(resolver, chain, job_id, jurors, verifiers, fault=True)
+    supply = token.totalSupply()
+    tx = resolver.resolve(job_id, sender=customer)
+    opened = tx.events.filter(resolver.JuryRewardsOpened)[0]
+    assert (opened.majority, opened.tokenShare) == (5, 88_888_888_888_888_888)
+    assert token.balanceOf(resolver) == 5 * 88_888_888_888_888_888  # 444,444,444,444,444,440 wei
+    assert supply - token.totalSupply() == 4  # the remainder, burned

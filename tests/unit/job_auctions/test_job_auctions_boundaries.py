@@ -12,6 +12,7 @@ from eth_abi import encode
 from eth_utils import keccak
 from utils.helpers import job_spec
 
+from compute_market.commitments import commitment_for
 from compute_market.units import HOUR, to_wei
 
 UINT16_MAX = 2**16 - 1
@@ -92,7 +93,7 @@ def test_saturated_count_holds_through_a_sealed_reveal(market, chain, ja_buyer, 
     65,535 after a reveal at 1.50, which becomes the best bid."""
     p1 = _ja_bidders[0]
     job_id = post(market, chain, ja_buyer, sealed=True)
-    market.commitBid(job_id, market.commitmentFor(job_id, p1, to_wei("1.50"), b"s"), sender=p1)
+    market.commitBid(job_id, commitment_for(job_id, p1, to_wei("1.50"), b"s"), sender=p1)
     set_bid_count(chain, market, job_id, ja_buyer, UINT16_MAX)
     chain.pending_timestamp += HOUR
     tx = market.revealBid(job_id, to_wei("1.50"), b"s", sender=p1)
@@ -108,7 +109,7 @@ def commit_in_one_block(chain, market, job_id: int, bids: list[tuple]) -> None:
     try:
         hashes = []
         for provider, price, salt in bids:
-            data = market.commitBid.encode_input(job_id, market.commitmentFor(job_id, provider, price, salt))
+            data = market.commitBid.encode_input(job_id, commitment_for(job_id, provider, price, salt))
             tx = {"from": provider.address, "to": market.address, "data": "0x" + bytes(data).hex(), "gas": hex(500_000)}
             hashes.append(rpc(chain, "eth_sendTransaction", [tx]))
         rpc(chain, "evm_mine", [])

@@ -15,7 +15,7 @@ import pytest
 from utils.helpers import job_spec
 
 from compute_market.models import JobStatus
-from compute_market.units import DAY, HOUR, to_wei
+from compute_market.units import DAY, HOUR, bytes32, to_wei
 
 UINT96_MAX = 2**96 - 1
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -100,7 +100,7 @@ def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed
     feed.setAnswer(1, sender=admin)
     credits.setPriceFeed(feed, sender=admin)  # forgets the last two accepted answers: 1 unit it is
     assert credits.creditsToTokens(to_wei(900)) == 9 * 10**28 > UINT96_MAX
-    with ape.reverts(market.InvalidJobSpec, field="collateral"):
+    with ape.reverts(market.InvalidJobSpec, field=bytes32("collateral")):
         market.postJob(job_spec(chain, max_price=to_wei(150)), sender=jm_buyer)
 
     feed.setAnswer(2, sender=admin)

@@ -70,3 +70,18 @@ def test_dispute_cannot_open_after_the_window(market, chain, customer, providers
     chain.pending_timestamp += 86_400
     with ape.reverts(market.ChallengeWindowClosed):
         market.openDispute(job_id, sender=resolver_role)
+
+
+def test_a_dispute_opens_only_on_a_submitted_result(market, chain, customer, providers, resolver_role):
+    """The resolver can open a dispute only on a job whose result is in: on a running lease
+    (status 2) `openDispute` reverts WrongStatus(2), and once settled (status 4) WrongStatus(4)."""
+    p1 = providers[0]
+    job_id = leased_job(market, chain, customer, p1)
+    with ape.reverts(market.WrongStatus, jobId=job_id, status=2):
+        market.openDispute(job_id, sender=resolver_role)
+    chain.pending_timestamp = market.getJob(job_id).leaseStart + 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=p1)
+    chain.pending_timestamp += 86_400
+    market.settleJob(job_id, sender=customer)
+    with ape.reverts(market.WrongStatus, jobId=job_id, status=SETTLED):
+        market.openDispute(job_id, sender=resolver_role)

@@ -51,14 +51,14 @@ def test_post_job_escrows_max_price_times_gpus_times_hours(market, credits, chai
     ],
 )
 def test_invalid_job_specs_revert_naming_the_field(market, chain, customer, field, kw):
-    with ape.reverts(market.InvalidJobSpec, field=field):
+    with ape.reverts(market.InvalidJobSpec, field=bytes32(field)):
         market.postJob(job_spec(chain, **kw), sender=customer)
 
 
 def test_a_job_whose_escrow_rounds_to_zero_reverts(market, chain, customer):
     spec = list(job_spec(chain, gpus=1, max_price=1))
     spec[4] = 60  # one minute at 1 wei per GPU-hour
-    with ape.reverts(market.InvalidJobSpec, field="escrow"):
+    with ape.reverts(market.InvalidJobSpec, field=bytes32("escrow")):
         market.postJob(tuple(spec), sender=customer)
 
 
@@ -66,7 +66,8 @@ def test_a_job_whose_escrow_rounds_to_zero_reverts(market, chain, customer):
 def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
     market, registry, chain, admin, customer, providers, fresh_price, sealed
 ):
-    """Posted at 100 CMP per GPU (2 GPUs: 200 CMP beside the 4.8 CMP collateral); governance
+    """Posted at 100 CMP per GPU (2 GPUs: 200 CMP beside the collateral, 4.8 CMP open and the
+    10 CMP bid bond sealed); governance
     then sets 0, and later 1,000. Bids, commitments and the release all use the job's 200, so
     every lock is released to the wei (no per-bid record exists to remember it)."""
     job_id = post(market, chain, customer, sealed=sealed)
@@ -86,7 +87,7 @@ def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
         market.setMinStakePerGpu(to_wei(1_000), sender=admin)
         market.placeBid(job_id, crd("1.20"), sender=p2)
     assert registry.providerOf(p1).locked == 0
-    assert registry.providerOf(p2).locked == crd("4.8") + to_wei(200)
+    assert registry.providerOf(p2).locked == (to_wei(10) if sealed else crd("4.8")) + to_wei(200)
     fresh_price()
     assert market.getJob(post(market, chain, customer)).gpuStake == to_wei(2_000)
     chain.pending_timestamp += 2 * HOUR
@@ -101,5 +102,39 @@ def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
 def test_a_job_whose_per_gpu_stake_overflows_is_refused(market, chain, admin, customer):
     market.setMinStakePerGpu(to_wei(1_000_000), sender=admin)
     spec = list(job_spec(chain, gpus=2**32 - 1, max_price=1))
-    with ape.reverts(market.InvalidJobSpec, field="gpuCount"):
+    with ape.reverts(market.InvalidJobSpec, field=bytes32("gpuCount")):
         market.postJob(tuple(spec), sender=customer)
+
+
+def test_the_cmp_rate_is_read_once_per_ten_minutes_of_postings(market, credits, chain, customer, fresh_price):
+    """The first posting reads the credits contract's CMP rate (CMP at 2.50 USD: 0.4 CMP per CRD)
+    and keeps it: the job's 12 CRD of collateral is 4.8 CMP. The oracle then moves 10% to 2.75 USD.
+    A posting 9 minutes after the read still prices at the kept rate (4.8 CMP, no read, about
+    16,000 gas less); one 10 minutes after it reads the new rate (1/2.75 CMP per CRD: 4.3636 CMP)."""
+    tx = market.postJob(job_spec(chain), sender=customer)
+    (read,) = tx.events.filter(market.CollateralRateRead)
+    assert read.tokensPerCredit == credits.creditsToTokens(to_wei(1)) == to_wei("0.4")
+    assert market.getJob(tx.events.filter(market.JobPosted)[0].jobId).collateral == crd("4.8")
+    chain.pending_timestamp += 9 * 60
+    fresh_price("2.75")
+    cached = market.postJob(job_spec(chain), sender=customer)
+    assert not cached.events.filter(market.CollateralRateRead)
+    assert market.getJob(cached.events.filter(market.JobPosted)[0].jobId).collateral == crd("4.8")
+    assert cached.gas_used < tx.gas_used - 10_000
+    chain.pending_timestamp += 60
+    again = market.postJob(job_spec(chain), sender=customer)
+    (read,) = again.events.filter(market.CollateralRateRead)
+    assert read.tokensPerCredit == credits.creditsToTokens(to_wei(1)) == to_wei(1) * 10**8 // (275 * 10**6)
+    job = market.getJob(again.events.filter(market.JobPosted)[0].jobId)
+    assert job.collateral == crd(12) * read.tokensPerCredit // to_wei(1) == 4_363_636_363_636_363_632
+
+
+def test_a_job_without_collateral_reads_no_rate(market, chain, admin, customer):
+    """With `collateralBps` at 0 an open job carries no collateral and a sealed one the 10 CMP bid
+    bond: neither needs the oracle, so both post with its answer two hours stale."""
+    market.setCollateralBps(0, sender=admin)
+    chain.pending_timestamp += 2 * HOUR
+    for sealed, collateral in ((False, 0), (True, to_wei(10))):
+        tx = market.postJob(job_spec(chain, sealed=sealed), sender=customer)
+        assert not tx.events.filter(market.CollateralRateRead)
+        assert market.getJob(tx.events.filter(market.JobPosted)[0].jobId).collateral == collateral

@@ -15,6 +15,7 @@ import pytest
 from utils.helpers import H100
 from utils.job_market import EXPIRED, commit, crd, post
 
+from compute_market.commitments import commitment_for
 from compute_market.units import DAY, HOUR, to_wei, usd_to_feed
 
 
@@ -48,7 +49,9 @@ def test_sealed_auction_winner_is_paid_the_second_price(
     for p, price in bids.items():
         market.revealBid(job_id, price, b"salt-" + bytes(p.address[-4:], "ascii"), sender=p)
     assert registry.providerOf(p1).locked == registry.providerOf(p3).locked == 0
-    assert registry.providerOf(p2).locked == crd("4.8") + to_wei(200)  # at the max price, not its bid
+    # the job's collateral (the 10 CMP bid bond, above 30% of this small lease at the max price,
+    # 4.8 CMP): the commitment's lock, kept as the bid's
+    assert registry.providerOf(p2).locked == to_wei(10) + to_wei(200)
     with ape.reverts(market.BiddingNotOver):
         market.finalizeAuction(job_id, sender=customer)
     chain.pending_timestamp += HOUR
@@ -136,8 +139,8 @@ def test_a_revealed_price_of_zero_or_above_the_max_reverts(market, chain, custom
 
 def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registry, chain, customer, providers):
     """Open: a 1-wei bid locks the 4.8 CMP an honest bid locks (v1: 2 wei, and nobody could
-    outbid it). Sealed: a 1-wei winner paid the 1.80 CRD second price holds 4.8 CMP, the
-    collateral of the lease at the max price (v1: none)."""
+    outbid it). Sealed: a 1-wei winner paid the 1.80 CRD second price holds the sealed job's
+    collateral, 10 CMP: the bid bond, above the 4.8 CMP of the lease at the max price (v1: none)."""
     job_id = post(market, chain, customer)
     tx = market.placeBid(job_id, 1, sender=providers[0])
     assert tx.events.filter(market.BidPlaced)[0].collateral == crd("4.8")
@@ -150,17 +153,18 @@ def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registr
     chain.pending_timestamp += HOUR
     market.finalizeAuction(sealed, sender=customer)
     job = market.getJob(sealed)
-    assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), crd("4.8"))
-    # and the ledger holds it: the winner's 4.8 CMP and 100 CMP per GPU, the loser released
-    assert registry.providerOf(providers[1]).locked == crd("4.8") + to_wei(200)
+    assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), to_wei(10))
+    # and the ledger holds it: the winner's 10 CMP and 100 CMP per GPU, the loser released
+    assert registry.providerOf(providers[1]).locked == to_wei(10) + to_wei(200)
     assert registry.providerOf(providers[2]).locked == 0
 
 
-def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, credits, chain, customer, providers):
-    """The collateral (4.8 CMP) is priced when the job is posted: 90 minutes later, with the
-    oracle's last answer stale, both sealed bids are still revealed and the auction is won, so no
-    bond is forfeited for the oracle's fault. (Before: `revealBid` priced the collateral then
+def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, credits, chain, admin, customer, providers):
+    """The collateral (4.8 CMP, with no bid bond to floor it) is priced when the job is posted:
+    90 minutes later, with the oracle's last answer stale, both sealed bids are still revealed and
+    the auction is won, so no bond is forfeited for the oracle's fault. (Before: `revealBid` priced the collateral then
     and reverted with `StalePrice`.)"""
+    market.setBidBond(0, sender=admin)
     job_id = post(market, chain, customer, sealed=True)
     assert market.getJob(job_id).collateral == crd("4.8")
     commit(market, job_id, providers[0], crd("1.20"), b"a")
@@ -188,6 +192,7 @@ def test_a_jumping_oracle_never_makes_a_reveal_impossible(
     credits.setMaxPriceAge(2 * DAY, sender=admin)
     token.approve(credits, to_wei(1), sender=admin)
     credits.mintWithTokens(to_wei(1), 0, admin, sender=admin)  # accepts the fresh 2.50 answer
+    market.setBidBond(0, sender=admin)  # the collateral is then the oracle's 4.8 CMP alone
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, providers[0], crd("1.20"), b"a")
     commit(market, job_id, providers[1], crd("1.50"), b"b")
@@ -207,7 +212,7 @@ def test_a_jumping_oracle_never_makes_a_reveal_impossible(
 
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
     job_id = post(market, chain, customer, sealed=True)
-    digest = market.commitmentFor(job_id, providers[0], crd(1), b"s")
+    digest = commitment_for(job_id, providers[0], crd(1), b"s")
     market.commitBid(job_id, digest, sender=providers[0])
     market.commitBid(job_id, digest, sender=providers[1])  # front-runner copies the digest
     chain.pending_timestamp += HOUR
@@ -302,7 +307,7 @@ def test_a_shill_that_hides_because_it_would_have_won_forfeits_the_jobs_collater
     job_id = big_sealed_job(market, chain, customer)
     commit(market, job_id, honest, crd("1.80"), b"honest")
     commit(market, job_id, shill, crd("1.05"), b"shill")
-    assert market.commitmentOf(job_id, shill).bond == to_wei("57.6")
+    assert market.getJob(job_id).collateral == to_wei("57.6")  # each commitment's bond
     assert registry.providerOf(shill).locked == to_wei("57.6") + to_wei(800)  # the bond + 100 CMP per GPU
     chain.pending_timestamp += HOUR
     fresh_price()
@@ -381,6 +386,36 @@ def test_a_commitment_revealed_best_keeps_its_lock_as_the_bids_collateral(
     job = market.getJob(job_id)
     assert (job.provider, job.price) == (p2.address, crd("1.50"))
     assert registry.providerOf(p2).locked == lock and registry.providerOf(p2).activeLocks == 1
+
+
+def test_a_small_sealed_jobs_collateral_is_the_bid_bond_fixed_at_posting(
+    market, registry, chain, admin, customer, providers, fresh_price
+):
+    """A 2-GPU, 4-hour sealed job at up to 2 CRD: 30% of its 16 CRD is 4.8 CMP, below the 10 CMP
+    `bidBond`, so its collateral is 10 CMP, fixed at posting (an open job's stays 4.8). Governance
+    then raises the bond to 5,000 CMP: both commitments still lock the job's 10 + 200 CMP, the
+    reveal that takes the lead keeps its lock as the bid's (nothing locked, nothing swapped), and
+    the winner holds 10 + 200 CMP. (Before: each commitment locked the bond current at commit,
+    5,000 CMP, and the winner swapped it for the 4.8 CMP collateral in a second registry call.)"""
+    sealed = post(market, chain, customer, sealed=True)
+    assert market.getJob(sealed).collateral == to_wei(10)
+    assert market.getJob(post(market, chain, customer)).collateral == crd("4.8")
+    market.setBidBond(to_wei(5_000), sender=admin)
+    lock = to_wei(10) + to_wei(200)
+    p1, p2 = providers[0], providers[1]
+    commit(market, sealed, p1, crd("1.50"), b"a")
+    commit(market, sealed, p2, crd("1.20"), b"b")
+    assert registry.providerOf(p1).locked == registry.providerOf(p2).locked == lock
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    tx = market.revealBid(sealed, crd("1.50"), b"a", sender=p1)
+    assert not tx.events.filter(registry.CollateralLocked) and not tx.events.filter(registry.CollateralReleased)
+    tx = market.revealBid(sealed, crd("1.20"), b"b", sender=p2)
+    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p1.address]
+    assert not tx.events.filter(registry.CollateralLocked)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(sealed, sender=customer)
+    assert (registry.providerOf(p1).locked, registry.providerOf(p2).locked) == (0, lock)
 
 
 def test_a_sealed_job_cannot_be_cancelled_once_bidding_closed(market, chain, customer, providers):
