@@ -216,18 +216,14 @@ def job_spec(
     )
 
 
-def collateral_estimate(job: JobState, price_answers: list[int], collateral_bps: int) -> int:
+def collateral_estimate(job: JobState, collateral_bps: int) -> int:
     """CMP a bid on `job` locks: its collateral (known once bid on; else as the market priced it
-    at posting, at the CMP rate it kept then, or failing that at the higher of the last two
-    oracle answers) plus the per-GPU minimum. A sealed job's floor, the bid bond, is the
-    engine's to add."""
+    at posting, at the CMP rate it kept then, which the mirror takes from `CollateralRateRead`)
+    plus the per-GPU minimum. A sealed job's floor, the bid bond, is the engine's to add."""
     if job.kind == OPEN and (job.collateral or job.bids):  # sealed: the mirror never sees it
         collateral = job.collateral
-    elif job.rate:
+    else:  # no rate read (0) only when no posting had collateral to price: then there is none
         collateral = job.lease_value(job.max_price) * collateral_bps // BPS * job.rate // WAD
-    else:
-        price = max(price_answers[-2:]) if price_answers else 1
-        collateral = job.escrow * collateral_bps // BPS * 10**8 // price
     return collateral + MIN_STAKE_PER_GPU * job.gpu_count
 
 

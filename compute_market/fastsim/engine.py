@@ -647,7 +647,7 @@ class FastSim:
             return
         if not self._can_take(p, job, view):
             return
-        need = collateral_estimate(job, self.mirror.answers, self.collateral_bps)
+        need = collateral_estimate(job, self.collateral_bps)
         price = p.bid_price(job, best, self.min_decrement_bps, self.cfg.undercut_step)
         if price is None:
             return
@@ -669,7 +669,7 @@ class FastSim:
         if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
             self.skipped["provider at capacity"] += 1
             return False
-        need = self._bond_lock(job) if job.kind == SEALED else collateral_estimate(job, m.answers, self.collateral_bps)
+        need = self._bond_lock(job) if job.kind == SEALED else collateral_estimate(job, self.collateral_bps)
         free = m.staked[p.address] - m.locked(p.address) - m.unbonding[p.address] - view.locked[p.address]
         if free < need * 105 // 100:
             self.skipped["provider short of free stake"] += 1
@@ -680,7 +680,7 @@ class FastSim:
         """What a commitment locks, and the winner of a sealed job: the job's collateral (at
         least the bid bond, fixed at posting) plus the per-GPU minimum."""
         bond_lock = self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
-        return max(bond_lock, collateral_estimate(job, self.mirror.answers, self.collateral_bps))
+        return max(bond_lock, collateral_estimate(job, self.collateral_bps))
 
     def _commit(self, p: Provider, job_id: int, view: StepView, txs: list[Tx]) -> None:
         """A sealed bid at the ask, with a fresh salt; some (`lapse_rate`) will never be revealed."""
