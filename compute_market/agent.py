@@ -316,8 +316,7 @@ class ProviderAgent(StateAgent[AgentState]):
     def _matches(self, job: JobView) -> bool:
         registry = self.client.p.registry
         capacity = registry.capacityOf(self.me, job.gpu_model.encode().ljust(32, b"\0"))
-        profile = registry.profileOf(self.me, job.gpu_model.encode().ljust(32, b"\0"))
-        region_ok = not job.region or job.region == from_bytes32(profile.region)
+        region_ok = not job.region or job.region == from_bytes32(registry.regionOf(self.me))
         return (
             job.gpu_model == self.gpu_model
             and capacity.gpuCount - capacity.reserved >= job.gpu_count

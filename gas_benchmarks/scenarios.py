@@ -242,8 +242,8 @@ def rewards_scenario(protocol: Protocol, gas: GasReport, admin: Any, reporter: A
     for epoch in range(30):
         refresh_price(protocol, admin)  # the fees that cap the rewards are valued at the oracle
         if epoch == 0:
-            rewards.recordWork(2 * epoch + 1, one, to_wei(10), to_wei("0.1"), sender=reporter)
-        rewards.recordWork(2 * epoch + 2, thirty, to_wei(30), to_wei("0.3"), sender=reporter)
+            rewards.recordWork(2 * epoch + 1, one, to_wei(10), to_wei("0.1"), False, sender=reporter)
+        rewards.recordWork(2 * epoch + 2, thirty, to_wei(30), to_wei("0.3"), False, sender=reporter)
         chain.pending_timestamp += DAY
     gas.record("RewardsDistributor.claim (1 epoch)", rewards.claim(sender=one))
     gas.record("RewardsDistributor.claim (30 epochs)", rewards.claim(sender=thirty))

@@ -14,7 +14,6 @@ interface IProviderRegistry {
     /// @notice What a job needs to know of a provider to match it.
     struct Profile {
         bool registered;
-        bytes32 region;
         uint32 gpuCount;
         uint32 vramGb;
         uint16 reputationBps;
@@ -61,8 +60,13 @@ interface IProviderRegistry {
         uint256[] calldata amounts
     ) external returns (uint256 slashed);
 
-    /// @notice Matching data of `provider` for `gpuModel`.
+    /// @notice Matching data of `provider` for `gpuModel`: registration, the model's GPUs and
+    ///         memory, reputation. Not the region, which has a slot of its own: a bid reads it
+    ///         (`regionOf`) only for a job that names one.
     function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory);
+
+    /// @notice The region `provider` registered with (zero: none).
+    function regionOf(address provider) external view returns (bytes32);
 
     /// @notice Reputation in basis points (see `ProviderRegistry`).
     function reputationOf(address provider) external view returns (uint16);

@@ -7,8 +7,11 @@ pragma solidity ^0.8.24;
 interface IRewardsDistributor {
     /// @notice Job `jobId` settled in the current epoch: its provider earned `credits` and the job
     ///         paid `feeCredits` of protocol fees, which cap the activity rewards of the job's
-    ///         provider and of the verifier that approved it (if any). Market only.
-    function recordWork(uint256 jobId, address provider, uint256 credits, uint256 feeCredits) external;
+    ///         provider and of the verifier that approved it (if any). `verification` is the
+    ///         job's own flag: a job without verification has no verifier to look up (the
+    ///         resolver records verifiers only for jobs that ask for one). Market only.
+    function recordWork(uint256 jobId, address provider, uint256 credits, uint256 feeCredits, bool verification)
+        external;
 
     /// @notice `verifier` approved job `jobId`'s result; it earns a verifier unit if and when the
     ///         job settles. Resolver only.

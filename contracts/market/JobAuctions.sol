@@ -156,8 +156,9 @@ contract JobAuctions is JobMarketStorage {
         if (p.gpuCount == 0) revert IJobMarket.GpuModelNotOffered(job.gpuModel);
         if (p.vramGb < job.minVramGb) revert IJobMarket.InsufficientVram(p.vramGb, job.minVramGb);
         if (job.hasRegion) {
-            bytes32 region = job.region;
-            if (p.region != region) revert IJobMarket.WrongRegion(p.region, region);
+            // Only a job that names a region pays for the bidder's region (a call and a slot).
+            (bytes32 region, bytes32 theirs) = (job.region, registry.regionOf(provider));
+            if (theirs != region) revert IJobMarket.WrongRegion(theirs, region);
         }
         if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
     }

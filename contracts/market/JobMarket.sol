@@ -151,7 +151,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (collateral > type(uint96).max) revert InvalidJobSpec("collateral");
         // At most 1,000,000 CMP (the setter's cap) × 65,535 GPUs (`_validate`) < 2^96: fits.
         uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
-        jobId = ++jobCount;
+        unchecked {
+            jobId = ++jobCount; // 2^56 postings cannot happen: each costs over 150,000 gas
+        }
         Job storage job = _jobs[jobId];
         uint256 revealEnd = spec.kind == AuctionKind.Sealed ? spec.biddingEnd + revealPeriod : 0;
         (job.customer, job.biddingEnd, job.revealEnd, job.kind, job.status) =
@@ -531,18 +533,18 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Sets `maxDuration` in seconds within [1 h, 730 days].
     function setMaxDuration(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        maxDuration = uint64(_checked("maxDuration", maxDuration, v, 1 hours, 730 days));
+        maxDuration = uint32(_checked("maxDuration", maxDuration, v, 1 hours, 730 days));
     }
 
     /// @notice Sets `minStakePerGpu` in CMP wei within [0, 1,000,000 CMP]; applies to jobs posted afterwards.
     function setMinStakePerGpu(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        minStakePerGpu = uint96(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
+        minStakePerGpu = uint80(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
     }
 
     /// @notice Sets `bidBond`, the least collateral of a sealed job (what each of its commitments
     ///         locks as its bond), in CMP wei within [0, 100,000 CMP]; applies to jobs posted afterwards.
     function setBidBond(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        bidBond = uint128(_checked("bidBond", bidBond, v, 0, 100_000 ether));
+        bidBond = uint80(_checked("bidBond", bidBond, v, 0, 100_000 ether));
     }
 
     // ================================================================== internals
@@ -632,7 +634,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // settles and the work goes unrewarded, said by `WorkNotRecorded`. A caller cannot starve
         // the report of gas to skip it: below `REPORT_GAS` left the whole settlement reverts.
         if (gasleft() < REPORT_GAS) revert GasTooLowForReport(gasleft(), REPORT_GAS);
-        try rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross)) {}
+        try rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross), job.verification) {}
         catch {
             emit WorkNotRecorded(jobId);
         }
@@ -645,6 +647,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///      what it paid. Otherwise (no verifier drawn, absent, wrong, or excused) the fee stays
     ///      in the escrow the customer gets back.
     function _payVerificationFee(Job storage job, uint256 jobId, bool providerFault) private returns (uint256 paid) {
+        if (!job.verification) return 0; // no fee: its slot and the resolver's stay unread
         uint256 fee = job.verificationFee;
         IVerificationRecord record = resolver;
         if (fee == 0 || address(record) == address(0)) return 0;
@@ -696,10 +699,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///      stale or jumping oracle), kept for the next postings. A rate beyond 96 bits (a credit
     ///      worth over 79 billion CMP: a broken feed) is refused (`SafeCastOverflowedUintDowncast`).
     function _collateralRate() private returns (uint256 rate) {
-        rate = collateralRate;
-        if (block.timestamp < uint256(collateralRateReadAt) + RATE_MAX_AGE) return rate; // never read: 0 + 10 min
+        rate = _keptRate;
+        if (block.timestamp < uint256(_keptRateAt) + RATE_MAX_AGE) return rate; // never read: 0 + 10 min
         rate = credits.creditsToTokens(1 ether);
-        (collateralRate, collateralRateReadAt) = (rate.toUint96(), uint40(block.timestamp));
+        (_keptRate, _keptRateAt) = (rate.toUint96(), uint32(block.timestamp));
         emit CollateralRateRead(rate);
     }
 

@@ -33,24 +33,35 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     IComputeCredits public immutable credits;
     /// @notice Provider stake, capacity and reputation.
     IProviderRegistry public immutable registry;
-    /// @notice Receives protocol fees.
-    address public treasury;
-    /// @notice Protocol fees earned and not yet sent to the treasury (`withdrawFees`), in credits.
-    uint96 public feesAccrued;
     /// @notice Told of the credits and fee each settled lease paid (a required immutable peer).
     IRewardsDistributor public immutable rewards;
 
+    // The parameters are packed by the path that reads them (Decisions, "The market's parameters
+    // in four slots"): slot 1 beside the pause flag (every guarded call reads it) holds what a
+    // bid and the auction's close read and the job counter; slot 2 every term a posting copies
+    // into its job; slot 3 the CMP amounts a posting prices; slot 4 what a settlement reads.
+
+    // slot 1, after `Pausable`'s flag
+    /// @notice Receives protocol fees.
+    address public treasury;
+    /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
+    uint16 public minDecrementBps = 100;
+    /// @notice Revealed sealed bids per job above which the reference price is nudged down
+    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
+    uint16 public targetBidsPerJob = 3;
+    /// @notice Number of jobs posted; job ids run from 1.
+    uint56 public jobCount;
+
+    // slot 2
     /// @notice Protocol fee on provider pay (default 1%, at most 10%).
     uint16 public protocolFeeBps = 100;
     /// @notice Collateral as a share of the lease value (default 30%, iExec's ratio; at most 100%).
     uint16 public collateralBps = 3_000;
-    /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
-    uint16 public minDecrementBps = 100;
     /// @notice Keeper's share of a failure slash (default 5%, at most 50%).
     uint16 public keeperBountyBps = 500;
-    /// @notice Revealed sealed bids per job above which the reference price is nudged down
-    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
-    uint16 public targetBidsPerJob = 3;
+    /// @notice Verification fee of a job that asks for verification, as a share of its lease
+    ///         value at the max price (default 5%, at most 50%); escrowed at posting.
+    uint16 public verificationFeeBps = 500;
     /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
     uint32 public resultGrace = 1 hours;
     /// @notice Time to challenge a result (default 1 day, 1 h to 14 days).
@@ -59,36 +70,34 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     uint32 public revealPeriod = 1 hours;
     /// @notice Longest bidding period a job may ask for (default 30 days).
     uint32 public maxBiddingPeriod = 30 days;
-    /// @notice Longest lease (default 365 days); the shortest is one minute.
-    uint64 public maxDuration = 365 days;
+    /// @notice Longest lease (default 365 days, at most 730 days); the shortest is one minute.
+    uint32 public maxDuration = 365 days;
+    /// @notice When `_keptRate` was read (0: never; 32 bits hold timestamps until 2106).
+    uint32 internal _keptRateAt;
+
+    // slot 3
     /// @notice Sealed auctions: the least collateral of a sealed job, fixed at posting (default 10
-    ///         CMP); each commitment locks the job's collateral and forfeits it if not revealed.
-    uint128 public bidBond = 10 ether;
+    ///         CMP, at most 100,000 CMP); each commitment locks the job's collateral and forfeits
+    ///         it if not revealed.
+    uint80 public bidBond = 10 ether;
     /// @notice CMP stake a bidder locks per GPU of the job beside its collateral (default 100
     ///         CMP, at most 1,000,000 CMP); fixed per job when it is posted.
-    uint96 public minStakePerGpu = 100 ether;
+    uint80 public minStakePerGpu = 100 ether;
     /// @notice CMP wei per credit (1e18 CRD wei) at the redemption price, as `postJob` last read
-    ///         it from the credits contract (0: never), and when. A posting within
-    ///         `RATE_MAX_AGE` of the read prices its collateral at it instead of calling the
-    ///         oracle again. Packed beside `minStakePerGpu`, which every posting reads.
-    uint96 internal collateralRate;
-    /// @notice When `collateralRate` was read.
-    uint40 internal collateralRateReadAt;
+    ///         it from the credits contract (0: never). A posting within `RATE_MAX_AGE` of the
+    ///         read prices its collateral at it instead of calling the oracle again.
+    uint96 internal _keptRate;
 
-    /// @notice Number of jobs posted; job ids run from 1.
-    uint256 public jobCount;
+    // slot 4
+    /// @notice Protocol fees earned and not yet sent to the treasury (`withdrawFees`), in credits.
+    uint96 public feesAccrued;
+    /// @notice The resolver whose verification record decides who earns a job's verification
+    ///         fee (zero: nobody verifies, every fee goes back to its customer).
+    IVerificationRecord public resolver;
 
     mapping(uint256 => IJobMarket.Job) internal _jobs;
     mapping(uint256 => mapping(address => IJobMarket.Commitment)) internal _commitments;
     mapping(bytes32 => ReferencePrice) internal _referencePrices;
-
-    /// @notice The resolver whose verification record decides who earns a job's verification
-    ///         fee (zero: nobody verifies, every fee goes back to its customer).
-    IVerificationRecord public resolver;
-    /// @notice Verification fee of a job that asks for verification, as a share of its lease
-    ///         value at the max price (default 5%, at most 50%); escrowed at posting.
-    uint16 public verificationFeeBps = 500;
-
 
     /// @param admin Governance.
     /// @param credits_ CRD.

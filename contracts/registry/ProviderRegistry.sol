@@ -239,11 +239,15 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         Capacity memory c = _capacity[provider][gpuModel];
         profile = Profile({
             registered: p.registered,
-            region: p.region,
             gpuCount: c.gpuCount,
             vramGb: c.vramGb,
             reputationBps: _score(p.completed, p.failed, p.disputesLost)
         });
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function regionOf(address provider) external view returns (bytes32) {
+        return _providers[provider].region;
     }
 
     /// @inheritdoc IProviderRegistry

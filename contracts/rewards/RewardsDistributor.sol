@@ -181,7 +181,7 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     // ================================================================== reports
 
     /// @inheritdoc IRewardsDistributor
-    function recordWork(uint256 jobId, address provider, uint256 creditAmount, uint256 feeCredits)
+    function recordWork(uint256 jobId, address provider, uint256 creditAmount, uint256 feeCredits, bool verification)
         external
         onlyRole(MARKET_ROLE)
     {
@@ -196,16 +196,22 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         mine.workCap += workCap.toUint128();
         totals.credits += creditAmount.toUint128();
         emit WorkRecorded(epoch, jobId, provider, creditAmount, workCap);
-        address verifier = _verifierOf[jobId];
-        if (verifier != address(0)) {
-            delete _verifierOf[jobId];
-            uint256 verifierCap = feeTokens == 0 ? 0 : feeTokens * s.verifierBps / activityBps;
-            Activity storage v = _rollOverOwing(verifier, epoch);
-            v.verifierUnits += 1;
-            v.verifierCap += verifierCap.toUint128();
-            totals.verifierUnits += 1;
-            emit VerifierWorkRecorded(epoch, jobId, verifier, verifierCap);
+        if (verification) {
+            _recordVerifier(jobId, epoch, totals, feeTokens == 0 ? 0 : feeTokens * s.verifierBps / activityBps);
         }
+    }
+
+    /// @dev Credits job `jobId`'s verifier, if the resolver recorded one, with a verification
+    ///      and `verifierCap` CMP of cap in `epoch`, once (the record is cleared).
+    function _recordVerifier(uint256 jobId, uint256 epoch, EpochTotals storage totals, uint256 verifierCap) private {
+        address verifier = _verifierOf[jobId];
+        if (verifier == address(0)) return;
+        delete _verifierOf[jobId];
+        Activity storage v = _rollOverOwing(verifier, epoch);
+        v.verifierUnits += 1;
+        v.verifierCap += verifierCap.toUint128();
+        totals.verifierUnits += 1;
+        emit VerifierWorkRecorded(epoch, jobId, verifier, verifierCap);
     }
 
     /// @inheritdoc IRewardsDistributor

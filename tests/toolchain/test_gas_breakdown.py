@@ -4,6 +4,7 @@ up to the receipt, a delegate call's code counts as the caller's own, and calls 
 from __future__ import annotations
 
 import pytest
+from utils.helpers import EU
 from utils.job_market import crd, post
 
 from compute_market.gasreport import GasReport
@@ -102,3 +103,17 @@ def test_a_live_outbid_is_split_by_the_node_and_names_the_ledger_call(
     assert sorted(c.label for c in split.calls) == ["ProviderRegistry.profileOf", "ProviderRegistry.replaceLock"]
     assert all(c.gas > 2_000 for c in split.calls)
     assert split.own > 0
+
+
+def test_a_bid_on_a_job_that_names_a_region_also_reads_the_bidders_region(
+    protocol, market, chain, make_customer, accounts, bidders
+):
+    """A job without a region (above) makes no `regionOf` call: the region has a slot of its own
+    that `profileOf` does not read. A job that names one pays for the call (the bidders are in EU)."""
+    customer = make_customer(accounts[46])
+    job_id = post(market, chain, customer, region=EU)
+    receipt = market.placeBid(job_id, crd("1.50"), sender=bidders[0])
+    contracts = {"ProviderRegistry": protocol.registry, "JobMarket": market, "ComputeCredits": protocol.credits}
+    split = breakdown(trace_transaction(chain.provider, str(receipt.txn_hash)), labeller(contracts))
+    labels = sorted(c.label for c in split.calls)
+    assert labels == ["ProviderRegistry.profileOf", "ProviderRegistry.regionOf", "ProviderRegistry.replaceLock"]

@@ -114,7 +114,7 @@ contract MockRewards is IRewardsDistributor {
     }
 
     /// @inheritdoc IRewardsDistributor
-    function recordWork(uint256, address, uint256, uint256) external {}
+    function recordWork(uint256, address, uint256, uint256, bool) external {}
 
     /// @inheritdoc IRewardsDistributor
     function recordVerification(uint256, address) external {}

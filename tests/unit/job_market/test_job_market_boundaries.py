@@ -209,3 +209,36 @@ def test_a_resolver_upper_bound_over_14_days_leaves_the_market_ceiling(market, r
         market.setChallengeWindow(14 * DAY + 1, sender=admin)
     market.setChallengeWindow(14 * DAY, sender=admin)
     assert market.challengeWindow() == 14 * DAY
+
+
+# ---------------------------------------------------------------------------- verification fees
+
+
+def _settle_verified(market, chain, customer, provider):
+    """A 2-GPU, 10-hour job asking for verification, won at 1.10 CRD (a lease of 22 CRD), its
+    result submitted at the lease's end and settled once the challenge window closed."""
+    job_id = post(market, chain, customer, verification=True)
+    market.placeBid(job_id, to_wei("1.10"), sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=provider)
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
+    chain.pending_timestamp += DAY
+    return market.settleJob(job_id, sender=customer).events.filter(market.JobSettled)[0]
+
+
+def test_a_verified_job_without_a_fee_or_without_a_resolver_pays_no_verifier(
+    market, chain, admin, jm_buyer, _jm_seller, fresh_price
+):
+    """A job that asks for verification but escrowed no fee (`verificationFeeBps` 0 at posting:
+    40 CRD, 18 of it refunded at the close) settles paying the provider its 22 CRD and refunding
+    nothing more; one that escrowed its 5% fee (42 CRD) while no resolver is set gets the 2 CRD fee
+    back at settlement: nobody verified either."""
+    market.setVerificationFeeBps(0, sender=admin)
+    settled = _settle_verified(market, chain, jm_buyer, _jm_seller)
+    assert (settled.providerGross, settled.refund) == (to_wei(22), 0)
+    market.setVerificationFeeBps(500, sender=admin)
+    market.setResolver(ZERO_ADDRESS, sender=admin)
+    fresh_price()  # a day and 11 hours on
+    settled = _settle_verified(market, chain, jm_buyer, _jm_seller)
+    assert (settled.providerGross, settled.refund) == (to_wei(22), to_wei(2))

@@ -34,7 +34,7 @@ def test_several_gpu_models_per_provider(registry, provider):
     assert registry.capacityOf(provider, H100).gpuCount == 8
     assert registry.capacityOf(provider, A100).vramGb == 40
     profile = registry.profileOf(provider, A100)
-    assert (profile.gpuCount, profile.vramGb, profile.region) == (4, 40, EU)
+    assert (profile.gpuCount, profile.vramGb, registry.regionOf(provider)) == (4, 40, EU)
 
 
 def test_capacity_needs_registration_and_a_model(registry, stranger, provider):

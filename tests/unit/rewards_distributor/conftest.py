@@ -21,9 +21,9 @@ def dist(project, token, credits, admin, reporter):
 def settle(dist, reporter, fresh_price):
     """Reports job `job_id` settled: `provider` earned `credits`, the job paid `fee` credits."""
 
-    def _settle(job_id: int, provider, credits: int, fee: int = AMPLE_FEE):
+    def _settle(job_id: int, provider, credits: int, fee: int = AMPLE_FEE, verification: bool = True):
         fresh_price()
-        return dist.recordWork(job_id, provider, credits, fee, sender=reporter)
+        return dist.recordWork(job_id, provider, credits, fee, verification, sender=reporter)
 
     return _settle
 

@@ -86,7 +86,7 @@ def test_a_schedule_without_activity_shares_values_no_fee_and_reads_no_oracle(
     fresh_price()
     assert credits.creditsToTokens(to_wei(1)) == to_wei("0.4")  # the oracle would answer
     dist.recordVerification(1, bob, sender=edge_reporter)
-    tx = dist.recordWork(1, alice, to_wei(300), AMPLE_FEE, sender=edge_reporter)
+    tx = dist.recordWork(1, alice, to_wei(300), AMPLE_FEE, True, sender=edge_reporter)
     assert not tx.events.filter(dist.EpochRateSet)
     assert tx.events.filter(dist.WorkRecorded)[0].workCap == 0
     assert tx.events.filter(dist.VerifierWorkRecorded)[0].verifierCap == 0
@@ -195,11 +195,11 @@ def test_an_oracle_rate_of_zero_cmp_per_crd_is_not_snapshotted(
     at(chain, dist, 100)
     credits.setPriceFeed(project.MockPriceFeed.deploy(admin, 10**27, sender=admin), sender=admin)
     assert credits.creditsToTokens(to_wei(1)) == 0
-    tx = dist.recordWork(1, alice, to_wei(100), to_wei(1), sender=edge_reporter)
+    tx = dist.recordWork(1, alice, to_wei(100), to_wei(1), True, sender=edge_reporter)
     assert not tx.events.filter(dist.EpochRateSet)
     assert tx.events.filter(dist.WorkRecorded)[0].workCap == 0
     assert dist.epochTotals(0).tokensPerCredit == 0
     credits.setPriceFeed(project.MockPriceFeed.deploy(admin, usd_to_feed("2.50"), sender=admin), sender=admin)
-    tx = dist.recordWork(2, bob, to_wei(100), to_wei(1), sender=edge_reporter)
+    tx = dist.recordWork(2, bob, to_wei(100), to_wei(1), True, sender=edge_reporter)
     assert [(e.epoch, e.tokensPerCredit) for e in tx.events.filter(dist.EpochRateSet)] == [(0, to_wei("0.4"))]
     assert tx.events.filter(dist.WorkRecorded)[0].workCap == to_wei("0.35")

@@ -51,7 +51,7 @@ def test_claims_never_exceed_what_was_emitted_nor_the_fees_paid(
         if op == "work":
             job_id += 1
             fresh_price()
-            tx = dist.recordWork(job_id, account, amount, amount % to_wei(1_000_000) + 1, sender=reporter)
+            tx = dist.recordWork(job_id, account, amount, amount % to_wei(1_000_000) + 1, True, sender=reporter)
             for event in tx.events.filter(dist.WorkRecorded):
                 caps[event.event_arguments["provider"]] += event.workCap
             for event in tx.events.filter(dist.VerifierWorkRecorded):

@@ -40,3 +40,22 @@ def test_a_verifier_reward_is_capped_by_the_fee_of_the_job_it_verified(dist, cha
     chain.mine()
     assert dist.pendingRewards(alice) == (to_wei("0.05"), 0)
     assert dist.pendingRewards(bob) == (to_wei("0.35"), 0)
+
+
+def test_a_job_reported_without_verification_has_no_verifier_to_look_up(dist, chain, settle, reporter, alice, bob):
+    """The market passes the job's own `verification` flag. Reported without it, job 7 pays no
+    verifier and leaves the record untouched (the resolver records verifiers only for jobs that ask
+    for one, so this is a job it never recorded); its provider's work cap is the same 0.35 CMP. The
+    same job reported with the flag pays Alice her 0.05 CMP (a distributor that ignored the flag
+    would pay her on the report without it)."""
+    at(chain, dist, 100)
+    dist.recordVerification(7, alice, sender=reporter)
+    first = settle(7, bob, to_wei(100), fee=to_wei(1), verification=False)
+    assert not first.events.filter(dist.VerifierWorkRecorded)
+    assert first.events.filter(dist.WorkRecorded)[0].workCap == to_wei("0.35")
+    second = settle(7, bob, to_wei(100), fee=to_wei(1), verification=True)
+    assert second.events.filter(dist.VerifierWorkRecorded)[0].verifierCap == to_wei("0.05")
+    at(chain, dist, DAY)
+    chain.mine()
+    assert dist.pendingRewards(alice) == (to_wei("0.05"), 0)
+    assert dist.pendingRewards(bob) == (to_wei("0.70"), 0)

@@ -55,7 +55,7 @@ def test_work_without_a_fee_or_without_an_oracle_earns_nothing(dist, chain, sett
     at(chain, dist, 100)
     settle(1, alice, to_wei(300), fee=0)
     at(chain, dist, 100 + 2 * 3_600)  # the oracle's last answer is now 2 hours old
-    tx = dist.recordWork(2, bob, to_wei(100), to_wei(1), sender=reporter)
+    tx = dist.recordWork(2, bob, to_wei(100), to_wei(1), True, sender=reporter)
     assert tx.events.filter(dist.WorkRecorded)[0].workCap == 0
     at(chain, dist, DAY)
     chain.mine()
@@ -75,14 +75,14 @@ def test_an_epochs_fees_are_valued_at_the_rate_its_first_fee_read(
     assert [(e.epoch, e.tokensPerCredit) for e in first.events.filter(dist.EpochRateSet)] == [(0, to_wei("0.4"))]
     assert dist.epochTotals(0).tokensPerCredit == to_wei("0.4")
     fresh_price("2.90")
-    second = dist.recordWork(2, bob, to_wei(300), to_wei(3), sender=reporter)
+    second = dist.recordWork(2, bob, to_wei(300), to_wei(3), True, sender=reporter)
     assert second.events.filter(dist.WorkRecorded)[0].workCap == to_wei("1.05")
     assert not second.events.filter(dist.EpochRateSet)
     at(chain, dist, DAY + 100)
     fresh_price("2.90")
     rate = credits.creditsToTokens(to_wei(1))
     assert rate < to_wei("0.4")  # at most 1/2.90 (the higher of the last accepted answers)
-    third = dist.recordWork(3, carol, to_wei(300), to_wei(3), sender=reporter)
+    third = dist.recordWork(3, carol, to_wei(300), to_wei(3), True, sender=reporter)
     assert [(e.epoch, e.tokensPerCredit) for e in third.events.filter(dist.EpochRateSet)] == [(1, rate)]
     assert third.events.filter(dist.WorkRecorded)[0].workCap == to_wei(3) * rate // WAD * 7 // 8
 
@@ -93,7 +93,7 @@ def test_an_oracle_outage_at_an_epochs_first_fee_leaves_the_rate_for_the_next_fe
     """A fee recorded while the oracle is stale earns no cap and snapshots nothing; the next
     fee with a live oracle reads the epoch's rate."""
     at(chain, dist, 2 * 3_600)  # the oracle's last answer is more than an hour old
-    stale = dist.recordWork(1, alice, to_wei(100), to_wei(1), sender=reporter)
+    stale = dist.recordWork(1, alice, to_wei(100), to_wei(1), True, sender=reporter)
     assert stale.events.filter(dist.WorkRecorded)[0].workCap == 0
     assert not stale.events.filter(dist.EpochRateSet)
     assert dist.epochTotals(0).tokensPerCredit == 0
@@ -167,6 +167,6 @@ def test_thirty_epochs_of_work_are_claimed_at_once_in_constant_gas(
 
 def test_only_reporters_report(dist, stranger):
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
-        dist.recordWork(1, stranger, 1, 1, sender=stranger)
+        dist.recordWork(1, stranger, 1, 1, True, sender=stranger)
     with ape.reverts(dist.AccessControlUnauthorizedAccount):
         dist.recordVerification(1, stranger, sender=stranger)

@@ -1,0 +1,90 @@
+"""JobMarket: the parameters packed by the path that reads them (Decisions, "The market's
+parameters in four slots").
+
+Read from the node's opcode trace (`tests/utils/storage_trace.py`): the declared variables of the
+market (slots below 256; jobs, commitments and reference prices live at hashes) that each hot path
+touches. Slot 1 holds the pause flag, the treasury, what a bid reads (`minDecrementBps`) and the
+job counter; slot 2 every term a posting copies into its job; slot 3 the CMP amounts a posting
+prices; slot 4 the accrued fees and the resolver. Before the repack a posting touched 5 of these
+slots (1 to 5), a bid 2 (1 and 2) and a settlement 2 (2 and 9), besides the job's verification-fee
+slot.
+"""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+from utils.helpers import job_spec
+from utils.job_market import crd, leased_job, post
+from utils.storage_trace import parameter_slots, slots_touched
+
+from compute_market.units import HOUR, to_wei
+
+JOBS_SLOT = 5  # `_jobs`, the first mapping after the four parameter slots
+
+
+@pytest.fixture
+def customer(_customer, fresh_price):
+    fresh_price()
+    return _customer
+
+
+def test_a_posting_touches_three_parameter_slots(market, chain, customer):
+    """Slot 1 (the pause flag, read, and the job counter, written), 2 (the terms) and 3
+    (`minStakePerGpu`, `bidBond` and the kept CMP rate): 2 cold slots fewer than before."""
+    post(market, chain, customer)  # the first posting reads the CMP rate; the second keeps it
+    tx = market.postJob(job_spec(chain), sender=customer)
+    assert parameter_slots(chain.provider, str(tx.txn_hash), market.address) == [1, 2, 3]
+
+
+def test_an_open_bid_touches_only_the_pause_flags_slot(market, chain, customer, providers):
+    """The pause flag and `minDecrementBps` share slot 1: an outbid reads no other parameter."""
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd("1.50"), sender=providers[0])
+    tx = market.placeBid(job_id, crd("1.40"), sender=providers[1])
+    assert parameter_slots(chain.provider, str(tx.txn_hash), market.address) == [1]
+
+
+def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolver(market, chain, customer, providers):
+    """Only slot 4 (the accrued fees, read and written; the resolver shares it, so the trace
+    cannot tell whether it was used), and the job's verification-fee slot (its ninth) is not
+    read: the job asks for no verification."""
+    job_id = leased_job(market, chain, customer, providers[0])
+    chain.pending_timestamp += 10 * HOUR
+    market.submitResult(job_id, b"\x01" * 32, "r", sender=providers[0])
+    chain.pending_timestamp += 86_400
+    tx = market.settleJob(job_id, sender=customer)
+    assert parameter_slots(chain.provider, str(tx.txn_hash), market.address) == [4]
+    job_slot = int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+    touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)
+    assert job_slot in touched and job_slot + 8 not in touched  # the job's first slot, not its ninth
+
+
+def test_every_parameter_at_its_bounds_leaves_its_neighbours_as_they_were(market, admin):
+    """Packed slots: each setter at its upper and lower bound, and every getter then reads what
+    was set (a narrower type or a wrong offset would cut a value or overwrite a neighbour)."""
+    bounds = {
+        "MinDecrementBps": (1, 5_000),
+        "TargetBidsPerJob": (1, 100),
+        "ProtocolFeeBps": (0, 1_000),
+        "CollateralBps": (0, 10_000),
+        "KeeperBountyBps": (0, 5_000),
+        "VerificationFeeBps": (0, 5_000),
+        "ResultGrace": (600, 7 * 86_400),
+        "RevealPeriod": (600, 7 * 86_400),
+        "MaxBiddingPeriod": (3_600, 90 * 86_400),
+        "MaxDuration": (3_600, 730 * 86_400),
+        "BidBond": (0, to_wei(100_000)),
+        "MinStakePerGpu": (0, to_wei(1_000_000)),
+    }
+    before = {name: getattr(market, name[0].lower() + name[1:])() for name in bounds}
+    window, treasury, count = market.challengeWindow(), market.treasury(), market.jobCount()
+    for side in (1, 0):
+        for name, pair in bounds.items():
+            getattr(market, "set" + name)(pair[side], sender=admin)
+        assert {name: getattr(market, name[0].lower() + name[1:])() for name in bounds} == {
+            name: pair[side] for name, pair in bounds.items()
+        }
+        assert (market.challengeWindow(), market.treasury(), market.jobCount()) == (window, treasury, count)
+    for name, value in before.items():
+        getattr(market, "set" + name)(value, sender=admin)

@@ -1,0 +1,45 @@
+"""Which storage slots of one contract a transaction touched, from the node's opcode tracer.
+
+`debug_traceTransaction` with the struct logger gives every opcode with its call depth and stack.
+A frame's storage is the called contract's for CALL and STATICCALL and the caller's for
+DELEGATECALL (the market's auction module runs on the market's storage), so following the calls
+tells whose slot each SLOAD and SSTORE reads or writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
+
+
+def _word(value: str) -> int:
+    return int(value, 16)
+
+
+def slots_touched(provider: Any, txn_hash: str, address: str) -> set[int]:
+    """Keys of the slots of `address` that the transaction read or wrote (SLOAD, SSTORE)."""
+    trace = provider.make_request(
+        "debug_traceTransaction", [txn_hash, {"enableMemory": False, "disableStack": False, "disableStorage": True}]
+    )
+    logs = trace["structLogs"]
+    owner = address.lower()
+    tx = provider.web3.eth.get_transaction(txn_hash)
+    owners = [str(tx["to"]).lower()]  # owners[d - 1]: whose storage the frame at depth d uses
+    touched: set[int] = set()
+    for i, log in enumerate(logs):
+        depth, op, stack = log["depth"], log["op"], log.get("stack") or []
+        del owners[depth:]
+        if op in ("SLOAD", "SSTORE") and owners[-1] == owner:
+            touched.add(_word(stack[-1]))
+        entered = i + 1 < len(logs) and logs[i + 1]["depth"] == depth + 1
+        if op in _CALLS and entered:
+            target = "0x" + f"{_word(stack[-2]):040x}"[-40:]
+            owners.append(owners[-1] if op in ("DELEGATECALL", "CALLCODE") else target)
+    return touched
+
+
+def parameter_slots(provider: Any, txn_hash: str, address: str) -> list[int]:
+    """The slots of `address` below 256 that the transaction touched: a contract's declared
+    variables (mappings' entries live at hashes, far above)."""
+    return sorted(slot for slot in slots_touched(provider, txn_hash, address) if slot < 256)
