@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ape
+import click
 import pytest
 from solcover import collect, fast
 from solcover.analysis import BranchPoint, _Jump, _resolve, analyse
@@ -17,6 +18,7 @@ from solcover.bytecode import (
     instructions,
     strip_metadata,
 )
+from solcover.codesize import COMPILER, function_bytes
 from solcover.report import Gap, known_gaps, new_gaps, write
 
 FEED_SOURCE = "contracts/oracle/MockPriceFeed.sol"
@@ -161,3 +163,18 @@ def test_the_gate_knows_listed_gaps_by_their_code_not_their_line():
     assert new_gaps(twice, known_gaps(report)) == [moved[1]]
     other = Gap("contracts/a/A.sol", 48, "if", "not taken", listed[0].code)  # the other outcome
     assert new_gaps([other], known_gaps(report)) == [other]
+
+
+def test_codesize_counts_each_runtime_byte_once_to_the_innermost_function(feed_build):
+    """MockPriceFeed's runtime code, 1,547 bytes up to its last mapped instruction, split by
+    function: every byte counted once (the rows add up to the code), `_write` (170 bytes) apart
+    from `setAnswer` (49) that calls it, the inherited `Ownable` functions under their own
+    contract's name, and an unknown contract refused with the argument named."""
+    counts = function_bytes(feed_build, "MockPriceFeed")
+    runtime = next(a for a in feed_build.artifacts if a.name == "MockPriceFeed").runtime
+    assert runtime[-1].push is None  # a one-byte last instruction: the code ends at its pc + 1
+    assert sum(counts.values()) == runtime[-1].pc + 1 == 1_547
+    assert (counts["MockPriceFeed._write"], counts["MockPriceFeed.setAnswer"]) == (170, 49)
+    assert counts["Ownable.onlyOwner"] > 0 and counts[COMPILER] > 0
+    with pytest.raises(click.BadParameter, match="no contract named 'Nope'"):
+        function_bytes(feed_build, "Nope")
