@@ -39,7 +39,7 @@ def slots_touched(provider: Any, txn_hash: str, address: str) -> set[int]:
     return touched
 
 
-def parameter_slots(provider: Any, txn_hash: str, address: str) -> list[int]:
-    """The slots of `address` below 256 that the transaction touched: a contract's declared
+def parameter_slots(touched: set[int]) -> list[int]:
+    """The slots below 256 among `touched` (from `slots_touched`): a contract's declared
     variables (mappings' entries live at hashes, far above)."""
-    return sorted(slot for slot in slots_touched(provider, txn_hash, address) if slot < 256)
+    return sorted(slot for slot in touched if slot < 256)

@@ -46,6 +46,11 @@ class Instruction:
     src: SourceRange
 
 
+def push_size(op: int) -> int:
+    """Bytes of push data after opcode `op` (0 for anything but PUSH1 to PUSH32)."""
+    return op - PUSH1 + 1 if PUSH1 <= op <= PUSH32 else 0
+
+
 def instructions(code_hex: str, source_map: str) -> list[Instruction]:
     """Decodes code and zips it with its (compressed) source map, one entry per instruction."""
     code = bytes.fromhex(code_hex.removeprefix("0x"))
@@ -54,7 +59,7 @@ def instructions(code_hex: str, source_map: str) -> list[Instruction]:
     pc = 0
     while pc < len(code) and len(out) < len(ranges):
         op = code[pc]
-        size = op - PUSH1 + 1 if PUSH1 <= op <= PUSH32 else 0
+        size = push_size(op)
         push = int.from_bytes(code[pc + 1 : pc + 1 + size], "big") if size else None
         out.append(Instruction(pc, op, push, ranges[len(out)]))
         pc += 1 + size

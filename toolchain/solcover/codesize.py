@@ -17,28 +17,22 @@ import click
 
 from solcover.analysis import _walk
 from solcover.build import Build, compile_contracts
-from solcover.bytecode import PUSH1, PUSH32, Instruction
+from solcover.bytecode import SourceRange, push_size
 
 COMPILER = "(compiler-generated)"
 _CODE_NODES = ("FunctionDefinition", "ModifierDefinition")
 
 
-def _size(instruction: Instruction) -> int:
-    op = instruction.op
-    return 1 + (op - PUSH1 + 1 if PUSH1 <= op <= PUSH32 else 0)
-
-
-def _functions(build: Build) -> Iterator[tuple[int, int, int, str]]:
-    """(source id, start, end, "Contract.function") of every function and modifier."""
-    for file, ast in build.asts.items():
+def _functions(build: Build) -> Iterator[tuple[SourceRange, str]]:
+    """The source range and "Contract.function" of every function and modifier."""
+    for ast in build.asts.values():
         for contract in _walk(ast):
             if contract["nodeType"] != "ContractDefinition":
                 continue
             for node in _walk(contract):
                 if node["nodeType"] in _CODE_NODES:
-                    start, length, _ = (int(x) for x in node["src"].split(":"))
                     label = node.get("name") or node.get("kind") or "?"
-                    yield file, start, start + length, f"{contract['name']}.{label}"
+                    yield SourceRange.parse(node["src"]), f"{contract['name']}.{label}"
 
 
 def function_bytes(build: Build, name: str) -> Counter[str]:
@@ -46,21 +40,17 @@ def function_bytes(build: Build, name: str) -> Counter[str]:
     artifact = next((a for a in build.artifacts if a.name == name), None)
     if artifact is None:
         raise click.BadParameter(f"no contract named {name!r} in the build", param_hint="NAME")
-    by_file: dict[int, list[tuple[int, int, str]]] = {}
-    for file, start, end, label in _functions(build):
-        by_file.setdefault(file, []).append((start, end, label))
+    by_file: dict[int, list[tuple[SourceRange, str]]] = {}
+    for body, label in _functions(build):
+        by_file.setdefault(body.file, []).append((body, label))
     counts: Counter[str] = Counter()
     for instruction in artifact.runtime:
-        src = instruction.src
+        src, size = instruction.src, 1 + push_size(instruction.op)
         if src.file not in build.sources:
-            counts[COMPILER] += _size(instruction)
+            counts[COMPILER] += size
             continue
-        holders = [
-            (end - start, label)
-            for start, end, label in by_file.get(src.file, [])
-            if start <= src.start and src.start + src.length <= end
-        ]
-        counts[min(holders)[1] if holders else f"({build.sources[src.file]})"] += _size(instruction)
+        holders = [(body.length, label) for body, label in by_file.get(src.file, []) if src.within(body)]
+        counts[min(holders)[1] if holders else f"({build.sources[src.file]})"] += size
     return counts
 
 

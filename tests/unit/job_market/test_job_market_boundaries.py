@@ -43,10 +43,11 @@ def post(market, chain, customer, **kw) -> int:
     return tx.events.filter(market.JobPosted)[0].jobId
 
 
-def leased_job(market, chain, customer, provider) -> int:
-    """A 2-GPU, 10-hour job won at 1 CRD per GPU-hour, its lease started."""
-    job_id = post(market, chain, customer)
-    market.placeBid(job_id, to_wei(1), sender=provider)
+def leased_job(market, chain, customer, provider, price: int = to_wei(1), **kw) -> int:
+    """A 2-GPU, 10-hour job (`kw` as for `job_spec`) won at `price` (1 CRD) per GPU-hour, its
+    lease started."""
+    job_id = post(market, chain, customer, **kw)
+    market.placeBid(job_id, price, sender=provider)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=provider)
     return job_id
@@ -217,10 +218,7 @@ def test_a_resolver_upper_bound_over_14_days_leaves_the_market_ceiling(market, r
 def _settle_verified(market, chain, customer, provider):
     """A 2-GPU, 10-hour job asking for verification, won at 1.10 CRD (a lease of 22 CRD), its
     result submitted at the lease's end and settled once the challenge window closed."""
-    job_id = post(market, chain, customer, verification=True)
-    market.placeBid(job_id, to_wei("1.10"), sender=provider)
-    chain.pending_timestamp += HOUR
-    market.finalizeAuction(job_id, sender=provider)
+    job_id = leased_job(market, chain, customer, provider, to_wei("1.10"), verification=True)
     chain.pending_timestamp += 10 * HOUR
     market.submitResult(job_id, b"\x01" * 32, "r", sender=provider)
     chain.pending_timestamp += DAY
