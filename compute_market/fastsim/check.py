@@ -24,7 +24,7 @@ JOB_FIELDS = {
     "bidCount": "bids",
     "kind": "kind",
     "revealEnd": "reveal_end",
-    "secondPrice": "second_price",
+    "bestBid": "best_bid",
     "verification": "verification",
     "region": "region",
     "minVramGb": "min_vram",

@@ -67,7 +67,8 @@ class JobState:
     region: bytes = b"\0" * 32  # zero: any region (the engine tells it from the `postJob` it sent)
     min_vram: int = 0  # least memory per GPU (idem)
     reveal_end: int = 0  # sealed: reveals close
-    second_price: int = 0  # sealed: second-lowest revealed price
+    second_price: int = 0  # sealed: second-lowest revealed price (0 = none; the mirror's own)
+    best_bid: int = 0  # sealed: the best bid's own revealed price (getJob's `bestBid`)
     rate: int = 0  # CMP wei per CRD its collateral was priced at (the market's kept rate at posting)
     commitments: dict[str, Commitment] = field(default_factory=dict)  # sealed: provider → commitment
 
@@ -283,7 +284,9 @@ class Mirror:
             job.bids += 1
             if args["isBest"]:
                 if job.provider != ZERO:
-                    job.second_price = job.price
-                job.provider, job.price = provider, price
+                    job.second_price = job.best_bid
+                job.provider, job.best_bid = provider, price
             elif job.second_price == 0 or price < job.second_price:
                 job.second_price = price
+            # What the best bidder would be paid now, as the market keeps it in `price`.
+            job.price = job.second_price or job.max_price

@@ -60,17 +60,19 @@ interface IJobMarket {
     ///         result touches only the slots of the status, the provider, the terms (duration,
     ///         grace), the lease's clock (start, challenge window) and the bidding's record.
     ///         The result's hash, like the workload's, is in the event only (`ResultSubmitted`). Amounts are 96-bit (credits and CMP below 7.9e10 whole
-    ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit.
+    ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit but the bidding's two
+    ///         ends (32-bit, to 2106, which leaves room in slot 0 for the close's nudge target).
     ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
     ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder and for each
     ///         sealed commitment alike.
     struct Job {
         // slot 0: read by every call
         address customer;
-        uint40 biddingEnd;
-        uint40 revealEnd; // sealed: reveals close
+        uint32 biddingEnd; // seconds, to 2106 (as the kept rate's time)
+        uint32 revealEnd; // sealed: reveals close
         AuctionKind kind;
         JobStatus status;
+        uint8 targetBids; // `targetBidsPerJob` at posting: the close's reference nudge reads it here
         // slot 1
         bytes32 gpuModel;
         // slot 2 (written only when not zero)
@@ -98,11 +100,15 @@ interface IJobMarket {
         uint24 challengeWindow; // time to challenge a result, fixed at posting (at most 14 days)
         // slot 6: the best bid, and the count an open bid or a reveal moves with it
         address provider; // best bidder while bidding, then the winner
-        uint80 price; // best bid while bidding, then the clearing price paid (postJob refuses a max above 2^80)
+        // What the best bidder would be paid if the auction closed now, then the clearing price:
+        // open, the best bid; sealed, the second-lowest revealed price, or the max price while
+        // only one bid is revealed (so the close reads it here and writes nothing). postJob
+        // refuses a max above 2^80.
+        uint80 price;
         uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
         // slot 7: written from the first bid on (the best bid's block), then the lease's end and challenge
         uint40 bestBidBlock; // open: the first bid's block; sealed: the best bid's commitment's (for ties)
-        uint96 secondPrice; // sealed: second-lowest revealed price (0 = none)
+        uint96 bestBid; // sealed: the best bid's own revealed price (0 until the first reveal); open: 0
         uint40 leaseEnd; // set when the lease stops early (result, cancel, abandon)
         uint40 challengeEnd; // result challenge window closes
         // slot 8 (written only for a job that asks for verification)

@@ -103,14 +103,17 @@ contract JobAuctions is JobMarketStorage {
         c.revealed = true;
         job.bidCount = _counted(job.bidCount);
 
+        // `price` is what the best bidder would be paid: the second-lowest revealed price, or the
+        // max price while one bid is revealed; `bestBid` is the best bidder's own price.
         address best = job.provider;
         bool isBest = best == address(0) || _beats(jobId, job, msg.sender, pricePerGpuHour, c.committedAtBlock);
         if (isBest) {
-            if (best != address(0)) job.secondPrice = job.price;
-            (job.provider, job.price, job.bestBidBlock) =
-                (msg.sender, uint80(pricePerGpuHour), c.committedAtBlock);
-        } else if (job.secondPrice == 0 || pricePerGpuHour < job.secondPrice) {
-            job.secondPrice = uint96(pricePerGpuHour);
+            // The previous best becomes the second-lowest price (it is at most the one before).
+            uint256 paid = best == address(0) ? job.maxPricePerGpuHour : job.bestBid;
+            (job.provider, job.price) = (msg.sender, uint80(paid));
+            (job.bestBid, job.bestBidBlock) = (uint96(pricePerGpuHour), c.committedAtBlock);
+        } else if (pricePerGpuHour < job.price) {
+            job.price = uint80(pricePerGpuHour);
         }
         // The commitment already locks what the best bid locks: a new best keeps it as the bid's
         // and releases the previous best's; any other reveal releases its own.
@@ -175,7 +178,7 @@ contract JobAuctions is JobMarketStorage {
         view
         returns (bool)
     {
-        uint256 best = job.price;
+        uint256 best = job.bestBid;
         if (price != best) return price < best;
         address incumbent = job.provider;
         uint16 repA = registry.reputationOf(challenger);

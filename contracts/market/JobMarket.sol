@@ -157,7 +157,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         Job storage job = _jobs[jobId];
         uint256 revealEnd = spec.kind == AuctionKind.Sealed ? spec.biddingEnd + revealPeriod : 0;
         (job.customer, job.biddingEnd, job.revealEnd, job.kind, job.status) =
-            (msg.sender, uint40(spec.biddingEnd), uint40(revealEnd), spec.kind, JobStatus.Bidding);
+            (msg.sender, uint32(spec.biddingEnd), uint32(revealEnd), spec.kind, JobStatus.Bidding);
+        job.targetBids = uint8(targetBidsPerJob);
         job.gpuModel = spec.gpuModel;
         bool hasRegion = spec.region != bytes32(0);
         if (hasRegion) job.region = spec.region;
@@ -269,19 +270,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             emit JobExpired(jobId, escrow);
             return;
         }
+        // Open: the best bid. Sealed: the second-lowest revealed price, or the max price when one
+        // bid was revealed (`revealBid` keeps it there).
         uint256 clearing = job.price;
-        if (sealed_) clearing = job.secondPrice != 0 ? job.secondPrice : job.maxPricePerGpuHour;
         (uint256 gpus, uint256 duration) = (job.gpuCount, job.duration);
         // The escrow is still what posting took (the lease at the max price, and the verifier's
         // fee): the refund is the max price's lease less the clearing price's, the fee stays.
         uint256 refund = _leaseValue(job.maxPricePerGpuHour, gpus, duration) - _leaseValue(clearing, gpus, duration);
         uint256 kept = escrow - refund;
-        if (sealed_) job.price = uint80(clearing);
         (job.escrow, job.leaseStart) = (uint96(kept), uint40(block.timestamp));
         job.status = JobStatus.Leased;
         // Outcomes move the index, undercuts do not: an open auction's clearing price already
         // carries its competition, so only a sealed auction's count of bidders nudges it down.
-        _updateReference(job.gpuModel, clearing, sealed_ ? job.bidCount : 0);
+        _updateReference(job, clearing, sealed_);
         if (refund != 0) _transfer(job.customer, refund);
         emit AuctionFinalized(jobId, winner, clearing, job.bidCount, refund);
     }
@@ -434,8 +435,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
     ///         clearing prices, nudged up 1/8 when a job expires unbid (never past 9/8 of that
-    ///         job's max price); a sealed auction that draws more than `targetBidsPerJob`
-    ///         bidders enters its clearing price lowered by up to 1/8 (the index never falls
+    ///         job's max price); a sealed auction that draws more than `targetBidsPerJob` (as
+    ///         at its posting) bidders enters its clearing price lowered by up to 1/8 (the index never falls
     ///         below 7/8 of a steady clearing price). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
         return _referencePrices[gpuModel].price;
@@ -494,7 +495,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         keeperBountyBps = uint16(_checked("keeperBountyBps", keeperBountyBps, v, 0, 5_000));
     }
 
-    /// @notice Sets `targetBidsPerJob` within [1, 100].
+    /// @notice Sets `targetBidsPerJob` within [1, 100], for jobs posted from now on.
     function setTargetBidsPerJob(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
         targetBidsPerJob = uint16(_checked("targetBidsPerJob", targetBidsPerJob, v, 1, 100));
     }
@@ -728,15 +729,17 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (amount != 0) IERC20(address(credits)).safeTransfer(to, amount);
     }
 
-    function _updateReference(bytes32 gpuModel, uint256 clearing, uint256 bids) private {
+    function _updateReference(Job storage job, uint256 clearing, bool sealed_) private {
+        bytes32 gpuModel = job.gpuModel;
         ReferencePrice storage r = _referencePrices[gpuModel];
         uint256 sample = clearing;
-        if (bids != 0) {
-            // Sealed auctions only (an open auction passes 0): the parameter is read only then.
-            // The nudge lowers this outcome's sample, never the index itself: compounded on the
-            // index, one nudge per outcome would settle it at 7/15 of a steady clearing price;
-            // on the sample, the index stays at or above 7/8 of it however many bids are revealed.
-            uint256 target = targetBidsPerJob;
+        if (sealed_) {
+            // Sealed auctions only. The nudge lowers this outcome's sample, never the index
+            // itself: compounded on the index, one nudge per outcome would settle it at 7/15 of a
+            // steady clearing price; on the sample, the index stays at or above 7/8 of it however
+            // many bids are revealed. The target is the job's (`targetBidsPerJob` at posting),
+            // in the slot every call reads.
+            (uint256 bids, uint256 target) = (job.bidCount, job.targetBids);
             if (bids > target) {
                 uint256 excess = Math.min(bids - target, target);
                 sample -= clearing * excess / (8 * target);

@@ -38,7 +38,7 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
 
     // The parameters are packed by the path that reads them (Decisions, "The market's parameters
     // in four slots"): slot 1 beside the pause flag (every guarded call reads it) holds what a
-    // bid and the auction's close read and the job counter; slot 2 every term a posting copies
+    // bid and a posting read and the job counter; slot 2 every term a posting copies
     // into its job; slot 3 the CMP amounts a posting prices; slot 4 what a settlement reads.
 
     // slot 1, after `Pausable`'s flag
@@ -47,7 +47,8 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     /// @notice Least improvement of a new open bid over the best (default 1%, 0.01% to 50%).
     uint16 public minDecrementBps = 100;
     /// @notice Revealed sealed bids per job above which the reference price is nudged down
-    ///         (default 3, 1 to 100); open auctions' undercuts do not count.
+    ///         (default 3, 1 to 100); open auctions' undercuts do not count. A job keeps the
+    ///         value it was posted with (`Job.targetBids`).
     uint16 public targetBidsPerJob = 3;
     /// @notice Number of jobs posted; job ids run from 1.
     uint56 public jobCount;

@@ -90,7 +90,8 @@ def test_bid_count_saturates_at_65535(market, chain, ja_buyer, _ja_bidders):
 
 def test_saturated_count_holds_through_a_sealed_reveal(market, chain, ja_buyer, _ja_bidders, fresh_price):
     """Reveals count through the same saturating step: a sealed job's count set to 65,535 stays
-    65,535 after a reveal at 1.50, which becomes the best bid."""
+    65,535 after a reveal at 1.50, which becomes the best bid (alone, it would be paid the max
+    price, 2)."""
     p1 = _ja_bidders[0]
     job_id = post(market, chain, ja_buyer, sealed=True)
     market.commitBid(job_id, commitment_for(job_id, p1, to_wei("1.50"), b"s"), sender=p1)
@@ -99,7 +100,7 @@ def test_saturated_count_holds_through_a_sealed_reveal(market, chain, ja_buyer, 
     tx = market.revealBid(job_id, to_wei("1.50"), b"s", sender=p1)
     assert tx.events.filter(market.BidRevealed)[0].isBest
     job = market.getJob(job_id)
-    assert (job.bidCount, job.provider, job.price) == (UINT16_MAX, p1.address, to_wei("1.50"))
+    assert (job.bidCount, job.provider, job.bestBid, job.price) == (UINT16_MAX, p1.address, to_wei("1.50"), to_wei(2))
 
 
 def commit_in_one_block(chain, market, job_id: int, bids: list[tuple]) -> None:
@@ -145,7 +146,7 @@ def test_same_block_tie_goes_to_the_lower_provider_hash(
     second = market.revealBid(job_id, to_wei(1), order[1][1], sender=order[1][0])
     assert second.events.filter(market.BidRevealed)[0].isBest == (not lower_hash_reveals_first)
     job = market.getJob(job_id)
-    assert (job.provider, job.price, job.secondPrice) == (low[0].address, to_wei(1), to_wei(1))
+    assert (job.provider, job.price, job.bestBid) == (low[0].address, to_wei(1), to_wei(1))
     chain.pending_timestamp += HOUR
     event = market.finalizeAuction(job_id, sender=ja_buyer).events.filter(market.AuctionFinalized)[0]
     assert (event["provider"], event.clearingPrice) == (low[0].address, to_wei(1))

@@ -80,6 +80,33 @@ def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, cust
     assert market.referencePrice(H100) == crd("1.5") - crd("1.5") // 8
 
 
+def test_the_nudge_target_is_the_one_in_force_when_the_job_was_posted(
+    market, chain, admin, customer, providers, fresh_price
+):
+    """A job posted under a target of one bidder and closed after governance raised it to 100:
+    its three reveals still count as two in excess, so the 1.50 clearing price enters the index
+    at 1.50 - 1/8 = 1.3125. The job keeps the target in the slot every call reads (its
+    `targetBids`), which spares the close a cold read of the parameter; before, the close read
+    the target of the day and entered 1.50 unchanged."""
+    market.setTargetBidsPerJob(1, sender=admin)
+    job_id = post(market, chain, customer, sealed=True)
+    market.setTargetBidsPerJob(100, sender=admin)
+    prices = ["1.20", "1.50", "1.70"]
+    for provider, price in zip(providers, prices, strict=True):
+        commit(market, job_id, provider, crd(price), b"s")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    for provider, price in zip(providers, prices, strict=True):
+        market.revealBid(job_id, crd(price), b"s", sender=provider)
+    chain.pending_timestamp += HOUR
+    market.finalizeAuction(job_id, sender=customer)
+    assert market.referencePrice(H100) == crd("1.3125")
+    assert market.getJob(job_id).targetBids == 1
+    # a job posted now keeps the new target
+    fresh_price()  # posting prices the collateral at the oracle
+    assert market.getJob(post(market, chain, customer, sealed=True)).targetBids == 100
+
+
 def test_a_steady_clearing_price_with_many_sealed_bidders_keeps_the_reference_at_seven_eighths(
     market, chain, admin, customer, providers, fresh_price
 ):

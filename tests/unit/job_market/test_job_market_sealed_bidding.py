@@ -72,6 +72,38 @@ def test_sealed_auction_alone_is_paid_the_max_price(market, chain, customer, pro
     assert tx.events.filter(market.AuctionFinalized)[0].clearingPrice == crd(2)
 
 
+def test_during_reveals_the_job_shows_what_the_best_bidder_would_be_paid(
+    market, chain, customer, providers, fresh_price
+):
+    """`price` is what the best bidder would be paid if the auction closed now and `bestBid` its
+    own price. Reveals of 1.50, 1.70 and 1.20 against a 2 CRD max: after the first, 2 (alone it
+    is paid the max) and 1.50; after 1.70, 1.70 (the second price now) and 1.50; after 1.20,
+    1.50 (the previous best becomes the second price) and 1.20. The close then
+    pays `price` as it stands and writes no bid slot. Before, `price` was the best bid's own and
+    the second price sat in the bidding's record, read and copied at the close."""
+    p1, p2, p3 = providers
+    job_id = post(market, chain, customer, sealed=True)
+    bids = [(p1, crd("1.50")), (p2, crd("1.70")), (p3, crd("1.20"))]
+    for p, price in bids:
+        commit(market, job_id, p, price, b"s")
+    chain.pending_timestamp += HOUR
+    fresh_price()
+    shown = []
+    for p, price in bids:
+        market.revealBid(job_id, price, b"s", sender=p)
+        job = market.getJob(job_id)
+        shown.append((job.provider, job.price, job.bestBid))
+    assert shown == [
+        (p1.address, crd(2), crd("1.50")),
+        (p1.address, crd("1.70"), crd("1.50")),
+        (p3.address, crd("1.50"), crd("1.20")),
+    ]
+    chain.pending_timestamp += HOUR
+    event = market.finalizeAuction(job_id, sender=customer).events.filter(market.AuctionFinalized)[0]
+    assert (event["provider"], event.clearingPrice) == (p3.address, crd("1.50"))
+    assert (market.getJob(job_id).price, market.getJob(job_id).bestBid) == (crd("1.50"), crd("1.20"))
+
+
 def test_sealed_tie_is_broken_by_reputation(market, registry, chain, admin, customer, providers, fresh_price):
     low, high = providers[0], providers[1]
     registry.grantRole(registry.MARKET_ROLE(), admin, sender=admin)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 from utils.helpers import job_spec
-from utils.job_market import crd, leased_job, post
+from utils.job_market import commit, crd, leased_job, post
 from utils.storage_trace import parameter_slots, slots_touched
 
 from compute_market.units import HOUR, to_wei
@@ -58,6 +58,25 @@ def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolve
     assert parameter_slots(touched) == [4]
     job_slot = int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
     assert job_slot in touched and job_slot + 8 not in touched  # the job's first slot, not its ninth
+
+
+def test_a_sealed_close_reads_no_parameter_and_not_the_bidding_record(market, chain, customer, providers):
+    """Three reveals, then the close: it touches none of the market's declared slots (the nudge's
+    target is the job's, in its first slot) and not the job's eighth slot (the bidding's record):
+    the price it pays is in the best bid's slot already. Before, it read slot 1 for
+    `targetBidsPerJob` and the eighth slot for the second price."""
+    job_id = post(market, chain, customer, sealed=True)
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        commit(market, job_id, provider, crd(price), b"s")
+    chain.pending_timestamp += HOUR
+    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
+        market.revealBid(job_id, crd(price), b"s", sender=provider)
+    chain.pending_timestamp += HOUR
+    tx = market.finalizeAuction(job_id, sender=customer)
+    touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)
+    assert parameter_slots(touched) == []
+    job_slot = int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+    assert job_slot in touched and job_slot + 6 in touched and job_slot + 7 not in touched
 
 
 def test_every_parameter_at_its_bounds_leaves_its_neighbours_as_they_were(market, admin):
