@@ -128,6 +128,8 @@ class JobView:
     hours: Decimal
     kind: AuctionKind
     max_price_per_gpu_hour: Decimal
+    # What the best bidder would be paid if the auction closed now, then the clearing price
+    # (sealed: the second-lowest revealed price, or the max price while one bid is revealed).
     price_per_gpu_hour: Decimal
     bidding_end: int
     reveal_end: int
@@ -137,6 +139,7 @@ class JobView:
     paid: Decimal
     bids: int
     verification: bool
+    best_bid_per_gpu_hour: Decimal | None = None  # sealed: the best bidder's own revealed price
 
     @classmethod
     def from_chain(cls, job_id: int, raw: Any) -> JobView:
@@ -162,6 +165,7 @@ class JobView:
             paid=from_wei(raw.paidGross),
             bids=raw.bidCount,
             verification=raw.verification,
+            best_bid_per_gpu_hour=from_wei(raw.bestBid) if raw.bestBid else None,
         )
 
     def as_dict(self) -> dict[str, Any]:

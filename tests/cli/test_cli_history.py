@@ -170,10 +170,24 @@ def test_watch_follows_events_mined_after_it_started(chain, customer, fresh_pric
         time.sleep(1.0)
         posted.append(customer.post_job(REQUEST))
 
+    # From the next block, named: on a loaded machine the posting can be mined before the
+    # watcher takes its first block, and it must still be followed.
+    start = chain.blocks.head.number + 1
     poster = threading.Thread(target=post_later)
     poster.start()
     try:
-        args = ["watch", "--max-events", "1", "--timeout", "60", "--interval", "0.2", "--json"]
+        args = [
+            "watch",
+            "--from-block",
+            str(start),
+            "--max-events",
+            "1",
+            "--timeout",
+            "60",
+            "--interval",
+            "0.2",
+            "--json",
+        ]
         followed = invoke(MARKET, "TEST::43", *args)
     finally:
         poster.join(60)

@@ -59,7 +59,13 @@ def test_commit_saves_the_salt_and_reveal_reads_it(chain, protocol, provider, se
     revealed = invoke(MARKET, "TEST::41", "reveal", str(sealed_job), "2", "--salts-file", str(path), "--json")
     assert revealed.exit_code == 0, revealed.stderr
     job = json.loads(revealed.stdout)
-    assert (job["provider"], job["price_per_gpu_hour"], job["bids"]) == (provider.address, "2", 1)
+    # alone, the bid of 2 would be paid the job's max price, 3; its own price is the best bid
+    assert (job["provider"], job["price_per_gpu_hour"], job["best_bid_per_gpu_hour"], job["bids"]) == (
+        provider.address,
+        "3",
+        "2",
+        1,
+    )
     assert json.loads(path.read_text()) == {}  # revealed: nothing left to keep
 
 
