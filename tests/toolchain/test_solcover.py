@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import ape
 import click
 import pytest
@@ -178,3 +180,29 @@ def test_codesize_counts_each_runtime_byte_once_to_the_innermost_function(feed_b
     assert counts["Ownable.onlyOwner"] > 0 and counts[COMPILER] > 0
     with pytest.raises(click.BadParameter, match="no contract named 'Nope'"):
         function_bytes(feed_build, "Nope")
+
+
+def test_sessions_that_end_together_merge_their_data_in_turn(tmp_path):
+    """`bin/coverage` runs the suite in two concurrent sessions writing one raw.json. A session
+    waits while another holds the file's lock (`dump_lock`), then merges into what the other
+    wrote: program counters 1 and 2 of one program, 1 trace each, make 2 traces and both pcs.
+    Without the lock the second session would start before the first had written."""
+    path = tmp_path / "coverage" / "raw.json"
+
+    def session(pc: int) -> collect.Collector:
+        c = collect.Collector(request=lambda _method, _params: {})
+        c.codes["h"] = "0x00"
+        c.runtime["h"] = collect.Hits({pc}, {pc: 1})
+        c.traces = 1
+        return c
+
+    done = threading.Event()
+    with collect.dump_lock(path):
+        waiting = threading.Thread(target=lambda: (session(2).dump(path), done.set()))
+        waiting.start()
+        assert not done.wait(0.5)  # the other session's turn is not over
+        session(1)._dump(path)  # the turn's holder writes (as `dump` does inside the lock)
+    waiting.join(10)
+    assert done.is_set()
+    data = collect.load(path)
+    assert (data["traces"], data["runtime"]["h"]["pcs"], data["runtime"]["h"]["jumps"]) == (2, [1, 2], {"1": 1, "2": 1})

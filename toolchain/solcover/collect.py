@@ -14,10 +14,12 @@ keys frames by ``log.contract.getAddress()``, the storage address, so code run b
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +108,12 @@ class Collector:
         return digest
 
     def dump(self, path: Path = RAW_PATH) -> Path:
-        """Writes what ran, merged with what an earlier dump there holds (runs add up)."""
+        """Writes what ran, merged with what an earlier dump there holds (runs add up; sessions
+        that end together, as `bin/coverage`'s two halves may, take turns: `dump_lock`)."""
+        with dump_lock(path):
+            return self._dump(path)
+
+    def _dump(self, path: Path) -> Path:
         data = load(path) if path.exists() else {"codes": {}, "runtime": {}, "init": {}, "traces": 0, "failures": 0}
         data["codes"].update(self.codes)
         data["traces"] += self.traces
@@ -126,6 +133,20 @@ class Collector:
 
 def load(path: Path = RAW_PATH) -> dict:
     return json.loads(path.read_text())
+
+
+@contextmanager
+def dump_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `path`'s lock file (beside it) while a session merges its
+    data into `path`, so that two test sessions writing the same report do not lose each
+    other's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def hook(web3_provider: Any, collector: Any) -> None:

@@ -60,7 +60,18 @@ from typing import Any
 import msgspec
 import requests
 
-from solcover.collect import RAW_PATH, TRACER, Collector, Hits, Request, hook, load, session_fixture, unhook
+from solcover.collect import (
+    RAW_PATH,
+    TRACER,
+    Collector,
+    Hits,
+    Request,
+    dump_lock,
+    hook,
+    load,
+    session_fixture,
+    unhook,
+)
 
 STEP_OPTIONS = {"disableStack": True, "disableMemory": True, "disableStorage": True, "enableReturnData": False}
 CALL_OPS = frozenset({"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE", "CREATE", "CREATE2"})
@@ -458,7 +469,10 @@ class FastCollector(Collector):
 
     def dump(self, path: Path = RAW_PATH) -> Path:
         self.flush()
-        written = Collector.dump(self, path)
+        with dump_lock(path):  # the merge and the counters below as one turn
+            return self._dump_counters(Collector._dump(self, path))
+
+    def _dump_counters(self, written: Path) -> Path:
         data = load(written)
         data["fallbacks"] = data.get("fallbacks", 0) + self.fallbacks
         data["skipped_calls"] = data.get("skipped_calls", 0) + self.skipped_calls
