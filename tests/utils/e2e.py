@@ -64,9 +64,16 @@ class Anvil:
         for _ in range(100):
             try:
                 self.rpc("eth_chainId")
-                return
             except requests.ConnectionError:
                 time.sleep(0.1)
+                continue
+            # An anvil that could not bind its port exits at once, and the answer came from
+            # another node that took the port in between (`bin/coverage`'s other session starts
+            # anvils too): refuse it rather than run this test on that node's chain.
+            time.sleep(0.2)
+            if self.process.poll() is not None:
+                raise RuntimeError(f"anvil exited on start (port {self.port} taken by another node?)")
+            return
         raise RuntimeError("anvil did not start")
 
     def rpc(self, method: str, *params: object) -> object:

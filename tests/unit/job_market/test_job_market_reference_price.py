@@ -84,10 +84,11 @@ def test_the_nudge_target_is_the_one_in_force_when_the_job_was_posted(
     market, chain, admin, customer, providers, fresh_price
 ):
     """A job posted under a target of one bidder and closed after governance raised it to 100:
-    its three reveals still count as two in excess, so the 1.50 clearing price enters the index
-    at 1.50 - 1/8 = 1.3125. The job keeps the target in the slot every call reads (its
-    `targetBids`), which spares the close a cold read of the parameter; before, the close read
-    the target of the day and entered 1.50 unchanged."""
+    its three reveals are still above that target (the excess counts up to the target itself,
+    one), so the 1.50 clearing price enters the index an eighth lower, 1.50 - 1.50/8 = 1.3125.
+    The job keeps the target in the slot every call reads (its `targetBids`), which spares the
+    close a cold read of the parameter; before, the close read the target of the day and
+    entered 1.50 unchanged."""
     market.setTargetBidsPerJob(1, sender=admin)
     job_id = post(market, chain, customer, sealed=True)
     market.setTargetBidsPerJob(100, sender=admin)
