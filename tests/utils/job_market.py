@@ -32,3 +32,15 @@ def leased_job(market, chain, customer, provider, price: str = "1.10", **kw) -> 
 
 def commit(market, job_id, provider, price: int, salt: bytes) -> None:
     market.commitBid(job_id, commitment_for(job_id, provider, price, salt), sender=provider)
+
+
+def sealed_auction(market, chain, job_id, bidders, prices: list[str], closer):
+    """Commits each bidder's price (salt `b"s"`), reveals them all once bidding is over, and
+    closes the auction once reveals are: the receipt of `finalizeAuction`."""
+    for bidder, price in zip(bidders, prices, strict=True):
+        commit(market, job_id, bidder, crd(price), b"s")
+    chain.pending_timestamp += HOUR
+    for bidder, price in zip(bidders, prices, strict=True):
+        market.revealBid(job_id, crd(price), b"s", sender=bidder)
+    chain.pending_timestamp += HOUR
+    return market.finalizeAuction(job_id, sender=closer)

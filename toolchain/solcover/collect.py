@@ -126,9 +126,13 @@ class Collector:
                 entry["pcs"] = sorted(set(entry["pcs"]) | hits.pcs)
                 for pc, bits in hits.jumps.items():
                     entry["jumps"][str(pc)] = entry["jumps"].get(str(pc), 0) | bits
+        self._merge_counters(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data))
         return path
+
+    def _merge_counters(self, data: dict) -> None:
+        """Adds a collector's own counters to `data` before the one write (none here)."""
 
 
 def load(path: Path = RAW_PATH) -> dict:

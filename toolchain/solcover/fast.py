@@ -66,9 +66,7 @@ from solcover.collect import (
     Collector,
     Hits,
     Request,
-    dump_lock,
     hook,
-    load,
     session_fixture,
     unhook,
 )
@@ -469,11 +467,9 @@ class FastCollector(Collector):
 
     def dump(self, path: Path = RAW_PATH) -> Path:
         self.flush()
-        with dump_lock(path):  # the merge and the counters below as one turn
-            return self._dump_counters(Collector._dump(self, path))
+        return Collector.dump(self, path)
 
-    def _dump_counters(self, written: Path) -> Path:
-        data = load(written)
+    def _merge_counters(self, data: dict) -> None:
         data["fallbacks"] = data.get("fallbacks", 0) + self.fallbacks
         data["skipped_calls"] = data.get("skipped_calls", 0) + self.skipped_calls
         data["open_jumps"] = data.get("open_jumps", 0) + self.open_jumps
@@ -481,8 +477,6 @@ class FastCollector(Collector):
         for what, (n, seconds) in self.timings.items():
             before = timings.get(what, [0, 0.0])
             timings[what] = [before[0] + n, round(before[1] + seconds, 3)]
-        written.write_text(json.dumps(data))
-        return written
 
 
 def _merge(hits: Hits, pcs: set[int], jumps: dict[int, int]) -> None:

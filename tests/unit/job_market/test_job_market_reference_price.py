@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from utils.helpers import A100, H100
-from utils.job_market import commit, crd, post
+from utils.job_market import crd, post, sealed_auction
 
 from compute_market.units import HOUR
 
@@ -69,14 +69,7 @@ def test_many_sealed_bidders_nudge_the_reference_down(market, chain, admin, cust
     (the second price) is nudged down by one eighth, the most excess counts for."""
     market.setTargetBidsPerJob(1, sender=admin)
     job_id = post(market, chain, customer, sealed=True)
-    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
-        commit(market, job_id, provider, crd(price), b"s")
-    chain.pending_timestamp += HOUR
-    fresh_price()
-    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
-        market.revealBid(job_id, crd(price), b"s", sender=provider)
-    chain.pending_timestamp += HOUR
-    market.finalizeAuction(job_id, sender=customer)
+    sealed_auction(market, chain, job_id, providers, ["1.20", "1.50", "1.70"], customer)
     assert market.referencePrice(H100) == crd("1.5") - crd("1.5") // 8
 
 
@@ -92,15 +85,7 @@ def test_the_nudge_target_is_the_one_in_force_when_the_job_was_posted(
     market.setTargetBidsPerJob(1, sender=admin)
     job_id = post(market, chain, customer, sealed=True)
     market.setTargetBidsPerJob(100, sender=admin)
-    prices = ["1.20", "1.50", "1.70"]
-    for provider, price in zip(providers, prices, strict=True):
-        commit(market, job_id, provider, crd(price), b"s")
-    chain.pending_timestamp += HOUR
-    fresh_price()
-    for provider, price in zip(providers, prices, strict=True):
-        market.revealBid(job_id, crd(price), b"s", sender=provider)
-    chain.pending_timestamp += HOUR
-    market.finalizeAuction(job_id, sender=customer)
+    sealed_auction(market, chain, job_id, providers, ["1.20", "1.50", "1.70"], customer)
     assert market.referencePrice(H100) == crd("1.3125")
     assert market.getJob(job_id).targetBids == 1
     # a job posted now keeps the new target
@@ -121,13 +106,7 @@ def test_a_steady_clearing_price_with_many_sealed_bidders_keeps_the_reference_at
     for _ in range(4):
         fresh_price()  # posting prices the collateral at the oracle
         job_id = post(market, chain, customer, sealed=True)
-        for provider, price in zip(providers, prices, strict=True):
-            commit(market, job_id, provider, crd(price), b"s")
-        chain.pending_timestamp += HOUR
-        for provider, price in zip(providers, prices, strict=True):
-            market.revealBid(job_id, crd(price), b"s", sender=provider)
-        chain.pending_timestamp += HOUR
-        market.finalizeAuction(job_id, sender=customer)
+        sealed_auction(market, chain, job_id, providers, prices, customer)
         assert market.referencePrice(H100) == crd("1.3125")
         # the winner runs nothing here: cancel the lease so its GPUs are free for the next job
         market.cancelJob(job_id, sender=customer)

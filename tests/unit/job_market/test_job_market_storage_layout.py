@@ -15,12 +15,17 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 from utils.helpers import job_spec
-from utils.job_market import commit, crd, leased_job, post
+from utils.job_market import crd, leased_job, post, sealed_auction
 from utils.storage_trace import parameter_slots, slots_touched
 
 from compute_market.units import HOUR, to_wei
 
 JOBS_SLOT = 5  # `_jobs`, the first mapping after the four parameter slots
+
+
+def first_slot_of(job_id: int) -> int:
+    """The storage slot of job `job_id`'s first word (`_jobs[jobId]`)."""
+    return int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
 
 
 @pytest.fixture
@@ -56,7 +61,7 @@ def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolve
     tx = market.settleJob(job_id, sender=customer)
     touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)  # one trace
     assert parameter_slots(touched) == [4]
-    job_slot = int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+    job_slot = first_slot_of(job_id)
     assert job_slot in touched and job_slot + 8 not in touched  # the job's first slot, not its ninth
 
 
@@ -66,16 +71,10 @@ def test_a_sealed_close_reads_no_parameter_and_not_the_bidding_record(market, ch
     the price it pays is in the best bid's slot already. Before, it read slot 1 for
     `targetBidsPerJob` and the eighth slot for the second price."""
     job_id = post(market, chain, customer, sealed=True)
-    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
-        commit(market, job_id, provider, crd(price), b"s")
-    chain.pending_timestamp += HOUR
-    for provider, price in zip(providers, ["1.20", "1.50", "1.70"], strict=True):
-        market.revealBid(job_id, crd(price), b"s", sender=provider)
-    chain.pending_timestamp += HOUR
-    tx = market.finalizeAuction(job_id, sender=customer)
+    tx = sealed_auction(market, chain, job_id, providers, ["1.20", "1.50", "1.70"], customer)
     touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)
     assert parameter_slots(touched) == []
-    job_slot = int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+    job_slot = first_slot_of(job_id)
     assert job_slot in touched and job_slot + 6 in touched and job_slot + 7 not in touched
 
 
