@@ -429,7 +429,7 @@ class ProviderAgent(StateAgent[AgentState]):
             if job.status == JobStatus.RESULT_SUBMITTED and now >= job.challenge_end:
                 self.client.settle(job_id)
                 self._untrack(job_id)
-                return [f"job {job_id}: settled, paid {from_wei(self.market.getJob(job_id).paidGross)} gross"]
+                return [f"job {job_id}: settled, paid {from_wei(self.market.fundsOf(job_id).paidGross)} gross"]
             if job.status not in (JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED):
                 self._untrack(job_id)
             return []

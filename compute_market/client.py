@@ -202,7 +202,8 @@ class MarketClient:
         return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
 
     def job(self, job_id: int) -> JobView:
-        return JobView.from_chain(job_id, self.p.market.getJob(job_id))
+        market = self.p.market
+        return JobView.from_chain(job_id, market.getJob(job_id), market.fundsOf(job_id))
 
     def result_of(self, job_id: int) -> tuple[bytes, str]:
         """The result a job's provider submitted: its sha256 (the bundle's, for a job with a

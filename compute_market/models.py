@@ -142,7 +142,9 @@ class JobView:
     best_bid_per_gpu_hour: Decimal | None = None  # sealed: the best bidder's own revealed price
 
     @classmethod
-    def from_chain(cls, job_id: int, raw: Any) -> JobView:
+    def from_chain(cls, job_id: int, raw: Any, funds: Any) -> JobView:
+        """``raw`` is ``getJob``'s record and ``funds`` ``fundsOf``'s (the escrow and the pay
+        released are derived on chain, not stored)."""
         provider = raw.provider if raw.provider != ZERO_ADDRESS else None
         return cls(
             job_id=job_id,
@@ -161,8 +163,8 @@ class JobView:
             reveal_end=raw.revealEnd,
             lease_start=raw.leaseStart,
             challenge_end=raw.challengeEnd,
-            escrow=from_wei(raw.escrow),
-            paid=from_wei(raw.paidGross),
+            escrow=from_wei(funds.escrow),
+            paid=from_wei(funds.paidGross),
             bids=raw.bidCount,
             verification=raw.verification,
             best_bid_per_gpu_hour=from_wei(raw.bestBid) if raw.bestBid else None,

@@ -15,10 +15,8 @@ from compute_market.fastsim.mirror import Bond, Mirror
 JOB_FIELDS = {
     "customer": "customer",
     "status": "status",
-    "escrow": "escrow",
     "provider": "provider",
     "price": "price",
-    "paidGross": "paid_gross",
     "leaseStart": "lease_start",
     "challengeEnd": "challenge_end",
     "bidCount": "bids",
@@ -29,6 +27,8 @@ JOB_FIELDS = {
     "region": "region",
     "minVramGb": "min_vram",
 }
+# fundsOf fields (derived on chain from the job, not stored) compared likewise.
+FUNDS_FIELDS = {"escrow": "escrow", "paidGross": "paid_gross"}
 CHUNK = 2_000  # eth_calls per batch
 
 
@@ -66,12 +66,14 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     names = job_field_names(chain)
     ids = sorted(mirror.jobs)
     jobs = _calls(chain, [("JobMarket", "getJob", (i,)) for i in ids])
+    funds = _calls(chain, [("JobMarket", "fundsOf", (i,)) for i in ids])
     chain_escrow = 0
-    for job_id, (raw,) in zip(ids, jobs, strict=True):
+    for job_id, (raw,), (held,) in zip(ids, jobs, funds, strict=True):
         onchain = dict(zip(names, raw, strict=True))
+        onchain.update(zip(FUNDS_FIELDS, held, strict=True))
         chain_escrow += int(onchain["escrow"])
         mine = mirror.jobs[job_id]
-        for field, attr in JOB_FIELDS.items():
+        for field, attr in {**JOB_FIELDS, **FUNDS_FIELDS}.items():
             want, have = onchain[field], getattr(mine, attr)
             if isinstance(want, str):
                 differs = want != have

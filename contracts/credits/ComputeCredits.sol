@@ -293,12 +293,13 @@ contract ComputeCredits is ERC20, Governed, ReentrancyGuardTransient, IComputeCr
     ///      reach a protocol contract only when it pulls them itself (`transferFrom` sent by the
     ///      contract, as escrows and bonds are taken): a holder's own `transfer` (or a mint) to
     ///      the market or the resolver would sit there outside every escrow, so it reverts.
-    ///      Burns look nothing up, payouts from a protocol contract one flag (as in v1), mints one.
+    ///      Burns look nothing up; payouts from a protocol contract, pulls by one (an escrow or a
+    ///      bond taken: the caller's own flag, so the holder's is not read) and mints one flag each.
     function _update(address from, address to, uint256 value) internal override {
         if (to != address(0)) {
             bool refused = from == address(0)
                 ? isProtocolContract[to] // minted into a protocol contract: nobody's escrow
-                : !isProtocolContract[from] && (!isProtocolContract[to] || _msgSender() != to);
+                : !((_msgSender() == to && isProtocolContract[to]) || isProtocolContract[from]);
             if (refused) revert CreditsNonTransferable(from, to);
         }
         super._update(from, to, value);

@@ -54,21 +54,24 @@ interface IJobMarket {
         string manifestURI;
     }
 
-    /// @notice A job as stored: 5 slots written at posting (4 packed, and the model), the best
-    ///         bid (with the count of bids) and the sealed bidding's record in 2 more; the region and the verification fee only
-    ///         when the job has them. Every later write lands in a slot already written. A
-    ///         result touches only the slots of the status, the provider, the terms (duration,
-    ///         grace), the lease's clock (start, challenge window) and the bidding's record.
-    ///         The result's hash, like the workload's, is in the event only (`ResultSubmitted`). Amounts are 96-bit (credits and CMP below 7.9e10 whole
-    ///         units; `postJob` refuses a job whose amounts do not fit), times 40-bit but the bidding's two
-    ///         ends (32-bit, to 2106, which leaves room in slot 0 for the close's nudge target).
+    /// @notice A job as stored: 4 slots written at posting (3 packed, and the model), the best
+    ///         bid (with the count of bids) and, from the first bid on, the bidding's record and
+    ///         the lease's clock in 2 more; the region and the verification fee only when the job
+    ///         has them. Every later write lands in a slot already written. The escrow and the pay
+    ///         released are not stored: both follow from the status, the terms, the price and the
+    ///         time of the provider's last claim (`JobMarket.fundsOf`). A result touches only the
+    ///         slots of the status, the provider, the terms (duration, grace, challenge window) and
+    ///         the bidding's record, which holds the lease's clock. The result's hash, like the
+    ///         workload's, is in the event only (`ResultSubmitted`). Amounts of CMP are 96-bit
+    ///         (`postJob` refuses a job whose amounts do not fit), prices 80-bit (`postJob` refuses
+    ///         a max price above 2^80), times 32-bit (to 2106) but the best bid's block (40-bit).
     ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
     ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder and for each
     ///         sealed commitment alike.
     struct Job {
         // slot 0: read by every call
         address customer;
-        uint32 biddingEnd; // seconds, to 2106 (as the kept rate's time)
+        uint32 biddingEnd; // seconds, to 2106 (as every time of the job)
         uint32 revealEnd; // sealed: reveals close
         AuctionKind kind;
         JobStatus status;
@@ -79,7 +82,7 @@ interface IJobMarket {
         bytes32 region;
         // slot 3: what the customer asked for, and the terms fixed at posting (read by the
         // auction's close, the pay, the result and the failure alike)
-        uint96 maxPricePerGpuHour;
+        uint80 maxPricePerGpuHour; // postJob refuses more than 2^80
         uint32 duration;
         uint16 gpuCount; // postJob refuses more than 65,535
         uint16 minVramGb; // likewise
@@ -87,32 +90,40 @@ interface IJobMarket {
         uint16 holdbackBps;
         uint16 feeBps; // protocol fee, fixed at posting
         uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
-        uint32 resultGrace; // time after the lease to submit a result, fixed at posting
+        uint24 resultGrace; // time after the lease to submit a result, fixed at posting (at most 7 days)
+        uint24 challengeWindow; // time to challenge a result, fixed at posting (at most 14 days)
         // slot 4: what a bid locks, fixed at posting
         uint96 collateral; // CMP priced at posting (sealed: at least `bidBond`), locked by the best bidder and each commitment
         uint96 gpuStake; // CMP locked per bid beside the collateral: minStakePerGpu * gpus at posting
         bool verification;
         bool hasRegion; // the job names a region (slot 2 is read only then)
-        // slot 5: the money held and paid, and the lease's clock
-        uint96 escrow; // credits held for this job
-        uint96 paidGross; // credits released to the provider so far, fee included
-        uint40 leaseStart;
-        uint24 challengeWindow; // time to challenge a result, fixed at posting (at most 14 days)
-        // slot 6: the best bid, and the count an open bid or a reveal moves with it
+        // slot 5: the best bid, and the count an open bid or a reveal moves with it
         address provider; // best bidder while bidding, then the winner
         // What the best bidder would be paid if the auction closed now, then the clearing price:
         // open, the best bid; sealed, the second-lowest revealed price, or the max price while
-        // only one bid is revealed (so the close reads it here and writes nothing). postJob
-        // refuses a max above 2^80.
+        // only one bid is revealed (so the close reads it here and writes nothing).
         uint80 price;
         uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
-        // slot 7: written from the first bid on (the best bid's block), then the lease's end and challenge
+        // slot 6: written from the first bid on (the best bid's block), then the lease's clock
         uint40 bestBidBlock; // open: the first bid's block; sealed: the best bid's commitment's (for ties)
-        uint96 bestBid; // sealed: the best bid's own revealed price (0 until the first reveal); open: 0
-        uint40 leaseEnd; // set when the lease stops early (result, cancel, abandon)
-        uint40 challengeEnd; // result challenge window closes
-        // slot 8 (written only for a job that asks for verification)
+        uint80 bestBid; // sealed: the best bid's own revealed price (0 until the first reveal); open: 0
+        uint32 leaseStart;
+        uint32 leaseEnd; // set when the lease stops early (result, cancel, abandon)
+        uint32 challengeEnd; // result challenge window closes
+        uint32 paidUntil; // the provider's last paying claim: the pay released so far is what had accrued then, less the holdback
+        // slot 7 (written only for a job that asks for verification)
         uint96 verificationFee; // credits in escrow for the verifier's work, fixed at posting
+    }
+
+    /// @notice What the market holds for a job and what it has paid its provider, derived from
+    ///         the job (`JobMarket.fundsOf`).
+    /// @param escrow Credits held for the job: while bidding the lease at the max price, during
+    ///        the lease the lease at the clearing price less the pay released, plus the
+    ///        verification fee in both; none once the job has ended.
+    /// @param paidGross Credits released to the provider so far, fee included.
+    struct Funds {
+        uint256 escrow;
+        uint256 paidGross;
     }
 
     /// @notice A sealed bid's commitment, in one slot. Its bond is the job's `collateral`

@@ -111,7 +111,7 @@ contract JobAuctions is JobMarketStorage {
             // The previous best becomes the second-lowest price (it is at most the one before).
             uint256 paid = best == address(0) ? job.maxPricePerGpuHour : job.bestBid;
             (job.provider, job.price) = (msg.sender, uint80(paid));
-            (job.bestBid, job.bestBidBlock) = (uint96(pricePerGpuHour), c.committedAtBlock);
+            (job.bestBid, job.bestBidBlock) = (uint80(pricePerGpuHour), c.committedAtBlock);
         } else if (pricePerGpuHour < job.price) {
             job.price = uint80(pricePerGpuHour);
         }

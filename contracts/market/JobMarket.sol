@@ -19,13 +19,17 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///         in a reverse auction (open, or sealed with second-price settlement); the winner
 ///         serves the job as a lease paid by the second, submits a result, and is paid once the
 ///         challenge window closes. Providers that fail are slashed for the customer.
-/// @dev Money: credits (CRD) only. A job's `escrow` is every credit the market holds for it;
-///      every transition moves credits out of `escrow`, and the only credits held outside a job
-///      are the protocol fees accrued for the treasury, so the market's CRD balance equals the
-///      sum of its jobs' escrows plus `feesAccrued` (credits enter only when the market pulls
-///      them: `ComputeCredits` refuses a transfer pushed into it). A terminal job holds none.
-///      A verified job's escrow also holds its `verificationFee`, paid at the end to the
-///      verifier whose verdict was borne out, else refunded with the rest.
+/// @dev Money: credits (CRD) only. A job's escrow (`fundsOf`) is every credit the market holds
+///      for it: while bidding the lease at the max price, during the lease the lease at the
+///      clearing price less the pay released so far, none once the job has ended; a verified
+///      job's escrow also holds its `verificationFee`, paid at the end to the verifier whose
+///      verdict was borne out, else refunded with the rest. The escrow is not stored: every
+///      transition pays out exactly the difference between the formula before and after it, and
+///      the only credits held outside a job are the protocol fees accrued for the treasury, so
+///      the market's CRD balance equals the sum of its jobs' escrows plus `feesAccrued` (credits
+///      enter only when the market pulls them: `ComputeCredits` refuses a transfer pushed into it).
+///      The pay released is not stored either: a claim pays what accrued until now less the
+///      holdback, and records only the time (`paidUntil`).
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
 ///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
@@ -144,7 +148,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // The collateral is priced once, now: bids and reveals need no oracle (an outage cannot
         // make a reveal impossible) and every bidder locks the same amount.
         uint256 collateralCredits = (escrow - verificationFee) * collateralBps / BPS;
-        uint256 collateral = collateralCredits == 0 ? 0 : Math.mulDiv(collateralCredits, _collateralRate(), 1 ether);
+        // Below 2^96 (checked above) times a rate below 2^96 (`_collateralRate`): no overflow.
+        uint256 collateral = collateralCredits == 0 ? 0 : collateralCredits * _collateralRate() / 1 ether;
         // A sealed job's collateral is at least `bidBond`: each commitment locks the collateral as
         // its bond, so a commitment revealed best keeps its lock and a lapse forfeits it.
         if (spec.kind == AuctionKind.Sealed && collateral < bidBond) collateral = bidBond;
@@ -155,17 +160,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             jobId = ++jobCount; // 2^56 postings cannot happen: each costs over 150,000 gas
         }
         Job storage job = _jobs[jobId];
-        uint256 revealEnd = spec.kind == AuctionKind.Sealed ? spec.biddingEnd + revealPeriod : 0;
-        (job.customer, job.biddingEnd, job.revealEnd, job.kind, job.status) =
-            (msg.sender, uint32(spec.biddingEnd), uint32(revealEnd), spec.kind, JobStatus.Bidding);
-        job.targetBids = uint8(targetBidsPerJob);
+        _storeHead(job, spec);
         job.gpuModel = spec.gpuModel;
         bool hasRegion = spec.region != bytes32(0);
         if (hasRegion) job.region = spec.region;
         _storeTerms(job, spec);
         (job.collateral, job.gpuStake, job.verification, job.hasRegion) =
             (uint96(collateral), uint96(gpuStake), spec.verification, hasRegion);
-        (job.escrow, job.challengeWindow) = (uint96(escrow), uint24(challengeWindow));
         if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
@@ -180,24 +181,28 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         Job storage job = _job(jobId);
         if (msg.sender != job.customer) revert NotCustomer(msg.sender);
         JobStatus status = job.status;
+        uint256 escrow;
+        uint256 claimed;
         uint256 providerGross;
         if (status == JobStatus.Leased) {
             uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
             if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
-            job.leaseEnd = uint40(block.timestamp);
-            providerGross = _accrued(job) - job.paidGross;
+            claimed = _claimed(job);
+            escrow = _leaseEscrow(job, claimed);
+            job.leaseEnd = uint32(block.timestamp);
+            providerGross = _accrued(job) - claimed;
             registry.releaseCollateral(job.provider, _lockOf(job, jobId));
         } else if (status == JobStatus.Bidding) {
             // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
             if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
+            escrow = _biddingEscrow(job);
             if (job.provider != address(0)) registry.releaseCollateral(job.provider, _lockOf(job, jobId));
         } else {
             revert WrongStatus(jobId, status);
         }
         job.status = JobStatus.Cancelled;
-        uint256 refund = job.escrow - providerGross;
-        job.escrow = 0;
-        if (providerGross != 0) _payProvider(job, jobId, providerGross);
+        uint256 refund = escrow - providerGross;
+        if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
         _transfer(job.customer, refund);
         emit JobCancelled(jobId, providerGross, refund);
     }
@@ -260,11 +265,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 closesAt = sealed_ ? job.revealEnd : job.biddingEnd;
         if (block.timestamp < closesAt) revert BiddingNotOver(closesAt);
         address winner = job.provider;
-        uint256 escrow = job.escrow;
 
         if (winner == address(0)) {
+            uint256 escrow = _biddingEscrow(job);
             job.status = JobStatus.Expired;
-            job.escrow = 0;
             _nudgeUp(job.gpuModel, job.maxPricePerGpuHour);
             _transfer(job.customer, escrow);
             emit JobExpired(jobId, escrow);
@@ -277,8 +281,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // The escrow is still what posting took (the lease at the max price, and the verifier's
         // fee): the refund is the max price's lease less the clearing price's, the fee stays.
         uint256 refund = _leaseValue(job.maxPricePerGpuHour, gpus, duration) - _leaseValue(clearing, gpus, duration);
-        uint256 kept = escrow - refund;
-        (job.escrow, job.leaseStart) = (uint96(kept), uint40(block.timestamp));
+        job.leaseStart = uint32(block.timestamp);
         job.status = JobStatus.Leased;
         // Outcomes move the index, undercuts do not: an open auction's clearing price already
         // carries its competition, so only a sealed auction's count of bidders nudges it down.
@@ -297,12 +300,12 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (status != JobStatus.Leased && status != JobStatus.ResultSubmitted && status != JobStatus.Disputed) {
             revert WrongStatus(jobId, status);
         }
-        uint256 releasable = _accrued(job) * (BPS - job.holdbackBps) / BPS;
-        uint256 paid = job.paidGross;
-        gross = releasable > paid ? releasable - paid : 0;
+        uint256 paid = _claimed(job);
+        // What accrued until now, less the holdback: at least what the last claim released.
+        gross = _releasableAt(job, block.timestamp) - paid;
         if (gross != 0) {
-            job.escrow -= uint96(gross);
-            _payProvider(job, jobId, gross);
+            job.paidUntil = uint32(block.timestamp);
+            _payProvider(job, jobId, paid, gross);
         }
     }
 
@@ -317,9 +320,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
         uint256 deadline = scheduledEnd + job.resultGrace;
         if (block.timestamp > deadline) revert ResultDeadlinePassed(deadline);
-        if (block.timestamp < scheduledEnd) job.leaseEnd = uint40(block.timestamp);
+        if (block.timestamp < scheduledEnd) job.leaseEnd = uint32(block.timestamp);
         uint256 challengeEnd = block.timestamp + job.challengeWindow;
-        (job.status, job.challengeEnd) = (JobStatus.ResultSubmitted, uint40(challengeEnd));
+        (job.status, job.challengeEnd) = (JobStatus.ResultSubmitted, uint32(challengeEnd));
         emit ResultSubmitted(jobId, msg.sender, resultHash, uri, challengeEnd);
     }
 
@@ -378,9 +381,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             _settle(job, jobId);
             return 0;
         }
+        uint256 refund = _leaseEscrow(job, _claimed(job));
         job.status = JobStatus.Failed;
-        uint256 refund = job.escrow;
-        job.escrow = 0;
         refund -= _payVerificationFee(job, jobId, true);
         uint256 collateral = job.collateral;
         slashed = registry.closeLock(
@@ -429,8 +431,22 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         JobStatus s = job.status;
         if (s != JobStatus.Leased && s != JobStatus.ResultSubmitted && s != JobStatus.Disputed) return (0, 0);
         accrued = _accrued(job);
-        uint256 releasable = accrued * (BPS - job.holdbackBps) / BPS;
-        claimable = releasable > job.paidGross ? releasable - job.paidGross : 0;
+        claimable = _releasableAt(job, block.timestamp) - _claimed(job);
+    }
+
+    /// @notice What the market holds for job `jobId` and what it has paid its provider (see
+    ///         `IJobMarket.Funds`); neither is stored, both follow from the job.
+    function fundsOf(uint256 jobId) external view returns (Funds memory funds) {
+        Job storage job = _jobs[jobId];
+        JobStatus s = job.status;
+        if (s == JobStatus.Bidding) return Funds(_biddingEscrow(job), 0);
+        if (job.leaseStart == 0) return funds; // unknown, expired, or cancelled while bidding
+        uint256 claimed = _claimed(job);
+        if (s == JobStatus.Leased || s == JobStatus.ResultSubmitted || s == JobStatus.Disputed) {
+            return Funds(_leaseEscrow(job, claimed), claimed);
+        }
+        // Ended: a settled or cancelled lease paid all that accrued, a failed one what was claimed.
+        funds.paidGross = s == JobStatus.Failed ? claimed : _accrued(job);
     }
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
@@ -497,12 +513,12 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Sets `targetBidsPerJob` within [1, 100], for jobs posted from now on.
     function setTargetBidsPerJob(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        targetBidsPerJob = uint16(_checked("targetBidsPerJob", targetBidsPerJob, v, 1, 100));
+        targetBidsPerJob = uint8(_checked("targetBidsPerJob", targetBidsPerJob, v, 1, 100));
     }
 
     /// @notice Sets `resultGrace` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.
     function setResultGrace(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        resultGrace = uint32(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
+        resultGrace = uint24(_checked("resultGrace", resultGrace, v, 10 minutes, 7 days));
     }
 
     /// @notice Sets `challengeWindow` in seconds within [1 h, 14 days] and within the resolver's
@@ -519,7 +535,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             if (lo > above) above = lo;
             if (hi < below) below = hi;
         }
-        challengeWindow = uint32(_checked("challengeWindow", challengeWindow, v, above, below));
+        challengeWindow = uint24(_checked("challengeWindow", challengeWindow, v, above, below));
     }
 
     /// @notice Sets `revealPeriod` in seconds within [10 min, 7 days]; applies to jobs posted afterwards.
@@ -581,13 +597,24 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         );
     }
 
-    /// @dev Slot 3 of a new job: what the customer asked for, the fee and bounty it pays and the
-    ///      grace its provider has for the result.
+    /// @dev Slot 0 of a new job: who posted it, the bidding's ends, and the close's nudge target.
+    ///      Times are 32-bit, to 2106: `_validate` keeps the bidding's end within 90 days of now.
+    function _storeHead(Job storage job, JobSpec calldata spec) private {
+        AuctionKind kind = spec.kind;
+        uint32 biddingEnd = uint32(spec.biddingEnd);
+        uint32 revealEnd = kind == AuctionKind.Sealed ? biddingEnd + uint32(revealPeriod) : 0;
+        (job.customer, job.biddingEnd, job.revealEnd) = (msg.sender, biddingEnd, revealEnd);
+        (job.kind, job.status, job.targetBids) = (kind, JobStatus.Bidding, targetBidsPerJob);
+    }
+
+    /// @dev Slot 3 of a new job: what the customer asked for, the fee and bounty it pays, the
+    ///      grace its provider has for the result and the time to challenge it.
     function _storeTerms(Job storage job, JobSpec calldata spec) private {
         (job.maxPricePerGpuHour, job.duration, job.gpuCount, job.minVramGb) =
-            (uint96(spec.maxPricePerGpuHour), uint32(spec.duration), uint16(spec.gpuCount), uint16(spec.minVramGb));
-        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps, job.resultGrace) =
-            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps, resultGrace);
+            (uint80(spec.maxPricePerGpuHour), uint32(spec.duration), uint16(spec.gpuCount), uint16(spec.minVramGb));
+        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps) =
+            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps);
+        (job.resultGrace, job.challengeWindow) = (resultGrace, challengeWindow);
     }
 
     function _validate(JobSpec calldata spec) private view {
@@ -606,36 +633,72 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if ((spec.workload == bytes32(0)) != (bytes(spec.manifestURI).length == 0)) revert InvalidJobSpec("workload");
     }
 
+    /// @dev Exact and never past 256 bits: a spec's price, GPUs and duration are 128, 32 and 64
+    ///      bits wide (a job's 80, 16 and 32).
     function _leaseValue(uint256 price, uint256 gpus, uint256 duration) private pure returns (uint256) {
-        return Math.mulDiv(price * gpus, duration, HOUR);
+        return price * gpus * duration / HOUR;
     }
 
-    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end. A
-    ///      running lease (`Leased`) has no early end: every early end also changes the status.
+    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
     function _accrued(Job storage job) private view returns (uint256) {
-        uint256 start = job.leaseStart;
-        uint256 duration = job.duration;
-        uint256 end = job.status == JobStatus.Leased ? 0 : job.leaseEnd;
-        if (end == 0) end = Math.min(block.timestamp, start + duration);
-        // The lease value, as `finalizeAuction` computed it (= escrow + paidGross - verificationFee).
-        uint256 value = _leaseValue(job.price, job.gpuCount, duration);
-        return Math.mulDiv(value, end - start, duration);
+        return _accruedAt(job, block.timestamp);
+    }
+
+    /// @dev Pay accrued from the lease start to `t`, the early end, or the scheduled end,
+    ///      whichever comes first (0 before the start): the lease value at the clearing price,
+    ///      as `finalizeAuction` kept it in escrow, times the share of the lease elapsed. An
+    ///      early end is written only as the lease leaves `Leased`, and never moves again.
+    function _accruedAt(Job storage job, uint256 t) private view returns (uint256) {
+        (uint256 start, uint256 end, uint256 duration) = (job.leaseStart, job.leaseEnd, job.duration);
+        if (end == 0) end = start + duration;
+        if (t > end) t = end;
+        if (t <= start) return 0;
+        // A value below 2^117 (80-bit price, 16-bit GPUs, 32-bit duration) times 32-bit seconds.
+        return _leaseValue(job.price, job.gpuCount, duration) * (t - start) / duration;
+    }
+
+    /// @dev What a claim at `t` may have released in all: the pay accrued by then less the holdback.
+    function _releasableAt(Job storage job, uint256 t) private view returns (uint256) {
+        return _accruedAt(job, t) * (BPS - job.holdbackBps) / BPS;
+    }
+
+    /// @dev The pay released to the provider while the lease ran: what its last paying claim
+    ///      could release (the same formula at the same time, so exact to the wei).
+    function _claimed(Job storage job) private view returns (uint256) {
+        return _releasableAt(job, job.paidUntil);
+    }
+
+    /// @dev A bidding job's escrow: what posting took, the lease at the max price and the verification fee.
+    function _biddingEscrow(Job storage job) private view returns (uint256) {
+        return _leaseValue(job.maxPricePerGpuHour, job.gpuCount, job.duration) + _feeHeld(job);
+    }
+
+    /// @dev A running lease's escrow: the lease at the clearing price and the verification fee,
+    ///      less the pay `claimed` so far.
+    function _leaseEscrow(Job storage job, uint256 claimed) private view returns (uint256) {
+        return _leaseValue(job.price, job.gpuCount, job.duration) + _feeHeld(job) - claimed;
+    }
+
+    /// @dev The verification fee the escrow holds (none for a job without verification).
+    function _feeHeld(Job storage job) private view returns (uint256) {
+        return job.verification ? job.verificationFee : 0;
     }
 
     function _settle(Job storage job, uint256 jobId) private {
         address provider = job.provider;
-        uint256 providerGross = _accrued(job) - job.paidGross;
-        uint256 escrow = job.escrow;
+        uint256 claimed = _claimed(job);
+        uint256 accrued = _accrued(job);
+        uint256 providerGross = accrued - claimed;
+        uint256 escrow = _leaseEscrow(job, claimed);
         job.status = JobStatus.Settled;
-        job.escrow = 0;
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
         _closeLock(job, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
-        if (providerGross != 0) _payProvider(job, jobId, providerGross);
+        if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
         // The distributor cannot hold a settlement hostage (a revoked role, a bug): the lease
         // settles and the work goes unrewarded, said by `WorkNotRecorded`. A caller cannot starve
         // the report of gas to skip it: below `REPORT_GAS` left the whole settlement reverts.
         if (gasleft() < REPORT_GAS) revert GasTooLowForReport(gasleft(), REPORT_GAS);
-        try rewards.recordWork(jobId, provider, job.paidGross, _feeOn(job, job.paidGross), job.verification) {}
+        try rewards.recordWork(jobId, provider, accrued, _feeOn(job, accrued), job.verification) {}
         catch {
             emit WorkNotRecorded(jobId);
         }
@@ -666,11 +729,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     function _fail(Job storage job, uint256 jobId, address keeper) private {
         address provider = job.provider;
         address customer = job.customer;
+        uint256 refund = _leaseEscrow(job, _claimed(job));
         job.status = JobStatus.Failed;
         // Only a leased job fails, and a lease's end is written only as it leaves `Leased`.
-        job.leaseEnd = uint40(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
-        uint256 refund = job.escrow;
-        job.escrow = 0;
+        job.leaseEnd = uint32(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
         uint256 collateral = job.collateral;
         uint256 bounty = keeper == address(0) || keeper == provider ? 0 : collateral * job.keeperBountyBps / BPS;
         address[] memory to = new address[](2);
@@ -708,14 +770,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     }
 
     /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the
-    ///      difference, so the fees paid sum to exactly `_feeOn(job, job.paidGross)`.
+    ///      difference, so the fees paid sum to exactly `_feeOn` of all the pay released.
     function _feeOn(Job storage job, uint256 paidGross) private view returns (uint256) {
         return paidGross * job.feeBps / BPS;
     }
 
-    function _payProvider(Job storage job, uint256 jobId, uint256 gross) private {
-        uint256 before = job.paidGross;
-        job.paidGross = uint96(before + gross);
+    /// @dev Pays the provider `gross` more credits, `before` having been released already.
+    function _payProvider(Job storage job, uint256 jobId, uint256 before, uint256 gross) private {
         uint256 fee = _feeOn(job, before + gross) - _feeOn(job, before);
         uint256 net = gross - fee;
         address provider = job.provider;

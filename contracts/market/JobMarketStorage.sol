@@ -49,7 +49,7 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     /// @notice Revealed sealed bids per job above which the reference price is nudged down
     ///         (default 3, 1 to 100); open auctions' undercuts do not count. A job keeps the
     ///         value it was posted with (`Job.targetBids`).
-    uint16 public targetBidsPerJob = 3;
+    uint8 public targetBidsPerJob = 3;
     /// @notice Number of jobs posted; job ids run from 1.
     uint56 public jobCount;
 
@@ -64,9 +64,9 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     ///         value at the max price (default 5%, at most 50%); escrowed at posting.
     uint16 public verificationFeeBps = 500;
     /// @notice Time after the lease end to submit a result (default 1 h, 10 min to 7 days).
-    uint32 public resultGrace = 1 hours;
+    uint24 public resultGrace = 1 hours;
     /// @notice Time to challenge a result (default 1 day, 1 h to 14 days).
-    uint32 public challengeWindow = 1 days;
+    uint24 public challengeWindow = 1 days;
     /// @notice Sealed auctions: time to reveal after bidding ends (default 1 h, 10 min to 7 days).
     uint32 public revealPeriod = 1 hours;
     /// @notice Longest bidding period a job may ask for (default 30 days).

@@ -189,7 +189,7 @@ def test_makes_a_queued_jury_draw_then_resolves_the_dispute_by_default(
     assert resolver.disputeOf(job_id).status == DisputeStatus.RESOLVED
     assert customer.job(job_id).status == JobStatus.SETTLED
     value = to_wei(customer.job(job_id).price_per_gpu_hour * 2 * 4)  # the escrow left after the auction
-    refund = value - protocol.market.getJob(job_id).paidGross
+    refund = value - protocol.market.fundsOf(job_id).paidGross
     assert protocol.credits.balanceOf(customer.address) - credits_before == refund  # the bond came back
     assert keeper.step() == [] and keeper.state.jobs == {}
 

@@ -84,7 +84,7 @@ def test_the_escrow_approved_is_the_contracts_lease_value_to_the_wei(protocol, a
     price, hours = Decimal("0.333333333333333333"), Decimal(7_201) / HOUR  # 2 h and 1 s
     job_id = customer.post_job(JobRequest("H100-80GB", 7, hours, price))
     # The contract's lease value, price * gpus * duration / 3600 rounded down, to the wei.
-    assert protocol.market.getJob(job_id).escrow == to_wei(price) * 7 * 7_201 // HOUR
+    assert protocol.market.fundsOf(job_id).escrow == to_wei(price) * 7 * 7_201 // HOUR
     assert protocol.credits.allowance(accounts[46], protocol.market) == 0
 
 

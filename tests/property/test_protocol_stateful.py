@@ -265,11 +265,12 @@ def test_protocol_invariants_hold_under_random_sequences(
 
         @invariant()
         def market_holds_exactly_what_it_owes(self):
+            # An ended job's escrow is 0 by derivation (`fundsOf`): one that kept credits it should
+            # have paid out would leave the balance above the sum.
             jobs = {j: p.market.getJob(j) for j in self.jobs}
-            assert p.credits.balanceOf(p.market) == sum(job.escrow for job in jobs.values()) + p.market.feesAccrued()
+            escrows = sum(p.market.fundsOf(j).escrow for j in self.jobs)
+            assert p.credits.balanceOf(p.market) == escrows + p.market.feesAccrued()
             for job_id, job in jobs.items():
-                if job.status in TERMINAL:
-                    assert job.escrow == 0, job_id
                 previous = self.seen.get(job_id, 1)
                 assert job.status in ALLOWED[previous], (job_id, previous, job.status)
                 self.seen[job_id] = job.status

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ape
+from eth_utils import keccak
 from utils.compute_credits import fresh_price
+from utils.storage_trace import slots_touched
 
 from compute_market.units import to_wei
 
@@ -52,3 +54,32 @@ def test_credits_pushed_into_the_market_or_the_resolver_revert(credits, market, 
             credits.mintWithTokens(to_wei(1), 0, target, sender=minter)
     assert credits.balanceOf(minter) == held
     assert credits.balanceOf(market) == credits.balanceOf(resolver) == 0
+
+
+def test_a_pull_reads_only_the_pulling_contracts_flag(credits, chain, feed, admin, minter, carol):
+    """A protocol contract pulling credits (`transferFrom` sent by the receiver: every escrow and
+    bond taken) is allowed by its own flag, so the holder's is not read: one cold slot (2,100 gas)
+    fewer on every posting and challenge. A payout reads the payer's flag only, as before."""
+    fresh_price(feed, admin, "2.50")
+    credits.mintWithTokens(to_wei(10), 0, minter, sender=minter)
+    credits.setProtocolContract(carol, True, sender=admin)
+    credits.approve(carol, to_wei(2), sender=minter)
+
+    def key(account, index: int) -> int:
+        return int.from_bytes(keccak(bytes.fromhex(account.address[2:]).rjust(32, b"\0") + index.to_bytes(32, "big")))
+
+    # `isProtocolContract`'s slot: the address-keyed mapping holding exactly 1 for carol.
+    def stored(slot: int) -> int:
+        return int.from_bytes(bytes(chain.provider.get_storage(credits.address, slot)))
+
+    index = next(i for i in range(64) if stored(key(carol, i)) == 1)
+
+    def flags_read(tx) -> tuple[bool, bool]:
+        """Whether the transaction read the holder's flag, and the protocol contract's."""
+        touched = slots_touched(chain.provider, str(tx.txn_hash), credits.address)
+        return key(minter, index) in touched, key(carol, index) in touched
+
+    pull = credits.transferFrom(minter, carol, to_wei(1), sender=carol)
+    assert flags_read(pull) == (False, True)
+    payout = credits.transfer(minter, to_wei(1), sender=carol)
+    assert flags_read(payout) == (False, True)

@@ -25,7 +25,7 @@ def test_a_verified_job_escrows_a_verification_fee_for_the_verifier_that_approve
     assert market.escrowFor(job_spec(chain, verification=True)) == (crd(42), crd(2))
     assert market.escrowFor(job_spec(chain)) == (crd(40), 0)
     job = market.getJob(result_job)
-    assert (job.escrow, job.verificationFee) == (crd(24), crd(2))
+    assert (market.fundsOf(result_job).escrow, job.verificationFee) == (crd(24), crd(2))
     assigned = draws.verifier(result_job)
     resolver.attest(result_job, True, sender=verifiers[assigned.verifier])
     chain.pending_timestamp = market.getJob(result_job).challengeEnd

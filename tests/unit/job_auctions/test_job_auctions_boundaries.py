@@ -60,9 +60,9 @@ def job_record_slot(chain, market, job_id: int, customer) -> int:
 
 
 def set_bid_count(chain, market, job_id: int, customer, count: int) -> None:
-    """Writes `count` into the job's packed `bidCount` (bits 240..255 of word 6: provider, price,
+    """Writes `count` into the job's packed `bidCount` (bits 240..255 of word 5: provider, price,
     bidCount) with anvil_setStorageAt, leaving the best bidder and price as they are."""
-    slot = job_record_slot(chain, market, job_id, customer) + 6
+    slot = job_record_slot(chain, market, job_id, customer) + 5
     word = storage_word(chain, market.address, slot)
     word = (word & (2**240 - 1)) | (count << 240)
     rpc(chain, "anvil_setStorageAt", [market.address, hex(slot), "0x" + word.to_bytes(32, "big").hex()])

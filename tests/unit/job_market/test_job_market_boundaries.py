@@ -75,7 +75,7 @@ def test_zero_collateral_rate_posts_without_the_oracle(market, credits, registry
     market.setCollateralBps(0, sender=admin)
     job_id = post(market, chain, jm_buyer)
     job = market.getJob(job_id)
-    assert (job.collateral, job.gpuStake, job.escrow) == (0, to_wei(200), to_wei(40))
+    assert (job.collateral, job.gpuStake, market.fundsOf(job_id).escrow) == (0, to_wei(200), to_wei(40))
     market.placeBid(job_id, to_wei(1), sender=_jm_seller)
     assert registry.providerOf(_jm_seller).locked == to_wei(200)
 
@@ -108,7 +108,7 @@ def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed
     credits.setPriceFeed(feed, sender=admin)
     job_id = post(market, chain, jm_buyer, max_price=to_wei(150))
     job = market.getJob(job_id)
-    assert (job.escrow, job.collateral) == (to_wei(3_000), 45 * 10**27)
+    assert (market.fundsOf(job_id).escrow, job.collateral) == (to_wei(3_000), 45 * 10**27)
 
 
 # ---------------------------------------------------------------------------- wrong status

@@ -29,7 +29,7 @@ def test_job_with_no_bids_expires_and_refunds_in_full(market, credits, chain, cu
     assert tx.events.filter(market.JobExpired)[0].refund == crd(40)
     assert credits.balanceOf(customer) == before
     assert market.statusOf(job_id) == EXPIRED
-    assert market.getJob(job_id).escrow == 0
+    assert market.fundsOf(job_id).escrow == 0
     with ape.reverts(market.WrongStatus):
         market.finalizeAuction(job_id, sender=customer)
 
@@ -60,7 +60,7 @@ def test_a_verified_lease_cancelled_halfway_refunds_the_unearned_verification_fe
     other 13.7 and the fee nobody earned."""
     p1 = providers[0]
     job_id = leased_job(market, chain, customer, p1, price="1.37", verification=True)
-    assert (market.getJob(job_id).escrow, market.getJob(job_id).verificationFee) == (crd("29.4"), crd(2))
+    assert (market.fundsOf(job_id).escrow, market.getJob(job_id).verificationFee) == (crd("29.4"), crd(2))
     start = market.getJob(job_id).leaseStart
     chain.pending_timestamp = start + 5 * HOUR
     tx = market.cancelJob(job_id, sender=customer)

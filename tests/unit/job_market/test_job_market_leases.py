@@ -33,7 +33,7 @@ def test_claim_earnings_pays_accrued_less_holdback_and_fee(market, credits, chai
     assert (event.net, event.fee) == (crd("8.712"), crd("0.088"))
     assert credits.balanceOf(p1) == before + crd("8.712")
     assert market.feesAccrued() == fees + crd("0.088")
-    assert market.getJob(job_id).escrow == crd("13.2")
+    assert market.fundsOf(job_id).escrow == crd("13.2")
     with ape.reverts(market.NotProvider):
         market.claimEarnings(job_id, sender=customer)
 

@@ -47,7 +47,7 @@ def test_open_auction_with_three_bidders(market, registry, credits, chain, custo
     assert event.refund == crd(18)  # 40 escrowed, lease value 1.10 * 2 * 10 = 22
     assert credits.balanceOf(customer) == before + crd(18)
     job = market.getJob(job_id)
-    assert (job.status, job.escrow, job.price) == (LEASED, crd(22), crd("1.10"))
+    assert (job.status, market.fundsOf(job_id).escrow, job.price) == (LEASED, crd(22), crd("1.10"))
     assert credits.balanceOf(market) == crd(22)
     with ape.reverts(market.WrongStatus, jobId=job_id, status=LEASED):  # the auction is over
         market.placeBid(job_id, crd(1), sender=p2)

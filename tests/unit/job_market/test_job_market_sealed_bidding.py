@@ -58,7 +58,7 @@ def test_sealed_auction_winner_is_paid_the_second_price(
     tx = market.finalizeAuction(job_id, sender=customer)
     event = tx.events.filter(market.AuctionFinalized)[0]
     assert (event["provider"], event.clearingPrice, event.refund) == (p2.address, crd("1.50"), crd(10))
-    assert market.getJob(job_id).escrow == crd(30)
+    assert market.fundsOf(job_id).escrow == crd(30)
 
 
 def test_sealed_auction_alone_is_paid_the_max_price(market, chain, customer, providers, fresh_price):
@@ -390,7 +390,7 @@ def test_a_shill_revealed_where_it_cannot_win_gives_the_customer_what_a_lower_ma
     reserved = market.getJob(reserve)
     assert (shilled.provider, reserved.provider) == (first.address, second.address)
     assert shilled.price == reserved.price == crd("2.00")
-    assert shilled.escrow == reserved.escrow  # the customer pays the same for the same lease
+    assert market.fundsOf(job_id).escrow == market.fundsOf(reserve).escrow  # the same pay for the same lease
 
 
 def test_a_commitment_revealed_best_keeps_its_lock_as_the_bids_collateral(

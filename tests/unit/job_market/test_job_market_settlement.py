@@ -110,7 +110,7 @@ def test_fees_accrue_in_the_market_and_anyone_sends_them_to_the_treasury(
     assert credits.balanceOf(admin) == before + crd("0.176")
     assert credits.balanceOf(stranger) == own
     assert market.feesAccrued() == 0
-    assert credits.balanceOf(market) == market.getJob(job_id).escrow  # the 4.4 CRD of holdback
+    assert credits.balanceOf(market) == market.fundsOf(job_id).escrow  # the 4.4 CRD of holdback
     with ape.reverts(market.NoFeesAccrued):
         market.withdrawFees(sender=stranger)
 

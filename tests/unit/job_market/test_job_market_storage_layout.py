@@ -8,6 +8,11 @@ job counter; slot 2 every term a posting copies into its job; slot 3 the CMP amo
 prices; slot 4 the accrued fees and the resolver. Before the repack a posting touched 5 of these
 slots (1 to 5), a bid 2 (1 and 2) and a settlement 2 (2 and 9), besides the job's verification-fee
 slot.
+
+A job's own slots, counted from its first (`job_slots`): 0 the customer, the bidding's ends and
+the status; 1 the model; 2 the region; 3 the terms; 4 what a bid locks; 5 the best bid; 6 the
+bidding's record and the lease's clock; 7 the verification fee. A posting writes 0, 1, 3 and 4
+(the escrow and the pay released are derived, not stored: `fundsOf`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from utils.helpers import job_spec
 from utils.job_market import crd, leased_job, post, sealed_auction
 from utils.storage_trace import parameter_slots, slots_touched
 
-from compute_market.units import HOUR, to_wei
+from compute_market.units import HOUR, bytes32, to_wei
 
 JOBS_SLOT = 5  # `_jobs`, the first mapping after the four parameter slots
 
@@ -26,6 +31,25 @@ JOBS_SLOT = 5  # `_jobs`, the first mapping after the four parameter slots
 def first_slot_of(job_id: int) -> int:
     """The storage slot of job `job_id`'s first word (`_jobs[jobId]`)."""
     return int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+
+
+def job_slots(touched: set[int], job_id: int) -> list[int]:
+    """Which of job `job_id`'s eight slots (0 to 7, from its first) are among `touched`."""
+    first = first_slot_of(job_id)
+    return sorted(slot - first for slot in touched if 0 <= slot - first < 8)
+
+
+def test_a_posting_writes_four_job_slots(market, chain, customer):
+    """A job without region or verification: its first slot, the model, the terms and what a bid
+    locks, nothing else (each a fresh slot, 22,100 gas). Before, a fifth (the escrow, the pay
+    released and the lease's start) was written too. A region and a verification fee add theirs."""
+    post(market, chain, customer)  # the first posting reads the CMP rate; the second keeps it
+    tx = market.postJob(job_spec(chain), sender=customer)
+    job_id = market.jobCount()
+    assert job_slots(slots_touched(chain.provider, str(tx.txn_hash), market.address), job_id) == [0, 1, 3, 4]
+    tx = market.postJob(job_spec(chain, region=bytes32("eu-west"), verification=True), sender=customer)
+    job_id = market.jobCount()
+    assert job_slots(slots_touched(chain.provider, str(tx.txn_hash), market.address), job_id) == [0, 1, 2, 3, 4, 7]
 
 
 @pytest.fixture
@@ -52,8 +76,10 @@ def test_an_open_bid_touches_only_the_pause_flags_slot(market, chain, customer, 
 
 def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolver(market, chain, customer, providers):
     """Only slot 4 (the accrued fees, read and written; the resolver shares it, so the trace
-    cannot tell whether it was used), and the job's verification-fee slot (its ninth) is not
-    read: the job asks for no verification."""
+    cannot tell whether it was used), and the job's verification-fee slot (its eighth) is not
+    read: the job asks for no verification. Of the job: its first slot (the status, written),
+    the model and what a bid locks (the lock released), the terms, the best bid and the lease's
+    clock; the escrow is derived from them."""
     job_id = leased_job(market, chain, customer, providers[0])
     chain.pending_timestamp += 10 * HOUR
     market.submitResult(job_id, b"\x01" * 32, "r", sender=providers[0])
@@ -61,21 +87,21 @@ def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolve
     tx = market.settleJob(job_id, sender=customer)
     touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)  # one trace
     assert parameter_slots(touched) == [4]
-    job_slot = first_slot_of(job_id)
-    assert job_slot in touched and job_slot + 8 not in touched  # the job's first slot, not its ninth
+    assert job_slots(touched, job_id) == [0, 1, 3, 4, 5, 6]
 
 
-def test_a_sealed_close_reads_no_parameter_and_not_the_bidding_record(market, chain, customer, providers):
+def test_a_sealed_close_reads_no_parameter(market, chain, customer, providers):
     """Three reveals, then the close: it touches none of the market's declared slots (the nudge's
-    target is the job's, in its first slot) and not the job's eighth slot (the bidding's record):
-    the price it pays is in the best bid's slot already. Before, it read slot 1 for
-    `targetBidsPerJob` and the eighth slot for the second price."""
+    target is the job's, in its first slot), and of the job its first slot, the model (the
+    reference price's), the terms, the best bid (the price it pays is there already) and the
+    lease's clock (the start, written beside the bidding's record); not what a bid locks nor the
+    verification fee. Before, it read slot 1 for `targetBidsPerJob` and the bidding's record for
+    the second price."""
     job_id = post(market, chain, customer, sealed=True)
     tx = sealed_auction(market, chain, job_id, providers, ["1.20", "1.50", "1.70"], customer)
     touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)
     assert parameter_slots(touched) == []
-    job_slot = first_slot_of(job_id)
-    assert job_slot in touched and job_slot + 6 in touched and job_slot + 7 not in touched
+    assert job_slots(touched, job_id) == [0, 1, 3, 5, 6]
 
 
 def test_every_parameter_at_its_bounds_leaves_its_neighbours_as_they_were(market, admin):
