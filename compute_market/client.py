@@ -202,8 +202,9 @@ class MarketClient:
         return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
 
     def job(self, job_id: int) -> JobView:
-        market = self.p.market
-        return JobView.from_chain(job_id, market.getJob(job_id), market.fundsOf(job_id))
+        """The job as of the latest block: its record and its funds read at that one block."""
+        market, block = self.p.market, chain.blocks.head.number
+        return JobView.from_chain(job_id, market.getJob(job_id, block_id=block), market.fundsOf(job_id, block_id=block))
 
     def result_of(self, job_id: int) -> tuple[bytes, str]:
         """The result a job's provider submitted: its sha256 (the bundle's, for a job with a

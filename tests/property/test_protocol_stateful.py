@@ -34,7 +34,6 @@ STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
 SALT = b"\x07" * 32
 BIDDING, LEASED, RESULT, SETTLED = JobStatus.BIDDING, JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.SETTLED
 CANCELLED, EXPIRED, FAILED, DISPUTED = JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.FAILED, JobStatus.DISPUTED
-TERMINAL = {SETTLED, CANCELLED, EXPIRED, FAILED}
 # Transitions a job may make between two observations (None: the job is new).
 ALLOWED = {
     BIDDING: {BIDDING, LEASED, CANCELLED, EXPIRED},

@@ -79,8 +79,8 @@ def test_during_reveals_the_job_shows_what_the_best_bidder_would_be_paid(
     own price. Reveals of 1.50, 1.70 and 1.20 against a 2 CRD max: after the first, 2 (alone it
     is paid the max) and 1.50; after 1.70, 1.70 (the second price now) and 1.50; after 1.20,
     1.50 (the previous best becomes the second price) and 1.20. The close then pays `price` as
-    it stands (that it reads neither the bidding's record nor a parameter is
-    `test_a_sealed_close_reads_no_parameter_and_not_the_bidding_record`). Before, `price` was the
+    it stands (that it reads no parameter, and of the job only the slots it needs, is
+    `test_a_sealed_close_reads_no_parameter`). Before, `price` was the
     best bid's own and the second price sat in the bidding's record, read and copied at the
     close."""
     p1, p2, p3 = providers
