@@ -29,6 +29,7 @@ JOB_FIELDS = {
 }
 # fundsOf fields (derived on chain from the job, not stored) compared likewise.
 FUNDS_FIELDS = {"escrow": "escrow", "paidGross": "paid_gross"}
+COMPARED = {**JOB_FIELDS, **FUNDS_FIELDS}
 CHUNK = 2_000  # eth_calls per batch
 
 
@@ -73,7 +74,7 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
         onchain.update(zip(FUNDS_FIELDS, held, strict=True))
         chain_escrow += int(onchain["escrow"])
         mine = mirror.jobs[job_id]
-        for field, attr in {**JOB_FIELDS, **FUNDS_FIELDS}.items():
+        for field, attr in COMPARED.items():
             want, have = onchain[field], getattr(mine, attr)
             if isinstance(want, str):
                 differs = want != have

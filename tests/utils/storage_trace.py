@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils import keccak
+
 _CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
 
 
@@ -37,6 +39,19 @@ def slots_touched(provider: Any, txn_hash: str, address: str) -> set[int]:
             target = "0x" + f"{_word(stack[-2]):040x}"[-40:]
             owners.append(owners[-1] if op in ("DELEGATECALL", "CALLCODE") else target)
     return touched
+
+
+def mapping_slot(key: int | str, index: int) -> int:
+    """The slot of `m[key]` for a mapping `m` declared at slot `index`: keccak256 of the key and
+    the index, each a 32-byte word (an address key is given as its hex string)."""
+    word = int(key, 16) if isinstance(key, str) else key
+    return int.from_bytes(keccak(word.to_bytes(32, "big") + index.to_bytes(32, "big")), "big")
+
+
+def storage_word(provider: Any, address: str, slot: int) -> int:
+    """The word at `slot` of `address`'s storage, at the latest block."""
+    value = provider.make_request("eth_getStorageAt", [address, hex(slot), "latest"])
+    return int(value if isinstance(value, str) else value.hex(), 16)
 
 
 def parameter_slots(touched: set[int]) -> list[int]:

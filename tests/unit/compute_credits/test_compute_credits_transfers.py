@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ape
-from eth_utils import keccak
 from utils.compute_credits import fresh_price
-from utils.storage_trace import slots_touched
+from utils.storage_trace import mapping_slot, slots_touched, storage_word
 
 from compute_market.units import to_wei
 
@@ -66,13 +65,10 @@ def test_a_pull_reads_only_the_pulling_contracts_flag(credits, chain, feed, admi
     credits.approve(carol, to_wei(2), sender=minter)
 
     def key(account, index: int) -> int:
-        return int.from_bytes(keccak(bytes.fromhex(account.address[2:]).rjust(32, b"\0") + index.to_bytes(32, "big")))
+        return mapping_slot(account.address, index)
 
     # `isProtocolContract`'s slot: the address-keyed mapping holding exactly 1 for carol.
-    def stored(slot: int) -> int:
-        return int.from_bytes(bytes(chain.provider.get_storage(credits.address, slot)))
-
-    index = next(i for i in range(64) if stored(key(carol, i)) == 1)
+    index = next(i for i in range(64) if storage_word(chain.provider, credits.address, key(carol, i)) == 1)
 
     def flags_read(tx) -> tuple[bool, bool]:
         """Whether the transaction read the holder's flag, and the protocol contract's."""

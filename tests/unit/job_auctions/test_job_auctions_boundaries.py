@@ -11,6 +11,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 from utils.helpers import job_spec
+from utils.storage_trace import mapping_slot, storage_word
 
 from compute_market.commitments import commitment_for
 from compute_market.units import HOUR, to_wei
@@ -44,17 +45,12 @@ def rpc(chain, method: str, params: list):
     return chain.provider.make_request(method, params)
 
 
-def storage_word(chain, address: str, slot: int) -> int:
-    value = rpc(chain, "eth_getStorageAt", [address, hex(slot), "latest"])
-    return int(value if isinstance(value, str) else value.hex(), 16)
-
-
 def job_record_slot(chain, market, job_id: int, customer) -> int:
     """The storage slot of `_jobs[job_id]`: the mapping slot p whose record's first word holds
     the customer's address (so the layout is found, not assumed)."""
     for p in range(64):
-        base = int.from_bytes(keccak(encode(["uint256", "uint256"], [job_id, p])), "big")
-        if storage_word(chain, market.address, base) & (2**160 - 1) == int(customer.address, 16):
+        base = mapping_slot(job_id, p)
+        if storage_word(chain.provider, market.address, base) & (2**160 - 1) == int(customer.address, 16):
             return base
     raise AssertionError("the job record's slot was not found")
 
@@ -63,7 +59,7 @@ def set_bid_count(chain, market, job_id: int, customer, count: int) -> None:
     """Writes `count` into the job's packed `bidCount` (bits 240..255 of word 5: provider, price,
     bidCount) with anvil_setStorageAt, leaving the best bidder and price as they are."""
     slot = job_record_slot(chain, market, job_id, customer) + 5
-    word = storage_word(chain, market.address, slot)
+    word = storage_word(chain.provider, market.address, slot)
     word = (word & (2**240 - 1)) | (count << 240)
     rpc(chain, "anvil_setStorageAt", [market.address, hex(slot), "0x" + word.to_bytes(32, "big").hex()])
     assert market.getJob(job_id).bidCount == count

@@ -18,10 +18,9 @@ bidding's record and the lease's clock; 7 the verification fee. A posting writes
 from __future__ import annotations
 
 import pytest
-from eth_utils import keccak
 from utils.helpers import job_spec
 from utils.job_market import crd, leased_job, post, sealed_auction
-from utils.storage_trace import parameter_slots, slots_touched
+from utils.storage_trace import mapping_slot, parameter_slots, slots_touched
 
 from compute_market.units import HOUR, bytes32, to_wei
 
@@ -30,7 +29,7 @@ JOBS_SLOT = 5  # `_jobs`, the first mapping after the four parameter slots
 
 def first_slot_of(job_id: int) -> int:
     """The storage slot of job `job_id`'s first word (`_jobs[jobId]`)."""
-    return int.from_bytes(keccak(job_id.to_bytes(32, "big") + JOBS_SLOT.to_bytes(32, "big")))
+    return mapping_slot(job_id, JOBS_SLOT)
 
 
 def job_slots(touched: set[int], job_id: int) -> list[int]:
