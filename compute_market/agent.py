@@ -130,7 +130,11 @@ class AgentState(SavedState):
 
 
 class ProviderAgent(StateAgent[AgentState]):
-    """One provider's bidding and serving loop over one GPU model."""
+    """One provider's bidding and serving loop over one GPU model: its offer of that model in the
+    market (`ensure_provider`) holds its GPUs and the stake provisioned for the model's jobs, and
+    it bids only on jobs whose lock (collateral plus per-GPU stake) the offer's free provision
+    covers. It has no leave path: giving a provision back (`MarketClient.set_offer`, never below
+    what bids lock) before unstaking is the operator's (``ape run market set-offer``)."""
 
     def __init__(
         self,
@@ -242,17 +246,41 @@ class ProviderAgent(StateAgent[AgentState]):
 
     # ------------------------------------------------------------------ set-up
 
-    def ensure_provider(self, region: str, gpu_count: int, vram_gb: int, stake: Decimal, metadata: str = "") -> None:
-        """Registers, offers capacity and tops the stake up to `stake`, doing only what is missing."""
+    def ensure_provider(
+        self,
+        region: str,
+        gpu_count: int,
+        vram_gb: int,
+        stake: Decimal,
+        metadata: str = "",
+        *,
+        provision: Decimal | None = None,
+    ) -> None:
+        """Registers, tops the stake up to `stake`, then offers `gpu_count` GPUs of its model
+        with `vram_gb` GB each in the market and `provision` CMP of its stake provisioned for the
+        model's jobs (default: all of `stake`: the agent offers one model), doing only what is
+        missing. The provision is at most what the stake covers (the free stake plus what the
+        offer holds already: stake provisioned for another model, unbonding or slashed is not
+        taken; said in a line) and never below what the agent's bids lock (the market refuses)."""
         view = self.client.provider()
         if not view.registered:
             self.client.register(metadata or f"agent://{self.me}", region)
-        capacity = self.client.p.registry.capacityOf(self.me, self.gpu_model.encode().ljust(32, b"\0"))
-        if capacity.gpuCount != gpu_count or capacity.vramGb != vram_gb:
-            self.client.set_capacity(self.gpu_model, gpu_count, vram_gb)
         missing = stake - view.staked
         if missing > 0:
             self.client.stake(missing)
+        offer = self.client.offer(self.me, self.gpu_model)
+        wanted = stake if provision is None else provision
+        covered = offer.provisioned + self.client.provider().free
+        target = max(offer.locked, min(wanted, covered))
+        if target < wanted:
+            self.log(
+                f"provision of {self.gpu_model}: {target} CMP, not {wanted}: the stake covers only {covered} CMP "
+                "(free stake and the offer's provision)"
+            )
+        elif target > wanted:
+            self.log(f"provision of {self.gpu_model}: {target} CMP, not {wanted}: its bids lock {target} CMP")
+        if (offer.gpus, offer.vram_gb, offer.provisioned) != (gpu_count, vram_gb, target):
+            self.client.set_offer(self.gpu_model, gpu_count, vram_gb, target)
 
     # ------------------------------------------------------------------ the loop
 
@@ -314,16 +342,22 @@ class ProviderAgent(StateAgent[AgentState]):
     # ------------------------------------------------------------------ decisions
 
     def _matches(self, job: JobView) -> bool:
-        registry = self.client.p.registry
-        capacity = registry.capacityOf(self.me, job.gpu_model.encode().ljust(32, b"\0"))
-        region_ok = not job.region or job.region == from_bytes32(registry.regionOf(self.me))
-        return (
-            job.gpu_model == self.gpu_model
-            and capacity.gpuCount - capacity.reserved >= job.gpu_count
-            and capacity.vramGb >= job.min_vram_gb
-            and region_ok
-            and job.customer != self.me
-        )
+        """Whether the agent's offer can take the job: its model, GPUs free and memory, its region."""
+        if job.gpu_model != self.gpu_model or job.customer == self.me:
+            return False
+        offer = self.client.offer(self.me, job.gpu_model)
+        region_ok = not job.region or job.region == from_bytes32(self.client.p.registry.regionOf(self.me))
+        return offer.free_gpus >= job.gpu_count and offer.vram_gb >= job.min_vram_gb and region_ok
+
+    def _short_of_provision(self, job_id: int) -> str | None:
+        """None when the offer's free provision covers what a bid on `job_id` locks (the job's
+        collateral and per-GPU stake); else why not, in one line (the market would refuse the
+        bid with ``NotEnoughProvision``)."""
+        need = sum(self.client.bid_lock(job_id), Decimal(0))
+        free = self.client.offer(self.me, self.gpu_model).free
+        if need > free:
+            return f"job {job_id}: a bid locks {need} CMP, the {self.gpu_model} offer has {free} CMP free, skipped"
+        return None
 
     def _consider(self, job_id: int) -> list[str]:
         job = self.client.job(job_id)
@@ -344,6 +378,9 @@ class ProviderAgent(StateAgent[AgentState]):
                 return self._commit(job_id, ask)
             if job.provider == self.me:
                 return []
+            short = self._short_of_provision(job_id)
+            if short is not None:
+                return [short]
             price = self._undercut(job, ask)
             if price is None:
                 return [f"job {job_id}: best {job.price_per_gpu_hour} already below ask {ask}"]
@@ -360,6 +397,9 @@ class ProviderAgent(StateAgent[AgentState]):
         key = str(job_id)
         if key in self.state.commitments and self.market.commitmentOf(job_id, self.me).committedAtBlock != 0:
             return []
+        short = self._short_of_provision(job_id)
+        if short is not None:
+            return [short]
         self._send_sealed(
             self.state.commitments,
             key,

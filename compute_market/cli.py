@@ -30,7 +30,9 @@ from compute_market.models import JobStatus, JobView
 from compute_market.units import FEED_DECIMALS, HOUR, WAD
 from compute_market.workloads import Manifest, ManifestError, load_manifest
 
+UINT16 = 2**16 - 1
 UINT32 = 2**32 - 1
+UINT96 = 2**96 - 1
 UINT64 = 2**64 - 1
 UINT128 = 2**128 - 1
 INT256 = 2**255 - 1
@@ -82,6 +84,7 @@ class DecimalType(click.ParamType):
 
 CMP = DecimalType(unit=WAD, limit=UINT256, unit_name="wei")  # token and credit amounts (uint256)
 CMP_OR_ZERO = DecimalType(allow_zero=True, unit=WAD, limit=UINT256, unit_name="wei")
+PROVISION = DecimalType(allow_zero=True, unit=WAD, limit=UINT96, unit_name="wei")  # an offer's (uint96)
 PRICE = DecimalType(unit=WAD, limit=UINT128, unit_name="wei")  # USD per GPU-hour (uint128)
 USD_FEED = DecimalType(unit=10**FEED_DECIMALS, limit=INT256, unit_name="1e-8 USD")  # oracle answer
 HOURS = DecimalType(unit=HOUR, limit=UINT64, unit_name="seconds")  # durations (uint64 seconds)
@@ -103,6 +106,8 @@ class UintRange(click.IntRange):
 JOB_ID = UintRange(1, UINT256, "2**256-1")
 GPU_COUNT = UintRange(1, UINT32, "2**32-1")
 COUNT = UintRange(0, UINT32, "2**32-1")
+OFFER_GPUS = UintRange(0, UINT16, "65535")  # an offer's GPUs (uint16; 0 withdraws the model)
+AGENT_GPUS = UintRange(1, UINT16, "65535")  # the GPUs an agent offers
 BPS = UintRange(0, 10_000, "10000")
 SECONDS = UintRange(1, UINT32, "2**32-1")
 QUEUE_ENTRIES = UintRange(1, 1_000, "1000")  # processDraws(maxEntries), one transaction's worth

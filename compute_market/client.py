@@ -14,7 +14,7 @@ from ape import chain
 from compute_market.commitments import commitment_for
 from compute_market.deployment import Protocol, market_deploy_block
 from compute_market.errors import MarketError, decoded
-from compute_market.models import EntryKind, JobRequest, JobStatus, JobView, ProviderView
+from compute_market.models import EntryKind, JobRequest, JobStatus, JobView, OfferView, ProviderView
 from compute_market.units import bytes32, from_bytes32, from_wei, to_wei, usd_to_feed
 
 GAS_MARGIN = 20_000
@@ -109,8 +109,25 @@ class MarketClient:
     def register(self, metadata_uri: str, region: str) -> None:
         self._send(self.p.registry.register, metadata_uri, bytes32(region))
 
-    def set_capacity(self, gpu_model: str, gpu_count: int, vram_gb: int) -> None:
-        self._send(self.p.registry.setCapacity, bytes32(gpu_model), gpu_count, vram_gb)
+    def set_offer(self, gpu_model: str, gpu_count: int, vram_gb: int, provision_cmp: Decimal) -> None:
+        """Offers `gpu_count` GPUs of `gpu_model` with `vram_gb` GB each in the market, and sets
+        the offer's provision to `provision_cmp` CMP of the account's stake (`market.setOffer`):
+        the ledger moves the difference out of (or back into) its free stake, so the account
+        must be registered and have staked that much first. The market refuses a provision
+        below what its bids lock or a count below the GPUs they reserve (``OfferInUse``); a count
+        of zero and no provision withdraw the model."""
+        self._send(self.p.market.setOffer, bytes32(gpu_model), gpu_count, vram_gb, to_wei(provision_cmp))
+
+    def offer(self, who: str | None, gpu_model: str) -> OfferView:
+        """`who`'s offer of `gpu_model` (default: the account's), CMP amounts in CMP."""
+        o = self.p.market.offerOf(who or self.address, bytes32(gpu_model))
+        return OfferView(
+            provisioned=from_wei(o.provisioned),
+            locked=from_wei(o.locked),
+            gpus=int(o.gpus),
+            reserved=int(o.reserved),
+            vram_gb=int(o.vramGb),
+        )
 
     def stake(self, cmp: Decimal) -> None:
         amount = to_wei(cmp)
@@ -131,7 +148,7 @@ class MarketClient:
             registered=r.registered,
             region=from_bytes32(r.region),
             staked=from_wei(r.staked),
-            locked=from_wei(r.locked),
+            provisioned=from_wei(r.provisioned),
             unbonding=from_wei(r.unbonding),
             free=from_wei(self.p.registry.freeStakeOf(who)),
             reputation_bps=self.p.registry.reputationOf(who),
@@ -150,6 +167,13 @@ class MarketClient:
         self._approve(self.p.credits, self.p.market, int(escrow))
         tx = self._send(self.p.market.postJob, spec)
         return int(tx.events.filter(self.p.market.JobPosted)[0].jobId)
+
+    def bid_lock(self, job_id: int) -> tuple[Decimal, Decimal]:
+        """What a bid (or a sealed commitment) on `job_id` locks of the bidder's offer of the
+        job's GPU model, in CMP: the job's collateral (a sealed commitment's bond) and its per-GPU
+        stake, both fixed when the job was posted."""
+        job = self.p.market.getJob(job_id)
+        return from_wei(int(job.collateral)), from_wei(int(job.gpuStake))
 
     def bid(self, job_id: int, price_per_gpu_hour: Decimal) -> None:
         self._send(self.p.market.placeBid, job_id, to_wei(price_per_gpu_hour))

@@ -299,7 +299,6 @@ class Deployer:
             rewards.address,
         )
         self.grant(registry, "MARKET_ROLE", market.address)
-        self.grant(registry, "SLASHER_ROLE", market.address)
         self.allow_protocol_contract(credits, market.address)
         resolver = self.contract(
             "DisputeResolver",

@@ -19,7 +19,8 @@ from compute_market.units import from_bytes32, from_wei, utc
 ENUMS: dict[str, type[IntEnum]] = {
     e.__name__: e for e in (JobStatus, AuctionKind, EntryKind, Outcome, DisputeStatus, Attestation)
 }
-NAMES = frozenset({"name", "field"})  # bytes32 names: a parameter's (`ParameterOutOfBounds`), a job spec's field
+# bytes32 names: a parameter's (`ParameterOutOfBounds`), a job spec's field, a GPU model (`GpuModelNotOffered`)
+NAMES = frozenset({"name", "field", "gpuModel"})
 TIMES = frozenset(
     {
         "unbondingEnd",
@@ -41,7 +42,10 @@ CMP, CRD_PER_GPU_HOUR, TOKENS = "CMP", "CRD/GPU-h", ""
 AMOUNTS: dict[str, dict[str, str]] = {
     "NotEnoughFreeStake": {"have": CMP, "need": CMP},
     "NotEnoughActiveStake": {"have": CMP, "need": CMP},
-    "CollateralStillLocked": {"locked": CMP},
+    "NotEnoughProvision": {"have": CMP, "need": CMP},
+    "OfferInUse": {"locked": CMP},  # and `reserved`, a count of GPUs
+    "StillProvisioned": {"provisioned": CMP},
+    "ProvisionExceeded": {"provisioned": CMP, "requested": CMP},
     "RedeemCapExceeded": {"requested": CMP, "remaining": CMP},
     "EmissionCapExceeded": {"committed": CMP, "cap": CMP},
     "BidAboveMaxPrice": {"price": CRD_PER_GPU_HOUR, "maxPrice": CRD_PER_GPU_HOUR},

@@ -56,7 +56,7 @@ class Breakdown:
         }
 
     def calls_text(self) -> str:
-        """The calls in one line, largest first: ``Registry.replaceLock 28,906; …``."""
+        """The calls in one line, largest first: ``RewardsDistributor.recordWork 40,623; …``."""
         ordered = sorted(self.calls, key=lambda c: -c.gas)
         return "; ".join(f"{c.label} {c.gas:,}" for c in ordered) or "none"
 

@@ -1,11 +1,15 @@
 """The market's events in human units, for `ape run market history` and `ape run market watch`.
 
 A job's timeline is every log of the `JobMarket`, the `DisputeResolver` and the
-`ProviderRegistry` whose indexed ``jobId`` is that job (32 kinds of event: 15, 14 and 3), read
-with one ``eth_getLogs`` per page of blocks and per position of ``jobId`` among the indexed
-arguments (first for the market, the resolver and the registry's `DrawRequested`, second for
-the registry's `CollateralLocked` and `CollateralReleased`), from the market's deploy block.
-`follow` reads every event of the market and the resolver as blocks are mined. Each event is rendered alike for both:
+`ProviderRegistry` whose indexed ``jobId`` is that job (34 kinds of event: 16, 16 and the
+registry's 2 draw events), read with one ``eth_getLogs`` per page of blocks and per position of
+``jobId`` among the indexed arguments (the first for all of them today), from the market's
+deploy block. A bid's lock on its bidder's offer has no event of its own: it follows from the
+bid events (`BidPlaced` and `BidCommitted` lock, an outbid, a reveal, `BondReleased`,
+`BondForfeited`, `JobCancelled`, `JobSettled` and `JobFailed` release) and the job's fixed
+``collateral + gpuStake`` (`JobPosted`'s ``lock``). `follow` reads every event of the market
+(offers set included) and the resolver as blocks are mined. Each event is rendered alike for
+both:
 
 - 18-decimal amounts as decimals with their token: CRD for credits (escrow, prices per
   GPU-hour, refunds, pay, fees, challenge bonds), CMP for stake (collateral, slashes, bounties,
@@ -44,6 +48,8 @@ CMP_FIELDS = frozenset(
         "totalStaked",
         "totalUnbonding",
         "tokenShare",
+        "provisioned",
+        "lock",
     }
 )
 RATE_FIELDS = frozenset({"tokensPerCredit"})  # CMP wei per CRD (1e18 wei): CMP per CRD, 18 decimals
@@ -51,9 +57,22 @@ TIME_FIELDS = frozenset(
     {"biddingEnd", "revealEnd", "challengeEnd", "deadline", "commitEnd", "appealEnd", "unbondingEnd"}
 )
 TEXT_FIELDS = frozenset({"gpuModel", "region", "name"})  # bytes32 holding a short name
-# Integers that are counts, ids or positions (`ParameterUpdated` values are in each parameter's unit).
+# Integers that are counts, ids or positions (`ParameterUpdated` values are in each parameter's
+# unit; an offer's `vramGb` is GB per GPU).
 PLAIN_FIELDS = frozenset(
-    {"jobId", "bids", "gpuCount", "gpus", "position", "slot", "targetBlock", "oldValue", "newValue", "majority"}
+    {
+        "jobId",
+        "bids",
+        "gpuCount",
+        "gpus",
+        "vramGb",
+        "position",
+        "slot",
+        "targetBlock",
+        "oldValue",
+        "newValue",
+        "majority",
+    }
 )
 JOB_CONTRACTS = ("JobMarket", "DisputeResolver", "ProviderRegistry")  # whose events carry a jobId
 WATCHED_CONTRACTS = ("JobMarket", "DisputeResolver")

@@ -179,13 +179,14 @@ class JobView:
 
 @dataclass(frozen=True)
 class ProviderView:
-    """A provider's registry record and balances."""
+    """A provider's registry record and balances: `staked` = `free` + `provisioned` (set aside
+    for the market's jobs, per GPU model in its offers: `OfferView`) + `unbonding`."""
 
     address: str
     registered: bool
     region: str
     staked: Decimal
-    locked: Decimal
+    provisioned: Decimal
     unbonding: Decimal
     free: Decimal
     reputation_bps: int
@@ -195,3 +196,31 @@ class ProviderView:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """A provider's offer of one GPU model in the market (`JobMarket.offerOf`): the CMP of its
+    stake provisioned for the model's jobs and the part its bids lock, its GPUs of the model and
+    the part its bids reserve, and their memory. A bid needs the job's GPUs free (`free_gpus`)
+    and the job's collateral plus per-GPU stake free in the provision (`free`)."""
+
+    provisioned: Decimal
+    locked: Decimal
+    gpus: int
+    reserved: int
+    vram_gb: int
+
+    @property
+    def free(self) -> Decimal:
+        """CMP of the provision no bid locks."""
+        return self.provisioned - self.locked
+
+    @property
+    def free_gpus(self) -> int:
+        """GPUs no bid reserves."""
+        return self.gpus - self.reserved
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        return out | {"free": str(self.free), "free_gpus": self.free_gpus}

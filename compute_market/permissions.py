@@ -92,12 +92,19 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission(
         "registry",
-        ("lockCollateral", "releaseCollateral", "replaceLock", "closeLock"),
+        ("provision",),
         role("MARKET_ROLE"),
         ("market",),
-        "the lock book's sums and each job's outcome",
+        "stake moved into and out of a provider's provision as it sets its offers",
     ),
-    Permission("registry", ("slash",), role("SLASHER_ROLE"), ("market",), "lapsed sealed-bid bonds"),
+    Permission("registry", ("slash",), role("MARKET_ROLE"), ("market",), "lapsed sealed-bid bonds, from the provision"),
+    Permission(
+        "registry",
+        ("recordOutcome",),
+        role("MARKET_ROLE"),
+        ("market",),
+        "each job's outcome: reputation, and a failed job's collateral slashed from the provision",
+    ),
     Permission(
         "registry",
         ("setResolver", "setRandomness", "setDrawDelay", "setUnbondingPeriod"),
@@ -151,7 +158,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission(
         "auctions",
-        ("placeBid", "commitBid", "revealBid", "settleCommitment"),
+        ("setOffer", "placeBid", "commitBid", "revealBid", "settleCommitment"),
         Gate("", "NotDelegated", "the market, running the module's code by DELEGATECALL"),
         ("market",),
         "the module refuses direct calls; the market's entry points are open to all",

@@ -5,9 +5,12 @@
         --electricity 0.12 --power 700 --gpu-price 30000 --lifetime-hours 26280 --margin 0.15 \\
         --state .agent/provider-2.json
 
-It registers, offers capacity and stakes if needed, then loops: new jobs and outbids are read
-from the chain's logs from the last block it handled (kept in --state), so a restarted agent
-carries on where it stopped, sealed-bid salts included. With no state (or one for another chain
+It registers, stakes, and offers its GPUs in the market with --provision CMP of its stake set
+aside for their jobs (default: all of --stake) if needed: a bid locks the job's collateral and
+per-GPU stake of the provision, and the agent does not bid on a job whose lock the offer's free
+provision does not cover. Then it loops: new jobs and outbids are read from the chain's logs from
+the last block it handled (kept in --state), so a restarted agent carries on where it stopped,
+sealed-bid salts included. With no state (or one for another chain
 or deployment, or a cursor past the head) it reads the market's logs again from its deploy block
 and rebuilds what it owes from the chain (sealed-bid salts excepted: they are only in the state).
 A second agent on the same --state stops at once with a one-line error (a lock on
@@ -37,7 +40,16 @@ from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from compute_market.agent import CostModel, ProviderAgent
 from compute_market.agent_base import end_on_signals, fetch_config, require_account, set_up
-from compute_market.cli import CMP_OR_ZERO, COUNT, GPU_COUNT, GPU_MODEL, NON_NEGATIVE, POSITIVE, load_client
+from compute_market.cli import (
+    AGENT_GPUS,
+    CMP_OR_ZERO,
+    COUNT,
+    GPU_MODEL,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROVISION,
+    load_client,
+)
 from compute_market.workloads import Host, HttpStore, LocalStore
 
 
@@ -46,10 +58,16 @@ from compute_market.workloads import Host, HttpStore, LocalStore
 @account_option(prompt=False)  # headless: no interactive choice of account
 @click.option("--deployment", type=click.Path(path_type=Path), default=None)
 @click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
-@click.option("--count", type=GPU_COUNT, required=True, help="GPUs offered.")
+@click.option("--count", type=AGENT_GPUS, required=True, help="GPUs offered.")
 @click.option("--vram", type=COUNT, required=True, help="GB per GPU.")
 @click.option("--region", default="")
 @click.option("--stake", type=CMP_OR_ZERO, required=True, help="CMP to keep staked.")
+@click.option(
+    "--provision",
+    type=PROVISION,
+    default=None,
+    help="CMP of the stake to provision for --gpu's jobs (default: all of --stake).",
+)
 @click.option("--electricity", type=NON_NEGATIVE, required=True, help="USD per kWh.")
 @click.option("--power", type=NON_NEGATIVE, required=True, help="Watts per GPU under load.")
 @click.option("--gpu-price", type=NON_NEGATIVE, required=True, help="USD paid per GPU.")
@@ -76,6 +94,7 @@ def cli(
     vram: int,
     region: str,
     stake: Decimal,
+    provision: Decimal | None,
     electricity: Decimal,
     power: Decimal,
     gpu_price: Decimal,
@@ -111,7 +130,7 @@ def cli(
             store=store,
             fetch_config=config,
         )
-        agent.ensure_provider(region, count, vram, stake)
+        agent.ensure_provider(region, count, vram, stake, provision=provision)
         return agent
 
     agent = set_up(start, "provider", "agent")

@@ -19,9 +19,11 @@ from compute_market.gasreport import GasReport
 from compute_market.gastrace import Breakdown, breakdown, labeller, trace_transaction
 from compute_market.progress import progress_bar
 from compute_market.simulation.engine import START_TIME
+from compute_market.units import to_wei
 from gas_benchmarks.scenarios import (
     H100,
     MARKET_SIZES,
+    PROVISION_CMP,
     credits_scenario,
     deployed_sizes,
     dispute_scenario,
@@ -124,5 +126,6 @@ def deploy_with_provider(deploy: Callable[[], Protocol], admin: Any, *providers:
     protocol = deploy()
     registry_scenario(protocol, GasReport(), admin, list(providers))
     for provider in providers:
-        protocol.registry.setCapacity(H100, 64, 80, sender=provider)  # room for every benchmark job
+        # room for every benchmark job
+        protocol.market.setOffer(H100, 64, 80, to_wei(PROVISION_CMP), sender=provider)
     return protocol

@@ -7,10 +7,14 @@ Every command takes ``--network``, ``--account``, ``--deployment``, ``--json`` a
 input (negative, non-numeric or out-of-range numbers, a GPU model not in the catalog) exits 2 with
 one line naming the option before anything is sent; a refusal by the chain exits 1 with the custom
 error's name; with ``--json`` stdout carries only JSON (see `compute_market.cli`). A command that
-moves value (post-job, stake, register-verifier, mint-credits, redeem, transfer, bid, commit,
-challenge) prints what moves and how much, then asks ``Proceed? [y/N]`` before it sends anything,
-approvals included, unless ``--yes`` (or ``COMPUTE_MARKET_YES=1``); without a terminal to ask on
-it refuses (exit 2) instead.
+moves value (post-job, stake, set-offer when it grows a provision, register-verifier,
+mint-credits, redeem, transfer, bid, commit, challenge) prints what moves and how much, then asks
+``Proceed? [y/N]`` before it sends anything, approvals included, unless ``--yes`` (or
+``COMPUTE_MARKET_YES=1``); without a terminal to ask on it refuses (exit 2) instead.
+
+A provider registers, stakes, then offers GPUs of a model with a provision of its stake
+(``set-offer``): a bid or a sealed commitment locks the job's collateral and per-GPU stake of the
+offer's provision, and a job the provider fails is slashed from it (``offer`` shows it).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from compute_market.cli import (
     HOURS,
     JOB_ID,
     MANIFEST,
+    OFFER_GPUS,
     PRICE,
+    PROVISION,
     QUEUE_ENTRIES,
     SECONDS,
     USD_FEED,
@@ -63,7 +69,7 @@ from compute_market.salts import (
     reveal_with_salt,
     salts_path,
 )
-from compute_market.units import WAD, from_wei, to_wei, utc
+from compute_market.units import WAD, bytes32, from_wei, to_wei, utc
 from compute_market.workloads import FetchConfig, Manifest, WorkloadError, fetch, unpack, workload_id
 
 SALTS_FILE = click.option(
@@ -93,14 +99,14 @@ def percent(bps: int) -> str:
     return f"{amount_text(Decimal(bps) / 100)}%"
 
 
-def stake_locked(client: MarketClient, job_id: int) -> tuple[Decimal, Decimal]:
-    """What a bid on `job_id` locks of the bidder's CMP stake, in CMP: the job's collateral (also
-    a sealed commitment's bond; at least the `bidBond` of when a sealed job was posted) and the
-    job's per-GPU stake. Refuses a job the market never issued (``UnknownJob``) before anything
-    is asked or sent."""
-    require_job(client, job_id)
-    job = client.p.market.getJob(job_id)
-    return from_wei(int(job.collateral)), from_wei(int(job.gpuStake))
+def stake_locked(client: MarketClient, job_id: int) -> tuple[str, Decimal, Decimal]:
+    """The job's GPU model and what a bid on `job_id` locks of the bidder's offer of that model's
+    provision, in CMP: the job's collateral (also a sealed commitment's bond; at least the
+    `bidBond` of when a sealed job was posted) and the job's per-GPU stake. Refuses a job the
+    market never issued (``UnknownJob``) before anything is asked or sent."""
+    job = require_job(client, job_id)
+    collateral, gpu_stake = client.bid_lock(job_id)
+    return job.gpu_model, collateral, gpu_stake
 
 
 @click.group()
@@ -117,14 +123,47 @@ def register(client: MarketClient, as_json: bool, metadata: str, region: str) ->
     emit(client.provider().as_dict(), as_json)
 
 
-@market_command(cli, "set-capacity")
+@market_command(cli, "set-offer")
 @click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
-@click.option("--count", type=COUNT, required=True)
+@click.option("--count", type=OFFER_GPUS, required=True, help="GPUs offered (0, with --provision 0, withdraws).")
 @click.option("--vram", type=COUNT, required=True, help="GB of memory per GPU.")
-def set_capacity(client: MarketClient, as_json: bool, gpu_model: str, count: int, vram: int) -> None:
-    """Offer GPUs of one model."""
-    client.set_capacity(gpu_model, count, vram)
-    emit({"gpu_model": gpu_model, "count": count, "vram_gb": vram}, as_json)
+@click.option("--provision", type=PROVISION, required=True, help="CMP of your stake set aside for this model's jobs.")
+def set_offer(client: MarketClient, as_json: bool, gpu_model: str, count: int, vram: int, provision: Decimal) -> None:
+    """Offer GPUs of one model in the market, with --provision CMP of your stake set aside for its
+    jobs: a bid locks the job's collateral and per-GPU stake of it, a job you fail is slashed from
+    it, and it cannot go below what your bids lock. The market moves the difference out of your
+    free stake (register and stake first) or back into it. A growing provision is shown and asked
+    first, unless --yes; a refusal (not registered, too little free stake, below what bids hold)
+    comes before anything is asked."""
+    before = client.offer(None, gpu_model)
+    with decoded():  # the market's and the ledger's refusals, before anything is asked or sent
+        client.p.market.setOffer.estimate_gas_cost(
+            bytes32(gpu_model), count, vram, to_wei(provision), sender=client.account
+        )
+    more = provision - before.provisioned
+    if more > 0:
+        confirm_value(
+            f"set-offer provisions {amount_text(more)} CMP more of your free stake for {gpu_model} jobs "
+            f"({amount_text(provision)} CMP in all: bids lock it, failed jobs are slashed from it)"
+        )
+    client.set_offer(gpu_model, count, vram, provision)
+    emit(offer_view(client, client.address, gpu_model), as_json)
+
+
+def offer_view(client: MarketClient, who: str, gpu_model: str) -> dict[str, Any]:
+    """`who`'s offer of `gpu_model`, with the two names."""
+    return {"provider": who, "gpu_model": gpu_model, **client.offer(who, gpu_model).as_dict()}
+
+
+@market_command(cli, "offer")
+@click.option("--gpu", "gpu_model", type=GPU_MODEL, required=True, help="GPU model (data/gpu_catalog.json).")
+@click.option(
+    "--provider", "provider_address", type=ADDRESS, default=None, help="A provider's address (default: the account)."
+)
+def offer(client: MarketClient, as_json: bool, gpu_model: str, provider_address: str | None) -> None:
+    """Show a provider's offer of one GPU model: its provision and what bids lock of it (CMP),
+    its GPUs and what bids reserve of them, their memory."""
+    emit(offer_view(client, provider_address or client.address, gpu_model), as_json)
 
 
 @market_command(cli, "stake")
@@ -140,7 +179,8 @@ def stake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
 @market_command(cli, "unstake")
 @click.argument("amount", type=CMP)
 def unstake(client: MarketClient, as_json: bool, amount: Decimal) -> None:
-    """Start unbonding AMOUNT CMP."""
+    """Start unbonding AMOUNT CMP of your free stake (a provision is not free: lower it with
+    set-offer first)."""
     client.request_unstake(amount)
     emit(client.provider().as_dict(), as_json)
 
@@ -269,12 +309,12 @@ def results(client: MarketClient, as_json: bool, job_id: int, out: Path, ipfs_ga
 @click.argument("price", type=PRICE)
 def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> None:
     """Bid PRICE (USD per GPU-hour) on an open auction, locking the job's collateral and per-GPU
-    stake of your CMP stake while the bid leads (shows it and asks first, unless --yes)."""
-    collateral, gpu_stake = stake_locked(client, job_id)
+    stake of your offer's provision while the bid leads (shows it and asks first, unless --yes)."""
+    gpu_model, collateral, gpu_stake = stake_locked(client, job_id)
     confirm_value(
-        f"bid locks {amount_text(collateral + gpu_stake)} CMP of your provider stake for job {job_id} while your "
-        f"bid leads (collateral {amount_text(collateral)} CMP + GPU stake {amount_text(gpu_stake)} CMP), "
-        f"at {amount_text(price)} CRD/GPU-h"
+        f"bid locks {amount_text(collateral + gpu_stake)} CMP of your {gpu_model} offer's provision for job "
+        f"{job_id} while your bid leads (collateral {amount_text(collateral)} CMP + GPU stake "
+        f"{amount_text(gpu_stake)} CMP), at {amount_text(price)} CRD/GPU-h"
     )
     client.bid(job_id, price)
     emit(client.job(job_id).as_dict(), as_json)
@@ -286,17 +326,17 @@ def bid(client: MarketClient, as_json: bool, job_id: int, price: Decimal) -> Non
 @SALTS_FILE
 def commit(client: MarketClient, as_json: bool, job_id: int, price: Decimal, salts_file: Path | None) -> None:
     """Commit a sealed bid, locking a bond (the job's collateral, at least the bid bond) and
-    per-GPU stake of your CMP stake until the reveal (shows it and asks first, unless --yes). Its
-    salt is saved to the salts file before the commitment is sent (for `reveal JOB PRICE`), and
-    printed."""
+    per-GPU stake of your offer's provision until the reveal (shows it and asks first, unless
+    --yes). Its salt is saved to the salts file before the commitment is sent (for `reveal JOB
+    PRICE`), and printed."""
     store = SaltStore(salts_path(salts_file))
-    bond, gpu_stake = stake_locked(client, job_id)
+    gpu_model, bond, gpu_stake = stake_locked(client, job_id)
     with salts_file_errors():
         store.get(SaltKey.of(client, job_id))  # an unreadable salts file: refused before asking
     confirm_value(
-        f"commit locks {amount_text(bond + gpu_stake)} CMP of your provider stake for job {job_id} (bond "
-        f"{amount_text(bond)} CMP, forfeited unless you reveal, + GPU stake {amount_text(gpu_stake)} CMP), "
-        f"sealed price {amount_text(price)} CRD/GPU-h"
+        f"commit locks {amount_text(bond + gpu_stake)} CMP of your {gpu_model} offer's provision for job "
+        f"{job_id} (bond {amount_text(bond)} CMP, forfeited unless you reveal, + GPU stake "
+        f"{amount_text(gpu_stake)} CMP), sealed price {amount_text(price)} CRD/GPU-h"
     )
     with salts_file_errors():
         salt = commit_with_saved_salt(client, store, job_id, price)

@@ -124,8 +124,9 @@ def fresh_price(feed, admin):
 
 
 @pytest.fixture(scope="module")
-def make_provider(registry, token, admin):
-    """Registers, offers capacity and stakes for an account."""
+def make_provider(registry, market, token, admin):
+    """Registers and stakes for an account, then offers `gpus` GPUs of `model` in the market
+    with `provision` of the stake set aside for them (all of it unless told)."""
 
     def _make(
         account,
@@ -134,13 +135,14 @@ def make_provider(registry, token, admin):
         gpus: int = 8,
         vram: int = 80,
         region: bytes = EU,
+        provision: int | None = None,
     ):
         token.transfer(account, stake, sender=admin)
         token.approve(registry, 2**256 - 1, sender=account)
         registry.register(f"ipfs://{account.address}", region, sender=account)
-        registry.setCapacity(model, gpus, vram, sender=account)
         if stake:
             registry.stake(stake, sender=account)
+        market.setOffer(model, gpus, vram, stake if provision is None else provision, sender=account)
         return account
 
     return _make

@@ -65,21 +65,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "uint256 pay = amounts[i] <= burned ? amounts[i] : burned;",
     ): "min(a, b): when amounts[i] == burned both branches give the same value",
     (
-        "contracts/registry/ProviderRegistry.sol",
-        "uint32 available = offered >= reserved ? offered - reserved : 0;",
-    ): "when offered == reserved both branches give 0",
-    (
         "contracts/staking/StakingLedger.sol",
         "if (address(source) == address(0) || from > t) return (0, r, false);",
     ): "from == t never reaches _releasedSince: both callers first check updatedAt != block.timestamp",
-    (
-        "contracts/registry/ProviderRegistry.sol",
-        "taken = amount <= slashable ? amount : slashable;",
-    ): "min(a, b): when amount == slashable both branches give the same value",
-    (
-        "contracts/registry/ProviderRegistry.sol",
-        "uint256 fromFree = taken <= free ? taken : free;",
-    ): "min(a, b): when taken == free both branches give the same value",
     (
         "contracts/staking/StakingLedger.sol",
         "uint256 fromActive = amount < active ? amount : active;",
@@ -88,10 +76,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "contracts/staking/StakingLedger.sol",
         "amount = wanted <= staked ? wanted : staked;",
     ): "min(a, b): when wanted == staked both branches give the same value",
-    (
-        "contracts/registry/ProviderRegistry.sol",
-        "if (taken >= free) p.unbonding = uint96(unbonding - (taken - free));",
-    ): "when taken == free the write takes nothing off the unbonding stake",
     (
         "contracts/staking/StakingLedger.sol",
         "if (amount >= active) v.unbonding -= uint96(amount - active);",

@@ -13,13 +13,12 @@ from typing import Any
 
 from compute_market.agent import CENT, honest_result
 from compute_market.economics import ProviderCosts, ProviderLedger, TrailingUtilisation, ask_price
-from compute_market.fastsim.mirror import OPEN, JobState
+from compute_market.fastsim.mirror import JobState
 from compute_market.models import NO_WORKLOAD
 from compute_market.units import HOUR, WAD, bytes32, from_wei, to_wei
 
 BPS = 10_000
 NO_REGION = b"\0" * 32
-MIN_STAKE_PER_GPU = to_wei(100)  # ProviderRegistry.minStakePerGpu's default
 
 
 @dataclass
@@ -106,7 +105,7 @@ class Provider:
         self.reprice()
 
     def matches(self, job: JobState) -> bool:
-        """Whether it may bid on `job` (as `ProviderAgent` checks and `_checkEligible` requires):
+        """Whether it may bid on `job` (as `ProviderAgent` checks and the market's `_lock` requires):
         the job names no region or the provider's, and asks no more memory per GPU than it has."""
         return self.vram_gb >= job.min_vram and (job.region == NO_REGION or job.region == self.region_word)
 
@@ -175,7 +174,8 @@ class Customer:
 @dataclass
 class StepView:
     """What the actors of one step have already decided, on top of the mirror: tentative best
-    bids, GPUs and stake they reserve, credits minted and escrowed, jobs already handled."""
+    bids, GPUs and provision their bids reserve and lock (per provider: each offers one model),
+    credits minted and escrowed, jobs already handled."""
 
     best: dict[int, tuple[str, int]] = field(default_factory=dict)
     reserved: Counter[str] = field(default_factory=Counter)
@@ -214,17 +214,6 @@ def job_spec(
         NO_WORKLOAD,
         "",
     )
-
-
-def collateral_estimate(job: JobState, collateral_bps: int) -> int:
-    """CMP a bid on `job` locks: its collateral (known once bid on; else as the market priced it
-    at posting, at the CMP rate it kept then, which the mirror takes from `CollateralRateRead`)
-    plus the per-GPU minimum. A sealed job's floor, the bid bond, is the engine's to add."""
-    if job.kind == OPEN and (job.collateral or job.bids):  # sealed: the mirror never sees it
-        collateral = job.collateral
-    else:  # no rate read (0) only when no posting had collateral to price: then there is none
-        collateral = job.lease_value(job.max_price) * collateral_bps // BPS * job.rate // WAD
-    return collateral + MIN_STAKE_PER_GPU * job.gpu_count
 
 
 def tokens_for(credits: int, price_answer: int) -> int:

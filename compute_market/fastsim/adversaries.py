@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from compute_market.commitments import commitment_for
 from compute_market.economics import CENT, ProviderCosts
-from compute_market.fastsim.actors import MIN_STAKE_PER_GPU, Customer, Provider, job_spec
+from compute_market.fastsim.actors import Customer, Provider, job_spec
 from compute_market.fastsim.adversaries_jury import JURY_KINDS, JuryAdversaries
 from compute_market.fastsim.books import GasBook, book_mint, mint_spread_usd
 from compute_market.fastsim.chain import Block, Tx
@@ -205,12 +205,13 @@ class Adversaries:
         return txs
 
     def joining(self) -> list[Tx]:
-        """Approvals; the provider addresses register (the wash provider in its own region), declare
-        capacity and stake."""
+        """Approvals; the provider addresses register (the wash provider in its own region), stake
+        and offer 8 GPUs of the model with all their stake provisioned."""
         sim, cfg = self.sim, self.sim.cfg
         registry, credits, market = (sim.chain.address(n) for n in ("ProviderRegistry", "ComputeCredits", "JobMarket"))
         gpu = sim.catalog.models[self.model]
         regions = {w.provider: w.region for w in self.washers}
+        stake = to_wei(cfg.provider_stake)  # all of it provisioned: what its bids and commitments lock
         txs: list[Tx] = []
         for address in self._customers():
             txs += [
@@ -222,8 +223,8 @@ class Adversaries:
             txs += [
                 Tx(address, "setup", "ComputeToken", "approve", (registry, 2**256 - 1)),
                 Tx(address, "setup", "ProviderRegistry", "register", (f"fastsim://{address}", bytes32(region))),
-                Tx(address, "setup", "ProviderRegistry", "setCapacity", (bytes32(gpu.model), 8, gpu.vram_gb)),
-                Tx(address, "setup", "ProviderRegistry", "stake", (to_wei(cfg.provider_stake),)),
+                Tx(address, "setup", "ProviderRegistry", "stake", (stake,)),
+                Tx(address, "setup", "JobMarket", "setOffer", (bytes32(gpu.model), 8, gpu.vram_gb, stake)),
             ]
         if self.jury is not None:
             txs += self.jury.joining()
@@ -657,4 +658,4 @@ def _row(
     }
 
 
-__all__ = ["KINDS", "MIN_STAKE_PER_GPU", "Adversaries", "LowballProvider", "parse_adversaries"]
+__all__ = ["KINDS", "Adversaries", "LowballProvider", "parse_adversaries"]

@@ -23,7 +23,9 @@ GAS = {
     "transfer": 100_000,
     "setAnswer": 150_000,
     "register": 200_000,
-    "setCapacity": 120_000,
+    # measured in the fastsim runs (test_fastsim_supply): a first offer (a fresh slot and the
+    # ledger's provision) 68,534 at most, a withdrawal (provision back to zero) 48,790
+    "setOffer": 150_000,
     "stake": 350_000,
     "mintWithTokens": 300_000,
     "postJob": 600_000,

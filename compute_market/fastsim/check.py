@@ -1,6 +1,9 @@
-"""The mirror against the chain, with batched `eth_call`s: every job (its region and least memory
-too), every sealed-bid commitment, every balance the mirror knows, the supplies, provider stakes,
-the market's CRD balance against the sum of escrows, the reference price of every GPU model the
+"""The mirror against the chain, with batched `eth_call`s: every job (its region, least memory,
+collateral and per-GPU stake too), every sealed-bid commitment, every balance the mirror knows,
+the supplies, provider stakes and free stakes, every offer the mirror knows (`offerOf`: all five
+fields, the locks and reservations of the bids included) and each offering provider's provision
+in the ledger (`providerOf(p).provisioned`) against the sum of its offers, to the wei, the
+market's CRD balance against the sum of escrows, the reference price of every GPU model the
 mirror saw one for, the CMP the rewards distributor minted by claims, and (with review) the
 verifiers' stakes and unbonding. Raises `MirrorMismatchError` listing the first differences."""
 
@@ -26,6 +29,16 @@ JOB_FIELDS = {
     "verification": "verification",
     "region": "region",
     "minVramGb": "min_vram",
+    "collateral": "collateral",
+    "gpuStake": "gpu_stake",
+}
+# offerOf fields (`IJobMarket.Offer`) compared with the mirror's Offer attributes.
+OFFER_FIELDS = {
+    "provisioned": "provisioned",
+    "locked": "locked",
+    "gpus": "gpus",
+    "reserved": "reserved",
+    "vramGb": "vram",
 }
 # fundsOf fields (derived on chain from the job, not stored) compared likewise.
 FUNDS_FIELDS = {"escrow": "escrow", "paidGross": "paid_gross"}
@@ -43,12 +56,17 @@ class MirrorMismatchError(AssertionError):
         self.total = total
 
 
+def struct_field_names(chain: Chain, contract: str, function: str) -> list[str]:
+    """Names of the fields of the struct `contract.function` returns, from its ABI."""
+    for item in chain.deployment.abis[contract]:
+        if item.get("type") == "function" and item.get("name") == function:
+            return [str(c["name"]) for c in item["outputs"][0]["components"]]
+    raise KeyError(f"{function} not in the {contract} ABI")
+
+
 def job_field_names(chain: Chain) -> list[str]:
     """Names of the `Job` struct's fields, from `getJob`'s ABI."""
-    for item in chain.deployment.abis["JobMarket"]:
-        if item.get("type") == "function" and item.get("name") == "getJob":
-            return [str(c["name"]) for c in item["outputs"][0]["components"]]
-    raise KeyError("getJob not in the JobMarket ABI")
+    return struct_field_names(chain, "JobMarket", "getJob")
 
 
 def _calls(chain: Chain, requests: list[tuple[str, str, tuple[Any, ...]]]) -> list[list[Any]]:
@@ -127,7 +145,7 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
             bad.append(f"stake of {p}: chain {want}, mirror {mirror.staked[p]}")
     for p in providers:
         want = next(it)
-        have = mirror.staked[p] - mirror.locked(p) - mirror.unbonding[p]
+        have = mirror.free_stake(p)
         if want != have:
             bad.append(f"free stake of {p}: chain {want}, mirror {have}")
     for m in models:
@@ -137,11 +155,39 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     claimed = next(it)
     if claimed != mirror.rewards_total():
         bad.append(f"rewards claimed (totalClaimed): chain {claimed}, mirror {mirror.rewards_total()}")
+    offered = _check_offers(chain, mirror, sorted(set(providers) | set(mirror.offers)), bad)
     reviewed = _check_review(chain, mirror, bad) if mirror.review.tail or mirror.review.verifier_stake else 0
     if bad:
         raise MirrorMismatchError(bad[:limit], len(bad))
-    checked = len(ids) * len(JOB_FIELDS) + 2 * len(commitments) + len(values) + 1 + reviewed
+    checked = len(ids) * len(JOB_FIELDS) + 2 * len(commitments) + len(values) + 1 + offered + reviewed
     return {"jobs": len(ids), "commitments": len(commitments), "values": checked}
+
+
+def _check_offers(chain: Chain, mirror: Mirror, providers: list[str], bad: list[str]) -> int:
+    """Every offer the mirror knows against `offerOf` (all five fields), and each provider's
+    provision in the ledger (`providerOf(p).provisioned`) against the sum of its offers'
+    provisions and against the ledger's own events (`Provisioned`, `Slashed`), to the wei;
+    appends differences to `bad`, returns how many values it compared."""
+    offers = [(p, model) for p in providers for model in sorted(mirror.offers.get(p, {}))]
+    names = struct_field_names(chain, "JobMarket", "offerOf")
+    records = struct_field_names(chain, "ProviderRegistry", "providerOf")
+    requests: list[tuple[str, str, tuple[Any, ...]]] = [("JobMarket", "offerOf", o) for o in offers]
+    requests += [("ProviderRegistry", "providerOf", (p,)) for p in providers]
+    it = iter(_calls(chain, requests))
+    for p, model in offers:
+        onchain = dict(zip(names, next(it)[0], strict=True))
+        mine = mirror.offers[p][model]
+        for field, attr in OFFER_FIELDS.items():
+            want, have = int(onchain[field]), getattr(mine, attr)
+            if want != have:
+                gpu = model.rstrip(bytes(1)).decode(errors="replace")
+                bad.append(f"offer of {gpu} by {p} {field}: chain {want}, mirror {have}")
+    for p in providers:
+        want = int(dict(zip(records, next(it)[0], strict=True))["provisioned"])
+        offered, ledger = mirror.offered(p), mirror.provisioned.get(p, 0)
+        if not want == offered == ledger:
+            bad.append(f"provision of {p}: ledger {want}, mirror's offers {offered}, mirror's ledger {ledger}")
+    return len(offers) * len(OFFER_FIELDS) + len(providers)
 
 
 def _check_review(chain: Chain, mirror: Mirror, bad: list[str]) -> int:

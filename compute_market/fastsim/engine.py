@@ -17,16 +17,7 @@ from eth_utils.crypto import keccak
 
 from compute_market.commitments import commitment_for
 from compute_market.economics import ProviderCosts, TrailingUtilisation
-from compute_market.fastsim.actors import (
-    MIN_STAKE_PER_GPU,
-    Customer,
-    Provider,
-    SealedBid,
-    StepView,
-    collateral_estimate,
-    job_spec,
-    tokens_for,
-)
+from compute_market.fastsim.actors import Customer, Provider, SealedBid, StepView, job_spec, tokens_for
 from compute_market.fastsim.adversaries import Adversaries
 from compute_market.fastsim.chain import Block, Chain, Log, Tx
 from compute_market.fastsim.config import FastSimConfig
@@ -140,16 +131,9 @@ class FastSim:
             joining += [
                 Tx(p.address, "setup", "ComputeToken", "approve", (registry, MAX_UINT)),
                 Tx(p.address, "setup", "ProviderRegistry", "register", (f"fastsim://{p.address}", bytes32(p.region))),
-                Tx(
-                    p.address,
-                    "setup",
-                    "ProviderRegistry",
-                    "setCapacity",
-                    (bytes32(p.gpu_model), p.gpu_count, p.vram_gb),
-                ),
             ]
-            if p.state != DORMANT:  # an entrant stakes when it enters
-                joining.append(Tx(p.address, "setup", "ProviderRegistry", "stake", (to_wei(cfg.provider_stake),)))
+            if p.state != DORMANT:  # an entrant stakes and offers its GPUs when it enters
+                joining += self.enter(p, "setup")
         for c in self.customers:
             joining += [
                 Tx(c.address, "setup", "ComputeToken", "approve", (credits, MAX_UINT)),
@@ -165,6 +149,16 @@ class FastSim:
         if self.adversaries is not None:
             self.adversaries.started()
 
+    def enter(self, p: Provider, actor: str) -> list[Tx]:
+        """A registered provider's way into the market: it stakes `provider_stake` and offers its
+        GPUs of its model with all of that stake provisioned for them (`JobMarket.setOffer`: the
+        market moves it from the free stake into the provision, which its bids lock)."""
+        stake = to_wei(self.cfg.provider_stake)
+        return [
+            Tx(p.address, actor, "ProviderRegistry", "stake", (stake,)),
+            Tx(p.address, actor, "JobMarket", "setOffer", (bytes32(p.gpu_model), p.gpu_count, p.vram_gb, stake)),
+        ]
+
     def _mine_setup(self, txs: list[Tx], timestamp: int) -> int:
         """Mines set-up transactions in blocks of at most `SETUP_BLOCK_TXS`, a second apart
         (anvil reads a block's receipts in time quadratic in its size); returns the next time."""
@@ -176,7 +170,7 @@ class FastSim:
     def _read_parameters(self) -> None:
         names = (
             *("minDecrementBps", "collateralBps", "resultGrace", "challengeWindow"),
-            *("revealPeriod", "bidBond", "verificationFeeBps", "keeperBountyBps"),
+            *("revealPeriod", "bidBond", "verificationFeeBps", "keeperBountyBps", "minStakePerGpu"),
         )
         requests = [("JobMarket", n, ()) for n in names]
         requests.append(("DisputeResolver", "challengeBond", ()))
@@ -184,7 +178,10 @@ class FastSim:
         values = [int(v[0]) for v in self.chain.calls(requests)]
         self.min_decrement_bps, self.collateral_bps, self.result_grace, self.challenge_window = values[:4]
         self.mirror.reveal_period, self.bid_bond, self.verification_fee_bps, keeper_bounty_bps = values[4:8]
-        self.challenge_bond, self.min_verifier_stake = values[8:]
+        min_stake_per_gpu, self.challenge_bond, self.min_verifier_stake = values[8:]
+        # what a posting fixes each job's lock with (the market's `ParameterUpdated` keeps them)
+        self.mirror.collateral_bps, self.mirror.bid_bond = self.collateral_bps, self.bid_bond
+        self.mirror.min_stake_per_gpu = min_stake_per_gpu
         if self.demand is not None:  # a failed lease's customer recovers the collateral less the bounty
             self.demand.recovered_share = self.collateral_bps * (10_000 - keeper_bounty_bps) / 10_000**2
 
@@ -333,7 +330,7 @@ class FastSim:
             if log.tx in claims and log.contract == "ComputeToken" and log.args.get("from") == ZERO:
                 self.mirror.claimed(log.args["to"], int(log.args["value"]))
             elif log.contract == "ProviderRegistry" and log.event == "Slashed":
-                self._book_slash(log.args["provider"], int(log.args["slashed"]))
+                self._book_slash(log.args["provider"], int(log.args["amount"]))
             elif log.contract == "JobMarket":
                 self._follow_job(log, specs.get(log.tx))
         if self.adversaries is not None:
@@ -647,7 +644,7 @@ class FastSim:
             return
         if not self._can_take(p, job, view):
             return
-        need = collateral_estimate(job, self.collateral_bps)
+        need = job.lock()
         price = p.bid_price(job, best, self.min_decrement_bps, self.cfg.undercut_step)
         if price is None:
             return
@@ -660,27 +657,22 @@ class FastSim:
             view.locked[best[0]] -= need
 
     def _can_take(self, p: Provider, job: JobState, view: StepView) -> bool:
-        """Whether the provider has the GPUs and the free stake (beyond what its sealed bids
-        awaiting reveal will lock, and a 5% margin) for `job`; counts the skips."""
-        m = self.mirror
+        """Whether the provider's offer of the job's model has the GPUs and the provision no bid
+        holds (beyond what its bids sent this step lock, and a 5% margin) for `job`'s lock (its
+        collateral and per-GPU stake, fixed at posting); counts the skips. Each provider offers
+        one model, so the step's own bids are counted per provider."""
         if not p.matches(job):
             self.skipped["provider region or memory does not match"] += 1
             return False
-        if p.gpu_count - m.reserved(p.address) - view.reserved[p.address] < job.gpu_count:
+        offer = self.mirror.offer(p.address, job.gpu_model)
+        if offer.available() - view.reserved[p.address] < job.gpu_count:
             self.skipped["provider at capacity"] += 1
             return False
-        need = self._bond_lock(job) if job.kind == SEALED else collateral_estimate(job, self.collateral_bps)
-        free = m.staked[p.address] - m.locked(p.address) - m.unbonding[p.address] - view.locked[p.address]
-        if free < need * 105 // 100:
-            self.skipped["provider short of free stake"] += 1
+        free = offer.free() - view.locked[p.address]
+        if offer.provisioned == 0 or free < job.lock() * 105 // 100:
+            self.skipped["provider short of free provision"] += 1
             return False
         return True
-
-    def _bond_lock(self, job: JobState) -> int:
-        """What a commitment locks, and the winner of a sealed job: the job's collateral (at
-        least the bid bond, fixed at posting) plus the per-GPU minimum."""
-        bond_lock = self.bid_bond + MIN_STAKE_PER_GPU * job.gpu_count
-        return max(bond_lock, collateral_estimate(job, self.collateral_bps))
 
     def _commit(self, p: Provider, job_id: int, view: StepView, txs: list[Tx]) -> None:
         """A sealed bid at the ask, with a fresh salt; some (`lapse_rate`) will never be revealed."""
@@ -696,7 +688,7 @@ class FastSim:
         txs.append(Tx(p.address, p.kind, "JobMarket", "commitBid", (job_id, commitment)))
         p.sealed[job_id] = SealedBid(price, salt, reveal)
         view.reserved[p.address] += job.gpu_count
-        view.locked[p.address] += self._bond_lock(job)
+        view.locked[p.address] += job.lock()
 
     def _reveal(self, p: Provider, now: int, txs: list[Tx]) -> None:
         """Reveals the provider's sealed bids whose reveal window is open; forgets the bids

@@ -1,6 +1,8 @@
 """The Python mirror of protocol state, updated from each block's logs only: jobs (with their
 sealed-bid commitments), ERC-20 balances, supplies and what was minted and burned, provider
-stakes, collateral locks and slashes, credit redemptions, the oracle's answers, the market's
+stakes, provisions and slashes, each provider's offer per GPU model in the market (`OfferSet`)
+with the locks its bids hold (derived from the market's bid and outcome events and the job's
+fixed lock, `collateral + gpuStake`), credit redemptions, the oracle's answers, the market's
 reference prices, and the CMP each actor claimed from the rewards distributor (told by the
 engine, which knows which transactions were claims: the distributor is not a watched contract)."""
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from compute_market.fastsim.review import Review
 from compute_market.models import JobStatus
-from compute_market.units import HOUR
+from compute_market.units import HOUR, WAD, bytes32
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -22,6 +24,13 @@ Status = JobStatus  # `IJobMarket.JobStatus`, as the rest of the package names i
 
 TERMINAL = frozenset({Status.SETTLED, Status.CANCELLED, Status.EXPIRED, Status.FAILED})
 OPEN, SEALED = 0, 1  # `IJobMarket.AuctionKind`
+BPS = 10_000
+# The market's parameters a posting fixes a job's lock with (`ParameterUpdated` names, as bytes32).
+LOCK_PARAMETERS = {
+    bytes32("collateralBps"): "collateral_bps",
+    bytes32("bidBond"): "bid_bond",
+    bytes32("minStakePerGpu"): "min_stake_per_gpu",
+}
 
 
 class Bond(IntEnum):
@@ -42,6 +51,30 @@ class Commitment:
 
 
 @dataclass
+class Offer:
+    """A provider's offer of one GPU model (`IJobMarket.Offer`): its GPUs and their memory and the
+    stake it provisioned for the model (from `OfferSet`; a forfeited bond or a failed lease takes
+    the slash off `provisioned`), and what its bids hold of them (`locked` CMP, `reserved` GPUs)."""
+
+    gpus: int = 0
+    vram: int = 0
+    provisioned: int = 0
+    locked: int = 0
+    reserved: int = 0
+
+    def free(self) -> int:
+        """Provision no bid holds (`NotEnoughProvision`'s `free`)."""
+        return self.provisioned - self.locked
+
+    def available(self) -> int:
+        """GPUs no bid holds (`InsufficientCapacity`'s `available`)."""
+        return self.gpus - self.reserved
+
+
+NO_OFFER = Offer()  # what `Mirror.offer` answers for a model never offered (never written to)
+
+
+@dataclass
 class JobState:
     """One job as the logs tell it (the fields `getJob` is checked against)."""
 
@@ -58,7 +91,8 @@ class JobState:
     provider: str = ZERO
     price: int = 0
     bids: int = 0
-    collateral: int = 0
+    collateral: int = 0  # CMP its bidders lock beside `gpu_stake` (fixed at posting, as `postJob` priced it)
+    gpu_stake: int = 0  # CMP per bid beside the collateral: `minStakePerGpu` at posting times the GPUs
     lease_start: int = 0
     challenge_end: int = 0
     result_hash: bytes = b"\0" * 32
@@ -76,6 +110,10 @@ class JobState:
         """Credits (wei) of the whole lease at `price` per GPU-hour (default: the job's price)."""
         return (self.price if price is None else price) * self.gpu_count * self.duration // HOUR
 
+    def lock(self) -> int:
+        """CMP a bid or commitment on this job locks on the bidder's offer of its model."""
+        return self.collateral + self.gpu_stake
+
 
 @dataclass
 class Mirror:
@@ -88,33 +126,50 @@ class Mirror:
     supply: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})
     staked: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     unbonding: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # providers' stake leaving
-    locks: defaultdict[str, dict[int, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
-    lock_gpus: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # sums of `locks`
-    lock_amount: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    provisioned: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # the ledger's provisions
+    offers: defaultdict[str, dict[bytes, Offer]] = field(default_factory=lambda: defaultdict(dict))  # provider → model
     registered: set[str] = field(default_factory=set)
     answers: list[int] = field(default_factory=list)  # oracle answers, in order
     answer_at: int = 0  # time of the latest answer
     collateral_rate: int = 0  # CMP wei per CRD the market last read for collateral (`CollateralRateRead`)
     reveal_period: int = 0  # the market's `revealPeriod` (set by the engine before any job)
+    # the market's parameters a posting fixes the lock with (set by the engine before any job;
+    # `ParameterUpdated` of the market keeps them)
+    collateral_bps: int = 0
+    bid_bond: int = 0
+    min_stake_per_gpu: int = 0
     redeemed: dict[str, int] = field(default_factory=lambda: {"count": 0, "credits": 0, "tokens": 0})
     unsettled: dict[tuple[int, str], None] = field(default_factory=dict)  # commitments not revealed or settled
     fees_accrued: int = 0  # the market's `feesAccrued`: protocol fees not yet sent to the treasury
     review: Review = field(default_factory=Review)  # verifiers, the ledger's queue, verifications, disputes
     minted: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers from zero
     burned: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers to zero
-    provider_slashed: int = 0  # CMP slashed from providers (`Slashed.slashed`)
+    provider_slashed: int = 0  # CMP slashed from providers' provisions (`Slashed.amount`)
     reference: dict[bytes, int] = field(default_factory=dict)  # GPU model → the market's reference price
     rewards: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # CMP claimed, by claimer
 
     # ------------------------------------------------------------------ views
 
+    def offer(self, provider: str, gpu_model: bytes) -> Offer:
+        """The provider's offer of `gpu_model` (an empty one if it never offered it)."""
+        return self.offers.get(provider, {}).get(bytes(gpu_model), NO_OFFER)
+
     def reserved(self, provider: str) -> int:
-        """GPUs held by the provider's collateral locks."""
-        return self.lock_gpus[provider]
+        """GPUs the provider's bids hold, over its offers."""
+        return sum(o.reserved for o in self.offers.get(provider, {}).values())
 
     def locked(self, provider: str) -> int:
-        """CMP held by the provider's collateral locks."""
-        return self.lock_amount[provider]
+        """CMP the provider's bids hold, over its offers."""
+        return sum(o.locked for o in self.offers.get(provider, {}).values())
+
+    def offered(self, provider: str) -> int:
+        """CMP the provider provisioned, over its offers (the ledger's `provisioned` once a
+        transaction is over)."""
+        return sum(o.provisioned for o in self.offers.get(provider, {}).values())
+
+    def free_stake(self, provider: str) -> int:
+        """Stake neither provisioned nor unbonding (the ledger's `freeStakeOf`)."""
+        return self.staked.get(provider, 0) - self.provisioned.get(provider, 0) - self.unbonding.get(provider, 0)
 
     def rewards_total(self) -> int:
         """CMP minted by reward claims (the distributor's `totalClaimed`)."""
@@ -173,32 +228,19 @@ class Mirror:
             self.registered.add(args["provider"])
         elif event == "Staked":
             self.staked[args["provider"]] = int(args["totalStaked"])
+        elif event == "Provisioned":
+            self.provisioned[args["provider"]] = int(args["provisioned"])
         elif event == "Slashed":
-            # the registry takes free stake first, then unbonding stake (`ProviderRegistry._take`)
-            provider, slashed = args["provider"], int(args["slashed"])
-            free = self.staked[provider] - self.locked(provider) - self.unbonding[provider]
-            if slashed > free:
-                self.unbonding[provider] -= slashed - free
-            self.staked[provider] -= slashed
-            self.provider_slashed += slashed
+            # only the provision is slashable: it and the stake shrink, unbonding stake never
+            provider, amount = args["provider"], int(args["amount"])
+            self.provisioned[provider] -= amount
+            self.staked[provider] -= amount
+            self.provider_slashed += amount
         elif event == "UnstakeRequested":
             self.unbonding[args["provider"]] = int(args["totalUnbonding"])
         elif event == "Unstaked":
             self.staked[args["provider"]] -= int(args["amount"])
             self.unbonding[args["provider"]] = 0
-        elif event == "CollateralLocked":
-            self._unlock(args["provider"], int(args["jobId"]))
-            gpus, amount = int(args["gpus"]), int(args["amount"])
-            self.locks[args["provider"]][int(args["jobId"])] = (gpus, amount)
-            self.lock_gpus[args["provider"]] += gpus
-            self.lock_amount[args["provider"]] += amount
-        elif event == "CollateralReleased":
-            self._unlock(args["provider"], int(args["jobId"]))
-
-    def _unlock(self, provider: str, job_id: int) -> None:
-        gpus, amount = self.locks[provider].pop(job_id, (0, 0))
-        self.lock_gpus[provider] -= gpus
-        self.lock_amount[provider] -= amount
 
     def _market(self, event: str, args: dict[str, Any], timestamp: int) -> None:
         if event == "JobPosted":
@@ -220,6 +262,17 @@ class Mirror:
             posted.verification = posted.escrow > posted.lease_value(posted.max_price)
             if int(args["kind"]) == SEALED:
                 posted.reveal_end = int(args["biddingEnd"]) + self.reveal_period
+            posted.collateral, posted.gpu_stake = self._lock_terms(posted)
+            return
+        if event == "OfferSet":
+            offer = self.offers[args["provider"]].setdefault(bytes(args["gpuModel"]), Offer())
+            offer.gpus, offer.vram = int(args["gpus"]), int(args["vramGb"])
+            offer.provisioned = int(args["provisioned"])
+            return
+        if event == "ParameterUpdated":
+            name = LOCK_PARAMETERS.get(bytes(args["name"]))
+            if name is not None:
+                setattr(self, name, int(args["newValue"]))
             return
         if event == "CollateralRateRead":
             self.collateral_rate = int(args["tokensPerCredit"])
@@ -233,9 +286,11 @@ class Mirror:
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:
             return
-        if event == "BidPlaced":
+        if event == "BidPlaced":  # the bidder's lock taken, the outbid bidder's released
+            if job.provider != ZERO:
+                self._release(job.provider, job)
             job.provider, job.price = args["provider"], int(args["pricePerGpuHour"])
-            job.collateral = int(args["collateral"])
+            self._lock(job.provider, job)
             job.bids += 1
         elif event in ("BidCommitted", "BidRevealed", "BondReleased", "BondForfeited"):
             self._sealed(job, event, args)
@@ -261,8 +316,37 @@ class Mirror:
                 "JobSettled": Status.SETTLED,
                 "JobFailed": Status.FAILED,
             }.get(event)
-            if terminal is not None:
-                job.status, job.escrow = terminal, 0
+            if terminal is None:
+                return
+            if event == "JobFailed":  # released, and the slashed collateral taken off the provision
+                self._release(args["provider"], job, int(args["slashed"]))
+            elif event == "JobSettled" or (event == "JobCancelled" and job.provider != ZERO):
+                self._release(job.provider, job)  # the lessee, or (cancelled while bidding) the best bidder
+            job.status, job.escrow = terminal, 0
+
+    def _lock_terms(self, job: JobState) -> tuple[int, int]:
+        """The collateral and per-GPU stake `postJob` fixed for `job`: the lease at the max price
+        times `collateralBps`, in CMP at the rate it was priced at (a sealed job's at least
+        `bidBond`), and `minStakePerGpu` per GPU."""
+        credits = job.lease_value(job.max_price) * self.collateral_bps // BPS
+        collateral = credits * job.rate // WAD if credits else 0
+        if job.kind == SEALED:
+            collateral = max(collateral, self.bid_bond)
+        return collateral, self.min_stake_per_gpu * job.gpu_count
+
+    def _lock(self, provider: str, job: JobState) -> None:
+        """A bid or commitment on `job` locks its lock and GPUs on the provider's offer of the model."""
+        offer = self.offers[provider].setdefault(job.gpu_model, Offer())
+        offer.locked += job.lock()
+        offer.reserved += job.gpu_count
+
+    def _release(self, provider: str, job: JobState, slashed: int = 0) -> None:
+        """Undoes `_lock`; `slashed` (a forfeited bond, a failed lease's collateral) leaves the
+        offer's provision with it (the ledger's `Slashed` takes it off the stake)."""
+        offer = self.offers[provider].setdefault(job.gpu_model, Offer())
+        offer.locked -= job.lock()
+        offer.reserved -= job.gpu_count
+        offer.provisioned -= slashed
 
     def _sealed(self, job: JobState, event: str, args: dict[str, Any]) -> None:
         """Commitments, reveals (best and second price as `revealBid` keeps them), lapsed bonds."""
@@ -271,22 +355,28 @@ class Mirror:
         if event == "BidCommitted":
             job.commitments[provider] = Commitment(bytes(args["commitment"]))
             self.unsettled[key] = None
+            self._lock(provider, job)
             return
         self.unsettled.pop(key, None)
         commitment = job.commitments[provider]
         if event == "BondReleased":
             commitment.state = Bond.RELEASED
+            self._release(provider, job)
         elif event == "BondForfeited":
             commitment.state = Bond.FORFEITED
+            self._release(provider, job, int(args["amount"]))
         else:
             commitment.state = Bond.REVEALED
             price = int(args["pricePerGpuHour"])
             job.bids += 1
-            if args["isBest"]:
+            if args["isBest"]:  # keeps its commitment's lock; the previous best's is released
                 if job.provider != ZERO:
                     job.second_price = job.best_bid
+                    self._release(job.provider, job)
                 job.provider, job.best_bid = provider, price
-            elif job.second_price == 0 or price < job.second_price:
-                job.second_price = price
+            else:
+                self._release(provider, job)  # not the best: its commitment's lock is released
+                if job.second_price == 0 or price < job.second_price:
+                    job.second_price = price
             # What the best bidder would be paid now, as the market keeps it in `price`.
             job.price = job.second_price or job.max_price

@@ -2,7 +2,8 @@
 and leaving its state as it was.
 
 Inside an `evm_snapshot` … `evm_revert`: throwaway customers and providers (fixed addresses of
-their own, never the run's actors) are funded and set up (not timed); then, `repeats` times, a
+their own, never the run's actors) are funded and set up (not timed: the providers register,
+stake, and offer a GPU model of their own with all their stake provisioned); then, `repeats` times, a
 batch of `txs` `JobMarket.postJob` (open auctions, one GPU, one hour) is sent and mined as one
 block, and a batch of `txs` `JobMarket.placeBid` (the first bid on each of those jobs) likewise,
 both through `Chain.mine_step` exactly as a step goes out (explicit nonces, fixed gas, statuses
@@ -115,14 +116,18 @@ def _measure(chain: Chain, txs: int, repeats: int, n_customers: int, n_providers
         joining += [
             Tx(p, "raw", "ComputeToken", "approve", (registry, MAX_UINT)),
             Tx(p, "raw", "ProviderRegistry", "register", (f"fastsim-raw://{p}", bytes32("raw"))),
-            Tx(p, "raw", "ProviderRegistry", "setCapacity", (gpu, bids_per_provider, RAW_VRAM_GB)),
         ]
     for c in customers:
         joining += [
             Tx(c, "raw", "ComputeToken", "approve", (credits_address, MAX_UINT)),
             Tx(c, "raw", "ComputeCredits", "approve", (market, MAX_UINT)),
         ]
-    funded = [Tx(p, "raw", "ProviderRegistry", "stake", (stake,)) for p in providers]
+    funded: list[Tx] = []
+    for p in providers:  # all of the stake provisioned for the GPUs offered: what the bids lock
+        funded += [
+            Tx(p, "raw", "ProviderRegistry", "stake", (stake,)),
+            Tx(p, "raw", "JobMarket", "setOffer", (gpu, bids_per_provider, RAW_VRAM_GB, stake)),
+        ]
     funded += [Tx(c, "raw", "ComputeCredits", "mintWithTokens", (mint, 0, c)) for c in customers]
     for batch in (setup, joining, funded):
         for i in range(0, len(batch), SETUP_BLOCK_TXS):

@@ -6,15 +6,17 @@
   negative), the reward tokens it earned (claimed, or owed: the distributor's `pendingRewards`)
   valued at the oracle's latest answer, less the ownership
   cost of every GPU-hour it owned and the marginal cost of the busy ones. When that is negative it
-  leaves: it stops bidding at once, its leases and sealed commitments run out, and once nothing of
-  its stake is locked it requests to unstake all of it. Its hardware leaves the market with it:
-  no cost is booked after that (sold or put to other use).
+  leaves: it stops bidding at once, its leases and sealed commitments run out, and once its bids
+  lock nothing of its offer it withdraws the offer and takes its provision back (`setOffer(model,
+  0, vram, 0)`: free stake excludes the provision) and requests to unstake all of its stake. Its
+  hardware leaves the market with it: no cost is booked after that (sold or put to other use).
 - **Entry.** `entrants` more providers (honest, drawn from their own seeded generator so that the
-  incumbents and customers are those of the same run without entry) are set up dormant: funded,
-  registered, capacity declared, no stake and no cost (they have not bought their GPUs). Every
-  simulated hour, when the honest incumbents that have been in for `window` hours and are not
-  leaving made money over it (their P&L as above, per owned GPU-hour, is positive), the next
-  dormant one stakes and starts bidding; its costs start then. One a simulated hour at most.
+  incumbents and customers are those of the same run without entry) are set up dormant: funded and
+  registered, no stake, no offer and no cost (they have not bought their GPUs). Every simulated
+  hour, when the honest incumbents that have been in for `window` hours and are not leaving made
+  money over it (their P&L as above, per owned GPU-hour, is positive), the next dormant one stakes,
+  offers its GPUs with all its stake provisioned (`FastSim.enter`) and starts bidding; its costs
+  start then. One a simulated hour at most.
 
 The window must span a reward epoch (a day): rewards are earned epoch by epoch (`pendingRewards`
 shows an epoch's once it is over), so a shorter window would see the costs of hours whose rewards
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from compute_market.economics import ProviderLedger
 from compute_market.fastsim.chain import Tx
-from compute_market.units import from_wei, to_wei
+from compute_market.units import from_wei
 
 if TYPE_CHECKING:
     from compute_market.fastsim.actors import Provider
@@ -130,15 +132,20 @@ class Supply:
             self.entries.append({"provider": p.address, "hour": hour, "market_profit_per_gpu_hour": str(per_hour)})
 
     def step(self, sim: FastSim, txs: list[Tx]) -> None:
-        """The entrants' stakes; a leaving provider's unstake once nothing of its stake is locked."""
+        """The entrants' stakes and offers; a leaving provider's offers withdrawn, its provision
+        taken back and its stake asked back, once its bids lock nothing."""
         for p in self.joining:
-            txs.append(Tx(p.address, "provider", "ProviderRegistry", "stake", (to_wei(sim.cfg.provider_stake),)))
+            txs.extend(sim.enter(p, "provider"))
             p.state = ACTIVE
         self.joining.clear()
+        m = sim.mirror
         for p in sim.providers:
-            if p.state != LEAVING or sim.mirror.locked(p.address):
-                continue  # leases and sealed commitments lock stake: it waits until they are over
-            free = sim.mirror.staked[p.address] - sim.mirror.unbonding[p.address]  # nothing is locked
+            if p.state != LEAVING or m.locked(p.address) or m.reserved(p.address):
+                continue  # leases and sealed commitments lock provision: it waits until they are over
+            for model, offer in sorted(m.offers.get(p.address, {}).items()):
+                if offer.gpus or offer.provisioned:  # nothing locked: all of it comes back
+                    txs.append(Tx(p.address, "provider", "JobMarket", "setOffer", (model, 0, offer.vram, 0)))
+            free = m.staked[p.address] - m.unbonding[p.address]  # once the provision is back
             if free > 0:
                 txs.append(Tx(p.address, "provider", "ProviderRegistry", "requestUnstake", (free,)))
             p.state = LEFT

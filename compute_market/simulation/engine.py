@@ -383,9 +383,9 @@ class Simulation:
         statuses = Counter(JobStatus(p.market.statusOf(i)).name for i in range(1, count + 1))
         reserved = total = 0
         for agent in self.agents:
-            cap = p.registry.capacityOf(agent.me, agent.gpu_model.encode().ljust(32, b"\0"))
-            reserved += cap.reserved
-            total += cap.gpuCount
+            offer = p.market.offerOf(agent.me, agent.gpu_model.encode().ljust(32, b"\0"))
+            reserved += offer.reserved
+            total += offer.gpus
         reference = {m: from_wei(p.market.referencePrice(m.encode().ljust(32, b"\0"))) for m in self.cfg.gpu_mix}
         self.state.ticks.append(
             Tick(

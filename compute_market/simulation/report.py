@@ -52,7 +52,7 @@ def build_report(sim: Simulation, state: RunState) -> dict[str, Any]:
         }
 
     providers = [provider_report(sim, agent) for agent in sim.agents]
-    slashed = sum(from_wei(log.slashed) for log in registry.Slashed.range(0, chain_head(sim) + 1))
+    slashed = sum(from_wei(log.amount) for log in registry.Slashed.range(0, chain_head(sim) + 1))
     verifier_slashed = sum(from_wei(log.amount) for log in p.registry.VerifierSlashed.range(0, chain_head(sim) + 1))
     minted_logs = list(credits.CreditsMinted.range(0, chain_head(sim) + 1))
     redeemed_logs = list(credits.CreditsRedeemed.range(0, chain_head(sim) + 1))
@@ -133,6 +133,7 @@ def provider_report(sim: Simulation, agent: ProviderAgent) -> dict[str, Any]:
         "cost_usd": f"{cost:.4f}",
         "profit_usd": f"{earned - cost:.4f}",
         "stake_cmp": str(from_wei(view.staked)),
+        "provisioned_cmp": str(from_wei(view.provisioned)),
         "reputation_bps": sim.protocol.registry.reputationOf(me),
     }
 

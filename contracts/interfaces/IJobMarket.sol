@@ -64,10 +64,10 @@ interface IJobMarket {
     ///         the bidding's record, which holds the lease's clock. The result's hash, like the
     ///         workload's, is in the event only (`ResultSubmitted`). Amounts of CMP are 96-bit
     ///         (`postJob` refuses a job whose amounts do not fit), prices 80-bit (`postJob` refuses
-    ///         a max price above 2^80), times 32-bit (to 2106) but the best bid's block (40-bit).
-    ///         A bidder's lock (`IProviderRegistry.Lock`) is derived from it: `collateral +
-    ///         gpuStake` CMP and `gpuCount` GPUs of `gpuModel` for the best bidder and for each
-    ///         sealed commitment alike.
+    ///         a max price of 2^80 or more), times 32-bit (to 2106) but the best bid's block
+    ///         (40-bit). A bidder's lock on its `Offer` is derived from it: `collateral +
+    ///         gpuStake` CMP of the offer's provision and `gpuCount` of its GPUs, for the best
+    ///         bidder and for each sealed commitment alike.
     struct Job {
         // slot 0: read by every call
         address customer;
@@ -126,6 +126,21 @@ interface IJobMarket {
         uint256 paidGross;
     }
 
+    /// @notice What a provider offers of one GPU model, in one slot: the stake it set aside for
+    ///         that model's jobs (`provisioned`, moved out of its free stake in the ledger), the
+    ///         part of it the jobs it bids on hold (`locked`), its GPUs of the model and how many
+    ///         of them those jobs hold (`reserved`), and their memory. A bid reads and writes only
+    ///         the bidder's offer and the outbid bidder's (docs/lock-book.md).
+    ///         Invariants: `locked <= provisioned`, `reserved <= gpus`, and the ledger's provision
+    ///         of a provider is the sum of its offers' `provisioned`, to the wei.
+    struct Offer {
+        uint96 provisioned;
+        uint96 locked;
+        uint16 gpus;
+        uint16 reserved;
+        uint32 vramGb;
+    }
+
     /// @notice A sealed bid's commitment, in one slot. Its bond is the job's `collateral`
     ///         (fixed at posting, at least `bidBond` for a sealed job), so it is not stored.
     ///         The hash is kept to its first 24 bytes: finding two bids with the same 192-bit
@@ -142,6 +157,9 @@ interface IJobMarket {
     event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
     event BondReleased(uint256 indexed jobId, address indexed provider);
     event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
+    /// @notice A provider set its offer of `gpuModel` (the locks and reservations of its bids
+    ///         follow from the bid events, as the jobs' records do).
+    event OfferSet(address indexed provider, bytes32 indexed gpuModel, uint256 gpus, uint256 vramGb, uint256 provisioned);
 
     error UnknownJob(uint256 jobId);
     error WrongStatus(uint256 jobId, JobStatus status);
@@ -151,8 +169,11 @@ interface IJobMarket {
     error BidAboveMaxPrice(uint256 price, uint256 maxPrice);
     error BidNotLowEnough(uint256 price, uint256 maxAllowed);
     error SelfBid();
-    error ProviderNotRegistered(address provider);
     error GpuModelNotOffered(bytes32 gpuModel);
+    error NotEnoughProvision(uint256 have, uint256 need);
+    error InsufficientCapacity(uint256 available, uint256 requested);
+    error InvalidOffer();
+    error OfferInUse(uint256 locked, uint256 reserved);
     error InsufficientVram(uint32 have, uint32 need);
     error WrongRegion(bytes32 have, bytes32 need);
     error ReputationTooLow(uint16 have, uint16 need);

@@ -11,59 +11,27 @@ interface IProviderRegistry {
         DisputeLost
     }
 
-    /// @notice What a job needs to know of a provider to match it.
-    struct Profile {
-        bool registered;
-        uint32 gpuCount;
-        uint32 vramGb;
-        uint16 reputationBps;
-    }
+    /// @notice Moves `delta` CMP of `provider`'s free stake into its provision for the market
+    ///         (`delta` > 0: the provider must be registered and have that much free stake), or
+    ///         back out of it (`delta` < 0: at most the provision). The market keeps the provision
+    ///         per GPU model in its offers and checks that no job's lock is given back. Market only.
+    function provision(address provider, int256 delta) external;
 
-    /// @notice A job's hold on a provider: `amount` CMP of its free stake and `gpus` GPUs of
-    ///         `gpuModel`. The market keeps no lock record and neither does the registry: the
-    ///         market derives each lock from its job (the amounts are fixed when the job is
-    ///         posted or the bid committed), and the registry keeps only each provider's sums.
-    struct Lock {
-        uint256 jobId;
-        bytes32 gpuModel;
-        uint32 gpus;
-        uint256 amount;
-    }
-
-    /// @notice Locks `lock.amount` of the provider's free stake and reserves `lock.gpus` GPUs
-    ///         of `lock.gpuModel` for job `lock.jobId`. Market only.
-    function lockCollateral(address provider, Lock calldata lock) external;
-
-    /// @notice Releases what `lockCollateral` locked with the same `lock`. Market only.
-    function releaseCollateral(address provider, Lock calldata lock) external;
-
-    /// @notice One call per new best bid: releases `outbid`'s `lock` (zero: nobody held it) and
-    ///         locks the same for `bidder`. Market only.
-    function replaceLock(address outbid, address bidder, Lock calldata lock) external;
-
-    /// @notice Takes up to `amount` of the provider's stake that no other job has locked, free
-    ///         stake first and unbonding stake next, pays `recipients[i]` up to `amounts[i]` in
-    ///         order, and burns the rest. Market and resolver only.
+    /// @notice Takes `amount` of `provider`'s provision (the market released the job's lock and
+    ///         took the same amount off the offer first), pays `recipients[i]` up to `amounts[i]`
+    ///         in order, and burns the rest. Market only.
     function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
-        external
-        returns (uint256 slashed);
+        external;
 
-    /// @notice One call per job outcome: releases `lock`, records `outcome` in the provider's
-    ///         reputation, then (when `slashAmount` is not zero) slashes as `slash` does. Market only.
-    /// @return slashed CMP taken.
-    function closeLock(
+    /// @notice One call per job outcome: records `outcome` in the provider's reputation, then
+    ///         (when `slashAmount` is not zero) slashes as `slash` does. Market only.
+    function recordOutcome(
         address provider,
-        Lock calldata lock,
         Outcome outcome,
         uint256 slashAmount,
         address[] calldata recipients,
         uint256[] calldata amounts
-    ) external returns (uint256 slashed);
-
-    /// @notice Matching data of `provider` for `gpuModel`: registration, the model's GPUs and
-    ///         memory, reputation. Not the region, which has a slot of its own: a bid reads it
-    ///         (`regionOf`) only for a job that names one.
-    function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory);
+    ) external;
 
     /// @notice The region `provider` registered with (zero: none).
     function regionOf(address provider) external view returns (bytes32);
@@ -71,9 +39,9 @@ interface IProviderRegistry {
     /// @notice Reputation in basis points (see `ProviderRegistry`).
     function reputationOf(address provider) external view returns (uint16);
 
-    /// @notice Stake neither locked nor unbonding.
+    /// @notice Stake neither provisioned nor unbonding.
     function freeStakeOf(address provider) external view returns (uint256);
 
-    /// @notice Stake held for `provider`, including locked and unbonding stake.
+    /// @notice Stake held for `provider`, including provisioned and unbonding stake.
     function stakeOf(address provider) external view returns (uint256);
 }

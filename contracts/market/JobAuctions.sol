@@ -39,9 +39,34 @@ contract JobAuctions is JobMarketStorage {
         _;
     }
 
+    /// @notice Sets the caller's offer of `gpuModel`: `gpuCount` GPUs of `vramGb` GB each and
+    ///         `provisioned` CMP of its stake set aside for that model's jobs. The ledger moves the
+    ///         difference from the caller's free stake into its provision (the caller must be
+    ///         registered and have that much free) or back. Neither the GPUs nor the provision may
+    ///         go below what the caller's bids hold (`OfferInUse`); a count of zero and no
+    ///         provision withdraw the model. Not stopped by `pause()`: a provider can always
+    ///         take back what no job holds.
+    function setOffer(bytes32 gpuModel, uint256 gpuCount, uint256 vramGb, uint256 provisioned) external onlyDelegated {
+        if (
+            gpuModel == bytes32(0) || gpuCount > type(uint16).max || vramGb > type(uint32).max
+                || provisioned > type(uint96).max
+        ) revert IJobMarket.InvalidOffer();
+        IJobMarket.Offer storage o = _offers[msg.sender][gpuModel];
+        IJobMarket.Offer memory m = o;
+        if (provisioned < m.locked || gpuCount < m.reserved) revert IJobMarket.OfferInUse(m.locked, m.reserved);
+        _offers[msg.sender][gpuModel] =
+            IJobMarket.Offer(uint96(provisioned), m.locked, uint16(gpuCount), m.reserved, uint32(vramGb));
+        emit IJobMarket.OfferSet(msg.sender, gpuModel, gpuCount, vramGb, provisioned);
+        if (provisioned != m.provisioned) {
+            registry.provision(msg.sender, int256(provisioned) - int256(uint256(m.provisioned)));
+        }
+    }
+
     /// @notice Bids `pricePerGpuHour` on an open auction. The bid must be at most the job's max
     ///         price and beat the best bid by `minDecrementBps`; it locks the bidder's collateral
-    ///         and capacity and releases the bidder it outbids. O(1) whatever the number of bids.
+    ///         and GPUs on its offer and releases the bidder it outbids (the two offers are the
+    ///         only slots outside the job it writes, and it calls no other contract unless the job
+    ///         names a region or a least reputation). O(1) whatever the number of bids.
     function placeBid(uint256 jobId, uint256 pricePerGpuHour) external onlyDelegated {
         IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Open);
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
@@ -52,14 +77,13 @@ contract JobAuctions is JobMarketStorage {
             uint256 maxAllowed = uint256(job.price) * (BPS - minDecrementBps) / BPS;
             if (pricePerGpuHour > maxAllowed) revert IJobMarket.BidNotLowEnough(pricePerGpuHour, maxAllowed);
         }
-        _checkEligible(job, msg.sender);
+        _lock(job, msg.sender);
         (job.provider, job.price, job.bidCount) = (msg.sender, uint80(pricePerGpuHour), _counted(job.bidCount));
         // Open bids cannot tie (each beats the best by `minDecrementBps`), so no later bid needs the
         // block: the first bid's is kept so that the record's slot is written from then on and the
         // result's times land in it at the price of a used slot.
         if (previous == address(0)) job.bestBidBlock = uint40(block.number);
-        // One call: the outbid bidder's lock is released and the same lock taken by the caller.
-        registry.replaceLock(previous, msg.sender, _lockOf(job, jobId));
+        else _release(previous, job, 0);
         emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, job.collateral);
     }
 
@@ -76,16 +100,15 @@ contract JobAuctions is JobMarketStorage {
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
         IJobMarket.Commitment storage c = _commitments[jobId][msg.sender];
         if (c.committedAtBlock != 0) revert IJobMarket.AlreadyCommitted(jobId, msg.sender);
-        _checkEligible(job, msg.sender);
+        _lock(job, msg.sender);
         (c.hash, c.committedAtBlock) = (bytes24(commitment), uint40(block.number));
-        registry.lockCollateral(msg.sender, _lockOf(job, jobId));
         emit IJobMarket.BidCommitted(jobId, msg.sender, commitment);
     }
 
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
     ///         its commitment's lock as the bid's collateral (the two are the same), releases the
     ///         previous best and demotes it to second price; any other reveal releases its bond.
-    ///         One registry call either way.
+    ///         One offer released either way.
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external onlyDelegated {
@@ -118,7 +141,7 @@ contract JobAuctions is JobMarketStorage {
         // The commitment already locks what the best bid locks: a new best keeps it as the bid's
         // and releases the previous best's; any other reveal releases its own.
         address released = isBest ? best : msg.sender;
-        if (released != address(0)) registry.releaseCollateral(released, _lockOf(job, jobId));
+        if (released != address(0)) _release(released, job, 0);
         emit IJobMarket.BidRevealed(jobId, msg.sender, pricePerGpuHour, isBest);
     }
 
@@ -134,36 +157,53 @@ contract JobAuctions is JobMarketStorage {
         IJobMarket.Commitment storage c = _commitments[jobId][provider];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, provider);
         c.revealed = true;
-        registry.releaseCollateral(provider, _lockOf(job, jobId));
         if (job.status == IJobMarket.JobStatus.Cancelled && job.leaseStart == 0) {
+            _release(provider, job, 0);
             emit IJobMarket.BondReleased(jobId, provider);
             return;
         }
         if (block.timestamp < job.revealEnd) revert IJobMarket.RevealStillOpen(job.revealEnd);
         uint256 bond = job.collateral;
+        _release(provider, job, bond);
         address[] memory to = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (to[0], amounts[0]) = (treasury, bond);
-        uint256 slashed = registry.slash(provider, bond, to, amounts);
-        emit IJobMarket.BondForfeited(jobId, provider, slashed);
+        emit IJobMarket.BondForfeited(jobId, provider, bond);
+        registry.slash(provider, bond, to, amounts);
     }
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Registration, model, memory, region and reputation; capacity and free stake are
-    ///      checked by the registry when it locks.
-    function _checkEligible(IJobMarket.Job storage job, address provider) private view {
+    /// @dev Checks that `provider` may bid on `job` (model, memory, region, reputation, GPUs and
+    ///      provision free on its offer) and locks the job's collateral and per-GPU stake and its
+    ///      GPUs on the offer: one slot read and written. Only a job that names a region or a
+    ///      least reputation pays for a call to the ledger.
+    function _lock(IJobMarket.Job storage job, address provider) private {
         if (provider == job.customer) revert IJobMarket.SelfBid();
-        IProviderRegistry.Profile memory p = registry.profileOf(provider, job.gpuModel);
-        if (!p.registered) revert IJobMarket.ProviderNotRegistered(provider);
-        if (p.gpuCount == 0) revert IJobMarket.GpuModelNotOffered(job.gpuModel);
-        if (p.vramGb < job.minVramGb) revert IJobMarket.InsufficientVram(p.vramGb, job.minVramGb);
+        bytes32 model = job.gpuModel;
+        IJobMarket.Offer memory m = _offers[provider][model];
+        if (m.gpus == 0) revert IJobMarket.GpuModelNotOffered(model);
+        if (m.vramGb < job.minVramGb) revert IJobMarket.InsufficientVram(m.vramGb, job.minVramGb);
         if (job.hasRegion) {
-            // Only a job that names a region pays for the bidder's region (a call and a slot).
             (bytes32 region, bytes32 theirs) = (job.region, registry.regionOf(provider));
             if (theirs != region) revert IJobMarket.WrongRegion(theirs, region);
         }
-        if (p.reputationBps < job.minReputationBps) revert IJobMarket.ReputationTooLow(p.reputationBps, job.minReputationBps);
+        uint16 least = job.minReputationBps;
+        if (least != 0) {
+            uint16 reputation = registry.reputationOf(provider);
+            if (reputation < least) revert IJobMarket.ReputationTooLow(reputation, least);
+        }
+        uint256 gpus = job.gpuCount;
+        uint256 available = m.gpus - m.reserved;
+        if (gpus > available) revert IJobMarket.InsufficientCapacity(available, gpus);
+        uint256 amount = uint256(job.collateral) + job.gpuStake;
+        uint256 free = m.provisioned - m.locked;
+        // A provision of zero also refuses a job that locks nothing: provisioning needs a
+        // registered provider, and deregistering needs every provision taken back.
+        if (amount > free || m.provisioned == 0) revert IJobMarket.NotEnoughProvision(free, amount);
+        _offers[provider][model] = IJobMarket.Offer(
+            m.provisioned, uint96(m.locked + amount), m.gpus, uint16(m.reserved + gpus), m.vramGb
+        );
     }
 
     /// @dev The bid count after one more bid: it stays at 65,535 rather than revert a bid or a

@@ -32,15 +32,20 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///      holdback, and records only the time (`paidUntil`).
 ///      The lease value is `price * gpus * duration / 3600`; pay accrues linearly per second, so
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
-///      Collateral is CMP stake locked in the `ProviderRegistry`: `collateralBps` of the lease
+///      Collateral is CMP stake locked on the bidder's offer of the job's model (`Offer`: stake
+///      the provider provisioned from the ledger, the `ProviderRegistry`, for that model's jobs,
+///      beside its GPUs, in one slot of this contract, so a bid calls no other contract and an
+///      outcome makes one call, to record it and slash the provision): `collateralBps` of the lease
 ///      value at the job's max price (never less than at the price the provider will be paid,
 ///      so a 1-wei bid risks as much as an honest one, and a sealed winner paid the second price
 ///      is covered), converted at the oracle price when the job is posted (so posting needs a
 ///      fresh answer and bids and reveals need none), plus `minStakePerGpu` per GPU.
 ///      Every bid, reveal and settlement is O(1): the auction keeps only its best (and, sealed,
 ///      second) price; outbid and revealed-but-losing bidders are released on the spot.
+///      Invariants of the book: per offer `locked <= provisioned` and `reserved <= gpus`; the
+///      ledger's provision of each provider is the sum of its offers' `provisioned`, to the wei.
 ///      `pause()` stops `postJob`, `placeBid` and `commitBid`. Reveals, finalization, claims,
-///      cancellations, results, settlements, slashes and disputes always go on.
+///      cancellations, results, settlements, slashes, disputes and offers always go on.
 ///      The auction entry points forward to `JobAuctions`, run by DELEGATECALL on this
 ///      contract's storage (both inherit `JobMarketStorage`), to keep this contract small.
 contract JobMarket is JobMarketStorage, IJobMarket {
@@ -63,6 +68,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint64 biddingEnd,
         AuctionKind kind,
         uint256 escrow,
+        uint256 lock,
         bytes32 workload,
         string manifestURI
     );
@@ -170,7 +176,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
-        _emitPosted(jobId, spec, escrow);
+        _emitPosted(jobId, spec, escrow, collateral + gpuStake);
     }
 
     /// @notice Cancels a job. While bidding (for sealed auctions, only before bidding closes):
@@ -187,16 +193,17 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (status == JobStatus.Leased) {
             uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
             if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
-            claimed = _claimed(job);
-            escrow = _leaseEscrow(job, claimed);
+            uint256 value = _value(job);
+            claimed = _claimed(job, value);
+            escrow = _leaseEscrow(job, value, claimed);
             job.leaseEnd = uint32(block.timestamp);
-            providerGross = _accrued(job) - claimed;
-            registry.releaseCollateral(job.provider, _lockOf(job, jobId));
+            providerGross = _accrued(job, value) - claimed;
+            _release(job.provider, job, 0);
         } else if (status == JobStatus.Bidding) {
             // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
             if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
             escrow = _biddingEscrow(job);
-            if (job.provider != address(0)) registry.releaseCollateral(job.provider, _lockOf(job, jobId));
+            if (job.provider != address(0)) _release(job.provider, job, 0);
         } else {
             revert WrongStatus(jobId, status);
         }
@@ -205,6 +212,17 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
         _transfer(job.customer, refund);
         emit JobCancelled(jobId, providerGross, refund);
+    }
+
+    // ================================================================== offers
+
+    /// @notice Sets the caller's offer of `gpuModel`: `gpuCount` GPUs of `vramGb` GB each and
+    ///         `provisioned` CMP of its stake set aside for that model's jobs, moved from (or
+    ///         back to) its free stake in the ledger. Neither may go below what the caller's
+    ///         bids hold (`OfferInUse`). Not stopped by `pause()`.
+    function setOffer(bytes32 gpuModel, uint256 gpuCount, uint256 vramGb, uint256 provisioned) external nonReentrant {
+        (gpuModel, gpuCount, vramGb, provisioned);
+        _delegateToAuctions();
     }
 
     // ================================================================== open auctions
@@ -300,9 +318,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (status != JobStatus.Leased && status != JobStatus.ResultSubmitted && status != JobStatus.Disputed) {
             revert WrongStatus(jobId, status);
         }
-        uint256 paid = _claimed(job);
+        uint256 value = _value(job);
+        uint256 paid = _claimed(job, value);
         // What accrued until now, less the holdback: at least what the last claim released.
-        gross = _releasableAt(job, block.timestamp) - paid;
+        gross = _releasableAt(job, value, block.timestamp) - paid;
         if (gross != 0) {
             job.paidUntil = uint32(block.timestamp);
             _payProvider(job, jobId, paid, gross);
@@ -381,13 +400,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             _settle(job, jobId);
             return 0;
         }
-        uint256 refund = _leaseEscrow(job, _claimed(job));
+        uint256 value = _value(job);
+        uint256 refund = _leaseEscrow(job, value, _claimed(job, value));
         job.status = JobStatus.Failed;
         refund -= _payVerificationFee(job, jobId, true);
-        uint256 collateral = job.collateral;
-        slashed = registry.closeLock(
-            job.provider, _lockOf(job, jobId), IProviderRegistry.Outcome.DisputeLost, collateral, recipients, amounts
-        );
+        slashed = _closeLock(job, IProviderRegistry.Outcome.DisputeLost, job.collateral, recipients, amounts);
         _transfer(job.customer, refund);
         emit JobFailed(jobId, job.provider, slashed, 0, refund);
     }
@@ -430,8 +447,14 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         Job storage job = _jobs[jobId];
         JobStatus s = job.status;
         if (s != JobStatus.Leased && s != JobStatus.ResultSubmitted && s != JobStatus.Disputed) return (0, 0);
-        accrued = _accrued(job);
-        claimable = _releasableAt(job, block.timestamp) - _claimed(job);
+        uint256 value = _value(job);
+        accrued = _accrued(job, value);
+        claimable = _releasableAt(job, value, block.timestamp) - _claimed(job, value);
+    }
+
+    /// @notice `provider`'s offer of `gpuModel` (see `IJobMarket.Offer`).
+    function offerOf(address provider, bytes32 gpuModel) external view returns (Offer memory) {
+        return _offers[provider][gpuModel];
     }
 
     /// @notice What the market holds for job `jobId` and what it has paid its provider (see
@@ -441,12 +464,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         JobStatus s = job.status;
         if (s == JobStatus.Bidding) return Funds(_biddingEscrow(job), 0);
         if (job.leaseStart == 0) return funds; // unknown, expired, or cancelled while bidding
-        uint256 claimed = _claimed(job);
+        uint256 value = _value(job);
+        uint256 claimed = _claimed(job, value);
         if (s == JobStatus.Leased || s == JobStatus.ResultSubmitted || s == JobStatus.Disputed) {
-            return Funds(_leaseEscrow(job, claimed), claimed);
+            return Funds(_leaseEscrow(job, value, claimed), claimed);
         }
         // Ended: a settled or cancelled lease paid all that accrued, a failed one what was claimed.
-        funds.paidGross = s == JobStatus.Failed ? claimed : _accrued(job);
+        funds.paidGross = s == JobStatus.Failed ? claimed : _accrued(job, value);
     }
 
     /// @notice Reference price of `gpuModel` in credits per GPU-hour: an EMA (weight 1/8) of
@@ -581,7 +605,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     }
 
     /// @dev `JobPosted`, from its own frame (the event's eleven values do not fit postJob's stack).
-    function _emitPosted(uint256 jobId, JobSpec calldata spec, uint256 escrow) private {
+    function _emitPosted(uint256 jobId, JobSpec calldata spec, uint256 escrow, uint256 lock) private {
         emit JobPosted(
             jobId,
             msg.sender,
@@ -592,6 +616,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
             spec.biddingEnd,
             spec.kind,
             escrow,
+            lock,
             spec.workload,
             spec.manifestURI
         );
@@ -639,33 +664,39 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         return price * gpus * duration / HOUR;
     }
 
+    /// @dev The lease's value at the clearing price (`value` below): computed once per call and
+    ///      handed to the helpers that need it.
+    function _value(Job storage job) private view returns (uint256) {
+        return _leaseValue(job.price, job.gpuCount, job.duration);
+    }
+
     /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
-    function _accrued(Job storage job) private view returns (uint256) {
-        return _accruedAt(job, block.timestamp);
+    function _accrued(Job storage job, uint256 value) private view returns (uint256) {
+        return _accruedAt(job, value, block.timestamp);
     }
 
     /// @dev Pay accrued from the lease start to `t`, the early end, or the scheduled end,
     ///      whichever comes first (0 before the start): the lease value at the clearing price,
     ///      as `finalizeAuction` kept it in escrow, times the share of the lease elapsed. An
     ///      early end is written only as the lease leaves `Leased`, and never moves again.
-    function _accruedAt(Job storage job, uint256 t) private view returns (uint256) {
+    function _accruedAt(Job storage job, uint256 value, uint256 t) private view returns (uint256) {
         (uint256 start, uint256 end, uint256 duration) = (job.leaseStart, job.leaseEnd, job.duration);
         if (end == 0) end = start + duration;
         if (t > end) t = end;
         if (t <= start) return 0;
         // A value below 2^117 (80-bit price, 16-bit GPUs, 32-bit duration) times 32-bit seconds.
-        return _leaseValue(job.price, job.gpuCount, duration) * (t - start) / duration;
+        return value * (t - start) / duration;
     }
 
     /// @dev What a claim at `t` may have released in all: the pay accrued by then less the holdback.
-    function _releasableAt(Job storage job, uint256 t) private view returns (uint256) {
-        return _accruedAt(job, t) * (BPS - job.holdbackBps) / BPS;
+    function _releasableAt(Job storage job, uint256 value, uint256 t) private view returns (uint256) {
+        return _accruedAt(job, value, t) * (BPS - job.holdbackBps) / BPS;
     }
 
     /// @dev The pay released to the provider while the lease ran: what its last paying claim
     ///      could release (the same formula at the same time, so exact to the wei).
-    function _claimed(Job storage job) private view returns (uint256) {
-        return _releasableAt(job, job.paidUntil);
+    function _claimed(Job storage job, uint256 value) private view returns (uint256) {
+        return _releasableAt(job, value, job.paidUntil);
     }
 
     /// @dev A bidding job's escrow: what posting took, the lease at the max price and the verification fee.
@@ -675,8 +706,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @dev A running lease's escrow: the lease at the clearing price and the verification fee,
     ///      less the pay `claimed` so far.
-    function _leaseEscrow(Job storage job, uint256 claimed) private view returns (uint256) {
-        return _leaseValue(job.price, job.gpuCount, job.duration) + _feeHeld(job) - claimed;
+    function _leaseEscrow(Job storage job, uint256 value, uint256 claimed) private view returns (uint256) {
+        return value + _feeHeld(job) - claimed;
     }
 
     /// @dev The verification fee the escrow holds (none for a job without verification).
@@ -686,13 +717,14 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     function _settle(Job storage job, uint256 jobId) private {
         address provider = job.provider;
-        uint256 claimed = _claimed(job);
-        uint256 accrued = _accrued(job);
+        uint256 value = _value(job);
+        uint256 claimed = _claimed(job, value);
+        uint256 accrued = _accrued(job, value);
         uint256 providerGross = accrued - claimed;
-        uint256 escrow = _leaseEscrow(job, claimed);
+        uint256 escrow = _leaseEscrow(job, value, claimed);
         job.status = JobStatus.Settled;
         uint256 refund = escrow - providerGross - _payVerificationFee(job, jobId, false);
-        _closeLock(job, jobId, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
+        _closeLock(job, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0));
         if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
         // The distributor cannot hold a settlement hostage (a revoked role, a bug): the lease
         // settles and the work goes unrewarded, said by `WorkNotRecorded`. A caller cannot starve
@@ -729,7 +761,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     function _fail(Job storage job, uint256 jobId, address keeper) private {
         address provider = job.provider;
         address customer = job.customer;
-        uint256 refund = _leaseEscrow(job, _claimed(job));
+        uint256 value = _value(job);
+        uint256 refund = _leaseEscrow(job, value, _claimed(job, value));
         job.status = JobStatus.Failed;
         // Only a leased job fails, and a lease's end is written only as it leaves `Leased`.
         job.leaseEnd = uint32(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
@@ -739,22 +772,25 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256[] memory amounts = new uint256[](2);
         (to[0], amounts[0]) = (customer, collateral - bounty);
         (to[1], amounts[1]) = (keeper, bounty);
-        uint256 slashed = _closeLock(job, jobId, IProviderRegistry.Outcome.Failed, collateral, to, amounts);
+        uint256 slashed = _closeLock(job, IProviderRegistry.Outcome.Failed, collateral, to, amounts);
         _transfer(customer, refund);
         emit JobFailed(jobId, provider, slashed, bounty, refund);
     }
 
-    /// @dev The market's one call to the registry per outcome: the winner's lock released, the
-    ///      outcome recorded, `slashAmount` slashed to `to` in order.
+    /// @dev The winner's lock released on its offer with `slashAmount` taken off the offer's
+    ///      provision, then the market's one call to the ledger per outcome: the outcome
+    ///      recorded, `slashAmount` slashed from the provision to `to` in order.
     function _closeLock(
         Job storage job,
-        uint256 jobId,
         IProviderRegistry.Outcome outcome,
         uint256 slashAmount,
         address[] memory to,
         uint256[] memory amounts
-    ) private returns (uint256 slashed) {
-        slashed = registry.closeLock(job.provider, _lockOf(job, jobId), outcome, slashAmount, to, amounts);
+    ) private returns (uint256) {
+        address provider = job.provider;
+        _release(provider, job, slashAmount);
+        registry.recordOutcome(provider, outcome, slashAmount, to, amounts);
+        return slashAmount;
     }
 
     /// @dev CMP wei per credit for a posting's collateral: the rate read within `RATE_MAX_AGE`, or

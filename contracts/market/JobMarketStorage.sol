@@ -31,7 +31,8 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
 
     /// @notice Credits (CRD), escrowed and paid here; also the oracle for CMP collateral.
     IComputeCredits public immutable credits;
-    /// @notice Provider stake, capacity and reputation.
+    /// @notice The staking ledger: provider stake (provisioned here through `setOffer`), region
+    ///         and reputation.
     IProviderRegistry public immutable registry;
     /// @notice Told of the credits and fee each settled lease paid (a required immutable peer).
     IRewardsDistributor public immutable rewards;
@@ -99,6 +100,8 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     mapping(uint256 => IJobMarket.Job) internal _jobs;
     mapping(uint256 => mapping(address => IJobMarket.Commitment)) internal _commitments;
     mapping(bytes32 => ReferencePrice) internal _referencePrices;
+    /// @dev Each provider's offer per GPU model: provision, locks, GPUs and their memory.
+    mapping(address => mapping(bytes32 => IJobMarket.Offer)) internal _offers;
 
     /// @param admin Governance.
     /// @param credits_ CRD.
@@ -121,10 +124,17 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
         if (job.status == IJobMarket.JobStatus.None) revert IJobMarket.UnknownJob(jobId);
     }
 
-    /// @dev What the best bidder of job `jobId` (and each sealed commitment) locks: the job's
-    ///      collateral and per-GPU stake, and its GPUs.
-    function _lockOf(IJobMarket.Job storage job, uint256 jobId) internal view returns (IProviderRegistry.Lock memory) {
-        return IProviderRegistry.Lock(jobId, job.gpuModel, job.gpuCount, uint256(job.collateral) + job.gpuStake);
+    /// @dev Releases what `provider`'s bid on `job` locked of its offer (the job's collateral and
+    ///      per-GPU stake, and its GPUs) and takes `slashAmount` (at most the lock) off the
+    ///      offer's provision, for the ledger to slash in the same transaction: one slot written.
+    ///      The lock was taken when the bid or commitment was made, so the subtractions cannot
+    ///      underflow while the book holds its invariants.
+    function _release(address provider, IJobMarket.Job storage job, uint256 slashAmount) internal {
+        IJobMarket.Offer storage o = _offers[provider][job.gpuModel];
+        IJobMarket.Offer memory m = o;
+        uint256 amount = uint256(job.collateral) + job.gpuStake;
+        (o.provisioned, o.locked, o.reserved) =
+            (uint96(m.provisioned - slashAmount), uint96(m.locked - amount), m.reserved - uint16(job.gpuCount));
     }
 
     /// @dev The job `jobId`, which must be bidding in an auction of `kind`.

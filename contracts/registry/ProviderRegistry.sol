@@ -13,31 +13,29 @@ import {StakingLedger} from "../staking/StakingLedger.sol";
 /// @title ProviderRegistry
 /// @notice The staking ledger (see `StakingLedger`: all CMP stake of providers and verifiers,
 ///         one unbonding rule, one slash payout, the verifiers' draws) and the providers'
-///         records: registration, hardware capacity per GPU model, collateral locks for the jobs
-///         they win, slashing, and reputation.
+///         records: registration, the stake provisioned to the market, slashing, and reputation.
 /// @dev Stake accounting per provider, all in CMP:
-///        staked    = everything held for the provider (free + locked + unbonding)
-///        locked    = sum of the job locks (collateral + minStakePerGpu * gpus per job, as the
-///                    market fixed them when the job was posted; the market derives each lock
-///                    from its job, so neither contract keeps a record per lock)
-///        unbonding = stake requested out, withdrawable after `unbondingPeriod`
-///        free      = staked - locked - unbonding
-///      Unbonding stake stays slashable: a slash takes free stake first, then unbonding stake,
-///      so requesting an unstake never escapes a pending slash (The Graph's audit H02).
+///        staked      = everything held for the provider (free + provisioned + unbonding)
+///        provisioned = stake the provider set aside for the market's jobs (The Graph Horizon's
+///                      provision): the market keeps it per GPU model in its offers, with the
+///                      locks of the jobs bid on, and no bid calls this contract
+///        unbonding   = stake requested out, withdrawable after `unbondingPeriod`
+///        free        = staked - provisioned - unbonding
+///      A slash takes provisioned stake, which the provider can only take back through the
+///      market, and the market refuses while a job's lock needs it: requesting an unstake never
+///      escapes a pending slash (The Graph's audit H02).
 ///      Reputation is the Bayesian estimate (c + 1) * 10000 / (c + 3f + 3d + 2) basis points,
 ///      with c completed leases, f failed leases and d disputes lost: a newcomer starts at 50%,
 ///      each failure or lost dispute weighs three completions.
-///      `pause()` stops registration and new stake; unstaking, withdrawals, capacity changes,
-///      deregistration and the market's locks, releases and slashes go on.
+///      `pause()` stops registration and new stake; unstaking, withdrawals, deregistration and
+///      the market's provisions, outcomes and slashes go on.
 contract ProviderRegistry is StakingLedger, IProviderRegistry {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    /// @notice May lock and release collateral and record outcomes (the JobMarket).
+    /// @notice May move provisions, slash them and record outcomes (the JobMarket).
     bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
-    /// @notice May slash and record outcomes (the JobMarket and the DisputeResolver).
-    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
 
     uint256 private constant MAX_SLASH_RECIPIENTS = 4;
 
@@ -47,10 +45,9 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         int152 rewardDebt; // stake rewards of the active stake already counted (StakingLedger._pending)
         bool registered;
         // slot 1
-        uint96 locked;
+        uint96 provisioned; // the sum of the provider's offers' provisions in the market
         uint96 unbonding;
         uint32 unbondingEnd;
-        uint24 activeLocks;
         bool initialized; // set by the first registration and never cleared (see `register`)
         // slot 2
         uint32 completed;
@@ -60,36 +57,23 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         bytes32 region;
     }
 
-    struct Capacity {
-        uint32 gpuCount;
-        uint32 vramGb;
-        uint32 reserved;
-    }
-
     mapping(address => Provider) private _providers;
-    mapping(address => mapping(bytes32 => Capacity)) private _capacity;
     mapping(address => string) public metadataURIOf;
 
     /// @notice A provider registered (or registered again after deregistering).
     event ProviderRegistered(address indexed provider, string metadataURI, bytes32 region);
     /// @notice A provider left; its free stake started unbonding.
     event ProviderDeregistered(address indexed provider);
-    /// @notice A provider set what it offers of one GPU model.
-    event CapacitySet(address indexed provider, bytes32 indexed gpuModel, uint32 gpuCount, uint32 vramGb);
     /// @notice Stake added.
     event Staked(address indexed provider, uint256 amount, uint256 totalStaked);
     /// @notice Stake started unbonding; `unbondingEnd` applies to the whole unbonding amount.
     event UnstakeRequested(address indexed provider, uint256 amount, uint256 totalUnbonding, uint256 unbondingEnd);
     /// @notice Unbonded stake withdrawn.
     event Unstaked(address indexed provider, uint256 amount);
-    /// @notice Collateral locked and capacity reserved for a job.
-    event CollateralLocked(
-        address indexed provider, uint256 indexed jobId, bytes32 gpuModel, uint32 gpus, uint256 amount
-    );
-    /// @notice A job's lock released.
-    event CollateralReleased(address indexed provider, uint256 indexed jobId, uint256 amount);
-    /// @notice Stake slashed: `slashed` taken (of `requested`), `burned` of it destroyed, the rest paid out.
-    event Slashed(address indexed provider, uint256 requested, uint256 slashed, uint256 burned);
+    /// @notice The market moved `delta` of the provider's stake into (or out of) its provision.
+    event Provisioned(address indexed provider, int256 delta, uint256 provisioned);
+    /// @notice Provisioned stake slashed: `amount` taken, `burned` of it destroyed, the rest paid out.
+    event Slashed(address indexed provider, uint256 amount, uint256 burned);
     /// @notice Reputation changed.
     event ReputationUpdated(
         address indexed provider, Outcome outcome, uint32 completed, uint32 failed, uint32 disputesLost, uint16 score
@@ -97,12 +81,9 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
 
     error AlreadyRegistered(address provider);
     error NotRegistered(address provider);
-    error InvalidGpuModel();
-    error CapacityInUse(uint32 reserved, uint32 requested);
-    error InsufficientCapacity(uint32 available, uint32 requested);
     error NotEnoughFreeStake(uint256 have, uint256 need);
-    error CollateralStillLocked(uint256 locked, uint32 activeLocks);
-    error NoCollateralLocked(address provider, uint256 jobId);
+    error StillProvisioned(uint256 provisioned);
+    error ProvisionExceeded(uint256 provisioned, uint256 requested);
     error TooManySlashRecipients(uint256 count);
     error LengthMismatch();
 
@@ -124,23 +105,12 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         if (p.registered) revert AlreadyRegistered(msg.sender);
         p.registered = true;
         // Both hot slots of the record hold a nonzero value from here on (as OpenZeppelin's
-        // ReentrancyGuard keeps its status nonzero): the first stake, unstake request and lock
-        // then write a used slot (2,900 gas) instead of a fresh one (20,000), paid once here.
+        // ReentrancyGuard keeps its status nonzero): the first stake, unstake request and
+        // provision then write a used slot (2,900 gas) instead of a fresh one (20,000), paid once here.
         p.initialized = true;
         p.region = region;
         metadataURIOf[msg.sender] = metadataURI;
         emit ProviderRegistered(msg.sender, metadataURI, region);
-    }
-
-    /// @notice Sets how many GPUs of `gpuModel` the caller offers and their memory. A count of
-    ///         zero withdraws the model; a count below what jobs hold reverts `CapacityInUse`.
-    function setCapacity(bytes32 gpuModel, uint32 gpuCount, uint32 vramGb) external {
-        if (!_providers[msg.sender].registered) revert NotRegistered(msg.sender);
-        if (gpuModel == bytes32(0)) revert InvalidGpuModel();
-        Capacity storage c = _capacity[msg.sender][gpuModel];
-        if (gpuCount < c.reserved) revert CapacityInUse(c.reserved, gpuCount);
-        (c.gpuCount, c.vramGb) = (gpuCount, vramGb);
-        emit CapacitySet(msg.sender, gpuModel, gpuCount, vramGb);
     }
 
     /// @notice Adds `amount` CMP (approved to this contract) to the caller's stake.
@@ -154,9 +124,9 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         emit Staked(msg.sender, amount, total);
     }
 
-    /// @notice Starts unbonding `amount` of the caller's free stake. The whole unbonding amount
-    ///         becomes withdrawable `unbondingPeriod` after the latest request, and stays
-    ///         slashable until withdrawn.
+    /// @notice Starts unbonding `amount` of the caller's free stake (never provisioned stake,
+    ///         the only stake a slash takes, so no pending slash is escaped). The whole unbonding
+    ///         amount becomes withdrawable `unbondingPeriod` after the latest request.
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Provider storage p = _providers[msg.sender];
@@ -177,73 +147,61 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         emit Unstaked(msg.sender, amount);
     }
 
-    /// @notice Leaves the registry once no job holds the caller's collateral; all free stake
-    ///         starts unbonding. The reputation record is kept for a later registration.
+    /// @notice Leaves the registry once the caller has taken its provision back from the market
+    ///         (`JobMarket.setOffer`, which no job's lock lets go below what the jobs hold); all
+    ///         free stake starts unbonding. The reputation record is kept for a later registration.
     function deregister() external {
         Provider storage p = _providers[msg.sender];
         if (!p.registered) revert NotRegistered(msg.sender);
-        if (p.locked != 0 || p.activeLocks != 0) revert CollateralStillLocked(p.locked, p.activeLocks);
+        if (p.provisioned != 0) revert StillProvisioned(p.provisioned);
         p.registered = false;
         emit ProviderDeregistered(msg.sender);
         uint256 free = _free(p);
         if (free != 0) _startUnbonding(p, msg.sender, free);
     }
 
-    // ------------------------------------------------------------------ market and resolver
+    // ------------------------------------------------------------------ market
 
     /// @inheritdoc IProviderRegistry
-    function lockCollateral(address provider, Lock calldata lock) external onlyRole(MARKET_ROLE) {
-        _lock(provider, lock);
-    }
-
-    /// @inheritdoc IProviderRegistry
-    function releaseCollateral(address provider, Lock calldata lock) external onlyRole(MARKET_ROLE) {
-        _release(provider, lock);
-    }
-
-    /// @inheritdoc IProviderRegistry
-    function replaceLock(address outbid, address bidder, Lock calldata lock) external onlyRole(MARKET_ROLE) {
-        if (outbid != address(0)) _release(outbid, lock);
-        _lock(bidder, lock);
+    function provision(address provider, int256 delta) external onlyRole(MARKET_ROLE) {
+        Provider storage p = _providers[provider];
+        uint256 total = p.provisioned;
+        if (delta > 0) {
+            if (!p.registered) revert NotRegistered(provider);
+            uint256 free = _free(p);
+            if (uint256(delta) > free) revert NotEnoughFreeStake(free, uint256(delta));
+            total += uint256(delta); // at most staked < 2^96
+        } else {
+            uint256 back = uint256(-delta); // -type(int256).min overflows: a checked revert
+            if (back > total) revert ProvisionExceeded(total, back);
+            total -= back;
+        }
+        p.provisioned = uint96(total);
+        emit Provisioned(provider, delta, total);
     }
 
     /// @inheritdoc IProviderRegistry
     function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
         external
-        onlyRole(SLASHER_ROLE)
+        onlyRole(MARKET_ROLE)
         nonReentrant
-        returns (uint256 slashed)
     {
-        slashed = _slash(provider, amount, recipients, amounts);
+        _slash(provider, amount, recipients, amounts);
     }
 
     /// @inheritdoc IProviderRegistry
-    function closeLock(
+    function recordOutcome(
         address provider,
-        Lock calldata lock,
         Outcome outcome,
         uint256 slashAmount,
         address[] calldata recipients,
         uint256[] calldata amounts
-    ) external onlyRole(MARKET_ROLE) nonReentrant returns (uint256 slashed) {
-        _release(provider, lock);
+    ) external onlyRole(MARKET_ROLE) nonReentrant {
         _record(provider, outcome); // effects first: the slash transfers and reports
-        if (slashAmount != 0) slashed = _slash(provider, slashAmount, recipients, amounts);
+        if (slashAmount != 0) _slash(provider, slashAmount, recipients, amounts);
     }
 
     // ------------------------------------------------------------------ views
-
-    /// @inheritdoc IProviderRegistry
-    function profileOf(address provider, bytes32 gpuModel) external view returns (Profile memory profile) {
-        Provider storage p = _providers[provider];
-        Capacity memory c = _capacity[provider][gpuModel];
-        profile = Profile({
-            registered: p.registered,
-            gpuCount: c.gpuCount,
-            vramGb: c.vramGb,
-            reputationBps: _score(p.completed, p.failed, p.disputesLost)
-        });
-    }
 
     /// @inheritdoc IProviderRegistry
     function regionOf(address provider) external view returns (bytes32) {
@@ -271,11 +229,6 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         return _providers[provider];
     }
 
-    /// @notice What `provider` offers of `gpuModel`, and how much of it jobs hold.
-    function capacityOf(address provider, bytes32 gpuModel) external view returns (Capacity memory) {
-        return _capacity[provider][gpuModel];
-    }
-
     // ------------------------------------------------------------------ internals
 
     /// @inheritdoc StakingLedger
@@ -291,44 +244,21 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         _providers[account].rewardDebt = debt.toInt152();
     }
 
-    /// @dev Locks `lock.amount` of free stake and reserves `lock.gpus` of the model's capacity.
-    function _lock(address provider, Lock calldata lock) private {
-        Provider storage p = _providers[provider];
-        if (!p.registered) revert NotRegistered(provider);
-        (bytes32 gpuModel, uint32 gpus, uint256 amount) = (lock.gpuModel, lock.gpus, lock.amount);
-        Capacity storage c = _capacity[provider][gpuModel];
-        (uint32 offered, uint32 reserved) = (c.gpuCount, c.reserved);
-        uint32 available = offered > reserved ? offered - reserved : 0;
-        if (gpus == 0 || gpus > available) revert InsufficientCapacity(available, gpus);
-        uint256 free = _free(p);
-        if (amount > free) revert NotEnoughFreeStake(free, amount);
-        c.reserved = reserved + gpus;
-        (p.locked, p.activeLocks) = (p.locked + uint96(amount), p.activeLocks + 1); // amount <= free < 2^96
-        emit CollateralLocked(provider, lock.jobId, gpuModel, gpus, amount);
-    }
-
-    /// @dev Undoes `_lock` with the same `lock`. A release of more stake or GPUs than the
-    ///      provider has locked reverts `NoCollateralLocked`: the sums never go below zero.
-    function _release(address provider, Lock calldata lock) private {
-        Provider storage p = _providers[provider];
-        Capacity storage c = _capacity[provider][lock.gpuModel];
-        (uint256 amount, uint32 gpus) = (lock.amount, lock.gpus);
-        (uint96 locked, uint24 activeLocks, uint32 reserved) = (p.locked, p.activeLocks, c.reserved);
-        if (amount > locked || activeLocks == 0 || gpus > reserved) revert NoCollateralLocked(provider, lock.jobId);
-        (p.locked, p.activeLocks) = (locked - uint96(amount), activeLocks - 1);
-        c.reserved = reserved - gpus;
-        emit CollateralReleased(provider, lock.jobId, amount);
-    }
-
+    /// @dev Takes `amount` of the provision: stake at risk (it earns the stake share), so the
+    ///      reward debt moves with it. The market slashes at most what a job locked of an offer,
+    ///      which its provision covers, so `ProvisionExceeded` means the two books disagree.
     function _slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
         private
-        returns (uint256 slashed)
     {
         if (recipients.length != amounts.length) revert LengthMismatch();
         if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
-        slashed = _take(_providers[provider], amount);
-        uint256 burned = _payOut(provider, slashed, recipients, amounts);
-        emit Slashed(provider, amount, slashed, burned);
+        Provider storage p = _providers[provider];
+        uint256 provisioned = p.provisioned;
+        if (amount > provisioned) revert ProvisionExceeded(provisioned, amount);
+        p.provisioned = uint96(provisioned - amount);
+        (p.staked, p.rewardDebt) = (uint96(p.staked - amount), _removeAtRisk(p.rewardDebt, amount));
+        uint256 burned = _payOut(provider, amount, recipients, amounts);
+        emit Slashed(provider, amount, burned);
     }
 
     function _record(address provider, Outcome outcome) private {
@@ -342,21 +272,7 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     }
 
     function _free(Provider storage p) private view returns (uint256) {
-        return uint256(p.staked) - p.locked - p.unbonding;
-    }
-
-    /// @dev Takes up to `amount` of the stake no job has locked: free stake, then unbonding stake.
-    /// @dev Takes free stake first, which leaves the stake at risk (the stake that earns the
-    ///      stake share), then unbonding stake, which earns nothing already.
-    function _take(Provider storage p, uint256 amount) private returns (uint256 taken) {
-        (uint256 staked, uint256 locked, uint256 unbonding) = (p.staked, p.locked, p.unbonding);
-        uint256 slashable = staked - locked;
-        taken = amount < slashable ? amount : slashable;
-        uint256 free = slashable - unbonding;
-        uint256 fromFree = taken < free ? taken : free;
-        if (taken > free) p.unbonding = uint96(unbonding - (taken - free));
-        if (fromFree != 0) p.rewardDebt = _removeAtRisk(p.rewardDebt, fromFree);
-        p.staked = uint96(staked - taken);
+        return uint256(p.staked) - p.provisioned - p.unbonding;
     }
 
     function _startUnbonding(Provider storage p, address provider, uint256 amount) private {

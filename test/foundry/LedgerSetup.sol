@@ -15,7 +15,7 @@ import {IStakingLedger} from "../../contracts/interfaces/IStakingLedger.sol";
 /// @title LedgerSetup
 /// @notice The deployment the invariant and fuzz tests share: CMP (the whole supply given to the
 ///         handler, which funds the actors), the `ProviderRegistry` (the staking ledger) governed
-///         by `GOV`, the market `MARKET` with MARKET_ROLE and SLASHER_ROLE, the handler's
+///         by `GOV`, the market `MARKET` with MARKET_ROLE (provisions and slashes), the handler's
 ///         `MockResolver` as resolver and a `MockRewards` as rewards distributor (its stake-share
 ///         schedule starts `GENESIS_LEAD` before the ledger's deployment, so the ledger's first
 ///         epoch is a partial one; `rewards` is immutable in the ledger). The handler's
@@ -51,7 +51,6 @@ abstract contract LedgerSetup is InvariantTest {
 
         vm.startPrank(GOV);
         registry.grantRole(registry.MARKET_ROLE(), MARKET);
-        registry.grantRole(registry.SLASHER_ROLE(), MARKET);
         registry.setResolver(resolver);
         vm.stopPrank();
 

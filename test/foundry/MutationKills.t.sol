@@ -28,7 +28,6 @@ interface VmLogs {
 ///         (docs/mutation.md): each test names the mutant (file:line, operator) it kills. They
 ///         pin down boundaries the handler's random sequences rarely hit exactly.
 contract MutationKillsTest is LedgerSetup {
-    bytes32 internal constant MODEL = bytes32("H100");
     address internal constant PROVIDER = address(0xB0B);
     VmLogs internal constant vmLogs = VmLogs(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
 
@@ -61,12 +60,11 @@ contract MutationKillsTest is LedgerSetup {
     function _reenterEverything() private {
         address[] memory none = new address[](0);
         uint256[] memory zero = new uint256[](0);
-        IProviderRegistry.Lock memory lock = _lock(1, 1);
         bytes[8] memory calls = [
             abi.encodeCall(registry.stake, (1)),
             abi.encodeCall(registry.withdrawUnstaked, ()),
             abi.encodeCall(registry.slash, (PROVIDER, 0, none, zero)),
-            abi.encodeCall(registry.closeLock, (PROVIDER, lock, IProviderRegistry.Outcome.Completed, 0, none, zero)),
+            abi.encodeCall(registry.recordOutcome, (PROVIDER, IProviderRegistry.Outcome.Completed, 0, none, zero)),
             abi.encodeCall(registry.stakeAsVerifier, (1)),
             abi.encodeCall(registry.withdrawVerifierStake, ()),
             abi.encodeCall(registry.processDraws, (1)),
@@ -82,34 +80,218 @@ contract MutationKillsTest is LedgerSetup {
         _deploy();
     }
 
-    function _lock(uint256 jobId, uint32 gpus) internal view returns (IProviderRegistry.Lock memory) {
-        return IProviderRegistry.Lock({jobId: jobId, gpuModel: MODEL, gpus: gpus, amount: 0});
+    /// A registered provider holding `amount` CMP staked (funded by the handler, which holds the supply).
+    function _stakedProvider(address provider, uint256 amount) internal {
+        vm.prank(address(handler));
+        token.transfer(provider, amount);
+        vm.startPrank(provider);
+        registry.register("ipfs://p", bytes32("eu-west"));
+        token.approve(address(registry), amount);
+        registry.stake(amount);
+        vm.stopPrank();
     }
 
-    /// ProviderRegistry.sol `_lock`: available = offered - reserved (arith `-` -> `+` survived):
-    /// once a provider's GPUs are all reserved, one more GPU is refused with `available` 0, and
-    /// with some reserved only the rest can be locked.
-    function test_lockRefusesReservedCapacity() public {
-        vm.startPrank(PROVIDER);
-        registry.register("ipfs://p", bytes32("eu-west"));
-        registry.setCapacity(MODEL, 3, 80);
+    function _provision(address provider, int256 delta) internal {
+        vm.prank(MARKET);
+        registry.provision(provider, delta);
+    }
+
+    /// ProviderRegistry.sol `provision` (in place of the mutants of `_lock` and `_release`, which
+    /// are gone): the whole free stake can be provisioned (`uint256(delta) > free` flipped to
+    /// `>=`), one wei more cannot, with the exact figures; the whole provision can be given back
+    /// (`back > total` flipped to `>=`), one wei more cannot. The moves land exactly (deleting or
+    /// flipping `total += ...`, `total -= back` or `p.provisioned = ...`), and the free stake
+    /// moves against them (`_free`'s arithmetic).
+    function test_provisionMovesFreeStakeBothWays() public {
+        _stakedProvider(PROVIDER, 1_000 ether);
+        vm.startPrank(MARKET);
+        registry.provision(PROVIDER, 400 ether);
+        vm.assertEq(registry.providerOf(PROVIDER).provisioned, 400 ether, "400 provisioned");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 600 ether, "600 free");
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, 600 ether, 600 ether + 1));
+        registry.provision(PROVIDER, 600 ether + 1);
+        registry.provision(PROVIDER, 600 ether); // exactly the free stake
+        vm.assertEq(registry.providerOf(PROVIDER).provisioned, 1_000 ether, "all of it provisioned");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 0, "nothing free");
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, 0, 1));
+        registry.provision(PROVIDER, 1);
+
+        registry.provision(PROVIDER, -250 ether);
+        vm.assertEq(registry.providerOf(PROVIDER).provisioned, 750 ether, "250 given back");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 250 ether, "250 free again");
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, 750 ether, 750 ether + 1));
+        registry.provision(PROVIDER, -(750 ether + 1));
+        registry.provision(PROVIDER, -750 ether); // exactly the provision
         vm.stopPrank();
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertEq(p.provisioned, 0, "nothing provisioned");
+        vm.assertEq(p.staked, 1_000 ether, "the stake never moved");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 1_000 ether, "all of it free");
+    }
+
+    /// ProviderRegistry.sol `provision`: only a registered provider's stake can be provisioned
+    /// (`NotRegistered`, checked before the free stake), a move of zero needs no registration
+    /// (`delta > 0` flipped to `>=` would refuse it), and -2^255 is refused by the checked negation.
+    function test_provisionOfUnregisteredProviders() public {
+        vm.startPrank(MARKET);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotRegistered.selector, PROVIDER));
+        registry.provision(PROVIDER, 1);
+        registry.provision(PROVIDER, 0); // nothing moves: allowed, registered or not
+        vm.expectRevert(abi.encodeWithSelector(bytes4(keccak256("Panic(uint256)")), uint256(0x11)));
+        registry.provision(PROVIDER, type(int256).min);
+        vm.stopPrank();
+        vm.assertEq(registry.providerOf(PROVIDER).provisioned, 0, "nothing provisioned");
+    }
+
+    /// ProviderRegistry.sol `_free`: neither the provision nor the unbonding stake is free; an
+    /// unstake request can take only what is neither (staked 1,000, provisioned 300, unbonding
+    /// 200: 500 free, 501 refused), nor can a provision.
+    function test_freeStakeExcludesProvisionAndUnbonding() public {
+        _stakedProvider(PROVIDER, 1_000 ether);
+        _provision(PROVIDER, 300 ether);
+        vm.startPrank(PROVIDER);
+        registry.requestUnstake(200 ether);
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 500 ether, "1,000 - 300 - 200");
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, 500 ether, 500 ether + 1));
+        registry.requestUnstake(500 ether + 1);
+        vm.stopPrank();
+        vm.prank(MARKET);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, 500 ether, 500 ether + 1));
+        registry.provision(PROVIDER, int256(500 ether + 1));
+        vm.prank(PROVIDER);
+        registry.requestUnstake(500 ether);
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertEq(p.unbonding, 700 ether, "700 unbonding");
+        vm.assertEq(p.provisioned, 300 ether, "the provision kept");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 0, "nothing free");
+    }
+
+    /// ProviderRegistry.sol `_slash` (replacing the mutants of `_take`, which is gone): a slash
+    /// takes the provision only. The whole provision can be slashed (`amount > provisioned`
+    /// flipped to `>=`), one wei more is refused `ProvisionExceeded` with the exact figures and
+    /// takes nothing (also through `recordOutcome`, which then records no outcome either); the
+    /// unbonding stake, its end and the free stake are never touched; the stake and the provision
+    /// fall by exactly the amount, paid to the payees in order and the rest burned.
+    function test_slashTakesOnlyTheProvision() public {
+        _stakedProvider(PROVIDER, 1_000 ether);
+        _provision(PROVIDER, 300 ether);
+        vm.prank(PROVIDER);
+        registry.requestUnstake(200 ether);
+        ProviderRegistry.Provider memory before = registry.providerOf(PROVIDER);
+        address[] memory to = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (to[0], amounts[0]) = (address(0xA11CE), 100 ether);
+        (to[1], amounts[1]) = (address(0xCA201), 500 ether);
+        uint256 supply = token.totalSupply();
 
         vm.startPrank(MARKET);
-        registry.lockCollateral(PROVIDER, _lock(1, 2));
-        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientCapacity.selector, uint32(1), uint32(2)));
-        registry.lockCollateral(PROVIDER, _lock(2, 2));
-        registry.lockCollateral(PROVIDER, _lock(3, 1));
-        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientCapacity.selector, uint32(0), uint32(1)));
-        registry.lockCollateral(PROVIDER, _lock(4, 1));
+        bytes memory exceeded =
+            abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, 300 ether, 300 ether + 1);
+        vm.expectRevert(exceeded);
+        registry.slash(PROVIDER, 300 ether + 1, to, amounts);
+        vm.expectRevert(exceeded);
+        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.Failed, 300 ether + 1, to, amounts);
+        vm.assertEq(registry.providerOf(PROVIDER).failed, 0, "a refused slash records no outcome");
+
+        registry.slash(PROVIDER, 120 ether, to, amounts); // 100 to 0xA11CE, 20 to 0xCA201
+        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.Failed, 180 ether, to, amounts); // 100 + 80
         vm.stopPrank();
-        vm.assertEq(registry.capacityOf(PROVIDER, MODEL).reserved, 3, "all three reserved");
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertEq(p.provisioned, 0, "the whole provision slashed");
+        vm.assertEq(p.staked, 700 ether, "the stake fell by the slashes");
+        vm.assertEq(p.unbonding, before.unbonding, "unbonding stake untouched");
+        vm.assertEq(p.unbondingEnd, before.unbondingEnd, "unbonding end untouched");
+        vm.assertEq(registry.freeStakeOf(PROVIDER), 500 ether, "free stake untouched");
+        vm.assertEq(p.failed, 1, "recordOutcome recorded the failure");
+        vm.assertEq(token.balanceOf(address(0xA11CE)), 200 ether, "paid first, twice");
+        vm.assertEq(token.balanceOf(address(0xCA201)), 100 ether, "paid the rest");
+        vm.assertEq(token.totalSupply(), supply, "nothing burned");
+        vm.assertEq(token.balanceOf(address(registry)), 700 ether, "the ledger holds the rest");
+
+        vm.prank(MARKET);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, 0, 1));
+        registry.slash(PROVIDER, 1, to, amounts); // nothing provisioned: nothing slashable
+    }
+
+    /// ProviderRegistry.sol `recordOutcome`: with no slash amount nothing is slashed and no
+    /// `Slashed` event is emitted (`slashAmount != 0` flipped or negated would slash 0, or skip
+    /// the slash of an amount).
+    function test_recordOutcomeSlashesOnlyAnAmount() public {
+        _stakedProvider(PROVIDER, 100 ether);
+        _provision(PROVIDER, 100 ether);
+        address[] memory none = new address[](0);
+        uint256[] memory zero = new uint256[](0);
+        vmLogs.recordLogs();
+        vm.prank(MARKET);
+        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.Completed, 0, none, zero);
+        vm.assertEq(vmLogs.getRecordedLogs().length, 1, "ReputationUpdated only");
+        vm.prank(MARKET);
+        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.DisputeLost, 40 ether, none, zero);
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertEq(p.provisioned, 60 ether, "40 slashed of the provision");
+        vm.assertEq(p.staked, 60 ether, "40 slashed of the stake");
+        vm.assertEq(p.completed, 1, "completed");
+        vm.assertEq(p.disputesLost, 1, "dispute lost");
+    }
+
+    /// ProviderRegistry.sol `deregister`: refused `StillProvisioned(provisioned)` while anything
+    /// is provisioned (`provisioned != 0` flipped or negated), allowed once the provision is
+    /// given back; all free stake then unbonds.
+    function test_deregisterRefusedWhileProvisioned() public {
+        _stakedProvider(PROVIDER, 1_000 ether);
+        _provision(PROVIDER, 1);
+        vm.prank(PROVIDER);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.StillProvisioned.selector, uint256(1)));
+        registry.deregister();
+        _provision(PROVIDER, -1);
+        vm.prank(PROVIDER);
+        registry.deregister();
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertFalse(p.registered, "deregistered");
+        vm.assertEq(p.unbonding, 1_000 ether, "all of it unbonding");
+        vm.prank(MARKET);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotRegistered.selector, PROVIDER));
+        registry.provision(PROVIDER, 1); // nor can a deregistered provider be provisioned
+    }
+
+    /// ProviderRegistry.sol: only the market (MARKET_ROLE) moves provisions, slashes them and
+    /// records outcomes (the removal of `onlyRole(MARKET_ROLE)` from `provision`, `slash` or
+    /// `recordOutcome`); calls that succeed for the market revert for another account, with
+    /// the exact error.
+    function test_onlyTheMarketProvisionsSlashesAndRecords() public {
+        _stakedProvider(PROVIDER, 10 ether);
+        address stranger = address(0x57A);
+        bytes32 role = registry.MARKET_ROLE();
+        address[] memory none = new address[](0);
+        uint256[] memory zero = new uint256[](0);
+        bytes[4] memory calls = [
+            abi.encodeCall(registry.provision, (PROVIDER, int256(10 ether))),
+            abi.encodeCall(registry.provision, (PROVIDER, int256(0))),
+            abi.encodeCall(registry.slash, (PROVIDER, 0, none, zero)),
+            abi.encodeCall(registry.recordOutcome, (PROVIDER, IProviderRegistry.Outcome.Completed, 0, none, zero))
+        ];
+        bytes memory denied =
+            abi.encodeWithSelector(bytes4(keccak256("AccessControlUnauthorizedAccount(address,bytes32)")), stranger, role);
+        for (uint256 i; i < calls.length; ++i) {
+            vm.prank(stranger);
+            (bool ok, bytes memory ret) = address(registry).call(calls[i]);
+            vm.assertFalse(ok, string.concat("a stranger's call went through, call ", _digit(i)));
+            vm.assertTrue(keccak256(ret) == keccak256(denied), string.concat("wrong error, call ", _digit(i)));
+        }
+        ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
+        vm.assertEq(p.provisioned + p.completed, 0, "nothing moved");
+        for (uint256 i; i < calls.length; ++i) {
+            vm.prank(MARKET);
+            (bool ok,) = address(registry).call(calls[i]);
+            vm.assertTrue(ok, string.concat("the market's call failed, call ", _digit(i)));
+        }
+        vm.assertEq(registry.providerOf(PROVIDER).provisioned, 10 ether, "the market provisioned");
     }
 
     /// ProviderRegistry.sol `register` (del of `p.initialized = true`, `p.region = region` and
     /// `metadataURIOf[msg.sender] = metadataURI` survived the full run): registration records the
-    /// region and the metadata URI, and marks the record's second slot used, so the first lock
-    /// writes a used slot.
+    /// region and the metadata URI, and marks the record's second slot used, so the first
+    /// provision writes a used slot.
     function test_registerRecordsRegionUriAndWarmsTheRecord() public {
         vm.prank(PROVIDER);
         registry.register("ipfs://p", bytes32("eu-west"));
@@ -200,6 +382,33 @@ contract MutationKillsTest is LedgerSetup {
         token.approve(address(registry), amount);
         registry.stakeAsVerifier(amount);
         vm.stopPrank();
+    }
+
+    /// StakingLedger.sol `_exclude`: an excluded set given out of slot order is sorted by shifting
+    /// the larger slots up (arith `j - 1` -> `j + 1` in the shift survived the CI sample once the
+    /// handler's calls changed with step two: it reads past the entries, or the end of the set).
+    /// With verifiers in slots 1, 2 and 3, excluding 3 then 1 (and 3 again, a duplicate) leaves
+    /// only slot 2 to draw, every seat.
+    function test_excludedSetOutOfSlotOrder() public {
+        address[3] memory v = [address(0xE1), address(0xE2), address(0xE3)];
+        for (uint256 i; i < 3; ++i) {
+            _stakeAsVerifier(v[i], 1_000 ether + i * 500 ether); // slots 1, 2, 3
+            vm.assertEq(registry.verifierOf(v[i]).slot, i + 1, "slot in registration order");
+        }
+        address[] memory excluded = new address[](2);
+        (excluded[0], excluded[1]) = (v[2], v[0]);
+        address[] memory drawn = registry.drawVerifiers(7, excluded, 8);
+        vm.assertEq(drawn.length, 8, "eight seats");
+        for (uint256 i; i < drawn.length; ++i) {
+            vm.assertEq(drawn[i], v[1], "only the verifier not excluded is drawn");
+        }
+        excluded = new address[](3);
+        (excluded[0], excluded[1], excluded[2]) = (v[2], v[0], v[2]);
+        drawn = registry.drawVerifiers(11, excluded, 8);
+        vm.assertEq(drawn.length, 8, "eight seats, the duplicate ignored");
+        for (uint256 i; i < drawn.length; ++i) {
+            vm.assertEq(drawn[i], v[1], "only the verifier not excluded is drawn, duplicate or not");
+        }
     }
 
     /// StakingLedger.sol `drawReady`: a draw is not ready while its target block is the current
@@ -306,14 +515,13 @@ contract MutationKillsTest is LedgerSetup {
 
     /// Every `nonReentrant` entry point refuses a call made while `processDraws` runs (from the
     /// resolver's `completeDraw`): kills the removal of `nonReentrant` (mod-rm) from `stake`,
-    /// `withdrawUnstaked`, `slash`, `closeLock`, `stakeAsVerifier`, `withdrawVerifierStake`,
+    /// `withdrawUnstaked`, `slash`, `recordOutcome`, `stakeAsVerifier`, `withdrawVerifierStake`,
     /// `processDraws` and `slashVerifier` (the removal from `withdrawUnstaked` survived: CMP has
     /// no transfer hooks, so only a re-entering resolver can tell).
     function test_nonReentrantEntryPointsRefuseReentry() public {
         vm.startPrank(GOV);
         registry.setResolver(IDrawConsumer(address(this)));
         registry.grantRole(registry.MARKET_ROLE(), address(this));
-        registry.grantRole(registry.SLASHER_ROLE(), address(this));
         vm.stopPrank();
         uint256 target = registry.requestDraw(IStakingLedger.EntryKind.VerifierDraw, 5);
         vm.roll(target + 1);

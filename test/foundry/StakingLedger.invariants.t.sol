@@ -20,13 +20,13 @@ contract StakingLedgerInvariants is LedgerSetup {
 
         bytes4[] memory selectors = new bytes4[](30);
         selectors[0] = StakingLedgerHandler.register.selector;
-        selectors[1] = StakingLedgerHandler.setCapacity.selector;
+        selectors[1] = StakingLedgerHandler.provisionIn.selector;
         selectors[2] = StakingLedgerHandler.stake.selector;
         selectors[3] = StakingLedgerHandler.requestUnstake.selector;
         selectors[4] = StakingLedgerHandler.withdrawUnstaked.selector;
         selectors[5] = StakingLedgerHandler.deregister.selector;
-        selectors[6] = StakingLedgerHandler.lockCollateral.selector;
-        selectors[7] = StakingLedgerHandler.releaseCollateral.selector;
+        selectors[6] = StakingLedgerHandler.openJob.selector;
+        selectors[7] = StakingLedgerHandler.provisionOut.selector;
         selectors[8] = StakingLedgerHandler.slashProvider.selector;
         selectors[9] = StakingLedgerHandler.settleNewJob.selector;
         selectors[10] = StakingLedgerHandler.registerVerifier.selector;
@@ -40,16 +40,17 @@ contract StakingLedgerInvariants is LedgerSetup {
         selectors[18] = StakingLedgerHandler.roll.selector;
         selectors[19] = StakingLedgerHandler.govern.selector;
         selectors[20] = StakingLedgerHandler.strangerCall.selector;
-        // The busiest paths get a second entry, so they are picked twice as often.
+        // The busiest paths get a second entry, so they are picked twice as often (the market's
+        // jobs: `openJob` locks provision, `closeJob` releases it and slashes).
         selectors[21] = StakingLedgerHandler.stakeAsVerifier.selector;
-        selectors[22] = StakingLedgerHandler.lockCollateral.selector;
+        selectors[22] = StakingLedgerHandler.openJob.selector;
         selectors[23] = StakingLedgerHandler.closeJob.selector;
         selectors[24] = StakingLedgerHandler.randomnessSource.selector;
         selectors[25] = StakingLedgerHandler.switchRandomness.selector;
         selectors[26] = StakingLedgerHandler.takeStakeRewards.selector;
         selectors[27] = StakingLedgerHandler.warpEpoch.selector;
         selectors[28] = StakingLedgerHandler.rewardsFault.selector;
-        selectors[29] = StakingLedgerHandler.replaceLock.selector;
+        selectors[29] = StakingLedgerHandler.closeJob.selector;
         _targetContract(address(handler));
         _targetSelector(address(handler), selectors);
     }
@@ -61,31 +62,20 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(token.balanceOf(address(registry)), _sumProviderStaked() + _sumVerifierStaked(), "(a) balance != stakes");
     }
 
-    /// (b) For every provider, `staked >= locked + unbonding` (free stake never negative). The
-    ///     registry keeps no record per lock, only each provider's sums: `locked`, `activeLocks`
-    ///     and the GPUs `reserved` per model equal the sums over the market's live jobs held by
-    ///     the provider (the handler's ghosts, and the same recomputed from its list of live
-    ///     locks); reserved never exceeds the model's capacity, and a provider holding a lock is
-    ///     registered.
-    function invariant_b_providerStakeCoversLocksAndUnbonding() public view {
+    /// (b) For every provider, `staked >= provisioned + unbonding`: the provision never exceeds
+    ///     staked − unbonding, and the free stake is never negative; `freeStakeOf` = staked −
+    ///     provisioned − unbonding; a provider with anything provisioned is registered (it cannot
+    ///     deregister while provisioned, nor be provisioned unless registered).
+    function invariant_b_provisionWithinStake() public view {
         address[] memory ps = handler.providers();
-        bytes32[2] memory ms = handler.models();
         for (uint256 i; i < ps.length; ++i) {
             ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
-            vm.assertGe(p.staked, uint256(p.locked) + p.unbonding, "(b) staked < locked + unbonding");
-            vm.assertEq(p.locked, handler.ghostLocked(ps[i]), "(b) locked != sum of live locks");
-            vm.assertEq(p.activeLocks, handler.ghostLockCount(ps[i]), "(b) activeLocks != live locks");
-            (uint256 amount, uint256 count, uint256[2] memory gpus) = handler.liveLockSums(ps[i]);
-            vm.assertEq(p.locked, amount, "(b) locked != sum over the live jobs");
-            vm.assertEq(p.activeLocks, count, "(b) activeLocks != live jobs");
-            vm.assertTrue(p.activeLocks == 0 || p.registered, "(b) a provider holding a lock is not registered");
-            vm.assertEq(registry.freeStakeOf(ps[i]), uint256(p.staked) - p.locked - p.unbonding, "(b) free stake");
-            for (uint256 m; m < 2; ++m) {
-                ProviderRegistry.Capacity memory c = registry.capacityOf(ps[i], ms[m]);
-                vm.assertEq(c.reserved, handler.ghostReserved(ps[i], ms[m]), "(b) reserved != GPUs of live locks");
-                vm.assertEq(c.reserved, gpus[m], "(b) reserved != GPUs of the live jobs");
-                vm.assertLe(c.reserved, c.gpuCount, "(b) reserved > gpuCount");
-            }
+            vm.assertGe(p.staked, uint256(p.provisioned) + p.unbonding, "(b) staked < provisioned + unbonding");
+            vm.assertLe(p.provisioned, uint256(p.staked) - p.unbonding, "(b) provisioned > staked - unbonding");
+            vm.assertEq(
+                registry.freeStakeOf(ps[i]), uint256(p.staked) - p.provisioned - p.unbonding, "(b) free stake"
+            );
+            vm.assertTrue(p.provisioned == 0 || p.registered, "(b) a provisioned provider is not registered");
         }
     }
 
@@ -144,8 +134,10 @@ contract StakingLedgerInvariants is LedgerSetup {
     }
 
     /// (h) Every operation moved exactly what the specification says (slash amounts and payouts,
-    ///     locks, unstakes, withdrawals), and forbidden ones (staking or registering while paused,
-    ///     withdrawing before the unbonding end, deregistering with locks) always reverted.
+    ///     provisions, unstakes, withdrawals), and forbidden ones (staking or registering while
+    ///     paused, withdrawing before the unbonding end, deregistering while provisioned, a
+    ///     provision beyond the free stake or of an unregistered provider, giving back or slashing
+    ///     more than the provision, a bad payee list) always reverted, with the exact error.
     function invariant_h_operationsFollowSpec() public view {
         vm.assertEq(handler.ghostSpecViolations(), 0, handler.lastSpecViolation());
     }
@@ -168,8 +160,8 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(atRisk, sum, "(i) stakeAtRisk != active stake of providers and verifiers");
     }
 
-    /// (j) Reputation follows the outcomes recorded (only `closeLock` records one: the handler's
-    ///     `closeJob` and `settleNewJob`; `releaseCollateral` and `slash` record none): for every
+    /// (j) Reputation follows the outcomes recorded (only `recordOutcome` records one: the
+    ///     handler's `closeJob` on that path and `settleNewJob`; `slash` records none): for every
     ///     provider, `providerOf`'s completed, failed and disputesLost equal the ghost counts,
     ///     and `reputationOf` is (c + 1) * 10000 / (c + 3f + 3d + 2).
     function invariant_j_reputationFollowsOutcomes() public view {
@@ -230,6 +222,33 @@ contract StakingLedgerInvariants is LedgerSetup {
         }
     }
 
+    /// (m) For every provider, the ledger's `provisioned` equals the market's moves of its stake
+    ///     into the provision, less its moves out of it, less the slashes of it (the handler's
+    ///     ghosts), to the wei; and it covers the market's live locks on it (Σ of the live jobs'
+    ///     locks held by the provider, as the running ghost and recomputed from the list of jobs):
+    ///     the market never gives back, nor slashes beyond, what its jobs hold.
+    function invariant_m_provisionFollowsTheMarket() public view {
+        address[] memory ps = handler.providers();
+        for (uint256 i; i < ps.length; ++i) {
+            uint256 provisioned = registry.providerOf(ps[i]).provisioned;
+            vm.assertEq(provisioned, handler.ghostProvisioned(ps[i]), "(m) provisioned != moves in - moves out - slashes");
+            (uint256 locked,) = handler.liveLockSum(ps[i]);
+            vm.assertEq(handler.ghostLocked(ps[i]), locked, "(m) locked != sum over the live jobs");
+            vm.assertLe(locked, provisioned, "(m) the market's locks exceed the provision");
+        }
+    }
+
+    /// (n) Slashes never touch unbonding stake: for every provider, the ledger's `unbonding`
+    ///     equals the stake it asked to unbond (unstake requests, and its free stake when it
+    ///     deregistered) less what it withdrew (the handler's ghost), to the wei. (Each slash is
+    ///     also checked to leave `unbonding` and `unbondingEnd` as they were, under (h).)
+    function invariant_n_slashesSpareUnbondingStake() public view {
+        address[] memory ps = handler.providers();
+        for (uint256 i; i < ps.length; ++i) {
+            vm.assertEq(registry.providerOf(ps[i]).unbonding, handler.ghostUnbonding(ps[i]), "(n) unbonding != asked - withdrawn");
+        }
+    }
+
     /// @notice Run after each run (sequence of `depth` calls) of every invariant's campaign:
     ///         checks all the invariants, so that each campaign, whichever invariant it checks
     ///         after every call, also checks the others at the end of each of its runs (forge
@@ -237,7 +256,7 @@ contract StakingLedgerInvariants is LedgerSetup {
     ///         are sticky, so a violation anywhere in the run is caught here.
     function afterInvariant() public view {
         invariant_a_balanceEqualsStakes();
-        invariant_b_providerStakeCoversLocksAndUnbonding();
+        invariant_b_provisionWithinStake();
         invariant_c_treeMatchesActiveStake();
         invariant_d_conservation();
         invariant_e_supplyFallsOnlyByBurns();
@@ -248,6 +267,8 @@ contract StakingLedgerInvariants is LedgerSetup {
         invariant_j_reputationFollowsOutcomes();
         invariant_k_stakeRewardsWithinRelease();
         invariant_l_verifierStakeNoneOrAtLeastMinimum();
+        invariant_m_provisionFollowsTheMarket();
+        invariant_n_slashesSpareUnbondingStake();
     }
 
     // ------------------------------------------------------------------ helpers

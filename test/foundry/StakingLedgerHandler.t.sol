@@ -59,30 +59,52 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         afterInvariant();
     }
 
-    /// Locks, slashes (capped at stake minus locks, paid in order, rest burned), releases,
-    /// unstakes and withdrawals keep the books.
+    /// A provider's stake through the market: provisioned (staking what it lacks) for a job's
+    /// lock, provisioned more, slashed of the provision only (never of the unbonding stake, nor
+    /// of the free stake), a slash beyond the provision refused, deregistering refused while
+    /// provisioned; the job ends with a slash, the provision is given back, the provider leaves
+    /// and withdraws. The books keep.
     function test_providerLifecycle() public {
-        handler.lockCollateral(0, 0, 4, 10_000 ether);
-        handler.lockCollateral(0, 1, 2, 0);
+        address p0 = handler.providers()[0];
+        handler.openJob(0, 4, 10_000 ether, 0x101); // registers, stakes and provisions 10,400 CMP; locks it
+        ProviderRegistry.Provider memory r = registry.providerOf(p0);
+        vm.assertEq(r.provisioned, 10_400 ether, "provisioned what the job locks");
+        vm.assertEq(r.staked, 10_400 ether, "staked what it lacked");
+        vm.assertEq(handler.ghostLocked(p0), 10_400 ether, "the market's lock");
         handler.stake(0, 5_000 ether);
-        handler.requestUnstake(0, 1_000 ether); // unbonding stake is slashable too
-        handler.slashProvider(0, type(uint256).max, 4, 7);
-        vm.assertEq(registry.freeStakeOf(handler.providers()[0]), 0, "slash took all unlocked stake");
-        vm.assertEq(handler.ghostBurned() + handler.ghostSlashPaid(), 5_000 ether, "free and unbonding stake slashed");
-        handler.releaseCollateral(0);
-        handler.requestUnstake(0, type(uint256).max);
+        handler.requestUnstake(0, 1_000 ether);
+        handler.provisionIn(0, 2_000 ether, 0x101); // of the 4,000 CMP free
+        vm.assertEq(registry.freeStakeOf(p0), 2_000 ether, "15,400 - 12,400 - 1,000");
+        handler.slashProvider(0, 2_000 ether, 4, 7); // all the provision no job holds
+        r = registry.providerOf(p0);
+        vm.assertEq(r.provisioned, 10_400 ether, "slashed the provision no job holds");
+        vm.assertEq(r.unbonding, 1_000 ether, "the unbonding stake untouched");
+        vm.assertEq(registry.freeStakeOf(p0), 2_000 ether, "the free stake untouched");
+        vm.assertEq(handler.ghostBurned() + handler.ghostSlashPaid(), 2_000 ether, "slashed 2,000 CMP");
+        handler.slashProvider(0, 1, 0, 4); // paySeed % 4 == 0: beyond the provision, refused
+        vm.assertEq(handler.reached("slashBeyondProvisionRefused"), 1, "a slash beyond the provision refused");
+        handler.deregister(0, 0); // still provisioned: refused
+        vm.assertEq(handler.reached("deregisterRefused"), 1, "refused while provisioned");
+        handler.closeJob(0, 1 << 8, 1, 5_000 ether, 2, 9); // recordOutcome(Failed) with a slash of 5,000
+        r = registry.providerOf(p0);
+        vm.assertEq(r.provisioned, 5_400 ether, "the job's slash taken of the provision");
+        vm.assertEq(r.failed, 1, "the failure recorded");
+        vm.assertEq(r.unbonding, 1_000 ether, "the unbonding stake still untouched");
+        handler.deregister(0, 1); // no job holds the provision: given back, then the provider leaves
+        vm.assertEq(handler.reached("provisionTakenBackToLeave"), 1, "provision given back to leave");
+        r = registry.providerOf(p0);
+        vm.assertFalse(r.registered, "deregistered");
+        vm.assertEq(r.provisioned, 0, "nothing provisioned");
+        vm.assertEq(r.unbonding, 8_400 ether, "all of the stake left unbonding");
         handler.withdrawUnstaked(0, 1); // waits out the unbonding period
-        vm.assertGe(handler.ghostWithdrawn(), 1, "withdrew");
-        handler.deregister(0); // still one lock: must revert, and does
-        handler.releaseCollateral(0);
-        handler.deregister(0);
-        vm.assertFalse(registry.providerOf(handler.providers()[0]).registered, "deregistered");
+        vm.assertEq(handler.ghostWithdrawn(), 8_400 ether, "withdrew it all");
+        vm.assertEq(registry.stakeOf(p0), 0, "nothing staked");
         afterInvariant();
     }
 
     /// Every privileged function reverts for strangers; pausing stops stakes and registrations.
     function test_strangersAndPause() public {
-        handler.lockCollateral(1, 0, 1, 0);
+        handler.openJob(1, 1, 0, 0x101);
         handler.stakeAsVerifier(1, 1_000 ether);
         for (uint256 which; which < 17; ++which) {
             handler.strangerCall(which, which);
@@ -92,198 +114,103 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         handler.stake(2, 1 ether);
         handler.stakeAsVerifier(3, 1_000 ether);
         handler.register(3, "x");
+        handler.provisionIn(2, 1 ether, 0x101); // not registered, and cannot register while paused
+        handler.provisionOut(1, 1, 1); // giving back goes on while paused (a move of zero here)
+        handler.openJob(1, 1, 0, 0x101); // the first job holds the whole provision: needs stake, paused
         handler.govern(3, 0); // unpause
         vm.assertFalse(registry.paused(), "unpaused");
         vm.assertEq(handler.strangerCalls(), 17, "stranger calls made");
+        vm.assertEq(handler.liveLocks(), 1, "one job opened: the second needed stake while paused");
         afterInvariant();
     }
 
-    /// Jobs close through `closeLock` (with a slash, after a refused bad payee list; without one)
-    /// and through release and slash (no outcome); a new job is settled at once: locks, slashes
-    /// and reputation keep the books. Only the market records outcomes: a slasher cannot.
-    function test_closeLockAndOldPath() public {
-        handler.lockCollateral(0, 0, 4, 10_000 ether);
-        handler.lockCollateral(1, 1, 2, 0);
-        handler.lockCollateral(0, 1, 1, 5 ether);
-        handler.stake(0, 5_000 ether);
-        handler.requestUnstake(0, 1_000 ether);
-        // closeLock with a slash of everything slashable; a five-payee list is refused first.
-        handler.closeJob(0, 1 << 8, 1, type(uint256).max, 4, 7);
-        vm.assertEq(handler.reached("closeLockRefused"), 1, "bad payee list tried");
-        // Release and slash (no outcome), then closeLock without a slash.
-        handler.closeJob(0, 1 | (1 << 8), 2, 1_000 ether, 2, 9);
-        handler.closeJob(0, 0, 0, 0, 0, 0);
-        vm.assertEq(handler.liveLocks(), 0, "all locks closed");
-        vm.assertEq(handler.reached("closeLock"), 2, "closed by closeLock");
-        vm.assertEq(handler.reached("closeOldPath"), 1, "closed by release and slash");
-        vm.assertEq(handler.reached("closeWithSlash"), 2, "two closes slashed");
-        vm.assertGe(handler.ghostBurned() + handler.ghostSlashPaid(), 5_000 ether, "slashed");
-        // Provider 0's jobs closed by closeLock (Failed) and by release and slash (no outcome),
-        // provider 1's by closeLock (Completed).
-        ProviderRegistry.Provider memory r0 = registry.providerOf(handler.providers()[0]);
-        vm.assertEq(r0.failed, 1, "closeLock recorded Failed");
-        vm.assertEq(r0.completed + r0.disputesLost, 0, "release and slash recorded no outcome");
-        vm.assertEq(registry.providerOf(handler.providers()[1]).completed, 1, "closeLock recorded Completed");
-        handler.settleNewJob(1, 0, 1, 2); // lock and close at once: DisputeLost
-        vm.assertEq(registry.providerOf(handler.providers()[1]).disputesLost, 1, "settled with an outcome");
-        vm.assertEq(handler.liveLocks(), 0, "the settled job's lock is gone");
-
-        // A resolver-like account with SLASHER_ROLE only cannot record outcomes.
-        address slasher = address(0x5A5);
-        handler.lockCollateral(2, 0, 1, 0);
-        (address p2, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
-        vm.assertEq(p2, handler.providers()[2], "provider 2 holds the lock");
-        vm.assertEq(lock.amount, 100 ether, "no collateral: 100 CMP per GPU");
-        vm.startPrank(GOV);
-        registry.grantRole(registry.SLASHER_ROLE(), slasher);
-        vm.stopPrank();
-        vm.prank(slasher);
-        (bool ok,) = address(registry).call(
-            abi.encodeCall(
-                ProviderRegistry.closeLock,
-                (p2, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
-            )
-        );
-        vm.assertFalse(ok, "a slasher closed a lock");
-        ProviderRegistry.Provider memory r2 = registry.providerOf(p2);
-        vm.assertEq(r2.locked, 100 ether, "the lock's stake stays locked");
-        vm.assertEq(r2.activeLocks, 1, "the lock stays counted");
-        vm.assertEq(registry.capacityOf(p2, lock.gpuModel).reserved, 1, "the lock's GPU stays reserved");
-        vm.assertEq(r2.completed, 0, "no outcome recorded");
-        afterInvariant();
-    }
-
-    /// The market's per-bid call: `replaceLock` moves a live lock from its holder to another
-    /// provider (set up with capacity and stake first; a bid it cannot back is refused first and
-    /// changes nothing), back again, and to the holder itself (nothing changes); an open
-    /// auction's first bid is `replaceLock(address(0), bidder, lock)`. The sums of both
-    /// providers move by exactly the lock, and the moved lock closes from its new holder.
-    function test_replaceLockMovesTheLock() public {
+    /// Jobs end through `recordOutcome` (with a slash, after a refused bad payee list; without
+    /// one), through `slash` alone (a forfeited bond: no outcome, after another refused list)
+    /// and with no ledger call (a release); a new job is settled at once. Slashes take the
+    /// provision only, the unbonding stake stays, and reputation keeps the books.
+    function test_closeJobPaths() public {
         address p0 = handler.providers()[0];
         address p1 = handler.providers()[1];
-        handler.lockCollateral(0, 0, 2, 1_000 ether); // 1,000 CMP + 2 × 100 CMP, 2 H100
-        vm.assertEq(registry.providerOf(p0).locked, 1_200 ether, "locked the collateral and the GPU stake");
-        // Provider 1 is not registered: the bid is tried as it is (refused), then 1 is set up.
-        handler.replaceLock(0, 1, 0);
-        vm.assertEq(handler.reached("replaceLockRefused"), 1, "a bid the bidder cannot back refused");
-        vm.assertEq(handler.reached("replaceLock"), 1, "moved");
-        (address holder, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
-        vm.assertEq(holder, p1, "provider 1 holds the lock");
+        handler.openJob(0, 4, 10_000 ether, 0x101); // job 0: provider 0, 10,400 CMP
+        handler.openJob(1, 2, 0, 0x101); // job 1: provider 1, 200 CMP
+        handler.openJob(0, 1, 5 ether, 0x101); // job 2: provider 0, 105 CMP
+        handler.stake(0, 5_000 ether);
+        handler.requestUnstake(0, 1_000 ether);
+        vm.assertEq(registry.providerOf(p0).provisioned, 10_505 ether, "provisioned both jobs' locks");
+        // recordOutcome(Failed) with a slash of the whole lock; a five-payee list refused first.
+        handler.closeJob(0, 1 << 8, 1, 10_400 ether, 4, 7);
+        vm.assertEq(handler.reached("badPayeesRefused"), 1, "bad payee list tried");
+        vm.assertEq(handler.reached("closeByRecordOutcome"), 1, "closed by recordOutcome");
+        // Job 2 is at index 0 now: `slash` alone (a forfeited bond) of 100 of its 105 CMP.
+        handler.closeJob(0, 1 | (1 << 8), 2, 100 ether, 2, 9);
+        vm.assertEq(handler.reached("closeBySlash"), 1, "closed by slash");
+        vm.assertEq(handler.reached("badPayeesRefused"), 2, "another bad payee list tried");
+        handler.closeJob(0, 1, 0, 0, 0, 0); // job 1: released, no ledger call
+        vm.assertEq(handler.reached("closeByRelease"), 1, "released");
+        vm.assertEq(handler.liveLocks(), 0, "all jobs ended");
         ProviderRegistry.Provider memory r0 = registry.providerOf(p0);
+        vm.assertEq(r0.provisioned, 5 ether, "10,505 - 10,400 - 100");
+        vm.assertEq(r0.unbonding, 1_000 ether, "the unbonding stake untouched");
+        vm.assertEq(r0.failed, 1, "recordOutcome recorded Failed");
+        vm.assertEq(r0.completed + r0.disputesLost, 0, "slash recorded no outcome");
+        vm.assertEq(handler.ghostBurned() + handler.ghostSlashPaid(), 10_500 ether, "slashed");
         ProviderRegistry.Provider memory r1 = registry.providerOf(p1);
-        vm.assertEq(r0.locked + r0.activeLocks + registry.capacityOf(p0, lock.gpuModel).reserved, 0, "outbid released");
-        vm.assertEq(r1.locked, 1_200 ether, "the bidder locked the same amount");
-        vm.assertEq(r1.activeLocks, 1, "the bidder holds one lock");
-        vm.assertEq(registry.capacityOf(p1, lock.gpuModel).reserved, 2, "the bidder reserved the GPUs");
-        vm.assertEq(registry.freeStakeOf(p0), 1_200 ether, "the outbid's stake is free again");
-        handler.replaceLock(0, 1, 1); // the holder bids again on its own job: nothing moves
-        vm.assertEq(handler.reached("replaceLockSelf"), 1, "own lock replaced");
-        vm.assertEq(registry.providerOf(p1).locked, 1_200 ether, "nothing moved");
-        handler.replaceLock(0, 0, 0); // back to provider 0, which can back it: no refused try
-        vm.assertEq(handler.reached("replaceLockRefused"), 1, "no refused try for a bidder who can back it");
-        (holder,) = handler.liveLock(0);
-        vm.assertEq(holder, p0, "provider 0 holds the lock again");
-        vm.assertEq(registry.providerOf(p1).locked, 0, "provider 1 released");
-        handler.lockCollateral(2, 1 | (1 << 8), 1, 0); // first bid: replaceLock(address(0), ...)
-        vm.assertEq(handler.reached("firstBid"), 1, "first bid locked");
-        vm.assertEq(registry.providerOf(handler.providers()[2]).locked, 100 ether, "first bid: 100 CMP per GPU");
-        handler.closeJob(0, 0, 0, 0, 0, 0); // closeLock of the moved lock, by provider 0
-        vm.assertEq(registry.providerOf(p0).completed, 1, "the moved lock closed from its holder");
-        vm.assertEq(registry.providerOf(p0).locked, 0, "released");
+        vm.assertEq(r1.completed + r1.failed + r1.disputesLost, 0, "a release records nothing");
+        vm.assertEq(r1.provisioned, 200 ether, "a release leaves the provision");
+        handler.settleNewJob(1, 0x101, 1, 2); // lock and settle at once: DisputeLost, no slash
+        vm.assertEq(registry.providerOf(p1).disputesLost, 1, "settled with an outcome");
+        vm.assertEq(registry.providerOf(p1).provisioned, 200 ether, "the settled job fit the provision");
+        vm.assertEq(handler.liveLocks(), 0, "the settled job's lock is gone");
         afterInvariant();
     }
 
-    /// The registry keeps only sums: a release of more than is locked (one wei more, one GPU
-    /// more, an amount past 96 bits), a second release of a lock once it would go below zero, a
-    /// close of it, and a bid outbidding a provider that no longer holds it all revert exactly
-    /// `NoCollateralLocked(provider, jobId)` and change nothing. A stranger and a slasher (no
-    /// MARKET_ROLE) cannot call `replaceLock`.
-    function test_releaseBeyondSumsReverts() public {
-        handler.lockCollateral(0, 0, 2, 1_000 ether);
-        handler.lockCollateral(1, 0, 1, 0); // a bidder with capacity and stake for the bids below
-        handler.stake(1, 5_000 ether);
-        vm.prank(handler.providers()[1]);
-        registry.setCapacity(bytes32("H100"), 8, 80);
-        (address p, IProviderRegistry.Lock memory lock) = handler.liveLock(0);
-        vm.assertEq(lock.amount, 1_200 ether, "1,000 CMP + 2 x 100 CMP per GPU");
+    /// The market's provision moves: an unregistered provider's provision is refused exactly
+    /// (`NotRegistered`) before it registers; a move beyond the free stake is refused exactly
+    /// (`NotEnoughFreeStake(free, amount)`) before the provider stakes the rest; giving back one
+    /// wei more than the provision is refused exactly (`ProvisionExceeded`); a move of zero
+    /// changes nothing; the market gives back only what its jobs do not hold; the provision is
+    /// not free stake for an unstake request; deregistering waits for the jobs and the provision.
+    /// Only the market moves provisions. Every refusal changes nothing.
+    function test_provisionMovesAndRefusals() public {
         address p1 = handler.providers()[1];
-        bytes memory refused = abi.encodeWithSelector(ProviderRegistry.NoCollateralLocked.selector, p, lock.jobId);
+        handler.provisionIn(1, 3_000 ether, 0); // pathSeed 0: both refusals tried first
+        vm.assertEq(handler.reached("provisionUnregisteredRefused"), 1, "unregistered: refused");
+        vm.assertEq(handler.reached("provisionBeyondFreeRefused"), 1, "beyond the free stake: refused");
+        vm.assertEq(registry.providerOf(p1).provisioned, 3_000 ether, "provisioned");
+        vm.assertEq(registry.freeStakeOf(p1), 0, "staked exactly what it provisioned");
+        handler.openJob(1, 2, 1_000 ether, 0x101); // 1,200 CMP, within the provision
+        vm.assertEq(registry.providerOf(p1).provisioned, 3_000 ether, "the job fits the provision");
+        handler.provisionOut(1, 1_800 ether, 0); // pathSeed 0: one wei beyond refused first
+        vm.assertEq(handler.reached("provisionOutBeyondRefused"), 1, "giving back too much: refused");
+        vm.assertEq(registry.providerOf(p1).provisioned, 1_200 ether, "gave back what no job holds");
+        handler.provisionOut(1, 1, 2); // nothing unlocked: nothing moves
+        handler.provisionOut(1, 5, 1); // a move of zero
+        vm.assertEq(handler.reached("provisionZero"), 1, "a move of zero");
+        vm.assertEq(registry.providerOf(p1).provisioned, 1_200 ether, "the job's lock stays provisioned");
+        handler.requestUnstake(1, 7); // 7 % 8 == 7: the free stake plus one wei refused first
+        vm.assertEq(handler.reached("unstakeBeyondFreeRefused"), 1, "unstake beyond the free stake refused");
+        vm.assertEq(registry.providerOf(p1).unbonding, 7, "7 wei unbonding");
+        handler.deregister(1, 1); // a job holds the provision: refused
+        vm.assertEq(handler.reached("deregisterRefused"), 1, "refused while a job holds the provision");
+        handler.closeJob(0, 1, 0, 0, 0, 0); // released, no slash
+        handler.deregister(1, 1); // gives it all back, then leaves
+        vm.assertFalse(registry.providerOf(p1).registered, "deregistered");
+        vm.assertEq(registry.providerOf(p1).unbonding, 3_000 ether, "all of the stake unbonding");
+        handler.provisionIn(1, 1 ether, 0); // unregistered again: refused, then registers and stakes
+        vm.assertEq(handler.reached("provisionUnregisteredRefused"), 2, "refused again");
+        vm.assertEq(registry.providerOf(p1).provisioned, 1 ether, "provisioned anew");
 
-        IProviderRegistry.Lock memory more = _copy(lock);
-        more.amount = lock.amount + 1;
-        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
-        more = _copy(lock);
-        more.gpus = lock.gpus + 1;
-        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
-        more = _copy(lock);
-        more.amount = uint256(type(uint96).max) + 1;
-        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, more)), refused);
-
-        handler.releaseCollateral(0); // the lock of provider 0, released once
-        vm.assertEq(handler.reached("secondReleaseRefused"), 1, "the handler tried a second release");
-        vm.assertEq(registry.providerOf(p).activeLocks, 0, "released");
-        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.releaseCollateral, (p, lock)), refused);
-        _mustRevert(
-            p,
-            lock.gpuModel,
-            abi.encodeCall(
-                ProviderRegistry.closeLock,
-                (p, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
-            ),
-            refused
-        );
-        ProviderRegistry.Provider memory r1 = registry.providerOf(p1);
-        _mustRevert(p, lock.gpuModel, abi.encodeCall(ProviderRegistry.replaceLock, (p, p1, lock)), refused);
-        ProviderRegistry.Provider memory r1After = registry.providerOf(p1);
-        vm.assertEq(r1After.locked, r1.locked, "the refused bid locked nothing of the bidder");
-        vm.assertEq(r1After.activeLocks, r1.activeLocks, "the refused bid counted no lock of the bidder");
-
-        // Only the market calls replaceLock: a bid that would succeed for it (a first bid of
-        // provider 1) reverts for a stranger and for a slasher.
-        bytes32 role = registry.MARKET_ROLE();
+        // Only the market: the same move from a stranger reverts, and changes nothing.
         address stranger = address(0x57A);
-        address slasher = address(0x5A5);
-        vm.startPrank(GOV);
-        registry.grantRole(registry.SLASHER_ROLE(), slasher);
-        vm.stopPrank();
-        for (uint256 k; k < 2; ++k) {
-            address caller = k == 0 ? stranger : slasher;
-            vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, role));
-            vm.prank(caller);
-            registry.replaceLock(address(0), p1, lock);
-        }
-        (address holder, IProviderRegistry.Lock memory live) = handler.liveLock(0);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, registry.MARKET_ROLE()
+            )
+        );
         vm.prank(stranger);
-        registry.replaceLock(holder, p1, live);
-        vm.assertEq(registry.providerOf(p1).locked, r1.locked, "nothing locked by the strangers' calls");
-        vm.prank(MARKET); // the same first bid from the market succeeds
-        registry.replaceLock(address(0), p1, lock);
-        vm.assertEq(registry.providerOf(p1).locked, r1.locked + lock.amount, "the market's bid locked");
-        vm.prank(MARKET);
-        registry.releaseCollateral(p1, lock); // back to what the handler's ghosts hold
+        registry.provision(p1, -1 ether);
+        vm.assertEq(registry.providerOf(p1).provisioned, 1 ether, "a stranger moved nothing");
         afterInvariant();
-    }
-
-    function _copy(IProviderRegistry.Lock memory l) internal pure returns (IProviderRegistry.Lock memory) {
-        return IProviderRegistry.Lock({jobId: l.jobId, gpuModel: l.gpuModel, gpus: l.gpus, amount: l.amount});
-    }
-
-    /// `data` (a market call) must revert with exactly `err` and leave `p`'s sums and stake,
-    /// and its `model` reservation, as they were.
-    function _mustRevert(address p, bytes32 model, bytes memory data, bytes memory err) internal {
-        ProviderRegistry.Provider memory before = registry.providerOf(p);
-        uint256 reserved = registry.capacityOf(p, model).reserved;
-        vm.prank(MARKET);
-        (bool ok, bytes memory ret) = address(registry).call(data);
-        vm.assertFalse(ok, "a market call beyond the sums succeeded");
-        vm.assertTrue(keccak256(ret) == keccak256(err), "wrong revert");
-        ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
-        vm.assertEq(afterwards.locked, before.locked, "locked changed");
-        vm.assertEq(afterwards.activeLocks, before.activeLocks, "activeLocks changed");
-        vm.assertEq(afterwards.staked, before.staked, "staked changed");
-        vm.assertEq(afterwards.unbonding, before.unbonding, "unbonding changed");
-        vm.assertEq(registry.capacityOf(p, model).reserved, reserved, "reserved changed");
     }
 
     /// With the VRF mock as source: a draw uses the word once it arrived (a zero word too); a
@@ -375,7 +302,9 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         handler.warp(1 hours);
         uint256 earned = registry.pendingStakeRewards(p);
         vm.assertGt(earned, 0, "earns again");
-        handler.slashProvider(1, 1_100 ether, 0, 0); // all of it (1,000 CMP) burned
+        handler.provisionIn(1, 1_000 ether, 0x101); // all of it provisioned: still at risk, earning
+        vm.assertEq(registry.pendingStakeRewards(p), earned, "a provision changes nothing earned");
+        handler.slashProvider(1, 1_000 ether, 0, 1); // all of it (1,000 CMP) burned
         vm.assertEq(registry.stakeOf(p), 0, "slashed to zero");
         vm.assertGe(registry.pendingStakeRewards(p) + 1, earned, "a slash keeps what was earned");
         uint256 pvBefore = registry.pendingStakeRewards(v);
@@ -416,7 +345,7 @@ contract StakingLedgerHandlerTest is LedgerSetup {
 
     /// A rewards distributor that reverts or answers nonsense blocks no stake change: staking,
     /// unstake requests, withdrawals, slashes (of providers and verifiers, alone and in
-    /// `closeLock`), deregistering and takes all go through while it fails. Within the epoch
+    /// `recordOutcome`), provisions, deregistering and takes all go through while it fails. Within the epoch
     /// whose rate the ledger cached, stake still earns (nothing is asked); past it, nothing is
     /// released while the distributor fails, and the next update writes that time off. Each kind
     /// of failure, then the mended distributor: stake earns again.
@@ -446,12 +375,14 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         handler.withdrawUnstaked(1, 1); // waits out the unbonding period, then withdraws
         handler.withdrawVerifierStake(0, 1);
         vm.assertEq(handler.ghostWithdrawn(), 150 ether, "both withdrew");
+        handler.provisionIn(1, 500 ether, 0x101);
         handler.slashProvider(1, 10 ether, 1, 3);
         handler.slashVerifier(0, 50 ether, 0); // leaves 1,000 CMP
-        handler.lockCollateral(1, 0, 1, 0);
-        handler.closeJob(0, 1 << 8, 1, 5 ether, 1, 3); // closeLock with a slash
-        vm.assertEq(handler.reached("closeWithSlash"), 1, "closed with a slash");
-        handler.deregister(1); // unbonds all free stake
+        handler.openJob(1, 1, 0, 0x101);
+        handler.closeJob(0, 1 << 8, 1, 5 ether, 1, 3); // recordOutcome with a slash
+        vm.assertEq(handler.reached("closeByRecordOutcome"), 1, "closed with an outcome and a slash");
+        handler.deregister(1, 1); // gives the provision back, then unbonds all free stake
+        vm.assertFalse(registry.providerOf(handler.providers()[1]).registered, "deregistered");
         handler.takeStakeRewards(1);
         handler.takeStakeRewards(4);
         vm.assertEq(handler.reached("takeRewards"), 2, "both took what they earned before the failure");
@@ -462,6 +393,7 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         // one ending at it; a rate of 2^128 wei per second. Each update past two epoch boundaries
         // writes the time off, and the stake changes go through.
         handler.stake(2, 3_000 ether);
+        handler.provisionIn(2, 1_000 ether, 0x101);
         for (uint256 k = uint256(MockRewards.Fault.RevertReleased); k <= uint256(MockRewards.Fault.HugeRate); ++k) {
             handler.rewardsFault(_faultSeed(MockRewards.Fault(k)));
             vm.assertEq(uint256(rewards.fault()), k, "fault set");
@@ -471,7 +403,7 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             handler.stakeAsVerifier(0, 10 ether);
             handler.requestUnstake(2, 1 ether);
             handler.slashVerifier(0, 10 ether, 1); // back to 1,000 CMP
-            handler.slashProvider(2, 1 ether, 0, 0);
+            handler.slashProvider(2, 1 ether, 0, 1);
             vm.assertGt(handler.ghostWrittenOff(), writtenOff, "written off");
             vm.assertLe(_pendingSum(), owed, "nothing released by the failing updates");
             if (k != uint256(MockRewards.Fault.RevertReleased)) {
@@ -570,14 +502,18 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         afterInvariant();
     }
 
-    /// Fuzz: any slash of a provider with locks and unbonding stake keeps the books.
+    /// Fuzz: any slash of a provider with a provision, the market's locks on it and unbonding
+    /// stake keeps the books (a slash beyond the provision is refused), and so does the end of
+    /// one of its jobs.
     function testFuzz_slashProvider(uint256 stakeAmount, uint256 unstake, uint256 slashAmount, uint256 n, uint256 seed)
         public
     {
         handler.stake(0, stakeAmount);
-        handler.lockCollateral(0, seed, seed >> 16, seed >> 32);
+        handler.provisionIn(0, seed >> 64, seed);
+        handler.openJob(0, seed >> 16, seed >> 32, seed);
         handler.requestUnstake(0, unstake);
         handler.slashProvider(0, slashAmount, n, seed);
+        handler.closeJob(seed, seed >> 8, seed >> 24, slashAmount, n, seed >> 40);
         afterInvariant();
     }
 
@@ -622,19 +558,21 @@ contract StakingLedgerHandlerTest is LedgerSetup {
     }
 
     /// @notice The ledger's accounting, as in the invariant suite's (a), (b), (d), (e), (f), (g),
-    ///         (h), (i), (j), (k), (l).
+    ///         (h), (i), (j), (k), (l), (m), (n).
     function checkAll() external view {
         address[] memory ps = handler.providers();
         address[] memory vs = handler.verifiers();
         uint256 sum;
         for (uint256 i; i < ps.length; ++i) {
             ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
-            vm.assertGe(p.staked, uint256(p.locked) + p.unbonding, "(b) staked < locked + unbonding");
-            vm.assertEq(p.locked, handler.ghostLocked(ps[i]), "(b) locked != live locks");
-            vm.assertEq(p.activeLocks, handler.ghostLockCount(ps[i]), "(b) activeLocks != live locks");
-            (uint256 amount, uint256 count,) = handler.liveLockSums(ps[i]);
-            vm.assertEq(p.locked, amount, "(b) locked != sum over the live jobs");
-            vm.assertEq(p.activeLocks, count, "(b) activeLocks != live jobs");
+            vm.assertGe(p.staked, uint256(p.provisioned) + p.unbonding, "(b) staked < provisioned + unbonding");
+            vm.assertEq(registry.freeStakeOf(ps[i]), uint256(p.staked) - p.provisioned - p.unbonding, "(b) free");
+            vm.assertTrue(p.provisioned == 0 || p.registered, "(b) provisioned, not registered");
+            vm.assertEq(p.provisioned, handler.ghostProvisioned(ps[i]), "(m) provisioned != moves - slashes");
+            (uint256 locked,) = handler.liveLockSum(ps[i]);
+            vm.assertEq(handler.ghostLocked(ps[i]), locked, "(m) locked != sum over the live jobs");
+            vm.assertLe(locked, p.provisioned, "(m) locks exceed the provision");
+            vm.assertEq(p.unbonding, handler.ghostUnbonding(ps[i]), "(n) unbonding != asked - withdrawn");
             sum += p.staked;
         }
         for (uint256 i; i < vs.length; ++i) {

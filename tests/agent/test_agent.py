@@ -67,9 +67,38 @@ def settle_down(agents, rounds: int = 30) -> None:
 
 def test_ensure_provider_is_idempotent(agents):
     cheap = agents[0]
+    nonce = cheap.client.account.nonce
     cheap.ensure_provider("eu-west", 8, 80, Decimal(5_000))
+    assert cheap.client.account.nonce == nonce  # nothing was missing: nothing sent
     view = cheap.client.provider()
-    assert (view.registered, view.staked) == (True, Decimal(5_000))
+    assert (view.registered, view.staked, view.provisioned, view.free) == (True, Decimal(5_000), Decimal(5_000), 0)
+    offer = cheap.client.offer(None, "H100-80GB")  # all the stake provisioned for its one model
+    assert (offer.provisioned, offer.locked, offer.gpus, offer.reserved, offer.vram_gb) == (Decimal(5_000), 0, 8, 0, 80)
+
+
+def test_ensure_provider_provisions_what_it_is_told_and_what_the_stake_covers(protocol, accounts, fund, tmp_path):
+    lines: list[str] = []
+    fund(accounts[13])
+    client = MarketClient(protocol, accounts[13])
+    agent = ProviderAgent(client, "H100-80GB", CHEAP, tmp_path / "agent.json", log=lines.append)
+    lines.clear()  # its start ("no state at …")
+    try:
+        agent.ensure_provider("eu-west", 4, 80, Decimal(3_000), provision=Decimal(1_200))
+        assert (client.offer(None, "H100-80GB").provisioned, client.provider().free) == (Decimal(1_200), 1_800)
+        agent.ensure_provider("eu-west", 4, 80, Decimal(3_000))  # default: all of the stake
+        assert client.offer(None, "H100-80GB").provisioned == Decimal(3_000)
+        assert lines == []
+        agent.ensure_provider("eu-west", 4, 80, Decimal(3_000), provision=Decimal(500))  # given back
+        client.request_unstake(Decimal(2_000))  # unbonding: no longer free
+        agent.ensure_provider("eu-west", 6, 80, Decimal(3_000))  # covers 500 + 500 free only
+        offer = client.offer(None, "H100-80GB")
+        assert (offer.gpus, offer.provisioned, client.provider().free) == (6, Decimal(1_000), 0)
+        assert lines == [
+            "provision of H100-80GB: 1000 CMP, not 3000: the stake covers only 1000 CMP "
+            "(free stake and the offer's provision)"
+        ]
+    finally:
+        agent.close()
 
 
 def test_open_auction_goes_to_the_cheaper_agent_near_the_dearer_ask(agents, customer, chain, fresh_price):
@@ -97,6 +126,42 @@ def test_open_auction_goes_to_the_cheaper_agent_near_the_dearer_ask(agents, cust
     value = job.price_per_gpu_hour * 2 * 4
     assert agents[0].client.balances()["CRD"] - before == value * Decimal("0.99")
     assert agents[0].state.tracked == [] and agents[1].state.tracked == []
+
+
+def test_the_agent_bids_only_on_jobs_its_free_provision_covers(
+    protocol, accounts, fund, customer, fresh_price, tmp_path
+):
+    """A bid locks the job's collateral and per-GPU stake (100 CMP a GPU) of the offer's
+    provision: with 250 CMP provisioned, the agent bids on a 2-GPU job (about 201 CMP), then
+    skips a second one its free provision no longer covers, saying so, and sends nothing for it."""
+    fresh_price()
+    lines: list[str] = []
+    fund(accounts[13])
+    client = MarketClient(protocol, accounts[13])
+    agent = ProviderAgent(client, "H100-80GB", CHEAP, tmp_path / "agent.json", log=lines.append)
+    try:
+        agent.ensure_provider("eu-west", 8, 80, Decimal(1_000), provision=Decimal(250))
+        first = customer.post_job(JobRequest("H100-80GB", 2, Decimal(1), Decimal(3)))
+        agent.step()
+        lock = sum(client.bid_lock(first), Decimal(0))
+        assert customer.job(first).provider == agent.me
+        assert client.offer(None, "H100-80GB").locked == lock and Decimal(200) < lock < Decimal(250)
+        second = customer.post_job(JobRequest("H100-80GB", 2, Decimal(1), Decimal(3), sealed=True))
+        nonce = client.account.nonce
+        done = agent.step()
+        assert customer.job(second).bids == 0 and client.account.nonce == nonce
+        need = sum(client.bid_lock(second), Decimal(0))  # its bond (the sealed bid bond) and 200 CMP
+        assert need > Decimal(250) - lock
+        assert done == [
+            f"job {second}: a bid locks {need} CMP, the H100-80GB offer has {Decimal(250) - lock} CMP free, skipped"
+        ]
+        assert str(second) not in agent.state.commitments  # no salt kept for a bid never made
+        lines.clear()
+        agent.ensure_provider("eu-west", 8, 80, Decimal(1_000), provision=Decimal(100))  # below the lock
+        assert client.offer(None, "H100-80GB").provisioned == lock  # as low as the market lets it go
+        assert lines == [f"provision of H100-80GB: {lock} CMP, not 100: its bids lock {lock} CMP"]
+    finally:
+        agent.close()
 
 
 def test_jobs_below_the_ask_or_for_other_gpus_are_ignored(agents, customer, fresh_price):

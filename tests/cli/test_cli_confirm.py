@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
-from utils.helpers import advance, load_script
+from utils.helpers import H100, advance, load_script
 
 import compute_market.cli as cli
 from compute_market.client import MarketClient
@@ -69,7 +69,7 @@ class Case:
     moved: Callable[[tuple, tuple], bool]  # before, after: the value moved as shown
 
 
-@pytest.fixture(params=["post-job", "stake", "bid"])
+@pytest.fixture(params=["post-job", "stake", "set-offer", "bid"])
 def case(request, protocol, accounts, chain, fund, make_customer, make_provider, fresh_price) -> Case:
     token, credits, market, registry = protocol.token, protocol.credits, protocol.market, protocol.registry
     fresh_price()
@@ -112,6 +112,20 @@ def case(request, protocol, accounts, chain, fund, make_customer, make_provider,
             stake_state,
             lambda before, after: after[3] == before[3] + to_wei(40) and after[1] == before[1] - to_wei(40),
         )
+    if request.param == "set-offer":
+        offerer = make_provider(accounts[45], stake=to_wei(100), provision=to_wei(10))
+
+        def offer_state() -> tuple:
+            return (offerer.nonce, market.offerOf(offerer, H100).provisioned, registry.providerOf(offerer).provisioned)
+
+        return Case(
+            "TEST::45",
+            ["set-offer", "--gpu", "H100-80GB", "--count", "8", "--vram", "80", "--provision", "50"],
+            "set-offer provisions 40 CMP more of your free stake for H100-80GB jobs (50 CMP in all: bids lock it, "
+            "failed jobs are slashed from it)",
+            offer_state,
+            lambda before, after: after[1:] == (to_wei(50), to_wei(50)) and before[1:] == (to_wei(10), to_wei(10)),
+        )
     customer = MarketClient(protocol, make_customer(accounts[43]))
     job_id = customer.post_job(JobRequest("H100-80GB", 2, Decimal(4), Decimal(3)))
     bidder = make_provider(accounts[41])
@@ -120,13 +134,13 @@ def case(request, protocol, accounts, chain, fund, make_customer, make_provider,
     collateral, gpu_stake = from_wei(job.collateral), from_wei(job.gpuStake)
 
     def bid_state() -> tuple:
-        return (bidder.nonce, registry.providerOf(bidder).locked, market.getJob(job_id).provider)
+        return (bidder.nonce, market.offerOf(bidder, H100).locked, market.getJob(job_id).provider)
 
     return Case(
         "TEST::41",
         ["bid", str(job_id), "2"],
-        f"bid locks {collateral + gpu_stake:f} CMP of your provider stake for job {job_id} while your bid leads "
-        f"(collateral {collateral:f} CMP + GPU stake {gpu_stake:f} CMP), at 2 CRD/GPU-h",
+        f"bid locks {collateral + gpu_stake:f} CMP of your H100-80GB offer's provision for job {job_id} while your "
+        f"bid leads (collateral {collateral:f} CMP + GPU stake {gpu_stake:f} CMP), at 2 CRD/GPU-h",
         bid_state,
         lambda before, after: after[1] == before[1] + job.collateral + job.gpuStake and after[2] == bidder.address,
     )
@@ -259,8 +273,8 @@ def test_every_value_moving_command_shows_what_moves(
     job = protocol.market.getJob(sealed)  # a commitment's bond: the job's collateral (at least `bidBond`)
     bond, gpu_stake = from_wei(job.collateral), from_wei(job.gpuStake)
     assert shown("TEST::41", "commit", str(sealed), "2") == (
-        f"commit locks {bond + gpu_stake:f} CMP of your provider stake for job {sealed} (bond {bond:f} CMP, "
-        f"forfeited unless you reveal, + GPU stake {gpu_stake:f} CMP), sealed price 2 CRD/GPU-h"
+        f"commit locks {bond + gpu_stake:f} CMP of your H100-80GB offer's provision for job {sealed} (bond "
+        f"{bond:f} CMP, forfeited unless you reveal, + GPU stake {gpu_stake:f} CMP), sealed price 2 CRD/GPU-h"
     )
 
     fractional = ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1.5", "--max-price", "2"]
@@ -302,7 +316,7 @@ def test_a_bid_on_an_unknown_job_is_refused_before_anything_is_asked(ask, termin
 
 @pytest.mark.parametrize(
     "args",
-    [["claim", "1"], ["withdraw-fees"], ["status"], ["cancel", "1"], ["unstake", "1"]],
+    [["claim", "1"], ["withdraw-fees"], ["status"], ["cancel", "1"], ["unstake", "1"], ["offer", "--gpu", "H100-80GB"]],
     ids=lambda a: a[0],
 )
 def test_commands_that_move_no_value_of_the_callers_ask_nothing(ask, args):
@@ -312,3 +326,29 @@ def test_commands_that_move_no_value_of_the_callers_ask_nothing(ask, args):
     out = json.loads(result.stdout)
     assert out.get("error") != "ConfirmationRequired"
     assert PROMPT not in result.stderr
+
+
+def test_an_offer_that_keeps_or_lowers_its_provision_asks_nothing(protocol, ask, accounts, make_provider):
+    """Only a growing provision puts more stake at risk: the same provision with other GPUs, or a
+    lower one (stake back to free), runs without a terminal and without --yes."""
+    market, registry = protocol.market, protocol.registry
+    offerer = make_provider(accounts[45], stake=to_wei(100), provision=to_wei(60))
+    offer = ["set-offer", "--gpu", "H100-80GB", "--vram", "80", "--json"]
+    for count, provision in (("4", "60"), ("4", "25")):
+        result = ask("TEST::45", *offer, "--count", count, "--provision", provision)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout)["provisioned"] == provision
+        assert PROMPT not in result.stderr
+    assert (market.offerOf(offerer, H100).gpus, market.offerOf(offerer, H100).provisioned) == (4, to_wei(25))
+    assert registry.freeStakeOf(offerer) == to_wei(75)
+
+
+def test_an_offer_the_chain_would_refuse_is_refused_before_anything_is_asked(ask, accounts, make_provider, terminal):
+    make_provider(accounts[45], stake=to_wei(100), provision=0)
+    nonce = accounts[45].nonce
+    args = ["set-offer", "--gpu", "H100-80GB", "--count", "8", "--vram", "80", "--provision", "150"]
+    result = ask("TEST::45", *args, input="y\n")
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no line shown, no prompt
+    assert result.stderr.strip().splitlines()[-1] == "refused: NotEnoughFreeStake(have=100 CMP, need=150 CMP)"
+    assert accounts[45].nonce == nonce

@@ -54,9 +54,8 @@ def test_history_is_the_jobs_timeline_in_block_order_in_human_units(
     assert shown.exit_code == 0, shown.stdout + shown.stderr
     lines = shown.stdout.strip().splitlines()
     names = [line.split("  ")[2] for line in lines]
-    assert names == [
+    assert names == [  # no event of the lock: it follows from BidPlaced and the job's amounts
         "JobMarket.JobPosted",
-        "ProviderRegistry.CollateralLocked",  # the registry's event, jobId its second topic
         "JobMarket.BidPlaced",
         "JobMarket.AuctionFinalized",
         "JobMarket.ResultSubmitted",
@@ -66,8 +65,8 @@ def test_history_is_the_jobs_timeline_in_block_order_in_human_units(
     assert posted.startswith(utc(chain.blocks[block].timestamp) + "  block ")
     for field in ("gpuModel=H100-80GB", "maxPricePerGpuHour=3 CRD/GPU-h", "duration=4 h", "kind=OPEN", "escrow=24 CRD"):
         assert field in posted, posted
-    assert "clearingPrice=2 CRD/GPU-h" in lines[3] and "refund=8 CRD" in lines[3]  # 24 - 2 x 2 x 4
-    assert 'uri="ipfs://result one"' in lines[4] and "challengeEnd=20" in lines[4]
+    assert "clearingPrice=2 CRD/GPU-h" in lines[2] and "refund=8 CRD" in lines[2]  # 24 - 2 x 2 x 4
+    assert 'uri="ipfs://result one"' in lines[3] and "challengeEnd=20" in lines[3]
 
     as_json = invoke(MARKET, "TEST::43", "history", "--job", str(job_id), "--json")
     assert as_json.exit_code == 0, as_json.stderr
@@ -79,12 +78,11 @@ def test_history_is_the_jobs_timeline_in_block_order_in_human_units(
     assert first["contract"] == "JobMarket" and first["time"] == utc(first["timestamp"])
     assert (first["args"]["escrow"], first["units"]["escrow"]) == ("24", "CRD")
     assert first["args"]["customer"] == customer.address
-    locked = events[1]
+    bid = events[1]
     job = protocol.market.getJob(job_id)
-    collateral = job.collateral + job.gpuStake  # the lock the market derives from the job
-    assert (locked["args"]["amount"], locked["units"]["amount"]) == (str(Decimal(collateral) / 10**18), "CMP")
-    bid = events[2]
-    assert bid["tx"] == locked["tx"]  # one transaction, the registry's log first
+    # The bid's collateral in CMP: with the job's per-GPU stake, what it locked of the bidder's offer.
+    assert (bid["args"]["collateral"], bid["units"]["collateral"]) == (str(Decimal(job.collateral) / 10**18), "CMP")
+    assert bid["args"]["provider"] == provider.address
 
 
 def test_history_of_a_job_the_market_never_issued_is_refused(invoke):
@@ -158,6 +156,18 @@ def test_watch_from_a_block_prints_each_event_as_history_does_and_stops_at_max_e
         ("BidPlaced", job_id),
     ]
     assert events[2]["args"]["provider"] == provider.address
+
+
+def test_watch_shows_an_offer_set_in_cmp_and_by_name(chain, provider, invoke):
+    start = chain.blocks.head.number + 1
+    provider.set_offer("H100-80GB", 4, 80, Decimal("2500.5"))
+    lines = invoke(MARKET, "TEST::43", "watch", "--from-block", str(start), "--max-events", "1", "--interval", "0")
+    assert lines.exit_code == 0, lines.stderr
+    (shown,) = lines.stdout.strip().splitlines()
+    assert shown.split("  ")[2] == "JobMarket.OfferSet"
+    assert shown.endswith(
+        f"provider={provider.address}, gpuModel=H100-80GB, gpus=4, vramGb=80, provisioned=2500.5 CMP"
+    ), shown
 
 
 def test_watch_follows_events_mined_after_it_started(chain, customer, fresh_price, invoke):

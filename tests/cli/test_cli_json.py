@@ -17,6 +17,7 @@ from compute_market.units import HOUR
 MARKET = load_script("market").cli
 ACCOUNTS = {"admin": 0, "keeper": 40, "provider": 45, "customer": 46, "verifier": 47}
 ONE_GPU_HOUR = ("--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "3")
+OFFER = ("set-offer", "--gpu", "H100-80GB", "--count", "8", "--vram", "80", "--provision")  # and the CMP
 
 # (who, arguments, expected: None for success, else the error's name; the job id a post-job
 # returns is kept under `keep` and its name in braces in later arguments stands for it).
@@ -29,9 +30,11 @@ SCENARIO: list[Row] = [
     ("admin", ("transfer", "{customer}", "1000"), None, None),
     ("admin", ("transfer", "{verifier}", "1200"), None, None),
     ("provider", ("register", "--region", "eu-west"), None, None),
-    ("provider", ("set-capacity", "--gpu", "H100-80GB", "--count", "8", "--vram", "80"), None, None),
     ("provider", ("stake", "2500"), None, None),
     ("provider", ("stake", "1000"), "InsufficientBalance", None),
+    ("provider", (*OFFER, "3000"), "NotEnoughFreeStake", None),  # the ledger's, under the market's call
+    ("provider", (*OFFER, "2000"), None, None),
+    ("provider", ("offer", "--gpu", "H100-80GB"), None, None),
     ("provider", ("unstake", "1"), None, None),
     ("provider", ("withdraw",), "UnbondingNotOver", None),
     ("customer", ("mint-credits", "400"), None, None),
@@ -42,6 +45,7 @@ SCENARIO: list[Row] = [
     ("provider", ("bid", "{open}", "2"), None, None),
     ("provider", ("commit", "{sealed}", "2"), None, None),
     ("provider", ("reveal", "{sealed}", "2"), "RevealNotOpen", None),
+    ("provider", (*OFFER, "0"), "OfferInUse", None),  # the bid and the commitment lock some of it
     ("customer", ("status", "--job", "{open}"), None, None),
     ("customer", ("status",), None, None),
     ("customer", ("jobs",), None, None),

@@ -102,7 +102,22 @@ def test_insufficient_credits_under_post_job_decode_as_the_credits_error(protoco
     assert refused.value.args_ == {"sender": accounts[20].address, "balance": 0, "needed": to_wei(20)}
 
 
-def test_too_little_stake_under_a_bid_decodes_as_the_registry_error(protocol, accounts, fund, fresh_price):
+def test_too_little_stake_under_an_offer_decodes_as_the_registry_error(protocol, accounts, fund):
+    # The market's `setOffer` asks the ledger to provision the stake: the ledger's error, one call
+    # (and a delegate call) under JobMarket.setOffer, is decoded by name.
+    provider = MarketClient(protocol, accounts[22])
+    fund(accounts[22])
+    provider.register("ipfs://p", "eu-west")
+    provider.stake(Decimal(10))
+    with pytest.raises(MarketError) as refused:
+        provider.set_offer("H100-80GB", 8, 80, Decimal(25))
+    assert refused.value.name == "NotEnoughFreeStake"
+    assert refused.value.args_ == {"have": to_wei(10), "need": to_wei(25)}
+    assert str(refused.value) == "NotEnoughFreeStake(have=10 CMP, need=25 CMP)"  # in CMP, not wei
+    assert provider.offer(None, "H100-80GB").gpus == 0  # nothing offered
+
+
+def test_too_little_provision_under_a_bid_is_the_markets_error_in_cmp(protocol, accounts, fund, fresh_price):
     fresh_price()
     customer = MarketClient(protocol, accounts[21])
     fund(accounts[21])
@@ -111,19 +126,25 @@ def test_too_little_stake_under_a_bid_decodes_as_the_registry_error(protocol, ac
     provider = MarketClient(protocol, accounts[22])
     fund(accounts[22])
     provider.register("ipfs://p", "eu-west")
-    provider.set_capacity("H100-80GB", 8, 80)
-    provider.stake(Decimal(10))
+    provider.stake(Decimal(1_000))
+    provider.set_offer("H100-80GB", 8, 80, Decimal(10))  # 990 CMP of the stake left free
+    need = sum(provider.bid_lock(job_id), Decimal(0))
     with pytest.raises(MarketError) as refused:
         provider.bid(job_id, Decimal(3))
-    assert refused.value.name == "NotEnoughFreeStake"
-    assert refused.value.args_["have"] == to_wei(10)
-    assert refused.value.args_["need"] > to_wei(10)
-    assert str(refused.value).startswith("NotEnoughFreeStake(have=10 CMP, need=")  # in CMP, not wei
+    assert refused.value.name == "NotEnoughProvision"
+    assert refused.value.args_ == {"have": to_wei(10), "need": to_wei(need)}
+    assert str(refused.value) == f"NotEnoughProvision(have=10 CMP, need={need} CMP)"
+    provider.set_offer("H100-80GB", 8, 80, need)  # provisioned: the same bid goes through
+    provider.bid(job_id, Decimal(3))
+    offer = provider.offer(None, "H100-80GB")
+    assert (offer.locked, offer.free, offer.reserved) == (need, 0, 2)
+    assert provider.provider().provisioned == need
 
 
 # ---------------------------------------------------------------------- bad input
 
 POST = ["post-job", "--gpu", "H100-80GB", "--gpus", "2", "--hours", "4", "--max-price", "2.5"]
+OFFER = ["set-offer", "--gpu", "H100-80GB", "--count", "1", "--vram", "80", "--provision", "10"]
 
 
 def replace(args: list[str], option: str, value: str) -> list[str]:
@@ -148,7 +169,12 @@ BAD_INPUT = [
     (replace(POST, "--gpu", "RTX-9999"), "'--gpu'", "is not one of 'H100-80GB'"),
     ([*POST, "--holdback", "10001"], "'--holdback'", "not in the range 0<=x<=10000"),
     (POST[:1] + POST[3:], "'--gpu'", "Missing option"),
-    (["set-capacity", "--gpu", "TPU-v5", "--count", "1", "--vram", "16"], "'--gpu'", "is not one of"),
+    (replace(OFFER, "--gpu", "TPU-v5"), "'--gpu'", "is not one of"),
+    (replace(OFFER, "--count", "65536"), "'--count'", "not in the range 0<=x<=65535"),
+    (replace(OFFER, "--provision", "-1"), "'--provision'", "is not zero or more"),
+    (replace(OFFER, "--provision", "1e11"), "'--provision'", "more than the contract holds"),
+    (OFFER[:-2], "'--provision'", "Missing option"),
+    (["offer"], "'--gpu'", "Missing option"),
     (["stake", "-5"], "'AMOUNT'", "-5 is negative"),
     (["stake", "1e60"], "'AMOUNT'", "more than the contract holds"),
     (["mint-credits", "lots"], "'CMP'", "is not a number"),

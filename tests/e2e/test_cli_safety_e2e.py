@@ -79,26 +79,24 @@ def test_json_stdout_is_json_alone_for_a_success_and_a_refusal(anvil, record):
 
 
 def test_a_refusal_from_a_second_contract_prints_its_name_not_hex(anvil, record):
-    post = ["post-job", "--gpu", "H100-80GB", "--gpus", "1", "--hours", "1", "--max-price", "3", "--json"]
-    assert market(anvil, record, "TEST::0", "mint-credits", "10").returncode == 0
-    job_id = json.loads(market(anvil, record, "TEST::0", *post).stdout)["job_id"]
     assert market(anvil, record, "TEST::2", "register").returncode == 0
-    offered = market(anvil, record, "TEST::2", "set-capacity", "--gpu", "H100-80GB", "--count", "1", "--vram", "80")
-    assert offered.returncode == 0, offered.stderr
+    offer = ["set-offer", "--gpu", "H100-80GB", "--count", "1", "--vram", "80", "--provision", "250"]
 
-    # Nothing staked: the registry refuses one call under JobMarket.placeBid.
-    refused = market(anvil, record, "TEST::2", "bid", str(job_id), "3")
+    # Nothing staked: the registry refuses the provision one call under JobMarket.setOffer,
+    # before anything is asked or sent.
+    before = nonce(anvil, ADDRESSES["TEST::2"])
+    refused = market(anvil, record, "TEST::2", *offer)
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith("refused: NotEnoughFreeStake(have=0 CMP, need="), last
-    assert last.endswith(" CMP)"), last  # in CMP, not wei
+    assert last == "refused: NotEnoughFreeStake(have=0 CMP, need=250 CMP)", last  # in CMP, not wei
     assert "0x589bddd7" not in refused.stdout + refused.stderr
-    as_json = market(anvil, record, "TEST::2", "bid", str(job_id), "3", "--json")
+    as_json = market(anvil, record, "TEST::2", *offer, "--json")
     assert as_json.returncode == 1
     refusal = json.loads(as_json.stdout)
     assert refusal["error"] == "NotEnoughFreeStake"
     assert refusal["args"]["have"] == "0" and refusal["shown"]["have"] == "0 CMP"  # raw, and for people
-    assert "JobMarket.placeBid" in as_json.stderr  # Ape's call trace, on stderr
+    assert "JobMarket.setOffer" in as_json.stderr  # Ape's call trace, on stderr
+    assert nonce(anvil, ADDRESSES["TEST::2"]) == before
 
 
 @pytest.mark.parametrize(
@@ -193,7 +191,7 @@ def test_a_keyfile_account_signs_headless_in_the_agent_and_the_cli(anvil, record
     started = run(*agent, env=passphrase)
     assert started.returncode == 0, started.stdout + started.stderr
     assert f"agent {OPERATOR}: ask" in started.stdout
-    assert nonce(anvil, OPERATOR) == 4  # register, capacity, approve, stake: signed without a prompt
+    assert nonce(anvil, OPERATOR) == 4  # register, approve, stake, offer: signed without a prompt
 
     back = market(anvil, record, "operator", "transfer", ADDRESSES["TEST::0"], "50", "--json", env=passphrase)
     assert back.returncode == 0, back.stderr

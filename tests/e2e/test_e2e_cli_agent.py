@@ -93,7 +93,9 @@ def test_deploy_then_a_whole_job_through_the_cli_and_two_agents(anvil, project, 
     customer = market(anvil, record, "TEST::1", "status")
     assert Decimal(customer["CRD"]) == Decimal("2487.5") - value
     loser = market(anvil, record, "TEST::3", "status")
-    assert (Decimal(loser["CRD"]), Decimal(loser["locked"])) == (0, 0)
+    assert Decimal(loser["CRD"]) == 0 and Decimal(loser["provisioned"]) == Decimal(loser["staked"])  # all of it
+    offer = market(anvil, record, "TEST::3", "offer", "--gpu", "H100-80GB")
+    assert (Decimal(offer["locked"]), offer["reserved"], Decimal(offer["free"])) == (0, 0, Decimal(loser["staked"]))
     assert "resumes" not in (tmp_path / "cheap.log").read_text() or True
     assert (tmp_path / "cheap.log").read_text().count("from block") == 2  # started twice
 

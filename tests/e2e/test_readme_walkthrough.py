@@ -107,8 +107,19 @@ def test_the_walkthrough_is_the_chain_and_the_commands_it_needs():
     text = "\n".join(commands)
     assert text.count(f"http://127.0.0.1:{README_PORT}") == 1  # the one place the test changes
     verbs = [c.split()[3] for c in commands if c.startswith("ape run market ")]
-    # Post to payment: every step the issue names, in this order.
-    steps = ["mint-credits", "register", "stake", "post-job", "bid", "finalize", "claim", "result", "settle"]
+    # Post to payment: every step the issue names, in this order (the offer after the stake it provisions).
+    steps = [
+        "mint-credits",
+        "register",
+        "stake",
+        "set-offer",
+        "post-job",
+        "bid",
+        "finalize",
+        "claim",
+        "result",
+        "settle",
+    ]
     positions = [verbs.index(step) for step in steps]
     assert positions == sorted(positions), verbs
     assert "advance-time" in verbs and commands[0].startswith("source ")

@@ -162,6 +162,24 @@ def test_a_corrupted_mirror_is_caught(fastsim_runs, field):
     assert f"job {job.job_id}" in str(caught.value) or job.customer in str(caught.value)
 
 
+@pytest.mark.parametrize("field", ["provisioned", "locked", "gpus", "reserved", "vram", "ledger"])
+def test_a_corrupted_offer_or_provision_is_caught(fastsim_runs, field):
+    """Every offer's five fields against `offerOf`, and the ledger's provision against the sum of
+    the provider's offers (and the mirror's own ledger events), to the wei."""
+    (sim, _), _, _ = fastsim_runs
+    mirror = copy.deepcopy(sim.mirror)
+    p = sim.providers[0]
+    offer = mirror.offers[p.address][bytes32(p.gpu_model)]
+    if field == "ledger":
+        mirror.provisioned[p.address] += 1
+        match = f"provision of {p.address}"
+    else:
+        setattr(offer, field, getattr(offer, field) + 1)
+        match = f"offer of {p.gpu_model} by {p.address} {'vramGb' if field == 'vram' else field}"
+    with pytest.raises(MirrorMismatchError, match=match):
+        check_mirror(sim.chain, mirror, [p.address for p in sim.providers])
+
+
 def test_a_revert_is_named_by_its_custom_error(fastsim_runs):
     (sim, _), _, _ = fastsim_runs
     chain = sim.chain

@@ -17,10 +17,11 @@ from compute_market.economics import ProviderCosts, TrailingUtilisation
 from compute_market.fastsim import FastSimConfig, run_attached
 from compute_market.fastsim.actors import Provider
 from compute_market.fastsim.aggregate import headline
+from compute_market.fastsim.chain import GAS
 from compute_market.fastsim.mirror import Mirror
 from compute_market.fastsim.supply import DORMANT, LEFT, Snapshot, Supply, snapshot, trailing_pnl
 from compute_market.simulation.config import Catalog
-from compute_market.units import to_wei
+from compute_market.units import bytes32, to_wei
 
 FASTSIM = load_script("fastsim")
 
@@ -48,24 +49,68 @@ def test_the_trailing_pnl_counts_credits_rewards_at_the_price_and_every_owned_ho
     assert snapshot(p, Decimal(3)).reward_tokens == Decimal(3)  # earned, not claimed yet
 
 
-def test_the_mirror_follows_a_providers_unbonding_stake_as_the_registry_takes_it():
-    """1,000 CMP staked, 300 locked by a lease, 600 asked back: 100 free. A slash of 250 takes the
-    100 free first, then 150 of the unbonding stake (`ProviderRegistry._take`): 750 staked, 450
-    unbonding, nothing free; the withdrawal of the 450 leaves the 300 the lease holds."""
+MODEL = bytes32("H100-80GB")
+
+
+def _posted(mirror: Mirror, job_id: int, kind: int = 0) -> None:
+    """Job `job_id`: 2 GPUs for an hour at 100 wei a GPU-hour (a lease of 200 credit wei, half
+    of it collateral at 1 CMP a credit, 50 wei of stake per GPU: a lock of 200 CMP wei)."""
+    mirror.collateral_bps, mirror.min_stake_per_gpu = 5_000, 50
+    mirror.apply("JobMarket", "CollateralRateRead", {"tokensPerCredit": 10**18}, 0)
+    posted = {"jobId": job_id, "customer": "0x" + "33" * 20, "gpuModel": MODEL, "gpuCount": 2}
+    posted |= {"maxPricePerGpuHour": 100, "duration": 3600, "biddingEnd": 60, "kind": kind, "escrow": 200}
+    mirror.apply("JobMarket", "JobPosted", posted, 0)
+
+
+def test_the_mirror_follows_a_providers_offer_its_provision_and_the_slashes_it_takes():
+    """1,000 CMP wei staked, 400 provisioned for 4 GPUs (`OfferSet`, the ledger's `Provisioned`),
+    a bid locks 200 and 2 GPUs, 500 asked back: 100 free. The lease fails: its 100 of collateral
+    leave the provision and the stake (`Slashed` takes the provision only, never the unbonding
+    stake): 900 staked, 300 provisioned and nothing locked, 500 still unbonding, 100 free."""
     mirror, who = Mirror(), "0x" + "22" * 20
     mirror.apply("ProviderRegistry", "Staked", {"provider": who, "amount": 1000, "totalStaked": 1000}, 0)
-    mirror.apply("ProviderRegistry", "CollateralLocked", {"provider": who, "jobId": 1, "gpus": 1, "amount": 300}, 0)
-    mirror.apply(
-        "ProviderRegistry",
-        "UnstakeRequested",
-        {"provider": who, "amount": 600, "totalUnbonding": 600, "unbondingEnd": 9},
-        0,
-    )
-    assert mirror.staked[who] - mirror.locked(who) - mirror.unbonding[who] == 100
-    mirror.apply("ProviderRegistry", "Slashed", {"provider": who, "amount": 250, "slashed": 250, "burned": 0}, 0)
-    assert (mirror.staked[who], mirror.unbonding[who], mirror.locked(who)) == (750, 450, 300)
-    mirror.apply("ProviderRegistry", "Unstaked", {"provider": who, "amount": 450}, 0)
-    assert (mirror.staked[who], mirror.unbonding[who]) == (300, 0)
+    offer = {"provider": who, "gpuModel": MODEL, "gpus": 4, "vramGb": 80, "provisioned": 400}
+    mirror.apply("JobMarket", "OfferSet", offer, 0)
+    mirror.apply("ProviderRegistry", "Provisioned", {"provider": who, "delta": 400, "provisioned": 400}, 0)
+    _posted(mirror, 1)
+    assert (mirror.jobs[1].collateral, mirror.jobs[1].gpu_stake) == (100, 100)
+    mirror.apply("JobMarket", "BidPlaced", {"jobId": 1, "provider": who, "pricePerGpuHour": 90, "collateral": 100}, 0)
+    unstake = {"provider": who, "amount": 500, "totalUnbonding": 500, "unbondingEnd": 9}
+    mirror.apply("ProviderRegistry", "UnstakeRequested", unstake, 0)
+    held = mirror.offer(who, MODEL)
+    assert (held.provisioned, held.locked, held.reserved, held.free(), held.available()) == (400, 200, 2, 200, 2)
+    assert (mirror.locked(who), mirror.reserved(who), mirror.free_stake(who)) == (200, 2, 100)
+    mirror.apply("ProviderRegistry", "Slashed", {"provider": who, "amount": 100, "burned": 0}, 0)
+    failed = {"jobId": 1, "provider": who, "slashed": 100, "bounty": 0, "refund": 0}
+    mirror.apply("JobMarket", "JobFailed", failed, 0)
+    assert (mirror.staked[who], mirror.provisioned[who], mirror.unbonding[who]) == (900, 300, 500)
+    assert (held.provisioned, held.locked, held.reserved) == (300, 0, 0) and mirror.offered(who) == 300
+    assert mirror.free_stake(who) == 100 and mirror.provider_slashed == 100
+    mirror.apply("ProviderRegistry", "Unstaked", {"provider": who, "amount": 500}, 0)
+    assert (mirror.staked[who], mirror.unbonding[who], mirror.free_stake(who)) == (400, 0, 100)
+
+
+def test_the_mirror_moves_sealed_locks_as_the_market_does():
+    """Three commitments on a sealed job each lock 200 and 2 GPUs. A reveals best; B reveals lower
+    and becomes best (A released); C reveals higher (C released); D's lapsed bond is forfeited:
+    released and its 100 of collateral off its provision. The job settles: B released."""
+    mirror = Mirror()
+    a, b, c, d = ("0x" + k * 20 for k in ("aa", "bb", "cc", "dd"))
+    for who in (a, b, c, d):
+        offer = {"provider": who, "gpuModel": MODEL, "gpus": 8, "vramGb": 80, "provisioned": 1000}
+        mirror.apply("JobMarket", "OfferSet", offer, 0)
+    _posted(mirror, 7, kind=1)
+    for who in (a, b, c, d):
+        mirror.apply("JobMarket", "BidCommitted", {"jobId": 7, "provider": who, "commitment": bytes(32)}, 0)
+    assert all(mirror.locked(w) == 200 and mirror.reserved(w) == 2 for w in (a, b, c, d))
+    for who, price, best in ((a, 90, True), (b, 80, True), (c, 95, False)):
+        reveal = {"jobId": 7, "provider": who, "pricePerGpuHour": price, "isBest": best}
+        mirror.apply("JobMarket", "BidRevealed", reveal, 0)
+    mirror.apply("JobMarket", "BondForfeited", {"jobId": 7, "provider": d, "amount": 100}, 0)
+    assert [mirror.locked(w) for w in (a, b, c, d)] == [0, 200, 0, 0]
+    assert mirror.offer(d, MODEL).provisioned == 900 and mirror.offer(b, MODEL).reserved == 2
+    mirror.apply("JobMarket", "JobSettled", {"jobId": 7, "provider": b, "providerGross": 0, "refund": 0}, 0)
+    assert (mirror.locked(b), mirror.reserved(b), mirror.offer(b, MODEL).provisioned) == (0, 0, 1000)
 
 
 def test_a_window_shorter_than_a_reward_epoch_or_a_step_that_splits_the_hour_is_refused():
@@ -138,7 +183,8 @@ def test_while_the_emission_pays_for_the_hardware_the_entrants_come_in(runs):
 def test_without_the_emission_every_provider_loses_money_and_leaves(runs):
     """Rewards at nothing: at this market's utilisation every incumbent's P&L over a window goes
     negative (from hour 25, the first full window), so each stops bidding and, its leases over,
-    asks to unstake all its stake (on chain: nothing free, all of it unbonding). An entrant comes
+    withdraws its offer, takes its provision back and asks to unstake all its stake (on chain:
+    nothing provisioned or free, all of it unbonding). An entrant comes
     in only on a window in which the incumbents still staying made money (the leaving ones do not
     count); the ones that never came stay without stake or cost. Jobs posted once the market
     emptied find nobody."""
@@ -155,5 +201,31 @@ def test_without_the_emission_every_provider_loses_money_and_leaves(runs):
     for exit_ in supply["exits"]:
         p = sim.provider_of[exit_["provider"]]
         assert p.state == LEFT and _chain(sim, "freeStakeOf", p.address) == 0
+        offer = sim.chain.calls([("JobMarket", "offerOf", (p.address, bytes32(p.gpu_model)))])[0][0]
+        assert tuple(offer) == (0, 0, 0, 0, p.vram_gb) and sim.mirror.offered(p.address) == 0
         assert _chain(sim, "stakeOf", p.address) == sim.mirror.unbonding[p.address] > 0
     assert report["jobs"]["by_status"].get("EXPIRED", 0) > 0
+
+
+def _offers(sim) -> list[tuple[int, int]]:
+    """(provision set, gas used) of every `setOffer` the run mined, in chain order."""
+    chain = sim.chain
+    market, prefix = chain.address("JobMarket"), chain.codecs["JobMarket"].fn("setOffer").prefix
+    numbers = range(chain.deployment.block, chain.head()[0] + 1)
+    blocks = chain.rpc.batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
+    sent = [t for b in blocks for t in b["transactions"] if (t["to"] or "").lower() == market]
+    sent = [t for t in sent if t["input"].startswith(prefix)]
+    receipts = chain.rpc.batch([("eth_getTransactionReceipt", [t["hash"]]) for t in sent])
+    return [(int(t["input"][-64:], 16), int(r["gasUsed"], 16)) for t, r in zip(sent, receipts, strict=True)]
+
+
+def test_offers_provision_the_whole_stake_and_use_under_half_their_gas_limit(runs):
+    """Every `setOffer` of both runs: a provider's first (at set-up or on entry) provisions all
+    it staked, a leaving one's takes it all back; each used at most half its fixed gas limit
+    (`chain.GAS`; about 68,500 for a first offer, 48,800 for a withdrawal)."""
+    for sim, report in runs:
+        offers = _offers(sim)
+        stake = to_wei(MARKET.provider_stake)
+        assert [p for p, _ in offers].count(stake) == MARKET.providers + len(report["supply"]["entries"])
+        assert [p for p, _ in offers].count(0) == sum(p.state == LEFT for p in sim.providers)
+        assert all(2 * gas <= GAS["setOffer"] for _, gas in offers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ape
-from utils.helpers import job_spec
+from utils.helpers import H100, job_spec
 
 from compute_market.commitments import commitment_for
 from compute_market.units import DAY, HOUR, to_wei
@@ -41,9 +41,9 @@ def test_bid_griefing_costs_the_griefer_and_cannot_stall_the_auction(
         price = price * 99 // 100
         market.placeBid(job_id, price, sender=(griefer, honest)[i % 2])
     assert market.getJob(job_id).price < to_wei(2) * 37 // 100
-    # Only the best bidder holds a lock: the outbid party's stake is all free again.
+    # Only the best bidder holds a lock: the outbid party's offer holds none.
     loser = honest if market.getJob(job_id).provider == griefer.address else griefer
-    assert registry.providerOf(loser).locked == 0
+    assert market.offerOf(loser, H100).locked == 0
 
 
 def test_pausing_everything_never_traps_funds(
@@ -75,6 +75,10 @@ def test_pausing_everything_never_traps_funds(
     assert p.credits.balanceOf(p.market) == p.market.feesAccrued()  # only the treasury's fees
     fresh_price()
     p.credits.redeem(to_wei(10), 0, customer, sender=customer)
+    # The provision comes back from the market (its offers are not stopped by pause), then unbonds.
+    assert p.market.offerOf(provider, H100).locked == 0
+    p.market.setOffer(H100, 0, 0, 0, sender=provider)
+    assert p.registry.providerOf(provider).provisioned == 0
     p.registry.requestUnstake(p.registry.freeStakeOf(provider), sender=provider)
     p.registry.requestVerifierUnstake(to_wei(1_000), sender=verifier)
     chain.pending_timestamp += 7 * DAY

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from utils.helpers import assert_locks_match_jobs, job_spec
+from utils.helpers import H100, assert_locks_match_jobs, job_spec
 
 from compute_market.commitments import commitment_for
 from compute_market.models import JobStatus
@@ -136,4 +136,4 @@ def test_market_balance_equals_escrow_owed_after_random_jobs(
     assert credits.balanceOf(treasury) == before + fees
     assert credits.balanceOf(market) == market.feesAccrued() == 0  # every ended job paid out its escrow
     assert most_locks >= 10  # the lock check saw the commitments and leases, not an empty book
-    assert all(registry.providerOf(p).locked == 0 for p in providers)
+    assert all(market.offerOf(p, H100).locked == 0 for p in providers)

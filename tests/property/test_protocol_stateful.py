@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from utils.helpers import assert_locks_match_jobs, job_spec, unclaimed_jury_rewards
+from utils.helpers import H100, assert_locks_match_jobs, job_spec, unclaimed_jury_rewards
 
 from compute_market.commitments import commitment_for
 from compute_market.models import DisputeStatus, JobStatus
@@ -55,7 +55,7 @@ def test_protocol_invariants_hold_under_random_sequences(
     customers = [make_customer(accounts[i], to_wei(3_000)) for i in (10, 11)]
     for c in customers:
         p.credits.approve(p.resolver, 2**256 - 1, sender=c)
-    providers = [make_provider(accounts[i], gpus=64) for i in (12, 13, 14)]
+    providers = [make_provider(accounts[i], gpus=64, provision=to_wei(8_000)) for i in (12, 13, 14)]
     # Verifiers (jurors of the customers' challenges); the first provider is one too: one ledger
     # holds both of its stakes.
     # 1,600 CMP each: an unstake of up to 600 leaves the ledger's 1,000 CMP minimum active.
@@ -184,6 +184,12 @@ def test_protocol_invariants_hold_under_random_sequences(
         def unstake(self, provider, amount):
             self.attempt(p.registry.requestUnstake, to_wei(amount), sender=provider)
 
+        @rule(provider=st.sampled_from(providers), amount=st.integers(0, 10_000), gpus=st.integers(0, 64))
+        def reoffer(self, provider, amount, gpus):
+            """The provider moves its provision and GPUs anywhere, refused below what its bids
+            hold or above its free stake."""
+            self.attempt(p.market.setOffer, H100, gpus, 80, to_wei(amount), sender=provider)
+
         # ------------------------------------------------------------ verifiers
 
         @rule(verifier=st.sampled_from(verifiers), amount=st.integers(1, 600))
@@ -282,7 +288,7 @@ def test_protocol_invariants_hold_under_random_sequences(
             total = 0
             for provider in providers:
                 record = p.registry.providerOf(provider)
-                assert record.staked >= record.locked + record.unbonding  # free stake never negative
+                assert record.staked >= record.provisioned + record.unbonding  # free stake never negative
                 total += record.staked
             active = 0
             for verifier in verifiers:

@@ -54,3 +54,23 @@ def test_an_error_without_units_has_no_shown_copy():
     plain = MarketError("UnknownJob", {"jobId": 999})
     assert str(plain) == "UnknownJob(jobId=999)"
     assert plain.as_dict() == {"error": "UnknownJob", "args": {"jobId": "999"}}
+
+
+def test_the_offer_and_provision_errors_show_cmp_gpus_and_the_gpu_model():
+    """The market's offer errors and the ledger's provision errors: provisions and locks in CMP,
+    GPUs as counts, the model by name."""
+    cases = [
+        ("NotEnoughProvision(uint256,uint256)", [to_wei(10), to_wei("210.5")], "have=10 CMP, need=210.5 CMP"),
+        ("OfferInUse(uint256,uint256)", [to_wei(200), 2], "locked=200 CMP, reserved=2"),
+        ("InsufficientCapacity(uint256,uint256)", [2, 4], "available=2, requested=4"),
+        ("StillProvisioned(uint256)", [to_wei(300)], "provisioned=300 CMP"),
+        ("ProvisionExceeded(uint256,uint256)", [to_wei(5), to_wei(7)], "provisioned=5 CMP, requested=7 CMP"),
+    ]
+    for signature, values, shown in cases:
+        types = signature[signature.index("(") + 1 : -1].split(",")
+        refused = decode_revert_data(revert_data(signature, types, values))
+        assert str(refused) == f"{signature.split('(')[0]}({shown})"
+    model = decode_revert_data(revert_data("GpuModelNotOffered(bytes32)", ["bytes32"], [bytes32("H100-80GB")]))
+    assert str(model) == "GpuModelNotOffered(gpuModel=H100-80GB)"
+    assert model.args_ == {"gpuModel": "0x" + bytes32("H100-80GB").hex()}  # raw for machines
+    assert str(decode_revert_data(revert_data("InvalidOffer()", [], []))) == "InvalidOffer()"

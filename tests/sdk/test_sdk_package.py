@@ -121,10 +121,10 @@ with networks.parse_network_choice(uri):
         error = None
     except MarketError as err:
         error = err.name
-    client.register("ipfs://outside", "eu-west")  # registered, GPUs offered, no stake
-    client.set_capacity("H100-80GB", 8, 80)
+    client.register("ipfs://outside", "eu-west")  # registered, no stake
     try:
-        client.bid(job_id, Decimal(2))  # the ledger refuses the lock, inside the market's call
+        # The ledger refuses the provision (no free stake), inside the market's `setOffer`.
+        client.set_offer("H100-80GB", 8, 80, Decimal(100))
         nested = None
     except MarketError as err:
         nested = err.name

@@ -4,7 +4,7 @@ up to the receipt, a delegate call's code counts as the caller's own, and calls 
 from __future__ import annotations
 
 import pytest
-from utils.helpers import EU
+from utils.helpers import EU, H100
 from utils.job_market import crd, post
 
 from compute_market.gasreport import GasReport
@@ -86,12 +86,13 @@ def bidders(accounts, make_provider):
     return [make_provider(accounts[i]) for i in (44, 45)]
 
 
-def test_a_live_outbid_is_split_by_the_node_and_names_the_ledger_call(
+def test_a_live_outbid_is_split_by_the_node_and_calls_no_other_contract(
     protocol, market, chain, make_customer, accounts, bidders
 ):
     """On the local node: a second open bid outbids the first. Its receipt's gas equals the three
-    parts, and the calls name the ledger's `profileOf` and `replaceLock` (made from the auction
-    module by delegate call, so no `JobAuctions` entry) and nothing else."""
+    parts, and it calls no other contract: the bidder's lock and the outbid bidder's release are
+    on their offers, slots of the market (written from the auction module by delegate call, which
+    counts as the market's own gas)."""
     customer = make_customer(accounts[46])
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.50"), sender=bidders[0])
@@ -99,21 +100,28 @@ def test_a_live_outbid_is_split_by_the_node_and_names_the_ledger_call(
     contracts = {"ProviderRegistry": protocol.registry, "JobMarket": market, "ComputeCredits": protocol.credits}
     split = breakdown(trace_transaction(chain.provider, str(receipt.txn_hash)), labeller(contracts))
     assert split.total == receipt.gas_used
-    assert split.intrinsic + split.own + sum(c.gas for c in split.calls) == receipt.gas_used
-    assert sorted(c.label for c in split.calls) == ["ProviderRegistry.profileOf", "ProviderRegistry.replaceLock"]
-    assert all(c.gas > 2_000 for c in split.calls)
+    assert split.intrinsic + split.own == receipt.gas_used
+    assert split.calls == ()
     assert split.own > 0
+    assert market.offerOf(bidders[0], H100).locked == 0  # released on the outbid bidder's offer
+    assert market.offerOf(bidders[1], H100).locked > 0
 
 
-def test_a_bid_on_a_job_that_names_a_region_also_reads_the_bidders_region(
-    protocol, market, chain, make_customer, accounts, bidders
+@pytest.mark.parametrize(
+    ("terms", "called"),
+    [({"region": EU}, "ProviderRegistry.regionOf"), ({"min_rep": 4_000}, "ProviderRegistry.reputationOf")],
+    ids=["region", "least-reputation"],
+)
+def test_a_bid_on_a_job_that_names_a_region_or_a_reputation_reads_that_of_the_ledger(
+    protocol, market, chain, make_customer, accounts, bidders, terms, called
 ):
-    """A job without a region (above) makes no `regionOf` call: the region has a slot of its own
-    that `profileOf` does not read. A job that names one pays for the call (the bidders are in EU)."""
+    """A job without a region or a least reputation (above) makes no ledger call. A job that
+    names a region pays for the bidder's `regionOf` (the bidders are in EU), one that names a
+    least reputation for its `reputationOf` (a newcomer's 50% passes 40%), and nothing else."""
     customer = make_customer(accounts[46])
-    job_id = post(market, chain, customer, region=EU)
+    job_id = post(market, chain, customer, **terms)
     receipt = market.placeBid(job_id, crd("1.50"), sender=bidders[0])
     contracts = {"ProviderRegistry": protocol.registry, "JobMarket": market, "ComputeCredits": protocol.credits}
     split = breakdown(trace_transaction(chain.provider, str(receipt.txn_hash)), labeller(contracts))
-    labels = sorted(c.label for c in split.calls)
-    assert labels == ["ProviderRegistry.profileOf", "ProviderRegistry.regionOf", "ProviderRegistry.replaceLock"]
+    assert [c.label for c in split.calls] == [called]
+    assert split.intrinsic + split.own + split.calls[0].gas == receipt.gas_used

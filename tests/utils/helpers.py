@@ -110,35 +110,36 @@ def claim_jury_rewards(resolver, job_id, accounts_by_address) -> tuple[int, int]
 HOLDING_LOCK = {JobStatus.BIDDING, JobStatus.LEASED, JobStatus.RESULT_SUBMITTED, JobStatus.DISPUTED}
 
 
-def assert_locks_match_jobs(market, registry, providers, job_ids) -> int:
-    """Across the market-ledger boundary: neither contract keeps a record per lock, so each
-    provider's locked stake, lock count and reserved GPUs in the ledger must equal, to the wei,
-    what the market's jobs say it holds: `collateral + gpuStake` and the job's GPUs for each job
-    it leads or serves, `bond + gpuStake` and the GPUs for each sealed commitment neither
-    revealed nor settled. Returns the number of live locks found (so a caller can tell the
-    check was not vacuous)."""
+def assert_locks_match_jobs(market, registry, providers, job_ids, models=()) -> int:
+    """Across the market-ledger boundary: no contract keeps a record per lock, so each
+    provider's offer of each model must hold, to the wei, what the market's jobs say it holds:
+    `collateral + gpuStake` and the job's GPUs for each job it leads or serves, and the same for
+    each sealed commitment neither revealed nor settled; each offer's `locked <= provisioned` and
+    `reserved <= gpus`; and the ledger's provision of the provider is the sum of its offers'
+    (over the jobs' models and `models`, which must name every model the providers offer).
+    Returns the number of live locks found (so a caller can tell the check was not vacuous)."""
     jobs = {j: market.getJob(j) for j in job_ids}
-    models = {bytes(job.gpuModel) for job in jobs.values()}
+    models = {bytes(job.gpuModel) for job in jobs.values()} | {bytes(m) for m in models}
     live = 0
     for provider in providers:
-        locked = count = 0
+        locked = dict.fromkeys(models, 0)
         reserved = dict.fromkeys(models, 0)
         for job_id, job in jobs.items():
             model = bytes(job.gpuModel)
-            if job.provider == provider.address and job.status in HOLDING_LOCK:
-                locked, count = locked + job.collateral + job.gpuStake, count + 1
-                reserved[model] += job.gpuCount
-            if job.kind != 1:
-                continue  # open auctions take no commitments
-            commitment = market.commitmentOf(job_id, provider)
-            if commitment.committedAtBlock != 0 and not commitment.revealed:
-                locked, count = locked + job.collateral + job.gpuStake, count + 1  # the bond: the collateral
-                reserved[model] += job.gpuCount
-        record = registry.providerOf(provider)
-        assert (record.locked, record.activeLocks) == (locked, count), provider
-        for model, gpus in reserved.items():
-            assert registry.capacityOf(provider, model).reserved == gpus, (provider, model)
-        live += count
+            holds = int(job.provider == provider.address and job.status in HOLDING_LOCK)
+            if job.kind == 1:  # a sealed auction: each live commitment holds the same lock
+                commitment = market.commitmentOf(job_id, provider)
+                holds += int(commitment.committedAtBlock != 0 and not commitment.revealed)
+            locked[model] += holds * (job.collateral + job.gpuStake)
+            reserved[model] += holds * job.gpuCount
+            live += holds
+        provisioned = 0
+        for model in models:
+            offer = market.offerOf(provider, model)
+            assert (offer.locked, offer.reserved) == (locked[model], reserved[model]), (provider, model)
+            assert offer.locked <= offer.provisioned and offer.reserved <= offer.gpus, (provider, model)
+            provisioned += offer.provisioned
+        assert registry.providerOf(provider).provisioned == provisioned, provider
     return live
 
 

@@ -14,15 +14,19 @@ import {MockRewards} from "../mocks/MockRewards.sol";
 
 /// @title StakingLedgerHandler
 /// @notice The only contract the invariant fuzzer calls. It plays every actor of the staking
-///         ledger (`ProviderRegistry`): providers, verifiers, the market (MARKET_ROLE and
-///         SLASHER_ROLE), the resolver (through `MockResolver`), the VRF (through
+///         ledger (`ProviderRegistry`): providers, verifiers, the market (MARKET_ROLE: it moves
+///         providers' stake into and out of their provisions, keeps its jobs' locks on the
+///         provisions itself, as the `JobMarket` keeps them in its offers, and slashes
+///         provisions), the resolver (through `MockResolver`), the VRF (through
 ///         `MockRandomness`), the rewards distributor (through `MockRewards`: it takes stake
-///         rewards, and breaks and mends its schedule), keepers, governance, the clock and strangers. Inputs are bounded so that most calls do something; missing
-///         preconditions are set up first (register, add capacity, stake, wait) rather than
+///         rewards, and breaks and mends its schedule), keepers, governance, the clock and
+///         strangers. Inputs are bounded so that most calls do something; missing
+///         preconditions are set up first (register, stake, provision, wait) rather than
 ///         letting the call revert. Ghost variables record what went in and out of the ledger.
 /// @dev Expected reverts (a stranger's privileged call, a stake while paused, a withdrawal
-///      before the unbonding end) are made with low-level calls: success is recorded in a ghost
-///      flag that an invariant requires to stay false.
+///      before the unbonding end, a provision beyond the free stake, a slash beyond the
+///      provision, ...) are made with low-level calls: success is recorded in a ghost flag that
+///      an invariant requires to stay false, or counted as a violation of the specification.
 ///      Every action runs under `accrues`, which follows the stake-reward accumulator: before and
 ///      after the action it adds to `ghostReleasedAtRisk` the stake share the distributor released
 ///      since the last checkpoint while the stake at risk was at least 1 CMP, and after the action
@@ -64,22 +68,16 @@ contract StakingLedgerHandler is Base {
     address[] internal _verifiers;
     address[] internal _accounts; // every provider and verifier once (provider 0 is also a verifier)
     address[] internal _payees; // slash recipients; address(0) among them (skipped by the ledger)
-    bytes32[2] internal _models = [bytes32("H100"), bytes32("A100")];
 
-    /// @notice A collateral lock the market holds: what its job fixed (the registry keeps no
-    ///         record per lock, only each provider's sums; the market derives the
-    ///         `IProviderRegistry.Lock` from its job, as the handler does from this, `_lockArgs`).
-    ///         `provider` is the job's current holder (`replaceLock` moves it).
+    /// @notice A job's lock the market holds on its provider's provision: the job's collateral
+    ///         plus the per-GPU stake, fixed when the job is posted. The ledger knows nothing of
+    ///         it (the `JobMarket` keeps its locks in its offers): the handler keeps them here.
     struct LiveLock {
         address provider;
-        uint256 jobId;
         uint256 amount;
-        uint32 gpus;
-        bytes32 model;
     }
 
     LiveLock[] internal _locks;
-    uint256 internal _nextJobId = 1;
     uint256 internal _nextDrawJobId = 1;
 
     // ------------------------------------------------------------------ ghosts
@@ -92,17 +90,27 @@ contract StakingLedgerHandler is Base {
     uint256 public ghostSlashPaid;
     /// @notice CMP of slashes the ledger burned (slashed − paid).
     uint256 public ghostBurned;
-    /// @notice Sum of the live locks per provider, count of them, and GPUs reserved per model.
+    /// @notice Per provider: CMP the market moved into its provision, CMP it moved back out, and
+    ///         CMP slashed of it. The ledger's `provisioned` must equal in − out − slashed, to the
+    ///         wei (invariant (m)).
+    mapping(address => uint256) public ghostProvisionedIn;
+    mapping(address => uint256) public ghostProvisionedOut;
+    mapping(address => uint256) public ghostSlashedFrom;
+    /// @notice Per provider: the market's live locks on its provision (Σ of their amounts), which
+    ///         the market never gives back nor lets a slash of unlocked provision reach.
     mapping(address => uint256) public ghostLocked;
-    mapping(address => uint256) public ghostLockCount;
-    mapping(address => mapping(bytes32 => uint256)) public ghostReserved;
+    /// @notice Per provider: stake it asked to unbond (unstake requests, deregistering) less
+    ///         what it withdrew. Slashes take the provision only, so the ledger's `unbonding` must
+    ///         equal it (invariant (n)).
+    mapping(address => uint256) public ghostUnbonding;
     /// @notice A stranger's privileged call succeeded (and which selector).
     bool public ghostStrangerSucceeded;
     bytes4 public ghostStrangerSelector;
     uint256 public strangerCalls;
     /// @notice Operations whose effect differed from the specification (amount slashed, paid,
-    ///         burned, locked, withdrawn), or forbidden operations that succeeded (stake while
-    ///         paused, withdrawal before the unbonding end).
+    ///         burned, provisioned, withdrawn), or forbidden operations that succeeded (stake while
+    ///         paused, withdrawal before the unbonding end, a provision beyond the free stake, a
+    ///         slash beyond the provision, deregistering while provisioned, ...).
     uint256 public ghostSpecViolations;
     string public lastSpecViolation;
     /// @notice Whether the last change of a verifier's active stake was a slash that left it
@@ -110,7 +118,7 @@ contract StakingLedgerHandler is Base {
     ///         less than the minimum but some (invariant (l)). A stake or an unstake request,
     ///         which must leave none or at least the minimum, clears it.
     mapping(address => bool) public ghostSlashedBelowMinimum;
-    /// @notice Outcomes recorded per provider (only `closeLock` records one): completed,
+    /// @notice Outcomes recorded per provider (only `recordOutcome` records one): completed,
     ///         failed, disputes lost; `providerOf`'s counters must equal them (invariant (j)).
     mapping(address => uint256) public ghostCompleted;
     mapping(address => uint256) public ghostFailed;
@@ -210,6 +218,7 @@ contract StakingLedgerHandler is Base {
         uint256 hidden;
     }
 
+
     // ================================================================== providers
 
     /// @notice A provider registers (nothing when it already is, or while paused: then the call must revert).
@@ -220,18 +229,6 @@ contract StakingLedgerHandler is Base {
         _register(p, region);
     }
 
-    /// @notice A registered provider sets its capacity of one GPU model, never below what jobs hold.
-    function setCapacity(uint256 actorSeed, uint256 modelSeed, uint256 count, uint256 vram) external accrues {
-        address p = _provider(actorSeed);
-        callsOf["setCapacity"]++;
-        if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return;
-        bytes32 model = _models[modelSeed % 2];
-        uint256 reserved = registry.capacityOf(p, model).reserved;
-        count = _bound(count, reserved, reserved + 16);
-        vm.prank(p);
-        registry.setCapacity(model, uint32(count), uint32(_bound(vram, 8, 192)));
-    }
-
     /// @notice A provider stakes `amount` (registering first if needed).
     function stake(uint256 actorSeed, uint256 amount) external accrues {
         address p = _provider(actorSeed);
@@ -240,23 +237,40 @@ contract StakingLedgerHandler is Base {
         _stakeProvider(p, _bound(amount, 1, MAX_STAKE));
     }
 
-    /// @notice A provider starts unbonding part of its free stake.
+    /// @notice A provider starts unbonding part of its free stake (staked − provisioned −
+    ///         unbonding). One time in eight (`amount % 8 == 7`) it first asks for one wei more
+    ///         than its free stake: the call must revert exactly `NotEnoughFreeStake(free, free + 1)`
+    ///         and change nothing (the provision is not free stake).
     function requestUnstake(uint256 actorSeed, uint256 amount) external accrues {
         address p = _provider(actorSeed);
         callsOf["requestUnstake"]++;
         uint256 free = registry.freeStakeOf(p);
+        if (amount % 8 == 7 && registry.stakeOf(p) != 0) {
+            reached["unstakeBeyondFreeRefused"]++;
+            _mustRevert(
+                p,
+                p,
+                abi.encodeCall(ProviderRegistry.requestUnstake, (free + 1)),
+                abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, free, free + 1),
+                "requestUnstake beyond the free stake"
+            );
+        }
         if (free == 0) return;
         amount = _bound(amount, 1, free);
         ProviderRegistry.Provider memory before = registry.providerOf(p);
         vm.prank(p);
         registry.requestUnstake(amount);
         ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
-        if (afterwards.unbonding != before.unbonding + amount || afterwards.staked != before.staked) {
+        if (
+            afterwards.unbonding != before.unbonding + amount || afterwards.staked != before.staked
+                || afterwards.provisioned != before.provisioned
+        ) {
             _violation("requestUnstake moved the wrong amount");
         }
         if (afterwards.unbondingEnd != block.timestamp + registry.unbondingPeriod()) {
             _violation("requestUnstake set the wrong unbonding end");
         }
+        ghostUnbonding[p] += amount;
     }
 
     /// @notice A provider withdraws its unbonded stake; before the unbonding end it either waits
@@ -281,213 +295,172 @@ contract StakingLedgerHandler is Base {
         registry.withdrawUnstaked();
         uint256 received = token.balanceOf(p) - balanceBefore;
         if (received != rec.unbonding) _violation("withdrawUnstaked paid the wrong amount");
+        if (registry.providerOf(p).provisioned != rec.provisioned) _violation("withdrawUnstaked moved the provision");
         ghostWithdrawn += received;
+        if (received > ghostUnbonding[p]) _violation("withdrew more than was asked to unbond");
+        else ghostUnbonding[p] -= received;
     }
 
-    /// @notice A provider deregisters; with collateral still locked the call must revert.
-    function deregister(uint256 actorSeed) external accrues {
+    /// @notice A provider deregisters. While anything of its stake is provisioned the call must
+    ///         revert exactly `StillProvisioned(provisioned)` and change nothing; one time in two,
+    ///         when no job of the market holds any of the provision, the market first gives all of
+    ///         it back (the provider withdraws every offer), and the provider then leaves: all its
+    ///         free stake starts unbonding.
+    function deregister(uint256 actorSeed, uint256 pathSeed) external accrues {
         address p = _provider(actorSeed);
         callsOf["deregister"]++;
         ProviderRegistry.Provider memory rec = registry.providerOf(p);
         if (!rec.registered) return;
-        if (rec.locked != 0 || rec.activeLocks != 0) {
-            vm.prank(p);
-            (bool ok,) = address(registry).call(abi.encodeCall(ProviderRegistry.deregister, ()));
-            if (ok) _violation("deregistered with collateral locked");
-            return;
+        if (rec.provisioned != 0) {
+            if (pathSeed % 2 == 0 || ghostLocked[p] != 0) {
+                reached["deregisterRefused"]++;
+                _mustRevert(
+                    p,
+                    p,
+                    abi.encodeCall(ProviderRegistry.deregister, ()),
+                    abi.encodeWithSelector(ProviderRegistry.StillProvisioned.selector, uint256(rec.provisioned)),
+                    "deregistered while provisioned"
+                );
+                return;
+            }
+            reached["provisionTakenBackToLeave"]++;
+            _provision(p, -int256(uint256(rec.provisioned)));
+            rec = registry.providerOf(p);
         }
         uint256 free = registry.freeStakeOf(p);
         vm.prank(p);
         registry.deregister();
         ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
-        if (afterwards.registered || afterwards.unbonding != rec.unbonding + free) {
+        if (afterwards.registered || afterwards.unbonding != rec.unbonding + free || afterwards.staked != rec.staked) {
             _violation("deregister did not unbond all free stake");
         }
+        if (registry.freeStakeOf(p) != 0) _violation("free stake left after deregistering");
+        ghostUnbonding[p] += free;
     }
 
     // ================================================================== market
 
-    /// @notice The market locks collateral of a provider for a new job (registering the provider,
-    ///         adding capacity and stake first when they lack).
-    function lockCollateral(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 collateral) external accrues {
+    /// @notice The market moves `amount` (1 CMP-wei to 1,000,000 CMP) of a provider's free stake
+    ///         into its provision (the provider raised an offer's provision: `JobMarket.setOffer`).
+    ///         See `_provisionIn` for the refusals tried first.
+    function provisionIn(uint256 actorSeed, uint256 amount, uint256 pathSeed) external accrues {
         address p = _provider(actorSeed);
-        callsOf["lockCollateral"]++;
-        _lockNew(p, modelSeed, gpus, collateral);
+        callsOf["provisionIn"]++;
+        _provisionIn(p, _bound(amount, 1, MAX_STAKE), pathSeed);
     }
 
-    /// @dev Locks collateral of `p` for a new job (see `lockCollateral`); returns whether it did
-    ///      (not while paused when `p` would have to register or stake first) and the live lock's
-    ///      index. The lock's amount is `collateral` plus `MIN_STAKE_PER_GPU` per GPU, as the
-    ///      market adds it. `modelSeed` picks the model (bit 0), the call (bit 8: `lockCollateral`,
-    ///      or `replaceLock(address(0), p, lock)`, an open auction's first bid) and, one time in
-    ///      four when `p` lacks the free stake (bits 16–17), a first try of the lock before `p`
-    ///      stakes, which must revert exactly `NotEnoughFreeStake(free, amount)` and change nothing.
-    ///      Either call must move `p`'s sums by exactly the lock: `locked` by its amount,
-    ///      `activeLocks` by one, the model's `reserved` by its GPUs, and nothing else.
-    function _lockNew(address p, uint256 modelSeed, uint256 gpus, uint256 collateral)
-        internal
-        returns (bool done, uint256 index)
-    {
-        if (!registry.providerOf(p).registered && !_register(p, "eu-west")) return (false, 0);
-        bytes32 model = _models[modelSeed % 2];
-        ProviderRegistry.Capacity memory c = registry.capacityOf(p, model);
-        if (c.gpuCount <= c.reserved) {
-            vm.prank(p);
-            registry.setCapacity(model, uint32(c.reserved + _bound(gpus, 1, MAX_GPUS)), 80);
-            c = registry.capacityOf(p, model);
+    /// @dev Provisions `amount` of `p`'s stake, setting `p` up first. An unregistered `p` is
+    ///      first tried as it is one time in four (`pathSeed % 4 == 0`): `provision` must revert
+    ///      exactly `NotRegistered(p)` and change nothing; then `p` registers. When `p` lacks the
+    ///      free stake, one time in four (`(pathSeed >> 8) % 4 == 0`) the move is first tried as it
+    ///      is: it must revert exactly `NotEnoughFreeStake(free, amount)` and change nothing; then
+    ///      `p` stakes the rest (while paused it provisions what it has free, if anything).
+    ///      Returns whether it provisioned (all of `amount` unless paused).
+    function _provisionIn(address p, uint256 amount, uint256 pathSeed) internal returns (bool) {
+        if (!registry.providerOf(p).registered) {
+            if (pathSeed % 4 == 0) {
+                reached["provisionUnregisteredRefused"]++;
+                _mustRevert(
+                    market,
+                    p,
+                    abi.encodeCall(ProviderRegistry.provision, (p, int256(amount))),
+                    abi.encodeWithSelector(ProviderRegistry.NotRegistered.selector, p),
+                    "provisioned an unregistered provider"
+                );
+            }
+            if (!_register(p, "eu-west")) return false;
         }
-        gpus = _bound(gpus, 1, _min(c.gpuCount - c.reserved, MAX_GPUS));
-        collateral = _bound(collateral, 0, MAX_COLLATERAL);
-        LiveLock memory l = LiveLock(p, _nextJobId, collateral + MIN_STAKE_PER_GPU * gpus, uint32(gpus), model);
         uint256 free = registry.freeStakeOf(p);
-        if (l.amount > free) {
-            if ((modelSeed >> 16) % 4 == 0) _lockMustRevert(l, free);
-            if (registry.paused()) return (false, 0);
-            _stakeProvider(p, l.amount - free);
+        if (amount > free) {
+            if ((pathSeed >> 8) % 4 == 0) {
+                reached["provisionBeyondFreeRefused"]++;
+                _mustRevert(
+                    market,
+                    p,
+                    abi.encodeCall(ProviderRegistry.provision, (p, int256(amount))),
+                    abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, free, amount),
+                    "provisioned beyond the free stake"
+                );
+            }
+            if (registry.paused()) {
+                if (free == 0) return false;
+                amount = free;
+            } else {
+                _stakeProvider(p, amount - free);
+            }
         }
-        ++_nextJobId;
-        Sums memory before = _sums(p, model);
-        vm.prank(market);
-        if ((modelSeed >> 8) % 2 == 0) {
-            registry.lockCollateral(p, _lockArgs(l));
-            _checkSums(p, l, before, 1, true, "lockCollateral moved the sums by other than the lock");
-        } else {
-            reached["firstBid"]++;
-            registry.replaceLock(address(0), p, _lockArgs(l));
-            _checkSums(p, l, before, 1, true, "replaceLock (first bid) moved the sums by other than the lock");
+        reached[amount == registry.freeStakeOf(p) ? bytes32("provisionAllFree") : bytes32("provisionIn")]++;
+        _provision(p, int256(amount));
+        return true;
+    }
+
+    /// @notice The market gives part of a provider's provision back to its free stake (the
+    ///         provider lowered an offer's provision), never what the market's jobs hold of it
+    ///         (`JobMarket.setOffer` refuses `OfferInUse`). One time in eight it first asks for
+    ///         one wei more than the whole provision: the call must revert exactly
+    ///         `ProvisionExceeded(provisioned, provisioned + 1)` and change nothing; one time in
+    ///         eight it moves nothing (an offer's GPUs changed, not its provision), which must
+    ///         succeed and change nothing, registered or not. One move in eight gives back all
+    ///         that no job holds (all of the provision when no job holds any).
+    function provisionOut(uint256 actorSeed, uint256 amount, uint256 pathSeed) external accrues {
+        address p = _provider(actorSeed);
+        callsOf["provisionOut"]++;
+        uint256 provisioned = registry.providerOf(p).provisioned;
+        if (pathSeed % 8 == 0) {
+            reached["provisionOutBeyondRefused"]++;
+            _mustRevert(
+                market,
+                p,
+                abi.encodeCall(ProviderRegistry.provision, (p, -int256(provisioned + 1))),
+                abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, provisioned, provisioned + 1),
+                "gave back more than the provision"
+            );
+        } else if (pathSeed % 8 == 1) {
+            reached["provisionZero"]++;
+            _provision(p, 0);
+            return;
         }
-        _locks.push(l);
-        ghostLocked[p] += l.amount;
-        ghostLockCount[p] += 1;
-        ghostReserved[p][model] += gpus;
+        uint256 unlocked = provisioned > ghostLocked[p] ? provisioned - ghostLocked[p] : 0;
+        if (unlocked == 0) return;
+        amount = (pathSeed >> 3) % 8 == 0 ? unlocked : _bound(amount, 1, unlocked);
+        reached[amount == provisioned ? bytes32("provisionAllOut") : bytes32("provisionOut")]++;
+        _provision(p, -int256(amount));
+    }
+
+    /// @notice The market posts a job that provider `p` wins: it locks the job's collateral
+    ///         (0–50,000 CMP) plus 100 CMP per GPU (1–8) on `p`'s provision, as the `JobMarket`
+    ///         locks them on its offer. The ledger is not called for the lock: when the provision
+    ///         no job holds falls short, `p` first provisions the rest (as `provisionIn`).
+    function openJob(uint256 actorSeed, uint256 gpus, uint256 collateral, uint256 pathSeed) external accrues {
+        address p = _provider(actorSeed);
+        callsOf["openJob"]++;
+        _openJob(p, _bound(collateral, 0, MAX_COLLATERAL), gpus, pathSeed);
+    }
+
+    /// @dev Locks `collateral` plus `MIN_STAKE_PER_GPU` per GPU on `p`'s provision (provisioning
+    ///      what is missing first); returns whether it did (not while paused when `p` would have
+    ///      to register or stake first) and the live lock's index.
+    function _openJob(address p, uint256 collateral, uint256 gpus, uint256 pathSeed)
+        internal
+        returns (bool, uint256)
+    {
+        uint256 amount = collateral + MIN_STAKE_PER_GPU * _bound(gpus, 1, MAX_GPUS);
+        uint256 provisioned = registry.providerOf(p).provisioned;
+        uint256 unlocked = provisioned > ghostLocked[p] ? provisioned - ghostLocked[p] : 0;
+        if (amount > unlocked && !_provisionIn(p, amount - unlocked, pathSeed)) return (false, 0);
+        if (ghostLocked[p] + amount > registry.providerOf(p).provisioned) return (false, 0); // paused: short
+        _locks.push(LiveLock(p, amount));
+        ghostLocked[p] += amount;
         return (true, _locks.length - 1);
     }
 
-    /// @notice The market releases one of the live locks: the provider's sums must fall by
-    ///         exactly the lock. One time in eight it first tries to release more than the lock
-    ///         (one wei more than the provider's `locked`, or one GPU more than it reserves of the
-    ///         model), which must revert and change nothing. When the release leaves too little
-    ///         locked or reserved (or no lock) for the same lock, a second release of it must
-    ///         revert too (`NoCollateralLocked`): the registry keeps no record per lock, only sums,
-    ///         which never go below zero.
-    function releaseCollateral(uint256 lockSeed) external accrues {
-        callsOf["releaseCollateral"]++;
-        if (_locks.length == 0) return;
-        uint256 i = lockSeed % _locks.length;
-        LiveLock memory l = _locks[i];
-        _touch(l.provider);
-        if ((lockSeed >> 128) % 8 == 0) _overReleaseMustRevert(l, lockSeed >> 131);
-        Sums memory before = _sums(l.provider, l.model);
-        vm.prank(market);
-        registry.releaseCollateral(l.provider, _lockArgs(l));
-        _checkSums(l.provider, l, before, -1, true, "releaseCollateral moved the sums by other than the lock");
-        _removeLock(i);
-        if (
-            ghostLockCount[l.provider] == 0 || ghostLocked[l.provider] < l.amount
-                || ghostReserved[l.provider][l.model] < l.gpus
-        ) {
-            reached["secondReleaseRefused"]++;
-            _releaseMustRevert(l.provider, _lockArgs(l), "a second release of a lock beyond the sums succeeded");
-        }
-    }
-
-    /// @notice The market's call per new best bid: `replaceLock(outbid, bidder, lock)` moves one
-    ///         of the live locks from the provider holding it to a bidder (a random provider: one
-    ///         time in four the holder itself, which bids again on its own job). The bidder is set
-    ///         up first as `lockCollateral` does (registered, the model's GPUs and the free stake
-    ///         the lock needs); when it could not back the lock, one time in four the bid is
-    ///         first tried as it is, and must revert and leave both providers' sums as they were.
-    ///         Then the outbid provider's sums must fall and the bidder's grow by exactly the lock
-    ///         (neither's stake nor unbonding moving); a bid on one's own job changes nothing.
-    function replaceLock(uint256 lockSeed, uint256 bidderSeed, uint256 pathSeed) external accrues {
-        callsOf["replaceLock"]++;
-        if (_locks.length == 0) return;
-        uint256 i = lockSeed % _locks.length;
-        LiveLock memory l = _locks[i];
-        address outbid = l.provider;
-        _touch(outbid);
-        address bidder = _provider(bidderSeed);
-        IProviderRegistry.Lock memory lock = _lockArgs(l);
-        if (bidder != outbid && !_canBack(bidder, l) && pathSeed % 4 == 0) {
-            reached["replaceLockRefused"]++;
-            _replaceLockMustRevert(outbid, bidder, l);
-        }
-        if (bidder != outbid && !_prepareBidder(bidder, l)) return;
-        Sums memory outbidBefore = _sums(outbid, l.model);
-        Sums memory bidderBefore = _sums(bidder, l.model);
-        vm.prank(market);
-        registry.replaceLock(outbid, bidder, lock);
-        if (bidder == outbid) {
-            reached["replaceLockSelf"]++;
-            _checkSums(outbid, l, outbidBefore, 0, true, "replaceLock on one's own lock changed the sums");
-            return;
-        }
-        reached["replaceLock"]++;
-        _checkSums(outbid, l, outbidBefore, -1, true, "replaceLock moved the outbid's sums by other than the lock");
-        _checkSums(bidder, l, bidderBefore, 1, true, "replaceLock moved the bidder's sums by other than the lock");
-        ghostLocked[outbid] -= l.amount;
-        ghostLockCount[outbid] -= 1;
-        ghostReserved[outbid][l.model] -= l.gpus;
-        ghostLocked[bidder] += l.amount;
-        ghostLockCount[bidder] += 1;
-        ghostReserved[bidder][l.model] += l.gpus;
-        _locks[i].provider = bidder;
-    }
-
-    /// @notice The market (as slasher) slashes a provider up to `amount`, paying up to four
-    ///         ordered payees (address(0) among the candidates) and burning the rest.
-    function slashProvider(uint256 actorSeed, uint256 amount, uint256 nRecipients, uint256 paySeed) external accrues {
-        address p = _provider(actorSeed);
-        callsOf["slashProvider"]++;
-        ProviderRegistry.Provider memory rec = registry.providerOf(p);
-        // Sometimes more than can be taken, so the cap (staked − locked) is exercised.
-        amount = _bound(amount, 0, uint256(rec.staked) + uint256(rec.staked) / 4 + 1);
-        (address[] memory recipients, uint256[] memory amounts) = _slashPayees(amount, nRecipients, paySeed);
-        uint256 expected = _min(amount, uint256(rec.staked) - rec.locked);
-        uint256 paidBefore = _payeeBalances();
-        vm.prank(market);
-        uint256 slashed = registry.slash(p, amount, recipients, amounts);
-        uint256 paid = _payeeBalances() - paidBefore;
-        if (slashed != expected) _violation("slash took the wrong amount");
-        if (paid != _expectedPayout(slashed, recipients, amounts)) _violation("slash paid the wrong amounts");
-        if (paid > slashed) _violation("slash paid more than it took");
-        ghostSlashPaid += paid;
-        ghostBurned += slashed - paid;
-    }
-
-    /// @notice The market settles a new job at once: it locks collateral for it (as
-    ///         `lockCollateral`, with no collateral beyond `MIN_STAKE_PER_GPU` per GPU) and closes
-    ///         the lock with an outcome and no slash (`closeLock`, the only way to record an
-    ///         outcome). The provider's sums must fall back by exactly the lock, nothing be
-    ///         slashed, and the outcome counted.
-    function settleNewJob(uint256 actorSeed, uint256 modelSeed, uint256 gpus, uint256 outcome) external accrues {
-        address p = _provider(actorSeed);
-        callsOf["settleNewJob"]++;
-        (bool locked, uint256 i) = _lockNew(p, modelSeed, gpus, 0);
-        if (!locked) return;
-        LiveLock memory l = _locks[i];
-        IProviderRegistry.Outcome o = IProviderRegistry.Outcome(outcome % 3);
-        Sums memory before = _sums(p, l.model);
-        vm.prank(market);
-        uint256 slashed = registry.closeLock(p, _lockArgs(l), o, 0, new address[](0), new uint256[](0));
-        if (slashed != 0) _violation("closeLock without a slash slashed");
-        _checkSums(p, l, before, -1, true, "closeLock moved the sums by other than the lock");
-        _removeLock(i);
-        _ghostOutcome(p, o);
-        _checkOutcomes(p, "closeLock recorded the wrong outcome");
-        if (registry.reputationOf(p) > 10_000) _violation("reputation above 100%");
-    }
-
-    /// @notice The market closes one of the live locks and, two times in three, slashes (up to
-    ///         125% of what is slashable once the lock is released) to up to four ordered payees.
-    ///         Half the time through `closeLock` (one call, which also records the job's outcome),
-    ///         half through `releaseCollateral` then `slash` (as a cancelled job or an auction
-    ///         bond goes: no outcome). Both must have the same effect on stake: the provider's
-    ///         `locked`, `activeLocks` and the model's `reserved` down by exactly the lock,
-    ///         exactly the expected slash paid and burned; `closeLock` counts the outcome, the
-    ///         other path leaves the reputation as it was. One `closeLock` in eight with a slash
-    ///         first tries a bad payee list (five payees, or lengths that differ), which must
-    ///         revert the whole call.
+    /// @notice One of the market's jobs ends: its lock is released and, two times in three, up to
+    ///         the lock's amount is slashed of the provider's provision (the market takes it off
+    ///         the offer's provision as it releases the lock), to up to four ordered payees. A coin
+    ///         picks the market's call: `recordOutcome` (the lease settled, failed or lost a
+    ///         dispute: the outcome is recorded, and the slash made if any), or `slash` alone (a
+    ///         forfeited bond: no outcome); with no slash, the second path calls nothing (the
+    ///         provider was outbid, or the job cancelled). See `_marketSlash` for what is checked.
     function closeJob(
         uint256 lockSeed,
         uint256 pathSeed,
@@ -499,179 +472,188 @@ contract StakingLedgerHandler is Base {
         callsOf["closeJob"]++;
         if (_locks.length == 0) return;
         uint256 i = lockSeed % _locks.length;
-        CloseArgs memory c;
-        c.lock = _locks[i];
-        _touch(c.lock.provider);
-        c.outcome = IProviderRegistry.Outcome(outcomeSeed % 3);
-        Sums memory before = _sums(c.lock.provider, c.lock.model);
-        uint256 slashable = before.staked - before.locked + c.lock.amount; // once the lock is released
-        c.amount = (pathSeed >> 8) % 3 == 0 ? 0 : _bound(amount, 1, slashable + slashable / 4 + 1);
-        (c.recipients, c.amounts) = _slashPayees(c.amount, nRecipients, paySeed);
-        uint256 expected = _min(c.amount, slashable);
-        uint256 paidBefore = _payeeBalances();
-        (uint256 slashed, bool recorded) = _close(c, pathSeed);
-        uint256 paid = _payeeBalances() - paidBefore;
-        if (slashed != expected) _violation("closeJob slashed the wrong amount");
-        if (paid != _expectedPayout(slashed, c.recipients, c.amounts)) _violation("closeJob paid the wrong amounts");
-        _checkSums(c.lock.provider, c.lock, before, -1, false, "closeJob moved the lock sums by other than the lock");
+        LiveLock memory l = _locks[i];
+        _touch(l.provider);
         _removeLock(i);
-        if (recorded) _ghostOutcome(c.lock.provider, c.outcome);
-        _checkOutcomes(c.lock.provider, "closeJob recorded the wrong outcome");
-        ghostSlashPaid += paid;
-        ghostBurned += slashed - paid;
+        SlashArgs memory s;
+        s.provider = l.provider;
+        s.amount = (pathSeed >> 8) % 3 == 0 ? 0 : _bound(amount, 1, l.amount);
+        s.record = pathSeed % 2 == 0;
+        s.outcome = IProviderRegistry.Outcome(outcomeSeed % 3);
+        (s.recipients, s.amounts) = _slashPayees(s.amount, nRecipients, paySeed);
+        if (s.record) {
+            reached["closeByRecordOutcome"]++;
+        } else if (s.amount != 0) {
+            reached["closeBySlash"]++;
+        } else {
+            reached["closeByRelease"]++;
+            return; // released on the offer only: no ledger call
+        }
+        _marketSlash(s, pathSeed >> 16);
     }
 
-    /// @dev The arguments of a job's close.
-    struct CloseArgs {
-        LiveLock lock;
-        IProviderRegistry.Outcome outcome;
+    /// @notice The market slashes a provider's provision that no job holds (0 up to all of it;
+    ///         all of it one time in eight) to up to four ordered payees. One time in four it asks for more than the whole
+    ///         provision instead (by one wei up to a quarter of it more), through `slash` or, half
+    ///         of those, through `recordOutcome` with an outcome: the call must revert exactly
+    ///         `ProvisionExceeded(provisioned, amount)` and change nothing, outcome included (a
+    ///         slash never reaches free or unbonding stake).
+    function slashProvider(uint256 actorSeed, uint256 amount, uint256 nRecipients, uint256 paySeed) external accrues {
+        address p = _provider(actorSeed);
+        callsOf["slashProvider"]++;
+        uint256 provisioned = registry.providerOf(p).provisioned;
+        SlashArgs memory s;
+        s.provider = p;
+        if (paySeed % 4 == 0) {
+            s.amount = _bound(amount, provisioned + 1, provisioned + provisioned / 4 + 1);
+            (s.recipients, s.amounts) = _slashPayees(s.amount, nRecipients, paySeed);
+            s.record = (paySeed >> 2) % 2 == 0;
+            s.outcome = IProviderRegistry.Outcome.Failed;
+            reached["slashBeyondProvisionRefused"]++;
+            _mustRevert(
+                market,
+                p,
+                _slashCall(s),
+                abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, provisioned, s.amount),
+                "slashed beyond the provision"
+            );
+            return;
+        }
+        uint256 unlocked = provisioned > ghostLocked[p] ? provisioned - ghostLocked[p] : 0;
+        s.amount = (paySeed >> 4) % 8 == 0 ? unlocked : _bound(amount, 0, unlocked);
+        (s.recipients, s.amounts) = _slashPayees(s.amount, nRecipients, paySeed);
+        if (s.amount != 0 && s.amount == provisioned) reached["slashedAllProvision"]++;
+        _marketSlash(s, paySeed >> 8);
+    }
+
+    /// @notice The market settles a new job at once: it locks the job's stake (no collateral
+    ///         beyond 100 CMP per GPU, provisioning first as `openJob` does), releases it and
+    ///         records an outcome with no slash (`recordOutcome`). Nothing may be slashed or move
+    ///         but the outcome, which is counted.
+    function settleNewJob(uint256 actorSeed, uint256 pathSeed, uint256 gpus, uint256 outcome) external accrues {
+        address p = _provider(actorSeed);
+        callsOf["settleNewJob"]++;
+        (bool opened, uint256 i) = _openJob(p, 0, gpus, pathSeed);
+        if (!opened) return;
+        _removeLock(i);
+        SlashArgs memory s;
+        (s.provider, s.record, s.outcome) = (p, true, IProviderRegistry.Outcome(outcome % 3));
+        (s.recipients, s.amounts) = (new address[](0), new uint256[](0));
+        _marketSlash(s, 1); // no bad payee list first
+        if (registry.reputationOf(p) > 10_000) _violation("reputation above 100%");
+    }
+
+    /// @dev A market call that may slash: `recordOutcome` (with the outcome) or `slash`.
+    struct SlashArgs {
+        address provider;
         uint256 amount;
+        bool record;
+        IProviderRegistry.Outcome outcome;
         address[] recipients;
         uint256[] amounts;
     }
 
-    /// @dev Closes `c.lock` through `closeLock` (even `pathSeed`: the outcome is recorded) or
-    ///      through `releaseCollateral` and `slash` (no outcome); returns the slash.
-    function _close(CloseArgs memory c, uint256 pathSeed) internal returns (uint256 slashed, bool recorded) {
-        address p = c.lock.provider;
-        IProviderRegistry.Lock memory lock = _lockArgs(c.lock);
-        if (c.amount != 0) reached["closeWithSlash"]++;
-        if (pathSeed % 2 == 0) {
-            reached["closeLock"]++;
-            if (c.amount != 0 && (pathSeed >> 16) % 8 == 0) _closeLockMustRevert(c, pathSeed);
-            vm.prank(market);
-            return (registry.closeLock(p, lock, c.outcome, c.amount, c.recipients, c.amounts), true);
+    function _slashCall(SlashArgs memory s) internal pure returns (bytes memory) {
+        if (s.record) {
+            return abi.encodeCall(
+                ProviderRegistry.recordOutcome, (s.provider, s.outcome, s.amount, s.recipients, s.amounts)
+            );
         }
-        reached["closeOldPath"]++;
+        return abi.encodeCall(ProviderRegistry.slash, (s.provider, s.amount, s.recipients, s.amounts));
+    }
+
+    /// @dev Makes the market's call `s` and checks its effect: `provisioned` and `staked` down by
+    ///      exactly the amount, the unbonding stake and its end untouched, the payees paid exactly
+    ///      what the payout rule gives, the rest burned, and (`recordOutcome`) the outcome counted
+    ///      or (`slash`) the counters unchanged. One call with a slash in eight (`badSeed % 8 ==
+    ///      0`) first tries a bad payee list (five payees, or lengths that differ): it must revert
+    ///      exactly (`TooManySlashRecipients(5)`, `LengthMismatch()`) and change nothing.
+    function _marketSlash(SlashArgs memory s, uint256 badSeed) internal {
+        address p = s.provider;
+        if (s.amount != 0 && badSeed % 8 == 0) _badPayeesMustRevert(s, badSeed >> 3);
+        ProviderRegistry.Provider memory before = registry.providerOf(p);
+        uint256 paidBefore = _payeeBalances();
+        uint256 balanceBefore = token.balanceOf(address(registry));
         vm.prank(market);
-        registry.releaseCollateral(p, lock);
-        if (c.amount != 0) {
-            vm.prank(market);
-            slashed = registry.slash(p, c.amount, c.recipients, c.amounts);
+        (bool ok, bytes memory ret) = address(registry).call(_slashCall(s));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
         }
+        uint256 paid = _payeeBalances() - paidBefore;
+        ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
+        if (afterwards.provisioned + s.amount != before.provisioned) {
+            _violation("a slash took other than its amount of the provision");
+        }
+        if (afterwards.staked + s.amount != before.staked) _violation("a slash took other than its amount of the stake");
+        if (afterwards.unbonding != before.unbonding || afterwards.unbondingEnd != before.unbondingEnd) {
+            _violation("a slash touched the unbonding stake");
+        }
+        if (afterwards.registered != before.registered) _violation("a slash changed the registration");
+        if (balanceBefore - token.balanceOf(address(registry)) != s.amount) _violation("a slash moved other CMP");
+        if (paid != _expectedPayout(s.amount, s.recipients, s.amounts)) _violation("a slash paid the wrong amounts");
+        if (s.amount != 0 && before.unbonding != 0) reached["slashBesideUnbonding"]++;
+        if (s.record) _ghostOutcome(p, s.outcome);
+        _checkOutcomes(p, s.record ? "recordOutcome recorded the wrong outcome" : "slash recorded an outcome");
+        ghostSlashedFrom[p] += s.amount;
+        ghostSlashPaid += paid;
+        ghostBurned += s.amount - paid;
     }
 
-    /// @dev What a provider's record and one model's capacity hold of its locks, and its stake.
-    struct Sums {
-        uint256 staked;
-        uint256 unbonding;
-        uint256 locked;
-        uint256 activeLocks;
-        uint256 reserved;
+    /// @dev `s` with a payee list the ledger must refuse: five payees (`TooManySlashRecipients`)
+    ///      or two payees and one amount (`LengthMismatch`). The whole call must revert exactly,
+    ///      so neither the provision nor the outcome counters move.
+    function _badPayeesMustRevert(SlashArgs memory s, uint256 seed) internal {
+        reached["badPayeesRefused"]++;
+        bool tooMany = seed % 2 == 0;
+        SlashArgs memory bad = SlashArgs(
+            s.provider, s.amount, s.record, s.outcome, new address[](tooMany ? 5 : 2), new uint256[](tooMany ? 5 : 1)
+        );
+        bytes memory want = tooMany
+            ? abi.encodeWithSelector(ProviderRegistry.TooManySlashRecipients.selector, uint256(5))
+            : abi.encodeWithSelector(ProviderRegistry.LengthMismatch.selector);
+        _mustRevert(market, s.provider, _slashCall(bad), want, "a slash with a bad payee list");
     }
 
-    function _sums(address p, bytes32 model) internal view returns (Sums memory s) {
-        ProviderRegistry.Provider memory rec = registry.providerOf(p);
-        (s.staked, s.unbonding, s.locked, s.activeLocks) = (rec.staked, rec.unbonding, rec.locked, rec.activeLocks);
-        s.reserved = registry.capacityOf(p, model).reserved;
+    /// @dev The market moves `delta` into (or out of) `p`'s provision: `provisioned` must move by
+    ///      exactly `delta` and the free stake by exactly −`delta`, and nothing else of the record
+    ///      (stake, unbonding and its end, registration, reputation).
+    function _provision(address p, int256 delta) internal {
+        ProviderRegistry.Provider memory before = registry.providerOf(p);
+        uint256 freeBefore = registry.freeStakeOf(p);
+        vm.prank(market);
+        registry.provision(p, delta);
+        ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
+        uint256 size = delta >= 0 ? uint256(delta) : uint256(-delta);
+        bool up = delta >= 0;
+        if (afterwards.provisioned != (up ? before.provisioned + size : before.provisioned - size)) {
+            _violation("provision moved the provision by other than delta");
+        }
+        if (registry.freeStakeOf(p) != (up ? freeBefore - size : freeBefore + size)) {
+            _violation("provision moved the free stake by other than -delta");
+        }
+        afterwards.provisioned = before.provisioned;
+        if (keccak256(abi.encode(afterwards)) != keccak256(abi.encode(before))) {
+            _violation("provision changed the record beyond the provision");
+        }
+        if (up) ghostProvisionedIn[p] += size;
+        else ghostProvisionedOut[p] += size;
     }
 
-    /// @dev `p`'s sums moved by exactly the lock `l` since `before`: up (`dir` 1), down (-1) or
-    ///      not at all (0): `locked` by its amount, `activeLocks` by one, `reserved` of its model
-    ///      by its GPUs; with `stakeKept`, `staked` and `unbonding` did not move either.
-    function _checkSums(address p, LiveLock memory l, Sums memory before, int256 dir, bool stakeKept, string memory what)
+    /// @dev `caller`'s call `data` to the ledger must revert with exactly `want` and leave `p`'s
+    ///      record and the ledger's CMP balance as they were.
+    function _mustRevert(address caller, address p, bytes memory data, bytes memory want, string memory what)
         internal
     {
-        Sums memory s = _sums(p, l.model);
-        bool ok = s.locked == _moved(before.locked, l.amount, dir) && s.activeLocks == _moved(before.activeLocks, 1, dir)
-            && s.reserved == _moved(before.reserved, l.gpus, dir);
-        if (stakeKept && (s.staked != before.staked || s.unbonding != before.unbonding)) ok = false;
-        if (!ok) _violation(what);
-    }
-
-    /// @dev `x` moved by `by` in direction `dir` (an impossible fall reads as a mismatch, not a revert).
-    function _moved(uint256 x, uint256 by, int256 dir) internal pure returns (uint256) {
-        if (dir > 0) return x + by;
-        if (dir < 0) return x >= by ? x - by : type(uint256).max;
-        return x;
-    }
-
-    function _sameSums(Sums memory a, Sums memory b) internal pure returns (bool) {
-        return a.staked == b.staked && a.unbonding == b.unbonding && a.locked == b.locked
-            && a.activeLocks == b.activeLocks && a.reserved == b.reserved;
-    }
-
-    /// @dev The `IProviderRegistry.Lock` the market derives from the job of `l`.
-    function _lockArgs(LiveLock memory l) internal pure returns (IProviderRegistry.Lock memory) {
-        return IProviderRegistry.Lock({jobId: l.jobId, gpuModel: l.model, gpus: l.gpus, amount: l.amount});
-    }
-
-    /// @dev Whether `p` could take the lock `l` as it stands: registered, enough GPUs of the
-    ///      model offered and not reserved, enough free stake.
-    function _canBack(address p, LiveLock memory l) internal view returns (bool) {
-        if (!registry.providerOf(p).registered) return false;
-        ProviderRegistry.Capacity memory c = registry.capacityOf(p, l.model);
-        return c.gpuCount >= uint256(c.reserved) + l.gpus && registry.freeStakeOf(p) >= l.amount;
-    }
-
-    /// @dev Sets `bidder` up to take the lock `l` (see `replaceLock`): registers it, raises its
-    ///      capacity of the model to what is reserved plus the lock's GPUs when it offers less,
-    ///      stakes what free stake it lacks. False while paused when it would have to register
-    ///      or stake.
-    function _prepareBidder(address bidder, LiveLock memory l) internal returns (bool) {
-        if (!registry.providerOf(bidder).registered && !_register(bidder, "eu-west")) return false;
-        ProviderRegistry.Capacity memory c = registry.capacityOf(bidder, l.model);
-        if (c.gpuCount < uint256(c.reserved) + l.gpus) {
-            vm.prank(bidder);
-            registry.setCapacity(l.model, c.reserved + l.gpus, 80);
-        }
-        uint256 free = registry.freeStakeOf(bidder);
-        if (l.amount > free) {
-            if (registry.paused()) return false;
-            _stakeProvider(bidder, l.amount - free);
-        }
-        return true; // a bidder still unable to back the lock makes `replaceLock` revert (fail_on_revert)
-    }
-
-    /// @dev A lock `p` cannot back for lack of free stake: `lockCollateral` must revert exactly
-    ///      `NotEnoughFreeStake(free, amount)` and change nothing.
-    function _lockMustRevert(LiveLock memory l, uint256 free) internal {
-        reached["lockRefused"]++;
-        Sums memory before = _sums(l.provider, l.model);
-        vm.prank(market);
-        (bool ok, bytes memory ret) =
-            address(registry).call(abi.encodeCall(ProviderRegistry.lockCollateral, (l.provider, _lockArgs(l))));
-        bytes memory want = abi.encodeWithSelector(ProviderRegistry.NotEnoughFreeStake.selector, free, l.amount);
-        if (ok) _violation("lockCollateral beyond the free stake succeeded");
-        else if (keccak256(ret) != keccak256(want)) _violation("lockCollateral beyond the free stake: wrong error");
-        if (!_sameSums(before, _sums(l.provider, l.model))) _violation("a refused lockCollateral changed the sums");
-    }
-
-    /// @dev Tries to release more than the lock `l` (its provider's whole `locked` plus one wei,
-    ///      or the model's whole `reserved` plus one GPU, `which` decides): must revert, change nothing.
-    function _overReleaseMustRevert(LiveLock memory l, uint256 which) internal {
-        reached["overReleaseRefused"]++;
-        Sums memory s = _sums(l.provider, l.model);
-        IProviderRegistry.Lock memory lock = _lockArgs(l);
-        if (which % 2 == 0) lock.amount = s.locked + 1;
-        else lock.gpus = uint32(s.reserved + 1);
-        _releaseMustRevert(l.provider, lock, "a release of more than is locked succeeded");
-    }
-
-    /// @dev `releaseCollateral(p, lock)` must revert exactly `NoCollateralLocked(p, jobId)` and
-    ///      leave `p`'s sums as they were.
-    function _releaseMustRevert(address p, IProviderRegistry.Lock memory lock, string memory what) internal {
-        Sums memory before = _sums(p, lock.gpuModel);
-        vm.prank(market);
-        (bool ok, bytes memory ret) =
-            address(registry).call(abi.encodeCall(ProviderRegistry.releaseCollateral, (p, lock)));
-        bytes memory want = abi.encodeWithSelector(ProviderRegistry.NoCollateralLocked.selector, p, lock.jobId);
-        if (ok) _violation(what);
-        else if (keccak256(ret) != keccak256(want)) _violation("a release beyond the sums: wrong error");
-        if (!_sameSums(before, _sums(p, lock.gpuModel))) _violation("a refused release changed the sums");
-    }
-
-    /// @dev A bid from `bidder`, who cannot back the lock `l`: `replaceLock` must revert as a
-    ///      whole, the outbid keeping its lock and the bidder's sums unchanged.
-    function _replaceLockMustRevert(address outbid, address bidder, LiveLock memory l) internal {
-        Sums memory outbidBefore = _sums(outbid, l.model);
-        Sums memory bidderBefore = _sums(bidder, l.model);
-        vm.prank(market);
-        (bool ok,) =
-            address(registry).call(abi.encodeCall(ProviderRegistry.replaceLock, (outbid, bidder, _lockArgs(l))));
-        if (ok) _violation("replaceLock to a bidder who cannot back the lock succeeded");
-        if (!_sameSums(outbidBefore, _sums(outbid, l.model)) || !_sameSums(bidderBefore, _sums(bidder, l.model))) {
-            _violation("a refused replaceLock changed the sums");
+        bytes32 record = keccak256(abi.encode(registry.providerOf(p)));
+        uint256 balance = token.balanceOf(address(registry));
+        vm.prank(caller);
+        (bool ok, bytes memory ret) = address(registry).call(data);
+        if (ok) _violation(string.concat(what, ": succeeded"));
+        else if (keccak256(ret) != keccak256(want)) _violation(string.concat(what, ": wrong error"));
+        if (keccak256(abi.encode(registry.providerOf(p))) != record || token.balanceOf(address(registry)) != balance) {
+            _violation(string.concat(what, ": changed the record"));
         }
     }
 
@@ -1099,27 +1081,26 @@ contract StakingLedgerHandler is Base {
         callsOf["strangerCall"]++;
         ++strangerCalls;
         address stranger = address(uint160(uint256(keccak256(abi.encode("stranger", strangerSeed % 16)))));
-        address p = _providers[0];
+        address p = _providers[strangerSeed % N_PROVIDERS];
         address v = _verifiers[0];
         address target = address(registry);
         bytes memory data;
         which %= 17;
-        (address lp, IProviderRegistry.Lock memory lock) = _strangerLock(p);
+        // What the market could take back or slash of `p`'s provision (no job holds it).
+        uint256 provisioned = registry.providerOf(p).provisioned;
+        uint256 unlocked = provisioned > ghostLocked[p] ? provisioned - ghostLocked[p] : 0;
+        address[] memory none = new address[](0);
+        uint256[] memory zero = new uint256[](0);
         if (which == 0) {
-            data = abi.encodeCall(
-                ProviderRegistry.lockCollateral,
-                (p, IProviderRegistry.Lock({jobId: 1 << 200, gpuModel: _models[0], gpus: 1, amount: 0}))
-            );
+            // All of `p`'s free stake into its provision (none: a move of zero).
+            data = abi.encodeCall(ProviderRegistry.provision, (p, int256(registry.freeStakeOf(p))));
         } else if (which == 1) {
-            data = abi.encodeCall(ProviderRegistry.releaseCollateral, (lp, lock));
+            data = abi.encodeCall(ProviderRegistry.provision, (p, -int256(unlocked)));
         } else if (which == 2) {
-            data = abi.encodeCall(ProviderRegistry.slash, (p, 1 ether, new address[](0), new uint256[](0)));
+            data = abi.encodeCall(ProviderRegistry.slash, (p, unlocked, none, zero));
         } else if (which == 3) {
             // An outcome alone (no slash): only the market records outcomes.
-            data = abi.encodeCall(
-                ProviderRegistry.closeLock,
-                (lp, lock, IProviderRegistry.Outcome.Completed, 0, new address[](0), new uint256[](0))
-            );
+            data = abi.encodeCall(ProviderRegistry.recordOutcome, (p, IProviderRegistry.Outcome.Completed, 0, none, zero));
         } else if (which == 4) {
             data = abi.encodeCall(StakingLedger.requestDraw, (IStakingLedger.EntryKind.VerifierDraw, 1 << 100));
         } else if (which == 5) {
@@ -1127,14 +1108,7 @@ contract StakingLedgerHandler is Base {
         } else if (which == 6) {
             data = abi.encodeCall(StakingLedger.setUnbondingPeriod, (10 days));
         } else if (which == 7) {
-            // The market's per-bid call: the holder outbids itself (the release frees what the lock
-            // takes again), or a first bid when no lock is live.
-            data = _locks.length != 0
-                ? abi.encodeCall(ProviderRegistry.replaceLock, (lp, lp, lock))
-                : abi.encodeCall(
-                    ProviderRegistry.replaceLock,
-                    (address(0), p, IProviderRegistry.Lock({jobId: 1 << 200, gpuModel: _models[0], gpus: 1, amount: 0}))
-                );
+            data = abi.encodeCall(ProviderRegistry.provision, (p, int256(0)));
         } else if (which == 8) {
             data = abi.encodeCall(StakingLedger.setDrawDelay, (5));
         } else if (which == 9) {
@@ -1155,8 +1129,7 @@ contract StakingLedgerHandler is Base {
             data = abi.encodeCall(MockResolver.slash, (v, MIN_VERIFIER_STAKE, stranger));
         } else {
             data = abi.encodeCall(
-                ProviderRegistry.closeLock,
-                (lp, lock, IProviderRegistry.Outcome.Failed, 1 ether, new address[](0), new uint256[](0))
+                ProviderRegistry.recordOutcome, (p, IProviderRegistry.Outcome.Failed, unlocked, none, zero)
             );
         }
         vm.prank(stranger);
@@ -1165,13 +1138,6 @@ contract StakingLedgerHandler is Base {
             ghostStrangerSucceeded = true;
             ghostStrangerSelector = bytes4(data);
         }
-    }
-
-    /// @dev The lock a stranger's release, close or bid names: the first live lock and its
-    ///      holder, or (none live) a one-GPU lock of `p`'s for job 1.
-    function _strangerLock(address p) internal view returns (address, IProviderRegistry.Lock memory) {
-        if (_locks.length != 0) return (_locks[0].provider, _lockArgs(_locks[0]));
-        return (p, IProviderRegistry.Lock({jobId: 1, gpuModel: _models[0], gpus: 1, amount: MIN_STAKE_PER_GPU}));
     }
 
     // ================================================================== views for the invariants
@@ -1186,32 +1152,30 @@ contract StakingLedgerHandler is Base {
         return _verifiers;
     }
 
-    /// @notice The GPU models providers offer.
-    function models() external view returns (bytes32[2] memory) {
-        return _models;
-    }
-
-    /// @notice Number of live locks.
+    /// @notice Number of the market's live locks.
     function liveLocks() external view returns (uint256) {
         return _locks.length;
     }
 
-    /// @notice The live lock at index `i`: its holder and the `IProviderRegistry.Lock` the market
-    ///         derives from its job.
-    function liveLock(uint256 i) external view returns (address provider, IProviderRegistry.Lock memory lock) {
-        return (_locks[i].provider, _lockArgs(_locks[i]));
+    /// @notice The live lock at index `i`: the provider whose provision it holds, and its amount.
+    function liveLock(uint256 i) external view returns (address provider, uint256 amount) {
+        return (_locks[i].provider, _locks[i].amount);
     }
 
-    /// @notice Sums over the live locks held by `p` (recomputed from the list of the market's
-    ///         jobs, not the running ghosts): CMP locked, how many, GPUs reserved per model.
-    function liveLockSums(address p) external view returns (uint256 amount, uint256 count, uint256[2] memory gpus) {
+    /// @notice Σ of the live locks on `p`'s provision, recomputed from the list of the market's
+    ///         jobs (not the running ghost `ghostLocked`), and how many.
+    function liveLockSum(address p) external view returns (uint256 amount, uint256 count) {
         for (uint256 i; i < _locks.length; ++i) {
-            LiveLock storage l = _locks[i];
-            if (l.provider != p) continue;
-            amount += l.amount;
+            if (_locks[i].provider != p) continue;
+            amount += _locks[i].amount;
             ++count;
-            gpus[l.model == _models[0] ? 0 : 1] += l.gpus;
         }
+    }
+
+    /// @notice What `p`'s provision must be: Σ of the market's moves into it, less Σ of its
+    ///         moves out of it, less Σ of the slashes of it.
+    function ghostProvisioned(address p) external view returns (uint256) {
+        return ghostProvisionedIn[p] - ghostProvisionedOut[p] - ghostSlashedFrom[p];
     }
 
     /// @notice Every provider and verifier actor once (provider 0 is also verifier 4).
@@ -1505,23 +1469,6 @@ contract StakingLedgerHandler is Base {
         return kind == IStakingLedger.EntryKind.VerifierDraw || kind == IStakingLedger.EntryKind.JuryDraw;
     }
 
-    /// @dev `closeLock` with a payee list the slash must refuse (five payees, or a length
-    ///      mismatch): the whole call must revert, so the lock and the counters stay.
-    function _closeLockMustRevert(CloseArgs memory c, uint256 seed) internal {
-        reached["closeLockRefused"]++;
-        bool tooMany = (seed >> 24) % 2 == 0;
-        address[] memory recipients = new address[](tooMany ? 5 : 2);
-        uint256[] memory amounts = new uint256[](tooMany ? 5 : 1);
-        vm.prank(market);
-        (bool ok,) = address(registry).call(
-            abi.encodeCall(
-                ProviderRegistry.closeLock,
-                (c.lock.provider, _lockArgs(c.lock), c.outcome, c.amount, recipients, amounts)
-            )
-        );
-        if (ok) _violation("closeLock with a bad payee list succeeded");
-    }
-
     /// @dev Up to four ordered payees (address(0) among the candidates) for a slash of `amount`.
     function _slashPayees(uint256 amount, uint256 nRecipients, uint256 paySeed)
         internal
@@ -1538,14 +1485,12 @@ contract StakingLedgerHandler is Base {
         }
     }
 
-    /// @dev Forgets the live lock at index `i` (released or closed) and its ghost sums.
+    /// @dev Forgets the live lock at index `i` (the market released it) and its ghost sum.
     function _removeLock(uint256 i) internal {
         LiveLock memory l = _locks[i];
         _locks[i] = _locks[_locks.length - 1];
         _locks.pop();
         ghostLocked[l.provider] -= l.amount;
-        ghostLockCount[l.provider] -= 1;
-        ghostReserved[l.provider][l.model] -= l.gpus;
     }
 
     function _ghostOutcome(address p, IProviderRegistry.Outcome outcome) internal {

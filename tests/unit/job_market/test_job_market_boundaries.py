@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from utils.helpers import job_spec
+from utils.helpers import H100, job_spec
 
 from compute_market.models import JobStatus
 from compute_market.units import DAY, HOUR, bytes32, to_wei
@@ -77,7 +77,7 @@ def test_zero_collateral_rate_posts_without_the_oracle(market, credits, registry
     job = market.getJob(job_id)
     assert (job.collateral, job.gpuStake, market.fundsOf(job_id).escrow) == (0, to_wei(200), to_wei(40))
     market.placeBid(job_id, to_wei(1), sender=_jm_seller)
-    assert registry.providerOf(_jm_seller).locked == to_wei(200)
+    assert market.offerOf(_jm_seller, H100).locked == to_wei(200)
 
 
 def test_stale_answer_reverts_with_stale_price_when_collateral_is_due(market, credits, chain, jm_buyer):
@@ -148,7 +148,7 @@ def test_slash_for_failure_refuses_a_job_that_is_not_leased(market, registry, ad
     chain.pending_timestamp += 12 * HOUR
     with ape.reverts(market.WrongStatus, jobId=job_id, status=JobStatus.RESULT_SUBMITTED):
         market.slashForFailure(job_id, sender=admin)
-    assert registry.providerOf(_jm_seller).locked == to_wei("204.8")
+    assert market.offerOf(_jm_seller, H100).locked == to_wei("204.8")
 
 
 def test_resolve_dispute_refuses_a_job_not_in_dispute(market, admin, chain, jm_buyer, _jm_seller, fresh_price):

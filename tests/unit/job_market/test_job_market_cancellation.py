@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+from utils.helpers import H100
 from utils.job_market import CANCELLED, EXPIRED, crd, leased_job, post
 
 from compute_market.units import HOUR
@@ -48,7 +49,7 @@ def test_cancellation_halfway_splits_accrued_and_unspent_to_the_wei(
     assert credits.balanceOf(customer) == customer_before + crd("13.7")
     assert credits.balanceOf(p1) == provider_before + crd("13.563")  # 13.7 less 1%
     assert credits.balanceOf(market) == market.feesAccrued()  # only the treasury's fees
-    assert registry.providerOf(p1).locked == 0
+    assert market.offerOf(p1, H100).locked == 0
     assert market.statusOf(job_id) == CANCELLED
 
 
@@ -89,7 +90,7 @@ def test_cancel_while_bidding_refunds_everything_and_releases_the_best_bidder(
     market.placeBid(job_id, crd(1), sender=providers[0])
     market.cancelJob(job_id, sender=customer)
     assert credits.balanceOf(customer) == before
-    assert registry.providerOf(providers[0]).locked == 0
+    assert market.offerOf(providers[0], H100).locked == 0
     with ape.reverts(market.NotCustomer):
         market.cancelJob(job_id, sender=providers[0])
 

@@ -26,16 +26,17 @@ def test_open_auction_with_three_bidders(market, registry, credits, chain, custo
     p1, p2, p3 = providers
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.80"), sender=p1)
-    assert registry.providerOf(p1).locked == crd("4.8") + to_wei(200)  # 30% of 40 CRD at 2.50 + 2 * 100
+    assert market.offerOf(p1, H100).locked == crd("4.8") + to_wei(200)  # 30% of 40 CRD at 2.50 + 2 * 100
     market.placeBid(job_id, crd("1.50"), sender=p2)
-    assert registry.providerOf(p1).locked == 0  # outbid: released
+    assert market.offerOf(p1, H100).locked == 0  # outbid: released
     market.placeBid(job_id, crd("1.20"), sender=p3)
     with ape.reverts(market.BidNotLowEnough, price=crd("1.19"), maxAllowed=crd("1.188")):
         market.placeBid(job_id, crd("1.19"), sender=p1)
     tx = market.placeBid(job_id, crd("1.10"), sender=p1)
     assert tx.events.filter(market.BidPlaced)[0].collateral == crd("4.8")  # the same at any bid
-    assert registry.providerOf(p3).locked == 0
-    assert registry.freeStakeOf(p2) == registry.freeStakeOf(p3) == to_wei(10_000)
+    assert market.offerOf(p3, H100).locked == 0
+    free = [market.offerOf(p, H100).provisioned - market.offerOf(p, H100).locked for p in (p2, p3)]
+    assert free == [to_wei(10_000)] * 2
 
     with ape.reverts(market.BiddingNotOver):
         market.finalizeAuction(job_id, sender=customer)
@@ -64,7 +65,7 @@ def test_best_bidder_may_lower_its_own_bid(market, registry, chain, customer, pr
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.50"), sender=providers[0])
     market.placeBid(job_id, crd("1.00"), sender=providers[0])
-    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
+    assert market.offerOf(providers[0], H100).locked == crd("4.8") + to_wei(200)
     assert market.getJob(job_id).price == crd(1)
 
 
@@ -76,16 +77,17 @@ def test_bid_above_max_price_reverts(market, chain, customer, providers):
         market.placeBid(job_id, 0, sender=providers[0])
 
 
-def test_unregistered_bidder_reverts(market, chain, customer, stranger):
+def test_a_bidder_without_an_offer_reverts(market, chain, customer, stranger):
+    """An account that never offered the model (so never registered and provisioned for it)."""
     job_id = post(market, chain, customer)
-    with ape.reverts(market.ProviderNotRegistered, provider=stranger.address):
+    with ape.reverts(market.GpuModelNotOffered, gpuModel=H100):
         market.placeBid(job_id, crd(1), sender=stranger)
 
 
 def test_under_staked_bidder_reverts(market, registry, chain, customer, accounts, make_provider):
     poor = make_provider(accounts[14], stake=to_wei(200))
     job_id = post(market, chain, customer)
-    with ape.reverts(registry.NotEnoughFreeStake, have=to_wei(200), need=to_wei(200) + crd("4.8")):
+    with ape.reverts(market.NotEnoughProvision, have=to_wei(200), need=to_wei(200) + crd("4.8")):
         market.placeBid(job_id, crd(1), sender=poor)
 
 
@@ -118,7 +120,7 @@ def test_low_reputation_reverts(market, chain, customer, providers):
 
 def test_too_few_free_gpus_reverts(market, registry, chain, customer, providers):
     job_id = post(market, chain, customer, gpus=9)
-    with ape.reverts(registry.InsufficientCapacity, available=8, requested=9):
+    with ape.reverts(market.InsufficientCapacity, available=8, requested=9):
         market.placeBid(job_id, crd(1), sender=providers[0])
 
 

@@ -77,7 +77,7 @@ def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
     if sealed:
         commit(market, job_id, p1, crd("1.50"), b"a")
         commit(market, job_id, p2, crd("1.20"), b"b")
-        assert registry.providerOf(p1).locked == to_wei(10) + to_wei(200)
+        assert market.offerOf(p1, H100).locked == to_wei(10) + to_wei(200)
         market.setMinStakePerGpu(to_wei(1_000), sender=admin)
         chain.pending_timestamp += HOUR
         market.revealBid(job_id, crd("1.50"), b"a", sender=p1)
@@ -86,8 +86,8 @@ def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
         market.placeBid(job_id, crd("1.50"), sender=p1)
         market.setMinStakePerGpu(to_wei(1_000), sender=admin)
         market.placeBid(job_id, crd("1.20"), sender=p2)
-    assert registry.providerOf(p1).locked == 0
-    assert registry.providerOf(p2).locked == (to_wei(10) if sealed else crd("4.8")) + to_wei(200)
+    assert market.offerOf(p1, H100).locked == 0
+    assert market.offerOf(p2, H100).locked == (to_wei(10) if sealed else crd("4.8")) + to_wei(200)
     fresh_price()
     assert market.getJob(post(market, chain, customer)).gpuStake == to_wei(2_000)
     chain.pending_timestamp += 2 * HOUR
@@ -95,8 +95,8 @@ def test_the_per_gpu_stake_is_fixed_when_the_job_is_posted(
     market.submitResult(job_id, bytes32("r"), "ipfs://r", sender=p2)
     chain.pending_timestamp += 25 * HOUR
     market.settleJob(job_id, sender=customer)
-    record = registry.providerOf(p2)
-    assert (record.locked, record.activeLocks, registry.capacityOf(p2, H100).reserved) == (0, 0, 0)
+    offer = market.offerOf(p2, H100)
+    assert (offer.locked, offer.reserved) == (0, 0)
 
 
 def test_a_job_whose_per_gpu_stake_overflows_is_refused(market, chain, admin, customer):

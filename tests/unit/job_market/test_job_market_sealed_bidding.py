@@ -16,6 +16,7 @@ from utils.helpers import H100
 from utils.job_market import EXPIRED, commit, crd, post
 
 from compute_market.commitments import commitment_for
+from compute_market.gastrace import trace_transaction
 from compute_market.units import DAY, HOUR, to_wei, usd_to_feed
 
 
@@ -41,17 +42,17 @@ def test_sealed_auction_winner_is_paid_the_second_price(
     bids = {p1: crd("1.50"), p2: crd("1.20"), p3: crd("1.70")}
     for p, price in bids.items():
         commit(market, job_id, p, price, b"salt-" + bytes(p.address[-4:], "ascii"))
-    assert registry.providerOf(p1).locked == to_wei(10) + to_wei(200)  # bid bond + per-GPU stake
+    assert market.offerOf(p1, H100).locked == to_wei(10) + to_wei(200)  # bid bond + per-GPU stake
     with ape.reverts(market.RevealNotOpen):
         market.revealBid(job_id, bids[p1], b"salt-" + bytes(p1.address[-4:], "ascii"), sender=p1)
     chain.pending_timestamp += HOUR
     fresh_price()
     for p, price in bids.items():
         market.revealBid(job_id, price, b"salt-" + bytes(p.address[-4:], "ascii"), sender=p)
-    assert registry.providerOf(p1).locked == registry.providerOf(p3).locked == 0
+    assert market.offerOf(p1, H100).locked == market.offerOf(p3, H100).locked == 0
     # the job's collateral (the 10 CMP bid bond, above 30% of this small lease at the max price,
     # 4.8 CMP): the commitment's lock, kept as the bid's
-    assert registry.providerOf(p2).locked == to_wei(10) + to_wei(200)
+    assert market.offerOf(p2, H100).locked == to_wei(10) + to_wei(200)
     with ape.reverts(market.BiddingNotOver):
         market.finalizeAuction(job_id, sender=customer)
     chain.pending_timestamp += HOUR
@@ -109,9 +110,7 @@ def test_during_reveals_the_job_shows_what_the_best_bidder_would_be_paid(
 def test_sealed_tie_is_broken_by_reputation(market, registry, chain, admin, customer, providers, fresh_price):
     low, high = providers[0], providers[1]
     registry.grantRole(registry.MARKET_ROLE(), admin, sender=admin)
-    lease = (10**9, H100, 1, 0)  # a lease of another market's
-    registry.lockCollateral(high, lease, sender=admin)
-    registry.closeLock(high, lease, 0, 0, [], [], sender=admin)  # completed: 6,666 > 5,000
+    registry.recordOutcome(high, 0, 0, [], [], sender=admin)  # a completion elsewhere: 6,666 > 5,000
     job_id = post(market, chain, customer, sealed=True)
     commit(market, job_id, low, crd(1), b"a")  # earlier commitment, lower reputation
     commit(market, job_id, high, crd(1), b"b")
@@ -189,8 +188,8 @@ def test_a_one_wei_bid_risks_as_much_collateral_as_an_honest_one(market, registr
     job = market.getJob(sealed)
     assert (job.provider, job.price, job.collateral) == (providers[1].address, crd("1.80"), to_wei(10))
     # and the ledger holds it: the winner's 10 CMP and 100 CMP per GPU, the loser released
-    assert registry.providerOf(providers[1]).locked == to_wei(10) + to_wei(200)
-    assert registry.providerOf(providers[2]).locked == 0
+    assert market.offerOf(providers[1], H100).locked == to_wei(10) + to_wei(200)
+    assert market.offerOf(providers[2], H100).locked == 0
 
 
 def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, credits, chain, admin, customer, providers):
@@ -209,7 +208,7 @@ def test_an_oracle_outage_never_makes_a_reveal_impossible(market, registry, cred
         credits.currentPrice()
     market.revealBid(job_id, crd("1.20"), b"a", sender=providers[0])
     market.revealBid(job_id, crd("1.50"), b"b", sender=providers[1])
-    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
+    assert market.offerOf(providers[0], H100).locked == crd("4.8") + to_wei(200)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     assert market.getJob(job_id).provider == providers[0].address
@@ -240,8 +239,8 @@ def test_a_jumping_oracle_never_makes_a_reveal_impossible(
     market.finalizeAuction(job_id, sender=customer)
     job = market.getJob(job_id)
     assert (job.provider, job.collateral) == (providers[0].address, crd("4.8"))
-    assert registry.providerOf(providers[0]).locked == crd("4.8") + to_wei(200)
-    assert registry.providerOf(providers[1]).locked == 0
+    assert market.offerOf(providers[0], H100).locked == crd("4.8") + to_wei(200)
+    assert market.offerOf(providers[1], H100).locked == 0
 
 
 def test_a_copied_commitment_cannot_be_revealed_by_another_bidder(market, chain, customer, providers):
@@ -273,7 +272,7 @@ def test_unrevealed_commitment_forfeits_the_bond_to_the_protocol(market, registr
     assert token.balanceOf(customer) == before
     assert token.balanceOf(market.treasury()) == treasury_before + to_wei(10)
     assert registry.stakeOf(providers[0]) == to_wei(9_990)
-    assert registry.providerOf(providers[0]).locked == 0
+    assert market.offerOf(providers[0], H100).locked == 0
     with ape.reverts(market.NoCommitment):
         market.settleCommitment(job_id, providers[0], sender=customer)
 
@@ -300,7 +299,7 @@ def test_a_lapsed_commitment_is_forfeited_even_after_the_customer_cancels_the_le
     assert tx.events.filter(market.BondForfeited)[0].amount == to_wei(10)
     assert token.balanceOf(market.treasury()) == treasury_before + to_wei(10)
     assert registry.stakeOf(providers[1]) == to_wei(9_990)
-    assert registry.providerOf(providers[1]).locked == 0
+    assert market.offerOf(providers[1], H100).locked == 0
 
 
 def test_a_commitment_on_a_job_cancelled_while_bidding_is_released_whole(market, registry, chain, customer, providers):
@@ -312,7 +311,7 @@ def test_a_commitment_on_a_job_cancelled_while_bidding_is_released_whole(market,
     tx = market.settleCommitment(job_id, providers[1], sender=customer)
     assert tx.events.filter(market.BondReleased) and not tx.events.filter(market.BondForfeited)
     assert registry.stakeOf(providers[1]) == to_wei(10_000)
-    assert registry.providerOf(providers[1]).locked == 0
+    assert market.offerOf(providers[1], H100).locked == 0
 
 
 @pytest.mark.parametrize("new_bond", [to_wei(5_000), 0])
@@ -342,7 +341,7 @@ def test_a_shill_that_hides_because_it_would_have_won_forfeits_the_jobs_collater
     commit(market, job_id, honest, crd("1.80"), b"honest")
     commit(market, job_id, shill, crd("1.05"), b"shill")
     assert market.getJob(job_id).collateral == to_wei("57.6")  # each commitment's bond
-    assert registry.providerOf(shill).locked == to_wei("57.6") + to_wei(800)  # the bond + 100 CMP per GPU
+    assert market.offerOf(shill, H100).locked == to_wei("57.6") + to_wei(800)  # the bond + 100 CMP per GPU
     chain.pending_timestamp += HOUR
     fresh_price()
     market.revealBid(job_id, crd("1.80"), b"honest", sender=honest)
@@ -356,7 +355,7 @@ def test_a_shill_that_hides_because_it_would_have_won_forfeits_the_jobs_collater
     assert token.balanceOf(market.treasury()) == treasury_before + to_wei("57.6")
     assert token.balanceOf(customer) == customer_before
     assert registry.stakeOf(shill) == to_wei(10_000) - to_wei("57.6")
-    assert registry.providerOf(shill).locked == 0
+    assert market.offerOf(shill, H100).locked == 0
 
 
 def test_a_shill_revealed_where_it_cannot_win_gives_the_customer_what_a_lower_max_price_would(
@@ -397,8 +396,8 @@ def test_a_commitment_revealed_best_keeps_its_lock_as_the_bids_collateral(
     market, registry, chain, customer, providers, fresh_price
 ):
     """A commitment locks what the bid locks as the best one (57.6 + 800 CMP), so revealing it best
-    moves nothing of its own: the registry only releases the bidder it displaces (one call, no
-    `CollateralLocked`). A losing reveal releases its bond; the winner's lock is the collateral."""
+    moves nothing of its own: only the offer of the bidder it displaces is released, and no
+    other contract is called. A losing reveal releases its bond; the winner's lock is the collateral."""
     p1, p2, p3 = providers
     job_id = big_sealed_job(market, chain, customer)
     lock = to_wei("57.6") + to_wei(800)
@@ -406,20 +405,15 @@ def test_a_commitment_revealed_best_keeps_its_lock_as_the_bids_collateral(
         commit(market, job_id, p, crd(price), p.address[-8:].encode())
     chain.pending_timestamp += HOUR
     fresh_price()
-    tx = market.revealBid(job_id, crd("1.80"), p1.address[-8:].encode(), sender=p1)
-    assert not tx.events.filter(registry.CollateralLocked) and not tx.events.filter(registry.CollateralReleased)
-    assert registry.providerOf(p1).locked == lock
-    tx = market.revealBid(job_id, crd("1.20"), p2.address[-8:].encode(), sender=p2)
-    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p1.address]
-    assert not tx.events.filter(registry.CollateralLocked)
-    tx = market.revealBid(job_id, crd("1.50"), p3.address[-8:].encode(), sender=p3)
-    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p3.address]
-    assert [registry.providerOf(p).locked for p in providers] == [0, lock, 0]
+    for p, price, locks in ((p1, "1.80", [lock] * 3), (p2, "1.20", [0, lock, lock]), (p3, "1.50", [0, lock, 0])):
+        tx = market.revealBid(job_id, crd(price), p.address[-8:].encode(), sender=p)
+        assert [market.offerOf(q, H100).locked for q in providers] == locks
+        assert not trace_transaction(chain.provider, str(tx.txn_hash))["calls"][0].get("calls")
     chain.pending_timestamp += HOUR
     market.finalizeAuction(job_id, sender=customer)
     job = market.getJob(job_id)
     assert (job.provider, job.price) == (p2.address, crd("1.50"))
-    assert registry.providerOf(p2).locked == lock and registry.providerOf(p2).activeLocks == 1
+    assert market.offerOf(p2, H100).locked == lock
 
 
 def test_a_small_sealed_jobs_collateral_is_the_bid_bond_fixed_at_posting(
@@ -430,7 +424,7 @@ def test_a_small_sealed_jobs_collateral_is_the_bid_bond_fixed_at_posting(
     then raises the bond to 5,000 CMP: both commitments still lock the job's 10 + 200 CMP, the
     reveal that takes the lead keeps its lock as the bid's (nothing locked, nothing swapped), and
     the winner holds 10 + 200 CMP. (Before: each commitment locked the bond current at commit,
-    5,000 CMP, and the winner swapped it for the 4.8 CMP collateral in a second registry call.)"""
+    5,000 CMP, and the winner swapped it for the 4.8 CMP collateral in a second ledger call.)"""
     sealed = post(market, chain, customer, sealed=True)
     assert market.getJob(sealed).collateral == to_wei(10)
     assert market.getJob(post(market, chain, customer)).collateral == crd("4.8")
@@ -439,17 +433,15 @@ def test_a_small_sealed_jobs_collateral_is_the_bid_bond_fixed_at_posting(
     p1, p2 = providers[0], providers[1]
     commit(market, sealed, p1, crd("1.50"), b"a")
     commit(market, sealed, p2, crd("1.20"), b"b")
-    assert registry.providerOf(p1).locked == registry.providerOf(p2).locked == lock
+    assert market.offerOf(p1, H100).locked == market.offerOf(p2, H100).locked == lock
     chain.pending_timestamp += HOUR
     fresh_price()
-    tx = market.revealBid(sealed, crd("1.50"), b"a", sender=p1)
-    assert not tx.events.filter(registry.CollateralLocked) and not tx.events.filter(registry.CollateralReleased)
-    tx = market.revealBid(sealed, crd("1.20"), b"b", sender=p2)
-    assert [e["provider"] for e in tx.events.filter(registry.CollateralReleased)] == [p1.address]
-    assert not tx.events.filter(registry.CollateralLocked)
+    market.revealBid(sealed, crd("1.50"), b"a", sender=p1)
+    assert (market.offerOf(p1, H100).locked, market.offerOf(p2, H100).locked) == (lock, lock)
+    market.revealBid(sealed, crd("1.20"), b"b", sender=p2)
     chain.pending_timestamp += HOUR
     market.finalizeAuction(sealed, sender=customer)
-    assert (registry.providerOf(p1).locked, registry.providerOf(p2).locked) == (0, lock)
+    assert (market.offerOf(p1, H100).locked, market.offerOf(p2, H100).locked) == (0, lock)
 
 
 def test_a_sealed_job_cannot_be_cancelled_once_bidding_closed(market, chain, customer, providers):
@@ -471,7 +463,7 @@ def test_cancelled_sealed_job_releases_bonds_without_penalty(market, registry, c
     tx = market.settleCommitment(job_id, providers[0], sender=providers[0])
     assert tx.events.filter(market.BondReleased)
     assert registry.stakeOf(providers[0]) == to_wei(10_000)
-    assert registry.freeStakeOf(providers[0]) == to_wei(10_000)
+    assert tuple(market.offerOf(providers[0], H100))[:2] == (to_wei(10_000), 0)
 
 
 def test_auction_kinds_are_not_mixed(market, chain, customer, providers):

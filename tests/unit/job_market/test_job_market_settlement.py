@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+from utils.helpers import H100
 from utils.job_market import SETTLED, crd, leased_job
 
 from compute_market.units import HOUR
@@ -51,7 +52,7 @@ def test_result_then_settlement_pays_the_rest_and_records_a_completion(
     assert credits.balanceOf(p1) == before + crd("13.068")  # 13.2 less 1%
     assert credits.balanceOf(market) == market.feesAccrued() == crd("0.22")  # 1% of 22, for the treasury
     assert registry.providerOf(p1).completed == 1
-    assert registry.providerOf(p1).locked == 0
+    assert market.offerOf(p1, H100).locked == 0
     assert market.statusOf(job_id) == SETTLED
 
 

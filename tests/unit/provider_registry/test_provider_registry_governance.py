@@ -5,31 +5,25 @@ from __future__ import annotations
 import ape
 import pytest
 from utils.helpers import assert_bounded_setter
-from utils.provider_registry import EU, H100
+from utils.provider_registry import EU
 
 from compute_market.units import DAY, to_wei
 
 
-@pytest.fixture
-def provider(alice, registry, token, fund):
-    fund(alice, to_wei(10_000))
-    token.approve(registry, 2**256 - 1, sender=alice)
-    registry.register("ipfs://alice", EU, sender=alice)
-    registry.setCapacity(H100, 8, 80, sender=alice)
-    return alice
-
-
-def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, provider, admin, bob, chain):
+def test_pause_stops_registration_and_stake_but_never_withdrawals(registry, provider, operator, admin, bob, chain):
+    """Paused with 400 of 1,000 CMP provisioned: the provision still comes back, and all of
+    the stake unbonds and is withdrawn."""
     registry.stake(to_wei(1_000), sender=provider)
+    registry.provision(provider, to_wei(400), sender=operator)
     registry.pause(sender=admin)
     with ape.reverts(registry.EnforcedPause):
         registry.register("x", EU, sender=bob)
     with ape.reverts(registry.EnforcedPause):
         registry.stake(1, sender=provider)
+    registry.provision(provider, -to_wei(400), sender=operator)
     registry.requestUnstake(to_wei(1_000), sender=provider)
     chain.pending_timestamp += 7 * DAY
     registry.withdrawUnstaked(sender=provider)
-    registry.setCapacity(H100, 1, 80, sender=provider)
     registry.deregister(sender=provider)
 
 

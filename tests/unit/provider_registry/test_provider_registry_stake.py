@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import ape
-import pytest
-from utils.provider_registry import EU, H100
 
 from compute_market.units import DAY, to_wei
-
-
-@pytest.fixture
-def provider(alice, registry, token, fund):
-    fund(alice, to_wei(10_000))
-    token.approve(registry, 2**256 - 1, sender=alice)
-    registry.register("ipfs://alice", EU, sender=alice)
-    registry.setCapacity(H100, 8, 80, sender=alice)
-    return alice
 
 
 def test_stake_moves_tokens_and_needs_registration(registry, token, provider, stranger):

@@ -19,7 +19,7 @@ def test_market_registry_and_resolver_report_to_the_protocols_distributor(
     provider's work reward is capped at 7/8 of it, 0.007 CMP."""
     from utils.helpers import job_spec
 
-    provider = make_provider(accounts[11])  # stakes 10,000
+    provider = make_provider(accounts[11], provision=to_wei(6_000))  # stakes 10,000, 4,000 left free
     at_risk = registry.stakeRewardsState()[1]
     customer = make_customer(accounts[10])
     job_id = market.postJob(job_spec(chain, hours=1), sender=customer).events.filter(market.JobPosted)[0].jobId

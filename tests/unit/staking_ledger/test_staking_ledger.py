@@ -35,7 +35,7 @@ def test_one_unbonding_rule_for_providers_and_verifiers(
     withdrawal fails with the same error for both, both withdraw at the end; there is no second
     period to set. (The verifier holds 1,400 CMP, so the 1,000 left active meets the minimum.)"""
     registry.setUnbondingPeriod(6 * DAY, sender=admin)
-    provider = make_provider(accounts[23], stake=to_wei(1_000))
+    provider = make_provider(accounts[23], stake=to_wei(1_000), provision=0)
     verifier = make_verifier(accounts[24], stake=to_wei(1_400))
     p_tx = registry.requestUnstake(to_wei(400), sender=provider)
     v_tx = registry.requestVerifierUnstake(to_wei(400), sender=verifier)
