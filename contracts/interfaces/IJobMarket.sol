@@ -151,14 +151,18 @@ interface IJobMarket {
         bool revealed; // revealed, released or forfeited
     }
 
-    // Auction events and errors (emitted and raised by the market and by its `Auctions` library).
+    // Auction events and errors (emitted and raised by the market and by its `JobAuctions` module,
+    // which runs on the market's storage by DELEGATECALL).
     event BidPlaced(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, uint256 collateral);
     event BidCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
     event BidRevealed(uint256 indexed jobId, address indexed provider, uint256 pricePerGpuHour, bool isBest);
     event BondReleased(uint256 indexed jobId, address indexed provider);
     event BondForfeited(uint256 indexed jobId, address indexed provider, uint256 amount);
-    /// @notice A provider set its offer of `gpuModel` (the locks and reservations of its bids
-    ///         follow from the bid events, as the jobs' records do).
+    /// @notice A provider set its offer of `gpuModel`. What moves an offer otherwise follows
+    ///         from the market's events: each bid, commitment, reveal, bond, cancellation and
+    ///         outcome locks or releases the job's `lock` (logged by `JobPosted`) and its GPUs,
+    ///         and a slash (`JobFailed.slashed`, `BondForfeited.amount`) lowers `provisioned`.
+    ///         An offer without provision cannot be bid with (indexers may skip it).
     event OfferSet(address indexed provider, bytes32 indexed gpuModel, uint256 gpus, uint256 vramGb, uint256 provisioned);
 
     error UnknownJob(uint256 jobId);

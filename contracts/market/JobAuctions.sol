@@ -8,8 +8,8 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {JobMarketStorage} from "./JobMarketStorage.sol";
 
 /// @title JobAuctions
-/// @notice The job market's auction rules: open bids, sealed commitments and reveals, lapsed
-///         commitments. Deployed once beside the market and run only by the market's
+/// @notice The job market's auction rules and the providers' offers: offers set, open bids,
+///         sealed commitments and reveals, lapsed commitments. Deployed once beside the market and run only by the market's
 ///         DELEGATECALL, on the market's storage: every write lands in the market, every event
 ///         is the market's, and the market stays the one address that holds the escrow.
 /// @dev Same storage layout as `JobMarket` by construction (both inherit `JobMarketStorage`
@@ -77,13 +77,15 @@ contract JobAuctions is JobMarketStorage {
             uint256 maxAllowed = uint256(job.price) * (BPS - minDecrementBps) / BPS;
             if (pricePerGpuHour > maxAllowed) revert IJobMarket.BidNotLowEnough(pricePerGpuHour, maxAllowed);
         }
+        // The outbid bidder is released first: a best bidder that lowers its own bid keeps one
+        // lock, and needs no room on its offer for a second.
+        if (previous != address(0)) _release(previous, job, 0);
         _lock(job, msg.sender);
         (job.provider, job.price, job.bidCount) = (msg.sender, uint80(pricePerGpuHour), _counted(job.bidCount));
         // Open bids cannot tie (each beats the best by `minDecrementBps`), so no later bid needs the
         // block: the first bid's is kept so that the record's slot is written from then on and the
         // result's times land in it at the price of a used slot.
         if (previous == address(0)) job.bestBidBlock = uint40(block.number);
-        else _release(previous, job, 0);
         emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, job.collateral);
     }
 

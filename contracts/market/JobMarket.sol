@@ -34,8 +34,9 @@ import {JobMarketStorage} from "./JobMarketStorage.sol";
 ///      accrued(t) = value * elapsed / duration, exact to the wei at the end.
 ///      Collateral is CMP stake locked on the bidder's offer of the job's model (`Offer`: stake
 ///      the provider provisioned from the ledger, the `ProviderRegistry`, for that model's jobs,
-///      beside its GPUs, in one slot of this contract, so a bid calls no other contract and an
-///      outcome makes one call, to record it and slash the provision): `collateralBps` of the lease
+///      beside its GPUs, in one slot of this contract, so a bid calls no other contract unless
+///      the job names a region or a least reputation (or, sealed, ties on price), and an outcome
+///      makes one call, to record it and slash the provision): `collateralBps` of the lease
 ///      value at the job's max price (never less than at the price the provider will be paid,
 ///      so a 1-wei bid risks as much as an honest one, and a sealed winner paid the second price
 ///      is covered), converted at the oracle price when the job is posted (so posting needs a
@@ -159,9 +160,10 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // A sealed job's collateral is at least `bidBond`: each commitment locks the collateral as
         // its bond, so a commitment revealed best keeps its lock and a lapse forfeits it.
         if (spec.kind == AuctionKind.Sealed && collateral < bidBond) collateral = bidBond;
-        if (collateral > type(uint96).max) revert InvalidJobSpec("collateral");
         // At most 1,000,000 CMP (the setter's cap) × 65,535 GPUs (`_validate`) < 2^96: fits.
         uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
+        // What a bid locks must fit an offer's 96-bit provision, or no bid could ever be placed.
+        if (collateral + gpuStake > type(uint96).max) revert InvalidJobSpec("collateral");
         unchecked {
             jobId = ++jobCount; // 2^56 postings cannot happen: each costs over 150,000 gas
         }
@@ -228,8 +230,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     // ================================================================== open auctions
 
     /// @notice Bids `pricePerGpuHour` on an open auction. The bid must be at most the job's max
-    ///         price and beat the best bid by `minDecrementBps`; it locks the bidder's collateral
-    ///         and capacity and releases the bidder it outbids. O(1) whatever the number of bids.
+    ///         price and beat the best bid by `minDecrementBps`; it locks the job's collateral,
+    ///         per-GPU stake and GPUs on the bidder's offer of the job's model and releases the
+    ///         bidder it outbids. O(1) whatever the number of bids.
     function placeBid(uint256 jobId, uint256 pricePerGpuHour) external whenNotPaused nonReentrant {
         (jobId, pricePerGpuHour); // read by `JobAuctions` from the forwarded calldata
         _delegateToAuctions();
@@ -240,8 +243,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice Commits a sealed bid: `commitment = keccak256(abi.encode(jobId, bidder, price, salt))`.
     ///         Locks a bond of the job's collateral (`collateralBps` of the lease at the max price,
     ///         fixed at posting), or `bidBond` where that is larger, plus `minStakePerGpu` per GPU,
-    ///         and reserves capacity until the reveal: what the commitment locks is what the bid
-    ///         would lock as the best one. An unrevealed commitment forfeits that bond (as locked
+    ///         and reserves the job's GPUs, on the bidder's offer of the job's model until the
+    ///         reveal: what the commitment locks is what the bid would lock as the best one. An unrevealed commitment forfeits that bond (as locked
     ///         now, whatever governance sets later) to the treasury, never to the customer: a
     ///         customer's shill that hides because it would have won loses the job's collateral.
     function commitBid(uint256 jobId, bytes32 commitment) external whenNotPaused nonReentrant {
@@ -250,9 +253,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     }
 
     /// @notice Reveals a sealed bid between `biddingEnd` and `revealEnd`. A new lowest price keeps
-    ///         its commitment's lock as the bid's collateral (or swaps the bond for it where
-    ///         `bidBond` set a larger bond), releases the previous best and demotes it to second
-    ///         price; any other reveal releases its bond. Ties go to the higher reputation, then the earlier commitment, then the lower
+    ///         its commitment's lock as the bid's (the two are the same), releases the previous
+    ///         best and demotes it to second price; any other reveal releases its bond. Ties go to
+    ///         the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external nonReentrant {
         (jobId, pricePerGpuHour, salt);
@@ -604,7 +607,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         }
     }
 
-    /// @dev `JobPosted`, from its own frame (the event's eleven values do not fit postJob's stack).
+    /// @dev `JobPosted`, from its own frame (the event's twelve values do not fit postJob's stack).
     function _emitPosted(uint256 jobId, JobSpec calldata spec, uint256 escrow, uint256 lock) private {
         emit JobPosted(
             jobId,

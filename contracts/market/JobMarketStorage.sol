@@ -10,7 +10,8 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 
 /// @title JobMarketStorage
-/// @notice The job market's state: parameters, jobs, commitments and reference prices.
+/// @notice The job market's state: parameters, jobs, commitments, reference prices and the
+///         providers' offers (GPUs and provisioned stake per model, with the locks bids hold).
 /// @dev The one stateful base of both `JobMarket` and its auction module `JobAuctions`, which
 ///      the market runs by DELEGATECALL on its own storage: the two contracts inherit this and
 ///      declare no state of their own, so their storage layouts are the same by construction.

@@ -18,7 +18,8 @@ import {StakingLedger} from "../staking/StakingLedger.sol";
 ///        staked      = everything held for the provider (free + provisioned + unbonding)
 ///        provisioned = stake the provider set aside for the market's jobs (The Graph Horizon's
 ///                      provision): the market keeps it per GPU model in its offers, with the
-///                      locks of the jobs bid on, and no bid calls this contract
+///                      locks of the jobs bid on (a bid calls this contract only for a job's
+///                      region or least reputation)
 ///        unbonding   = stake requested out, withdrawable after `unbondingPeriod`
 ///        free        = staked - provisioned - unbonding
 ///      A slash takes provisioned stake, which the provider can only take back through the

@@ -16,11 +16,12 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 /// @title StakingLedger
 /// @notice The one ledger of CMP stake, in The Graph Horizon's shape: every CMP staked by
 ///         providers and by verifiers sits in this contract, under one unbonding rule
-///         (`unbondingPeriod`; unbonding stake stays slashable until withdrawn) and one slash
+///         (`unbondingPeriod`; a verifier's unbonding stake stays slashable until withdrawn, a
+///         provider's slashes take only the stake it provisioned to the market) and one slash
 ///         payout (ordered payees, the rest burned). This base holds the verifiers' side:
 ///         registration, stake, the stake-weighted draw in O(log n) and its queue; the
-///         `ProviderRegistry` built on it holds the providers' side (records, capacity,
-///         collateral locks, reputation).
+///         `ProviderRegistry` built on it holds the providers' side (records, provisions,
+///         reputation; the market keeps the locks on each provision).
 /// @dev Invariant (tested to the wei): the ledger's CMP balance equals the providers' `staked`
 ///      plus the verifiers' `staked`; nothing else is held here.
 ///      Each verifier owns a slot of a `SortitionTree` whose weight is its active stake

@@ -94,8 +94,9 @@ def test_stale_answer_reverts_with_stale_price_when_collateral_is_due(market, cr
 def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed, admin, chain, jm_buyer):
     """A job escrowing 3,000 CRD (2 GPUs, 10 h, 150 CRD per GPU-hour) has 900 CRD of collateral.
     With CMP quoted at 1 feed unit (1e-8 USD) that is 900e18 * 1e8 = 9e28 CMP wei, past
-    2^96 - 1 (about 7.92e28): InvalidJobSpec("collateral"). At 2 units it is 4.5e28, which fits,
-    and the job stores exactly that collateral."""
+    2^96 - 1 (about 7.92e28): InvalidJobSpec("collateral"), as is a collateral that fits but not
+    with the per-GPU stake beside it. At 2 units it is 4.5e28, which fits, and the job stores
+    exactly that collateral."""
     unit = credits.priceUnit()
     assert unit == 10**8
     feed.setAnswer(1, sender=admin)
@@ -103,6 +104,13 @@ def test_collateral_past_96_bits_reverts_naming_collateral(market, credits, feed
     assert credits.creditsToTokens(to_wei(900)) == 9 * 10**28 > UINT96_MAX
     with ape.reverts(market.InvalidJobSpec, field=bytes32("collateral")):
         market.postJob(job_spec(chain, max_price=to_wei(150)), sender=jm_buyer)
+    # What a bid locks is the collateral and 200 CMP of per-GPU stake, and it must fit an offer's
+    # 96-bit provision too: a collateral of 6e8 * max price (30% of 20 GPU-hours at 1e8 CMP per
+    # CRD) just under 2^96 fits alone but not with the stake, so no bid could ever take the job.
+    near = UINT96_MAX // (6 * 10**8)
+    assert UINT96_MAX - 6 * 10**8 * near < to_wei(200)
+    with ape.reverts(market.InvalidJobSpec, field=bytes32("collateral")):
+        market.postJob(job_spec(chain, max_price=near), sender=jm_buyer)
 
     feed.setAnswer(2, sender=admin)
     credits.setPriceFeed(feed, sender=admin)

@@ -143,3 +143,14 @@ def test_a_failure_slashes_the_collateral_from_the_offers_provision(market, regi
     assert registry.providerOf(providers[0]).provisioned == to_wei(10_000) - crd("4.8")
     assert registry.stakeOf(providers[0]) == to_wei(10_000) - crd("4.8")
     assert assert_locks_match_jobs(market, registry, providers, [job_id]) == 0
+
+
+def test_a_best_bidder_with_room_for_one_lock_may_lower_its_own_bid(market, chain, customer, newcomer):
+    """An offer of exactly the job's 2 GPUs and its 204.8 CMP: the bidder that leads may still
+    undercut itself, since its own lock is released before the new bid takes it."""
+    market.setOffer(H100, 2, 80, LOCK, sender=newcomer)
+    job_id = post(market, chain, customer)
+    market.placeBid(job_id, crd("1.80"), sender=newcomer)
+    market.placeBid(job_id, crd("1.50"), sender=newcomer)
+    assert tuple(market.offerOf(newcomer, H100)) == (LOCK, LOCK, 2, 2, 80)
+    assert market.getJob(job_id).price == crd("1.50")
