@@ -50,7 +50,7 @@ from compute_market.agent_base import StateLockedError as StateLockedError  # ra
 from compute_market.client import MarketClient
 from compute_market.errors import MarketError
 from compute_market.keeper import address_topic, read_logs
-from compute_market.models import NO_WORKLOAD, AuctionKind, JobStatus, JobView
+from compute_market.models import NO_WORKLOAD, AuctionKind, JobStatus, JobView, OfferView
 from compute_market.units import from_bytes32, from_wei
 from compute_market.workloads import (
     FetchConfig,
@@ -341,20 +341,22 @@ class ProviderAgent(StateAgent[AgentState]):
 
     # ------------------------------------------------------------------ decisions
 
-    def _matches(self, job: JobView) -> bool:
-        """Whether the agent's offer can take the job: its model, GPUs free and memory, its region."""
+    def _matching_offer(self, job: JobView) -> OfferView | None:
+        """The agent's offer when it can take the job (its model, GPUs free and memory, its
+        region), read once for the decisions that follow; None when it cannot."""
         if job.gpu_model != self.gpu_model or job.customer == self.me:
-            return False
+            return None
         offer = self.client.offer(self.me, job.gpu_model)
         region_ok = not job.region or job.region == from_bytes32(self.client.p.registry.regionOf(self.me))
-        return offer.free_gpus >= job.gpu_count and offer.vram_gb >= job.min_vram_gb and region_ok
+        matches = offer.free_gpus >= job.gpu_count and offer.vram_gb >= job.min_vram_gb and region_ok
+        return offer if matches else None
 
-    def _short_of_provision(self, job_id: int) -> str | None:
+    def _short_of_provision(self, job_id: int, offer: OfferView) -> str | None:
         """None when the offer's free provision covers what a bid on `job_id` locks (the job's
         collateral and per-GPU stake); else why not, in one line (the market would refuse the
         bid with ``NotEnoughProvision``)."""
         need = sum(self.client.bid_lock(job_id), Decimal(0))
-        free = self.client.offer(self.me, self.gpu_model).free
+        free = offer.free
         if need > free:
             return f"job {job_id}: a bid locks {need} CMP, the {self.gpu_model} offer has {free} CMP free, skipped"
         return None
@@ -362,7 +364,10 @@ class ProviderAgent(StateAgent[AgentState]):
     def _consider(self, job_id: int) -> list[str]:
         job = self.client.job(job_id)
         now = chain.blocks.head.timestamp
-        if job.status != JobStatus.BIDDING or now >= job.bidding_end or not self._matches(job):
+        if job.status != JobStatus.BIDDING or now >= job.bidding_end:
+            return []
+        offer = self._matching_offer(job)
+        if offer is None:
             return []
         ask = self.cost.ask()
         if job.max_price_per_gpu_hour < ask:
@@ -375,10 +380,10 @@ class ProviderAgent(StateAgent[AgentState]):
             return [f"job {job_id}: not bidding: {refusal}"]
         try:
             if job.kind == AuctionKind.SEALED:
-                return self._commit(job_id, ask)
+                return self._commit(job_id, ask, offer)
             if job.provider == self.me:
                 return []
-            short = self._short_of_provision(job_id)
+            short = self._short_of_provision(job_id, offer)
             if short is not None:
                 return [short]
             price = self._undercut(job, ask)
@@ -390,14 +395,14 @@ class ProviderAgent(StateAgent[AgentState]):
         except MarketError as err:
             return [f"job {job_id}: refused {err}"]
 
-    def _commit(self, job_id: int, ask: Decimal) -> list[str]:
+    def _commit(self, job_id: int, ask: Decimal, offer: OfferView) -> list[str]:
         """Commits a sealed bid at the ask (truthful). The salt is saved before the commitment is
         sent, so that a kill in between does not lose it; a salt saved for a commitment that
         never reached the chain is sent again."""
         key = str(job_id)
         if key in self.state.commitments and self.market.commitmentOf(job_id, self.me).committedAtBlock != 0:
             return []
-        short = self._short_of_provision(job_id)
+        short = self._short_of_provision(job_id, offer)
         if short is not None:
             return [short]
         self._send_sealed(

@@ -76,6 +76,11 @@ NO_WORKLOAD = b"\0" * 32  # a job's `workload` when it names none: a bare capaci
 JobSpecTuple = tuple[bytes, int, int, bytes, int, int, int, int, int, int, bool, bytes, str]
 
 
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` for JSON: each Decimal as its exact string, the rest as it is."""
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What a customer asks for, in human units (prices in USD credits per GPU-hour)."""
@@ -174,7 +179,7 @@ class JobView:
         out = asdict(self)
         out["status"] = self.status.name
         out["kind"] = self.kind.name
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in out.items()}
+        return _plain(out)
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,7 @@ class ProviderView:
     disputes_lost: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        return _plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -222,5 +227,4 @@ class OfferView:
         return self.gpus - self.reserved
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
-        return out | {"free": str(self.free), "free_gpus": self.free_gpus}
+        return _plain(asdict(self) | {"free": self.free, "free_gpus": self.free_gpus})
