@@ -72,6 +72,7 @@ PLAIN_FIELDS = frozenset(
         "oldValue",
         "newValue",
         "majority",
+        "modelId",
     }
 )
 JOB_CONTRACTS = ("JobMarket", "DisputeResolver", "ProviderRegistry")  # whose events carry a jobId

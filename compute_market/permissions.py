@@ -158,7 +158,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission(
         "auctions",
-        ("setOffer", "placeBid", "commitBid", "revealBid", "settleCommitment"),
+        ("cancelJob", "setOffer", "placeBid", "commitBid", "revealBid", "settleCommitment"),
         Gate("", "NotDelegated", "the market, running the module's code by DELEGATECALL"),
         ("market",),
         "the module refuses direct calls; the market's entry points are open to all",

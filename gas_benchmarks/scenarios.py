@@ -73,6 +73,8 @@ def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -
 
 
 LIFECYCLE = "JobMarket lifecycle (post, {bids} open bids, finalize, claim, result, settle)"
+SETTLE_FIRST_REPORT = "JobMarket.settleJob (the provider's first report of the epoch)"
+SLASH_FIRST_OF_EPOCH = "JobMarket.slashForFailure (the epoch's first stake change)"
 
 
 def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: Any, providers: list[Any]) -> None:
@@ -83,37 +85,46 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
     token.approve(credits, 2**256 - 1, sender=customer)
     credits.mintWithTokens(to_wei(10_000), 0, customer, sender=customer)
     credits.approve(market, 2**256 - 1, sender=customer)
+    bidders, winner = providers[1:], providers[-1]
     for _round in range(3):
         refresh_price(protocol, admin)
-        # A companion lease on the same timeline, posted and settled first: the first posting of
-        # ten minutes reads the CMP rate for collateral and the epoch's first fee the epoch's
-        # rate; the postings and settlements after them use the kept rates.
+        # Two companion leases on the same timeline, settled first. The first posting of ten
+        # minutes reads the CMP rate for collateral; the epoch's first fee reads the epoch's rate
+        # (`first`, another provider's), and the winner's first report of the epoch values its
+        # last epoch's activity (`second`, the winner's). The lifecycle's own settlement is then
+        # the steady state: the epoch's rate read and the winner already active in the epoch, as
+        # for every settlement after a provider's first of the day.
         reads_rate = gas.record("JobMarket.postJob (reads the CMP rate)", market.postJob(spec(), sender=customer))
         first = reads_rate.events[-1].jobId
         market.placeBid(first, to_wei("1.8"), sender=providers[0])
-        # Open auction, a whole lease; its transactions also add up to one job's lifecycle.
+        second = market.postJob(spec(), sender=customer).events[-1].jobId
+        market.placeBid(second, to_wei("1.8"), sender=winner)
+        # Open auction, a whole lease; its transactions also add up to one job's lifecycle: the
+        # issue's, with three bids.
         lifecycle = [gas.record("JobMarket.postJob", market.postJob(spec(), sender=customer))]
         job_id = lifecycle[0].events[-1].jobId
         price = to_wei("1.8")
-        for provider in providers:
+        for provider in bidders:
             lifecycle.append(gas.record("JobMarket.placeBid", market.placeBid(job_id, price, sender=provider)))
             price = price * 95 // 100
-        winner = providers[-1]
         chain.pending_timestamp += HOUR
         market.finalizeAuction(first, sender=customer)
+        market.finalizeAuction(second, sender=customer)
         lifecycle.append(gas.record("JobMarket.finalizeAuction", market.finalizeAuction(job_id, sender=customer)))
         chain.pending_timestamp += 5 * HOUR
         lifecycle.append(gas.record("JobMarket.claimEarnings", market.claimEarnings(job_id, sender=winner)))
         chain.pending_timestamp += 5 * HOUR
         market.submitResult(first, b"\x02" * 32, "ipfs://r", sender=providers[0])
+        market.submitResult(second, b"\x03" * 32, "ipfs://r", sender=winner)
         result = market.submitResult(job_id, b"\x01" * 32, "ipfs://r", sender=winner)
         lifecycle.append(gas.record("JobMarket.submitResult", result))
         chain.pending_timestamp += DAY
         refresh_price(protocol, admin)  # a live oracle, as on a real chain: the fee is valued
         gas.record("JobMarket.settleJob (epoch's first fee)", market.settleJob(first, sender=customer))
+        gas.record(SETTLE_FIRST_REPORT, market.settleJob(second, sender=customer))
         lifecycle.append(gas.record("JobMarket.settleJob", market.settleJob(job_id, sender=customer)))
         total = sum(int(receipt.gas_used) for receipt in lifecycle)
-        gas.samples[LIFECYCLE.format(bids=len(providers))].append(total)
+        gas.samples[LIFECYCLE.format(bids=len(bidders))].append(total)
         gas.record("JobMarket.withdrawFees", market.withdrawFees(sender=customer))  # the job's fees
 
         # Sealed auction up to the lease, then a cancellation.
@@ -132,14 +143,21 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         chain.pending_timestamp += 2 * HOUR
         gas.record("JobMarket.cancelJob (lease)", market.cancelJob(job_id, sender=customer))
 
-        # A failed lease.
+        # Two failed leases. The first slash is the epoch's first change of stake at risk: the
+        # ledger asks the distributor for the epoch's stake rate (once per epoch, whoever changes
+        # stake first). The second is the steady state.
         refresh_price(protocol, admin)
-        job_id = market.postJob(spec(hours=1), sender=customer).events[-1].jobId
-        market.placeBid(job_id, to_wei(1), sender=providers[0])
+        failed = []
+        for provider in providers[:2]:
+            job_id = market.postJob(spec(hours=1), sender=customer).events[-1].jobId
+            market.placeBid(job_id, to_wei(1), sender=provider)
+            failed.append(job_id)
         chain.pending_timestamp += HOUR
-        market.finalizeAuction(job_id, sender=customer)
+        for job_id in failed:
+            market.finalizeAuction(job_id, sender=customer)
         chain.pending_timestamp += 3 * HOUR
-        gas.record("JobMarket.slashForFailure", market.slashForFailure(job_id, sender=admin))
+        gas.record(SLASH_FIRST_OF_EPOCH, market.slashForFailure(failed[0], sender=admin))
+        gas.record("JobMarket.slashForFailure", market.slashForFailure(failed[1], sender=admin))
         chain.pending_timestamp += HOUR
 
 

@@ -146,6 +146,7 @@ class Mirror:
     burned: dict[str, int] = field(default_factory=lambda: {"CMP": 0, "CRD": 0})  # Transfers to zero
     provider_slashed: int = 0  # CMP slashed from providers' provisions (`Slashed.amount`)
     reference: dict[bytes, int] = field(default_factory=dict)  # GPU model → the market's reference price
+    models: dict[int, bytes] = field(default_factory=dict)  # model id → GPU model (`GpuModelAdded`)
     rewards: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # CMP claimed, by claimer
 
     # ------------------------------------------------------------------ views
@@ -280,8 +281,11 @@ class Mirror:
         if event == "FeesWithdrawn":
             self.fees_accrued -= int(args["amount"])
             return
-        if event == "ReferencePriceUpdated":
-            self.reference[bytes(args["gpuModel"])] = int(args["price"])
+        if event == "GpuModelAdded":
+            self.models[int(args["modelId"])] = bytes(args["gpuModel"])
+            return
+        if event == "ReferencePriceUpdated":  # logged by the model's id (`GpuModelAdded` names it)
+            self.reference[self.models[int(args["modelId"])]] = int(args["price"])
             return
         job = self.jobs.get(int(args.get("jobId", 0)))
         if job is None:

@@ -54,35 +54,25 @@ interface IJobMarket {
         string manifestURI;
     }
 
-    /// @notice A job as stored: 4 slots written at posting (3 packed, and the model), the best
-    ///         bid (with the count of bids) and, from the first bid on, the bidding's record and
-    ///         the lease's clock in 2 more; the region and the verification fee only when the job
-    ///         has them. Every later write lands in a slot already written. The escrow and the pay
-    ///         released are not stored: both follow from the status, the terms, the price and the
-    ///         time of the provider's last claim (`JobMarket.fundsOf`). A result touches only the
-    ///         slots of the status, the provider, the terms (duration, grace, challenge window) and
-    ///         the bidding's record, which holds the lease's clock. The result's hash, like the
-    ///         workload's, is in the event only (`ResultSubmitted`). Amounts of CMP are 96-bit
-    ///         (`postJob` refuses a job whose amounts do not fit), prices 80-bit (`postJob` refuses
-    ///         a max price of 2^80 or more), times 32-bit (to 2106) but the best bid's block
-    ///         (40-bit). A bidder's lock on its `Offer` is derived from it: `collateral +
-    ///         gpuStake` CMP of the offer's provision and `gpuCount` of its GPUs, for the best
-    ///         bidder and for each sealed commitment alike.
+    /// @notice A job's whole record, as `JobMarket.getJob` gives it. The market stores it packed
+    ///         (`JobMarketStorage.StoredJob`: four slots for an open job, a fifth for a sealed or
+    ///         verified one, a sixth for a region) and unpacks it here. The escrow and the pay
+    ///         released are not stored: both follow from the status, the terms, the price and
+    ///         the time of the provider's last claim (`JobMarket.fundsOf`). The result's hash,
+    ///         like the workload's, is in the event only (`ResultSubmitted`). A bidder's lock on
+    ///         its `Offer` is `collateral + gpuStake` CMP of the offer's provision and `gpuCount`
+    ///         of its GPUs, for the best bidder and for each sealed commitment alike.
     struct Job {
-        // slot 0: read by every call
         address customer;
         uint32 biddingEnd; // seconds, to 2106 (as every time of the job)
-        uint32 revealEnd; // sealed: reveals close
+        uint32 revealEnd; // sealed: reveals close; open: 0
         AuctionKind kind;
         JobStatus status;
-        uint8 targetBids; // `targetBidsPerJob` at posting: the close's reference nudge reads it here
-        // slot 1
+        uint8 targetBids; // sealed: `targetBidsPerJob` at posting (the close's nudge); open: 0
         bytes32 gpuModel;
-        // slot 2 (written only when not zero)
-        bytes32 region;
-        // slot 3: what the customer asked for, and the terms fixed at posting (read by the
-        // auction's close, the pay, the result and the failure alike)
-        uint80 maxPricePerGpuHour; // postJob refuses more than 2^80
+        bytes32 region; // zero: any region
+        // What the customer asked for, and the terms fixed at posting
+        uint80 maxPricePerGpuHour; // postJob refuses 2^80 or more
         uint32 duration;
         uint16 gpuCount; // postJob refuses more than 65,535
         uint16 minVramGb; // likewise
@@ -92,26 +82,25 @@ interface IJobMarket {
         uint16 keeperBountyBps; // keeper's share of a failure slash, fixed at posting
         uint24 resultGrace; // time after the lease to submit a result, fixed at posting (at most 7 days)
         uint24 challengeWindow; // time to challenge a result, fixed at posting (at most 14 days)
-        // slot 4: what a bid locks, fixed at posting
+        // What a bid locks, fixed at posting
         uint96 collateral; // CMP priced at posting (sealed: at least `bidBond`), locked by the best bidder and each commitment
-        uint96 gpuStake; // CMP locked per bid beside the collateral: minStakePerGpu * gpus at posting
+        uint96 gpuStake; // CMP locked per bid beside the collateral: `minStakePerGpu` (whole CMP) at posting times the GPUs
         bool verification;
-        bool hasRegion; // the job names a region (slot 2 is read only then)
-        // slot 5: the best bid, and the count an open bid or a reveal moves with it
+        bool hasRegion; // the job names a region
+        // The best bid, and the count an open bid or a reveal moves with it
         address provider; // best bidder while bidding, then the winner
         // What the best bidder would be paid if the auction closed now, then the clearing price:
         // open, the best bid; sealed, the second-lowest revealed price, or the max price while
-        // only one bid is revealed (so the close reads it here and writes nothing).
+        // only one bid is revealed.
         uint80 price;
         uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
-        // slot 6: written from the first bid on (the best bid's block), then the lease's clock
-        uint40 bestBidBlock; // open: the first bid's block; sealed: the best bid's commitment's (for ties)
+        uint40 bestBidBlock; // sealed: the best bid's commitment's block (for ties); open: 0
         uint80 bestBid; // sealed: the best bid's own revealed price (0 until the first reveal); open: 0
+        // The lease's clock
         uint32 leaseStart;
-        uint32 leaseEnd; // set when the lease stops early (result, cancel, abandon)
+        uint32 leaseEnd; // set when the lease stops early (result, cancel, failure)
         uint32 challengeEnd; // result challenge window closes
         uint32 paidUntil; // the provider's last paying claim: the pay released so far is what had accrued then, less the holdback
-        // slot 7 (written only for a job that asks for verification)
         uint96 verificationFee; // credits in escrow for the verifier's work, fixed at posting
     }
 
@@ -164,8 +153,19 @@ interface IJobMarket {
     ///         and a slash (`JobFailed.slashed`, `BondForfeited.amount`) lowers `provisioned`.
     ///         An offer without provision cannot be bid with (indexers may skip it).
     event OfferSet(address indexed provider, bytes32 indexed gpuModel, uint256 gpus, uint256 vramGb, uint256 provisioned);
+    /// @notice A job or an offer named `gpuModel` for the first time: jobs, offers and reference
+    ///         prices keep it as `modelId` (`JobMarket.gpuModelId`).
+    event GpuModelAdded(bytes32 indexed gpuModel, uint256 modelId);
+    /// @notice Pay released to the provider of job `jobId` (by a claim, a settlement or a
+    ///         cancellation): `net` sent, `fee` accrued for the treasury.
+    event EarningsClaimed(uint256 indexed jobId, address indexed provider, uint256 net, uint256 fee);
+    /// @notice The customer cancelled job `jobId`: `providerGross` of pay released to its
+    ///         provider (fee included), `refund` back to the customer.
+    event JobCancelled(uint256 indexed jobId, uint256 providerGross, uint256 refund);
 
     error UnknownJob(uint256 jobId);
+    error NotCustomer(address caller);
+    error LeaseOver(uint256 leaseEnd);
     error WrongStatus(uint256 jobId, JobStatus status);
     error WrongAuctionKind(uint256 jobId, AuctionKind kind);
     error BiddingClosed(uint256 biddingEnd);

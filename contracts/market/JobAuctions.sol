@@ -51,15 +51,51 @@ contract JobAuctions is JobMarketStorage {
             gpuModel == bytes32(0) || gpuCount > type(uint16).max || vramGb > type(uint32).max
                 || provisioned > type(uint96).max
         ) revert IJobMarket.InvalidOffer();
-        IJobMarket.Offer storage o = _offers[msg.sender][gpuModel];
+        IJobMarket.Offer storage o = _offers[msg.sender][_modelIdOf(gpuModel)];
         IJobMarket.Offer memory m = o;
         if (provisioned < m.locked || gpuCount < m.reserved) revert IJobMarket.OfferInUse(m.locked, m.reserved);
-        _offers[msg.sender][gpuModel] =
-            IJobMarket.Offer(uint96(provisioned), m.locked, uint16(gpuCount), m.reserved, uint32(vramGb));
+        (o.provisioned, o.gpus, o.vramGb) = (uint96(provisioned), uint16(gpuCount), uint32(vramGb));
         emit IJobMarket.OfferSet(msg.sender, gpuModel, gpuCount, vramGb, provisioned);
         if (provisioned != m.provisioned) {
             registry.provision(msg.sender, int256(provisioned) - int256(uint256(m.provisioned)));
         }
+    }
+
+    /// @notice Cancels a job. While bidding (for sealed auctions, only before bidding closes):
+    ///         everything is refunded and the best bidder released. During the lease: the lease
+    ///         ends now, the provider keeps what accrued and the customer gets the rest.
+    ///         Customer only.
+    function cancelJob(uint256 jobId) external onlyDelegated {
+        StoredJob storage job = _job(jobId);
+        if (msg.sender != job.customer) revert IJobMarket.NotCustomer(msg.sender);
+        IJobMarket.JobStatus status = job.status;
+        uint256 escrow;
+        uint256 claimed;
+        uint256 providerGross;
+        if (status == IJobMarket.JobStatus.Leased) {
+            uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
+            if (block.timestamp >= scheduledEnd) revert IJobMarket.LeaseOver(scheduledEnd);
+            uint256 value = _value(job);
+            claimed = _claimed(job, value);
+            escrow = _leaseEscrow(job, value, claimed);
+            job.leaseEnd = uint32(block.timestamp);
+            providerGross = _accrued(job, value) - claimed;
+            _release(job.provider, job, 0);
+        } else if (status == IJobMarket.JobStatus.Bidding) {
+            // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
+            if (job.kind == IJobMarket.AuctionKind.Sealed && block.timestamp >= job.biddingEnd) {
+                revert IJobMarket.BiddingClosed(job.biddingEnd);
+            }
+            escrow = _biddingEscrow(job);
+            if (job.provider != address(0)) _release(job.provider, job, 0);
+        } else {
+            revert IJobMarket.WrongStatus(jobId, status);
+        }
+        job.status = IJobMarket.JobStatus.Cancelled;
+        uint256 refund = escrow - providerGross;
+        if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
+        _transfer(job.customer, refund);
+        emit IJobMarket.JobCancelled(jobId, providerGross, refund);
     }
 
     /// @notice Bids `pricePerGpuHour` on an open auction. The bid must be at most the job's max
@@ -68,7 +104,7 @@ contract JobAuctions is JobMarketStorage {
     ///         only slots outside the job it writes, and it calls no other contract unless the job
     ///         names a region or a least reputation). O(1) whatever the number of bids.
     function placeBid(uint256 jobId, uint256 pricePerGpuHour) external onlyDelegated {
-        IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Open);
+        StoredJob storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Open);
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
         if (pricePerGpuHour == 0) revert IJobMarket.ZeroPrice();
         if (pricePerGpuHour > job.maxPricePerGpuHour) revert IJobMarket.BidAboveMaxPrice(pricePerGpuHour, job.maxPricePerGpuHour);
@@ -81,11 +117,8 @@ contract JobAuctions is JobMarketStorage {
         // lock, and needs no room on its offer for a second.
         if (previous != address(0)) _release(previous, job, 0);
         _lock(job, msg.sender);
+        // Open bids cannot tie (each beats the best by `minDecrementBps`): no block is kept.
         (job.provider, job.price, job.bidCount) = (msg.sender, uint80(pricePerGpuHour), _counted(job.bidCount));
-        // Open bids cannot tie (each beats the best by `minDecrementBps`), so no later bid needs the
-        // block: the first bid's is kept so that the record's slot is written from then on and the
-        // result's times land in it at the price of a used slot.
-        if (previous == address(0)) job.bestBidBlock = uint40(block.number);
         emit IJobMarket.BidPlaced(jobId, msg.sender, pricePerGpuHour, job.collateral);
     }
 
@@ -98,7 +131,7 @@ contract JobAuctions is JobMarketStorage {
     ///         customer: a customer's shill that hides because it would have won loses the job's
     ///         collateral. One fresh slot per commitment.
     function commitBid(uint256 jobId, bytes32 commitment) external onlyDelegated {
-        IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
+        StoredJob storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
         if (block.timestamp >= job.biddingEnd) revert IJobMarket.BiddingClosed(job.biddingEnd);
         IJobMarket.Commitment storage c = _commitments[jobId][msg.sender];
         if (c.committedAtBlock != 0) revert IJobMarket.AlreadyCommitted(jobId, msg.sender);
@@ -114,7 +147,7 @@ contract JobAuctions is JobMarketStorage {
     ///         Ties go to the higher reputation, then the earlier commitment, then the lower
     ///         `keccak256(jobId, provider)`.
     function revealBid(uint256 jobId, uint256 pricePerGpuHour, bytes32 salt) external onlyDelegated {
-        IJobMarket.Job storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
+        StoredJob storage job = _biddingJob(jobId, IJobMarket.AuctionKind.Sealed);
         if (block.timestamp < job.biddingEnd || block.timestamp >= job.revealEnd) {
             revert IJobMarket.RevealNotOpen(job.biddingEnd, job.revealEnd);
         }
@@ -155,7 +188,7 @@ contract JobAuctions is JobMarketStorage {
     ///         free option). A lease cancelled later does not excuse a commitment that lapsed
     ///         before it. Anyone.
     function settleCommitment(uint256 jobId, address provider) external onlyDelegated {
-        IJobMarket.Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         IJobMarket.Commitment storage c = _commitments[jobId][provider];
         if (c.committedAtBlock == 0 || c.revealed) revert IJobMarket.NoCommitment(jobId, provider);
         c.revealed = true;
@@ -180,11 +213,11 @@ contract JobAuctions is JobMarketStorage {
     ///      provision free on its offer) and locks the job's collateral and per-GPU stake and its
     ///      GPUs on the offer: one slot read and written. Only a job that names a region or a
     ///      least reputation pays for a call to the ledger.
-    function _lock(IJobMarket.Job storage job, address provider) private {
+    function _lock(StoredJob storage job, address provider) private {
         if (provider == job.customer) revert IJobMarket.SelfBid();
-        bytes32 model = job.gpuModel;
-        IJobMarket.Offer memory m = _offers[provider][model];
-        if (m.gpus == 0) revert IJobMarket.GpuModelNotOffered(model);
+        IJobMarket.Offer storage o = _offers[provider][job.modelId];
+        IJobMarket.Offer memory m = o;
+        if (m.gpus == 0) revert IJobMarket.GpuModelNotOffered(_models[job.modelId]);
         if (m.vramGb < job.minVramGb) revert IJobMarket.InsufficientVram(m.vramGb, job.minVramGb);
         if (job.hasRegion) {
             (bytes32 region, bytes32 theirs) = (job.region, registry.regionOf(provider));
@@ -198,14 +231,12 @@ contract JobAuctions is JobMarketStorage {
         uint256 gpus = job.gpuCount;
         uint256 available = m.gpus - m.reserved;
         if (gpus > available) revert IJobMarket.InsufficientCapacity(available, gpus);
-        uint256 amount = uint256(job.collateral) + job.gpuStake;
+        uint256 amount = _lockOf(job);
         uint256 free = m.provisioned - m.locked;
         // A provision of zero also refuses a job that locks nothing: provisioning needs a
         // registered provider, and deregistering needs every provision taken back.
         if (amount > free || m.provisioned == 0) revert IJobMarket.NotEnoughProvision(free, amount);
-        _offers[provider][model] = IJobMarket.Offer(
-            m.provisioned, uint96(m.locked + amount), m.gpus, uint16(m.reserved + gpus), m.vramGb
-        );
+        (o.locked, o.reserved) = (uint96(m.locked + amount), uint16(m.reserved + gpus));
     }
 
     /// @dev The bid count after one more bid: it stays at 65,535 rather than revert a bid or a
@@ -215,7 +246,7 @@ contract JobAuctions is JobMarketStorage {
     }
 
     /// @dev Strict order of sealed bids: lower price, higher reputation, earlier commitment, lower hash.
-    function _beats(uint256 jobId, IJobMarket.Job storage job, address challenger, uint256 price, uint40 committedAtBlock)
+    function _beats(uint256 jobId, StoredJob storage job, address challenger, uint256 price, uint40 committedAtBlock)
         private
         view
         returns (bool)

@@ -77,15 +77,15 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 indexed jobId, address indexed provider, uint256 clearingPrice, uint256 bids, uint256 refund
     );
     event JobExpired(uint256 indexed jobId, uint256 refund);
-    event EarningsClaimed(uint256 indexed jobId, address indexed provider, uint256 net, uint256 fee);
-    event JobCancelled(uint256 indexed jobId, uint256 providerGross, uint256 refund);
     event ResultSubmitted(
         uint256 indexed jobId, address indexed provider, bytes32 resultHash, string uri, uint256 challengeEnd
     );
     event JobSettled(uint256 indexed jobId, address indexed provider, uint256 providerGross, uint256 refund);
     event JobFailed(uint256 indexed jobId, address indexed provider, uint256 slashed, uint256 bounty, uint256 refund);
     event JobDisputed(uint256 indexed jobId);
-    event ReferencePriceUpdated(bytes32 indexed gpuModel, uint256 price);
+    /// @notice The reference price of the GPU model with id `modelId` (`GpuModelAdded` and
+    ///         `gpuModelId` map models to ids) moved to `price`.
+    event ReferencePriceUpdated(uint256 indexed modelId, uint256 price);
     /// @notice `postJob` read the CMP rate (CMP wei per credit) it prices collateral at; the
     ///         next `RATE_MAX_AGE` of postings use it.
     event CollateralRateRead(uint256 tokensPerCredit);
@@ -105,12 +105,12 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice `postJob` refused the job: `field` names what is wrong (a spec field, or the
     ///         `escrow` or `collateral` past 96 bits), as short text in a bytes32.
     error InvalidJobSpec(bytes32 field);
+    /// @notice Parameter `name` takes whole tokens (a multiple of 10^18 wei).
+    error NotWholeTokens(bytes32 name, uint256 value);
     /// @notice `withdrawFees` with no fee accrued.
     error NoFeesAccrued();
     error BiddingNotOver(uint256 until);
-    error NotCustomer(address caller);
     error NotProvider(address caller);
-    error LeaseOver(uint256 leaseEnd);
     error ResultDeadlinePassed(uint256 deadline);
     error ResultDeadlineNotPassed(uint256 deadline);
     error ChallengeWindowOpen(uint256 challengeEnd);
@@ -161,24 +161,22 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         // its bond, so a commitment revealed best keeps its lock and a lapse forfeits it.
         if (spec.kind == AuctionKind.Sealed && collateral < bidBond) collateral = bidBond;
         // At most 1,000,000 CMP (the setter's cap) × 65,535 GPUs (`_validate`) < 2^96: fits.
-        uint256 gpuStake = uint256(minStakePerGpu) * spec.gpuCount;
+        uint256 stakePerGpu = _minStakePerGpuCmp; // whole CMP
+        uint256 lock = collateral + stakePerGpu * spec.gpuCount * 1 ether;
         // What a bid locks must fit an offer's 96-bit provision, or no bid could ever be placed.
-        if (collateral + gpuStake > type(uint96).max) revert InvalidJobSpec("collateral");
+        if (lock > type(uint96).max) revert InvalidJobSpec("collateral");
         unchecked {
-            jobId = ++jobCount; // 2^56 postings cannot happen: each costs over 150,000 gas
+            jobId = ++jobCount; // 2^56 postings cannot happen: each costs over 100,000 gas
         }
-        Job storage job = _jobs[jobId];
-        _storeHead(job, spec);
-        job.gpuModel = spec.gpuModel;
-        bool hasRegion = spec.region != bytes32(0);
-        if (hasRegion) job.region = spec.region;
-        _storeTerms(job, spec);
-        (job.collateral, job.gpuStake, job.verification, job.hasRegion) =
-            (uint96(collateral), uint96(gpuStake), spec.verification, hasRegion);
-        if (verificationFee != 0) job.verificationFee = uint96(verificationFee);
+        StoredJob storage job = _jobs[jobId];
+        _storeAuction(job, spec, stakePerGpu);
+        (job.customer, job.collateral) = (msg.sender, uint96(collateral));
+        _storeLease(job, spec);
+        if (spec.kind == AuctionKind.Sealed || verificationFee != 0) _storeSealedAndFee(job, spec, verificationFee);
+        if (spec.region != bytes32(0)) job.region = spec.region;
 
         IERC20(address(credits)).safeTransferFrom(msg.sender, address(this), escrow);
-        _emitPosted(jobId, spec, escrow, collateral + gpuStake);
+        _emitPosted(jobId, spec, escrow, lock);
     }
 
     /// @notice Cancels a job. While bidding (for sealed auctions, only before bidding closes):
@@ -186,34 +184,8 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         During the lease: the lease ends now, the provider keeps what accrued and the
     ///         customer gets the rest. Customer only.
     function cancelJob(uint256 jobId) external nonReentrant {
-        Job storage job = _job(jobId);
-        if (msg.sender != job.customer) revert NotCustomer(msg.sender);
-        JobStatus status = job.status;
-        uint256 escrow;
-        uint256 claimed;
-        uint256 providerGross;
-        if (status == JobStatus.Leased) {
-            uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
-            if (block.timestamp >= scheduledEnd) revert LeaseOver(scheduledEnd);
-            uint256 value = _value(job);
-            claimed = _claimed(job, value);
-            escrow = _leaseEscrow(job, value, claimed);
-            job.leaseEnd = uint32(block.timestamp);
-            providerGross = _accrued(job, value) - claimed;
-            _release(job.provider, job, 0);
-        } else if (status == JobStatus.Bidding) {
-            // No free look: once sealed bids may be revealed, only finalizeAuction ends the job.
-            if (job.kind == AuctionKind.Sealed && block.timestamp >= job.biddingEnd) revert BiddingClosed(job.biddingEnd);
-            escrow = _biddingEscrow(job);
-            if (job.provider != address(0)) _release(job.provider, job, 0);
-        } else {
-            revert WrongStatus(jobId, status);
-        }
-        job.status = JobStatus.Cancelled;
-        uint256 refund = escrow - providerGross;
-        if (providerGross != 0) _payProvider(job, jobId, claimed, providerGross);
-        _transfer(job.customer, refund);
-        emit JobCancelled(jobId, providerGross, refund);
+        (jobId);
+        _delegateToAuctions();
     }
 
     // ================================================================== offers
@@ -280,7 +252,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         sealed: the second-lowest revealed price, or the max price when alone) and the
     ///         escrow above the lease value is refunded. Without one the job expires, refunded in full.
     function finalizeAuction(uint256 jobId) external nonReentrant {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (job.status != JobStatus.Bidding) revert WrongStatus(jobId, job.status);
         bool sealed_ = job.kind == AuctionKind.Sealed;
         uint256 closesAt = sealed_ ? job.revealEnd : job.biddingEnd;
@@ -290,7 +262,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if (winner == address(0)) {
             uint256 escrow = _biddingEscrow(job);
             job.status = JobStatus.Expired;
-            _nudgeUp(job.gpuModel, job.maxPricePerGpuHour);
+            _nudgeUp(job.modelId, job.maxPricePerGpuHour);
             _transfer(job.customer, escrow);
             emit JobExpired(jobId, escrow);
             return;
@@ -315,7 +287,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Pays the provider the pay accrued so far, less the holdback and the protocol fee.
     function claimEarnings(uint256 jobId) external nonReentrant returns (uint256 gross) {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (msg.sender != job.provider) revert NotProvider(msg.sender);
         JobStatus status = job.status;
         if (status != JobStatus.Leased && status != JobStatus.ResultSubmitted && status != JobStatus.Disputed) {
@@ -336,7 +308,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         The hash and URI are in `ResultSubmitted` only (verifiers and jurors read the
     ///         event; no contract reads them), which spares a fresh storage slot per job.
     function submitResult(uint256 jobId, bytes32 resultHash, string calldata uri) external {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (msg.sender != job.provider) revert NotProvider(msg.sender);
         if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
         uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
@@ -351,7 +323,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice The provider quits a lease: it keeps what it already claimed, the customer gets
     ///         the rest of the escrow and the whole collateral slash.
     function abandonJob(uint256 jobId) external nonReentrant {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (msg.sender != job.provider) revert NotProvider(msg.sender);
         if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
         _fail(job, jobId, address(0));
@@ -363,7 +335,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         accrued pay (holdback included, less the fee), refunds the unspent escrow, releases
     ///         the collateral and records a completed lease.
     function settleJob(uint256 jobId) external nonReentrant {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (job.status != JobStatus.ResultSubmitted) revert WrongStatus(jobId, job.status);
         if (block.timestamp < job.challengeEnd) revert ChallengeWindowOpen(job.challengeEnd);
         _settle(job, jobId);
@@ -372,7 +344,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     /// @notice Slashes a provider who delivered no result by `leaseEnd + resultGrace`. The caller
     ///         earns `keeperBountyBps` of the slash; the customer gets the rest and the unspent escrow.
     function slashForFailure(uint256 jobId) external nonReentrant {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (job.status != JobStatus.Leased) revert WrongStatus(jobId, job.status);
         uint256 deadline = uint256(job.leaseStart) + job.duration + job.resultGrace;
         if (block.timestamp <= deadline) revert ResultDeadlineNotPassed(deadline);
@@ -383,7 +355,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @inheritdoc IJobMarket
     function openDispute(uint256 jobId) external onlyRole(RESOLVER_ROLE) {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (job.status != JobStatus.ResultSubmitted) revert WrongStatus(jobId, job.status);
         if (block.timestamp >= job.challengeEnd) revert ChallengeWindowClosed(job.challengeEnd);
         job.status = JobStatus.Disputed;
@@ -397,7 +369,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         nonReentrant
         returns (uint256 slashed)
     {
-        Job storage job = _job(jobId);
+        StoredJob storage job = _job(jobId);
         if (job.status != JobStatus.Disputed) revert WrongStatus(jobId, job.status);
         if (!providerFault) {
             _settle(job, jobId);
@@ -424,14 +396,31 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         escrow += verificationFee;
     }
 
-    /// @notice The whole record of job `jobId`.
-    function getJob(uint256 jobId) external view returns (Job memory) {
-        return _jobs[jobId];
+    /// @notice The whole record of job `jobId`, unpacked (all zero for an unknown id).
+    function getJob(uint256 jobId) external view returns (Job memory j) {
+        StoredJob storage s = _jobs[jobId];
+        (j.customer, j.biddingEnd, j.revealEnd, j.kind, j.status, j.targetBids) =
+            (s.customer, s.biddingEnd, s.revealEnd, s.kind, s.status, s.targetBids);
+        (j.gpuModel, j.region, j.maxPricePerGpuHour, j.duration, j.gpuCount, j.minVramGb) =
+            (_models[s.modelId], s.region, s.maxPricePerGpuHour, s.duration, s.gpuCount, s.minVramGb);
+        (j.minReputationBps, j.holdbackBps, j.feeBps, j.keeperBountyBps, j.resultGrace, j.challengeWindow) =
+            (s.minReputationBps, s.holdbackBps, s.feeBps, s.keeperBountyBps, s.resultGrace, s.challengeWindow);
+        (j.collateral, j.gpuStake, j.verification, j.hasRegion) =
+            (s.collateral, uint96(_lockOf(s) - s.collateral), s.verification, s.hasRegion);
+        (j.provider, j.price, j.bidCount, j.bestBidBlock, j.bestBid) =
+            (s.provider, s.price, s.bidCount, s.bestBidBlock, s.bestBid);
+        (j.leaseStart, j.leaseEnd, j.challengeEnd, j.paidUntil, j.verificationFee) =
+            (s.leaseStart, s.leaseEnd, s.challengeEnd, s.paidUntil, s.verificationFee);
+    }
+
+    /// @notice The id jobs, offers and reference prices keep `gpuModel` as (0: never named).
+    function gpuModelId(bytes32 gpuModel) external view returns (uint32) {
+        return _modelIds[gpuModel];
     }
 
     /// @inheritdoc IJobMarket
     function jobParties(uint256 jobId) external view returns (JobParties memory) {
-        Job storage job = _jobs[jobId];
+        StoredJob storage job = _jobs[jobId];
         return JobParties(job.customer, job.provider, job.status, job.verification, job.challengeEnd, job.collateral);
     }
 
@@ -447,7 +436,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice Pay accrued to the provider so far, fee included, and what it may claim now.
     function earningsOf(uint256 jobId) external view returns (uint256 accrued, uint256 claimable) {
-        Job storage job = _jobs[jobId];
+        StoredJob storage job = _jobs[jobId];
         JobStatus s = job.status;
         if (s != JobStatus.Leased && s != JobStatus.ResultSubmitted && s != JobStatus.Disputed) return (0, 0);
         uint256 value = _value(job);
@@ -457,13 +446,13 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @notice `provider`'s offer of `gpuModel` (see `IJobMarket.Offer`).
     function offerOf(address provider, bytes32 gpuModel) external view returns (Offer memory) {
-        return _offers[provider][gpuModel];
+        return _offers[provider][_modelIds[gpuModel]];
     }
 
     /// @notice What the market holds for job `jobId` and what it has paid its provider (see
     ///         `IJobMarket.Funds`); neither is stored, both follow from the job.
     function fundsOf(uint256 jobId) external view returns (Funds memory funds) {
-        Job storage job = _jobs[jobId];
+        StoredJob storage job = _jobs[jobId];
         JobStatus s = job.status;
         if (s == JobStatus.Bidding) return Funds(_biddingEscrow(job), 0);
         if (job.leaseStart == 0) return funds; // unknown, expired, or cancelled while bidding
@@ -482,7 +471,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///         at its posting) bidders enters its clearing price lowered by up to 1/8 (the index never falls
     ///         below 7/8 of a steady clearing price). Zero: no history.
     function referencePrice(bytes32 gpuModel) external view returns (uint256) {
-        return _referencePrices[gpuModel].price;
+        return _referencePrices[_modelIds[gpuModel]].price;
     }
 
     // ================================================================== governance
@@ -580,9 +569,11 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         maxDuration = uint32(_checked("maxDuration", maxDuration, v, 1 hours, 730 days));
     }
 
-    /// @notice Sets `minStakePerGpu` in CMP wei within [0, 1,000,000 CMP]; applies to jobs posted afterwards.
+    /// @notice Sets `minStakePerGpu` in CMP wei, a whole number of CMP (a job keeps it in whole
+    ///         CMP), within [0, 1,000,000 CMP]; applies to jobs posted afterwards.
     function setMinStakePerGpu(uint256 v) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        minStakePerGpu = uint80(_checked("minStakePerGpu", minStakePerGpu, v, 0, 1_000_000 ether));
+        if (v % 1 ether != 0) revert NotWholeTokens("minStakePerGpu", v);
+        _minStakePerGpuCmp = uint32(_checked("minStakePerGpu", minStakePerGpu(), v, 0, 1_000_000 ether) / 1 ether);
     }
 
     /// @notice Sets `bidBond`, the least collateral of a sealed job (what each of its commitments
@@ -625,24 +616,33 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         );
     }
 
-    /// @dev Slot 0 of a new job: who posted it, the bidding's ends, and the close's nudge target.
-    ///      Times are 32-bit, to 2106: `_validate` keeps the bidding's end within 90 days of now.
-    function _storeHead(Job storage job, JobSpec calldata spec) private {
-        AuctionKind kind = spec.kind;
-        uint32 biddingEnd = uint32(spec.biddingEnd);
-        uint32 revealEnd = kind == AuctionKind.Sealed ? biddingEnd + uint32(revealPeriod) : 0;
-        (job.customer, job.biddingEnd, job.revealEnd) = (msg.sender, biddingEnd, revealEnd);
-        (job.kind, job.status, job.targetBids) = (kind, JobStatus.Bidding, targetBidsPerJob);
+    /// @dev Slot 0 of a new job: the auction's terms. Times are 32-bit, to 2106: `_validate`
+    ///      keeps the bidding's end within 90 days of now.
+    function _storeAuction(StoredJob storage job, JobSpec calldata spec, uint256 stakePerGpu) private {
+        (job.status, job.kind, job.verification, job.hasRegion) =
+            (JobStatus.Bidding, spec.kind, spec.verification, spec.region != bytes32(0));
+        (job.biddingEnd, job.modelId, job.maxPricePerGpuHour) =
+            (uint32(spec.biddingEnd), _modelIdOf(spec.gpuModel), uint80(spec.maxPricePerGpuHour));
+        (job.gpuCount, job.minVramGb, job.minReputationBps, job.stakePerGpu) =
+            (uint16(spec.gpuCount), uint16(spec.minVramGb), spec.minReputationBps, uint32(stakePerGpu));
     }
 
-    /// @dev Slot 3 of a new job: what the customer asked for, the fee and bounty it pays, the
-    ///      grace its provider has for the result and the time to challenge it.
-    function _storeTerms(Job storage job, JobSpec calldata spec) private {
-        (job.maxPricePerGpuHour, job.duration, job.gpuCount, job.minVramGb) =
-            (uint80(spec.maxPricePerGpuHour), uint32(spec.duration), uint16(spec.gpuCount), uint16(spec.minVramGb));
-        (job.minReputationBps, job.holdbackBps, job.feeBps, job.keeperBountyBps) =
-            (spec.minReputationBps, spec.holdbackBps, protocolFeeBps, keeperBountyBps);
+    /// @dev Slot 3 of a new job: the lease's terms (its length, the holdback it asked for, the
+    ///      fee and bounty it pays, the grace its provider has for the result and the time to
+    ///      challenge it).
+    function _storeLease(StoredJob storage job, JobSpec calldata spec) private {
+        (job.duration, job.holdbackBps, job.feeBps, job.keeperBountyBps) =
+            (uint32(spec.duration), spec.holdbackBps, protocolFeeBps, keeperBountyBps);
         (job.resultGrace, job.challengeWindow) = (resultGrace, challengeWindow);
+    }
+
+    /// @dev Slot 4 of a new sealed or verified job: the reveal window's end and the close's nudge
+    ///      target (sealed), the verifier's fee (verified).
+    function _storeSealedAndFee(StoredJob storage job, JobSpec calldata spec, uint256 verificationFee) private {
+        if (spec.kind == AuctionKind.Sealed) {
+            (job.revealEnd, job.targetBids) = (uint32(spec.biddingEnd) + uint32(revealPeriod), targetBidsPerJob);
+        }
+        job.verificationFee = uint96(verificationFee);
     }
 
     function _validate(JobSpec calldata spec) private view {
@@ -661,64 +661,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         if ((spec.workload == bytes32(0)) != (bytes(spec.manifestURI).length == 0)) revert InvalidJobSpec("workload");
     }
 
-    /// @dev Exact and never past 256 bits: a spec's price, GPUs and duration are 128, 32 and 64
-    ///      bits wide (a job's 80, 16 and 32).
-    function _leaseValue(uint256 price, uint256 gpus, uint256 duration) private pure returns (uint256) {
-        return price * gpus * duration / HOUR;
-    }
-
-    /// @dev The lease's value at the clearing price (`value` below): computed once per call and
-    ///      handed to the helpers that need it.
-    function _value(Job storage job) private view returns (uint256) {
-        return _leaseValue(job.price, job.gpuCount, job.duration);
-    }
-
-    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
-    function _accrued(Job storage job, uint256 value) private view returns (uint256) {
-        return _accruedAt(job, value, block.timestamp);
-    }
-
-    /// @dev Pay accrued from the lease start to `t`, the early end, or the scheduled end,
-    ///      whichever comes first (0 before the start): the lease value at the clearing price,
-    ///      as `finalizeAuction` kept it in escrow, times the share of the lease elapsed. An
-    ///      early end is written only as the lease leaves `Leased`, and never moves again.
-    function _accruedAt(Job storage job, uint256 value, uint256 t) private view returns (uint256) {
-        (uint256 start, uint256 end, uint256 duration) = (job.leaseStart, job.leaseEnd, job.duration);
-        if (end == 0) end = start + duration;
-        if (t > end) t = end;
-        if (t <= start) return 0;
-        // A value below 2^117 (80-bit price, 16-bit GPUs, 32-bit duration) times 32-bit seconds.
-        return value * (t - start) / duration;
-    }
-
-    /// @dev What a claim at `t` may have released in all: the pay accrued by then less the holdback.
-    function _releasableAt(Job storage job, uint256 value, uint256 t) private view returns (uint256) {
-        return _accruedAt(job, value, t) * (BPS - job.holdbackBps) / BPS;
-    }
-
-    /// @dev The pay released to the provider while the lease ran: what its last paying claim
-    ///      could release (the same formula at the same time, so exact to the wei).
-    function _claimed(Job storage job, uint256 value) private view returns (uint256) {
-        return _releasableAt(job, value, job.paidUntil);
-    }
-
-    /// @dev A bidding job's escrow: what posting took, the lease at the max price and the verification fee.
-    function _biddingEscrow(Job storage job) private view returns (uint256) {
-        return _leaseValue(job.maxPricePerGpuHour, job.gpuCount, job.duration) + _feeHeld(job);
-    }
-
-    /// @dev A running lease's escrow: the lease at the clearing price and the verification fee,
-    ///      less the pay `claimed` so far.
-    function _leaseEscrow(Job storage job, uint256 value, uint256 claimed) private view returns (uint256) {
-        return value + _feeHeld(job) - claimed;
-    }
-
-    /// @dev The verification fee the escrow holds (none for a job without verification).
-    function _feeHeld(Job storage job) private view returns (uint256) {
-        return job.verification ? job.verificationFee : 0;
-    }
-
-    function _settle(Job storage job, uint256 jobId) private {
+    function _settle(StoredJob storage job, uint256 jobId) private {
         address provider = job.provider;
         uint256 value = _value(job);
         uint256 claimed = _claimed(job, value);
@@ -745,7 +688,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///      borne out (it approved a result that settles, or rejected one found faulty); returns
     ///      what it paid. Otherwise (no verifier drawn, absent, wrong, or excused) the fee stays
     ///      in the escrow the customer gets back.
-    function _payVerificationFee(Job storage job, uint256 jobId, bool providerFault) private returns (uint256 paid) {
+    function _payVerificationFee(StoredJob storage job, uint256 jobId, bool providerFault) private returns (uint256 paid) {
         if (!job.verification) return 0; // no fee: its slot and the resolver's stay unread
         uint256 fee = job.verificationFee;
         IVerificationRecord record = resolver;
@@ -761,7 +704,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
 
     /// @dev Failure: the customer gets the unspent escrow back (the provider keeps only what it
     ///      already claimed) and the collateral slash, less the keeper's bounty when a keeper called.
-    function _fail(Job storage job, uint256 jobId, address keeper) private {
+    function _fail(StoredJob storage job, uint256 jobId, address keeper) private {
         address provider = job.provider;
         address customer = job.customer;
         uint256 value = _value(job);
@@ -784,7 +727,7 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     ///      provision, then the market's one call to the ledger per outcome: the outcome
     ///      recorded, `slashAmount` slashed from the provision to `to` in order.
     function _closeLock(
-        Job storage job,
+        StoredJob storage job,
         IProviderRegistry.Outcome outcome,
         uint256 slashAmount,
         address[] memory to,
@@ -808,30 +751,9 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         emit CollateralRateRead(rate);
     }
 
-    /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the
-    ///      difference, so the fees paid sum to exactly `_feeOn` of all the pay released.
-    function _feeOn(Job storage job, uint256 paidGross) private view returns (uint256) {
-        return paidGross * job.feeBps / BPS;
-    }
-
-    /// @dev Pays the provider `gross` more credits, `before` having been released already.
-    function _payProvider(Job storage job, uint256 jobId, uint256 before, uint256 gross) private {
-        uint256 fee = _feeOn(job, before + gross) - _feeOn(job, before);
-        uint256 net = gross - fee;
-        address provider = job.provider;
-        // Checked: at 2^96 wei (79 billion CRD) unsent, claims wait for `withdrawFees` (anyone).
-        if (fee != 0) feesAccrued += uint96(fee);
-        _transfer(provider, net);
-        emit EarningsClaimed(jobId, provider, net, fee);
-    }
-
-    function _transfer(address to, uint256 amount) private {
-        if (amount != 0) IERC20(address(credits)).safeTransfer(to, amount);
-    }
-
-    function _updateReference(Job storage job, uint256 clearing, bool sealed_) private {
-        bytes32 gpuModel = job.gpuModel;
-        ReferencePrice storage r = _referencePrices[gpuModel];
+    function _updateReference(StoredJob storage job, uint256 clearing, bool sealed_) private {
+        uint32 modelId = job.modelId;
+        ReferencePrice storage r = _referencePrices[modelId];
         uint256 sample = clearing;
         if (sealed_) {
             // Sealed auctions only. The nudge lowers this outcome's sample, never the index
@@ -848,19 +770,19 @@ contract JobMarket is JobMarketStorage, IJobMarket {
         uint256 ref = r.price;
         ref = ref == 0 ? sample : (ref * 7 + sample) / 8;
         (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
-        emit ReferencePriceUpdated(gpuModel, ref);
+        emit ReferencePriceUpdated(modelId, ref);
     }
 
     /// @dev A job nobody bid on at `maxPrice` says the market price is above `maxPrice`, and no
     ///      more: the index rises by 1/8 but never past 9/8 of that price, so a run of unbid jobs
     ///      cannot compound it without bound and a lowball job below the index leaves it alone.
-    function _nudgeUp(bytes32 gpuModel, uint256 maxPrice) private {
-        ReferencePrice storage r = _referencePrices[gpuModel];
+    function _nudgeUp(uint32 modelId, uint256 maxPrice) private {
+        ReferencePrice storage r = _referencePrices[modelId];
         uint256 ref = r.price;
         uint256 ceiling = maxPrice + maxPrice / 8;
         if (ref >= ceiling) return;
         ref = ref == 0 ? maxPrice : Math.min(ref + ref / 8, ceiling);
         (r.price, r.updatedAt) = (ref.toUint128(), uint64(block.timestamp));
-        emit ReferencePriceUpdated(gpuModel, ref);
+        emit ReferencePriceUpdated(modelId, ref);
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Governed} from "../common/Governed.sol";
 import {IComputeCredits} from "../interfaces/IComputeCredits.sol";
@@ -20,6 +22,8 @@ import {IVerificationRecord} from "../interfaces/IVerificationRecord.sol";
 ///      the 24,576-byte limit. A linked Solidity library would need the compiler to know the
 ///      library's address, which Ape's build cannot be given.)
 abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
     uint256 internal constant BPS = 10_000;
     uint256 internal constant HOUR = 3600;
     /// @notice How long a CMP rate read by `postJob` prices later postings' collateral.
@@ -28,6 +32,65 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     struct ReferencePrice {
         uint128 price;
         uint64 updatedAt;
+    }
+
+    /// @notice A job as stored: four slots, each holding what one group of calls reads
+    ///         together, so an open job's whole life writes four fresh slots (three at posting,
+    ///         the best bid's at the first bid) and every call reads only the slots it needs:
+    ///         a bid 0, 1 and 2 (the auction's terms, the best bid, and the customer with what a
+    ///         bid locks), a claim and a result 0, 1 and 3 (the lease's terms and clock), a
+    ///         close, a settlement and a failure all four. A sealed job's reveal window, nudge
+    ///         target and best bid, and a verified job's fee, share a fifth slot written at
+    ///         posting only for such jobs; a region, a sixth, only for a job that names one.
+    ///         `getJob` gives it unpacked (`IJobMarket.Job`). The escrow and the pay released
+    ///         are not stored (`JobMarket.fundsOf`). The model is kept as its id (`gpuModelId`):
+    ///         a 32-bit number given to each model the first time a job or an offer names it.
+    ///         The per-GPU stake is kept in whole CMP (`setMinStakePerGpu` takes whole CMP).
+    ///         Amounts of CMP are 96-bit, prices 80-bit, times 32-bit (to 2106) but the best
+    ///         bid's block (40-bit); `postJob` refuses a job whose amounts would not fit.
+    struct StoredJob {
+        // slot 0: the auction's terms (every call reads it; a bid reads all it holds)
+        IJobMarket.JobStatus status;
+        IJobMarket.AuctionKind kind;
+        bool verification;
+        bool hasRegion; // the job names a region (slot 5 is read only then)
+        uint32 biddingEnd; // seconds, to 2106 (as every time of the job)
+        uint32 modelId; // the job's GPU model's id (`_models`)
+        uint80 maxPricePerGpuHour; // postJob refuses 2^80 or more
+        uint16 gpuCount; // postJob refuses more than 65,535
+        uint16 minVramGb; // likewise
+        uint16 minReputationBps;
+        uint32 stakePerGpu; // whole CMP a bid locks per GPU beside the collateral (`minStakePerGpu` at posting)
+        // slot 1: the best bid, and the count an open bid or a reveal moves with it (written
+        // from the first bid on)
+        address provider; // best bidder while bidding, then the winner
+        // What the best bidder would be paid if the auction closed now, then the clearing price:
+        // open, the best bid; sealed, the second-lowest revealed price, or the max price while
+        // only one bid is revealed (so the close reads it here and writes nothing).
+        uint80 price;
+        uint16 bidCount; // bids placed (open) or revealed (sealed); stays at 65,535 past it
+        // slot 2: who pays, and the CMP a bid locks (priced at posting: sealed, at least `bidBond`)
+        address customer;
+        uint96 collateral;
+        // slot 3: the lease's terms, fixed at posting, and its clock
+        uint32 duration;
+        uint16 holdbackBps;
+        uint16 feeBps; // protocol fee
+        uint16 keeperBountyBps; // keeper's share of a failure slash
+        uint24 resultGrace; // time after the lease to submit a result (at most 7 days)
+        uint24 challengeWindow; // time to challenge a result (at most 14 days)
+        uint32 leaseStart;
+        uint32 leaseEnd; // set when the lease stops early (result, cancel, failure)
+        uint32 challengeEnd; // result challenge window closes
+        uint32 paidUntil; // the provider's last paying claim: the pay released so far is what had accrued then, less the holdback
+        // slot 4 (sealed auctions and verified jobs only)
+        uint32 revealEnd; // sealed: reveals close
+        uint8 targetBids; // sealed: `targetBidsPerJob` at posting (the close's nudge reads it)
+        uint40 bestBidBlock; // sealed: the best bid's commitment's block (for ties)
+        uint80 bestBid; // sealed: the best bid's own revealed price (0 until the first reveal)
+        uint96 verificationFee; // credits in escrow for the verifier's work, fixed at posting
+        // slot 5 (a job that names a region only)
+        bytes32 region;
     }
 
     /// @notice Credits (CRD), escrowed and paid here; also the oracle for CMP collateral.
@@ -83,9 +146,11 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     ///         CMP, at most 100,000 CMP); each commitment locks the job's collateral and forfeits
     ///         it if not revealed.
     uint80 public bidBond = 10 ether;
-    /// @notice CMP stake a bidder locks per GPU of the job beside its collateral (default 100
-    ///         CMP, at most 1,000,000 CMP); fixed per job when it is posted.
-    uint80 public minStakePerGpu = 100 ether;
+    /// @dev `minStakePerGpu` in whole CMP (default 100, at most 1,000,000): a job keeps it so.
+    uint32 internal _minStakePerGpuCmp = 100;
+    /// @notice Number of GPU models named so far by jobs or offers; their ids run from 1 (here
+    ///         beside what a posting reads, so naming a new model reads no other parameter slot).
+    uint32 public gpuModelCount;
     /// @notice CMP wei per credit (1e18 CRD wei) at the redemption price, as `postJob` last read
     ///         it from the credits contract (0: never). A posting within `RATE_MAX_AGE` of the
     ///         read prices its collateral at it instead of calling the oracle again.
@@ -98,11 +163,15 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     ///         fee (zero: nobody verifies, every fee goes back to its customer).
     IVerificationRecord public resolver;
 
-    mapping(uint256 => IJobMarket.Job) internal _jobs;
+    mapping(uint256 => StoredJob) internal _jobs;
     mapping(uint256 => mapping(address => IJobMarket.Commitment)) internal _commitments;
-    mapping(bytes32 => ReferencePrice) internal _referencePrices;
-    /// @dev Each provider's offer per GPU model: provision, locks, GPUs and their memory.
-    mapping(address => mapping(bytes32 => IJobMarket.Offer)) internal _offers;
+    /// @dev Per model id.
+    mapping(uint32 => ReferencePrice) internal _referencePrices;
+    /// @dev Each provider's offer per model id: provision, locks, GPUs and their memory.
+    mapping(address => mapping(uint32 => IJobMarket.Offer)) internal _offers;
+    /// @dev Each GPU model's id (0: never named) and each id's model.
+    mapping(bytes32 => uint32) internal _modelIds;
+    mapping(uint32 => bytes32) internal _models;
 
     /// @param admin Governance.
     /// @param credits_ CRD.
@@ -120,9 +189,32 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     }
 
     /// @dev The job `jobId`; reverts `UnknownJob` if it was never posted.
-    function _job(uint256 jobId) internal view returns (IJobMarket.Job storage job) {
+    function _job(uint256 jobId) internal view returns (StoredJob storage job) {
         job = _jobs[jobId];
         if (job.status == IJobMarket.JobStatus.None) revert IJobMarket.UnknownJob(jobId);
+    }
+
+    /// @notice CMP stake a bidder locks per GPU beside its collateral (default 100 CMP, at most
+    ///         1,000,000 CMP, whole CMP); fixed per job when it is posted.
+    function minStakePerGpu() public view returns (uint256) {
+        return uint256(_minStakePerGpuCmp) * 1 ether;
+    }
+
+    /// @dev The id of `gpuModel` (not zero), given now if no job or offer named it before: the
+    ///      first posting or offer of a model pays for its two slots, every later one reads one.
+    function _modelIdOf(bytes32 gpuModel) internal returns (uint32 id) {
+        id = _modelIds[gpuModel];
+        if (id != 0) return id;
+        unchecked {
+            id = ++gpuModelCount; // 2^32 models cannot be named: each costs over 40,000 gas
+        }
+        (_modelIds[gpuModel], _models[id]) = (id, gpuModel);
+        emit IJobMarket.GpuModelAdded(gpuModel, id);
+    }
+
+    /// @dev What a bid on `job` locks of its bidder's offer: the collateral and the per-GPU stake.
+    function _lockOf(StoredJob storage job) internal view returns (uint256) {
+        return uint256(job.collateral) + uint256(job.stakePerGpu) * job.gpuCount * 1 ether;
     }
 
     /// @dev Releases what `provider`'s bid on `job` locked of its offer (the job's collateral and
@@ -130,18 +222,100 @@ abstract contract JobMarketStorage is Governed, ReentrancyGuardTransient {
     ///      offer's provision, for the ledger to slash in the same transaction: one slot written.
     ///      The lock was taken when the bid or commitment was made, so the subtractions cannot
     ///      underflow while the book holds its invariants.
-    function _release(address provider, IJobMarket.Job storage job, uint256 slashAmount) internal {
-        IJobMarket.Offer storage o = _offers[provider][job.gpuModel];
+    function _release(address provider, StoredJob storage job, uint256 slashAmount) internal {
+        IJobMarket.Offer storage o = _offers[provider][job.modelId];
         IJobMarket.Offer memory m = o;
-        uint256 amount = uint256(job.collateral) + job.gpuStake;
+        uint256 amount = _lockOf(job);
         (o.provisioned, o.locked, o.reserved) =
             (uint96(m.provisioned - slashAmount), uint96(m.locked - amount), m.reserved - uint16(job.gpuCount));
     }
 
     /// @dev The job `jobId`, which must be bidding in an auction of `kind`.
-    function _biddingJob(uint256 jobId, IJobMarket.AuctionKind kind) internal view returns (IJobMarket.Job storage job) {
+    function _biddingJob(uint256 jobId, IJobMarket.AuctionKind kind) internal view returns (StoredJob storage job) {
         job = _job(jobId);
         if (job.status != IJobMarket.JobStatus.Bidding) revert IJobMarket.WrongStatus(jobId, job.status);
         if (job.kind != kind) revert IJobMarket.WrongAuctionKind(jobId, job.kind);
+    }
+
+    // ------------------------------------------------------------------ the lease's money
+
+    /// @dev Exact and never past 256 bits: a spec's price, GPUs and duration are 128, 32 and 64
+    ///      bits wide (a job's 80, 16 and 32).
+    function _leaseValue(uint256 price, uint256 gpus, uint256 duration) internal pure returns (uint256) {
+        return price * gpus * duration / HOUR;
+    }
+
+    /// @dev The lease's value at the clearing price (`value` below): computed once per call and
+    ///      handed to the helpers that need it.
+    function _value(StoredJob storage job) internal view returns (uint256) {
+        return _leaseValue(job.price, job.gpuCount, job.duration);
+    }
+
+    /// @dev Pay accrued from the lease start to now, the early end, or the scheduled end.
+    function _accrued(StoredJob storage job, uint256 value) internal view returns (uint256) {
+        return _accruedAt(job, value, block.timestamp);
+    }
+
+    /// @dev Pay accrued from the lease start to `t`, the early end, or the scheduled end,
+    ///      whichever comes first (0 before the start): the lease value at the clearing price,
+    ///      as `finalizeAuction` kept it in escrow, times the share of the lease elapsed. An
+    ///      early end is written only as the lease leaves `Leased`, and never moves again.
+    function _accruedAt(StoredJob storage job, uint256 value, uint256 t) internal view returns (uint256) {
+        (uint256 start, uint256 end, uint256 duration) = (job.leaseStart, job.leaseEnd, job.duration);
+        if (end == 0) end = start + duration;
+        if (t > end) t = end;
+        if (t <= start) return 0;
+        // A value below 2^117 (80-bit price, 16-bit GPUs, 32-bit duration) times 32-bit seconds.
+        return value * (t - start) / duration;
+    }
+
+    /// @dev What a claim at `t` may have released in all: the pay accrued by then less the holdback.
+    function _releasableAt(StoredJob storage job, uint256 value, uint256 t) internal view returns (uint256) {
+        return _accruedAt(job, value, t) * (BPS - job.holdbackBps) / BPS;
+    }
+
+    /// @dev The pay released to the provider while the lease ran: what its last paying claim
+    ///      could release (the same formula at the same time, so exact to the wei).
+    function _claimed(StoredJob storage job, uint256 value) internal view returns (uint256) {
+        return _releasableAt(job, value, job.paidUntil);
+    }
+
+    /// @dev A bidding job's escrow: what posting took, the lease at the max price and the verification fee.
+    function _biddingEscrow(StoredJob storage job) internal view returns (uint256) {
+        return _leaseValue(job.maxPricePerGpuHour, job.gpuCount, job.duration) + _feeHeld(job);
+    }
+
+    /// @dev A running lease's escrow: the lease at the clearing price and the verification fee,
+    ///      less the pay `claimed` so far.
+    function _leaseEscrow(StoredJob storage job, uint256 value, uint256 claimed) internal view returns (uint256) {
+        return value + _feeHeld(job) - claimed;
+    }
+
+    /// @dev The verification fee the escrow holds (none for a job without verification: its
+    ///      slot is not read).
+    function _feeHeld(StoredJob storage job) internal view returns (uint256) {
+        return job.verification ? job.verificationFee : 0;
+    }
+
+    /// @dev The fee on the first `paidGross` credits of pay; each payment's fee is the
+    ///      difference, so the fees paid sum to exactly `_feeOn` of all the pay released.
+    function _feeOn(StoredJob storage job, uint256 paidGross) internal view returns (uint256) {
+        return paidGross * job.feeBps / BPS;
+    }
+
+    /// @dev Pays `gross` of job `jobId`'s pay (the pay released before it: `before`) to its
+    ///      provider, less the fee, which accrues for the treasury.
+    function _payProvider(StoredJob storage job, uint256 jobId, uint256 before, uint256 gross) internal {
+        uint256 fee = _feeOn(job, before + gross) - _feeOn(job, before);
+        uint256 net = gross - fee;
+        address provider = job.provider;
+        // Checked: at 2^96 wei (79 billion CRD) unsent, claims wait for `withdrawFees` (anyone).
+        if (fee != 0) feesAccrued += uint96(fee);
+        _transfer(provider, net);
+        emit IJobMarket.EarningsClaimed(jobId, provider, net, fee);
+    }
+
+    function _transfer(address to, uint256 amount) internal {
+        if (amount != 0) IERC20(address(credits)).safeTransfer(to, amount);
     }
 }

@@ -77,23 +77,29 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
 
     /// @notice An account's activity in its latest epoch, and what it is owed.
     struct Activity {
-        // slot 0: all that a claim of an account without activity reads
+        // slot 0: all that a provider's work report in the same epoch reads and writes
         uint96 credits; // credits settled in `epoch` (the work share's weight)
-        uint32 verifierUnits; // verified jobs settled in `epoch` (the verifier share's weight)
         uint32 epoch; // the epoch the counters belong to
-        uint96 owed; // activity rewards of earlier epochs, not yet claimed
-        // slot 1
         uint128 workCap; // most CMP the epoch's work reward may pay: its jobs' fees, work part
+        // slot 1: verifier work, and what earlier epochs left owed
+        uint32 verifierUnits; // verified jobs settled in `epoch` (the verifier share's weight)
         uint128 verifierCap; // most CMP the epoch's verifier reward may pay: its jobs' fees, verifier part
+        uint96 owed; // activity rewards of earlier epochs, not yet claimed
     }
 
-    /// @notice An epoch's totals: the denominators of its pro-rata shares.
+    /// @notice An epoch's totals: the denominators of its pro-rata shares, the CMP rate its
+    ///         fees are valued at, and its activity shares, in one slot (what a report reads).
     struct EpochTotals {
-        uint128 credits;
+        uint104 credits;
         uint32 verifierUnits;
         // CMP wei per CRD (1e18 wei), read from the oracle by the epoch's first `recordWork`
         // that could read it: every fee of the epoch is valued at it (0 = not read yet).
-        uint96 tokensPerCredit;
+        uint88 tokensPerCredit;
+        // The epoch's segment's `workBps` and `verifierBps`, copied by its first report (an epoch's
+        // segment is fixed once it began: `setSchedule` starts from the next one), so later
+        // reports read no segment. Both 0 until then (or for a schedule without activity shares).
+        uint16 workBps;
+        uint16 verifierBps;
     }
 
     /// @notice The token minted (CMP).
@@ -186,19 +192,31 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         onlyRole(MARKET_ROLE)
     {
         uint256 epoch = currentEpoch();
-        Segment memory s = _segmentFor(epoch);
-        uint256 activityBps = uint256(s.workBps) + s.verifierBps;
         EpochTotals storage totals = _epochTotals[epoch];
+        (uint256 workBps, uint256 verifierBps) = _activityShares(totals, epoch);
+        uint256 activityBps = workBps + verifierBps;
         uint256 feeTokens = activityBps == 0 ? 0 : _feeTokens(totals, epoch, feeCredits);
-        uint256 workCap = feeTokens == 0 ? 0 : feeTokens * s.workBps / activityBps;
+        uint256 workCap = feeTokens == 0 ? 0 : feeTokens * workBps / activityBps;
         Activity storage mine = _rollOverOwing(provider, epoch);
-        mine.credits += creditAmount.toUint96();
-        mine.workCap += workCap.toUint128();
-        totals.credits += creditAmount.toUint128();
+        (mine.credits, mine.workCap) = (mine.credits + creditAmount.toUint96(), mine.workCap + workCap.toUint128());
+        totals.credits += creditAmount.toUint104();
         emit WorkRecorded(epoch, jobId, provider, creditAmount, workCap);
         if (verification) {
-            _recordVerifier(jobId, epoch, totals, feeTokens == 0 ? 0 : feeTokens * s.verifierBps / activityBps);
+            _recordVerifier(jobId, epoch, totals, feeTokens == 0 ? 0 : feeTokens * verifierBps / activityBps);
         }
+    }
+
+    /// @dev `epoch`'s work and verifier shares: kept in its totals by its first report, read
+    ///      from its segment (and kept) until then.
+    function _activityShares(EpochTotals storage totals, uint256 epoch)
+        private
+        returns (uint256 workBps, uint256 verifierBps)
+    {
+        (workBps, verifierBps) = (totals.workBps, totals.verifierBps);
+        if (workBps + verifierBps != 0) return (workBps, verifierBps);
+        Segment memory s = _segmentFor(epoch);
+        (workBps, verifierBps) = (s.workBps, s.verifierBps);
+        if (workBps + verifierBps != 0) (totals.workBps, totals.verifierBps) = (s.workBps, s.verifierBps);
     }
 
     /// @dev Credits job `jobId`'s verifier, if the resolver recorded one, with a verification
@@ -416,14 +434,15 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
     function _rollOver(address account, uint256 epoch) private returns (Activity storage mine, uint256 valued) {
         mine = _activity[account];
         uint256 last = mine.epoch;
-        if (last == epoch) return (mine, 0);
-        if (mine.workCap != 0 || mine.verifierCap != 0) {
-            (uint256 work, uint256 verifier) = _epochRewards(mine);
+        if (last == epoch) return (mine, 0); // the same epoch: only slot 0 was read
+        Activity memory m = mine;
+        if (m.workCap != 0 || m.verifierCap != 0) {
+            (uint256 work, uint256 verifier) = _epochRewards(m);
             valued = work + verifier;
             emit EpochRewardsSettled(account, last, work, verifier);
-            (mine.workCap, mine.verifierCap) = (0, 0);
         }
-        (mine.credits, mine.verifierUnits, mine.epoch) = (0, 0, epoch.toUint32());
+        (mine.credits, mine.epoch, mine.workCap) = (0, epoch.toUint32(), 0);
+        if (m.verifierUnits != 0 || m.verifierCap != 0) (mine.verifierUnits, mine.verifierCap) = (0, 0);
     }
 
     /// @dev `_rollOver`, keeping what was valued as owed (reports, which pay nothing out).
@@ -464,9 +483,9 @@ contract RewardsDistributor is Governed, ReentrancyGuardTransient, IRewardsDistr
         uint256 rate = totals.tokensPerCredit;
         if (rate == 0) {
             try credits.creditsToTokens(1 ether) returns (uint256 tokens) {
-                // A rate beyond 96 bits (a CRD worth over 79 billion CMP) is not snapshotted.
-                if (tokens == 0 || tokens > type(uint96).max) return 0;
-                (rate, totals.tokensPerCredit) = (tokens, uint96(tokens));
+                // A rate beyond 88 bits (a CRD worth over 309 million CMP) is not snapshotted.
+                if (tokens == 0 || tokens > type(uint88).max) return 0;
+                (rate, totals.tokensPerCredit) = (tokens, uint88(tokens));
                 emit EpochRateSet(epoch, tokens);
             } catch {
                 return 0;

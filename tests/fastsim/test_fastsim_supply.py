@@ -222,7 +222,8 @@ def _offers(sim) -> list[tuple[int, int]]:
 def test_offers_provision_the_whole_stake_and_use_under_half_their_gas_limit(runs):
     """Every `setOffer` of both runs: a provider's first (at set-up or on entry) provisions all
     it staked, a leaving one's takes it all back; each used at most half its fixed gas limit
-    (`chain.GAS`; about 68,500 for a first offer, 48,800 for a withdrawal)."""
+    (`chain.GAS`; about 69,000 for a first offer, 117,900 for the first offer of a model, 48,800
+    for a withdrawal)."""
     for sim, report in runs:
         offers = _offers(sim)
         stake = to_wei(MARKET.provider_stake)

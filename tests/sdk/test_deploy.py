@@ -210,6 +210,8 @@ def test_the_auctions_module_refuses_direct_calls(project, protocol, admin):
         auctions.placeBid(1, 1, sender=admin)
     with ape.reverts(auctions.NotDelegated):
         auctions.settleCommitment(1, admin, sender=admin)
+    with ape.reverts(auctions.NotDelegated):
+        auctions.cancelJob(1, sender=admin)
 
 
 def test_the_market_fits_with_room_to_grow(project):

@@ -46,19 +46,19 @@ def rpc(chain, method: str, params: list):
 
 
 def job_record_slot(chain, market, job_id: int, customer) -> int:
-    """The storage slot of `_jobs[job_id]`: the mapping slot p whose record's first word holds
+    """The storage slot of `_jobs[job_id]`: the mapping slot p whose record's third word holds
     the customer's address (so the layout is found, not assumed)."""
     for p in range(64):
         base = mapping_slot(job_id, p)
-        if storage_word(chain.provider, market.address, base) & (2**160 - 1) == int(customer.address, 16):
+        if storage_word(chain.provider, market.address, base + 2) & (2**160 - 1) == int(customer.address, 16):
             return base
     raise AssertionError("the job record's slot was not found")
 
 
 def set_bid_count(chain, market, job_id: int, customer, count: int) -> None:
-    """Writes `count` into the job's packed `bidCount` (bits 240..255 of word 5: provider, price,
+    """Writes `count` into the job's packed `bidCount` (bits 240..255 of word 1: provider, price,
     bidCount) with anvil_setStorageAt, leaving the best bidder and price as they are."""
-    slot = job_record_slot(chain, market, job_id, customer) + 5
+    slot = job_record_slot(chain, market, job_id, customer) + 1
     word = storage_word(chain.provider, market.address, slot)
     word = (word & (2**240 - 1)) | (count << 240)
     rpc(chain, "anvil_setStorageAt", [market.address, hex(slot), "0x" + word.to_bytes(32, "big").hex()])
