@@ -12,7 +12,7 @@ both activity slots (a cold read and a write more, 5,000 gas).
 from __future__ import annotations
 
 from utils.rewards_distributor import AMPLE_FEE
-from utils.storage_trace import mapping_slot, parameter_slots, slots_touched
+from utils.storage_trace import mapping_slot, parameter_slots, slots_touched, storage_word
 
 from compute_market.units import DAY, to_wei
 
@@ -74,3 +74,31 @@ def test_a_report_after_an_epoch_moves_both_slots_and_owes_the_last_epoch(dist, 
     assert (mine.credits, mine.epoch, mine.owed) == (to_wei(200), 1, settled.workReward)
     assert settled.workReward == dist.emissionOf(0) * 7_000 // 10_000
     assert (mine.verifierUnits, mine.verifierCap) == (0, 0)
+
+
+def test_a_claim_leaves_the_owed_slot_in_use(dist, chain, reporter, alice, fresh_price, ledger):
+    """Alice reports in epoch 0, in epoch 1 (her epoch-0 rewards become owed) and claims them:
+    her second activity slot holds no count, no cap and nothing owed, yet stays non-zero (its
+    `used` flag), so her first report of epoch 2, which owes epoch 1's rewards again, writes a used
+    slot. Without the flag the claim left the slot zero and that report paid a fresh one."""
+    fresh_price()
+    chain.pending_timestamp = dist.genesis() + 100
+    dist.recordWork(1, alice, to_wei(300), AMPLE_FEE, False, sender=reporter)
+    chain.pending_timestamp = dist.genesis() + DAY + 100
+    fresh_price()
+    dist.recordWork(2, alice, to_wei(300), AMPLE_FEE, False, sender=reporter)
+    dist.claim(sender=alice)
+    mine = dist.activityOf(alice)
+    assert (mine.verifierUnits, mine.verifierCap, mine.owed, mine.used) == (0, 0, 0, True)
+    first = activity_slot_of(chain, dist, alice.address)
+    assert storage_word(chain.provider, dist.address, first + 1) != 0
+
+
+def activity_slot_of(chain, dist, account: str) -> int:
+    """`_activity[account]`'s first slot: the mapping index whose entry holds the account's epoch
+    (bits 96 to 127 of the first word: 1 here)."""
+    for index in range(16):
+        slot = mapping_slot(account, index)
+        if (storage_word(chain.provider, dist.address, slot) >> 96) & (2**32 - 1) == 1:
+            return slot
+    raise AssertionError("the activity's slot was not found")

@@ -160,8 +160,9 @@ def test_thirty_epochs_of_work_are_claimed_at_once_in_constant_gas(
     assert alice_tx.events.filter(dist.Claimed)[0].activityRewards == expected
     assert bob_tx.events.filter(dist.Claimed)[0].activityRewards == pools[0] // 4
     # The same reads and writes but one: Alice's owed balance, kept between her epochs, is
-    # cleared (Bob's never left zero).
-    assert alice_tx.gas_used <= bob_tx.gas_used + 5_000
+    # cleared (Bob's never left zero). Her slot stays in use (its `used` flag), so the clearing
+    # earns no refund: 5,257 gas more than Bob's here, paid back by 17,100 on her next report.
+    assert alice_tx.gas_used <= bob_tx.gas_used + 5_500
     assert max(alice_tx.gas_used, bob_tx.gas_used) <= 80_000
 
 
