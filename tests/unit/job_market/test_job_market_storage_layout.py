@@ -112,7 +112,7 @@ def test_a_posting_touches_three_parameter_slots(market, chain, customer):
     (`minStakePerGpu`, `bidBond`, the model counter and the kept CMP rate)."""
     post(market, chain, customer)  # the first posting reads the CMP rate; the second keeps it
     tx = market.postJob(job_spec(chain), sender=customer)
-    assert parameter_slots(slots_touched(chain.provider, str(tx.txn_hash), market.address)) == [1, 2, 3]
+    assert parameter_slots(touched_by(chain, tx, market)) == [1, 2, 3]
 
 
 def test_an_open_bid_touches_only_the_pause_flags_slot(market, chain, customer, providers):
@@ -120,7 +120,7 @@ def test_an_open_bid_touches_only_the_pause_flags_slot(market, chain, customer, 
     job_id = post(market, chain, customer)
     market.placeBid(job_id, crd("1.50"), sender=providers[0])
     tx = market.placeBid(job_id, crd("1.40"), sender=providers[1])
-    assert parameter_slots(slots_touched(chain.provider, str(tx.txn_hash), market.address)) == [1]
+    assert parameter_slots(touched_by(chain, tx, market)) == [1]
 
 
 def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolver(market, chain, customer, providers):
@@ -134,7 +134,7 @@ def test_a_settlement_without_verification_reads_neither_the_fee_nor_the_resolve
     market.submitResult(job_id, b"\x01" * 32, "r", sender=providers[0])
     chain.pending_timestamp += 86_400
     tx = market.settleJob(job_id, sender=customer)
-    touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)  # one trace
+    touched = touched_by(chain, tx, market)  # one trace
     assert parameter_slots(touched) == [4]
     assert job_slots(touched, job_id) == [0, 1, 2, 3]
 
@@ -147,7 +147,7 @@ def test_a_sealed_close_reads_no_parameter(market, chain, customer, providers):
     (the start written). Before, it read slot 1 for `targetBidsPerJob`."""
     job_id = post(market, chain, customer, sealed=True)
     tx = sealed_auction(market, chain, job_id, providers, ["1.20", "1.50", "1.70"], customer)
-    touched = slots_touched(chain.provider, str(tx.txn_hash), market.address)
+    touched = touched_by(chain, tx, market)
     assert parameter_slots(touched) == []
     assert job_slots(touched, job_id) == [0, 1, 2, 3, 4]
 

@@ -25,6 +25,17 @@ def activity_slot(touched: set[int], account: str) -> int:
     return found[0]
 
 
+def report_in_epochs_0_and_1(dist, chain, reporter, account, fresh_price, second: int):
+    """`account` settles 300 CRD of work in epoch 0, then `second` in epoch 1 (an ample fee each,
+    no verifier); the receipt of the second report."""
+    fresh_price()
+    chain.pending_timestamp = dist.genesis() + 100
+    dist.recordWork(1, account, to_wei(300), AMPLE_FEE, False, sender=reporter)
+    chain.pending_timestamp = dist.genesis() + DAY + 100
+    fresh_price()
+    return dist.recordWork(2, account, second, AMPLE_FEE, False, sender=reporter)
+
+
 def test_a_second_report_in_an_epoch_moves_one_activity_slot_and_reads_no_segment(
     dist, chain, reporter, alice, fresh_price
 ):
@@ -63,12 +74,7 @@ def test_the_epochs_first_report_keeps_its_segments_shares_in_the_totals(dist, c
 def test_a_report_after_an_epoch_moves_both_slots_and_owes_the_last_epoch(dist, chain, reporter, alice, fresh_price):
     """Alice reports in epoch 0, then in epoch 1: the second report values epoch 0 (her whole
     work pool up to her cap, owed) and starts epoch 1's counters at the new report alone."""
-    fresh_price()
-    chain.pending_timestamp = dist.genesis() + 100
-    dist.recordWork(1, alice, to_wei(300), AMPLE_FEE, False, sender=reporter)
-    chain.pending_timestamp = dist.genesis() + DAY + 100
-    fresh_price()
-    tx = dist.recordWork(2, alice, to_wei(200), AMPLE_FEE, False, sender=reporter)
+    tx = report_in_epochs_0_and_1(dist, chain, reporter, alice, fresh_price, to_wei(200))
     settled = tx.events.filter(dist.EpochRewardsSettled)[0]
     mine = dist.activityOf(alice)
     assert (mine.credits, mine.epoch, mine.owed) == (to_wei(200), 1, settled.workReward)
@@ -81,24 +87,9 @@ def test_a_claim_leaves_the_owed_slot_in_use(dist, chain, reporter, alice, fresh
     her second activity slot holds no count, no cap and nothing owed, yet stays non-zero (its
     `used` flag), so her first report of epoch 2, which owes epoch 1's rewards again, writes a used
     slot. Without the flag the claim left the slot zero and that report paid a fresh one."""
-    fresh_price()
-    chain.pending_timestamp = dist.genesis() + 100
-    dist.recordWork(1, alice, to_wei(300), AMPLE_FEE, False, sender=reporter)
-    chain.pending_timestamp = dist.genesis() + DAY + 100
-    fresh_price()
-    dist.recordWork(2, alice, to_wei(300), AMPLE_FEE, False, sender=reporter)
+    report = report_in_epochs_0_and_1(dist, chain, reporter, alice, fresh_price, to_wei(300))
+    first = activity_slot(slots_touched(chain.provider, str(report.txn_hash), dist.address), alice.address)
     dist.claim(sender=alice)
     mine = dist.activityOf(alice)
     assert (mine.verifierUnits, mine.verifierCap, mine.owed, mine.used) == (0, 0, 0, True)
-    first = activity_slot_of(chain, dist, alice.address)
     assert storage_word(chain.provider, dist.address, first + 1) != 0
-
-
-def activity_slot_of(chain, dist, account: str) -> int:
-    """`_activity[account]`'s first slot: the mapping index whose entry holds the account's epoch
-    (bits 96 to 127 of the first word: 1 here)."""
-    for index in range(16):
-        slot = mapping_slot(account, index)
-        if (storage_word(chain.provider, dist.address, slot) >> 96) & (2**32 - 1) == 1:
-            return slot
-    raise AssertionError("the activity's slot was not found")
