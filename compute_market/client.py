@@ -221,9 +221,20 @@ class MarketClient:
     def slash_for_failure(self, job_id: int) -> Decimal:
         """`slashForFailure` on a job whose provider delivered no result by end + resultGrace;
         returns the keeper bounty the caller earned (CMP, `keeperBountyBps` of the collateral;
-        0 when the caller is the provider)."""
+        0 when the caller is the provider), which the ledger credits (`claim_payout` sends it)."""
         tx = self._send(self.p.market.slashForFailure, job_id)
         return from_wei(tx.events.filter(self.p.market.JobFailed)[0].bounty)
+
+    def payout_owed(self, payee: str | None = None) -> Decimal:
+        """CMP the ledger credited `payee` (default: this account) from failed leases' slashes
+        (a customer's compensation, a keeper's bounties) and not yet claimed."""
+        return from_wei(self.p.registry.payoutOf(payee or self.address))
+
+    def claim_payout(self, payee: str | None = None) -> Decimal:
+        """`claimPayout`: sends `payee` (default: this account; anyone may deliver another's)
+        the CMP the ledger credited it; returns the CMP sent."""
+        tx = self._send(self.p.registry.claimPayout, payee or self.address)
+        return from_wei(tx.events.filter(self.p.registry.PayoutClaimed)[0].amount)
 
     def job(self, job_id: int) -> JobView:
         """The job as of the latest block: its record and its funds read at that one block."""

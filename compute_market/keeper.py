@@ -16,7 +16,9 @@ In one `Keeper.step()`, bounded by `max_actions` transactions and `max_looks` jo
 
 What the keeper earns: only `slashForFailure` pays its caller, the job's `keeperBountyBps` (5% by
 default, fixed when the job was posted) of the failed provider's collateral, in CMP (nothing when
-the caller is that provider). Every other action pays nothing and costs the keeper its gas:
+the caller is that provider). The ledger credits the bounty (`payoutOf`); the keeper claims its
+credits in one `claimPayout` once they reach `claim_at` CMP (1 by default), so that many bounties
+share one claim. Every other action pays nothing and costs the keeper its gas:
 running a keeper is a service to the market (its operators, customers waiting for refunds,
 providers waiting for pay), as the simulation's keeper is. The state file keeps the bounties
 earned and the gas fees paid, so an operator sees both.
@@ -150,6 +152,8 @@ class KeeperAction:
 
     def __str__(self) -> str:
         where = f"job {self.job_id}" if self.job_id is not None else "queue"
+        if self.action == "claimPayout":
+            where = "ledger"
         outcome = "" if self.ok else " failed"
         return f"{where}: {self.action}{outcome}{f' ({self.detail})' if self.detail else ''}"
 
@@ -193,6 +197,7 @@ class Keeper:
         max_draws: int = 32,
         retry_after: int = 60,
         recheck_after: int = 3_600,
+        claim_at: Decimal = Decimal(1),
         log: Callable[[str], None] = print,
     ) -> None:
         """`start_block` (default: the market's deploy block, so no job is missed) is where a
@@ -200,7 +205,9 @@ class Keeper:
         `max_looks` the jobs read, `max_blocks` the blocks of logs read and `max_draws` the
         queue entries one `processDraws` handles. A failed action is retried `retry_after`
         chain seconds later; a dispute waiting for its jury draw is looked at again after
-        `recheck_after` seconds at the latest (its `JuryDrawn` event wakes it sooner)."""
+        `recheck_after` seconds at the latest (its `JuryDrawn` event wakes it sooner). The
+        bounties the ledger credited are claimed at the end of a step once they reach
+        `claim_at` CMP (0: whenever anything is credited)."""
         self.client = client
         self.market = client.p.market
         self.resolver = client.p.resolver
@@ -211,6 +218,7 @@ class Keeper:
         self.max_draws = max_draws
         self.retry_after = retry_after
         self.recheck_after = recheck_after
+        self.claim_at = claim_at
         self.log = log
         if start_block is None:
             start_block = market_deploy_block(client.p)
@@ -274,6 +282,7 @@ class Keeper:
                 self.state.committers.pop(str(job_id), None)
             else:
                 self.state.jobs[str(job_id)] = next_look
+        self._claim()
         self.state.save(self.state_path)
         return self._done
 
@@ -413,6 +422,26 @@ class Keeper:
         detail = f"{result} CMP" if isinstance(result, Decimal) and result else ""
         self._record(KeeperAction(action, job_id, True, detail))
         return True
+
+    def _claim(self) -> None:
+        """Claims the bounties the ledger credited this keeper once they reach `claim_at` CMP
+        (within the step's budget; an error is logged and the next step tries again)."""
+        if self._budget <= 0:
+            return
+        try:
+            owed = self.client.payout_owed()
+        except Exception as err:  # the RPC: next step
+            self.log(f"could not read the credited bounties: {type(err).__name__}: {err}")
+            return
+        if owed == 0 or owed < self.claim_at:
+            return
+        self._budget -= 1
+        try:
+            claimed = self.client.claim_payout()
+        except Exception as err:
+            self._record(KeeperAction("claimPayout", None, False, f"{type(err).__name__}: {err}"))
+            return
+        self._record(KeeperAction("claimPayout", None, True, f"{claimed} CMP"))
 
     def _slash_for_failure(self, job_id: int) -> Decimal:
         bounty = self.client.slash_for_failure(job_id)

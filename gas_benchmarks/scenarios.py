@@ -75,6 +75,7 @@ def spec(*, sealed: bool = False, hours: int = 10, verification: bool = False) -
 LIFECYCLE = "JobMarket lifecycle (post, {bids} open bids, finalize, claim, result, settle)"
 SETTLE_FIRST_REPORT = "JobMarket.settleJob (the provider's first report of the epoch)"
 SLASH_FIRST_OF_EPOCH = "JobMarket.slashForFailure (the epoch's first stake change)"
+SLASH_FIRST_CREDITS = "JobMarket.slashForFailure (the customer's and the keeper's first credit)"
 
 
 def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: Any, providers: list[Any]) -> None:
@@ -158,7 +159,32 @@ def market_scenario(protocol: Protocol, gas: GasReport, admin: Any, customer: An
         chain.pending_timestamp += 3 * HOUR
         gas.record(SLASH_FIRST_OF_EPOCH, market.slashForFailure(failed[0], sender=admin))
         gas.record("JobMarket.slashForFailure", market.slashForFailure(failed[1], sender=admin))
+        # The ledger credited the customer's compensation and the keeper's bounty; the customer
+        # claims its own (its first claim also writes its first CMP balance; later ones do not).
+        gas.record("ProviderRegistry.claimPayout", protocol.registry.claimPayout(customer, sender=customer))
         chain.pending_timestamp += HOUR
+
+
+def first_credit_scenario(protocol: Protocol, gas: GasReport, admin: Any, fresh: list[Any], provider: Any) -> None:
+    """A failure whose customer and keeper the ledger never credited before: it writes a fresh
+    payout slot for each (the steady row's customer and keeper were credited in earlier rounds,
+    and a claim leaves the slot in use). `fresh` are three unused accounts: a first failure (of
+    `fresh[0]`'s job, slashed by `admin`) takes the epoch's first stake change, so that the
+    measured one (`fresh[1]`'s job, slashed by `fresh[2]`) carries only the first credits.
+    `provider` must have an H100 offer (`market_scenario`)."""
+    market = protocol.market
+    jobs = []
+    for customer in fresh[:2]:
+        _fund_customer(protocol, admin, customer)
+        job_id = market.postJob(spec(hours=1), sender=customer).events[-1].jobId
+        market.placeBid(job_id, to_wei(1), sender=provider)
+        jobs.append(job_id)
+    chain.pending_timestamp += HOUR
+    for job_id, customer in zip(jobs, fresh, strict=False):
+        market.finalizeAuction(job_id, sender=customer)
+    chain.pending_timestamp += 3 * HOUR
+    market.slashForFailure(jobs[0], sender=admin)
+    gas.record(SLASH_FIRST_CREDITS, market.slashForFailure(jobs[1], sender=fresh[2]))
 
 
 def _fund_customer(protocol: Protocol, admin: Any, customer: Any, cmp_amount: int = to_wei(10_000)) -> None:

@@ -28,6 +28,7 @@ from gas_benchmarks.scenarios import (
     deployed_sizes,
     dispute_scenario,
     draw_scaling,
+    first_credit_scenario,
     market_scaling,
     market_scenario,
     registry_scenario,
@@ -58,6 +59,7 @@ def cli(out: Path) -> None:
     registry_scenario(protocol, gas, admin, providers)
     market_scenario(protocol, gas, admin, customer, providers)
     dispute_scenario(protocol, gas, admin, customer, providers[0], verifiers)
+    first_credit_scenario(protocol, gas, admin, accounts.test_accounts[34:37], providers[0])
     rewards_scenario(protocol, gas, admin, accounts.test_accounts[30], accounts.test_accounts[31:34])
     baseline = json.loads(out.read_text()) if out.exists() else None
     click.echo(gas.table(baseline))

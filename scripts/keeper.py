@@ -17,6 +17,7 @@ It runs headless: with an ``ape accounts`` keyfile it signs without prompting wh
 from __future__ import annotations
 
 from contextlib import suppress
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ from compute_market.keeper import Keeper
     "--max-actions", type=click.IntRange(1, 1_000), default=20, show_default=True, help="Transactions per step."
 )
 @click.option("--from-block", type=click.IntRange(0), default=None, help="Where a new state starts reading logs.")
+@click.option(
+    "--claim-at",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Claim the bounties the ledger credited once they reach this many CMP (0: whenever any).",
+)
 def cli(
     account: Any,
     deployment: Path | None,
@@ -55,6 +63,7 @@ def cli(
     once: bool,
     max_actions: int,
     from_block: int | None,
+    claim_at: float,
 ) -> None:
     """Run a keeper."""
     if account is None:
@@ -62,7 +71,12 @@ def cli(
     client = load_client(account, deployment, headless=True)
     path = state_path or Path(".keeper") / f"{chain.chain_id}.json"
     keeper = Keeper(
-        client, path, start_block=from_block, max_actions=max_actions, log=lambda line: click.echo(line, nl=True)
+        client,
+        path,
+        start_block=from_block,
+        max_actions=max_actions,
+        claim_at=Decimal(str(claim_at)),
+        log=lambda line: click.echo(line, nl=True),
     )
     click.echo(f"keeper {account.address}: reading logs from block {keeper.state.last_block + 1}", nl=True)
     with suppress(KeyboardInterrupt):  # stopped by its operator: the state is saved after every step

@@ -656,9 +656,19 @@ def claim_rewards(client: MarketClient, as_json: bool) -> None:
 @click.argument("job_id", type=JOB_ID)
 def slash_failure(client: MarketClient, as_json: bool, job_id: int) -> None:
     """Slash the provider of a job that got no result by its end + result grace (the caller
-    earns the keeper bounty)."""
+    earns the keeper bounty, credited in the ledger: `claim-payout` sends it)."""
     bounty = client.slash_for_failure(job_id)
     emit(client.job(job_id).as_dict() | {"bounty_cmp": str(bounty)}, as_json)
+
+
+@market_command(cli, "claim-payout")
+@click.option("--payee", type=ADDRESS, default=None, help="Whose credit to send it (default: your own).")
+def claim_payout(client: MarketClient, as_json: bool, payee: str | None) -> None:
+    """Claim the CMP failed leases' slashes credited you (a customer's compensation, a keeper's
+    bounties); with --payee, deliver another account's credit to it. Nothing credited: refused
+    with `NothingToClaim`."""
+    who = payee or client.address
+    emit({"payee": who, "cmp": str(client.claim_payout(who))}, as_json)
 
 
 @market_command(cli, "process-draws")

@@ -24,7 +24,9 @@ interface IProviderRegistry {
         external;
 
     /// @notice One call per job outcome: records `outcome` in the provider's reputation, then
-    ///         (when `slashAmount` is not zero) slashes as `slash` does. Market only.
+    ///         (when `slashAmount` is not zero) slashes as `slash` does, except that a `Failed`
+    ///         outcome's payees are credited in the ledger (`SlashCredited`) for each to claim
+    ///         with `claimPayout`, not sent CMP. Market only.
     function recordOutcome(
         address provider,
         Outcome outcome,

@@ -5,7 +5,7 @@ pragma solidity ^0.8.24;
 /// @notice What the dispute resolver and the rewards distributor use of the staking ledger (the
 ///         `ProviderRegistry`), which holds all CMP stake of providers and verifiers: draws over
 ///         the verifiers' stake, the slashing of verifiers, and the stake rewards accrued beside
-///         each stake.
+///         each stake; and what a failed lease's payees (the customer, the keeper) claim.
 interface IStakingLedger {
     /// @notice What a queue entry does when processed.
     enum EntryKind {
@@ -35,6 +35,15 @@ interface IStakingLedger {
     ///         unbonding), and pays it to `to` (the zero address: burns it). Resolver only.
     /// @return taken CMP taken.
     function slashVerifier(address verifier, uint256 amount, address to) external returns (uint256 taken);
+
+    /// @notice Sends `payee` the CMP that failed leases' slashes credited it (as the harmed
+    ///         customer or the keeper that reported the failure). Anyone may call it; the CMP goes
+    ///         to `payee` only. Reverts `NothingToClaim` when nothing is credited.
+    /// @return amount CMP sent.
+    function claimPayout(address payee) external returns (uint256 amount);
+
+    /// @notice CMP credited to `payee` by failed leases' slashes and not yet claimed.
+    function payoutOf(address payee) external view returns (uint256);
 
     /// @notice The least active stake a verifier may hold (1,000 CMP), other than none: no draw can
     ///         put more at risk (the resolver's `seatStake` is bounded by it), so splitting stake

@@ -703,15 +703,18 @@ contract JobMarket is JobMarketStorage, IJobMarket {
     }
 
     /// @dev Failure: the customer gets the unspent escrow back (the provider keeps only what it
-    ///      already claimed) and the collateral slash, less the keeper's bounty when a keeper called.
+    ///      already claimed) and the collateral slash, less the keeper's bounty when a keeper
+    ///      called; the ledger credits both CMP parts, for each to claim (`claimPayout`).
     function _fail(StoredJob storage job, uint256 jobId, address keeper) private {
         address provider = job.provider;
         address customer = job.customer;
         uint256 value = _value(job);
         uint256 refund = _leaseEscrow(job, value, _claimed(job, value));
         job.status = JobStatus.Failed;
-        // Only a leased job fails, and a lease's end is written only as it leaves `Leased`.
-        job.leaseEnd = uint32(Math.min(block.timestamp, uint256(job.leaseStart) + job.duration));
+        // Only a leased job fails. As for a result, the lease's end is written only when it stops
+        // early (an abandoned lease); at or after the scheduled end, 0 reads as that end.
+        uint256 scheduledEnd = uint256(job.leaseStart) + job.duration;
+        if (block.timestamp < scheduledEnd) job.leaseEnd = uint32(block.timestamp);
         uint256 collateral = job.collateral;
         uint256 bounty = keeper == address(0) || keeper == provider ? 0 : collateral * job.keeperBountyBps / BPS;
         address[] memory to = new address[](2);

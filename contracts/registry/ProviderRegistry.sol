@@ -45,15 +45,15 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         uint96 staked;
         int152 rewardDebt; // stake rewards of the active stake already counted (StakingLedger._pending)
         bool registered;
-        // slot 1
+        // slot 1: all that an outcome (`recordOutcome`, with its slash) reads and writes besides slot 0
         uint96 provisioned; // the sum of the provider's offers' provisions in the market
-        uint96 unbonding;
-        uint32 unbondingEnd;
-        bool initialized; // set by the first registration and never cleared (see `register`)
-        // slot 2
         uint32 completed;
         uint32 failed;
         uint32 disputesLost;
+        bool initialized; // set by the first registration and never cleared (see `register`)
+        // slot 2
+        uint96 unbonding;
+        uint32 unbondingEnd;
         // slot 3
         bytes32 region;
     }
@@ -106,8 +106,8 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         if (p.registered) revert AlreadyRegistered(msg.sender);
         p.registered = true;
         // Both hot slots of the record hold a nonzero value from here on (as OpenZeppelin's
-        // ReentrancyGuard keeps its status nonzero): the first stake, unstake request and
-        // provision then write a used slot (2,900 gas) instead of a fresh one (20,000), paid once here.
+        // ReentrancyGuard keeps its status nonzero): the first stake, provision and outcome
+        // then write a used slot (2,900 gas) instead of a fresh one (20,000), paid once here.
         p.initialized = true;
         p.region = region;
         metadataURIOf[msg.sender] = metadataURI;
@@ -187,7 +187,7 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         onlyRole(MARKET_ROLE)
         nonReentrant
     {
-        _slash(provider, amount, recipients, amounts);
+        _slash(provider, amount, recipients, amounts, false);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -199,7 +199,9 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         uint256[] calldata amounts
     ) external onlyRole(MARKET_ROLE) nonReentrant {
         _record(provider, outcome); // effects first: the slash transfers and reports
-        if (slashAmount != 0) _slash(provider, slashAmount, recipients, amounts);
+        // A failed lease's payees (the customer, the keeper) are credited, to claim later: the
+        // failure path is a keeper's, and crediting is what keeps it at its gas target.
+        if (slashAmount != 0) _slash(provider, slashAmount, recipients, amounts, outcome == Outcome.Failed);
     }
 
     // ------------------------------------------------------------------ views
@@ -248,9 +250,13 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
     /// @dev Takes `amount` of the provision: stake at risk (it earns the stake share), so the
     ///      reward debt moves with it. The market slashes at most what a job locked of an offer,
     ///      which its provision covers, so `ProvisionExceeded` means the two books disagree.
-    function _slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
-        private
-    {
+    function _slash(
+        address provider,
+        uint256 amount,
+        address[] calldata recipients,
+        uint256[] calldata amounts,
+        bool credit
+    ) private {
         if (recipients.length != amounts.length) revert LengthMismatch();
         if (recipients.length > MAX_SLASH_RECIPIENTS) revert TooManySlashRecipients(recipients.length);
         Provider storage p = _providers[provider];
@@ -258,7 +264,7 @@ contract ProviderRegistry is StakingLedger, IProviderRegistry {
         if (amount > provisioned) revert ProvisionExceeded(provisioned, amount);
         p.provisioned = uint96(provisioned - amount);
         (p.staked, p.rewardDebt) = (uint96(p.staked - amount), _removeAtRisk(p.rewardDebt, amount));
-        uint256 burned = _payOut(provider, amount, recipients, amounts);
+        uint256 burned = _payOut(provider, amount, recipients, amounts, credit);
         emit Slashed(provider, amount, burned);
     }
 

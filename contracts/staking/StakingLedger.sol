@@ -18,12 +18,14 @@ import {SortitionTree} from "../libraries/SortitionTree.sol";
 ///         providers and by verifiers sits in this contract, under one unbonding rule
 ///         (`unbondingPeriod`; a verifier's unbonding stake stays slashable until withdrawn, a
 ///         provider's slashes take only the stake it provisioned to the market) and one slash
-///         payout (ordered payees, the rest burned). This base holds the verifiers' side:
+///         payout (ordered payees, the rest burned; a failed lease's payees are credited here
+///         and claim with `claimPayout`). This base holds the verifiers' side:
 ///         registration, stake, the stake-weighted draw in O(log n) and its queue; the
 ///         `ProviderRegistry` built on it holds the providers' side (records, provisions,
 ///         reputation; the market keeps the locks on each provision).
 /// @dev Invariant (tested to the wei): the ledger's CMP balance equals the providers' `staked`
-///      plus the verifiers' `staked`; nothing else is held here.
+///      plus the verifiers' `staked` plus the payouts credited and not yet claimed; nothing
+///      else is held here.
 ///      Each verifier owns a slot of a `SortitionTree` whose weight is its active stake
 ///      (staked − unbonding). Unbonding stake is not drawn but stays slashable.
 ///      Draws nobody can choose (SPEC §5): the resolver's request only queues the draw with a
@@ -100,6 +102,15 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         uint256 weight; // sum of `weights`
     }
 
+    /// @notice CMP a failed lease's slash credited to a payee (the customer, the keeper), kept
+    ///         until claimed. `used` is set by the first credit and never cleared, so a claim
+    ///         leaves the slot in use and the payee's next credit writes a used slot (2,900 gas,
+    ///         not 20,000), as OpenZeppelin's ReentrancyGuard keeps its status nonzero.
+    struct Payout {
+        uint128 owed;
+        bool used;
+    }
+
     /// @notice One queued step: a change of a slot's weight, or a draw for a job (one slot).
     struct Entry {
         EntryKind kind;
@@ -132,15 +143,22 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     mapping(uint256 => Entry) private _queue;
     Accumulator private _acc;
     StakeRate private _rate;
+    mapping(address => Payout) private _payouts;
 
     event VerifierRegistered(address indexed verifier, uint256 slot);
     event VerifierStaked(address indexed verifier, uint256 amount, uint256 totalStaked);
     event VerifierUnstakeRequested(address indexed verifier, uint256 amount, uint256 totalUnbonding, uint256 unbondingEnd);
     event VerifierUnstaked(address indexed verifier, uint256 amount);
     event VerifierSlashed(address indexed verifier, uint256 amount, address indexed recipient);
-    /// @notice Part of a slash (of a provider or a verifier) paid to a harmed party, a
-    ///         challenger, a keeper or the resolver's juror pool.
+    /// @notice Part of a slash (a provider's lost dispute, a forfeited bond, a verifier's slash)
+    ///         sent at once to a harmed party, a finder, a challenger or the resolver's juror pool
+    ///         (a failed lease's are credited instead: `SlashCredited`).
     event SlashPaid(address indexed account, address indexed recipient, uint256 amount);
+    /// @notice Part of a failed lease's slash credited to `payee` (the customer or the keeper),
+    ///         who claims it with `claimPayout`.
+    event SlashCredited(address indexed account, address indexed payee, uint256 amount);
+    /// @notice `payee`'s credited payouts were sent to it.
+    event PayoutClaimed(address indexed payee, uint256 amount);
     /// @notice A draw was queued (or given a new target after its block left the hash window).
     event DrawRequested(uint256 indexed jobId, EntryKind kind, uint256 targetBlock, uint256 position);
     /// @notice A stake change waits behind queued draws.
@@ -161,6 +179,7 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     error VerifierStakeBelowMinimum(uint256 active, uint256 minimum);
     error UnbondingNotOver(uint256 unbondingEnd);
     error NothingToWithdraw();
+    error NothingToClaim(address payee);
     error ZeroAmount();
     error NothingQueued();
     error DrawNotReady(uint256 jobId, uint256 targetBlock);
@@ -361,7 +380,24 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
         address[] memory recipients = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (recipients[0], amounts[0]) = (to, amount);
-        _payOut(verifier, amount, recipients, amounts);
+        _payOut(verifier, amount, recipients, amounts, false);
+    }
+
+    // ------------------------------------------------------------------ payouts
+
+    /// @inheritdoc IStakingLedger
+    function claimPayout(address payee) external nonReentrant returns (uint256 amount) {
+        Payout storage p = _payouts[payee];
+        amount = p.owed;
+        if (amount == 0) revert NothingToClaim(payee);
+        p.owed = 0;
+        emit PayoutClaimed(payee, amount);
+        IERC20(address(token)).safeTransfer(payee, amount);
+    }
+
+    /// @inheritdoc IStakingLedger
+    function payoutOf(address payee) external view returns (uint256) {
+        return _payouts[payee].owed;
     }
 
     // ------------------------------------------------------------------ stake rewards
@@ -575,19 +611,31 @@ abstract contract StakingLedger is Governed, ReentrancyGuardTransient, IStakingL
     }
 
     /// @dev Pays the recipients in order, each up to its amount, and burns what is left: the
-    ///      one slash payout of the ledger, for providers and verifiers.
-    function _payOut(address account, uint256 total, address[] memory recipients, uint256[] memory amounts)
-        internal
-        returns (uint256 burned)
-    {
+    ///      one slash payout of the ledger, for providers and verifiers. With `credit`, each
+    ///      payee's part is credited here for it to claim (`claimPayout`) instead of sent: one
+    ///      used slot per payee, where a transfer writes the ledger's balance and the payee's.
+    function _payOut(
+        address account,
+        uint256 total,
+        address[] memory recipients,
+        uint256[] memory amounts,
+        bool credit
+    ) internal returns (uint256 burned) {
         burned = total;
         IERC20 cmp = IERC20(address(token));
         for (uint256 i; i < recipients.length && burned != 0; ++i) {
             uint256 pay = amounts[i] < burned ? amounts[i] : burned;
-            if (pay == 0 || recipients[i] == address(0)) continue;
+            address to = recipients[i];
+            if (pay == 0 || to == address(0)) continue;
             burned -= pay;
-            cmp.safeTransfer(recipients[i], pay);
-            emit SlashPaid(account, recipients[i], pay);
+            if (credit) {
+                Payout storage p = _payouts[to];
+                (p.owed, p.used) = (p.owed + uint128(pay), true); // the sum of slashes < the CMP cap < 2^96
+                emit SlashCredited(account, to, pay);
+            } else {
+                cmp.safeTransfer(to, pay);
+                emit SlashPaid(account, to, pay);
+            }
         }
         if (burned != 0) token.burn(burned);
     }

@@ -194,7 +194,8 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertEq(registry.providerOf(PROVIDER).failed, 0, "a refused slash records no outcome");
 
         registry.slash(PROVIDER, 120 ether, to, amounts); // 100 to 0xA11CE, 20 to 0xCA201
-        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.Failed, 180 ether, to, amounts); // 100 + 80
+        // A failure's slash is credited to its payees, not sent: 100 + 80.
+        registry.recordOutcome(PROVIDER, IProviderRegistry.Outcome.Failed, 180 ether, to, amounts);
         vm.stopPrank();
         ProviderRegistry.Provider memory p = registry.providerOf(PROVIDER);
         vm.assertEq(p.provisioned, 0, "the whole provision slashed");
@@ -203,10 +204,18 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertEq(p.unbondingEnd, before.unbondingEnd, "unbonding end untouched");
         vm.assertEq(registry.freeStakeOf(PROVIDER), 500 ether, "free stake untouched");
         vm.assertEq(p.failed, 1, "recordOutcome recorded the failure");
-        vm.assertEq(token.balanceOf(address(0xA11CE)), 200 ether, "paid first, twice");
-        vm.assertEq(token.balanceOf(address(0xCA201)), 100 ether, "paid the rest");
+        vm.assertEq(token.balanceOf(address(0xA11CE)), 100 ether, "paid first");
+        vm.assertEq(token.balanceOf(address(0xCA201)), 20 ether, "paid the rest");
+        vm.assertEq(registry.payoutOf(address(0xA11CE)), 100 ether, "credited first");
+        vm.assertEq(registry.payoutOf(address(0xCA201)), 80 ether, "credited the rest");
         vm.assertEq(token.totalSupply(), supply, "nothing burned");
-        vm.assertEq(token.balanceOf(address(registry)), 700 ether, "the ledger holds the rest");
+        vm.assertEq(token.balanceOf(address(registry)), 880 ether, "the ledger holds the stake and the credits");
+        vm.prank(address(0xB0B)); // anyone may deliver a payee's credit, to the payee only
+        vm.assertEq(registry.claimPayout(address(0xCA201)), 80 ether, "claimed");
+        vm.assertEq(token.balanceOf(address(0xCA201)), 100 ether, "the payee got its credit");
+        vm.assertEq(registry.payoutOf(address(0xCA201)), 0, "nothing left to claim");
+        vm.expectRevert(abi.encodeWithSelector(StakingLedger.NothingToClaim.selector, address(0xCA201)));
+        registry.claimPayout(address(0xCA201));
 
         vm.prank(MARKET);
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProvisionExceeded.selector, 0, 1));

@@ -18,7 +18,7 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.prank(GOV);
         registry.setRandomness(vrf);
 
-        bytes4[] memory selectors = new bytes4[](30);
+        bytes4[] memory selectors = new bytes4[](31);
         selectors[0] = StakingLedgerHandler.register.selector;
         selectors[1] = StakingLedgerHandler.provisionIn.selector;
         selectors[2] = StakingLedgerHandler.stake.selector;
@@ -51,15 +51,21 @@ contract StakingLedgerInvariants is LedgerSetup {
         selectors[27] = StakingLedgerHandler.warpEpoch.selector;
         selectors[28] = StakingLedgerHandler.rewardsFault.selector;
         selectors[29] = StakingLedgerHandler.closeJob.selector;
+        selectors[30] = StakingLedgerHandler.claimPayout.selector;
         _targetContract(address(handler));
         _targetSelector(address(handler), selectors);
     }
 
     // ------------------------------------------------------------------ invariants
 
-    /// (a) The ledger's CMP balance equals Σ providers' `staked` + Σ verifiers' `staked`, to the wei.
+    /// (a) The ledger's CMP balance equals Σ providers' `staked` + Σ verifiers' `staked` + Σ the
+    ///     payouts credited and not yet claimed, to the wei.
     function invariant_a_balanceEqualsStakes() public view {
-        vm.assertEq(token.balanceOf(address(registry)), _sumProviderStaked() + _sumVerifierStaked(), "(a) balance != stakes");
+        vm.assertEq(
+            token.balanceOf(address(registry)),
+            _sumProviderStaked() + _sumVerifierStaked() + handler.payeeCredits(),
+            "(a) balance != stakes + credited payouts"
+        );
     }
 
     /// (b) For every provider, `staked >= provisioned + unbonding`: the provision never exceeds
@@ -96,12 +102,18 @@ contract StakingLedgerInvariants is LedgerSetup {
         vm.assertEq(tree, active, "(c) tree total + queued changes != active stake");
     }
 
-    /// (d) Conservation: deposits − withdrawals − slashes paid out − burned == the ledger's balance.
+    /// (d) Conservation: deposits − withdrawals − slashes paid out − credited payouts claimed −
+    ///     burned == the ledger's balance; the payouts credited less those claimed are exactly
+    ///     what the payees are owed (`payoutOf`).
     function invariant_d_conservation() public view {
         vm.assertEq(
-            handler.ghostDeposited() - handler.ghostWithdrawn() - handler.ghostSlashPaid() - handler.ghostBurned(),
+            handler.ghostDeposited() - handler.ghostWithdrawn() - handler.ghostSlashPaid()
+                - handler.ghostPayoutsClaimed() - handler.ghostBurned(),
             token.balanceOf(address(registry)),
-            "(d) deposits - withdrawals - paid - burned != balance"
+            "(d) deposits - withdrawals - paid - claimed - burned != balance"
+        );
+        vm.assertEq(
+            handler.ghostCredited() - handler.ghostPayoutsClaimed(), handler.payeeCredits(), "(d) credited - claimed != owed"
         );
     }
 

@@ -102,6 +102,27 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         afterInvariant();
     }
 
+    /// A failed lease's slash (10,400 CMP, the whole lock) is credited to its payees in the ledger,
+    /// not sent; each payee's claim (by itself or by anyone for it) sends it exactly its credit,
+    /// and a claim of nothing (the zero address's, or a second one) is refused.
+    function test_failurePayoutsAreCreditedThenClaimed() public {
+        handler.openJob(0, 4, 10_000 ether, 0x101);
+        handler.closeJob(0, 1 << 8, 1, 10_400 ether, 2, 9); // recordOutcome(Failed) with a slash
+        vm.assertEq(handler.reached("slashCredited"), 1, "credited");
+        uint256 credited = handler.ghostCredited();
+        vm.assertGt(credited, 0, "something credited");
+        vm.assertEq(handler.payeeCredits(), credited, "owed what was credited");
+        for (uint256 i; i < 4; ++i) {
+            handler.claimPayout(i, i); // payee i (the fourth is the zero address), half by a stranger
+        }
+        handler.claimPayout(0, 0); // claimed already (or never credited): nothing
+        vm.assertGe(handler.reached("payoutClaimed"), 1, "claimed");
+        vm.assertGe(handler.reached("claimOfNothingRefused"), 2, "claims of nothing refused");
+        vm.assertEq(handler.ghostPayoutsClaimed(), credited, "all of it claimed");
+        vm.assertEq(handler.payeeCredits(), 0, "nothing owed");
+        afterInvariant();
+    }
+
     /// Every privileged function reverts for strangers; pausing stops stakes and registrations.
     function test_strangersAndPause() public {
         handler.openJob(1, 1, 0, 0x101);
@@ -153,7 +174,10 @@ contract StakingLedgerHandlerTest is LedgerSetup {
         vm.assertEq(r0.unbonding, 1_000 ether, "the unbonding stake untouched");
         vm.assertEq(r0.failed, 1, "recordOutcome recorded Failed");
         vm.assertEq(r0.completed + r0.disputesLost, 0, "slash recorded no outcome");
-        vm.assertEq(handler.ghostBurned() + handler.ghostSlashPaid(), 10_500 ether, "slashed");
+        vm.assertEq(
+            handler.ghostBurned() + handler.ghostSlashPaid() + handler.ghostCredited(), 10_500 ether, "slashed"
+        );
+        vm.assertEq(handler.reached("slashCredited"), 1, "the failure's payees credited");
         ProviderRegistry.Provider memory r1 = registry.providerOf(p1);
         vm.assertEq(r1.completed + r1.failed + r1.disputesLost, 0, "a release records nothing");
         vm.assertEq(r1.provisioned, 200 ether, "a release leaves the provision");
@@ -579,12 +603,14 @@ contract StakingLedgerHandlerTest is LedgerSetup {
             sum += registry.verifierOf(vs[i]).staked;
         }
         uint256 balance = token.balanceOf(address(registry));
-        vm.assertEq(balance, sum, "(a) balance != stakes");
+        vm.assertEq(balance, sum + handler.payeeCredits(), "(a) balance != stakes + credited payouts");
         vm.assertEq(
-            handler.ghostDeposited() - handler.ghostWithdrawn() - handler.ghostSlashPaid() - handler.ghostBurned(),
+            handler.ghostDeposited() - handler.ghostWithdrawn() - handler.ghostSlashPaid()
+                - handler.ghostPayoutsClaimed() - handler.ghostBurned(),
             balance,
             "(d) conservation"
         );
+        vm.assertEq(handler.ghostCredited() - handler.ghostPayoutsClaimed(), handler.payeeCredits(), "(d) owed");
         vm.assertEq(INITIAL_SUPPLY - token.totalSupply(), handler.ghostBurned(), "(e) burns");
         vm.assertEq(
             resolver.drawnWithoutStake() + resolver.drawnExcluded() + resolver.wrongCount()

@@ -66,7 +66,8 @@ def test_verifier_dispute_keeper_and_credit_commands(
     resolved = run_market("TEST::40", "resolve", str(job_id))
     assert (resolved["dispute"], resolved["job_status"], resolved["jurors"]) == ("RESOLVED", "SETTLED", [])
 
-    # A provider that never delivers: the slashing caller earns the keeper bounty.
+    # A provider that never delivers: the slashing caller earns the keeper bounty, credited in the
+    # ledger; `claim-payout` sends it, and a second claim is refused with the custom error.
     failed = leased_job(chain, customer, provider, fresh_price)
     collateral = protocol.market.getJob(failed).collateral
     advance(chain, 4 * HOUR + protocol.market.getJob(failed).resultGrace + 1)
@@ -74,7 +75,14 @@ def test_verifier_dispute_keeper_and_credit_commands(
     slashed = run_market("TEST::40", "slash-failure", str(failed))
     bounty = collateral * protocol.market.getJob(failed).keeperBountyBps // 10_000
     assert (slashed["status"], Decimal(slashed["bounty_cmp"])) == ("FAILED", from_wei(bounty))
+    assert (protocol.token.balanceOf(accounts[40]), protocol.registry.payoutOf(accounts[40])) == (before, bounty)
+    claimed = run_market("TEST::40", "claim-payout")
+    assert (claimed["payee"], Decimal(claimed["cmp"])) == (accounts[40].address, from_wei(bounty))
     assert protocol.token.balanceOf(accounts[40]) - before == bounty
+    # The customer's compensation, delivered by someone else to the customer.
+    owed = protocol.registry.payoutOf(customer.address)
+    delivered = run_market("TEST::40", "claim-payout", "--payee", customer.address)
+    assert (delivered["payee"], Decimal(delivered["cmp"])) == (customer.address, from_wei(owed)) and owed > 0
 
     # Credits back to CMP.
     fresh_price()

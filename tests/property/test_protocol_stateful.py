@@ -221,6 +221,11 @@ def test_protocol_invariants_hold_under_random_sequences(
         def provider_withdraws(self, who):
             self.attempt(p.registry.withdrawUnstaked, sender=who)
 
+        @rule(payee=st.sampled_from([*customers, *providers]), caller=st.sampled_from([stranger, *providers]))
+        def payee_claims(self, payee, caller):
+            """A failure's customer or keeper claims its credited CMP (or anyone delivers it)."""
+            self.attempt(p.registry.claimPayout, payee, sender=caller)
+
         # ------------------------------------------------------------ keepers, arbiter, time
 
         @precondition(lambda self: self.jobs)
@@ -283,9 +288,10 @@ def test_protocol_invariants_hold_under_random_sequences(
         @invariant()
         def the_ledger_holds_exactly_all_stake(self):
             """One staking ledger: its CMP balance is every provider's and every verifier's stake
-            to the wei (the resolver holds only the majority jurors' unclaimed CMP shares), and
-            with no draw queued the tree weighs exactly the verifiers' active stake."""
-            total = 0
+            plus the failures' payouts credited and not yet claimed, to the wei (the resolver
+            holds only the majority jurors' unclaimed CMP shares), and with no draw queued the
+            tree weighs exactly the verifiers' active stake."""
+            total = sum(p.registry.payoutOf(a) for a in (*customers, *providers))
             for provider in providers:
                 record = p.registry.providerOf(provider)
                 assert record.staked >= record.provisioned + record.unbonding  # free stake never negative

@@ -86,8 +86,12 @@ contract StakingLedgerHandler is Base {
     uint256 public ghostDeposited;
     /// @notice CMP the ledger sent back to actors (`withdrawUnstaked`, `withdrawVerifierStake`).
     uint256 public ghostWithdrawn;
-    /// @notice CMP of slashes the ledger paid to payees.
+    /// @notice CMP of slashes the ledger sent to payees at once.
     uint256 public ghostSlashPaid;
+    /// @notice CMP of failed leases' slashes the ledger credited to payees (`SlashCredited`).
+    uint256 public ghostCredited;
+    /// @notice CMP of credited payouts the ledger sent out (`claimPayout`).
+    uint256 public ghostPayoutsClaimed;
     /// @notice CMP of slashes the ledger burned (slashed − paid).
     uint256 public ghostBurned;
     /// @notice Per provider: CMP the market moved into its provision, CMP it moved back out, and
@@ -573,6 +577,7 @@ contract StakingLedgerHandler is Base {
         if (s.amount != 0 && badSeed % 8 == 0) _badPayeesMustRevert(s, badSeed >> 3);
         ProviderRegistry.Provider memory before = registry.providerOf(p);
         uint256 paidBefore = _payeeBalances();
+        uint256 creditedBefore = _payeeCredits();
         uint256 balanceBefore = token.balanceOf(address(registry));
         vm.prank(market);
         (bool ok, bytes memory ret) = address(registry).call(_slashCall(s));
@@ -581,7 +586,7 @@ contract StakingLedgerHandler is Base {
                 revert(add(ret, 32), mload(ret))
             }
         }
-        uint256 paid = _payeeBalances() - paidBefore;
+        uint256 credited = _checkPayout(s, _payeeBalances() - paidBefore, _payeeCredits() - creditedBefore);
         ProviderRegistry.Provider memory afterwards = registry.providerOf(p);
         if (afterwards.provisioned + s.amount != before.provisioned) {
             _violation("a slash took other than its amount of the provision");
@@ -591,14 +596,56 @@ contract StakingLedgerHandler is Base {
             _violation("a slash touched the unbonding stake");
         }
         if (afterwards.registered != before.registered) _violation("a slash changed the registration");
-        if (balanceBefore - token.balanceOf(address(registry)) != s.amount) _violation("a slash moved other CMP");
-        if (paid != _expectedPayout(s.amount, s.recipients, s.amounts)) _violation("a slash paid the wrong amounts");
+        if (balanceBefore - token.balanceOf(address(registry)) != s.amount - credited) {
+            _violation("a slash moved other CMP");
+        }
         if (s.amount != 0 && before.unbonding != 0) reached["slashBesideUnbonding"]++;
         if (s.record) _ghostOutcome(p, s.outcome);
         _checkOutcomes(p, s.record ? "recordOutcome recorded the wrong outcome" : "slash recorded an outcome");
         ghostSlashedFrom[p] += s.amount;
-        ghostSlashPaid += paid;
+    }
+
+    /// @dev Checks what slash `s` paid: `sent` to the payees' balances, `credited` to their
+    ///      payouts in the ledger. A failed lease's payees are credited, every other slash's paid
+    ///      at once; in all, exactly what the payout rule gives, the rest burned. Returns `credited`.
+    function _checkPayout(SlashArgs memory s, uint256 sent, uint256 credited) internal returns (uint256) {
+        bool credits = s.record && s.outcome == IProviderRegistry.Outcome.Failed;
+        if (credits && sent != 0) _violation("a failure's slash was sent, not credited");
+        if (!credits && credited != 0) _violation("a slash other than a failure's was credited");
+        if (credited != 0) reached["slashCredited"]++;
+        uint256 paid = sent + credited;
+        if (paid != _expectedPayout(s.amount, s.recipients, s.amounts)) _violation("a slash paid the wrong amounts");
+        ghostSlashPaid += sent;
+        ghostCredited += credited;
         ghostBurned += s.amount - paid;
+        return credited;
+    }
+
+    /// @notice Someone (a payee, or anyone for it) claims a payee's credited payouts: exactly
+    ///         `payoutOf(payee)` must go to the payee and nothing else move; with nothing
+    ///         credited (the zero address included) the claim must revert `NothingToClaim(payee)`.
+    function claimPayout(uint256 payeeSeed, uint256 callerSeed) external accrues {
+        callsOf["claimPayout"]++;
+        address payee = _payees[payeeSeed % _payees.length];
+        address caller = callerSeed % 2 == 0 ? payee : address(0xC1A1);
+        uint256 owed = registry.payoutOf(payee);
+        bytes memory data = abi.encodeCall(StakingLedger.claimPayout, (payee));
+        if (owed == 0) {
+            reached["claimOfNothingRefused"]++;
+            bytes memory want = abi.encodeWithSelector(StakingLedger.NothingToClaim.selector, payee);
+            _mustRevert(caller, _providers[0], data, want, "a claim of nothing");
+            return;
+        }
+        (uint256 payeeBefore, uint256 ledgerBefore) = (token.balanceOf(payee), token.balanceOf(address(registry)));
+        vm.prank(caller);
+        (bool ok,) = address(registry).call(data);
+        if (!ok) _violation("a claim of a credited payout reverted");
+        if (token.balanceOf(payee) - payeeBefore != owed || ledgerBefore - token.balanceOf(address(registry)) != owed) {
+            _violation("a claim moved other than the payee's credit");
+        }
+        if (registry.payoutOf(payee) != 0) _violation("a claim left a credit");
+        ghostPayoutsClaimed += owed;
+        reached["payoutClaimed"]++;
     }
 
     /// @dev `s` with a payee list the ledger must refuse: five payees (`TooManySlashRecipients`)
@@ -1142,6 +1189,11 @@ contract StakingLedgerHandler is Base {
 
     // ================================================================== views for the invariants
 
+    /// @notice Σ the payees' credited payouts in the ledger (`payoutOf`).
+    function payeeCredits() external view returns (uint256) {
+        return _payeeCredits();
+    }
+
     /// @notice The provider actors.
     function providers() external view returns (address[] memory) {
         return _providers;
@@ -1578,6 +1630,13 @@ contract StakingLedgerHandler is Base {
     function _payeeBalances() internal view returns (uint256 sum) {
         for (uint256 i; i < _payees.length; ++i) {
             if (_payees[i] != address(0)) sum += token.balanceOf(_payees[i]);
+        }
+    }
+
+    /// @dev Σ the payees' credited payouts in the ledger (`payoutOf`).
+    function _payeeCredits() internal view returns (uint256 sum) {
+        for (uint256 i; i < _payees.length; ++i) {
+            sum += registry.payoutOf(_payees[i]);
         }
     }
 

@@ -38,18 +38,29 @@ def test_slash_pays_harmed_party_then_challenger_then_burns(registry, token, pro
 def test_one_call_records_the_outcome_and_slashes(registry, token, provider, operator, bob, carol):
     """`recordOutcome` is the market's one call per job outcome: a failure with 300 CMP of
     collateral slashes it from the provision to the harmed party (250) then the keeper (50),
-    and counts one failure; a completion slashes nothing."""
+    credited in the ledger for each to claim, and counts one failure; a completion slashes
+    nothing; a lost dispute's slash of 100 CMP is paid at once (60 to the harmed party, the 40
+    left burned)."""
     registry.stake(to_wei(1_000), sender=provider)
     registry.provision(provider, to_wei(500), sender=operator)
     tx = registry.recordOutcome(provider, 1, to_wei(300), [bob, carol], [to_wei(250), to_wei(50)], sender=operator)
     assert tx.events.filter(registry.Slashed)[0].amount == to_wei(300)
     assert tx.events.filter(registry.ReputationUpdated)[0].failed == 1
-    assert (token.balanceOf(bob), token.balanceOf(carol)) == (to_wei(250), to_wei(50))
+    assert (token.balanceOf(bob), token.balanceOf(carol)) == (0, 0)
+    assert (registry.payoutOf(bob), registry.payoutOf(carol)) == (to_wei(250), to_wei(50))
+    assert token.balanceOf(registry) == to_wei(1_000)  # 700 staked + 300 credited
     record = registry.providerOf(provider)
     assert (record.staked, record.provisioned, record.failed) == (to_wei(700), to_wei(200), 1)
     tx = registry.recordOutcome(provider, 0, 0, [], [], sender=operator)
     assert not tx.events.filter(registry.Slashed)
     assert registry.providerOf(provider).completed == 1
+    supply = token.totalSupply()
+    tx = registry.recordOutcome(provider, 2, to_wei(100), [bob], [to_wei(60)], sender=operator)
+    assert tx.events.filter(registry.Slashed)[0].burned == to_wei(40)
+    assert [(e.recipient, e.amount) for e in tx.events.filter(registry.SlashPaid)] == [(bob, to_wei(60))]
+    assert (token.balanceOf(bob), registry.payoutOf(bob)) == (to_wei(60), to_wei(250))
+    assert token.totalSupply() == supply - to_wei(40)
+    assert registry.providerOf(provider).disputesLost == 1
 
 
 def test_slash_checks_its_recipient_lists(registry, provider, operator, bob):
