@@ -183,6 +183,7 @@ class StepView:
     credits: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
     handled: set[int] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)  # accounts whose credited payouts a claim takes
 
 
 def job_spec(

@@ -434,10 +434,12 @@ class Adversaries:
     # ------------------------------------------------------------------ P&L
 
     def _holdings(self, w: Wash) -> tuple[int, int]:
-        """The wash owner's CMP (both wallets and the stake) and credits (both wallets, plus what its
-        live jobs still escrow, net of the protocol fee they will pay), in wei."""
+        """The wash owner's CMP (both wallets, the stake, and what failed leases credited either in
+        the ledger) and credits (both wallets, plus what its live jobs still escrow, net of the
+        protocol fee they will pay), in wei."""
         m = self.sim.mirror
-        cmp = sum(m.balances["CMP"][a] for a in (w.customer.address, w.provider)) + m.staked[w.provider]
+        wallets = (w.customer.address, w.provider)
+        cmp = sum(m.balances["CMP"][a] + m.payouts[a] for a in wallets) + m.staked[w.provider]
         crd = sum(m.balances["CRD"][a] for a in (w.customer.address, w.provider))
         for job_id in w.jobs:
             crd += m.jobs[job_id].escrow * (10_000 - self.fee_bps) // 10_000

@@ -52,6 +52,7 @@ GAS = {
     "resolve": 900_000,
     "arbitrate": 900_000,
     "claimJuryReward": 150_000,
+    "claimPayout": 100_000,  # a customer's credited compensation (`ape run gas`: 44,921)
     "slashAbsentVerifier": 500_000,
 }
 DEFAULT_GAS = 500_000

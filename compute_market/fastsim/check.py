@@ -4,7 +4,8 @@ the supplies, provider stakes and free stakes, every offer the mirror knows (`of
 fields, the locks and reservations of the bids included) and each offering provider's provision
 in the ledger (`providerOf(p).provisioned`) against the sum of its offers, to the wei, the
 market's CRD balance against the sum of escrows, the reference price of every GPU model the
-mirror saw one for, the CMP the rewards distributor minted by claims, and (with review) the
+mirror saw one for, the CMP the rewards distributor minted by claims, every payout the ledger
+credited and not yet claimed (`payoutOf`) that the mirror knows, and (with review) the
 verifiers' stakes and unbonding. Raises `MirrorMismatchError` listing the first differences."""
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     models = sorted(mirror.reference)
     requests += [("JobMarket", "referencePrice", (m,)) for m in models]
     requests.append(("RewardsDistributor", "totalClaimed", ()))
+    payees = sorted(set(mirror.payouts) | set(holders["CMP"]) | set(holders["CRD"]))  # every account it knows
+    requests += [("ProviderRegistry", "payoutOf", (a,)) for a in payees]
     values = [int(v[0]) for v in _calls(chain, requests)]
     it = iter(values)
     for symbol in ("CMP", "CRD"):
@@ -155,6 +158,10 @@ def check_mirror(chain: Chain, mirror: Mirror, providers: list[str], limit: int 
     claimed = next(it)
     if claimed != mirror.rewards_total():
         bad.append(f"rewards claimed (totalClaimed): chain {claimed}, mirror {mirror.rewards_total()}")
+    for a in payees:
+        want = next(it)
+        if want != mirror.payouts[a]:
+            bad.append(f"payout credited to {a}: chain {want}, mirror {mirror.payouts[a]}")
     offered = _check_offers(chain, mirror, sorted(set(providers) | set(mirror.offers)), bad)
     reviewed = _check_review(chain, mirror, bad) if mirror.review.tail or mirror.review.verifier_stake else 0
     if bad:

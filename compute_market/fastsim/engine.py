@@ -578,13 +578,20 @@ class FastSim:
         return True
 
     def _fund(self, c: Customer, escrow: int, view: StepView, txs: list[Tx]) -> bool:
-        """Mints credits (three escrows' worth) when the balance is short; False when the
+        """Mints credits (three escrows' worth) when the balance is short, first claiming the
+        CMP failed leases credited the customer if its wallet is short; False when the
         customer's CMP cannot cover it."""
         balance = self.mirror.balances["CRD"][c.address] + view.credits[c.address]
         if balance >= escrow:
             return True
         wanted = 3 * escrow - balance
         tokens = tokens_for(wanted, usd_to_feed(self.price))
+        owed = self.mirror.payouts[c.address]
+        short = self.mirror.balances["CMP"][c.address] + view.tokens[c.address] < tokens
+        if short and owed > 0 and c.address not in view.claimed:
+            txs.append(Tx(c.address, "customer", "ProviderRegistry", "claimPayout", (c.address,)))
+            view.claimed.add(c.address)
+            view.tokens[c.address] += owed
         if self.mirror.balances["CMP"][c.address] + view.tokens[c.address] < tokens:
             self.skipped["customer out of CMP"] += 1
             return False

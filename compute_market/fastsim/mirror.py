@@ -148,6 +148,9 @@ class Mirror:
     reference: dict[bytes, int] = field(default_factory=dict)  # GPU model → the market's reference price
     models: dict[int, bytes] = field(default_factory=dict)  # model id → GPU model (`GpuModelAdded`)
     rewards: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # CMP claimed, by claimer
+    # CMP a failed lease's slash credited in the ledger and not yet claimed, by payee (`payoutOf`:
+    # `SlashCredited` less `PayoutClaimed`)
+    payouts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     # ------------------------------------------------------------------ views
 
@@ -237,6 +240,10 @@ class Mirror:
             self.provisioned[provider] -= amount
             self.staked[provider] -= amount
             self.provider_slashed += amount
+        elif event == "SlashCredited":
+            self.payouts[args["payee"]] += int(args["amount"])
+        elif event == "PayoutClaimed":
+            self.payouts[args["payee"]] -= int(args["amount"])
         elif event == "UnstakeRequested":
             self.unbonding[args["provider"]] = int(args["totalUnbonding"])
         elif event == "Unstaked":

@@ -506,6 +506,22 @@ contract MutationKillsTest is LedgerSetup {
         vm.assertEq(vmLogs.getRecordedLogs().length, 0, "no event");
     }
 
+    /// StakingLedger.sol `takeStakeRewards` (arith `staked - unbonding` -> `+` in the verifier's
+    /// stake at risk survived: no test took a verifier's rewards while part of its stake was
+    /// unbonding): 2,500 CMP staked, 1,000 unbonding, a day later the take is exactly what
+    /// `pendingStakeRewards` showed for the 1,500 CMP at risk (the mutant counts 3,500).
+    function test_takeStakeRewardsOfAVerifierCountsItsActiveStakeOnly() public {
+        address verifier = address(0xFEE);
+        _stakeAsVerifier(verifier, 2_500 ether);
+        vm.prank(verifier);
+        registry.requestVerifierUnstake(1_000 ether);
+        vm.warp(block.timestamp + 1 days);
+        uint256 pending = registry.pendingStakeRewards(verifier);
+        vm.assertGt(pending, 0, "rewards accrued");
+        vm.prank(address(rewards));
+        vm.assertEq(registry.takeStakeRewards(verifier), pending, "the active stake's rewards, to the wei");
+    }
+
     /// StakingLedger.sol `setDrawDelay`: the new delay is stored and used by the next draw
     /// (del of `drawDelay = ...` survived), within [1, 64].
     function test_setDrawDelayTakesEffect() public {
