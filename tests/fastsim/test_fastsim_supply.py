@@ -90,18 +90,6 @@ def test_the_mirror_follows_a_providers_offer_its_provision_and_the_slashes_it_t
     assert (mirror.staked[who], mirror.unbonding[who], mirror.free_stake(who)) == (400, 0, 100)
 
 
-def test_the_mirror_keeps_what_failed_leases_credited_until_it_is_claimed():
-    """A failure credits the customer 95 and the keeper 5 (`SlashCredited`), a second failure the
-    customer 190 more; the customer's claim (`PayoutClaimed`) takes its 285, the keeper's 5 wait:
-    the mirror's `payouts` is the ledger's `payoutOf`, which `check` compares for every account."""
-    mirror, customer, keeper, provider = Mirror(), "0x" + "33" * 20, "0x" + "44" * 20, "0x" + "22" * 20
-    for payee, amount in ((customer, 95), (keeper, 5), (customer, 190)):
-        mirror.apply("ProviderRegistry", "SlashCredited", {"account": provider, "payee": payee, "amount": amount}, 0)
-    assert (mirror.payouts[customer], mirror.payouts[keeper]) == (285, 5)
-    mirror.apply("ProviderRegistry", "PayoutClaimed", {"payee": customer, "amount": 285}, 0)
-    assert (mirror.payouts[customer], mirror.payouts[keeper]) == (0, 5)
-
-
 def test_the_mirror_moves_sealed_locks_as_the_market_does():
     """Three commitments on a sealed job each lock 200 and 2 GPUs. A reveals best; B reveals lower
     and becomes best (A released); C reveals higher (C released); D's lapsed bond is forfeited:
