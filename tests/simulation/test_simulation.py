@@ -83,9 +83,14 @@ def test_no_contract_holds_funds_nobody_can_claim(run):
     assert p.credits.balanceOf(p.resolver) == open_bonds + unclaimed_crd
     verifiers = [v.client.address for v in sim.verifiers]
     providers = [a.me for a in sim.agents]
-    # The one staking ledger holds every provider's and every verifier's stake, and nothing else.
+    # The one staking ledger holds every provider's and every verifier's stake and what failed
+    # leases credited their customers and keepers and nobody claimed yet, and nothing else.
     staked = sum(p.registry.stakeOf(a) for a in providers) + sum(p.registry.verifierOf(v).staked for v in verifiers)
-    assert (p.token.balanceOf(p.registry), p.token.balanceOf(p.resolver)) == (staked, unclaimed_cmp)
+    credited = list(p.registry.SlashCredited.range(0, sim.last_block + 1))
+    claimed = sum(e.amount for e in p.registry.PayoutClaimed.range(0, sim.last_block + 1))
+    owed = sum(p.registry.payoutOf(a) for a in {e.payee for e in credited})
+    assert owed == sum(e.amount for e in credited) - claimed
+    assert (p.token.balanceOf(p.registry), p.token.balanceOf(p.resolver)) == (staked + owed, unclaimed_cmp)
 
 
 def test_only_faked_results_are_challenged_and_honest_ones_are_seen_as_honest(run):
