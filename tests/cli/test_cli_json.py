@@ -72,6 +72,8 @@ SCENARIO: list[Row] = [
     ("verifier", ("claim-jury", "{open}"), "NoJuryReward", None),  # nothing decided yet
     ("keeper", ("process-draws",), None, None),
     ("keeper", ("slash-failure", "{open}"), "WrongStatus", None),
+    ("keeper", ("claim-payout",), "NothingToClaim", None),  # no lease failed: nothing credited
+    ("keeper", ("claim-payout", "--payee", "{customer}"), "NothingToClaim", None),
     ("customer", ("redeem", "10"), None, None),
     ("provider", ("claim-rewards",), None, None),
     ("customer", ("bid", "0", "1"), "UsageError", None),
