@@ -48,6 +48,14 @@ def mapping_slot(key: int | str, index: int) -> int:
     return int.from_bytes(keccak(word.to_bytes(32, "big") + index.to_bytes(32, "big")), "big")
 
 
+def mapping_entry(touched: set[int], key: int | str, declared: int = 64) -> int:
+    """The slot of `key`'s entry in the one mapping (of those declared at slots 0 to `declared` - 1)
+    whose entry for `key` a transaction touched (found from the trace, not assumed from the layout)."""
+    found = [mapping_slot(key, index) for index in range(declared) if mapping_slot(key, index) in touched]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def storage_word(provider: Any, address: str, slot: int) -> int:
     """The word at `slot` of `address`'s storage, at the latest block."""
     value = provider.make_request("eth_getStorageAt", [address, hex(slot), "latest"])

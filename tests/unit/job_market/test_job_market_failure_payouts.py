@@ -18,7 +18,7 @@ from __future__ import annotations
 import ape
 import pytest
 from utils.job_market import crd, leased_job
-from utils.storage_trace import mapping_slot, slots_touched, storage_word
+from utils.storage_trace import mapping_entry, slots_touched, storage_word
 
 from compute_market.units import HOUR
 
@@ -35,14 +35,6 @@ def failed_job(market, chain, customer, provider, keeper, fresh_price):
     job_id = leased_job(market, chain, customer, provider)
     chain.pending_timestamp = market.getJob(job_id).leaseStart + 11 * HOUR + 1
     return market.slashForFailure(job_id, sender=keeper)
-
-
-def mapping_entry(touched: set[int], account: str) -> int:
-    """The first slot of `account`'s entry in the one declared mapping whose entry the
-    transaction touched (found, not assumed)."""
-    found = [mapping_slot(account, index) for index in range(64) if mapping_slot(account, index) in touched]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def test_credits_add_up_over_failures_and_one_claim_sends_them_all(
@@ -86,7 +78,7 @@ def test_an_outcome_moves_two_slots_of_the_providers_record(
     p1 = providers[0]
     tx = failed_job(market, chain, customer, p1, stranger, fresh_price)
     touched = slots_touched(chain.provider, str(tx.txn_hash), registry.address)
-    first = mapping_entry(touched - {mapping_slot(customer.address, i) for i in range(64)}, p1.address)
+    first = mapping_entry(touched, p1.address)
     assert {first, first + 1} <= touched
     assert first + 2 not in touched
     record = registry.providerOf(p1)

@@ -12,17 +12,9 @@ both activity slots (a cold read and a write more, 5,000 gas).
 from __future__ import annotations
 
 from utils.rewards_distributor import AMPLE_FEE
-from utils.storage_trace import mapping_slot, parameter_slots, slots_touched, storage_word
+from utils.storage_trace import mapping_entry, parameter_slots, slots_touched, storage_word
 
 from compute_market.units import DAY, to_wei
-
-
-def activity_slot(touched: set[int], account: str) -> int:
-    """The first slot of `account`'s activity among the declared mappings (found, not assumed:
-    the one mapping index whose entry for `account` the report touched)."""
-    found = [mapping_slot(account, index) for index in range(16) if mapping_slot(account, index) in touched]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def report_in_epochs_0_and_1(dist, chain, reporter, account, fresh_price, second: int):
@@ -49,7 +41,7 @@ def test_a_second_report_in_an_epoch_moves_one_activity_slot_and_reads_no_segmen
     tx = dist.recordWork(2, alice, to_wei(200), to_wei(10), False, sender=reporter)
     touched = slots_touched(chain.provider, str(tx.txn_hash), dist.address)
     assert parameter_slots(touched) == []
-    first = activity_slot(touched, alice.address)
+    first = mapping_entry(touched, alice.address)  # the first slot of alice's activity
     assert first + 1 not in touched
     mine = dist.activityOf(alice)
     assert (mine.credits, mine.epoch, mine.workCap) == (to_wei(500), 0, 2 * cap)
@@ -88,7 +80,7 @@ def test_a_claim_leaves_the_owed_slot_in_use(dist, chain, reporter, alice, fresh
     `used` flag), so her first report of epoch 2, which owes epoch 1's rewards again, writes a used
     slot. Without the flag the claim left the slot zero and that report paid a fresh one."""
     report = report_in_epochs_0_and_1(dist, chain, reporter, alice, fresh_price, to_wei(300))
-    first = activity_slot(slots_touched(chain.provider, str(report.txn_hash), dist.address), alice.address)
+    first = mapping_entry(slots_touched(chain.provider, str(report.txn_hash), dist.address), alice.address)
     dist.claim(sender=alice)
     mine = dist.activityOf(alice)
     assert (mine.verifierUnits, mine.verifierCap, mine.owed, mine.used) == (0, 0, 0, True)
