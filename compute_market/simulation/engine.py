@@ -196,12 +196,17 @@ class Simulation:
 
     def run(self) -> RunState:
         started = time.perf_counter()
-        self.setup()
-        hours = self.cfg.days * 24
-        for hour in range(hours):
-            self._hour(hour)
-            if self.progress is not None:
-                self.progress(hour + 1, hours, self.state.ticks[-1])
+        try:
+            self.setup()
+            hours = self.cfg.days * 24
+            for hour in range(hours):
+                self._hour(hour)
+                if self.progress is not None:
+                    self.progress(hour + 1, hours, self.state.ticks[-1])
+        finally:
+            # `setup` put the node on one second per block: a node shared with other work (the
+            # test session's) goes back to its own clock, whatever happened.
+            chain.provider.make_request("anvil_removeBlockTimestampInterval", [])
         self.state.wall_seconds = time.perf_counter() - started
         self.state.anvil_tx_per_second = self._raw_anvil_rate()
         return self.state

@@ -37,3 +37,22 @@ def seats_of(jurors) -> dict[str, int]:
     for juror in jurors:
         seats[juror] = seats.get(juror, 0) + 1
     return seats
+
+
+def challenge_and_draw_a_split_jury(resolver, chain, registry, job_id, challenger) -> dict[str, int]:
+    """Challenges `job_id` and makes the jury's draw; its seats per juror (`seats_of`). Tests that
+    need a minority juror need two jurors at least: with nine equal verifiers one of them holds
+    all five seats in 1 draw of 6,561 (9 / 9^5), so such a draw is undone and the challenge made
+    again a block later, from another block's hash (the draws come from the hash of a block
+    mined after the challenge, which varies from run to run with the blocks' timestamps)."""
+    for _ in range(5):
+        before = chain.snapshot()
+        resolver.challenge(job_id, "x", sender=challenger)
+        chain.mine(registry.drawDelay())
+        registry.processDraws(64, sender=challenger)
+        seats = seats_of(resolver.jurorsOf(job_id))
+        if len(seats) >= 2:
+            return seats
+        chain.restore(before)
+        chain.mine()
+    raise AssertionError(f"one juror held all five seats of job {job_id} in five draws in a row")

@@ -183,7 +183,7 @@ class Reader:
     def registered(self, address: str) -> bool:
         return self.registry.functions.providerOf(address).call()[2]  # (staked, rewardDebt, registered, …)
 
-    def wait(self, what, timeout: float = 90.0) -> None:
+    def wait(self, what, timeout: float = 180.0) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if what():

@@ -14,7 +14,15 @@ from decimal import Decimal
 
 import ape
 import pytest
-from utils.dispute_resolver import BOND, COLLATERAL, DRAWING, RESOLVED, VOTING, seats_of
+from utils.dispute_resolver import (
+    BOND,
+    COLLATERAL,
+    DRAWING,
+    RESOLVED,
+    VOTING,
+    challenge_and_draw_a_split_jury,
+    seats_of,
+)
 
 from compute_market.models import DisputeStatus
 from compute_market.units import DAY, HOUR, to_wei
@@ -183,9 +191,7 @@ def test_no_jury_reward_when_the_arbiter_decides(resolver, chain, registry, admi
     them) reveals fault: below the quorum of 3 seats, the arbiter decides fault. The dispute is
     resolved but not by the jury: the revealed juror's `juryRewardOf` is (0, 0) and claiming
     reverts `NoJuryReward`."""
-    resolver.challenge(result_job, "x", sender=customer)
-    process_draws(chain, registry, customer)
-    seats = seats_of(resolver.jurorsOf(result_job))
+    seats = challenge_and_draw_a_split_jury(resolver, chain, registry, result_job, customer)
     voter = min(seats, key=seats.__getitem__)
     assert seats[voter] <= 2
     commit_all(resolver, result_job, [voter], verifiers, True)
@@ -295,9 +301,7 @@ def test_a_juror_with_all_its_stake_unbonding_loses_the_same_seat_share(
     active and the one that moved all its 1,000 CMP to unbonding after the draw lose the same
     5% of the seat per seat, 30 CMP each (the second out of its unbonding stake), burned."""
     resolver.setSeatStake(to_wei(600), sender=admin)
-    resolver.challenge(result_job, "x", sender=customer)
-    process_draws(chain, registry, customer)
-    seats = seats_of(resolver.jurorsOf(result_job))
+    seats = challenge_and_draw_a_split_jury(resolver, chain, registry, result_job, customer)
     assert len(seats) >= 2
     leaving, absent, *voters = seats
     registry.requestVerifierUnstake(to_wei(1_000), sender=verifiers[leaving])

@@ -117,8 +117,10 @@ def test_a_verifier_with_a_third_of_the_stake_gets_about_a_third_of_the_draws(
     resolver, market, chain, accounts, customer, verifiers, make_verifier, make_provider, draws, fresh_price
 ):
     """A verifier holding 4,500 of 13,500 CMP of stake (a third) is drawn for 24 jobs' results:
-    it wins about a third of them (8 expected; the bound 2 to 16 fails with probability below
-    0.1%), where choosing the block of the draw let v1's attacker win almost every time."""
+    it wins about a third of them (8 expected; the draws come from block hashes, which vary from
+    run to run, so the count is Binomial(24, 1/3): the bound 1 to 18 fails with probability
+    6.4e-5, 0 wins (2/3)^24 and 19 or more 5e-6), where choosing the block of the draw let v1's
+    attacker win almost every time (24 of 24)."""
     attacker = make_verifier(accounts[16], stake=to_wei(4_500))
     provider = make_provider(accounts[17], gpus=64)
     wins = 0
@@ -130,7 +132,7 @@ def test_a_verifier_with_a_third_of_the_stake_gets_about_a_third_of_the_draws(
         market.finalizeAuction(job_id, sender=customer)
         market.submitResult(job_id, b"\x42" * 32, "r", sender=provider)
         wins += draws.verifier(job_id).verifier == attacker.address
-    assert 2 <= wins <= 16, wins
+    assert 1 <= wins <= 18, wins
 
 
 def test_exclusions_given_in_any_order_are_skipped_exactly(registry, verifiers):

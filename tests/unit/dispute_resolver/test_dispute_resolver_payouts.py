@@ -9,7 +9,7 @@ slash (at most the collateral, the rest burned); juror penalty 5%, verifier slas
 
 from __future__ import annotations
 
-from utils.dispute_resolver import crd, seats_of, vote_all
+from utils.dispute_resolver import challenge_and_draw_a_split_jury, crd, vote_all
 from utils.helpers import claim_jury_rewards
 
 from compute_market.units import to_wei
@@ -23,9 +23,7 @@ def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
     crd_before = {str(p): credits.balanceOf(p) for p in parties}
     supply_before = token.totalSupply()
     staked_before = sum(registry.verifierOf(v).staked for v in verifiers)
-    resolver.challenge(result_job, "x", sender=customer)
-    draws.process()
-    seats = seats_of(resolver.jurorsOf(result_job))
+    seats = challenge_and_draw_a_split_jury(resolver, chain, registry, result_job, customer)
     absent = min(seats, key=seats.__getitem__)  # one or two seats: the others hold a majority
     assert seats[absent] <= 2
     vote_all(resolver, chain, result_job, [absent, *(j for j in seats if j != absent)], verifiers, fault=True, skip=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from utils.dispute_resolver import COLLATERAL, seats_of, vote_all
+from utils.dispute_resolver import COLLATERAL, challenge_and_draw_a_split_jury, seats_of, vote_all
 from utils.helpers import claim_jury_rewards
 
 from compute_market.units import DAY, to_wei
@@ -46,9 +46,7 @@ def test_an_absent_juror_is_penalised_and_the_penalty_burned(
     collateral. (Before: the 50 CMP went to the majority, so a majority bought with
     stake, a captured jury, was paid by the honest minority it outvoted: the simulation's jury
     grinder earned most of its +9,839 USD a run this way.)"""
-    resolver.challenge(result_job, "x", sender=customer)
-    draws.process()
-    seats = seats_of(resolver.jurorsOf(result_job))
+    seats = challenge_and_draw_a_split_jury(resolver, chain, registry, result_job, customer)
     absent = min(seats, key=seats.__getitem__)
     assert seats[absent] <= 2
     majority = [j for j in seats if j != absent]
@@ -130,9 +128,7 @@ def test_a_jurors_penalty_is_on_its_seat_not_its_whole_stake(
         if extra_stake:
             token.transfer(account, to_wei(extra_stake), sender=admin)
             registry.stakeAsVerifier(to_wei(extra_stake), sender=account)
-    resolver.challenge(result_job, "x", sender=customer)
-    draws.process()
-    seats = seats_of(resolver.jurorsOf(result_job))
+    seats = challenge_and_draw_a_split_jury(resolver, chain, registry, result_job, customer)
     absent = min(seats, key=seats.__getitem__)
     assert seats[absent] <= 2
     vote_all(resolver, chain, result_job, [absent, *(j for j in seats if j != absent)], verifiers, fault=True, skip=1)

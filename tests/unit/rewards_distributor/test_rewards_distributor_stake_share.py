@@ -71,9 +71,11 @@ def test_only_the_distributor_takes_stake_rewards_and_only_once(dist, ledger, ch
         ledger.takeStakeRewards(alice, sender=stranger)
     with ape.reverts(dist.LedgerAlreadySet):
         dist.setLedger(stranger, sender=admin)
-    first = dist.claim(sender=alice).events.filter(dist.Claimed)[0].stakeRewards
-    assert first > 0
-    chain.mine()  # the next block's second only: one more second of accrual
+    first = dist.claim(sender=alice)
+    assert first.events.filter(dist.Claimed)[0].stakeRewards > 0
+    chain.pending_timestamp = first.timestamp + 1
+    chain.mine()
+    chain.pending_timestamp = first.timestamp + 2  # two seconds after the first claim, whatever the clock
     second = dist.claim(sender=alice).events.filter(dist.Claimed)
     assert second == [] or second[0].stakeRewards <= 2 * rate(0)
 
@@ -134,7 +136,9 @@ def test_verifier_stake_earns_the_stake_share_beside_provider_stake(dist, ledger
     prepare(ledger, token, admin, bob, to_wei(2_000), verifier=True)
     at(chain, dist, START)
     ledger.stake(to_wei(1_000), sender=alice)
+    at(chain, dist, START + 1)  # a second apart, whatever the clock: Alice is 2 seconds ahead of Bob
     ledger.stakeAsVerifier(to_wei(1_000), sender=alice)
+    at(chain, dist, START + 2)
     ledger.stakeAsVerifier(to_wei(2_000), sender=bob)
     assert ledger.stakeRewardsState()[1] == to_wei(4_000)
     at(chain, dist, DAY)
