@@ -16,7 +16,7 @@ from compute_market.units import to_wei
 
 
 def test_bonds_slashes_and_fees_in_equal_out_to_the_wei(
-    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, admin, draws
+    resolver, market, registry, token, credits, chain, result_job, customer, provider, verifiers, admin
 ):
     parties = [customer, provider, *verifiers.values(), market.treasury()]
     cmp_before = {str(p): token.balanceOf(p) for p in parties}

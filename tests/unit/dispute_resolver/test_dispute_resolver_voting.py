@@ -39,7 +39,7 @@ def test_a_vote_cannot_be_revealed_with_the_wrong_salt(resolver, chain, result_j
 
 
 def test_an_absent_juror_is_penalised_and_the_penalty_burned(
-    resolver, token, chain, result_job, customer, verifiers, draws, registry
+    resolver, token, chain, result_job, customer, verifiers, registry
 ):
     """The absent juror (the one holding the fewest of the 5 seats: one or two) loses 50 CMP (5% of
     a 1,000 CMP seat) per seat, burned; the majority gets only the jury's 10% of the slashed
@@ -115,7 +115,7 @@ def test_a_captured_jury_takes_nothing_from_the_honest_minority(
     ],
 )
 def test_a_jurors_penalty_is_on_its_seat_not_its_whole_stake(
-    resolver, token, chain, admin, result_job, customer, verifiers, draws, registry, extra_stake, seat, penalty, left
+    resolver, token, chain, admin, result_job, customer, verifiers, registry, extra_stake, seat, penalty, left
 ):
     """Every verifier stakes `extra_stake` more (each holds 1,000 CMP) and a seat puts `seat` CMP at
     risk (`seatStake`); the absent juror loses 5% of the seat, whatever its own stake. Seats are
