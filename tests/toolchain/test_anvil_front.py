@@ -1,0 +1,69 @@
+"""bin/bootstrap's anvil front (`.venv/bin/anvil`, the `anvil` that Ape, the tests and the
+simulation start): anvil 1.7.1 writes the states of blocks older than the few hundred it keeps in
+memory to a folder of its own and never removes it, not even when stopped with Ctrl-C (about
+1 GB a test session; 76 GB had piled up under ~/.foundry/anvil/tmp on this machine). The front
+sends those folders to the project's `.build/anvil-states/`, where `bin/coverage` removes the
+ones its run made."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from compute_market.fastsim.anvil import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+STATES = ROOT / ".build" / "anvil-states"
+
+
+def rpc(port: int, method: str, params: list[object]) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())["result"]
+
+
+def test_old_block_states_go_under_the_project_and_stay_after_ctrl_c():
+    """600 blocks mined after an account of its own got a balance: anvil writes 200 of their
+    states to one new folder under .build/anvil-states/ (found by that account, which every
+    state after it holds), and leaves it there after Ctrl-C. Without the front's `--cache-path`
+    the folder goes to ~/.foundry/anvil/tmp, and none appears here."""
+    front = shutil.which("anvil")
+    assert front == str(ROOT / ".venv" / "bin" / "anvil"), front
+    marker = "c0ffee" + secrets.token_hex(17)  # an address nobody else's chain holds
+    STATES.mkdir(parents=True, exist_ok=True)
+    before = set(STATES.iterdir())
+    port = free_port()
+    process = subprocess.Popen([front, "--port", str(port), "--silent"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                rpc(port, "eth_blockNumber", [])
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "anvil did not answer"
+                time.sleep(0.2)
+        rpc(port, "anvil_setBalance", ["0x" + marker, "0x1234"])
+        rpc(port, "anvil_mine", [hex(600)])
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    ours = [
+        folder
+        for folder in set(STATES.iterdir()) - before
+        if (first := next(folder.iterdir(), None)) is not None and marker in first.read_text().lower()
+    ]
+    try:
+        assert len(ours) == 1, ours  # other sessions' anvils may have made folders meanwhile
+        assert ours[0].name.startswith("anvil-state-")
+        assert len(list(ours[0].iterdir())) >= 100  # left behind by anvil itself, after Ctrl-C
+    finally:
+        for folder in ours:
+            shutil.rmtree(folder)
