@@ -76,6 +76,9 @@ contract JobMarketInvariants is InvariantTest {
         // Results are challengeable for an hour (the least; a day by default), so that settling
         // a job does not move the clock past every auction still open.
         market.setChallengeWindow(1 hours);
+        // Reveals and results get 10 minutes (their least; an hour by default), for the same reason.
+        market.setRevealPeriod(10 minutes);
+        market.setResultGrace(10 minutes);
         vm.stopPrank();
 
         vm.label(address(token), "CMP");
@@ -126,18 +129,24 @@ contract JobMarketInvariants is InvariantTest {
 
     // ------------------------------------------------------------------ invariants
 
-    /// (a) Credits conservation, to the wei: the market's CRD balance equals Σ over its jobs of
-    ///     `fundsOf(job).escrow` plus `feesAccrued` (the jobs the handler dropped had ended, and
-    ///     an ended job's escrow is 0, checked while it was followed); and no credit is anywhere
-    ///     but with the market and the actors (the supply is their sum).
+    /// (a) Credits conservation, to the wei, against the handler's own accounts: each followed
+    ///     job's `fundsOf(job).escrow` equals the escrow the handler computed from its record of
+    ///     the job (`expectedEscrow`), `feesAccrued` equals the handler's sum of the fees it
+    ///     computed (`ghostFees`), and the market's CRD balance equals Σ expected escrows plus
+    ///     `ghostFees` (the jobs the handler dropped had ended, and an ended job's escrow is 0,
+    ///     checked while it was followed); and no credit is anywhere but with the market and the
+    ///     actors (the supply is their sum).
     function invariant_market_creditsConserved() public view {
         uint256[] memory ids = handler.jobs();
         uint256 escrows;
         for (uint256 i; i < ids.length; ++i) {
-            escrows += market.fundsOf(ids[i]).escrow;
+            uint256 expected = handler.expectedEscrow(ids[i]);
+            vm.assertEq(market.fundsOf(ids[i]).escrow, expected, "(a) fundsOf(job).escrow != the handler's escrow");
+            escrows += expected;
         }
+        vm.assertEq(market.feesAccrued(), handler.ghostFees(), "(a) feesAccrued != the handler's fees");
         uint256 held = credits.balanceOf(address(market));
-        vm.assertEq(held, escrows + market.feesAccrued(), "(a) market CRD != sum of escrows + feesAccrued");
+        vm.assertEq(held, escrows + handler.ghostFees(), "(a) market CRD != sum of escrows + fees (the handler's)");
         address[] memory ps = handler.payees();
         for (uint256 i; i < ps.length; ++i) {
             held += credits.balanceOf(ps[i]);
@@ -212,14 +221,12 @@ contract JobMarketInvariants is InvariantTest {
         vm.assertEq(token.balanceOf(address(registry)), sum, "(d) ledger CMP != stakes + unclaimed payouts");
     }
 
-    /// (e) Free stake is never negative: for every provider `staked >= provisioned + unbonding`
-    ///     and `freeStakeOf` = staked − provisioned − unbonding (StakingLedger's definition).
+    /// (e) Free stake is never negative: for every provider `staked >= provisioned + unbonding`.
     function invariant_market_freeStakeNeverNegative() public view {
         address[] memory ps = handler.providers();
         for (uint256 i; i < ps.length; ++i) {
             ProviderRegistry.Provider memory p = registry.providerOf(ps[i]);
             vm.assertGe(p.staked, uint256(p.provisioned) + p.unbonding, "(e) staked < provisioned + unbonding");
-            vm.assertEq(registry.freeStakeOf(ps[i]), uint256(p.staked) - p.provisioned - p.unbonding, "(e) freeStakeOf");
         }
     }
 
@@ -232,7 +239,11 @@ contract JobMarketInvariants is InvariantTest {
     ///     say, and every job moved only along the market's status transitions.
     function invariant_market_forbiddenCallsReverted() public view {
         vm.assertEq(handler.ghostForbidden(), 0, handler.lastForbidden());
-        vm.assertEq(handler.ghostViolations(), 0, handler.lastViolation());
+        vm.assertEq(
+            handler.ghostViolations(),
+            0,
+            string.concat("first: ", handler.firstViolation(), "; last: ", handler.lastViolation())
+        );
     }
 
     /// Forge checks only a campaign's own invariant after each call; at the end of every run all
@@ -324,6 +335,25 @@ contract JobMarketInvariants is InvariantTest {
         vm.assertEq(uint256(market.statusOf(id)), uint256(IJobMarket.JobStatus.Failed), "failed");
         vm.assertEq(registry.payoutOf(customer), collateral, "customer credited the whole collateral");
         vm.assertEq(registry.payoutOf(provider), 0, "no bounty for slashing oneself");
+        _allInvariants();
+    }
+
+    /// A sealed job with two reveals clears at the second price: the lower bid wins and is paid
+    /// the other bid's price; the customer gets the max price's lease less that.
+    function test_market_sealedClearsAtTheSecondPrice() public {
+        address customer = handler.customers()[0];
+        handler.postJob(0, 0, 1, 5 ether, 1 hours, 10 minutes, 1); // sealed, 1 GPU, 5 CRD/GPU-h, 1 h
+        uint256 id = handler.jobs()[0];
+        handler.commitBid(0, 1, 4 ether, "a");
+        handler.commitBid(0, 2, 3 ether, "b");
+        handler.revealBid(0, 1);
+        handler.revealBid(0, 2);
+        uint256 before = credits.balanceOf(customer);
+        handler.finalizeAuction(0, false);
+        IJobMarket.Job memory job = market.getJob(id);
+        vm.assertEq(job.provider, handler.providers()[2], "the lower bid wins");
+        vm.assertEq(job.price, 4 ether, "paid the second price");
+        vm.assertEq(credits.balanceOf(customer), before + 1 ether, "refund: 5 CRD less 4 CRD of lease");
         _allInvariants();
     }
 
