@@ -7,26 +7,18 @@ ones its run made."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 from compute_market.fastsim.anvil import free_port
+from compute_market.fastsim.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = ROOT / ".build" / "anvil-states"
-
-
-def rpc(port: int, method: str, params: list[object]) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())["result"]
 
 
 def holds(folder: Path, marker: str) -> bool:
@@ -55,17 +47,18 @@ def test_old_block_states_go_under_the_project_and_stay_after_ctrl_c():
     before = set(STATES.iterdir())
     port = free_port()
     process = subprocess.Popen([front, "--port", str(port), "--silent"])
+    rpc = Rpc(f"http://127.0.0.1:{port}", timeout=10)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                rpc(port, "eth_blockNumber", [])
+                rpc.call("eth_blockNumber")
                 break
-            except OSError:
+            except OSError:  # not listening yet (RpcConnectionError is a ConnectionError)
                 assert time.monotonic() < deadline, "anvil did not answer"
                 time.sleep(0.2)
-        rpc(port, "anvil_setBalance", ["0x" + marker, "0x1234"])
-        rpc(port, "anvil_mine", [hex(600)])
+        rpc.call("anvil_setBalance", ["0x" + marker, "0x1234"])
+        rpc.call("anvil_mine", [hex(600)])
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)

@@ -39,6 +39,12 @@ def seats_of(jurors) -> dict[str, int]:
     return seats
 
 
+def process_draws(chain, registry, caller):
+    """Mines past the queued draws' target blocks and makes them."""
+    chain.mine(registry.drawDelay())
+    return registry.processDraws(64, sender=caller)
+
+
 def challenge_and_draw_a_split_jury(resolver, chain, registry, job_id, challenger) -> dict[str, int]:
     """Challenges `job_id` and makes the jury's draw; its seats per juror (`seats_of`). Tests that
     need a minority juror need two jurors at least: with nine equal verifiers one of them holds
@@ -48,8 +54,7 @@ def challenge_and_draw_a_split_jury(resolver, chain, registry, job_id, challenge
     for _ in range(5):
         before = chain.snapshot()
         resolver.challenge(job_id, "x", sender=challenger)
-        chain.mine(registry.drawDelay())
-        registry.processDraws(64, sender=challenger)
+        process_draws(chain, registry, challenger)
         seats = seats_of(resolver.jurorsOf(job_id))
         if len(seats) >= 2:
             return seats

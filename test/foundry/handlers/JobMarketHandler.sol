@@ -149,11 +149,10 @@ contract JobMarketHandler is Base {
         _payees.push(treasury_);
         _models.push("H100-80GB");
         _models.push("A100-40GB");
-        (verificationFeeBps, protocolFeeBps, collateralBps, keeperBountyBps) = (
-            market_.verificationFeeBps(), market_.protocolFeeBps(), market_.collateralBps(), market_.keeperBountyBps()
-        );
+        (verificationFeeBps, protocolFeeBps, collateralBps, keeperBountyBps) =
+        (market_.verificationFeeBps(), market_.protocolFeeBps(), market_.collateralBps(), market_.keeperBountyBps());
         (minStakePerGpu, bidBond, minDecrementBps) =
-            (market_.minStakePerGpu(), market_.bidBond(), market_.minDecrementBps());
+        (market_.minStakePerGpu(), market_.bidBond(), market_.minDecrementBps());
     }
 
     /// @dev Every action ends by checking the jobs' status transitions and the fees accrued
@@ -367,8 +366,9 @@ contract JobMarketHandler is Base {
         if (credits.balanceOf(job.customer) != customerBefore + escrow - gross) {
             _violation("cancelJob refunded another amount");
         }
-        if (job.status == IJobMarket.JobStatus.Leased && credits.balanceOf(job.provider) != providerBefore + gross - fee)
-        {
+        if (
+            job.status == IJobMarket.JobStatus.Leased && credits.balanceOf(job.provider) != providerBefore + gross - fee
+        ) {
             _violation("cancelJob paid the provider another amount");
         }
         reached[job.status == IJobMarket.JobStatus.Leased ? bytes32("cancelLease") : bytes32("cancelBidding")]++;
@@ -550,7 +550,9 @@ contract JobMarketHandler is Base {
         } else {
             refund = _leaseV(t.maxPrice, t) - _leaseV(clearing, t);
             (t.phase, t.provider, t.price, t.leaseStart) = (1, after_.provider, clearing, block.timestamp);
-            if (after_.status != IJobMarket.JobStatus.Leased) _violation("finalizeAuction expired a job with a winner");
+            if (after_.status != IJobMarket.JobStatus.Leased) {
+                _violation("finalizeAuction expired a job with a winner");
+            }
             if (tied ? _sealed[id][after_.provider].price != t.low1 : after_.provider != t.best) {
                 _violation("finalizeAuction: another winner than the best bid");
             }
@@ -832,11 +834,13 @@ contract JobMarketHandler is Base {
             IJobMarket.Offer memory o = market.offerOf(provider, job.gpuModel);
             _setOffer(provider, job.gpuModel, o.gpus, o.vramGb, uint256(o.locked) + lock - 1);
             // Every other check passes: only the provision is short, by one wei.
-            vm.prank(provider);
-            (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(JobMarket.placeBid, (id, maxAllowed)));
-            bytes memory want = abi.encodeWithSelector(IJobMarket.NotEnoughProvision.selector, lock - 1, lock);
-            if (ok) _forbidden("a bid without the provision for its collateral");
-            else if (keccak256(ret) != keccak256(want)) _violation("a bid short of provision: wrong error");
+            _mustFailWith(
+                provider,
+                address(market),
+                abi.encodeCall(JobMarket.placeBid, (id, maxAllowed)),
+                abi.encodeWithSelector(IJobMarket.NotEnoughProvision.selector, lock - 1, lock),
+                "a bid without the provision for its collateral"
+            );
             reached["bidShortRefused"]++;
         } else if (w == 3) {
             (bool found, uint256 id, IJobMarket.Job memory job) = _find(j, _openBidding);
@@ -884,13 +888,13 @@ contract JobMarketHandler is Base {
                 "a stranger slashed"
             );
         } else if (w == 6) {
-            vm.prank(_provider(p));
-            (bool ok, bytes memory ret) =
-                market.auctions().call(abi.encodeCall(JobMarket.setOffer, (_models[0], 1, 80, 1)));
-            if (ok) _forbidden("the auction module ran outside the market");
-            else if (keccak256(ret) != keccak256(abi.encodeWithSelector(JobAuctions.NotDelegated.selector))) {
-                _violation("the auction module called directly: wrong error");
-            }
+            _mustFailWith(
+                _provider(p),
+                market.auctions(),
+                abi.encodeCall(JobMarket.setOffer, (_models[0], 1, 80, 1)),
+                abi.encodeWithSelector(JobAuctions.NotDelegated.selector),
+                "the auction module ran outside the market"
+            );
         } else {
             // An unknown job, and a lease whose scheduled end passed cannot be cancelled.
             _mustFail(
@@ -1036,6 +1040,16 @@ contract JobMarketHandler is Base {
         vm.prank(caller);
         (bool ok,) = target.call(data);
         if (ok) _forbidden(what);
+    }
+
+    /// @dev As `_mustFail`, and the revert must be exactly `want` (else a violation).
+    function _mustFailWith(address caller, address target, bytes memory data, bytes memory want, string memory what)
+        internal
+    {
+        vm.prank(caller);
+        (bool ok, bytes memory ret) = target.call(data);
+        if (ok) _forbidden(what);
+        else if (keccak256(ret) != keccak256(want)) _violation(string.concat(what, ": wrong error"));
     }
 
     function _forbidden(string memory what) internal {
@@ -1187,9 +1201,9 @@ contract JobMarketHandler is Base {
     function _expectTerms(uint256 id, address customer, IJobMarket.JobSpec memory spec) internal returns (uint256) {
         Terms storage t = _terms[id];
         (t.customer, t.sealed_, t.verification) =
-            (customer, spec.kind == IJobMarket.AuctionKind.Sealed, spec.verification);
+        (customer, spec.kind == IJobMarket.AuctionKind.Sealed, spec.verification);
         (t.maxPrice, t.gpus, t.duration, t.holdbackBps) =
-            (spec.maxPricePerGpuHour, spec.gpuCount, spec.duration, spec.holdbackBps);
+        (spec.maxPricePerGpuHour, spec.gpuCount, spec.duration, spec.holdbackBps);
         (t.feeBps, t.bountyBps) = (protocolFeeBps, keeperBountyBps);
         uint256 lease = _leaseV(t.maxPrice, t);
         if (spec.verification) t.verificationFee = lease * verificationFeeBps / BPS;
@@ -1247,9 +1261,5 @@ contract JobMarketHandler is Base {
             if (_terms[_jobs[i]].phase < 2) return true;
         }
         return false;
-    }
-
-    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a > b ? a : b;
     }
 }

@@ -1560,10 +1560,6 @@ contract StakingLedgerHandler is Base {
         }
     }
 
-    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a > b ? a : b;
-    }
-
     /// @dev The provider an action acts on (its pending stake rewards are followed, `_touch`).
     function _provider(uint256 seed) internal returns (address p) {
         p = _providers[seed % N_PROVIDERS];

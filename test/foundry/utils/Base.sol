@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Vm} from "./Vm.sol";
 
 /// @title Base
-/// @notice What the handler and the tests share: the cheatcode handle and `_bound`.
+/// @notice What the handlers and the tests share: the cheatcode handle, `_bound`, `_min` and `_max`.
 abstract contract Base {
     /// @dev The cheatcode address (`keccak256("hevm cheat code")`, last 20 bytes).
     Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
@@ -22,5 +22,10 @@ abstract contract Base {
     /// @dev The smaller of `a` and `b`.
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
         return a < b ? a : b;
+    }
+
+    /// @dev The larger of `a` and `b`.
+    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a : b;
     }
 }

@@ -4,7 +4,7 @@ verifiers, a verified job whose result was just submitted, and the draws it queu
 from __future__ import annotations
 
 import pytest
-from utils.dispute_resolver import crd
+from utils.dispute_resolver import crd, process_draws
 from utils.helpers import job_spec
 
 from compute_market.units import HOUR
@@ -63,8 +63,7 @@ def draws(resolver, chain, customer, registry):
     class Draws:
         @staticmethod
         def process():
-            chain.mine(registry.drawDelay())
-            return registry.processDraws(64, sender=customer)
+            return process_draws(chain, registry, customer)
 
         @staticmethod
         def verifier(job_id: int):

@@ -21,6 +21,7 @@ from utils.dispute_resolver import (
     RESOLVED,
     VOTING,
     challenge_and_draw_a_split_jury,
+    process_draws,
     seats_of,
 )
 
@@ -30,12 +31,6 @@ from compute_market.units import DAY, HOUR, to_wei
 NONE = DisputeStatus.NONE
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_BYTES32 = b"\x00" * 32
-
-
-def process_draws(chain, registry, caller):
-    """Mines past the queued draws' target blocks and makes them."""
-    chain.mine(registry.drawDelay())
-    return registry.processDraws(64, sender=caller)
 
 
 def draw_verifier(resolver, chain, registry, job_id, caller):
